@@ -1,0 +1,158 @@
+//! The command line, as clap parses it. [`crate::config`] turns it into a
+//! checked plan before anything connects.
+
+use clap::{Args, Parser, Subcommand};
+
+use crate::format::Format;
+use crate::plan::Strategy;
+use crate::progress::ProgressMode;
+
+/// Export huge tables from PostgreSQL, MySQL/MariaDB and SQLite in chunks,
+/// with memory that stays flat however big the table is.
+#[derive(Debug, Parser)]
+#[command(name = "dbchunk", version, propagate_version = true)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Write a table or query to CSV, TSV or NDJSON, chunk by chunk.
+    Export(ExportArgs),
+    /// Print how many rows a table or query has (one integer on stdout).
+    Count(CountArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ConnectOpts {
+    /// Database URL: postgres://user:pass@host:5432/db, mysql://user:pass@host:3306/db,
+    /// sqlite://path/to/file.db or sqlite::memory:
+    #[arg(long, env = "DATABASE_URL", hide_env_values = true, value_name = "URL")]
+    pub url: String,
+}
+
+#[derive(Debug, Args)]
+#[group(required = true, multiple = false)]
+pub struct SourceOpts {
+    /// Table to read: name or schema.name (database.name on MySQL). Double-quote
+    /// a part that holds a dot: '"my.table"'.
+    #[arg(long, short = 't', value_name = "TABLE")]
+    pub table: Option<String>,
+
+    /// SQL query to read instead of a table. Raw SQL, run as you give it.
+    #[arg(long, short = 'q', value_name = "SQL")]
+    pub query: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct ExportArgs {
+    #[command(flatten)]
+    pub connect: ConnectOpts,
+
+    #[command(flatten)]
+    pub source: SourceOpts,
+
+    /// Columns to export, in this order (default: all).
+    #[arg(long, value_name = "a,b,c")]
+    pub columns: Option<String>,
+
+    /// SQL condition rows must meet. Raw SQL, added as `WHERE (...)`.
+    #[arg(long = "where", value_name = "SQL")]
+    pub filter: Option<String>,
+
+    /// Column(s) that order and split the export (default: the primary key,
+    /// else a NOT NULL unique index).
+    #[arg(long, value_name = "col[,col...]")]
+    pub key: Option<String>,
+
+    /// How rows are read: auto picks from the engine and the table's keys.
+    #[arg(long, value_enum, default_value_t = Strategy::Auto)]
+    pub strategy: Strategy,
+
+    /// Rows per query (keyset, offset), per fetch (cursor) or per progress tick.
+    #[arg(long, default_value_t = 5000, value_name = "N",
+          value_parser = clap::value_parser!(u64).range(1..))]
+    pub chunk: u64,
+
+    /// Output format (default: from the --output extension, else csv).
+    #[arg(long, value_enum)]
+    pub format: Option<Format>,
+
+    /// Output file, or - for stdout (default). A file is written under a
+    /// temporary name and renamed when complete.
+    #[arg(long, short = 'o', value_name = "PATH")]
+    pub output: Option<String>,
+
+    /// Do not write the CSV/TSV header line.
+    #[arg(long)]
+    pub no_header: bool,
+
+    /// Text written for NULL in CSV (default: empty, unquoted) and TSV (default: \N).
+    #[arg(long, value_name = "STR")]
+    pub null: Option<String>,
+
+    /// Stop after N rows.
+    #[arg(long, value_name = "N")]
+    pub limit: Option<u64>,
+
+    /// Print the SQL of the first and of a later chunk with the engine's
+    /// plan for each, then exit without exporting.
+    #[arg(long)]
+    pub explain: bool,
+
+    /// Show the progress bar on stderr: auto = when stderr is a terminal.
+    #[arg(long, value_enum, default_value_t = ProgressMode::Auto)]
+    pub progress: ProgressMode,
+
+    /// No warnings and no progress bar (errors are still printed).
+    #[arg(long)]
+    pub quiet: bool,
+
+    /// Print one JSON line of totals to stderr at the end.
+    #[arg(long)]
+    pub stats: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct CountArgs {
+    #[command(flatten)]
+    pub connect: ConnectOpts,
+
+    #[command(flatten)]
+    pub source: SourceOpts,
+
+    /// SQL condition rows must meet. Raw SQL, added as `WHERE (...)`.
+    #[arg(long = "where", value_name = "SQL")]
+    pub filter: Option<String>,
+
+    /// Print the planner's or catalog's estimate instead of counting: instant
+    /// on huge tables, but approximate.
+    #[arg(long)]
+    pub estimate: bool,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn cli_is_well_formed() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn table_and_query_are_exclusive_and_one_is_required() {
+        let parse = |args: &[&str]| Cli::try_parse_from(args);
+        assert!(parse(&["dbchunk", "export", "--url", "sqlite::memory:"]).is_err());
+        assert!(parse(&["dbchunk", "export", "--url", "sqlite::memory:", "-t", "a", "-q", "b"]).is_err());
+        assert!(parse(&["dbchunk", "export", "--url", "sqlite::memory:", "-t", "a"]).is_ok());
+    }
+
+    #[test]
+    fn chunk_must_be_positive() {
+        let r = Cli::try_parse_from(["dbchunk", "export", "--url", "x", "-t", "a", "--chunk", "0"]);
+        assert!(r.is_err());
+    }
+}

@@ -1,0 +1,34 @@
+//! `dbchunk count`: one integer on stdout, so `$(dbchunk count ...)` works.
+
+use anyhow::{Context, Result};
+
+use crate::config::CountPlan;
+use crate::db::Db;
+
+pub async fn run(plan: CountPlan) -> Result<()> {
+    let label = plan.request.source.label();
+    let mut db = Db::connect(&plan.url)
+        .await
+        .with_context(|| format!("connecting to {}", plan.url.shown))?;
+    let relation = db
+        .describe(&plan.request)
+        .await
+        .with_context(|| format!("looking up {label}"))?;
+    let estimate = if plan.estimate {
+        db.estimate(&relation.select)
+            .await
+            .with_context(|| format!("estimating the rows of {label}"))?
+    } else {
+        None
+    };
+    let rows = match estimate {
+        Some(rows) => rows,
+        None => db
+            .count(&relation.select)
+            .await
+            .with_context(|| format!("counting the rows of {label}"))?,
+    };
+    use std::io::Write;
+    writeln!(std::io::stdout(), "{rows}").context("writing to stdout")?;
+    Ok(())
+}

@@ -1,0 +1,271 @@
+//! `dbchunk export`: connect, describe, pick a strategy, then push chunks
+//! through the [`Pipeline`] until the source is exhausted.
+
+use std::time::Instant;
+
+use anyhow::{Context, Result};
+
+use crate::cell::{Cell, RowSink};
+use crate::config::ExportPlan;
+use crate::db::{Db, Key, Relation};
+use crate::error::{warn, UsageError};
+use crate::output::Output;
+use crate::pipeline::{Pipeline, Totals};
+use crate::plan::{Statement, Strategy};
+use crate::progress::{Progress, ProgressMode};
+use crate::url::Engine;
+
+pub async fn run(plan: ExportPlan) -> Result<()> {
+    let label = plan.request.source.label();
+    let mut db = Db::connect(&plan.url)
+        .await
+        .with_context(|| format!("connecting to {}", plan.url.shown))?;
+    let relation = db
+        .describe(&plan.request)
+        .await
+        .with_context(|| format!("looking up {label}"))?;
+    let strategy = resolve(plan.strategy, db.engine(), &relation, &label)?;
+    if plan.explain {
+        return explain(&mut db, &relation, strategy, &plan).await;
+    }
+    if strategy == Strategy::Offset && !plan.quiet {
+        warn(&offset_warning(db.engine(), &relation));
+    }
+    let progress = Progress::new(plan.progress, plan.quiet, estimate(&mut db, &relation, &plan).await);
+    let output = Output::open(plan.destination.clone())?;
+    let mut pipeline = Pipeline::new(
+        plan.format,
+        &relation.columns,
+        &plan.null,
+        plan.header,
+        output,
+        progress,
+        plan.limit,
+    );
+    let started = Instant::now();
+    read(&mut db, &relation, strategy, &plan, &mut pipeline)
+        .await
+        .with_context(|| format!("exporting {label}"))?;
+    let totals = pipeline.finish()?;
+    if plan.stats {
+        print_stats(&totals, strategy, started);
+    }
+    Ok(())
+}
+
+/// `auto` becomes a concrete strategy; a forced key-based strategy on a
+/// source without a key is refused with the way out.
+fn resolve(asked: Strategy, engine: Engine, relation: &Relation, label: &str) -> Result<Strategy> {
+    let has_key = !relation.key_names.is_empty();
+    let chosen = match asked {
+        Strategy::Auto if engine == Engine::Postgres => Strategy::Copy,
+        Strategy::Auto if has_key => Strategy::Keyset,
+        Strategy::Auto => Strategy::Cursor,
+        other => other,
+    };
+    if matches!(chosen, Strategy::Keyset | Strategy::Offset) && !has_key {
+        return Err(UsageError(format!(
+            "--strategy {} needs a key to order by, and {label} has no primary key or NOT NULL \
+             unique index: name one with --key col[,col...], or use --strategy cursor",
+            chosen.name()
+        ))
+        .into());
+    }
+    Ok(chosen)
+}
+
+fn offset_warning(engine: Engine, relation: &Relation) -> String {
+    let faster = if engine == Engine::Postgres { "keyset (or copy)" } else { "keyset" };
+    format!(
+        "--strategy offset re-reads every earlier row for each chunk, so its cost grows with the \
+         offset; --strategy {faster} on key ({}) reads each row once",
+        relation.key_names.join(", ")
+    )
+}
+
+/// A fast row estimate for the progress bar's ETA, only when a bar is shown.
+async fn estimate(db: &mut Db, relation: &Relation, plan: &ExportPlan) -> Option<u64> {
+    if plan.progress == ProgressMode::Never || plan.quiet && plan.progress == ProgressMode::Auto {
+        return None;
+    }
+    let estimate = db.estimate(&relation.select).await.ok().flatten()?;
+    Some(plan.limit.map_or(estimate, |limit| limit.min(estimate)))
+}
+
+async fn read(
+    db: &mut Db,
+    relation: &Relation,
+    strategy: Strategy,
+    plan: &ExportPlan,
+    pipeline: &mut Pipeline,
+) -> Result<()> {
+    match strategy {
+        Strategy::Keyset => read_keyset(db, relation, plan.chunk, pipeline).await,
+        Strategy::Offset => read_offset(db, relation, plan.chunk, pipeline).await,
+        Strategy::Cursor => {
+            let sql = relation.cursor_sql(plan.limit);
+            db.stream(relation, &sql, plan.chunk, pipeline)
+                .await
+                .with_context(|| format!("streaming rows (after row {})", pipeline.rows()))
+        }
+        Strategy::Copy => match db {
+            Db::Postgres(pg) => {
+                let sql = relation.select.full(plan.limit);
+                pg.copy_out(relation, &sql, plan.format, &plan.null, plan.chunk, pipeline)
+                    .await
+                    .with_context(|| format!("copying rows (after row {})", pipeline.rows()))
+            }
+            _ => unreachable!("config refuses copy on other engines"),
+        },
+        Strategy::Auto => unreachable!("resolved before reading"),
+    }
+}
+
+async fn read_keyset(db: &mut Db, relation: &Relation, chunk: u64, pipeline: &mut Pipeline) -> Result<()> {
+    let mut after: Option<Key> = None;
+    for number in 1.. {
+        let limit = chunk.min(pipeline.remaining());
+        if limit == 0 {
+            break;
+        }
+        let statement = relation.select.keyset_chunk(limit, after.is_some());
+        let first_row = pipeline.rows() + 1;
+        let read = db
+            .read_chunk(relation, &statement, after.as_ref(), pipeline)
+            .await
+            .with_context(|| format!("reading chunk {number} (rows from {first_row})"))?;
+        pipeline.end_chunk()?;
+        if read.rows < limit {
+            break;
+        }
+        after = read.last_key;
+    }
+    Ok(())
+}
+
+async fn read_offset(db: &mut Db, relation: &Relation, chunk: u64, pipeline: &mut Pipeline) -> Result<()> {
+    let mut offset = 0;
+    for number in 1.. {
+        let limit = chunk.min(pipeline.remaining());
+        if limit == 0 {
+            break;
+        }
+        let statement = relation.select.offset_chunk(limit, offset);
+        let read = db
+            .read_chunk(relation, &statement, None, pipeline)
+            .await
+            .with_context(|| format!("reading chunk {number} (offset {offset})"))?;
+        pipeline.end_chunk()?;
+        if read.rows < limit {
+            break;
+        }
+        offset += read.rows;
+    }
+    Ok(())
+}
+
+/// `--explain`: the SQL of the first and of a later chunk, each with the
+/// engine's plan, on stdout.
+async fn explain(db: &mut Db, relation: &Relation, strategy: Strategy, plan: &ExportPlan) -> Result<()> {
+    let mut out = format!("-- strategy: {}", strategy.name());
+    if !relation.key_names.is_empty() {
+        out.push_str(&format!(", key: {}", relation.key_names.join(", ")));
+    }
+    out.push_str(&format!(", chunk: {} rows\n", plan.chunk));
+    let chunk = plan.limit.map_or(plan.chunk, |l| l.min(plan.chunk)).max(1);
+    let mut steps: Vec<(&str, Statement, Option<Key>)> = Vec::new();
+    match strategy {
+        Strategy::Keyset => {
+            steps.push(("first chunk", relation.select.keyset_chunk(chunk, false), None));
+            let later_key = key_of_row(db, relation, chunk).await?;
+            if let Some(key) = later_key {
+                steps.push(("a later chunk (the second)", relation.select.keyset_chunk(chunk, true), Some(key)));
+            }
+        }
+        Strategy::Offset => {
+            steps.push(("first chunk", relation.select.offset_chunk(chunk, 0), None));
+            steps.push(("a later chunk (the tenth)", relation.select.offset_chunk(chunk, 9 * chunk), None));
+        }
+        Strategy::Cursor | Strategy::Copy => {
+            let sql = relation.cursor_sql(plan.limit);
+            steps.push(("the one query, streamed", Statement { sql, params: Vec::new(), limit: 0 }, None));
+        }
+        Strategy::Auto => unreachable!("resolved before explaining"),
+    }
+    for (title, statement, key) in &steps {
+        out.push_str(&format!("\n-- {title}:\n{};\n", statement.sql));
+        if let Some(key) = key {
+            out.push_str(&format!("-- with {}\n", describe_key(key, &statement.params)));
+        }
+        let plan_text = db.explain(statement, key.as_ref()).await.context("running EXPLAIN")?;
+        out.push_str("-- plan:\n");
+        out.push_str(&plan_text);
+        if !plan_text.ends_with('\n') {
+            out.push('\n');
+        }
+    }
+    if strategy == Strategy::Copy {
+        out.push_str("\n-- copy wraps that query as COPY (...) TO STDOUT\n");
+    }
+    use std::io::Write;
+    std::io::stdout().write_all(out.as_bytes()).context("writing to stdout")?;
+    Ok(())
+}
+
+/// The key of row `n` in key order, read with a one-row offset query.
+async fn key_of_row(db: &mut Db, relation: &Relation, n: u64) -> Result<Option<Key>> {
+    let statement = relation.select.offset_chunk(1, n.saturating_sub(1));
+    let read = db.read_chunk(relation, &statement, None, &mut Discard).await?;
+    Ok(read.last_key)
+}
+
+fn describe_key(key: &Key, params: &[usize]) -> String {
+    let values: Vec<String> = match key {
+        Key::Text(v) => v.iter().map(|x| format!("{x:?}")).collect(),
+        Key::Mysql(v) => v.iter().map(|x| x.as_sql(false)).collect(),
+        Key::Sqlite(v) => v.iter().map(|x| format!("{x:?}")).collect(),
+    };
+    let bound: Vec<String> = params
+        .iter()
+        .enumerate()
+        .map(|(i, &k)| format!("parameter {} = {}", i + 1, values[k]))
+        .collect();
+    bound.join(", ")
+}
+
+fn print_stats(totals: &Totals, strategy: Strategy, started: Instant) {
+    let seconds = started.elapsed().as_secs_f64();
+    let stats = serde_json::json!({
+        "rows": totals.rows,
+        "bytes": totals.bytes,
+        "chunks": totals.chunks,
+        "strategy": strategy.name(),
+        "seconds": (seconds * 1000.0).round() / 1000.0,
+        "rows_per_sec": if seconds > 0.0 { (totals.rows as f64 / seconds).round() } else { 0.0 },
+        "peak_rss_kb": peak_rss_kb(),
+    });
+    eprintln!("{stats}");
+}
+
+/// The process's peak resident memory, from `/proc` (Linux only).
+fn peak_rss_kb() -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    line.split_whitespace().nth(1)?.parse().ok()
+}
+
+/// A sink that drops rows: used where only the key of a row is wanted.
+struct Discard;
+
+impl RowSink for Discard {
+    fn cell(&mut self, _: Cell<'_>) {}
+    fn end_row(&mut self) -> Result<bool> {
+        Ok(true)
+    }
+    fn raw_rows(&mut self, _: &[u8], _: u64) -> Result<bool> {
+        Ok(true)
+    }
+    fn end_chunk(&mut self) -> Result<()> {
+        Ok(())
+    }
+}

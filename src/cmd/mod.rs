@@ -1,0 +1,4 @@
+//! One file per subcommand, each a short orchestration of the modules.
+
+pub mod count;
+pub mod export;

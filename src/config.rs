@@ -1,0 +1,172 @@
+//! Turns the parsed command line into a checked plan. Every mistake that
+//! can be found without a database is found here, and is a usage error
+//! (exit 2) before anything connects.
+
+use crate::cli::{ConnectOpts, CountArgs, ExportArgs, SourceOpts};
+use crate::db::{Request, Source};
+use crate::error::UsageError;
+use crate::format::Format;
+use crate::ident::{split_list, QualifiedName};
+use crate::output::Destination;
+use crate::plan::Strategy;
+use crate::progress::ProgressMode;
+use crate::url::{DbUrl, Engine};
+
+pub struct ExportPlan {
+    pub url: DbUrl,
+    pub request: Request,
+    pub strategy: Strategy,
+    pub chunk: u64,
+    pub format: Format,
+    pub destination: Destination,
+    pub header: bool,
+    pub null: String,
+    pub limit: Option<u64>,
+    pub explain: bool,
+    pub progress: ProgressMode,
+    pub quiet: bool,
+    pub stats: bool,
+}
+
+pub struct CountPlan {
+    pub url: DbUrl,
+    pub request: Request,
+    pub estimate: bool,
+}
+
+impl ExportPlan {
+    pub fn from_args(args: ExportArgs) -> Result<ExportPlan, UsageError> {
+        let url = parse_url(&args.connect)?;
+        if args.strategy == Strategy::Copy && url.engine != Engine::Postgres {
+            return Err(UsageError(format!(
+                "--strategy copy needs PostgreSQL (it runs COPY ... TO STDOUT), but --url is {}; \
+                 use --strategy keyset or cursor",
+                url.engine.name()
+            )));
+        }
+        let destination = match args.output.as_deref() {
+            None | Some("-") => Destination::Stdout,
+            Some(path) => {
+                check_uncompressed(path)?;
+                Destination::File(path.into())
+            }
+        };
+        let format = args
+            .format
+            .or_else(|| args.output.as_deref().and_then(Format::from_path))
+            .unwrap_or(Format::Csv);
+        if args.null.is_some() && format == Format::Ndjson {
+            return Err(UsageError(
+                "--null applies to csv and tsv; NDJSON always writes NULL as null".into(),
+            ));
+        }
+        let key = args.key.as_deref().map(split_list).transpose()?;
+        let request = Request {
+            source: parse_source(&args.source)?,
+            columns: args.columns.as_deref().map(split_list).transpose()?,
+            key,
+            filter: args.filter,
+            format,
+        };
+        Ok(ExportPlan {
+            url,
+            request,
+            strategy: args.strategy,
+            chunk: args.chunk,
+            format,
+            destination,
+            header: !args.no_header,
+            null: args.null.unwrap_or_else(|| format.default_null().to_string()),
+            limit: args.limit,
+            explain: args.explain,
+            progress: args.progress,
+            quiet: args.quiet,
+            stats: args.stats,
+        })
+    }
+}
+
+impl CountPlan {
+    pub fn from_args(args: CountArgs) -> Result<CountPlan, UsageError> {
+        Ok(CountPlan {
+            url: parse_url(&args.connect)?,
+            request: Request {
+                source: parse_source(&args.source)?,
+                columns: None,
+                key: None,
+                filter: args.filter,
+                format: Format::Csv,
+            },
+            estimate: args.estimate,
+        })
+    }
+}
+
+fn parse_url(connect: &ConnectOpts) -> Result<DbUrl, UsageError> {
+    if connect.url.trim().is_empty() {
+        return Err(UsageError("--url is empty: give a database URL or set DATABASE_URL".into()));
+    }
+    DbUrl::parse(&connect.url)
+}
+
+fn parse_source(source: &SourceOpts) -> Result<Source, UsageError> {
+    match (&source.table, &source.query) {
+        (Some(table), None) => Ok(Source::Table(QualifiedName::parse(table)?)),
+        (None, Some(query)) if !query.trim().is_empty() => Ok(Source::Query(query.clone())),
+        (None, Some(_)) => Err(UsageError("--query is empty".into())),
+        _ => Err(UsageError("give exactly one of --table or --query".into())),
+    }
+}
+
+/// Compressed output is not written yet; a `.gz` name holding plain text
+/// would be worse than an error.
+fn check_uncompressed(path: &str) -> Result<(), UsageError> {
+    let lower = path.to_ascii_lowercase();
+    for ext in [".gz", ".zst", ".bz2", ".xz"] {
+        if lower.ends_with(ext) {
+            return Err(UsageError(format!(
+                "dbchunk does not compress output yet ({path:?}): write plain text and pipe it, \
+                 e.g. dbchunk export ... | gzip > {path}"
+            )));
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cli::{Cli, Command};
+    use clap::Parser;
+
+    fn plan(args: &[&str]) -> Result<ExportPlan, UsageError> {
+        let mut all = vec!["dbchunk", "export"];
+        all.extend_from_slice(args);
+        match Cli::try_parse_from(all).unwrap().command {
+            Command::Export(args) => ExportPlan::from_args(args),
+            Command::Count(_) => unreachable!(),
+        }
+    }
+
+    #[test]
+    fn copy_is_postgres_only() {
+        let err = plan(&["--url", "mysql://r@h/db", "-t", "t", "--strategy", "copy"]).err().unwrap();
+        assert!(err.0.contains("needs PostgreSQL"), "{err}");
+        assert!(plan(&["--url", "postgres://r@h/db", "-t", "t", "--strategy", "copy"]).is_ok());
+    }
+
+    #[test]
+    fn format_comes_from_flag_then_extension_then_csv() {
+        let p = plan(&["--url", "sqlite::memory:", "-t", "t", "-o", "x.ndjson"]).unwrap();
+        assert_eq!(p.format, Format::Ndjson);
+        let p = plan(&["--url", "sqlite::memory:", "-t", "t", "-o", "x.ndjson", "--format", "tsv"]).unwrap();
+        assert_eq!((p.format, p.null.as_str()), (Format::Tsv, "\\N"));
+        let p = plan(&["--url", "sqlite::memory:", "-t", "t"]).unwrap();
+        assert_eq!((p.format, p.destination), (Format::Csv, Destination::Stdout));
+    }
+
+    #[test]
+    fn compressed_names_are_refused() {
+        assert!(plan(&["--url", "sqlite::memory:", "-t", "t", "-o", "x.csv.gz"]).is_err());
+    }
+}

@@ -1,0 +1,261 @@
+//! The three engines behind one enum.
+//!
+//! Each engine connects, describes what is exported (columns, key, the
+//! `SELECT` to run), reads rows and pushes them as [`Cell`]s into a
+//! [`RowSink`], and counts. The SQL text comes from [`crate::plan`]; the
+//! engines only run it and bind key values.
+//!
+//! [`Cell`]: crate::cell::Cell
+
+pub mod mysql;
+pub mod postgres;
+pub mod sqlite;
+
+use anyhow::Result;
+
+use crate::cell::{Column, RowSink};
+use crate::format::Format;
+use crate::ident::QualifiedName;
+use crate::plan::{Select, Statement};
+use crate::url::{DbUrl, Engine};
+
+/// Quoting and placeholder rules of one engine's SQL.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Dialect {
+    Postgres,
+    Mysql,
+    Sqlite,
+}
+
+impl Dialect {
+    /// Quotes an identifier so that any name, even `x"; DROP TABLE y`, is
+    /// taken as a name.
+    pub fn quote(self, name: &str) -> String {
+        match self {
+            Dialect::Postgres | Dialect::Sqlite => format!("\"{}\"", name.replace('"', "\"\"")),
+            Dialect::Mysql => format!("`{}`", name.replace('`', "``")),
+        }
+    }
+
+    pub fn quote_qualified(self, name: &QualifiedName) -> String {
+        match &name.schema {
+            Some(schema) => format!("{}.{}", self.quote(schema), self.quote(&name.name)),
+            None => self.quote(&name.name),
+        }
+    }
+}
+
+/// What to export: a table or the result of a query.
+#[derive(Clone, Debug)]
+pub enum Source {
+    Table(QualifiedName),
+    /// Raw SQL by design: the user's own query.
+    Query(String),
+}
+
+impl Source {
+    /// `table "x"` or `query`, for messages.
+    pub fn label(&self) -> String {
+        match self {
+            Source::Table(t) => format!("table {}", t.display()),
+            Source::Query(_) => "query".to_string(),
+        }
+    }
+}
+
+/// What the user asked to export, before the engine has looked at it.
+#[derive(Clone, Debug)]
+pub struct Request {
+    pub source: Source,
+    pub columns: Option<Vec<String>>,
+    pub key: Option<Vec<String>>,
+    pub filter: Option<String>,
+    pub format: Format,
+}
+
+/// What an engine found: the output columns, the key and the `SELECT`.
+#[derive(Clone, Debug)]
+pub struct Relation {
+    pub columns: Vec<Column>,
+    /// Unquoted key column names; empty when there is no usable key.
+    pub key_names: Vec<String>,
+    /// Where in the select list each key value is read from, to continue a
+    /// keyset export after the last row.
+    pub key_positions: Vec<usize>,
+    pub select: Select,
+    /// `--query` without key or filter: run the user's SQL as it is, so an
+    /// `ORDER BY` inside it keeps its meaning.
+    pub plain_query: Option<String>,
+}
+
+impl Relation {
+    /// The statement a `cursor` export runs.
+    pub fn cursor_sql(&self, limit: Option<u64>) -> String {
+        match &self.plain_query {
+            Some(query) => query.clone(),
+            None => self.select.full(limit),
+        }
+    }
+}
+
+/// The last key written, to continue after it. Each engine keeps the
+/// values in the form it binds back most faithfully.
+#[derive(Clone, Debug)]
+pub enum Key {
+    /// PostgreSQL: each key column's own text form, cast back on the server.
+    Text(Vec<Option<String>>),
+    Mysql(Vec<mysql_async::Value>),
+    Sqlite(Vec<rusqlite::types::Value>),
+}
+
+/// The outcome of one chunk query.
+pub struct ChunkRead {
+    pub rows: u64,
+    pub last_key: Option<Key>,
+}
+
+pub enum Db {
+    Postgres(postgres::Postgres),
+    Mysql(mysql::Mysql),
+    Sqlite(sqlite::Sqlite),
+}
+
+impl Db {
+    pub async fn connect(url: &DbUrl) -> Result<Db> {
+        Ok(match url.engine {
+            Engine::Postgres => Db::Postgres(postgres::Postgres::connect(url).await?),
+            Engine::Mysql => Db::Mysql(mysql::Mysql::connect(url).await?),
+            Engine::Sqlite => Db::Sqlite(sqlite::Sqlite::open(url)?),
+        })
+    }
+
+    pub fn engine(&self) -> Engine {
+        match self {
+            Db::Postgres(_) => Engine::Postgres,
+            Db::Mysql(_) => Engine::Mysql,
+            Db::Sqlite(_) => Engine::Sqlite,
+        }
+    }
+
+    pub async fn describe(&mut self, request: &Request) -> Result<Relation> {
+        match self {
+            Db::Postgres(db) => db.describe(request).await,
+            Db::Mysql(db) => db.describe(request).await,
+            Db::Sqlite(db) => db.describe(request),
+        }
+    }
+
+    /// Runs one chunk statement, binding `after` to its parameters.
+    pub async fn read_chunk(
+        &mut self,
+        relation: &Relation,
+        statement: &Statement,
+        after: Option<&Key>,
+        sink: &mut impl RowSink,
+    ) -> Result<ChunkRead> {
+        match self {
+            Db::Postgres(db) => db.read_chunk(relation, statement, after, sink).await,
+            Db::Mysql(db) => db.read_chunk(relation, statement, after, sink).await,
+            Db::Sqlite(db) => db.read_chunk(relation, statement, after, sink),
+        }
+    }
+
+    /// Runs one statement and streams all its rows, `fetch` at a time.
+    pub async fn stream(
+        &mut self,
+        relation: &Relation,
+        sql: &str,
+        fetch: u64,
+        sink: &mut impl RowSink,
+    ) -> Result<()> {
+        match self {
+            Db::Postgres(db) => db.stream(relation, sql, fetch, sink).await,
+            Db::Mysql(db) => db.stream(relation, sql, fetch, sink).await,
+            Db::Sqlite(db) => db.stream(relation, sql, fetch, sink),
+        }
+    }
+
+    /// The engine's query plan for `statement`, as text.
+    pub async fn explain(&mut self, statement: &Statement, after: Option<&Key>) -> Result<String> {
+        match self {
+            Db::Postgres(db) => db.explain(statement, after).await,
+            Db::Mysql(db) => db.explain(statement, after).await,
+            Db::Sqlite(db) => db.explain(statement, after),
+        }
+    }
+
+    /// A fast estimate of how many rows `SELECT ... FROM from WHERE filter`
+    /// returns, from the planner or the catalog. `None` when the engine has
+    /// no cheap way to tell.
+    pub async fn estimate(&mut self, select: &Select) -> Result<Option<u64>> {
+        match self {
+            Db::Postgres(db) => db.estimate(select).await,
+            Db::Mysql(db) => db.estimate(select).await,
+            Db::Sqlite(db) => db.estimate(select),
+        }
+    }
+
+    /// Exact `COUNT(*)`.
+    pub async fn count(&mut self, select: &Select) -> Result<u64> {
+        let sql = count_sql(select);
+        match self {
+            Db::Postgres(db) => db.count(&sql).await,
+            Db::Mysql(db) => db.count(&sql).await,
+            Db::Sqlite(db) => db.count(&sql),
+        }
+    }
+}
+
+fn count_sql(select: &Select) -> String {
+    let mut sql = format!("SELECT COUNT(*) FROM {}", select.from);
+    if let Some(filter) = &select.filter {
+        sql.push_str(&format!(" WHERE ({filter})"));
+    }
+    sql
+}
+
+/// Strips what would break wrapping a query as `(query) AS q`.
+pub fn trim_query(query: &str) -> &str {
+    query.trim().trim_end_matches(';').trim_end()
+}
+
+/// Checks that every requested name is among `available`, naming the
+/// first that is not.
+pub fn check_names(what: &str, requested: &[String], available: &[String], source: &Source) -> Result<()> {
+    for name in requested {
+        if !available.contains(name) {
+            anyhow::bail!(
+                "{what} {name:?} is not a column of {}; it has: {}",
+                source.label(),
+                available.join(", ")
+            );
+        }
+    }
+    Ok(())
+}
+
+/// The positions of `requested` names in `available` (which holds them).
+pub fn positions(requested: &[String], available: &[String]) -> Vec<usize> {
+    requested
+        .iter()
+        .map(|r| available.iter().position(|a| a == r).expect("checked name"))
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn quoting_neutralises_hostile_names() {
+        assert_eq!(Dialect::Postgres.quote("a\"b"), "\"a\"\"b\"");
+        assert_eq!(Dialect::Mysql.quote("a`b; DROP TABLE t"), "`a``b; DROP TABLE t`");
+        let name = QualifiedName { schema: Some("s".into()), name: "t".into() };
+        assert_eq!(Dialect::Sqlite.quote_qualified(&name), "\"s\".\"t\"");
+    }
+
+    #[test]
+    fn queries_lose_trailing_semicolons() {
+        assert_eq!(trim_query(" SELECT 1; \n"), "SELECT 1");
+    }
+}

@@ -1,0 +1,575 @@
+//! PostgreSQL through tokio-postgres.
+//!
+//! Values are rendered to canonical text on the server, by the `SELECT`
+//! list built here, and only then sent. Every strategy runs that same list,
+//! so `COPY` (whose bytes pass straight through) and the row-by-row
+//! strategies cannot disagree on a single byte. The session is pinned to
+//! `TimeZone = UTC`, ISO dates and shortest-exact floats, so the same row
+//! exports the same bytes from every machine.
+
+use std::time::Duration;
+
+use anyhow::{anyhow, bail, Context, Result};
+use futures_util::{pin_mut, TryStreamExt};
+use tokio_postgres::types::{FromSql, Kind as TypeKind, Type};
+use tokio_postgres::{Client, NoTls, Row};
+
+use super::{check_names, trim_query, ChunkRead, Dialect, Key, Relation, Request, Source};
+use crate::cell::{Cell, Column, RowSink};
+use crate::format::Format;
+use crate::ident::QualifiedName;
+use crate::plan::{Select, Statement};
+use crate::url::DbUrl;
+
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Settings that make the server's text forms canonical and stable.
+const SESSION_SETUP: &str = "SET TimeZone = 'UTC'; SET DateStyle = 'ISO, YMD'; \
+    SET IntervalStyle = 'iso_8601'; SET extra_float_digits = 1; \
+    SET standard_conforming_strings = on; SET client_encoding = 'UTF8'";
+
+pub struct Postgres {
+    client: Client,
+    /// How each output column's text becomes a cell, set by `describe`.
+    kinds: Vec<ValueKind>,
+}
+
+/// What the text of a column means, for NDJSON.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum ValueKind {
+    Text,
+    Number,
+    Bool,
+    Json,
+}
+
+/// One column as the catalog describes it.
+struct PgColumn {
+    name: String,
+    attnum: i16,
+    /// `format_type()`: the type as SQL spells it, for casting key values.
+    sql_type: String,
+    type_name: String,
+    is_array: bool,
+    is_enum: bool,
+    not_null: bool,
+}
+
+impl Postgres {
+    pub async fn connect(url: &DbUrl) -> Result<Postgres> {
+        let mut config: tokio_postgres::Config = url
+            .raw()
+            .parse()
+            .map_err(|e| anyhow!("the PostgreSQL URL is not valid: {e}"))?;
+        if config.get_connect_timeout().is_none() {
+            config.connect_timeout(CONNECT_TIMEOUT);
+        }
+        let (client, connection) = config.connect(NoTls).await.map_err(|e| connect_error(e, &config))?;
+        tokio::spawn(async move {
+            let _ = connection.await;
+        });
+        client.batch_execute(SESSION_SETUP).await.context("setting up the session")?;
+        Ok(Postgres {
+            client,
+            kinds: Vec::new(),
+        })
+    }
+
+    pub async fn describe(&mut self, request: &Request) -> Result<Relation> {
+        let (all, key_default, from) = match &request.source {
+            Source::Table(table) => self.table_columns(table).await?,
+            Source::Query(query) => self.query_columns(query).await?,
+        };
+        let names: Vec<String> = all.iter().map(|c| c.name.clone()).collect();
+        let output: Vec<&PgColumn> = match &request.columns {
+            Some(columns) => {
+                check_names("column", columns, &names, &request.source)?;
+                columns.iter().map(|n| all.iter().find(|c| &c.name == n).expect("checked")).collect()
+            }
+            None => all.iter().collect(),
+        };
+        let key: Vec<String> = match &request.key {
+            Some(key) => {
+                check_names("key column", key, &names, &request.source)?;
+                key.clone()
+            }
+            None => key_default,
+        };
+        let qualifier = if matches!(request.source, Source::Query(_)) { "q." } else { "" };
+        let reference = |c: &PgColumn| format!("{qualifier}{}", Dialect::Postgres.quote(&c.name));
+        let mut list = Vec::new();
+        self.kinds.clear();
+        for column in &output {
+            let (expr, kind) = render(&reference(column), column, request.format);
+            list.push(expr);
+            self.kinds.push(kind);
+        }
+        let mut key_positions = Vec::new();
+        let mut key_params = Vec::new();
+        for (i, name) in key.iter().enumerate() {
+            let column = all.iter().find(|c| &c.name == name).expect("checked");
+            let text = format!("{}::text", reference(column));
+            let reusable = |e: &String| *e == text || (*e == reference(column) && is_text_type(&column.type_name));
+            match output.iter().position(|c| &c.name == name).filter(|&p| reusable(&list[p])) {
+                Some(p) => key_positions.push(p),
+                None => {
+                    key_positions.push(list.len());
+                    list.push(text);
+                }
+            }
+            key_params.push(format!("${}::text::{}", i + 1, column.sql_type));
+        }
+        let columns = output
+            .iter()
+            .map(|c| Column::new(c.name.clone(), c.sql_type.clone()))
+            .collect();
+        Ok(Relation {
+            columns,
+            key_positions,
+            select: Select {
+                dialect: Dialect::Postgres,
+                list,
+                from,
+                filter: request.filter.clone(),
+                key: key.iter().map(|k| format!("{qualifier}{}", Dialect::Postgres.quote(k))).collect(),
+                key_params,
+            },
+            key_names: key,
+            plain_query: None,
+        })
+    }
+
+    /// The table's columns, its best key, and its quoted name.
+    async fn table_columns(&mut self, table: &QualifiedName) -> Result<(Vec<PgColumn>, Vec<String>, String)> {
+        let quoted = Dialect::Postgres.quote_qualified(table);
+        let oid: Option<u32> = self
+            .client
+            .query_one("SELECT to_regclass($1::text)::oid", &[&quoted])
+            .await?
+            .get(0);
+        let Some(oid) = oid else {
+            let path: String = self
+                .client
+                .query_one("SELECT array_to_string(current_schemas(false), ', ')", &[])
+                .await?
+                .get(0);
+            bail!(
+                "table {} does not exist (schemas searched: {path}): check the name, or qualify \
+                 it as schema.table",
+                table.display()
+            );
+        };
+        let rows = self
+            .client
+            .query(
+                "SELECT a.attname::text, a.attnum, format_type(a.atttypid, a.atttypmod), t.typname::text, \
+                        t.typcategory = 'A', t.typtype = 'e', a.attnotnull \
+                 FROM pg_attribute a JOIN pg_type t ON t.oid = a.atttypid \
+                 WHERE a.attrelid = $1 AND a.attnum > 0 AND NOT a.attisdropped ORDER BY a.attnum",
+                &[&oid],
+            )
+            .await?;
+        let columns: Vec<PgColumn> = rows
+            .iter()
+            .map(|r| PgColumn {
+                name: r.get(0),
+                attnum: r.get(1),
+                sql_type: r.get(2),
+                type_name: r.get(3),
+                is_array: r.get(4),
+                is_enum: r.get(5),
+                not_null: r.get(6),
+            })
+            .collect();
+        let key = self.table_key(oid, &columns).await?;
+        Ok((columns, key, quoted))
+    }
+
+    /// The primary key, else the narrowest valid, non-partial unique index
+    /// whose columns are all NOT NULL.
+    async fn table_key(&mut self, oid: u32, columns: &[PgColumn]) -> Result<Vec<String>> {
+        let rows = self
+            .client
+            .query(
+                "SELECT (i.indkey::int2[])[0:i.indnkeyatts - 1] FROM pg_index i \
+                 WHERE i.indrelid = $1 AND i.indisunique AND i.indisvalid \
+                   AND i.indpred IS NULL AND i.indexprs IS NULL \
+                 ORDER BY i.indisprimary DESC, i.indnkeyatts, i.indexrelid",
+                &[&oid],
+            )
+            .await?;
+        for row in rows {
+            let attnums: Vec<i16> = row.get(0);
+            let key: Option<Vec<&PgColumn>> = attnums
+                .iter()
+                .map(|n| columns.iter().find(|c| c.attnum == *n && c.not_null))
+                .collect();
+            if let Some(key) = key {
+                return Ok(key.iter().map(|c| c.name.clone()).collect());
+            }
+        }
+        Ok(Vec::new())
+    }
+
+    /// A query's columns from the prepared statement; it is read as
+    /// `(query) AS q(c1, c2, ...)`, which also tolerates duplicate names.
+    async fn query_columns(&mut self, query: &str) -> Result<(Vec<PgColumn>, Vec<String>, String)> {
+        let query = trim_query(query);
+        let statement = self.client.prepare(query).await.context("preparing --query")?;
+        let mut columns = Vec::new();
+        for (i, c) in statement.columns().iter().enumerate() {
+            columns.push(PgColumn {
+                name: c.name().to_string(),
+                attnum: i as i16 + 1,
+                sql_type: qualified_type_name(c.type_()),
+                type_name: c.type_().name().to_string(),
+                is_array: matches!(c.type_().kind(), TypeKind::Array(_)),
+                is_enum: matches!(c.type_().kind(), TypeKind::Enum(_)),
+                not_null: false,
+            });
+        }
+        let aliases: Vec<String> = columns.iter().map(|c| Dialect::Postgres.quote(&c.name)).collect();
+        let mut unique = aliases.clone();
+        unique.sort();
+        unique.dedup();
+        let from = if unique.len() == aliases.len() {
+            format!("({query}) AS q({})", aliases.join(", "))
+        } else {
+            bail!("--query returns two columns with the same name; give them distinct aliases (AS ...)");
+        };
+        Ok((columns, Vec::new(), from))
+    }
+
+    pub async fn read_chunk(
+        &mut self,
+        relation: &Relation,
+        statement: &Statement,
+        after: Option<&Key>,
+        sink: &mut impl RowSink,
+    ) -> Result<ChunkRead> {
+        let params = key_params(statement, after);
+        let prepared = self.client.prepare(&statement.sql).await?;
+        let stream = self.client.query_raw(&prepared, params.iter()).await?;
+        pin_mut!(stream);
+        let mut count = 0;
+        let mut last_key = None;
+        while let Some(row) = stream.try_next().await? {
+            self.push_row(&row, relation.columns.len(), sink)?;
+            count += 1;
+            sink.end_row()?;
+            if count == statement.limit {
+                last_key = Some(row_key(&row, &relation.key_positions)?);
+            }
+        }
+        Ok(ChunkRead { rows: count, last_key })
+    }
+
+    /// `cursor`: one statement in a read-only transaction, fetched through
+    /// a portal `fetch` rows at a time, so the server never sends more than
+    /// one chunk ahead of what is written.
+    pub async fn stream(&mut self, relation: &Relation, sql: &str, fetch: u64, sink: &mut impl RowSink) -> Result<()> {
+        let transaction = self.client.build_transaction().read_only(true).start().await?;
+        let statement = transaction.prepare(sql).await?;
+        let portal = transaction.bind(&statement, &[]).await?;
+        let fetch_rows = i32::try_from(fetch).unwrap_or(i32::MAX);
+        loop {
+            let stream = transaction.query_portal_raw(&portal, fetch_rows).await?;
+            pin_mut!(stream);
+            let mut count = 0;
+            let mut more = true;
+            while let Some(row) = stream.try_next().await? {
+                push_row(&self.kinds, &row, relation.columns.len(), sink)?;
+                count += 1;
+                more = sink.end_row()?;
+                if !more {
+                    break;
+                }
+            }
+            sink.end_chunk()?;
+            if !more || count < fetch_rows as u64 {
+                break;
+            }
+        }
+        Ok(())
+    }
+
+    /// `copy`: `COPY (SELECT ...) TO STDOUT`. CSV and TSV bytes pass
+    /// straight through; for NDJSON each text-format row is decoded into
+    /// cells. PostgreSQL sends one message per row.
+    pub async fn copy_out(
+        &mut self,
+        relation: &Relation,
+        sql: &str,
+        format: Format,
+        null: &str,
+        fetch: u64,
+        sink: &mut impl RowSink,
+    ) -> Result<()> {
+        let options = match format {
+            Format::Csv => format!("FORMAT csv, NULL {}", literal(null)),
+            Format::Tsv => format!("FORMAT text, NULL {}", literal(null)),
+            Format::Ndjson => "FORMAT text".to_string(),
+        };
+        let stream = self.client.copy_out(&format!("COPY ({sql}) TO STDOUT WITH ({options})")).await?;
+        pin_mut!(stream);
+        let mut in_chunk = 0;
+        let mut scratch = Vec::new();
+        let mut fields = Vec::new();
+        while let Some(bytes) = stream.try_next().await? {
+            let more = if format == Format::Ndjson {
+                decode_text_row(&bytes, &mut scratch, &mut fields);
+                for (i, field) in fields.iter().enumerate().take(relation.columns.len()) {
+                    let cell = match field {
+                        None => Cell::Null,
+                        Some((a, b)) => cell(self.kinds[i], &scratch[*a..*b]),
+                    };
+                    sink.cell(cell);
+                }
+                sink.end_row()?
+            } else {
+                sink.raw_rows(&bytes, 1)?
+            };
+            in_chunk += 1;
+            if in_chunk == fetch {
+                sink.end_chunk()?;
+                in_chunk = 0;
+            }
+            if !more {
+                break;
+            }
+        }
+        if in_chunk > 0 {
+            sink.end_chunk()?;
+        }
+        Ok(())
+    }
+
+    pub async fn explain(&mut self, statement: &Statement, after: Option<&Key>) -> Result<String> {
+        let params = key_params(statement, after);
+        let explain = format!("EXPLAIN {}", statement.sql);
+        let prepared = self.client.prepare(&explain).await?;
+        let stream = self.client.query_raw(&prepared, params.iter()).await?;
+        pin_mut!(stream);
+        let mut plan = String::new();
+        while let Some(row) = stream.try_next().await? {
+            plan.push_str(row.get::<_, &str>(0));
+            plan.push('\n');
+        }
+        Ok(plan)
+    }
+
+    /// The planner's row estimate, which needs no scan.
+    pub async fn estimate(&mut self, select: &Select) -> Result<Option<u64>> {
+        let mut sql = format!("EXPLAIN (FORMAT JSON) SELECT 1 FROM {}", select.from);
+        if let Some(filter) = &select.filter {
+            sql.push_str(&format!(" WHERE ({filter})"));
+        }
+        let row = self.client.query_one(&sql, &[]).await?;
+        let plan: serde_json::Value = serde_json::from_str(row.get::<_, &str>(0))?;
+        Ok(plan[0]["Plan"]["Plan Rows"].as_f64().map(|r| r.max(0.0) as u64))
+    }
+
+    pub async fn count(&mut self, sql: &str) -> Result<u64> {
+        let n: i64 = self.client.query_one(sql, &[]).await?.get(0);
+        Ok(n as u64)
+    }
+
+    fn push_row(&self, row: &Row, width: usize, sink: &mut impl RowSink) -> Result<()> {
+        push_row(&self.kinds, row, width, sink)
+    }
+}
+
+/// The select expression and value kind of one column: text that is
+/// already canonical goes as it is, the rest is rendered by the server.
+fn render(reference: &str, column: &PgColumn, format: Format) -> (String, ValueKind) {
+    let text = format!("{reference}::text");
+    if column.is_array {
+        return match format {
+            Format::Ndjson => (format!("to_json({reference})::text"), ValueKind::Json),
+            _ => (text, ValueKind::Text),
+        };
+    }
+    if column.is_enum {
+        return (text, ValueKind::Text);
+    }
+    match column.type_name.as_str() {
+        name if is_text_type(name) => (reference.to_string(), ValueKind::Text),
+        "int2" | "int4" | "int8" | "oid" | "numeric" | "float4" | "float8" => (text, ValueKind::Number),
+        "bool" => (text, ValueKind::Bool),
+        "json" | "jsonb" => (text, ValueKind::Json),
+        "bytea" => (format!("encode({reference}, 'hex')"), ValueKind::Text),
+        // to_json writes ISO 8601 with a `T` and a `+00:00` offset, and
+        // drops trailing zeros of the fraction.
+        "timestamp" | "timestamptz" => (format!("btrim(to_json({reference})::text, '\"')"), ValueKind::Text),
+        _ => (text, ValueKind::Text),
+    }
+}
+
+/// Types whose binary form is their text, so they need no cast. `char(n)`
+/// is one: casting it to text would drop its trailing blanks.
+fn is_text_type(name: &str) -> bool {
+    matches!(name, "text" | "varchar" | "bpchar" | "name")
+}
+
+fn qualified_type_name(ty: &Type) -> String {
+    if ty.schema() == "pg_catalog" {
+        ty.name().to_string()
+    } else {
+        format!("{}.{}", Dialect::Postgres.quote(ty.schema()), Dialect::Postgres.quote(ty.name()))
+    }
+}
+
+/// Any column's value as its raw bytes; every column is text-typed by the
+/// select list, so these are the canonical text.
+struct RawText<'a>(&'a [u8]);
+
+impl<'a> FromSql<'a> for RawText<'a> {
+    fn from_sql(_: &Type, raw: &'a [u8]) -> Result<Self, Box<dyn std::error::Error + Sync + Send>> {
+        Ok(RawText(raw))
+    }
+
+    fn accepts(_: &Type) -> bool {
+        true
+    }
+}
+
+#[inline]
+fn push_row(kinds: &[ValueKind], row: &Row, width: usize, sink: &mut impl RowSink) -> Result<()> {
+    for (i, &kind) in kinds.iter().enumerate().take(width) {
+        let value: Option<RawText<'_>> = row.try_get(i)?;
+        sink.cell(match value {
+            None => Cell::Null,
+            Some(RawText(text)) => cell(kind, text),
+        });
+    }
+    Ok(())
+}
+
+#[inline]
+fn cell(kind: ValueKind, text: &[u8]) -> Cell<'_> {
+    match kind {
+        ValueKind::Text => Cell::Text(text),
+        ValueKind::Number => Cell::Number(text),
+        ValueKind::Bool => Cell::Bool(text == b"true"),
+        ValueKind::Json => Cell::Json(text),
+    }
+}
+
+fn row_key(row: &Row, positions: &[usize]) -> Result<Key> {
+    let mut values = Vec::with_capacity(positions.len());
+    for &p in positions {
+        let value: Option<RawText<'_>> = row.try_get(p)?;
+        values.push(value.map(|v| String::from_utf8_lossy(v.0).into_owned()));
+    }
+    Ok(Key::Text(values))
+}
+
+fn key_params<'a>(statement: &Statement, after: Option<&'a Key>) -> Vec<Option<&'a str>> {
+    match after {
+        Some(Key::Text(values)) => statement.params.iter().map(|&k| values[k].as_deref()).collect(),
+        _ => Vec::new(),
+    }
+}
+
+/// A SQL string literal (standard_conforming_strings is on).
+fn literal(text: &str) -> String {
+    format!("'{}'", text.replace('\'', "''"))
+}
+
+/// Splits one `COPY ... (FORMAT text)` row into fields, unescaping into
+/// `scratch`; `fields` gets each field's range there, `None` for `\N`.
+fn decode_text_row(line: &[u8], scratch: &mut Vec<u8>, fields: &mut Vec<Option<(usize, usize)>>) {
+    scratch.clear();
+    fields.clear();
+    let line = line.strip_suffix(b"\n").unwrap_or(line);
+    for raw in line.split(|&b| b == b'\t') {
+        if raw == b"\\N" {
+            fields.push(None);
+            continue;
+        }
+        let start = scratch.len();
+        let mut bytes = raw.iter();
+        while let Some(&b) = bytes.next() {
+            if b != b'\\' {
+                scratch.push(b);
+                continue;
+            }
+            let unescaped = match bytes.next() {
+                Some(b'n') => b'\n',
+                Some(b't') => b'\t',
+                Some(b'r') => b'\r',
+                Some(b'b') => 0x08,
+                Some(b'f') => 0x0c,
+                Some(b'v') => 0x0b,
+                Some(&other) => other,
+                None => b'\\',
+            };
+            scratch.push(unescaped);
+        }
+        fields.push(Some((start, scratch.len())));
+    }
+}
+
+/// One line with the hint a user needs, for the usual ways connecting fails.
+fn connect_error(err: tokio_postgres::Error, config: &tokio_postgres::Config) -> anyhow::Error {
+    use tokio_postgres::error::SqlState;
+    let user = config.get_user().unwrap_or("(default)");
+    let db = config.get_dbname().unwrap_or("(default)");
+    let hint = if let Some(db_error) = err.as_db_error() {
+        match *db_error.code() {
+            SqlState::INVALID_PASSWORD | SqlState::INVALID_AUTHORIZATION_SPECIFICATION => {
+                format!("check the user ({user}) and password in --url or DATABASE_URL")
+            }
+            SqlState::INVALID_CATALOG_NAME => format!("database {db:?} does not exist: check the name in --url"),
+            _ => "check --url".to_string(),
+        }
+    } else {
+        let text = err.to_string();
+        let io = std::error::Error::source(&err).and_then(|s| s.downcast_ref::<std::io::Error>());
+        match io.map(|e| e.kind()) {
+            Some(std::io::ErrorKind::ConnectionRefused) => {
+                "connection refused: is PostgreSQL running, and on that host and port?".to_string()
+            }
+            _ if text.contains("timeout") || text.contains("timed out") => {
+                "no answer in time: check the host and port, and any firewall".to_string()
+            }
+            _ => "check the host and port in --url, and that the server is running".to_string(),
+        }
+    };
+    let detail = match err.as_db_error() {
+        Some(db_error) => db_error.message().to_string(),
+        None => error_chain(&err),
+    };
+    anyhow!("{detail}; {hint}")
+}
+
+/// An error and its sources, joined by `: `.
+fn error_chain(err: &dyn std::error::Error) -> String {
+    let mut text = err.to_string();
+    let mut source = err.source();
+    while let Some(s) = source {
+        text.push_str(": ");
+        text.push_str(&s.to_string());
+        source = s.source();
+    }
+    text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn text_copy_rows_decode() {
+        let mut scratch = Vec::new();
+        let mut fields = Vec::new();
+        decode_text_row(b"a\\tb\t\\N\t\tx\\\\y\\nz\n", &mut scratch, &mut fields);
+        let got: Vec<Option<&[u8]>> = fields.iter().map(|f| f.map(|(a, b)| &scratch[a..b])).collect();
+        assert_eq!(got, vec![Some(&b"a\tb"[..]), None, Some(b""), Some(b"x\\y\nz")]);
+    }
+
+    #[test]
+    fn literals_double_quotes() {
+        assert_eq!(literal("it's"), "'it''s'");
+    }
+}

@@ -1,0 +1,335 @@
+//! SQLite through rusqlite (bundled, so no system library is needed).
+//!
+//! Every value keeps its own storage class: SQLite columns may mix
+//! integers, reals, text and blobs, and each row is written as it is
+//! stored. rusqlite is synchronous; it runs on the export task's thread,
+//! which has nothing else to do while a row is being read.
+
+use anyhow::{bail, Context, Result};
+use rusqlite::types::{Value, ValueRef};
+use rusqlite::{Connection, OpenFlags};
+
+use super::{check_names, positions, trim_query, ChunkRead, Dialect, Key, Relation, Request, Source};
+use crate::cell::{Cell, Column, RowSink};
+use crate::plan::{Select, Statement};
+use crate::url::DbUrl;
+
+pub struct Sqlite {
+    conn: Connection,
+    path: String,
+}
+
+/// Names under which SQLite exposes a rowid table's hidden integer key.
+const ROWID_ALIASES: [&str; 3] = ["rowid", "_rowid_", "oid"];
+
+impl Sqlite {
+    pub fn open(url: &DbUrl) -> Result<Sqlite> {
+        let path = url.sqlite_path.clone().expect("SQLite URLs have a path");
+        let conn = if path == ":memory:" {
+            Connection::open_in_memory()?
+        } else {
+            if !std::path::Path::new(&path).exists() {
+                bail!(
+                    "SQLite database file {path:?} does not exist: check the path in --url \
+                     (sqlite://relative/path.db or sqlite:///absolute/path.db)"
+                );
+            }
+            let flags = OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+            Connection::open_with_flags(&path, flags)
+                .with_context(|| format!("opening SQLite database {path:?}"))?
+        };
+        Ok(Sqlite { conn, path })
+    }
+
+    pub fn describe(&mut self, request: &Request) -> Result<Relation> {
+        match &request.source {
+            Source::Table(table) => self.describe_table(request, table),
+            Source::Query(query) => self.describe_query(request, query),
+        }
+    }
+
+    fn describe_table(&mut self, request: &Request, table: &crate::ident::QualifiedName) -> Result<Relation> {
+        let schema = table.schema.clone().unwrap_or_else(|| "main".into());
+        let info = self.table_info(&table.name, &schema)?;
+        if info.is_empty() {
+            bail!(
+                "table {} not found in {}: check the name (`SELECT name FROM sqlite_master` lists them)",
+                table.display(),
+                self.path
+            );
+        }
+        let names: Vec<String> = info.iter().map(|c| c.name.clone()).collect();
+        let output = match &request.columns {
+            Some(columns) => {
+                check_names("column", columns, &names, &request.source)?;
+                columns.clone()
+            }
+            None => names.clone(),
+        };
+        let key = match &request.key {
+            Some(key) => {
+                let mut known = names.clone();
+                known.extend(ROWID_ALIASES.iter().map(|s| s.to_string()));
+                check_names("key column", key, &known, &request.source)?;
+                key.clone()
+            }
+            None => self.find_key(&table.name, &schema, &info)?,
+        };
+        let columns = output
+            .iter()
+            .map(|name| {
+                let decl = info.iter().find(|c| &c.name == name).map(|c| c.decl.clone());
+                Column::new(name.clone(), decl.unwrap_or_default())
+            })
+            .collect();
+        let from = Dialect::Sqlite.quote_qualified(table);
+        Ok(relation(columns, output, key, from, request.filter.clone(), None))
+    }
+
+    fn describe_query(&mut self, request: &Request, query: &str) -> Result<Relation> {
+        let query = trim_query(query);
+        let stmt = self.conn.prepare(query).context("preparing --query")?;
+        let names: Vec<String> = stmt.column_names().iter().map(|s| s.to_string()).collect();
+        let decls: Vec<String> = stmt
+            .columns()
+            .iter()
+            .map(|c| c.decl_type().unwrap_or("").to_string())
+            .collect();
+        drop(stmt);
+        let output = match &request.columns {
+            Some(columns) => {
+                check_names("column", columns, &names, &request.source)?;
+                columns.clone()
+            }
+            None => names.clone(),
+        };
+        let key = request.key.clone().unwrap_or_default();
+        check_names("key column", &key, &names, &request.source)?;
+        let columns = output
+            .iter()
+            .map(|n| Column::new(n.clone(), decls[positions(std::slice::from_ref(n), &names)[0]].clone()))
+            .collect();
+        let plain = (request.columns.is_none() && key.is_empty() && request.filter.is_none())
+            .then(|| query.to_string());
+        let from = format!("({query}) AS q");
+        Ok(relation(columns, output, key, from, request.filter.clone(), plain))
+    }
+
+    fn table_info(&self, table: &str, schema: &str) -> Result<Vec<TableColumn>> {
+        let mut stmt = self.conn.prepare(
+            "SELECT name, type, \"notnull\", pk FROM pragma_table_info(?1, ?2) ORDER BY cid",
+        )?;
+        let rows = stmt.query_map([table, schema], |row| {
+            Ok(TableColumn {
+                name: row.get(0)?,
+                decl: row.get(1)?,
+                not_null: row.get(2)?,
+                pk: row.get(3)?,
+            })
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// The primary key if it cannot hold NULLs, else the narrowest unique
+    /// index over NOT NULL columns, else the rowid of a rowid table.
+    fn find_key(&self, table: &str, schema: &str, info: &[TableColumn]) -> Result<Vec<String>> {
+        let (kind, without_rowid): (String, bool) = self
+            .conn
+            .query_row(
+                "SELECT type, wr FROM pragma_table_list WHERE schema = ?1 AND name = ?2 COLLATE NOCASE",
+                [schema, table],
+                |row| Ok((row.get(0)?, row.get(1)?)),
+            )
+            .unwrap_or(("view".into(), false));
+        let mut pk: Vec<&TableColumn> = info.iter().filter(|c| c.pk > 0).collect();
+        pk.sort_by_key(|c| c.pk);
+        let integer_pk = pk.len() == 1 && pk[0].decl.eq_ignore_ascii_case("INTEGER");
+        if !pk.is_empty() && (without_rowid || integer_pk || pk.iter().all(|c| c.not_null)) {
+            return Ok(pk.iter().map(|c| c.name.clone()).collect());
+        }
+        if let Some(unique) = self.narrowest_unique_index(table, schema, info)? {
+            return Ok(unique);
+        }
+        if kind == "table" && !without_rowid {
+            let taken = |alias: &&str| info.iter().any(|c| c.name.eq_ignore_ascii_case(alias));
+            if let Some(alias) = ROWID_ALIASES.iter().find(|a| !taken(a)) {
+                return Ok(vec![alias.to_string()]);
+            }
+        }
+        Ok(Vec::new())
+    }
+
+    fn narrowest_unique_index(&self, table: &str, schema: &str, info: &[TableColumn]) -> Result<Option<Vec<String>>> {
+        let mut list = self.conn.prepare(
+            "SELECT name FROM pragma_index_list(?1, ?2) WHERE \"unique\" = 1 AND partial = 0",
+        )?;
+        let indexes: Vec<String> = list
+            .query_map([table, schema], |row| row.get(0))?
+            .collect::<Result<_, _>>()?;
+        let mut best: Option<Vec<String>> = None;
+        for index in indexes {
+            let mut cols = self
+                .conn
+                .prepare("SELECT name FROM pragma_index_info(?1, ?2) ORDER BY seqno")?;
+            let names: Vec<Option<String>> = cols
+                .query_map([index.as_str(), schema], |row| row.get(0))?
+                .collect::<Result<_, _>>()?;
+            let Some(names) = names.into_iter().collect::<Option<Vec<String>>>() else {
+                continue; // an expression index
+            };
+            let not_null = names
+                .iter()
+                .all(|n| info.iter().any(|c| &c.name == n && c.not_null));
+            if not_null && best.as_ref().is_none_or(|b| names.len() < b.len()) {
+                best = Some(names);
+            }
+        }
+        Ok(best)
+    }
+
+    pub fn read_chunk(
+        &mut self,
+        relation: &Relation,
+        statement: &Statement,
+        after: Option<&Key>,
+        sink: &mut impl RowSink,
+    ) -> Result<ChunkRead> {
+        let mut stmt = self.conn.prepare_cached(&statement.sql)?;
+        if let Some(Key::Sqlite(values)) = after {
+            for (i, &k) in statement.params.iter().enumerate() {
+                stmt.raw_bind_parameter(i + 1, &values[k])?;
+            }
+        }
+        let width = relation.columns.len();
+        let mut rows = stmt.raw_query();
+        let mut count = 0;
+        let mut last: Option<Vec<Value>> = None;
+        while let Some(row) = rows.next()? {
+            for i in 0..width {
+                sink.cell(cell(row.get_ref(i)?));
+            }
+            count += 1;
+            sink.end_row()?;
+            if count == statement.limit {
+                let key = relation.key_positions.iter().map(|&p| row.get_ref(p).map(Value::from));
+                last = Some(key.collect::<Result<_, _>>()?);
+            }
+        }
+        Ok(ChunkRead {
+            rows: count,
+            last_key: last.map(Key::Sqlite),
+        })
+    }
+
+    pub fn stream(&mut self, relation: &Relation, sql: &str, fetch: u64, sink: &mut impl RowSink) -> Result<()> {
+        let mut stmt = self.conn.prepare(sql)?;
+        let width = relation.columns.len();
+        let mut rows = stmt.raw_query();
+        let mut in_chunk = 0;
+        while let Some(row) = rows.next()? {
+            for i in 0..width {
+                sink.cell(cell(row.get_ref(i)?));
+            }
+            let more = sink.end_row()?;
+            in_chunk += 1;
+            if in_chunk == fetch {
+                sink.end_chunk()?;
+                in_chunk = 0;
+            }
+            if !more {
+                break;
+            }
+        }
+        if in_chunk > 0 {
+            sink.end_chunk()?;
+        }
+        Ok(())
+    }
+
+    pub fn explain(&mut self, statement: &Statement, after: Option<&Key>) -> Result<String> {
+        let mut stmt = self.conn.prepare(&format!("EXPLAIN QUERY PLAN {}", statement.sql))?;
+        if let Some(Key::Sqlite(values)) = after {
+            for (i, &k) in statement.params.iter().enumerate() {
+                stmt.raw_bind_parameter(i + 1, &values[k])?;
+            }
+        }
+        let mut rows = stmt.raw_query();
+        let mut plan = String::new();
+        while let Some(row) = rows.next()? {
+            let detail: String = row.get(3)?;
+            plan.push_str(&detail);
+            plan.push('\n');
+        }
+        Ok(plan)
+    }
+
+    /// SQLite keeps no row counts unless `ANALYZE` has run; without a
+    /// filter, `COUNT(*)` on a local file is fast enough to stand in.
+    pub fn estimate(&mut self, select: &Select) -> Result<Option<u64>> {
+        if select.filter.is_some() {
+            return Ok(None);
+        }
+        self.count(&format!("SELECT COUNT(*) FROM {}", select.from)).map(Some)
+    }
+
+    pub fn count(&mut self, sql: &str) -> Result<u64> {
+        let n: i64 = self.conn.query_row(sql, [], |row| row.get(0))?;
+        Ok(n as u64)
+    }
+}
+
+struct TableColumn {
+    name: String,
+    decl: String,
+    not_null: bool,
+    pk: i64,
+}
+
+#[inline]
+fn cell(value: ValueRef<'_>) -> Cell<'_> {
+    match value {
+        ValueRef::Null => Cell::Null,
+        ValueRef::Integer(i) => Cell::Int(i),
+        ValueRef::Real(f) => Cell::F64(f),
+        ValueRef::Text(t) => Cell::Text(t),
+        ValueRef::Blob(b) => Cell::Bytes(b),
+    }
+}
+
+/// The select list is the output columns, then any key column not among
+/// them (read to continue after the last row, never written).
+fn relation(
+    columns: Vec<Column>,
+    output: Vec<String>,
+    key: Vec<String>,
+    from: String,
+    filter: Option<String>,
+    plain_query: Option<String>,
+) -> Relation {
+    let d = Dialect::Sqlite;
+    let mut list: Vec<String> = output.iter().map(|n| d.quote(n)).collect();
+    let mut key_positions = Vec::new();
+    for k in &key {
+        match output.iter().position(|o| o == k) {
+            Some(p) => key_positions.push(p),
+            None => {
+                key_positions.push(list.len());
+                list.push(d.quote(k));
+            }
+        }
+    }
+    Relation {
+        columns,
+        key_positions,
+        select: Select {
+            dialect: d,
+            list,
+            from,
+            filter,
+            key: key.iter().map(|k| d.quote(k)).collect(),
+            key_params: vec!["?".to_string(); key.len()],
+        },
+        key_names: key,
+        plain_query,
+    }
+}

@@ -1,0 +1,212 @@
+//! Encoders: turn pushed [`Cell`]s into CSV, TSV or NDJSON bytes.
+//!
+//! An encoder appends to an in-memory chunk buffer and never touches I/O;
+//! the export loop hands full buffers to the writer thread in
+//! [`crate::output`]. That keeps encoders synchronous, testable on a `Vec`,
+//! and lets reading the next chunk overlap with writing the current one.
+
+mod delimited;
+pub mod float;
+mod ndjson;
+
+use crate::cell::{Cell, Column};
+
+/// The output formats dbchunk writes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum Format {
+    /// RFC 4180 CSV with PostgreSQL's NULL convention: NULL is an unquoted
+    /// empty field, the empty string is `""`.
+    Csv,
+    /// Tab-separated, with PostgreSQL `COPY` text escapes (`\t`, `\n`,
+    /// `\\`, …) and `\N` for NULL.
+    Tsv,
+    /// One JSON object per line.
+    Ndjson,
+}
+
+impl Format {
+    /// The format a file name implies, if its extension names one.
+    pub fn from_path(path: &str) -> Option<Format> {
+        let lower = path.to_ascii_lowercase();
+        let ext = lower.rsplit('.').next()?;
+        match ext {
+            "csv" => Some(Format::Csv),
+            "tsv" | "tab" => Some(Format::Tsv),
+            "ndjson" | "jsonl" => Some(Format::Ndjson),
+            _ => None,
+        }
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Format::Csv => "csv",
+            Format::Tsv => "tsv",
+            Format::Ndjson => "ndjson",
+        }
+    }
+
+    /// How NULL is written when the user gives no `--null`.
+    pub fn default_null(self) -> &'static str {
+        match self {
+            Format::Csv | Format::Ndjson => "",
+            Format::Tsv => "\\N",
+        }
+    }
+}
+
+/// Writes rows of one result set in one format.
+pub struct Encoder {
+    kind: Kind,
+    buf: Vec<u8>,
+    /// Reused space for values that must be formatted before they are
+    /// quoted or escaped (numbers, hex).
+    scratch: Vec<u8>,
+    column: usize,
+    /// The first value this encoder could not represent; reported by
+    /// [`Encoder::end_row`], because `cell` is on the hot path and cannot fail.
+    error: Option<String>,
+}
+
+enum Kind {
+    Delimited(delimited::Delimited),
+    Ndjson(ndjson::Ndjson),
+}
+
+impl Encoder {
+    /// `null` is the text written for NULL in CSV and TSV (ignored by NDJSON).
+    pub fn new(format: Format, columns: &[Column], null: &str) -> Encoder {
+        let kind = match format {
+            Format::Csv => Kind::Delimited(delimited::Delimited::csv(null, columns.len())),
+            Format::Tsv => Kind::Delimited(delimited::Delimited::tsv(null)),
+            Format::Ndjson => Kind::Ndjson(ndjson::Ndjson::new(columns)),
+        };
+        Encoder {
+            kind,
+            buf: Vec::with_capacity(256 * 1024),
+            scratch: Vec::with_capacity(64),
+            column: 0,
+            error: None,
+        }
+    }
+
+    /// Writes the header line (CSV and TSV only).
+    pub fn header(&mut self, columns: &[Column]) {
+        if let Kind::Delimited(d) = &self.kind {
+            for (i, column) in columns.iter().enumerate() {
+                if i > 0 {
+                    self.buf.push(d.separator());
+                }
+                d.write_text(&mut self.buf, column.name.as_bytes());
+            }
+            self.buf.push(b'\n');
+        }
+    }
+
+    /// Appends the next value of the current row.
+    #[inline]
+    pub fn cell(&mut self, cell: Cell<'_>) {
+        let column = self.column;
+        self.column += 1;
+        match &self.kind {
+            Kind::Delimited(d) => d.write_cell(&mut self.buf, &mut self.scratch, column, cell),
+            Kind::Ndjson(j) => {
+                if let Err(message) = j.write_cell(&mut self.buf, &mut self.scratch, column, cell) {
+                    self.error.get_or_insert(message);
+                }
+            }
+        }
+    }
+
+    /// Ends the current row. Fails if a value of it could not be encoded.
+    #[inline]
+    pub fn end_row(&mut self) -> Result<(), String> {
+        match &self.kind {
+            Kind::Delimited(_) => self.buf.push(b'\n'),
+            Kind::Ndjson(j) => j.end_row(&mut self.buf, self.column),
+        }
+        self.column = 0;
+        match self.error.take() {
+            Some(message) => Err(message),
+            None => Ok(()),
+        }
+    }
+
+    /// Appends bytes that are already encoded rows in this format (the
+    /// PostgreSQL `COPY` pass-through).
+    pub fn raw(&mut self, bytes: &[u8]) {
+        self.buf.extend_from_slice(bytes);
+    }
+
+    pub fn buffered(&self) -> usize {
+        self.buf.len()
+    }
+
+    /// Hands out the filled buffer and continues in `empty`.
+    pub fn take_buffer(&mut self, mut empty: Vec<u8>) -> Vec<u8> {
+        empty.clear();
+        std::mem::replace(&mut self.buf, empty)
+    }
+}
+
+/// Appends the lowercase hex form of `bytes`.
+pub(crate) fn write_hex(out: &mut Vec<u8>, bytes: &[u8]) {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    out.reserve(bytes.len() * 2);
+    for &b in bytes {
+        out.push(DIGITS[(b >> 4) as usize]);
+        out.push(DIGITS[(b & 15) as usize]);
+    }
+}
+
+/// Appends the canonical text of a non-text cell, for formats that write
+/// everything as text. Returns `false` for cells that are text already.
+pub(crate) fn write_scalar(out: &mut Vec<u8>, cell: Cell<'_>) -> bool {
+    use std::io::Write;
+    match cell {
+        Cell::Bool(true) => out.extend_from_slice(b"true"),
+        Cell::Bool(false) => out.extend_from_slice(b"false"),
+        Cell::Int(v) => write!(out, "{v}").expect("Vec write"),
+        Cell::UInt(v) => write!(out, "{v}").expect("Vec write"),
+        Cell::F32(v) => float::write_f32(out, v),
+        Cell::F64(v) => float::write_f64(out, v),
+        Cell::Bytes(b) => write_hex(out, b),
+        Cell::Null | Cell::Number(_) | Cell::Text(_) | Cell::Json(_) => return false,
+    }
+    true
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    pub(super) fn encode(format: Format, null: &str, rows: &[&[Cell<'_>]]) -> String {
+        let columns: Vec<Column> = (0..rows[0].len())
+            .map(|i| Column::new(format!("c{i}"), "text"))
+            .collect();
+        let mut encoder = Encoder::new(format, &columns, null);
+        encoder.header(&columns);
+        for row in rows {
+            for &cell in *row {
+                encoder.cell(cell);
+            }
+            encoder.end_row().unwrap();
+        }
+        String::from_utf8(encoder.take_buffer(Vec::new())).unwrap()
+    }
+
+    #[test]
+    fn format_from_extension() {
+        assert_eq!(Format::from_path("out/x.CSV"), Some(Format::Csv));
+        assert_eq!(Format::from_path("x.jsonl"), Some(Format::Ndjson));
+        assert_eq!(Format::from_path("x.tsv"), Some(Format::Tsv));
+        assert_eq!(Format::from_path("x.txt"), None);
+        assert_eq!(Format::from_path("noext"), None);
+    }
+
+    #[test]
+    fn hex_is_lowercase() {
+        let mut out = Vec::new();
+        write_hex(&mut out, &[0x00, 0xAB, 0x7f]);
+        assert_eq!(out, b"00ab7f");
+    }
+}

@@ -1,0 +1,124 @@
+//! The path from a reader to the bytes on stdout or in a file:
+//! reader → [`Pipeline`] (encoder, counters, progress) → [`Output`] thread.
+
+use anyhow::{anyhow, Result};
+
+use crate::cell::{Cell, Column, RowSink};
+use crate::format::{Encoder, Format};
+use crate::output::Output;
+use crate::progress::Progress;
+
+/// A buffer this full is handed to the writer even in mid-chunk, so a
+/// cursor with a huge fetch size still streams in bounded memory.
+const SHIP_AT: usize = 1 << 20;
+
+pub struct Pipeline {
+    encoder: Encoder,
+    output: Output,
+    progress: Progress,
+    rows: u64,
+    chunks: u64,
+    limit: Option<u64>,
+}
+
+/// What an export wrote.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Totals {
+    pub rows: u64,
+    pub bytes: u64,
+    pub chunks: u64,
+}
+
+impl Pipeline {
+    pub fn new(
+        format: Format,
+        columns: &[Column],
+        null: &str,
+        header: bool,
+        output: Output,
+        progress: Progress,
+        limit: Option<u64>,
+    ) -> Pipeline {
+        let mut encoder = Encoder::new(format, columns, null);
+        if header {
+            encoder.header(columns);
+        }
+        Pipeline {
+            encoder,
+            output,
+            progress,
+            rows: 0,
+            chunks: 0,
+            limit,
+        }
+    }
+
+    pub fn rows(&self) -> u64 {
+        self.rows
+    }
+
+    /// Rows still wanted under `--limit` (`u64::MAX` without one).
+    pub fn remaining(&self) -> u64 {
+        self.limit.map_or(u64::MAX, |l| l.saturating_sub(self.rows))
+    }
+
+    /// Writes what is left and waits for the output to be complete.
+    pub fn finish(mut self) -> Result<Totals> {
+        self.ship()?;
+        let totals = Totals {
+            rows: self.rows,
+            bytes: self.output.bytes(),
+            chunks: self.chunks,
+        };
+        self.progress.update(totals.rows, totals.bytes);
+        self.output.finish()?;
+        self.progress.finish();
+        Ok(totals)
+    }
+
+    fn ship(&mut self) -> Result<()> {
+        if self.encoder.buffered() == 0 {
+            return Ok(());
+        }
+        // `Vec::new()` does not allocate; the encoder continues in the
+        // recycled buffer the writer hands back.
+        let full = self.encoder.take_buffer(Vec::new());
+        let spare = self.output.send(full)?;
+        self.encoder.take_buffer(spare);
+        self.progress.update(self.rows, self.output.bytes());
+        Ok(())
+    }
+}
+
+impl RowSink for Pipeline {
+    #[inline]
+    fn cell(&mut self, cell: Cell<'_>) {
+        self.encoder.cell(cell);
+    }
+
+    #[inline]
+    fn end_row(&mut self) -> Result<bool> {
+        self.rows += 1;
+        if let Err(message) = self.encoder.end_row() {
+            return Err(anyhow!("row {}: {message}", self.rows));
+        }
+        if self.encoder.buffered() >= SHIP_AT {
+            self.ship()?;
+        }
+        Ok(self.remaining() > 0)
+    }
+
+    fn raw_rows(&mut self, bytes: &[u8], rows: u64) -> Result<bool> {
+        self.encoder.raw(bytes);
+        self.rows += rows;
+        if self.encoder.buffered() >= SHIP_AT {
+            self.ship()?;
+        }
+        Ok(self.remaining() > 0)
+    }
+
+    fn end_chunk(&mut self) -> Result<()> {
+        self.chunks += 1;
+        self.ship()
+    }
+}

@@ -1,0 +1,186 @@
+//! Database URLs: which engine, and how to show one without its password.
+
+use crate::error::{register_secret, UsageError};
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Engine {
+    Postgres,
+    Mysql,
+    Sqlite,
+}
+
+impl Engine {
+    pub fn name(self) -> &'static str {
+        match self {
+            Engine::Postgres => "PostgreSQL",
+            Engine::Mysql => "MySQL",
+            Engine::Sqlite => "SQLite",
+        }
+    }
+}
+
+/// A parsed `--url`. `Debug` is not derived: it would print the password.
+#[derive(Clone)]
+pub struct DbUrl {
+    pub engine: Engine,
+    /// The URL as given, for the driver. Never printed.
+    raw: String,
+    /// The URL with its password replaced by `***`, for messages.
+    pub shown: String,
+    /// SQLite only: the file path, or `:memory:`.
+    pub sqlite_path: Option<String>,
+}
+
+impl std::fmt::Debug for DbUrl {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.shown)
+    }
+}
+
+impl DbUrl {
+    pub fn parse(url: &str) -> Result<DbUrl, UsageError> {
+        let url = url.trim();
+        let scheme = url.split(':').next().unwrap_or("").to_ascii_lowercase();
+        let engine = match scheme.as_str() {
+            "postgres" | "postgresql" => Engine::Postgres,
+            "mysql" | "mariadb" => Engine::Mysql,
+            "sqlite" | "sqlite3" => Engine::Sqlite,
+            _ => {
+                return Err(UsageError(format!(
+                    "unsupported database URL {:?}: use postgres://user@host:5432/db, \
+                     mysql://user@host:3306/db, sqlite://path/to/file.db or sqlite::memory:",
+                    redact(url)
+                )))
+            }
+        };
+        let sqlite_path = (engine == Engine::Sqlite).then(|| sqlite_path(url));
+        if let Some(path) = &sqlite_path {
+            if path.is_empty() {
+                return Err(UsageError(
+                    "the SQLite URL names no file: use sqlite://path/to/file.db".into(),
+                ));
+            }
+        }
+        if let Some(password) = password(url) {
+            register_secret(&password);
+        }
+        Ok(DbUrl {
+            engine,
+            raw: url.to_string(),
+            shown: redact(url),
+            sqlite_path,
+        })
+    }
+
+    /// The URL for the driver. Keep it out of every message.
+    pub fn raw(&self) -> &str {
+        &self.raw
+    }
+}
+
+/// `sqlite://rel/path.db`, `sqlite:///abs/path.db`, `sqlite:path.db`,
+/// `sqlite::memory:`; a `?query` part is ignored.
+fn sqlite_path(url: &str) -> String {
+    let rest = &url[url.find(':').map_or(0, |i| i + 1)..];
+    let rest = rest.strip_prefix("//").unwrap_or(rest);
+    let rest = rest.split('?').next().unwrap_or("");
+    if rest == ":memory:" || rest.is_empty() && url.ends_with(":memory:") {
+        return ":memory:".into();
+    }
+    rest.to_string()
+}
+
+/// The `user:password@` part's password, percent-decoded, if any.
+fn password(url: &str) -> Option<String> {
+    let (start, end) = password_span(url)?;
+    let raw = &url[start..end];
+    Some(percent_decode(raw))
+}
+
+fn password_span(url: &str) -> Option<(usize, usize)> {
+    let after_scheme = url.find("://")? + 3;
+    let authority_end = url[after_scheme..]
+        .find(['/', '?'])
+        .map_or(url.len(), |i| after_scheme + i);
+    let at = url[after_scheme..authority_end].rfind('@')? + after_scheme;
+    let colon = url[after_scheme..at].find(':')? + after_scheme;
+    Some((colon + 1, at))
+}
+
+/// The URL with the password (in the user part, or a `password=` query
+/// parameter) replaced by `***`.
+pub fn redact(url: &str) -> String {
+    let mut shown = match password_span(url) {
+        Some((start, end)) => format!("{}***{}", &url[..start], &url[end..]),
+        None => url.to_string(),
+    };
+    if let Some(q) = shown.find('?') {
+        let query: Vec<String> = shown[q + 1..]
+            .split('&')
+            .map(|pair| match pair.split_once('=') {
+                Some((k, _)) if k.eq_ignore_ascii_case("password") => format!("{k}=***"),
+                _ => pair.to_string(),
+            })
+            .collect();
+        shown = format!("{}?{}", &shown[..q], query.join("&"));
+    }
+    shown
+}
+
+fn percent_decode(s: &str) -> String {
+    let bytes = s.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'%' && i + 2 < bytes.len() {
+            let hex = std::str::from_utf8(&bytes[i + 1..i + 3]).unwrap_or("");
+            if let Ok(b) = u8::from_str_radix(hex, 16) {
+                out.push(b);
+                i += 3;
+                continue;
+            }
+        }
+        out.push(bytes[i]);
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn engines_from_schemes() {
+        let engine = |u: &str| DbUrl::parse(u).unwrap().engine;
+        assert_eq!(engine("postgres://u@h/db"), Engine::Postgres);
+        assert_eq!(engine("postgresql://u@h/db"), Engine::Postgres);
+        assert_eq!(engine("mysql://u@h/db"), Engine::Mysql);
+        assert_eq!(engine("mariadb://u@h/db"), Engine::Mysql);
+        assert_eq!(engine("sqlite::memory:"), Engine::Sqlite);
+        assert!(DbUrl::parse("oracle://x").is_err());
+        assert!(DbUrl::parse("sqlite://").is_err());
+    }
+
+    #[test]
+    fn sqlite_paths() {
+        let path = |u: &str| DbUrl::parse(u).unwrap().sqlite_path.unwrap();
+        assert_eq!(path("sqlite://data/x.db"), "data/x.db");
+        assert_eq!(path("sqlite:///tmp/x.db"), "/tmp/x.db");
+        assert_eq!(path("sqlite:x.db"), "x.db");
+        assert_eq!(path("sqlite::memory:"), ":memory:");
+        assert_eq!(path("sqlite://:memory:"), ":memory:");
+    }
+
+    #[test]
+    fn passwords_never_shown() {
+        let url = DbUrl::parse("postgres://bob:s3cr%40t@db:5432/app?sslmode=disable").unwrap();
+        assert_eq!(url.shown, "postgres://bob:***@db:5432/app?sslmode=disable");
+        assert!(!format!("{url:?}").contains("s3cr"));
+        assert_eq!(
+            redact("postgres://h/db?user=a&password=xyz"),
+            "postgres://h/db?user=a&password=***"
+        );
+        assert_eq!(password("mysql://a:b%40c@h/d").as_deref(), Some("b@c"));
+    }
+}
