@@ -37,11 +37,17 @@ use cli::{Cli, Command};
 use config::{CountPlan, ExportPlan};
 use error::ExitCode;
 
-/// Runs one command line and returns the exit code.
+/// Runs one command line and returns the exit code. A panic is a bug; it
+/// still ends as one scrubbed `dbchunk:` line and exit 1, never a dump.
 pub fn run(cli: Cli) -> ExitCode {
-    match execute(cli) {
-        Ok(()) => ExitCode::Success,
-        Err(err) => error::report(&err),
+    std::panic::set_hook(Box::new(|info| {
+        let message = error::scrub(&info.to_string());
+        eprintln!("dbchunk: internal error, please report it: {message}");
+    }));
+    match std::panic::catch_unwind(|| execute(cli)) {
+        Ok(Ok(())) => ExitCode::Success,
+        Ok(Err(err)) => error::report(&err),
+        Err(_) => ExitCode::Failure,
     }
 }
 

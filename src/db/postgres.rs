@@ -352,7 +352,7 @@ impl Postgres {
         pin_mut!(stream);
         let mut plan = String::new();
         while let Some(row) = stream.try_next().await? {
-            plan.push_str(row.get::<_, &str>(0));
+            plan.push_str(row.try_get::<_, &str>(0)?);
             plan.push('\n');
         }
         Ok(plan)
@@ -365,7 +365,8 @@ impl Postgres {
             sql.push_str(&format!(" WHERE ({filter})"));
         }
         let row = self.client.query_one(&sql, &[]).await?;
-        let plan: serde_json::Value = serde_json::from_str(row.get::<_, &str>(0))?;
+        let text: RawText<'_> = row.try_get(0)?;
+        let plan: serde_json::Value = serde_json::from_slice(text.0)?;
         Ok(plan[0]["Plan"]["Plan Rows"].as_f64().map(|r| r.max(0.0) as u64))
     }
 
