@@ -206,8 +206,15 @@ ensure_postgres() {
 
 MARIADBD=/usr/sbin/mariadbd
 
-# mariadb-admin ping exits 0 whenever the server answers, even "access denied".
-my_ping() { mariadb-admin --no-defaults --protocol=TCP -h "$MY_HOST" -P "$MY_PORT" -uroot --connect-timeout=2 ping </dev/null; }
+# Is a server listening? mariadb-admin ping exits 0 even on "access denied",
+# but not on "host not allowed to connect" (skip-name-resolve without a
+# root@127.0.0.1 account), so a plain TCP connect counts as alive too.
+my_ping() {
+    mariadb-admin --no-defaults --protocol=TCP -h "$MY_HOST" -P "$MY_PORT" -uroot --connect-timeout=2 ping </dev/null ||
+        my_port_open
+}
+# shellcheck disable=SC2016 # $1 and $2 are expanded by the inner bash
+my_port_open() { timeout 5 bash -c 'exec 3<>"/dev/tcp/$1/$2"' _ "$MY_HOST" "$MY_PORT"; }
 # As the tests connect: TCP, root, empty password, no option files.
 my_tcp() { mariadb --no-defaults --protocol=TCP -h "$MY_HOST" -P "$MY_PORT" -uroot --connect-timeout=5 -N -B "$@" </dev/null; }
 # As OS root over the unix socket (unix_socket auth on a fresh Debian install).

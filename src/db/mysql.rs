@@ -1,34 +1,505 @@
-//! MySQL and MariaDB through mysql_async (placeholder until written).
+//! MySQL and MariaDB through mysql_async.
+//!
+//! Every statement goes through the binary protocol (prepared statements),
+//! so integers and floats arrive as numbers, never as text the server has
+//! already shortened, and dates arrive as fields we format ourselves. Rows
+//! are read one at a time off the socket (the server streams, TCP pushes
+//! back), never collected. The session time zone is pinned to `+00:00`, so
+//! a `TIMESTAMP` exports the same bytes on every machine.
 
-use anyhow::{bail, Result};
+use std::collections::HashSet;
+use std::time::Duration;
 
-use super::{ChunkRead, Key, Relation, Request};
-use crate::cell::RowSink;
+use anyhow::{anyhow, bail, Context, Result};
+use mysql_async::consts::{ColumnFlags, ColumnType};
+use mysql_async::prelude::Queryable;
+use mysql_async::{Column as MyColumn, Conn, Opts, OptsBuilder, Params, Row, Value};
+
+use super::{check_names, trim_query, ChunkRead, Dialect, Key, Relation, Request, Source};
+use crate::cell::{Cell, Column, RowSink};
+use crate::ident::QualifiedName;
 use crate::plan::{Select, Statement};
 use crate::url::DbUrl;
 
-pub struct Mysql {}
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// The character set number MySQL reports for binary strings.
+const BINARY_CHARSET: u16 = 63;
+
+pub struct Mysql {
+    conn: Conn,
+    /// Columns MariaDB declares as JSON (`LONGTEXT CHECK (json_valid(..))`),
+    /// which its protocol reports as plain text.
+    json_columns: HashSet<String>,
+    /// `(database, table)` of a table export, for catalog estimates.
+    table: Option<(String, String)>,
+}
+
+/// How a column's values are written.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum ValueKind {
+    Plain,
+    Text,
+    Binary,
+    Json,
+    Decimal,
+    Date,
+    DateTime,
+    /// A `TIMESTAMP`: an instant, shown in UTC with its `+00:00` offset.
+    Timestamp,
+    Time,
+    Bit(u32),
+}
 
 impl Mysql {
-    pub async fn connect(_url: &DbUrl) -> Result<Mysql> {
-        bail!("MySQL is not supported yet")
+    pub async fn connect(url: &DbUrl) -> Result<Mysql> {
+        // mysql_async knows only the mysql:// scheme.
+        let raw = url.raw();
+        let raw = match raw.split_once("://") {
+            Some((_, rest)) => format!("mysql://{rest}"),
+            None => raw.to_string(),
+        };
+        let opts = Opts::from_url(&raw).map_err(|e| anyhow!("the MySQL URL is not valid: {e}"))?;
+        let (user, host, port) = (
+            opts.user().unwrap_or("").to_string(),
+            opts.ip_or_hostname().to_string(),
+            opts.tcp_port(),
+        );
+        let opts = OptsBuilder::from_opts(opts).init(vec![
+            "SET NAMES utf8mb4",
+            "SET time_zone = '+00:00'",
+        ]);
+        let conn = match tokio::time::timeout(CONNECT_TIMEOUT, Conn::new(opts)).await {
+            Err(_) => bail!(
+                "no answer from {host}:{port} within {}s; check the host and port, and any firewall",
+                CONNECT_TIMEOUT.as_secs()
+            ),
+            Ok(result) => result.map_err(|e| connect_error(e, &user, &host, port))?,
+        };
+        Ok(Mysql {
+            conn,
+            json_columns: HashSet::new(),
+            table: None,
+        })
     }
-    pub async fn describe(&mut self, _r: &Request) -> Result<Relation> {
-        unimplemented!()
+
+    pub async fn describe(&mut self, request: &Request) -> Result<Relation> {
+        let (names, key_default, from) = match &request.source {
+            Source::Table(table) => self.describe_table(table).await?,
+            Source::Query(query) => (self.query_columns(query).await?, Vec::new(), format!("({}) AS q", trim_query(query))),
+        };
+        let output = match &request.columns {
+            Some(columns) => {
+                check_names("column", columns, &names, &request.source)?;
+                columns.clone()
+            }
+            None => names.clone(),
+        };
+        let key = match &request.key {
+            Some(key) => {
+                check_names("key column", key, &names, &request.source)?;
+                key.clone()
+            }
+            None => key_default,
+        };
+        let d = Dialect::Mysql;
+        let mut list: Vec<String> = output.iter().map(|n| d.quote(n)).collect();
+        let mut key_positions = Vec::new();
+        for k in &key {
+            match output.iter().position(|o| o == k) {
+                Some(p) => key_positions.push(p),
+                None => {
+                    key_positions.push(list.len());
+                    list.push(d.quote(k));
+                }
+            }
+        }
+        let plain_query = match &request.source {
+            Source::Query(q) if request.columns.is_none() && key.is_empty() && request.filter.is_none() => {
+                Some(trim_query(q).to_string())
+            }
+            _ => None,
+        };
+        Ok(Relation {
+            columns: output.iter().map(|n| Column::new(n.clone(), "")).collect(),
+            key_positions,
+            select: Select {
+                dialect: d,
+                list,
+                from,
+                filter: request.filter.clone(),
+                key: key.iter().map(|k| d.quote(k)).collect(),
+                key_params: vec!["?".to_string(); key.len()],
+            },
+            key_names: key,
+            plain_query,
+        })
     }
-    pub async fn read_chunk(&mut self, _r: &Relation, _s: &Statement, _a: Option<&Key>, _k: &mut impl RowSink) -> Result<ChunkRead> {
-        unimplemented!()
+
+    /// The table's column names and best key, and its quoted name.
+    async fn describe_table(&mut self, table: &QualifiedName) -> Result<(Vec<String>, Vec<String>, String)> {
+        let database = match &table.schema {
+            Some(db) => db.clone(),
+            None => self
+                .conn
+                .query_first::<Option<String>, _>("SELECT DATABASE()")
+                .await?
+                .flatten()
+                .ok_or_else(|| anyhow!("--url names no database: add /dbname to it, or write --table db.table"))?,
+        };
+        let columns: Vec<(String, String, String)> = self
+            .conn
+            .exec(
+                "SELECT COLUMN_NAME, DATA_TYPE, IS_NULLABLE FROM information_schema.COLUMNS \
+                 WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ? ORDER BY ORDINAL_POSITION",
+                (&database, &table.name),
+            )
+            .await?;
+        if columns.is_empty() {
+            bail!(
+                "table {} does not exist in database {database:?}: check the name (SHOW TABLES lists them)",
+                table.display()
+            );
+        }
+        self.json_columns = columns
+            .iter()
+            .filter(|(_, data_type, _)| data_type.eq_ignore_ascii_case("json"))
+            .map(|(name, _, _)| name.clone())
+            .collect();
+        let mariadb_json = self.mariadb_json_columns(&database, &table.name).await;
+        self.json_columns.extend(mariadb_json);
+        let not_null: HashSet<&str> = columns
+            .iter()
+            .filter(|(_, _, nullable)| nullable == "NO")
+            .map(|(name, _, _)| name.as_str())
+            .collect();
+        let key = self.table_key(&database, &table.name, &not_null).await?;
+        self.table = Some((database.clone(), table.name.clone()));
+        let names = columns.into_iter().map(|(name, _, _)| name).collect();
+        let quoted = Dialect::Mysql.quote_qualified(&QualifiedName {
+            schema: Some(database),
+            name: table.name.clone(),
+        });
+        Ok((names, key, quoted))
     }
-    pub async fn stream(&mut self, _r: &Relation, _s: &str, _f: u64, _k: &mut impl RowSink) -> Result<()> {
-        unimplemented!()
+
+    /// MariaDB's JSON is LONGTEXT with a `json_valid` check; MySQL has no
+    /// such check (its JSON is a real type), so failures here mean "none".
+    async fn mariadb_json_columns(&mut self, database: &str, table: &str) -> Vec<String> {
+        let checks: Vec<String> = self
+            .conn
+            .exec(
+                "SELECT CHECK_CLAUSE FROM information_schema.CHECK_CONSTRAINTS \
+                 WHERE CONSTRAINT_SCHEMA = ? AND TABLE_NAME = ?",
+                (database, table),
+            )
+            .await
+            .unwrap_or_default();
+        checks
+            .iter()
+            .filter_map(|clause| {
+                let inner = clause.strip_prefix("json_valid(`")?.strip_suffix("`)")?;
+                Some(inner.replace("``", "`"))
+            })
+            .collect()
     }
-    pub async fn explain(&mut self, _s: &Statement, _a: Option<&Key>) -> Result<String> {
-        unimplemented!()
+
+    /// The primary key, else the narrowest unique index over NOT NULL
+    /// columns (whole columns only, no prefixes or expressions).
+    async fn table_key(&mut self, database: &str, table: &str, not_null: &HashSet<&str>) -> Result<Vec<String>> {
+        let rows: Vec<(String, Option<String>, Option<u64>)> = self
+            .conn
+            .exec(
+                "SELECT INDEX_NAME, COLUMN_NAME, SUB_PART FROM information_schema.STATISTICS \
+                 WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ? AND NON_UNIQUE = 0 \
+                 ORDER BY INDEX_NAME = 'PRIMARY' DESC, INDEX_NAME, SEQ_IN_INDEX",
+                (database, table),
+            )
+            .await?;
+        let mut best: Option<(bool, Vec<String>)> = None;
+        let mut i = 0;
+        while i < rows.len() {
+            let index = &rows[i].0;
+            let group: Vec<_> = rows[i..].iter().take_while(|r| &r.0 == index).collect();
+            i += group.len();
+            let usable = group
+                .iter()
+                .all(|(_, col, sub)| sub.is_none() && col.as_deref().is_some_and(|c| not_null.contains(c)));
+            if !usable {
+                continue;
+            }
+            let columns: Vec<String> = group.iter().filter_map(|(_, c, _)| c.clone()).collect();
+            let primary = index == "PRIMARY";
+            let better = match &best {
+                None => true,
+                Some((best_primary, b)) => !best_primary && (primary || columns.len() < b.len()),
+            };
+            if better {
+                best = Some((primary, columns));
+            }
+        }
+        Ok(best.map(|(_, c)| c).unwrap_or_default())
     }
-    pub async fn estimate(&mut self, _s: &Select) -> Result<Option<u64>> {
-        unimplemented!()
+
+    async fn query_columns(&mut self, query: &str) -> Result<Vec<String>> {
+        let statement = self.conn.prep(trim_query(query)).await.context("preparing --query")?;
+        let names = statement.columns().iter().map(|c| c.name_str().into_owned()).collect();
+        self.conn.close(statement).await?;
+        Ok(names)
     }
-    pub async fn count(&mut self, _s: &str) -> Result<u64> {
-        unimplemented!()
+
+    pub async fn read_chunk(
+        &mut self,
+        relation: &Relation,
+        statement: &Statement,
+        after: Option<&Key>,
+        sink: &mut impl RowSink,
+    ) -> Result<ChunkRead> {
+        let params = key_params(statement, after);
+        let mut result = self.conn.exec_iter(statement.sql.as_str(), params).await?;
+        let kinds = kinds(result.columns_ref(), &self.json_columns);
+        let width = relation.columns.len();
+        let mut scratch = Vec::with_capacity(64);
+        let mut count = 0;
+        let mut last_key = None;
+        while let Some(row) = result.next().await? {
+            push_row(&row, &kinds[..width], &mut scratch, sink);
+            count += 1;
+            sink.end_row()?;
+            if count == statement.limit {
+                let values = relation.key_positions.iter().map(|&p| row.as_ref(p).cloned().unwrap_or(Value::NULL));
+                last_key = Some(Key::Mysql(values.collect()));
+            }
+        }
+        Ok(ChunkRead { rows: count, last_key })
+    }
+
+    /// `cursor`: one statement whose rows the server streams as we read
+    /// them; `fetch` only sets how often the output is flushed. Stopping
+    /// early (`--limit`) leaves the rest unread: the connection is dropped.
+    pub async fn stream(&mut self, relation: &Relation, sql: &str, fetch: u64, sink: &mut impl RowSink) -> Result<()> {
+        let mut result = self.conn.exec_iter(sql, Params::Empty).await?;
+        let kinds = kinds(result.columns_ref(), &self.json_columns);
+        let width = relation.columns.len();
+        let mut scratch = Vec::with_capacity(64);
+        let mut in_chunk = 0;
+        while let Some(row) = result.next().await? {
+            push_row(&row, &kinds[..width], &mut scratch, sink);
+            let more = sink.end_row()?;
+            in_chunk += 1;
+            if in_chunk == fetch {
+                sink.end_chunk()?;
+                in_chunk = 0;
+            }
+            if !more {
+                break;
+            }
+        }
+        if in_chunk > 0 {
+            sink.end_chunk()?;
+        }
+        Ok(())
+    }
+
+    pub async fn explain(&mut self, statement: &Statement, after: Option<&Key>) -> Result<String> {
+        let params = key_params(statement, after);
+        let mut result = self.conn.exec_iter(format!("EXPLAIN {}", statement.sql), params).await?;
+        let names: Vec<String> = result.columns_ref().iter().map(|c| c.name_str().into_owned()).collect();
+        let mut plan = names.join(" | ");
+        plan.push('\n');
+        while let Some(row) = result.next().await? {
+            let values: Vec<String> = (0..names.len())
+                .map(|i| match row.as_ref(i) {
+                    Some(Value::NULL) | None => "NULL".to_string(),
+                    Some(Value::Bytes(b)) => String::from_utf8_lossy(b).into_owned(),
+                    Some(v) => v.as_sql(true),
+                })
+                .collect();
+            plan.push_str(&values.join(" | "));
+            plan.push('\n');
+        }
+        Ok(plan)
+    }
+
+    /// A table's row estimate from the catalog; with a filter or a query,
+    /// the optimizer's from `EXPLAIN`.
+    pub async fn estimate(&mut self, select: &Select) -> Result<Option<u64>> {
+        if let (Some((database, table)), None) = (&self.table, &select.filter) {
+            let rows: Option<Option<u64>> = self
+                .conn
+                .exec_first(
+                    "SELECT TABLE_ROWS FROM information_schema.TABLES WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ?",
+                    (database, table),
+                )
+                .await?;
+            if let Some(Some(rows)) = rows {
+                return Ok(Some(rows));
+            }
+        }
+        let mut sql = format!("EXPLAIN SELECT 1 FROM {}", select.from);
+        if let Some(filter) = &select.filter {
+            sql.push_str(&format!(" WHERE ({filter})"));
+        }
+        let rows: Vec<Row> = self.conn.query(sql).await?;
+        let estimate = rows
+            .first()
+            .and_then(|r| r.get_opt::<Option<u64>, _>("rows"))
+            .and_then(|r| r.ok())
+            .flatten();
+        Ok(estimate)
+    }
+
+    pub async fn count(&mut self, sql: &str) -> Result<u64> {
+        let n: Option<u64> = self.conn.exec_first(sql, Params::Empty).await?;
+        Ok(n.unwrap_or(0))
+    }
+}
+
+fn kinds(columns: &[MyColumn], json_columns: &HashSet<String>) -> Vec<ValueKind> {
+    columns
+        .iter()
+        .map(|c| {
+            if json_columns.contains(c.name_str().as_ref()) {
+                return ValueKind::Json;
+            }
+            let binary = c.character_set() == BINARY_CHARSET;
+            match c.column_type() {
+                ColumnType::MYSQL_TYPE_DATE | ColumnType::MYSQL_TYPE_NEWDATE => ValueKind::Date,
+                ColumnType::MYSQL_TYPE_DATETIME | ColumnType::MYSQL_TYPE_DATETIME2 => ValueKind::DateTime,
+                ColumnType::MYSQL_TYPE_TIMESTAMP | ColumnType::MYSQL_TYPE_TIMESTAMP2 => ValueKind::Timestamp,
+                ColumnType::MYSQL_TYPE_TIME | ColumnType::MYSQL_TYPE_TIME2 => ValueKind::Time,
+                ColumnType::MYSQL_TYPE_BIT => ValueKind::Bit(c.column_length()),
+                ColumnType::MYSQL_TYPE_JSON => ValueKind::Json,
+                ColumnType::MYSQL_TYPE_DECIMAL | ColumnType::MYSQL_TYPE_NEWDECIMAL => ValueKind::Decimal,
+                ColumnType::MYSQL_TYPE_TINY
+                | ColumnType::MYSQL_TYPE_SHORT
+                | ColumnType::MYSQL_TYPE_INT24
+                | ColumnType::MYSQL_TYPE_LONG
+                | ColumnType::MYSQL_TYPE_LONGLONG
+                | ColumnType::MYSQL_TYPE_YEAR
+                | ColumnType::MYSQL_TYPE_FLOAT
+                | ColumnType::MYSQL_TYPE_DOUBLE => ValueKind::Plain,
+                _ if c.flags().intersects(ColumnFlags::ENUM_FLAG | ColumnFlags::SET_FLAG) => ValueKind::Text,
+                _ if binary => ValueKind::Binary,
+                _ => ValueKind::Text,
+            }
+        })
+        .collect()
+}
+
+#[inline]
+fn push_row(row: &Row, kinds: &[ValueKind], scratch: &mut Vec<u8>, sink: &mut impl RowSink) {
+    for (i, &kind) in kinds.iter().enumerate() {
+        match row.as_ref(i).unwrap_or(&Value::NULL) {
+            Value::NULL => sink.cell(Cell::Null),
+            Value::Int(v) => sink.cell(Cell::Int(*v)),
+            Value::UInt(v) => sink.cell(Cell::UInt(*v)),
+            Value::Float(v) => sink.cell(Cell::F32(*v)),
+            Value::Double(v) => sink.cell(Cell::F64(*v)),
+            Value::Bytes(bytes) => match kind {
+                ValueKind::Binary => sink.cell(Cell::Bytes(bytes)),
+                ValueKind::Json => sink.cell(Cell::Json(bytes)),
+                ValueKind::Decimal | ValueKind::Plain => sink.cell(Cell::Number(bytes)),
+                ValueKind::Bit(width) => push_formatted(sink, scratch, |s| write_bits(s, bytes, width)),
+                _ => sink.cell(Cell::Text(bytes)),
+            },
+            Value::Date(y, mo, d, h, mi, s, us) => push_formatted(sink, scratch, |out| {
+                write_date(out, *y, *mo, *d);
+                if kind != ValueKind::Date {
+                    out.push(b'T');
+                    write_clock(out, u32::from(*h), *mi, *s, *us);
+                }
+                if kind == ValueKind::Timestamp {
+                    out.extend_from_slice(b"+00:00");
+                }
+            }),
+            Value::Time(negative, days, h, mi, s, us) => push_formatted(sink, scratch, |out| {
+                if *negative {
+                    out.push(b'-');
+                }
+                write_clock(out, days * 24 + u32::from(*h), *mi, *s, *us);
+            }),
+        }
+    }
+}
+
+/// Formats a value into `scratch` and pushes it as text.
+#[inline]
+fn push_formatted(sink: &mut impl RowSink, scratch: &mut Vec<u8>, format: impl FnOnce(&mut Vec<u8>)) {
+    scratch.clear();
+    format(scratch);
+    sink.cell(Cell::Text(scratch));
+}
+
+fn write_date(out: &mut Vec<u8>, year: u16, month: u8, day: u8) {
+    use std::io::Write;
+    write!(out, "{year:04}-{month:02}-{day:02}").expect("Vec write");
+}
+
+/// `HH:MM:SS`, then `.ffffff` without trailing zeros when there is a
+/// fraction (hours may exceed 24 for a MySQL `TIME`).
+fn write_clock(out: &mut Vec<u8>, hours: u32, minutes: u8, seconds: u8, micros: u32) {
+    use std::io::Write;
+    write!(out, "{hours:02}:{minutes:02}:{seconds:02}").expect("Vec write");
+    if micros > 0 {
+        let fraction = format!("{micros:06}");
+        out.push(b'.');
+        out.extend_from_slice(fraction.trim_end_matches('0').as_bytes());
+    }
+}
+
+/// A `BIT(n)` value as its n binary digits, like PostgreSQL's bit strings.
+fn write_bits(out: &mut Vec<u8>, bytes: &[u8], width: u32) {
+    let total = bytes.len() * 8;
+    let width = (width as usize).clamp(1, total.max(1));
+    for bit in (0..width).rev() {
+        let byte = bytes[bytes.len() - 1 - bit / 8];
+        out.push(if byte >> (bit % 8) & 1 == 1 { b'1' } else { b'0' });
+    }
+}
+
+fn key_params(statement: &Statement, after: Option<&Key>) -> Params {
+    match after {
+        Some(Key::Mysql(values)) => Params::Positional(statement.params.iter().map(|&k| values[k].clone()).collect()),
+        _ => Params::Empty,
+    }
+}
+
+fn connect_error(err: mysql_async::Error, user: &str, host: &str, port: u16) -> anyhow::Error {
+    let hint = match &err {
+        mysql_async::Error::Server(e) if e.code == 1045 => {
+            format!("check the user ({user}) and password in --url or DATABASE_URL")
+        }
+        mysql_async::Error::Server(e) if e.code == 1049 => "check the database name in --url".to_string(),
+        mysql_async::Error::Io(_) => {
+            format!("cannot reach {host}:{port}: is MySQL/MariaDB running, and on that host and port?")
+        }
+        _ => "check --url".to_string(),
+    };
+    anyhow!("{err}; {hint}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn text(f: impl FnOnce(&mut Vec<u8>)) -> String {
+        let mut out = Vec::new();
+        f(&mut out);
+        String::from_utf8(out).unwrap()
+    }
+
+    #[test]
+    fn clocks_trim_fractions_and_allow_long_hours() {
+        assert_eq!(text(|o| write_clock(o, 838, 59, 59, 0)), "838:59:59");
+        assert_eq!(text(|o| write_clock(o, 1, 2, 3, 500_000)), "01:02:03.5");
+        assert_eq!(text(|o| write_clock(o, 0, 0, 0, 123_456)), "00:00:00.123456");
+    }
+
+    #[test]
+    fn bits_keep_their_declared_width() {
+        assert_eq!(text(|o| write_bits(o, &[0x05], 4)), "0101");
+        assert_eq!(text(|o| write_bits(o, &[0x01, 0xff], 10)), "0111111111");
+        assert_eq!(text(|o| write_bits(o, &[0x01], 1)), "1");
     }
 }
