@@ -76,7 +76,9 @@ impl ExportPlan {
             format,
             destination,
             header: !args.no_header,
-            null: args.null.unwrap_or_else(|| format.default_null().to_string()),
+            null: args
+                .null
+                .unwrap_or_else(|| format.default_null().to_string()),
             limit: args.limit,
             explain: args.explain,
             progress: args.progress,
@@ -104,7 +106,9 @@ impl CountPlan {
 
 fn parse_url(connect: &ConnectOpts) -> Result<DbUrl, UsageError> {
     if connect.url.trim().is_empty() {
-        return Err(UsageError("--url is empty: give a database URL or set DATABASE_URL".into()));
+        return Err(UsageError(
+            "--url is empty: give a database URL or set DATABASE_URL".into(),
+        ));
     }
     DbUrl::parse(&connect.url)
 }
@@ -150,19 +154,42 @@ mod tests {
 
     #[test]
     fn copy_is_postgres_only() {
-        let err = plan(&["--url", "mysql://r@h/db", "-t", "t", "--strategy", "copy"]).err().unwrap();
+        let err = plan(&["--url", "mysql://r@h/db", "-t", "t", "--strategy", "copy"])
+            .err()
+            .unwrap();
         assert!(err.0.contains("needs PostgreSQL"), "{err}");
-        assert!(plan(&["--url", "postgres://r@h/db", "-t", "t", "--strategy", "copy"]).is_ok());
+        assert!(plan(&[
+            "--url",
+            "postgres://r@h/db",
+            "-t",
+            "t",
+            "--strategy",
+            "copy"
+        ])
+        .is_ok());
     }
 
     #[test]
     fn format_comes_from_flag_then_extension_then_csv() {
         let p = plan(&["--url", "sqlite::memory:", "-t", "t", "-o", "x.ndjson"]).unwrap();
         assert_eq!(p.format, Format::Ndjson);
-        let p = plan(&["--url", "sqlite::memory:", "-t", "t", "-o", "x.ndjson", "--format", "tsv"]).unwrap();
+        let p = plan(&[
+            "--url",
+            "sqlite::memory:",
+            "-t",
+            "t",
+            "-o",
+            "x.ndjson",
+            "--format",
+            "tsv",
+        ])
+        .unwrap();
         assert_eq!((p.format, p.null.as_str()), (Format::Tsv, "\\N"));
         let p = plan(&["--url", "sqlite::memory:", "-t", "t"]).unwrap();
-        assert_eq!((p.format, p.destination), (Format::Csv, Destination::Stdout));
+        assert_eq!(
+            (p.format, p.destination),
+            (Format::Csv, Destination::Stdout)
+        );
     }
 
     #[test]

@@ -29,7 +29,10 @@ static SECRETS: Mutex<Vec<String>> = Mutex::new(Vec::new());
 
 pub fn register_secret(secret: &str) {
     if !secret.is_empty() {
-        SECRETS.lock().unwrap_or_else(|e| e.into_inner()).push(secret.to_string());
+        SECRETS
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push(secret.to_string());
     }
 }
 
@@ -59,12 +62,34 @@ pub fn report(err: &anyhow::Error) -> ExitCode {
     if is_broken_pipe(err) {
         return ExitCode::Success;
     }
-    eprintln!("dbchunk: {}", scrub(&format!("{err:#}")));
-    if err.chain().any(|c| c.downcast_ref::<UsageError>().is_some()) {
+    eprintln!("dbchunk: {}", scrub(&one_line(err)));
+    if err
+        .chain()
+        .any(|c| c.downcast_ref::<UsageError>().is_some())
+    {
         ExitCode::Usage
     } else {
         ExitCode::Failure
     }
+}
+
+/// The error and its causes joined by `: ` on one line. Drivers often
+/// repeat their cause inside their own message; a cause already said is
+/// not said again.
+fn one_line(err: &anyhow::Error) -> String {
+    let mut message = String::new();
+    for cause in err.chain() {
+        let text = cause.to_string();
+        let text = text.split_whitespace().collect::<Vec<_>>().join(" ");
+        if message.contains(&text) {
+            continue;
+        }
+        if !message.is_empty() {
+            message.push_str(": ");
+        }
+        message.push_str(&text);
+    }
+    message
 }
 
 /// A warning on stderr, scrubbed like errors.
@@ -89,6 +114,17 @@ mod tests {
     fn usage_errors_exit_2() {
         let err: anyhow::Result<()> = Err(UsageError("bad".into())).context("checking flags");
         assert_eq!(report(&err.unwrap_err()), ExitCode::Usage);
+    }
+
+    #[test]
+    fn messages_are_one_line_without_repeats() {
+        let err = anyhow::anyhow!("ERROR 1054: Unknown column\nHINT: x")
+            .context("Server error: `ERROR 1054: Unknown column HINT: x'")
+            .context("exporting table t");
+        assert_eq!(
+            one_line(&err),
+            "exporting table t: Server error: `ERROR 1054: Unknown column HINT: x'"
+        );
     }
 
     #[test]

@@ -108,11 +108,17 @@ mod tests {
     #[test]
     fn plain_and_qualified_names() {
         let t = QualifiedName::parse("public.emp").unwrap();
-        assert_eq!((t.schema.as_deref(), t.name.as_str()), (Some("public"), "emp"));
+        assert_eq!(
+            (t.schema.as_deref(), t.name.as_str()),
+            (Some("public"), "emp")
+        );
         let t = QualifiedName::parse("\"my.table\"").unwrap();
         assert_eq!((t.schema, t.name.as_str()), (None, "my.table"));
         let t = QualifiedName::parse("\"a\"\"b\".\"x; DROP TABLE y\"").unwrap();
-        assert_eq!((t.schema.as_deref(), t.name.as_str()), (Some("a\"b"), "x; DROP TABLE y"));
+        assert_eq!(
+            (t.schema.as_deref(), t.name.as_str()),
+            (Some("a\"b"), "x; DROP TABLE y")
+        );
         assert!(QualifiedName::parse("a.b.c").is_err());
         assert!(QualifiedName::parse("a.").is_err());
         assert!(QualifiedName::parse("\"open").is_err());

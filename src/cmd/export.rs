@@ -31,7 +31,11 @@ pub async fn run(plan: ExportPlan) -> Result<()> {
     if strategy == Strategy::Offset && !plan.quiet {
         warn(&offset_warning(db.engine(), &relation));
     }
-    let progress = Progress::new(plan.progress, plan.quiet, estimate(&mut db, &relation, &plan).await);
+    let progress = Progress::new(
+        plan.progress,
+        plan.quiet,
+        estimate(&mut db, &relation, &plan).await,
+    );
     let output = Output::open(plan.destination.clone())?;
     let mut pipeline = Pipeline::new(
         plan.format,
@@ -75,7 +79,11 @@ fn resolve(asked: Strategy, engine: Engine, relation: &Relation, label: &str) ->
 }
 
 fn offset_warning(engine: Engine, relation: &Relation) -> String {
-    let faster = if engine == Engine::Postgres { "keyset (or copy)" } else { "keyset" };
+    let faster = if engine == Engine::Postgres {
+        "keyset (or copy)"
+    } else {
+        "keyset"
+    };
     format!(
         "--strategy offset re-reads every earlier row for each chunk, so its cost grows with the \
          offset; --strategy {faster} on key ({}) reads each row once",
@@ -104,16 +112,23 @@ async fn read(
         Strategy::Offset => read_offset(db, relation, plan.chunk, pipeline).await,
         Strategy::Cursor => {
             let sql = relation.cursor_sql(plan.limit);
-            db.stream(relation, &sql, plan.chunk, pipeline)
-                .await
-                .with_context(|| format!("streaming rows (after row {})", pipeline.rows()))
+            let result = db.stream(relation, &sql, plan.chunk, pipeline).await;
+            result.with_context(|| chunk_context(pipeline.rows(), plan.chunk))
         }
         Strategy::Copy => match db {
             Db::Postgres(pg) => {
                 let sql = relation.select.full(plan.limit);
-                pg.copy_out(relation, &sql, plan.format, &plan.null, plan.chunk, pipeline)
-                    .await
-                    .with_context(|| format!("copying rows (after row {})", pipeline.rows()))
+                let result = pg
+                    .copy_out(
+                        relation,
+                        &sql,
+                        plan.format,
+                        &plan.null,
+                        plan.chunk,
+                        pipeline,
+                    )
+                    .await;
+                result.with_context(|| chunk_context(pipeline.rows(), plan.chunk))
             }
             _ => unreachable!("config refuses copy on other engines"),
         },
@@ -121,7 +136,21 @@ async fn read(
     }
 }
 
-async fn read_keyset(db: &mut Db, relation: &Relation, chunk: u64, pipeline: &mut Pipeline) -> Result<()> {
+/// Which chunk a streaming export was in when it failed.
+fn chunk_context(rows: u64, chunk: u64) -> String {
+    format!(
+        "chunk {} (rows from {})",
+        rows / chunk + 1,
+        rows - rows % chunk + 1
+    )
+}
+
+async fn read_keyset(
+    db: &mut Db,
+    relation: &Relation,
+    chunk: u64,
+    pipeline: &mut Pipeline,
+) -> Result<()> {
     let mut after: Option<Key> = None;
     for number in 1.. {
         let limit = chunk.min(pipeline.remaining());
@@ -133,7 +162,7 @@ async fn read_keyset(db: &mut Db, relation: &Relation, chunk: u64, pipeline: &mu
         let read = db
             .read_chunk(relation, &statement, after.as_ref(), pipeline)
             .await
-            .with_context(|| format!("reading chunk {number} (rows from {first_row})"))?;
+            .with_context(|| format!("chunk {number} (rows from {first_row})"))?;
         pipeline.end_chunk()?;
         if read.rows < limit {
             break;
@@ -143,7 +172,12 @@ async fn read_keyset(db: &mut Db, relation: &Relation, chunk: u64, pipeline: &mu
     Ok(())
 }
 
-async fn read_offset(db: &mut Db, relation: &Relation, chunk: u64, pipeline: &mut Pipeline) -> Result<()> {
+async fn read_offset(
+    db: &mut Db,
+    relation: &Relation,
+    chunk: u64,
+    pipeline: &mut Pipeline,
+) -> Result<()> {
     let mut offset = 0;
     for number in 1.. {
         let limit = chunk.min(pipeline.remaining());
@@ -154,7 +188,7 @@ async fn read_offset(db: &mut Db, relation: &Relation, chunk: u64, pipeline: &mu
         let read = db
             .read_chunk(relation, &statement, None, pipeline)
             .await
-            .with_context(|| format!("reading chunk {number} (offset {offset})"))?;
+            .with_context(|| format!("chunk {number} (offset {offset})"))?;
         pipeline.end_chunk()?;
         if read.rows < limit {
             break;
@@ -166,7 +200,12 @@ async fn read_offset(db: &mut Db, relation: &Relation, chunk: u64, pipeline: &mu
 
 /// `--explain`: the SQL of the first and of a later chunk, each with the
 /// engine's plan, on stdout.
-async fn explain(db: &mut Db, relation: &Relation, strategy: Strategy, plan: &ExportPlan) -> Result<()> {
+async fn explain(
+    db: &mut Db,
+    relation: &Relation,
+    strategy: Strategy,
+    plan: &ExportPlan,
+) -> Result<()> {
     let mut out = format!("-- strategy: {}", strategy.name());
     if !relation.key_names.is_empty() {
         out.push_str(&format!(", key: {}", relation.key_names.join(", ")));
@@ -176,28 +215,54 @@ async fn explain(db: &mut Db, relation: &Relation, strategy: Strategy, plan: &Ex
     let mut steps: Vec<(&str, Statement, Option<Key>)> = Vec::new();
     match strategy {
         Strategy::Keyset => {
-            steps.push(("first chunk", relation.select.keyset_chunk(chunk, false), None));
+            steps.push((
+                "first chunk",
+                relation.select.keyset_chunk(chunk, false),
+                None,
+            ));
             let later_key = key_of_row(db, relation, chunk).await?;
             if let Some(key) = later_key {
-                steps.push(("a later chunk (the second)", relation.select.keyset_chunk(chunk, true), Some(key)));
+                steps.push((
+                    "a later chunk (the second)",
+                    relation.select.keyset_chunk(chunk, true),
+                    Some(key),
+                ));
             }
         }
         Strategy::Offset => {
             steps.push(("first chunk", relation.select.offset_chunk(chunk, 0), None));
-            steps.push(("a later chunk (the tenth)", relation.select.offset_chunk(chunk, 9 * chunk), None));
+            steps.push((
+                "a later chunk (the tenth)",
+                relation.select.offset_chunk(chunk, 9 * chunk),
+                None,
+            ));
         }
         Strategy::Cursor | Strategy::Copy => {
             let sql = relation.cursor_sql(plan.limit);
-            steps.push(("the one query, streamed", Statement { sql, params: Vec::new(), limit: 0 }, None));
+            steps.push((
+                "the one query, streamed",
+                Statement {
+                    sql,
+                    params: Vec::new(),
+                    limit: 0,
+                },
+                None,
+            ));
         }
         Strategy::Auto => unreachable!("resolved before explaining"),
     }
     for (title, statement, key) in &steps {
         out.push_str(&format!("\n-- {title}:\n{};\n", statement.sql));
         if let Some(key) = key {
-            out.push_str(&format!("-- with {}\n", describe_key(key, &statement.params)));
+            out.push_str(&format!(
+                "-- with {}\n",
+                describe_key(key, &statement.params)
+            ));
         }
-        let plan_text = db.explain(statement, key.as_ref()).await.context("running EXPLAIN")?;
+        let plan_text = db
+            .explain(statement, key.as_ref())
+            .await
+            .context("running EXPLAIN")?;
         out.push_str("-- plan:\n");
         out.push_str(&plan_text);
         if !plan_text.ends_with('\n') {
@@ -208,14 +273,18 @@ async fn explain(db: &mut Db, relation: &Relation, strategy: Strategy, plan: &Ex
         out.push_str("\n-- copy wraps that query as COPY (...) TO STDOUT\n");
     }
     use std::io::Write;
-    std::io::stdout().write_all(out.as_bytes()).context("writing to stdout")?;
+    std::io::stdout()
+        .write_all(out.as_bytes())
+        .context("writing to stdout")?;
     Ok(())
 }
 
 /// The key of row `n` in key order, read with a one-row offset query.
 async fn key_of_row(db: &mut Db, relation: &Relation, n: u64) -> Result<Option<Key>> {
     let statement = relation.select.offset_chunk(1, n.saturating_sub(1));
-    let read = db.read_chunk(relation, &statement, None, &mut Discard).await?;
+    let read = db
+        .read_chunk(relation, &statement, None, &mut Discard)
+        .await?;
     Ok(read.last_key)
 }
 

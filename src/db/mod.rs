@@ -221,11 +221,16 @@ pub fn trim_query(query: &str) -> &str {
 
 /// Checks that every requested name is among `available`, naming the
 /// first that is not.
-pub fn check_names(what: &str, requested: &[String], available: &[String], source: &Source) -> Result<()> {
+pub fn check_names(
+    what: &str,
+    requested: &[String],
+    available: &[String],
+    source: &Source,
+) -> Result<()> {
     for name in requested {
         if !available.contains(name) {
             anyhow::bail!(
-                "{what} {name:?} is not a column of {}; it has: {}",
+                "{what} {name:?} is not in {}, which has: {}",
                 source.label(),
                 available.join(", ")
             );
@@ -249,8 +254,14 @@ mod tests {
     #[test]
     fn quoting_neutralises_hostile_names() {
         assert_eq!(Dialect::Postgres.quote("a\"b"), "\"a\"\"b\"");
-        assert_eq!(Dialect::Mysql.quote("a`b; DROP TABLE t"), "`a``b; DROP TABLE t`");
-        let name = QualifiedName { schema: Some("s".into()), name: "t".into() };
+        assert_eq!(
+            Dialect::Mysql.quote("a`b; DROP TABLE t"),
+            "`a``b; DROP TABLE t`"
+        );
+        let name = QualifiedName {
+            schema: Some("s".into()),
+            name: "t".into(),
+        };
         assert_eq!(Dialect::Sqlite.quote_qualified(&name), "\"s\".\"t\"");
     }
 

@@ -65,10 +65,8 @@ impl Mysql {
             opts.ip_or_hostname().to_string(),
             opts.tcp_port(),
         );
-        let opts = OptsBuilder::from_opts(opts).init(vec![
-            "SET NAMES utf8mb4",
-            "SET time_zone = '+00:00'",
-        ]);
+        let opts = OptsBuilder::from_opts(opts)
+            .init(vec!["SET NAMES utf8mb4", "SET time_zone = '+00:00'"]);
         let conn = match tokio::time::timeout(CONNECT_TIMEOUT, Conn::new(opts)).await {
             Err(_) => bail!(
                 "no answer from {host}:{port} within {}s; check the host and port, and any firewall",
@@ -86,7 +84,11 @@ impl Mysql {
     pub async fn describe(&mut self, request: &Request) -> Result<Relation> {
         let (names, key_default, from) = match &request.source {
             Source::Table(table) => self.describe_table(table).await?,
-            Source::Query(query) => (self.query_columns(query).await?, Vec::new(), format!("({}) AS q", trim_query(query))),
+            Source::Query(query) => (
+                self.query_columns(query).await?,
+                Vec::new(),
+                format!("({}) AS q", trim_query(query)),
+            ),
         };
         let output = match &request.columns {
             Some(columns) => {
@@ -115,7 +117,9 @@ impl Mysql {
             }
         }
         let plain_query = match &request.source {
-            Source::Query(q) if request.columns.is_none() && key.is_empty() && request.filter.is_none() => {
+            Source::Query(q)
+                if request.columns.is_none() && key.is_empty() && request.filter.is_none() =>
+            {
                 Some(trim_query(q).to_string())
             }
             _ => None,
@@ -137,7 +141,10 @@ impl Mysql {
     }
 
     /// The table's column names and best key, and its quoted name.
-    async fn describe_table(&mut self, table: &QualifiedName) -> Result<(Vec<String>, Vec<String>, String)> {
+    async fn describe_table(
+        &mut self,
+        table: &QualifiedName,
+    ) -> Result<(Vec<String>, Vec<String>, String)> {
         let database = match &table.schema {
             Some(db) => db.clone(),
             None => self
@@ -145,7 +152,9 @@ impl Mysql {
                 .query_first::<Option<String>, _>("SELECT DATABASE()")
                 .await?
                 .flatten()
-                .ok_or_else(|| anyhow!("--url names no database: add /dbname to it, or write --table db.table"))?,
+                .ok_or_else(|| {
+                    anyhow!("--url names no database: add /dbname to it, or write --table db.table")
+                })?,
         };
         let columns: Vec<(String, String, String)> = self
             .conn
@@ -206,7 +215,12 @@ impl Mysql {
 
     /// The primary key, else the narrowest unique index over NOT NULL
     /// columns (whole columns only, no prefixes or expressions).
-    async fn table_key(&mut self, database: &str, table: &str, not_null: &HashSet<&str>) -> Result<Vec<String>> {
+    async fn table_key(
+        &mut self,
+        database: &str,
+        table: &str,
+        not_null: &HashSet<&str>,
+    ) -> Result<Vec<String>> {
         let rows: Vec<(String, Option<String>, Option<u64>)> = self
             .conn
             .exec(
@@ -222,9 +236,9 @@ impl Mysql {
             let index = &rows[i].0;
             let group: Vec<_> = rows[i..].iter().take_while(|r| &r.0 == index).collect();
             i += group.len();
-            let usable = group
-                .iter()
-                .all(|(_, col, sub)| sub.is_none() && col.as_deref().is_some_and(|c| not_null.contains(c)));
+            let usable = group.iter().all(|(_, col, sub)| {
+                sub.is_none() && col.as_deref().is_some_and(|c| not_null.contains(c))
+            });
             if !usable {
                 continue;
             }
@@ -242,8 +256,16 @@ impl Mysql {
     }
 
     async fn query_columns(&mut self, query: &str) -> Result<Vec<String>> {
-        let statement = self.conn.prep(trim_query(query)).await.context("preparing --query")?;
-        let names = statement.columns().iter().map(|c| c.name_str().into_owned()).collect();
+        let statement = self
+            .conn
+            .prep(trim_query(query))
+            .await
+            .context("preparing --query")?;
+        let names = statement
+            .columns()
+            .iter()
+            .map(|c| c.name_str().into_owned())
+            .collect();
         self.conn.close(statement).await?;
         Ok(names)
     }
@@ -267,17 +289,29 @@ impl Mysql {
             count += 1;
             sink.end_row()?;
             if count == statement.limit {
-                let values = relation.key_positions.iter().map(|&p| row.as_ref(p).cloned().unwrap_or(Value::NULL));
+                let values = relation
+                    .key_positions
+                    .iter()
+                    .map(|&p| row.as_ref(p).cloned().unwrap_or(Value::NULL));
                 last_key = Some(Key::Mysql(values.collect()));
             }
         }
-        Ok(ChunkRead { rows: count, last_key })
+        Ok(ChunkRead {
+            rows: count,
+            last_key,
+        })
     }
 
     /// `cursor`: one statement whose rows the server streams as we read
     /// them; `fetch` only sets how often the output is flushed. Stopping
     /// early (`--limit`) leaves the rest unread: the connection is dropped.
-    pub async fn stream(&mut self, relation: &Relation, sql: &str, fetch: u64, sink: &mut impl RowSink) -> Result<()> {
+    pub async fn stream(
+        &mut self,
+        relation: &Relation,
+        sql: &str,
+        fetch: u64,
+        sink: &mut impl RowSink,
+    ) -> Result<()> {
         let mut result = self.conn.exec_iter(sql, Params::Empty).await?;
         let kinds = kinds(result.columns_ref(), &self.json_columns);
         let width = relation.columns.len();
@@ -303,8 +337,15 @@ impl Mysql {
 
     pub async fn explain(&mut self, statement: &Statement, after: Option<&Key>) -> Result<String> {
         let params = key_params(statement, after);
-        let mut result = self.conn.exec_iter(format!("EXPLAIN {}", statement.sql), params).await?;
-        let names: Vec<String> = result.columns_ref().iter().map(|c| c.name_str().into_owned()).collect();
+        let mut result = self
+            .conn
+            .exec_iter(format!("EXPLAIN {}", statement.sql), params)
+            .await?;
+        let names: Vec<String> = result
+            .columns_ref()
+            .iter()
+            .map(|c| c.name_str().into_owned())
+            .collect();
         let mut plan = names.join(" | ");
         plan.push('\n');
         while let Some(row) = result.next().await? {
@@ -365,12 +406,18 @@ fn kinds(columns: &[MyColumn], json_columns: &HashSet<String>) -> Vec<ValueKind>
             let binary = c.character_set() == BINARY_CHARSET;
             match c.column_type() {
                 ColumnType::MYSQL_TYPE_DATE | ColumnType::MYSQL_TYPE_NEWDATE => ValueKind::Date,
-                ColumnType::MYSQL_TYPE_DATETIME | ColumnType::MYSQL_TYPE_DATETIME2 => ValueKind::DateTime,
-                ColumnType::MYSQL_TYPE_TIMESTAMP | ColumnType::MYSQL_TYPE_TIMESTAMP2 => ValueKind::Timestamp,
+                ColumnType::MYSQL_TYPE_DATETIME | ColumnType::MYSQL_TYPE_DATETIME2 => {
+                    ValueKind::DateTime
+                }
+                ColumnType::MYSQL_TYPE_TIMESTAMP | ColumnType::MYSQL_TYPE_TIMESTAMP2 => {
+                    ValueKind::Timestamp
+                }
                 ColumnType::MYSQL_TYPE_TIME | ColumnType::MYSQL_TYPE_TIME2 => ValueKind::Time,
                 ColumnType::MYSQL_TYPE_BIT => ValueKind::Bit(c.column_length()),
                 ColumnType::MYSQL_TYPE_JSON => ValueKind::Json,
-                ColumnType::MYSQL_TYPE_DECIMAL | ColumnType::MYSQL_TYPE_NEWDECIMAL => ValueKind::Decimal,
+                ColumnType::MYSQL_TYPE_DECIMAL | ColumnType::MYSQL_TYPE_NEWDECIMAL => {
+                    ValueKind::Decimal
+                }
                 ColumnType::MYSQL_TYPE_TINY
                 | ColumnType::MYSQL_TYPE_SHORT
                 | ColumnType::MYSQL_TYPE_INT24
@@ -379,7 +426,12 @@ fn kinds(columns: &[MyColumn], json_columns: &HashSet<String>) -> Vec<ValueKind>
                 | ColumnType::MYSQL_TYPE_YEAR
                 | ColumnType::MYSQL_TYPE_FLOAT
                 | ColumnType::MYSQL_TYPE_DOUBLE => ValueKind::Plain,
-                _ if c.flags().intersects(ColumnFlags::ENUM_FLAG | ColumnFlags::SET_FLAG) => ValueKind::Text,
+                _ if c
+                    .flags()
+                    .intersects(ColumnFlags::ENUM_FLAG | ColumnFlags::SET_FLAG) =>
+                {
+                    ValueKind::Text
+                }
                 _ if binary => ValueKind::Binary,
                 _ => ValueKind::Text,
             }
@@ -400,7 +452,9 @@ fn push_row(row: &Row, kinds: &[ValueKind], scratch: &mut Vec<u8>, sink: &mut im
                 ValueKind::Binary => sink.cell(Cell::Bytes(bytes)),
                 ValueKind::Json => sink.cell(Cell::Json(bytes)),
                 ValueKind::Decimal | ValueKind::Plain => sink.cell(Cell::Number(bytes)),
-                ValueKind::Bit(width) => push_formatted(sink, scratch, |s| write_bits(s, bytes, width)),
+                ValueKind::Bit(width) => {
+                    push_formatted(sink, scratch, |s| write_bits(s, bytes, width))
+                }
                 _ => sink.cell(Cell::Text(bytes)),
             },
             Value::Date(y, mo, d, h, mi, s, us) => push_formatted(sink, scratch, |out| {
@@ -425,7 +479,11 @@ fn push_row(row: &Row, kinds: &[ValueKind], scratch: &mut Vec<u8>, sink: &mut im
 
 /// Formats a value into `scratch` and pushes it as text.
 #[inline]
-fn push_formatted(sink: &mut impl RowSink, scratch: &mut Vec<u8>, format: impl FnOnce(&mut Vec<u8>)) {
+fn push_formatted(
+    sink: &mut impl RowSink,
+    scratch: &mut Vec<u8>,
+    format: impl FnOnce(&mut Vec<u8>),
+) {
     scratch.clear();
     format(scratch);
     sink.cell(Cell::Text(scratch));
@@ -454,13 +512,23 @@ fn write_bits(out: &mut Vec<u8>, bytes: &[u8], width: u32) {
     let width = (width as usize).clamp(1, total.max(1));
     for bit in (0..width).rev() {
         let byte = bytes[bytes.len() - 1 - bit / 8];
-        out.push(if byte >> (bit % 8) & 1 == 1 { b'1' } else { b'0' });
+        out.push(if byte >> (bit % 8) & 1 == 1 {
+            b'1'
+        } else {
+            b'0'
+        });
     }
 }
 
 fn key_params(statement: &Statement, after: Option<&Key>) -> Params {
     match after {
-        Some(Key::Mysql(values)) => Params::Positional(statement.params.iter().map(|&k| values[k].clone()).collect()),
+        Some(Key::Mysql(values)) => Params::Positional(
+            statement
+                .params
+                .iter()
+                .map(|&k| values[k].clone())
+                .collect(),
+        ),
         _ => Params::Empty,
     }
 }
@@ -470,9 +538,13 @@ fn connect_error(err: mysql_async::Error, user: &str, host: &str, port: u16) -> 
         mysql_async::Error::Server(e) if e.code == 1045 => {
             format!("check the user ({user}) and password in --url or DATABASE_URL")
         }
-        mysql_async::Error::Server(e) if e.code == 1049 => "check the database name in --url".to_string(),
+        mysql_async::Error::Server(e) if e.code == 1049 => {
+            "check the database name in --url".to_string()
+        }
         mysql_async::Error::Io(_) => {
-            format!("cannot reach {host}:{port}: is MySQL/MariaDB running, and on that host and port?")
+            format!(
+                "cannot reach {host}:{port}: is MySQL/MariaDB running, and on that host and port?"
+            )
         }
         _ => "check --url".to_string(),
     };
@@ -493,7 +565,10 @@ mod tests {
     fn clocks_trim_fractions_and_allow_long_hours() {
         assert_eq!(text(|o| write_clock(o, 838, 59, 59, 0)), "838:59:59");
         assert_eq!(text(|o| write_clock(o, 1, 2, 3, 500_000)), "01:02:03.5");
-        assert_eq!(text(|o| write_clock(o, 0, 0, 0, 123_456)), "00:00:00.123456");
+        assert_eq!(
+            text(|o| write_clock(o, 0, 0, 0, 123_456)),
+            "00:00:00.123456"
+        );
     }
 
     #[test]

@@ -64,11 +64,17 @@ impl Postgres {
         if config.get_connect_timeout().is_none() {
             config.connect_timeout(CONNECT_TIMEOUT);
         }
-        let (client, connection) = config.connect(NoTls).await.map_err(|e| connect_error(e, &config))?;
+        let (client, connection) = config
+            .connect(NoTls)
+            .await
+            .map_err(|e| connect_error(e, &config))?;
         tokio::spawn(async move {
             let _ = connection.await;
         });
-        client.batch_execute(SESSION_SETUP).await.context("setting up the session")?;
+        client
+            .batch_execute(SESSION_SETUP)
+            .await
+            .context("setting up the session")?;
         Ok(Postgres {
             client,
             kinds: Vec::new(),
@@ -84,7 +90,10 @@ impl Postgres {
         let output: Vec<&PgColumn> = match &request.columns {
             Some(columns) => {
                 check_names("column", columns, &names, &request.source)?;
-                columns.iter().map(|n| all.iter().find(|c| &c.name == n).expect("checked")).collect()
+                columns
+                    .iter()
+                    .map(|n| all.iter().find(|c| &c.name == n).expect("checked"))
+                    .collect()
             }
             None => all.iter().collect(),
         };
@@ -95,7 +104,11 @@ impl Postgres {
             }
             None => key_default,
         };
-        let qualifier = if matches!(request.source, Source::Query(_)) { "q." } else { "" };
+        let qualifier = if matches!(request.source, Source::Query(_)) {
+            "q."
+        } else {
+            ""
+        };
         let reference = |c: &PgColumn| format!("{qualifier}{}", Dialect::Postgres.quote(&c.name));
         let mut list = Vec::new();
         self.kinds.clear();
@@ -109,8 +122,14 @@ impl Postgres {
         for (i, name) in key.iter().enumerate() {
             let column = all.iter().find(|c| &c.name == name).expect("checked");
             let text = format!("{}::text", reference(column));
-            let reusable = |e: &String| *e == text || (*e == reference(column) && is_text_type(&column.type_name));
-            match output.iter().position(|c| &c.name == name).filter(|&p| reusable(&list[p])) {
+            let reusable = |e: &String| {
+                *e == text || (*e == reference(column) && is_text_type(&column.type_name))
+            };
+            match output
+                .iter()
+                .position(|c| &c.name == name)
+                .filter(|&p| reusable(&list[p]))
+            {
                 Some(p) => key_positions.push(p),
                 None => {
                     key_positions.push(list.len());
@@ -131,7 +150,10 @@ impl Postgres {
                 list,
                 from,
                 filter: request.filter.clone(),
-                key: key.iter().map(|k| format!("{qualifier}{}", Dialect::Postgres.quote(k))).collect(),
+                key: key
+                    .iter()
+                    .map(|k| format!("{qualifier}{}", Dialect::Postgres.quote(k)))
+                    .collect(),
                 key_params,
             },
             key_names: key,
@@ -140,7 +162,10 @@ impl Postgres {
     }
 
     /// The table's columns, its best key, and its quoted name.
-    async fn table_columns(&mut self, table: &QualifiedName) -> Result<(Vec<PgColumn>, Vec<String>, String)> {
+    async fn table_columns(
+        &mut self,
+        table: &QualifiedName,
+    ) -> Result<(Vec<PgColumn>, Vec<String>, String)> {
         let quoted = Dialect::Postgres.quote_qualified(table);
         let oid: Option<u32> = self
             .client
@@ -215,7 +240,11 @@ impl Postgres {
     /// `(query) AS q(c1, c2, ...)`, which also tolerates duplicate names.
     async fn query_columns(&mut self, query: &str) -> Result<(Vec<PgColumn>, Vec<String>, String)> {
         let query = trim_query(query);
-        let statement = self.client.prepare(query).await.context("preparing --query")?;
+        let statement = self
+            .client
+            .prepare(query)
+            .await
+            .context("preparing --query")?;
         let mut columns = Vec::new();
         for (i, c) in statement.columns().iter().enumerate() {
             columns.push(PgColumn {
@@ -228,7 +257,10 @@ impl Postgres {
                 not_null: false,
             });
         }
-        let aliases: Vec<String> = columns.iter().map(|c| Dialect::Postgres.quote(&c.name)).collect();
+        let aliases: Vec<String> = columns
+            .iter()
+            .map(|c| Dialect::Postgres.quote(&c.name))
+            .collect();
         let mut unique = aliases.clone();
         unique.sort();
         unique.dedup();
@@ -261,14 +293,28 @@ impl Postgres {
                 last_key = Some(row_key(&row, &relation.key_positions)?);
             }
         }
-        Ok(ChunkRead { rows: count, last_key })
+        Ok(ChunkRead {
+            rows: count,
+            last_key,
+        })
     }
 
     /// `cursor`: one statement in a read-only transaction, fetched through
     /// a portal `fetch` rows at a time, so the server never sends more than
     /// one chunk ahead of what is written.
-    pub async fn stream(&mut self, relation: &Relation, sql: &str, fetch: u64, sink: &mut impl RowSink) -> Result<()> {
-        let transaction = self.client.build_transaction().read_only(true).start().await?;
+    pub async fn stream(
+        &mut self,
+        relation: &Relation,
+        sql: &str,
+        fetch: u64,
+        sink: &mut impl RowSink,
+    ) -> Result<()> {
+        let transaction = self
+            .client
+            .build_transaction()
+            .read_only(true)
+            .start()
+            .await?;
         let statement = transaction.prepare(sql).await?;
         let portal = transaction.bind(&statement, &[]).await?;
         let fetch_rows = i32::try_from(fetch).unwrap_or(i32::MAX);
@@ -310,7 +356,10 @@ impl Postgres {
             Format::Tsv => format!("FORMAT text, NULL {}", literal(null)),
             Format::Ndjson => "FORMAT text".to_string(),
         };
-        let stream = self.client.copy_out(&format!("COPY ({sql}) TO STDOUT WITH ({options})")).await?;
+        let stream = self
+            .client
+            .copy_out(&format!("COPY ({sql}) TO STDOUT WITH ({options})"))
+            .await?;
         pin_mut!(stream);
         let mut in_chunk = 0;
         let mut scratch = Vec::new();
@@ -367,7 +416,9 @@ impl Postgres {
         let row = self.client.query_one(&sql, &[]).await?;
         let text: RawText<'_> = row.try_get(0)?;
         let plan: serde_json::Value = serde_json::from_slice(text.0)?;
-        Ok(plan[0]["Plan"]["Plan Rows"].as_f64().map(|r| r.max(0.0) as u64))
+        Ok(plan[0]["Plan"]["Plan Rows"]
+            .as_f64()
+            .map(|r| r.max(0.0) as u64))
     }
 
     pub async fn count(&mut self, sql: &str) -> Result<u64> {
@@ -395,13 +446,18 @@ fn render(reference: &str, column: &PgColumn, format: Format) -> (String, ValueK
     }
     match column.type_name.as_str() {
         name if is_text_type(name) => (reference.to_string(), ValueKind::Text),
-        "int2" | "int4" | "int8" | "oid" | "numeric" | "float4" | "float8" => (text, ValueKind::Number),
+        "int2" | "int4" | "int8" | "oid" | "numeric" | "float4" | "float8" => {
+            (text, ValueKind::Number)
+        }
         "bool" => (text, ValueKind::Bool),
         "json" | "jsonb" => (text, ValueKind::Json),
         "bytea" => (format!("encode({reference}, 'hex')"), ValueKind::Text),
         // to_json writes ISO 8601 with a `T` and a `+00:00` offset, and
         // drops trailing zeros of the fraction.
-        "timestamp" | "timestamptz" => (format!("btrim(to_json({reference})::text, '\"')"), ValueKind::Text),
+        "timestamp" | "timestamptz" => (
+            format!("btrim(to_json({reference})::text, '\"')"),
+            ValueKind::Text,
+        ),
         _ => (text, ValueKind::Text),
     }
 }
@@ -416,7 +472,11 @@ fn qualified_type_name(ty: &Type) -> String {
     if ty.schema() == "pg_catalog" {
         ty.name().to_string()
     } else {
-        format!("{}.{}", Dialect::Postgres.quote(ty.schema()), Dialect::Postgres.quote(ty.name()))
+        format!(
+            "{}.{}",
+            Dialect::Postgres.quote(ty.schema()),
+            Dialect::Postgres.quote(ty.name())
+        )
     }
 }
 
@@ -467,7 +527,11 @@ fn row_key(row: &Row, positions: &[usize]) -> Result<Key> {
 
 fn key_params<'a>(statement: &Statement, after: Option<&'a Key>) -> Vec<Option<&'a str>> {
     match after {
-        Some(Key::Text(values)) => statement.params.iter().map(|&k| values[k].as_deref()).collect(),
+        Some(Key::Text(values)) => statement
+            .params
+            .iter()
+            .map(|&k| values[k].as_deref())
+            .collect(),
         _ => Vec::new(),
     }
 }
@@ -521,7 +585,7 @@ fn connect_error(err: tokio_postgres::Error, config: &tokio_postgres::Config) ->
             SqlState::INVALID_PASSWORD | SqlState::INVALID_AUTHORIZATION_SPECIFICATION => {
                 format!("check the user ({user}) and password in --url or DATABASE_URL")
             }
-            SqlState::INVALID_CATALOG_NAME => format!("database {db:?} does not exist: check the name in --url"),
+            SqlState::INVALID_CATALOG_NAME => format!("check the database name ({db}) in --url"),
             _ => "check --url".to_string(),
         }
     } else {
@@ -565,8 +629,14 @@ mod tests {
         let mut scratch = Vec::new();
         let mut fields = Vec::new();
         decode_text_row(b"a\\tb\t\\N\t\tx\\\\y\\nz\n", &mut scratch, &mut fields);
-        let got: Vec<Option<&[u8]>> = fields.iter().map(|f| f.map(|(a, b)| &scratch[a..b])).collect();
-        assert_eq!(got, vec![Some(&b"a\tb"[..]), None, Some(b""), Some(b"x\\y\nz")]);
+        let got: Vec<Option<&[u8]>> = fields
+            .iter()
+            .map(|f| f.map(|(a, b)| &scratch[a..b]))
+            .collect();
+        assert_eq!(
+            got,
+            vec![Some(&b"a\tb"[..]), None, Some(b""), Some(b"x\\y\nz")]
+        );
     }
 
     #[test]

@@ -9,7 +9,9 @@ use anyhow::{bail, Context, Result};
 use rusqlite::types::{Value, ValueRef};
 use rusqlite::{Connection, OpenFlags};
 
-use super::{check_names, positions, trim_query, ChunkRead, Dialect, Key, Relation, Request, Source};
+use super::{
+    check_names, positions, trim_query, ChunkRead, Dialect, Key, Relation, Request, Source,
+};
 use crate::cell::{Cell, Column, RowSink};
 use crate::plan::{Select, Statement};
 use crate::url::DbUrl;
@@ -48,7 +50,11 @@ impl Sqlite {
         }
     }
 
-    fn describe_table(&mut self, request: &Request, table: &crate::ident::QualifiedName) -> Result<Relation> {
+    fn describe_table(
+        &mut self,
+        request: &Request,
+        table: &crate::ident::QualifiedName,
+    ) -> Result<Relation> {
         let schema = table.schema.clone().unwrap_or_else(|| "main".into());
         let info = self.table_info(&table.name, &schema)?;
         if info.is_empty() {
@@ -78,12 +84,22 @@ impl Sqlite {
         let columns = output
             .iter()
             .map(|name| {
-                let decl = info.iter().find(|c| &c.name == name).map(|c| c.decl.clone());
+                let decl = info
+                    .iter()
+                    .find(|c| &c.name == name)
+                    .map(|c| c.decl.clone());
                 Column::new(name.clone(), decl.unwrap_or_default())
             })
             .collect();
         let from = Dialect::Sqlite.quote_qualified(table);
-        Ok(relation(columns, output, key, from, request.filter.clone(), None))
+        Ok(relation(
+            columns,
+            output,
+            key,
+            from,
+            request.filter.clone(),
+            None,
+        ))
     }
 
     fn describe_query(&mut self, request: &Request, query: &str) -> Result<Relation> {
@@ -107,12 +123,24 @@ impl Sqlite {
         check_names("key column", &key, &names, &request.source)?;
         let columns = output
             .iter()
-            .map(|n| Column::new(n.clone(), decls[positions(std::slice::from_ref(n), &names)[0]].clone()))
+            .map(|n| {
+                Column::new(
+                    n.clone(),
+                    decls[positions(std::slice::from_ref(n), &names)[0]].clone(),
+                )
+            })
             .collect();
         let plain = (request.columns.is_none() && key.is_empty() && request.filter.is_none())
             .then(|| query.to_string());
         let from = format!("({query}) AS q");
-        Ok(relation(columns, output, key, from, request.filter.clone(), plain))
+        Ok(relation(
+            columns,
+            output,
+            key,
+            from,
+            request.filter.clone(),
+            plain,
+        ))
     }
 
     fn table_info(&self, table: &str, schema: &str) -> Result<Vec<TableColumn>> {
@@ -159,7 +187,12 @@ impl Sqlite {
         Ok(Vec::new())
     }
 
-    fn narrowest_unique_index(&self, table: &str, schema: &str, info: &[TableColumn]) -> Result<Option<Vec<String>>> {
+    fn narrowest_unique_index(
+        &self,
+        table: &str,
+        schema: &str,
+        info: &[TableColumn],
+    ) -> Result<Option<Vec<String>>> {
         let mut list = self.conn.prepare(
             "SELECT name FROM pragma_index_list(?1, ?2) WHERE \"unique\" = 1 AND partial = 0",
         )?;
@@ -211,7 +244,10 @@ impl Sqlite {
             count += 1;
             sink.end_row()?;
             if count == statement.limit {
-                let key = relation.key_positions.iter().map(|&p| row.get_ref(p).map(Value::from));
+                let key = relation
+                    .key_positions
+                    .iter()
+                    .map(|&p| row.get_ref(p).map(Value::from));
                 last = Some(key.collect::<Result<_, _>>()?);
             }
         }
@@ -221,7 +257,13 @@ impl Sqlite {
         })
     }
 
-    pub fn stream(&mut self, relation: &Relation, sql: &str, fetch: u64, sink: &mut impl RowSink) -> Result<()> {
+    pub fn stream(
+        &mut self,
+        relation: &Relation,
+        sql: &str,
+        fetch: u64,
+        sink: &mut impl RowSink,
+    ) -> Result<()> {
         let mut stmt = self.conn.prepare(sql)?;
         let width = relation.columns.len();
         let mut rows = stmt.raw_query();
@@ -247,7 +289,9 @@ impl Sqlite {
     }
 
     pub fn explain(&mut self, statement: &Statement, after: Option<&Key>) -> Result<String> {
-        let mut stmt = self.conn.prepare(&format!("EXPLAIN QUERY PLAN {}", statement.sql))?;
+        let mut stmt = self
+            .conn
+            .prepare(&format!("EXPLAIN QUERY PLAN {}", statement.sql))?;
         if let Some(Key::Sqlite(values)) = after {
             for (i, &k) in statement.params.iter().enumerate() {
                 stmt.raw_bind_parameter(i + 1, &values[k])?;
@@ -269,7 +313,8 @@ impl Sqlite {
         if select.filter.is_some() {
             return Ok(None);
         }
-        self.count(&format!("SELECT COUNT(*) FROM {}", select.from)).map(Some)
+        self.count(&format!("SELECT COUNT(*) FROM {}", select.from))
+            .map(Some)
     }
 
     pub fn count(&mut self, sql: &str) -> Result<u64> {

@@ -70,13 +70,21 @@ mod tests {
 
     #[test]
     fn postgres_and_sqlite_compare_row_values() {
-        let s = after(Dialect::Sqlite, &strings(&["a", "b"]), &strings(&["?1", "?2"]));
+        let s = after(
+            Dialect::Sqlite,
+            &strings(&["a", "b"]),
+            &strings(&["?1", "?2"]),
+        );
         assert_eq!(s.sql, "(a, b) > (?1, ?2)");
     }
 
     #[test]
     fn mysql_expands_composite_keys() {
-        let s = after(Dialect::Mysql, &strings(&["a", "b", "c"]), &strings(&["?", "?", "?"]));
+        let s = after(
+            Dialect::Mysql,
+            &strings(&["a", "b", "c"]),
+            &strings(&["?", "?", "?"]),
+        );
         assert_eq!(
             s.sql,
             "a >= ? AND ((a > ?) OR (a = ? AND b > ?) OR (a = ? AND b = ? AND c > ?))"

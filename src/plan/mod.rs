@@ -163,8 +163,14 @@ mod tests {
     #[test]
     fn offset_chunks_skip_earlier_rows() {
         let s = select(Dialect::Postgres, &["\"id\""]);
-        assert!(s.offset_chunk(5, 0).sql.ends_with("ORDER BY \"id\" LIMIT 5"));
-        assert!(s.offset_chunk(5, 10).sql.ends_with("ORDER BY \"id\" LIMIT 5 OFFSET 10"));
+        assert!(s
+            .offset_chunk(5, 0)
+            .sql
+            .ends_with("ORDER BY \"id\" LIMIT 5"));
+        assert!(s
+            .offset_chunk(5, 10)
+            .sql
+            .ends_with("ORDER BY \"id\" LIMIT 5 OFFSET 10"));
     }
 
     #[test]
