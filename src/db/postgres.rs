@@ -30,6 +30,8 @@ const SESSION_SETUP: &str = "SET TimeZone = 'UTC'; SET DateStyle = 'ISO, YMD'; \
 
 pub struct Postgres {
     client: Client,
+    /// Keyset chunks after the first all run the same SQL: prepare it once.
+    prepared: Option<(String, tokio_postgres::Statement)>,
     /// How each output column's text becomes a cell, set by `describe`.
     kinds: Vec<ValueKind>,
 }
@@ -77,6 +79,7 @@ impl Postgres {
             .context("setting up the session")?;
         Ok(Postgres {
             client,
+            prepared: None,
             kinds: Vec::new(),
         })
     }
@@ -280,7 +283,7 @@ impl Postgres {
         sink: &mut impl RowSink,
     ) -> Result<ChunkRead> {
         let params = key_params(statement, after);
-        let prepared = self.client.prepare(&statement.sql).await?;
+        let prepared = self.prepare(&statement.sql).await?;
         let stream = self.client.query_raw(&prepared, params.iter()).await?;
         pin_mut!(stream);
         let mut count = 0;
@@ -424,6 +427,17 @@ impl Postgres {
     pub async fn count(&mut self, sql: &str) -> Result<u64> {
         let n: i64 = self.client.query_one(sql, &[]).await?.get(0);
         Ok(n as u64)
+    }
+
+    async fn prepare(&mut self, sql: &str) -> Result<tokio_postgres::Statement> {
+        if let Some((cached_sql, statement)) = &self.prepared {
+            if cached_sql == sql {
+                return Ok(statement.clone());
+            }
+        }
+        let statement = self.client.prepare(sql).await?;
+        self.prepared = Some((sql.to_string(), statement.clone()));
+        Ok(statement)
     }
 
     fn push_row(&self, row: &Row, width: usize, sink: &mut impl RowSink) -> Result<()> {
