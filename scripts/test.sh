@@ -123,7 +123,7 @@ wait_for() {
 
 pg_tcp() { psql -X -w -q -A -t -v ON_ERROR_STOP=1 -h "$PG_HOST" -p "$PG_PORT" -U postgres "$@" </dev/null; }
 pg_sock() { as_user postgres psql -X -w -q -A -t -v ON_ERROR_STOP=1 -p "$PG_PORT" "$@" </dev/null; }
-pg_ready() { pg_isready -q -h "$PG_HOST" -p "$PG_PORT"; }
+pg_ready() { pg_isready -q -h "$PG_HOST" -p "$PG_PORT" -U postgres -d postgres; }
 
 start_postgres() {
     command -v pg_ctlcluster >/dev/null 2>&1 || apt_install postgresql postgresql-client

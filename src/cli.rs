@@ -105,7 +105,8 @@ pub struct ExportArgs {
     #[arg(long, value_enum, default_value_t = ProgressMode::Auto)]
     pub progress: ProgressMode,
 
-    /// No warnings and no progress bar (errors are still printed).
+    /// No warnings, and no progress bar unless --progress always (errors are
+    /// still printed).
     #[arg(long)]
     pub quiet: bool,
 

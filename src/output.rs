@@ -100,6 +100,19 @@ impl Output {
     }
 }
 
+impl Drop for Output {
+    /// An export that failed drops its output unfinished: wait for a file
+    /// writer, so that the temporary file it owns is removed before the
+    /// process exits. (A stdout writer may be blocked on a full pipe, and
+    /// has nothing to clean up.)
+    fn drop(&mut self) {
+        drop(self.sender.take());
+        if let (Some(writer), Destination::File(_)) = (self.writer.take(), &self.destination) {
+            let _ = writer.join();
+        }
+    }
+}
+
 fn temp_beside(path: &Path) -> Result<tempfile::NamedTempFile> {
     let dir = match path.parent() {
         Some(p) if !p.as_os_str().is_empty() => p,

@@ -1,1 +1,9 @@
+//! Integration tests: they run the real `dbchunk` binary against SQLite
+//! files made here and the test PostgreSQL (and MySQL) servers.
 
+mod util;
+
+mod cli;
+mod export_postgres;
+mod export_sqlite;
+// mod export_mysql;

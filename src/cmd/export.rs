@@ -107,6 +107,9 @@ async fn read(
     plan: &ExportPlan,
     pipeline: &mut Pipeline,
 ) -> Result<()> {
+    if pipeline.remaining() == 0 {
+        return Ok(()); // --limit 0: the header only
+    }
     match strategy {
         Strategy::Keyset => read_keyset(db, relation, plan.chunk, pipeline).await,
         Strategy::Offset => read_offset(db, relation, plan.chunk, pipeline).await,
@@ -117,7 +120,11 @@ async fn read(
         }
         Strategy::Copy => match db {
             Db::Postgres(pg) => {
-                let sql = relation.select.full(plan.limit);
+                // COPY writes every selected column: leave out the hidden
+                // key columns that only keyset reads.
+                let mut select = relation.select.clone();
+                select.list.truncate(relation.columns.len());
+                let sql = select.full(plan.limit);
                 let result = pg
                     .copy_out(
                         relation,

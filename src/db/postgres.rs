@@ -107,10 +107,12 @@ impl Postgres {
             }
             None => key_default,
         };
-        let qualifier = if matches!(request.source, Source::Query(_)) {
-            "q."
-        } else {
-            ""
+        // Qualified references, so that `ORDER BY` binds to the column and
+        // not to the select list's text rendering of it, which has the same
+        // name (text order would put 10 before 2).
+        let qualifier = match &request.source {
+            Source::Query(_) => "q.".to_string(),
+            Source::Table(_) => format!("{from}."),
         };
         let reference = |c: &PgColumn| format!("{qualifier}{}", Dialect::Postgres.quote(&c.name));
         let mut list = Vec::new();
@@ -466,6 +468,9 @@ fn render(reference: &str, column: &PgColumn, format: Format) -> (String, ValueK
         "bool" => (text, ValueKind::Bool),
         "json" | "jsonb" => (text, ValueKind::Json),
         "bytea" => (format!("encode({reference}, 'hex')"), ValueKind::Text),
+        // The inet-to-text cast always adds the netmask; concat() uses the
+        // type's output function, which omits it for a single host.
+        "inet" => (format!("nullif(concat({reference}), '')"), ValueKind::Text),
         // to_json writes ISO 8601 with a `T` and a `+00:00` offset, and
         // drops trailing zeros of the fraction.
         "timestamp" | "timestamptz" => (
