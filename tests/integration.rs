@@ -4,6 +4,6 @@
 mod util;
 
 mod cli;
+mod export_mysql;
 mod export_postgres;
 mod export_sqlite;
-// mod export_mysql;
