@@ -120,21 +120,8 @@ async fn read(
         }
         Strategy::Copy => match db {
             Db::Postgres(pg) => {
-                // COPY writes every selected column: leave out the hidden
-                // key columns that only keyset reads.
-                let mut select = relation.select.clone();
-                select.list.truncate(relation.columns.len());
-                let sql = select.full(plan.limit);
-                let result = pg
-                    .copy_out(
-                        relation,
-                        &sql,
-                        plan.format,
-                        &plan.null,
-                        plan.chunk,
-                        pipeline,
-                    )
-                    .await;
+                let (_, copy) = pg.copy_statements(relation, plan.limit, plan.format, &plan.null);
+                let result = pg.copy_out(relation, &copy, plan.chunk, pipeline).await;
                 result.with_context(|| chunk_context(pipeline.rows(), plan.chunk))
             }
             _ => unreachable!("config refuses copy on other engines"),
@@ -244,7 +231,20 @@ async fn explain(
                 None,
             ));
         }
-        Strategy::Cursor | Strategy::Copy => {
+        Strategy::Copy => {
+            let Db::Postgres(pg) = &*db else {
+                unreachable!("config refuses copy on other engines")
+            };
+            let (query, copy) = pg.copy_statements(relation, plan.limit, plan.format, &plan.null);
+            out.push_str(&format!("\n-- the one statement:\n{copy};\n"));
+            let statement = Statement {
+                sql: query,
+                params: Vec::new(),
+                limit: 0,
+            };
+            steps.push(("the query inside it", statement, None));
+        }
+        Strategy::Cursor => {
             let sql = relation.cursor_sql(plan.limit);
             steps.push((
                 "the one query, streamed",
@@ -275,9 +275,6 @@ async fn explain(
         if !plan_text.ends_with('\n') {
             out.push('\n');
         }
-    }
-    if strategy == Strategy::Copy {
-        out.push_str("\n-- copy wraps that query as COPY (...) TO STDOUT\n");
     }
     use std::io::Write;
     std::io::stdout()

@@ -34,6 +34,10 @@ pub struct Postgres {
     prepared: Option<(String, tokio_postgres::Statement)>,
     /// How each output column's text becomes a cell, set by `describe`.
     kinds: Vec<ValueKind>,
+    /// The select list `COPY` uses: like the row strategies' list, but
+    /// numbers stay raw, since `COPY` writes them in the same text form
+    /// without the cost of a cast. Hidden key columns are left out.
+    copy_list: Vec<String>,
 }
 
 /// What the text of a column means, for NDJSON.
@@ -81,6 +85,7 @@ impl Postgres {
             client,
             prepared: None,
             kinds: Vec::new(),
+            copy_list: Vec::new(),
         })
     }
 
@@ -117,8 +122,13 @@ impl Postgres {
         let reference = |c: &PgColumn| format!("{qualifier}{}", Dialect::Postgres.quote(&c.name));
         let mut list = Vec::new();
         self.kinds.clear();
+        self.copy_list.clear();
         for column in &output {
             let (expr, kind) = render(&reference(column), column, request.format);
+            self.copy_list.push(match kind {
+                ValueKind::Number => reference(column),
+                _ => expr.clone(),
+            });
             list.push(expr);
             self.kinds.push(kind);
         }
@@ -351,26 +361,16 @@ impl Postgres {
         &mut self,
         relation: &Relation,
         sql: &str,
-        format: Format,
-        null: &str,
         fetch: u64,
         sink: &mut impl RowSink,
     ) -> Result<()> {
-        let options = match format {
-            Format::Csv => format!("FORMAT csv, NULL {}", literal(null)),
-            Format::Tsv => format!("FORMAT text, NULL {}", literal(null)),
-            Format::Ndjson => "FORMAT text".to_string(),
-        };
-        let stream = self
-            .client
-            .copy_out(&format!("COPY ({sql}) TO STDOUT WITH ({options})"))
-            .await?;
+        let stream = self.client.copy_out(sql).await?;
         pin_mut!(stream);
         let mut in_chunk = 0;
         let mut scratch = Vec::new();
         let mut fields = Vec::new();
         while let Some(bytes) = stream.try_next().await? {
-            let more = if format == Format::Ndjson {
+            let more = if sql.ends_with("(FORMAT text)") {
                 decode_text_row(&bytes, &mut scratch, &mut fields);
                 for (i, field) in fields.iter().enumerate().take(relation.columns.len()) {
                     let cell = match field {
@@ -396,6 +396,27 @@ impl Postgres {
             sink.end_chunk()?;
         }
         Ok(())
+    }
+
+    /// The `SELECT` inside a `COPY` export, and the `COPY` statement.
+    pub fn copy_statements(
+        &self,
+        relation: &Relation,
+        limit: Option<u64>,
+        format: Format,
+        null: &str,
+    ) -> (String, String) {
+        let mut select = relation.select.clone();
+        select.list = self.copy_list.clone();
+        let query = select.full(limit);
+        let options = match format {
+            Format::Csv => format!("FORMAT csv, NULL {}", literal(null)),
+            Format::Tsv => format!("FORMAT text, NULL {}", literal(null)),
+            // Decoded into cells: the text format has the simplest escapes.
+            Format::Ndjson => "FORMAT text".to_string(),
+        };
+        let copy = format!("COPY ({query}) TO STDOUT WITH ({options})");
+        (query, copy)
     }
 
     pub async fn explain(&mut self, statement: &Statement, after: Option<&Key>) -> Result<String> {
