@@ -59,3 +59,36 @@ pub trait RowSink {
     /// A unit of work is done: a keyset or offset query, or a cursor fetch.
     fn end_chunk(&mut self) -> anyhow::Result<()>;
 }
+
+/// Groups the rows of one streamed statement (`cursor`, `copy`) into chunks
+/// of `size` rows, so that streaming strategies flush output and tick the
+/// progress bar at the same pace as the chunked ones.
+pub struct ChunkCounter {
+    size: u64,
+    in_chunk: u64,
+}
+
+impl ChunkCounter {
+    pub fn new(size: u64) -> ChunkCounter {
+        ChunkCounter { size, in_chunk: 0 }
+    }
+
+    /// Counts one row that the sink has ended.
+    #[inline]
+    pub fn row(&mut self, sink: &mut impl RowSink) -> anyhow::Result<()> {
+        self.in_chunk += 1;
+        if self.in_chunk == self.size {
+            self.in_chunk = 0;
+            sink.end_chunk()?;
+        }
+        Ok(())
+    }
+
+    /// Ends the last, partial chunk.
+    pub fn finish(self, sink: &mut impl RowSink) -> anyhow::Result<()> {
+        if self.in_chunk > 0 {
+            sink.end_chunk()?;
+        }
+        Ok(())
+    }
+}

@@ -120,7 +120,7 @@ async fn read(
         }
         Strategy::Copy => match db {
             Db::Postgres(pg) => {
-                let (_, copy) = pg.copy_statements(relation, plan.limit, plan.format, &plan.null);
+                let copy = pg.copy_plan(relation, plan.limit, plan.format, &plan.null);
                 let result = pg.copy_out(relation, &copy, plan.chunk, pipeline).await;
                 result.with_context(|| chunk_context(pipeline.rows(), plan.chunk))
             }
@@ -235,10 +235,10 @@ async fn explain(
             let Db::Postgres(pg) = &*db else {
                 unreachable!("config refuses copy on other engines")
             };
-            let (query, copy) = pg.copy_statements(relation, plan.limit, plan.format, &plan.null);
-            out.push_str(&format!("\n-- the one statement:\n{copy};\n"));
+            let copy = pg.copy_plan(relation, plan.limit, plan.format, &plan.null);
+            out.push_str(&format!("\n-- the one statement:\n{};\n", copy.statement));
             let statement = Statement {
-                sql: query,
+                sql: copy.query,
                 params: Vec::new(),
                 limit: 0,
             };

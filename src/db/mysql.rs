@@ -16,7 +16,7 @@ use mysql_async::prelude::Queryable;
 use mysql_async::{Column as MyColumn, Conn, Opts, OptsBuilder, Params, Row, Value};
 
 use super::{check_names, trim_query, ChunkRead, Dialect, Key, Relation, Request, Source};
-use crate::cell::{Cell, Column, RowSink};
+use crate::cell::{Cell, ChunkCounter, Column, RowSink};
 use crate::ident::QualifiedName;
 use crate::plan::{Select, Statement};
 use crate::url::DbUrl;
@@ -316,23 +316,16 @@ impl Mysql {
         let kinds = kinds(result.columns_ref(), &self.json_columns);
         let width = relation.columns.len();
         let mut scratch = Vec::with_capacity(64);
-        let mut in_chunk = 0;
+        let mut chunks = ChunkCounter::new(fetch);
         while let Some(row) = result.next().await? {
             push_row(&row, &kinds[..width], &mut scratch, sink);
             let more = sink.end_row()?;
-            in_chunk += 1;
-            if in_chunk == fetch {
-                sink.end_chunk()?;
-                in_chunk = 0;
-            }
+            chunks.row(sink)?;
             if !more {
                 break;
             }
         }
-        if in_chunk > 0 {
-            sink.end_chunk()?;
-        }
-        Ok(())
+        chunks.finish(sink)
     }
 
     pub async fn explain(&mut self, statement: &Statement, after: Option<&Key>) -> Result<String> {

@@ -15,7 +15,7 @@ use tokio_postgres::types::{FromSql, Kind as TypeKind, Type};
 use tokio_postgres::{Client, NoTls, Row};
 
 use super::{check_names, trim_query, ChunkRead, Dialect, Key, Relation, Request, Source};
-use crate::cell::{Cell, Column, RowSink};
+use crate::cell::{Cell, ChunkCounter, Column, RowSink};
 use crate::format::Format;
 use crate::ident::QualifiedName;
 use crate::plan::{Select, Statement};
@@ -38,6 +38,16 @@ pub struct Postgres {
     /// numbers stay raw, since `COPY` writes them in the same text form
     /// without the cost of a cast. Hidden key columns are left out.
     copy_list: Vec<String>,
+}
+
+/// A `COPY ... TO STDOUT` export.
+pub struct Copy {
+    pub statement: String,
+    /// The `SELECT` inside it, for `--explain`.
+    pub query: String,
+    /// NDJSON: each text-format row is decoded into cells; CSV and TSV
+    /// bytes pass straight through.
+    decode_rows: bool,
 }
 
 /// What the text of a column means, for NDJSON.
@@ -360,17 +370,17 @@ impl Postgres {
     pub async fn copy_out(
         &mut self,
         relation: &Relation,
-        sql: &str,
+        copy: &Copy,
         fetch: u64,
         sink: &mut impl RowSink,
     ) -> Result<()> {
-        let stream = self.client.copy_out(sql).await?;
+        let stream = self.client.copy_out(&copy.statement).await?;
         pin_mut!(stream);
-        let mut in_chunk = 0;
+        let mut chunks = ChunkCounter::new(fetch);
         let mut scratch = Vec::new();
         let mut fields = Vec::new();
         while let Some(bytes) = stream.try_next().await? {
-            let more = if sql.ends_with("(FORMAT text)") {
+            let more = if copy.decode_rows {
                 decode_text_row(&bytes, &mut scratch, &mut fields);
                 for (i, field) in fields.iter().enumerate().take(relation.columns.len()) {
                     let cell = match field {
@@ -383,29 +393,22 @@ impl Postgres {
             } else {
                 sink.raw_rows(&bytes, 1)?
             };
-            in_chunk += 1;
-            if in_chunk == fetch {
-                sink.end_chunk()?;
-                in_chunk = 0;
-            }
+            chunks.row(sink)?;
             if !more {
                 break;
             }
         }
-        if in_chunk > 0 {
-            sink.end_chunk()?;
-        }
-        Ok(())
+        chunks.finish(sink)
     }
 
-    /// The `SELECT` inside a `COPY` export, and the `COPY` statement.
-    pub fn copy_statements(
+    /// The `COPY` statement of an export, and the query inside it.
+    pub fn copy_plan(
         &self,
         relation: &Relation,
         limit: Option<u64>,
         format: Format,
         null: &str,
-    ) -> (String, String) {
+    ) -> Copy {
         let mut select = relation.select.clone();
         select.list = self.copy_list.clone();
         let query = select.full(limit);
@@ -415,8 +418,11 @@ impl Postgres {
             // Decoded into cells: the text format has the simplest escapes.
             Format::Ndjson => "FORMAT text".to_string(),
         };
-        let copy = format!("COPY ({query}) TO STDOUT WITH ({options})");
-        (query, copy)
+        Copy {
+            statement: format!("COPY ({query}) TO STDOUT WITH ({options})"),
+            query,
+            decode_rows: format == Format::Ndjson,
+        }
     }
 
     pub async fn explain(&mut self, statement: &Statement, after: Option<&Key>) -> Result<String> {

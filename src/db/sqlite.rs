@@ -12,7 +12,7 @@ use rusqlite::{Connection, OpenFlags};
 use super::{
     check_names, positions, trim_query, ChunkRead, Dialect, Key, Relation, Request, Source,
 };
-use crate::cell::{Cell, Column, RowSink};
+use crate::cell::{Cell, ChunkCounter, Column, RowSink};
 use crate::plan::{Select, Statement};
 use crate::url::DbUrl;
 
@@ -267,25 +267,18 @@ impl Sqlite {
         let mut stmt = self.conn.prepare(sql)?;
         let width = relation.columns.len();
         let mut rows = stmt.raw_query();
-        let mut in_chunk = 0;
+        let mut chunks = ChunkCounter::new(fetch);
         while let Some(row) = rows.next()? {
             for i in 0..width {
                 sink.cell(cell(row.get_ref(i)?));
             }
             let more = sink.end_row()?;
-            in_chunk += 1;
-            if in_chunk == fetch {
-                sink.end_chunk()?;
-                in_chunk = 0;
-            }
+            chunks.row(sink)?;
             if !more {
                 break;
             }
         }
-        if in_chunk > 0 {
-            sink.end_chunk()?;
-        }
-        Ok(())
+        chunks.finish(sink)
     }
 
     pub fn explain(&mut self, statement: &Statement, after: Option<&Key>) -> Result<String> {
