@@ -55,10 +55,16 @@ impl Progress {
             }
         };
         let template = match total {
-            Some(_) => "{spinner} {elapsed_precise} {human_pos}/~{human_len} rows, {rate}, {msg}, ETA {eta}",
-            None => "{spinner} {elapsed_precise} {human_pos} rows, {rate}, {msg}",
+            Some(_) => "{elapsed_precise} {human_pos}/~{human_len} rows, {rate}, {msg}, ETA {eta}",
+            None => "{elapsed_precise} {human_pos} rows, {rate}, {msg}",
         };
-        let style = ProgressStyle::with_template(template)
+        // A spinner only means something on a terminal that redraws it.
+        let template = if log_lines {
+            template.to_string()
+        } else {
+            format!("{{spinner}} {template}")
+        };
+        let style = ProgressStyle::with_template(&template)
             .expect("valid progress template")
             .with_key(
                 "rate",

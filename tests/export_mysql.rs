@@ -360,3 +360,32 @@ fn mysql_closed_stdout_is_success() {
         );
     }
 }
+
+#[test]
+fn mysql_key_that_is_not_unique_is_refused_for_keyset() {
+    let table = "it_my_key_not_unique";
+    mysql_exec(&format!(
+        "DROP TABLE IF EXISTS {table}; CREATE TABLE {table}(k INT, v TEXT, u INT NOT NULL, UNIQUE KEY (u));
+         INSERT INTO {table} VALUES (1,'a',1),(1,'b',2),(2,'c',3),(NULL,'d',4);"
+    ));
+    let run = dbchunk([
+        "export",
+        "--url",
+        &mysql_url(),
+        "--table",
+        table,
+        "--key",
+        "k",
+        "--strategy",
+        "offset",
+    ])
+    .fails(2);
+    assert!(
+        run.one_error_line().contains("does not identify rows"),
+        "{}",
+        run.stderr
+    );
+    // Without --key, the unique NOT NULL index is the key.
+    let explain = export(&["--table", table, "--explain"]);
+    assert!(explain.contains("strategy: keyset, key: u"), "{explain}");
+}

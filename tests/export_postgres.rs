@@ -1033,3 +1033,33 @@ fn pg_closed_stdout_is_success() {
         }
     }
 }
+
+/// A `--key` that is neither unique nor NOT NULL: keyset would lose rows.
+#[test]
+fn pg_key_that_is_not_unique_is_refused_for_keyset() {
+    let table = "it_pg_key_not_unique";
+    pg_exec(&format!(
+        "DROP TABLE IF EXISTS {table};
+         CREATE TABLE {table}(k int, v text);
+         INSERT INTO {table} VALUES (1,'a'),(1,'b'),(1,'c'),(2,'d'),(NULL,'e'),(3,'f');"
+    ));
+    let run = dbchunk([
+        "export",
+        "--url",
+        &pg_url(),
+        "--table",
+        table,
+        "--key",
+        "k",
+        "--strategy",
+        "keyset",
+    ])
+    .fails(2);
+    assert!(
+        run.one_error_line().contains("does not identify rows"),
+        "{}",
+        run.stderr
+    );
+    let all = export_text(&["--table", table, "--key", "k", "--strategy", "cursor"]);
+    assert_eq!(all.lines().count(), 7, "{all}");
+}

@@ -1284,3 +1284,102 @@ fn sqlite_closed_stdout_is_success() {
         assert_eq!(stderr, "", "{args:?}: nothing on stderr for a closed pipe");
     }
 }
+
+/// A `--key` that does not identify rows would make keyset skip rows
+/// silently: it is refused, while cursor may still order by it.
+#[test]
+fn sqlite_key_that_is_not_unique_is_refused_for_keyset() {
+    let dir = TempDir::new("sqlite_key_not_unique");
+    let (_conn, url) = create_db(
+        &dir,
+        "CREATE TABLE dup(k INTEGER, v TEXT, u TEXT NOT NULL UNIQUE);
+         INSERT INTO dup VALUES (1,'a','x1'),(1,'b','x2'),(1,'c','x3'),(2,'d','x4'),(NULL,'e','x5'),(3,'f','x6');",
+    );
+    for strategy in ["keyset", "offset"] {
+        let run = dbchunk([
+            "export",
+            "--url",
+            &url,
+            "--table",
+            "dup",
+            "--key",
+            "k",
+            "--chunk",
+            "2",
+            "--strategy",
+            strategy,
+        ])
+        .fails(2);
+        assert!(run.stdout.is_empty());
+        assert!(
+            run.one_error_line()
+                .contains("--key k does not identify rows"),
+            "{}",
+            run.stderr
+        );
+    }
+    let cursor = export_text(
+        &url,
+        &[
+            "--table",
+            "dup",
+            "--key",
+            "k",
+            "--strategy",
+            "cursor",
+            "--columns",
+            "v",
+        ],
+    );
+    assert_eq!(cursor.lines().count(), 7, "{cursor}");
+    // A key that contains a unique NOT NULL column is fine.
+    let keyed = export_text(
+        &url,
+        &[
+            "--table",
+            "dup",
+            "--key",
+            "k,u",
+            "--chunk",
+            "2",
+            "--strategy",
+            "keyset",
+        ],
+    );
+    assert_eq!(keyed.lines().count(), 7, "{keyed}");
+    // A query's key is checked against the data.
+    let query = [
+        "export",
+        "--url",
+        &url,
+        "--query",
+        "SELECT * FROM dup",
+        "--strategy",
+        "keyset",
+    ];
+    let run = dbchunk(query)
+        .args(["--key", "u", "--chunk", "2"])
+        .success();
+    assert_eq!(run.stdout_str().lines().count(), 7);
+    dbchunk(query).args(["--key", "k"]).fails(2);
+}
+
+#[test]
+fn sqlite_duplicate_column_names_are_refused_in_ndjson() {
+    let dir = TempDir::new("sqlite_duplicate_names");
+    let (_conn, url) = create_db(
+        &dir,
+        "CREATE TABLE t(id INTEGER PRIMARY KEY, name TEXT); INSERT INTO t VALUES (1,'a');",
+    );
+    let query = "SELECT id AS a, name AS a FROM t";
+    let run = dbchunk([
+        "export", "--url", &url, "--query", query, "--format", "ndjson",
+    ])
+    .fails(2);
+    assert!(
+        run.one_error_line().contains("two columns named \"a\""),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(export_text(&url, &["--query", query]), "a,a\n1,a\n");
+}

@@ -7,8 +7,9 @@ use anyhow::{Context, Result};
 
 use crate::cell::{Cell, RowSink};
 use crate::config::ExportPlan;
-use crate::db::{Db, Key, Relation};
+use crate::db::{Db, Key, KeyCheck, Relation};
 use crate::error::{warn, UsageError};
+use crate::format::Format;
 use crate::output::Output;
 use crate::pipeline::{Pipeline, Totals};
 use crate::plan::{Statement, Strategy};
@@ -25,8 +26,14 @@ pub async fn run(plan: ExportPlan) -> Result<()> {
         .await
         .with_context(|| format!("looking up {label}"))?;
     let strategy = resolve(plan.strategy, db.engine(), &relation, &label)?;
+    if plan.format == Format::Ndjson {
+        check_distinct_names(&relation, &label)?;
+    }
     if plan.explain {
         return explain(&mut db, &relation, strategy, &plan).await;
+    }
+    if uses_key(strategy) && relation.key_check == KeyCheck::Unproven {
+        check_key_identifies_rows(&mut db, &relation, strategy, &label).await?;
     }
     if strategy == Strategy::Offset && !plan.quiet {
         warn(&offset_warning(db.engine(), &relation));
@@ -67,7 +74,7 @@ fn resolve(asked: Strategy, engine: Engine, relation: &Relation, label: &str) ->
         Strategy::Auto => Strategy::Cursor,
         other => other,
     };
-    if matches!(chosen, Strategy::Keyset | Strategy::Offset) && !has_key {
+    if uses_key(chosen) && !has_key {
         return Err(UsageError(format!(
             "--strategy {} needs a key to order by, and {label} has no primary key or NOT NULL \
              unique index: name one with --key col[,col...], or use --strategy cursor",
@@ -76,6 +83,59 @@ fn resolve(asked: Strategy, engine: Engine, relation: &Relation, label: &str) ->
         .into());
     }
     Ok(chosen)
+}
+
+/// A `--key` that no unique index proves is checked against the data: on a
+/// key with duplicates or NULLs, keyset and offset would skip or repeat
+/// rows without any error.
+async fn check_key_identifies_rows(
+    db: &mut Db,
+    relation: &Relation,
+    strategy: Strategy,
+    label: &str,
+) -> Result<()> {
+    let duplicates = db
+        .key_has_duplicates(&relation.select)
+        .await
+        .with_context(|| {
+            format!(
+                "checking that --key {} identifies rows",
+                relation.key_names.join(",")
+            )
+        })?;
+    if duplicates {
+        return Err(UsageError(format!(
+            "--key {} does not identify rows of {label}: some rows share a key value or have a NULL \
+             in it, and --strategy {} would skip or repeat them; use a unique NOT NULL key, or \
+             --strategy cursor (which only orders by --key)",
+            relation.key_names.join(","),
+            strategy.name()
+        ))
+        .into());
+    }
+    Ok(())
+}
+
+/// NDJSON objects cannot hold two keys of the same name.
+fn check_distinct_names(relation: &Relation, label: &str) -> Result<()> {
+    let mut seen = std::collections::HashSet::new();
+    for column in &relation.columns {
+        if !seen.insert(column.name.as_str()) {
+            return Err(UsageError(format!(
+                "{label} has two columns named {:?}, which one NDJSON object cannot hold: give \
+                 them distinct aliases (AS ...) or use --format csv",
+                column.name
+            ))
+            .into());
+        }
+    }
+    Ok(())
+}
+
+/// Strategies that split the rows by key, and so need a key that
+/// identifies rows.
+fn uses_key(strategy: Strategy) -> bool {
+    matches!(strategy, Strategy::Keyset | Strategy::Offset)
 }
 
 fn offset_warning(engine: Engine, relation: &Relation) -> String {
@@ -293,10 +353,27 @@ async fn key_of_row(db: &mut Db, relation: &Relation, n: u64) -> Result<Option<K
 }
 
 fn describe_key(key: &Key, params: &[usize]) -> String {
+    use rusqlite::types::Value as Lite;
+    let quoted = |text: &str| format!("'{}'", text.replace('\'', "''"));
     let values: Vec<String> = match key {
-        Key::Text(v) => v.iter().map(|x| format!("{x:?}")).collect(),
+        Key::Text(v) => v
+            .iter()
+            .map(|x| x.as_deref().map_or("NULL".into(), quoted))
+            .collect(),
         Key::Mysql(v) => v.iter().map(|x| x.as_sql(false)).collect(),
-        Key::Sqlite(v) => v.iter().map(|x| format!("{x:?}")).collect(),
+        Key::Sqlite(v) => v
+            .iter()
+            .map(|x| match x {
+                Lite::Null => "NULL".to_string(),
+                Lite::Integer(i) => i.to_string(),
+                Lite::Real(f) => f.to_string(),
+                Lite::Text(t) => quoted(t),
+                Lite::Blob(b) => format!(
+                    "x'{}'",
+                    b.iter().map(|b| format!("{b:02x}")).collect::<String>()
+                ),
+            })
+            .collect(),
     };
     let bound: Vec<String> = params
         .iter()

@@ -73,12 +73,47 @@ pub struct Request {
     pub format: Format,
 }
 
+/// Whether the catalog shows that the key identifies every row. Keyset
+/// and offset would skip or repeat rows on a key that is not unique or
+/// holds NULLs, so an unproven key is checked against the data first.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum KeyCheck {
+    /// A unique index over NOT NULL columns (or the rowid) covers the key.
+    Unique,
+    /// A `--key` that no such index covers, or a `--query`'s `--key`.
+    Unproven,
+}
+
+/// The key to use: `--key` if given, checked against the source's
+/// row-identifying keys (`None` for a query, which has no catalog), else
+/// the first of those keys.
+pub fn choose_key(
+    requested: Option<&[String]>,
+    unique_keys: Option<&[Vec<String>]>,
+) -> (Vec<String>, KeyCheck) {
+    match (requested, unique_keys) {
+        (Some(key), Some(keys)) => {
+            let covered = keys.iter().any(|u| u.iter().all(|c| key.contains(c)));
+            let check = if covered {
+                KeyCheck::Unique
+            } else {
+                KeyCheck::Unproven
+            };
+            (key.to_vec(), check)
+        }
+        (Some(key), None) => (key.to_vec(), KeyCheck::Unproven),
+        (None, Some(keys)) => (keys.first().cloned().unwrap_or_default(), KeyCheck::Unique),
+        (None, None) => (Vec::new(), KeyCheck::Unproven),
+    }
+}
+
 /// What an engine found: the output columns, the key and the `SELECT`.
 #[derive(Clone, Debug)]
 pub struct Relation {
     pub columns: Vec<Column>,
     /// Unquoted key column names; empty when there is no usable key.
     pub key_names: Vec<String>,
+    pub key_check: KeyCheck,
     /// Where in the select list each key value is read from, to continue a
     /// keyset export after the last row.
     pub key_positions: Vec<usize>,
@@ -197,11 +232,34 @@ impl Db {
 
     /// Exact `COUNT(*)`.
     pub async fn count(&mut self, select: &Select) -> Result<u64> {
-        let sql = count_sql(select);
+        self.count_sql(&count_sql(select)).await
+    }
+
+    /// Whether some key value is NULL or shared by two rows: one grouped
+    /// scan, stopped at the first offending group.
+    pub async fn key_has_duplicates(&mut self, select: &Select) -> Result<bool> {
+        let any_null: Vec<String> = select.key.iter().map(|k| format!("{k} IS NULL")).collect();
+        let mut inner = format!("SELECT 1 AS x FROM {}", select.from);
+        if let Some(filter) = &select.filter {
+            inner.push_str(&format!(" WHERE ({filter})"));
+        }
+        inner.push_str(&format!(
+            " GROUP BY {} HAVING COUNT(*) > 1 OR SUM(CASE WHEN {} THEN 1 ELSE 0 END) > 0 LIMIT 1",
+            select.key.join(", "),
+            any_null.join(" OR ")
+        ));
+        let found = self
+            .count_sql(&format!("SELECT COUNT(*) FROM ({inner}) AS d"))
+            .await?;
+        Ok(found > 0)
+    }
+
+    /// Runs a statement that returns one integer.
+    async fn count_sql(&mut self, sql: &str) -> Result<u64> {
         match self {
-            Db::Postgres(db) => db.count(&sql).await,
-            Db::Mysql(db) => db.count(&sql).await,
-            Db::Sqlite(db) => db.count(&sql),
+            Db::Postgres(db) => db.count(sql).await,
+            Db::Mysql(db) => db.count(sql).await,
+            Db::Sqlite(db) => db.count(sql),
         }
     }
 }
@@ -263,6 +321,33 @@ mod tests {
             name: "t".into(),
         };
         assert_eq!(Dialect::Sqlite.quote_qualified(&name), "\"s\".\"t\"");
+    }
+
+    #[test]
+    fn keys_are_checked_against_unique_indexes() {
+        let keys = vec![
+            vec!["id".to_string()],
+            vec!["a".to_string(), "b".to_string()],
+        ];
+        let names = |n: &[&str]| n.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        assert_eq!(
+            choose_key(None, Some(&keys)),
+            (names(&["id"]), KeyCheck::Unique)
+        );
+        assert_eq!(
+            choose_key(Some(&names(&["b", "a"])), Some(&keys)).1,
+            KeyCheck::Unique
+        );
+        assert_eq!(
+            choose_key(Some(&names(&["id", "x"])), Some(&keys)).1,
+            KeyCheck::Unique
+        );
+        assert_eq!(
+            choose_key(Some(&names(&["a"])), Some(&keys)).1,
+            KeyCheck::Unproven
+        );
+        assert_eq!(choose_key(Some(&names(&["a"])), None).1, KeyCheck::Unproven);
+        assert_eq!(choose_key(None, Some(&[])), (vec![], KeyCheck::Unique));
     }
 
     #[test]

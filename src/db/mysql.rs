@@ -15,7 +15,9 @@ use mysql_async::consts::{ColumnFlags, ColumnType};
 use mysql_async::prelude::Queryable;
 use mysql_async::{Column as MyColumn, Conn, Opts, OptsBuilder, Params, Row, Value};
 
-use super::{check_names, trim_query, ChunkRead, Dialect, Key, Relation, Request, Source};
+use super::{
+    check_names, choose_key, trim_query, ChunkRead, Dialect, Key, Relation, Request, Source,
+};
 use crate::cell::{Cell, ChunkCounter, Column, RowSink};
 use crate::ident::QualifiedName;
 use crate::plan::{Select, Statement};
@@ -82,11 +84,14 @@ impl Mysql {
     }
 
     pub async fn describe(&mut self, request: &Request) -> Result<Relation> {
-        let (names, key_default, from) = match &request.source {
-            Source::Table(table) => self.describe_table(table).await?,
+        let (names, unique_keys, from) = match &request.source {
+            Source::Table(table) => {
+                let (names, keys, from) = self.describe_table(table).await?;
+                (names, Some(keys), from)
+            }
             Source::Query(query) => (
                 self.query_columns(query).await?,
-                Vec::new(),
+                None,
                 format!("({}) AS q", trim_query(query)),
             ),
         };
@@ -97,13 +102,10 @@ impl Mysql {
             }
             None => names.clone(),
         };
-        let key = match &request.key {
-            Some(key) => {
-                check_names("key column", key, &names, &request.source)?;
-                key.clone()
-            }
-            None => key_default,
-        };
+        if let Some(key) = &request.key {
+            check_names("key column", key, &names, &request.source)?;
+        }
+        let (key, key_check) = choose_key(request.key.as_deref(), unique_keys.as_deref());
         let d = Dialect::Mysql;
         let mut list: Vec<String> = output.iter().map(|n| d.quote(n)).collect();
         let mut key_positions = Vec::new();
@@ -136,15 +138,16 @@ impl Mysql {
                 key_params: vec!["?".to_string(); key.len()],
             },
             key_names: key,
+            key_check,
             plain_query,
         })
     }
 
-    /// The table's column names and best key, and its quoted name.
+    /// The table's column names, row-identifying keys, and quoted name.
     async fn describe_table(
         &mut self,
         table: &QualifiedName,
-    ) -> Result<(Vec<String>, Vec<String>, String)> {
+    ) -> Result<(Vec<String>, Vec<Vec<String>>, String)> {
         let database = match &table.schema {
             Some(db) => db.clone(),
             None => self
@@ -182,14 +185,14 @@ impl Mysql {
             .filter(|(_, _, nullable)| nullable == "NO")
             .map(|(name, _, _)| name.as_str())
             .collect();
-        let key = self.table_key(&database, &table.name, &not_null).await?;
+        let keys = self.unique_keys(&database, &table.name, &not_null).await?;
         self.table = Some((database.clone(), table.name.clone()));
         let names = columns.into_iter().map(|(name, _, _)| name).collect();
         let quoted = Dialect::Mysql.quote_qualified(&QualifiedName {
             schema: Some(database),
             name: table.name.clone(),
         });
-        Ok((names, key, quoted))
+        Ok((names, keys, quoted))
     }
 
     /// MariaDB's JSON is LONGTEXT with a `json_valid` check; MySQL has no
@@ -213,14 +216,14 @@ impl Mysql {
             .collect()
     }
 
-    /// The primary key, else the narrowest unique index over NOT NULL
-    /// columns (whole columns only, no prefixes or expressions).
-    async fn table_key(
+    /// Every unique index over NOT NULL whole columns (no prefixes or
+    /// expressions): the primary key first, then the narrowest.
+    async fn unique_keys(
         &mut self,
         database: &str,
         table: &str,
         not_null: &HashSet<&str>,
-    ) -> Result<Vec<String>> {
+    ) -> Result<Vec<Vec<String>>> {
         let rows: Vec<(String, Option<String>, Option<u64>)> = self
             .conn
             .exec(
@@ -230,7 +233,7 @@ impl Mysql {
                 (database, table),
             )
             .await?;
-        let mut best: Option<(bool, Vec<String>)> = None;
+        let mut keys: Vec<(bool, Vec<String>)> = Vec::new();
         let mut i = 0;
         while i < rows.len() {
             let index = &rows[i].0;
@@ -243,16 +246,10 @@ impl Mysql {
                 continue;
             }
             let columns: Vec<String> = group.iter().filter_map(|(_, c, _)| c.clone()).collect();
-            let primary = index == "PRIMARY";
-            let better = match &best {
-                None => true,
-                Some((best_primary, b)) => !best_primary && (primary || columns.len() < b.len()),
-            };
-            if better {
-                best = Some((primary, columns));
-            }
+            keys.push((index == "PRIMARY", columns));
         }
-        Ok(best.map(|(_, c)| c).unwrap_or_default())
+        keys.sort_by_key(|(primary, columns)| (!primary, columns.len()));
+        Ok(keys.into_iter().map(|(_, columns)| columns).collect())
     }
 
     async fn query_columns(&mut self, query: &str) -> Result<Vec<String>> {

@@ -14,7 +14,9 @@ use futures_util::{pin_mut, TryStreamExt};
 use tokio_postgres::types::{FromSql, Kind as TypeKind, Type};
 use tokio_postgres::{Client, NoTls, Row};
 
-use super::{check_names, trim_query, ChunkRead, Dialect, Key, Relation, Request, Source};
+use super::{
+    check_names, choose_key, trim_query, ChunkRead, Dialect, Key, Relation, Request, Source,
+};
 use crate::cell::{Cell, ChunkCounter, Column, RowSink};
 use crate::format::Format;
 use crate::ident::QualifiedName;
@@ -100,7 +102,7 @@ impl Postgres {
     }
 
     pub async fn describe(&mut self, request: &Request) -> Result<Relation> {
-        let (all, key_default, from) = match &request.source {
+        let (all, unique_keys, from) = match &request.source {
             Source::Table(table) => self.table_columns(table).await?,
             Source::Query(query) => self.query_columns(query).await?,
         };
@@ -115,13 +117,10 @@ impl Postgres {
             }
             None => all.iter().collect(),
         };
-        let key: Vec<String> = match &request.key {
-            Some(key) => {
-                check_names("key column", key, &names, &request.source)?;
-                key.clone()
-            }
-            None => key_default,
-        };
+        if let Some(key) = &request.key {
+            check_names("key column", key, &names, &request.source)?;
+        }
+        let (key, key_check) = choose_key(request.key.as_deref(), unique_keys.as_deref());
         // Qualified references, so that `ORDER BY` binds to the column and
         // not to the select list's text rendering of it, which has the same
         // name (text order would put 10 before 2).
@@ -182,15 +181,16 @@ impl Postgres {
                 key_params,
             },
             key_names: key,
+            key_check,
             plain_query: None,
         })
     }
 
-    /// The table's columns, its best key, and its quoted name.
+    /// The table's columns, its row-identifying keys, and its quoted name.
     async fn table_columns(
         &mut self,
         table: &QualifiedName,
-    ) -> Result<(Vec<PgColumn>, Vec<String>, String)> {
+    ) -> Result<(Vec<PgColumn>, Option<Vec<Vec<String>>>, String)> {
         let quoted = Dialect::Postgres.quote_qualified(table);
         let oid: Option<u32> = self
             .client
@@ -231,13 +231,13 @@ impl Postgres {
                 not_null: r.get(6),
             })
             .collect();
-        let key = self.table_key(oid, &columns).await?;
-        Ok((columns, key, quoted))
+        let keys = self.unique_keys(oid, &columns).await?;
+        Ok((columns, Some(keys), quoted))
     }
 
-    /// The primary key, else the narrowest valid, non-partial unique index
-    /// whose columns are all NOT NULL.
-    async fn table_key(&mut self, oid: u32, columns: &[PgColumn]) -> Result<Vec<String>> {
+    /// Every valid, non-partial unique index whose columns are all NOT NULL:
+    /// the primary key first, then the narrowest.
+    async fn unique_keys(&mut self, oid: u32, columns: &[PgColumn]) -> Result<Vec<Vec<String>>> {
         let rows = self
             .client
             .query(
@@ -248,22 +248,25 @@ impl Postgres {
                 &[&oid],
             )
             .await?;
+        let mut keys = Vec::new();
         for row in rows {
             let attnums: Vec<i16> = row.get(0);
-            let key: Option<Vec<&PgColumn>> = attnums
+            let key: Option<Vec<String>> = attnums
                 .iter()
                 .map(|n| columns.iter().find(|c| c.attnum == *n && c.not_null))
+                .map(|c| c.map(|c| c.name.clone()))
                 .collect();
-            if let Some(key) = key {
-                return Ok(key.iter().map(|c| c.name.clone()).collect());
-            }
+            keys.extend(key);
         }
-        Ok(Vec::new())
+        Ok(keys)
     }
 
     /// A query's columns from the prepared statement; it is read as
     /// `(query) AS q(c1, c2, ...)`, which also tolerates duplicate names.
-    async fn query_columns(&mut self, query: &str) -> Result<(Vec<PgColumn>, Vec<String>, String)> {
+    async fn query_columns(
+        &mut self,
+        query: &str,
+    ) -> Result<(Vec<PgColumn>, Option<Vec<Vec<String>>>, String)> {
         let query = trim_query(query);
         let statement = self
             .client
@@ -294,7 +297,7 @@ impl Postgres {
         } else {
             bail!("--query returns two columns with the same name; give them distinct aliases (AS ...)");
         };
-        Ok((columns, Vec::new(), from))
+        Ok((columns, None, from))
     }
 
     pub async fn read_chunk(

@@ -10,7 +10,8 @@ use rusqlite::types::{Value, ValueRef};
 use rusqlite::{Connection, OpenFlags};
 
 use super::{
-    check_names, positions, trim_query, ChunkRead, Dialect, Key, Relation, Request, Source,
+    check_names, choose_key, positions, trim_query, ChunkRead, Dialect, Key, KeyCheck, Relation,
+    Request, Source,
 };
 use crate::cell::{Cell, ChunkCounter, Column, RowSink};
 use crate::plan::{Select, Statement};
@@ -72,15 +73,13 @@ impl Sqlite {
             }
             None => names.clone(),
         };
-        let key = match &request.key {
-            Some(key) => {
-                let mut known = names.clone();
-                known.extend(ROWID_ALIASES.iter().map(|s| s.to_string()));
-                check_names("key column", key, &known, &request.source)?;
-                key.clone()
-            }
-            None => self.find_key(&table.name, &schema, &info)?,
-        };
+        if let Some(key) = &request.key {
+            let mut known = names.clone();
+            known.extend(ROWID_ALIASES.iter().map(|s| s.to_string()));
+            check_names("key column", key, &known, &request.source)?;
+        }
+        let unique_keys = self.unique_keys(&table.name, &schema, &info)?;
+        let key = choose_key(request.key.as_deref(), Some(&unique_keys));
         let columns = output
             .iter()
             .map(|name| {
@@ -119,8 +118,8 @@ impl Sqlite {
             }
             None => names.clone(),
         };
-        let key = request.key.clone().unwrap_or_default();
-        check_names("key column", &key, &names, &request.source)?;
+        let key = choose_key(request.key.as_deref(), None);
+        check_names("key column", &key.0, &names, &request.source)?;
         let columns = output
             .iter()
             .map(|n| {
@@ -130,7 +129,7 @@ impl Sqlite {
                 )
             })
             .collect();
-        let plain = (request.columns.is_none() && key.is_empty() && request.filter.is_none())
+        let plain = (request.columns.is_none() && key.0.is_empty() && request.filter.is_none())
             .then(|| query.to_string());
         let from = format!("({query}) AS q");
         Ok(relation(
@@ -158,9 +157,15 @@ impl Sqlite {
         Ok(rows.collect::<Result<_, _>>()?)
     }
 
-    /// The primary key if it cannot hold NULLs, else the narrowest unique
-    /// index over NOT NULL columns, else the rowid of a rowid table.
-    fn find_key(&self, table: &str, schema: &str, info: &[TableColumn]) -> Result<Vec<String>> {
+    /// The keys that identify rows, best first: the primary key if it
+    /// cannot hold NULLs, the unique indexes over NOT NULL columns (narrowest
+    /// first), and the rowid of a rowid table.
+    fn unique_keys(
+        &self,
+        table: &str,
+        schema: &str,
+        info: &[TableColumn],
+    ) -> Result<Vec<Vec<String>>> {
         let (kind, without_rowid): (String, bool) = self
             .conn
             .query_row(
@@ -172,34 +177,34 @@ impl Sqlite {
         let mut pk: Vec<&TableColumn> = info.iter().filter(|c| c.pk > 0).collect();
         pk.sort_by_key(|c| c.pk);
         let integer_pk = pk.len() == 1 && pk[0].decl.eq_ignore_ascii_case("INTEGER");
+        let mut keys = Vec::new();
         if !pk.is_empty() && (without_rowid || integer_pk || pk.iter().all(|c| c.not_null)) {
-            return Ok(pk.iter().map(|c| c.name.clone()).collect());
+            keys.push(pk.iter().map(|c| c.name.clone()).collect());
         }
-        if let Some(unique) = self.narrowest_unique_index(table, schema, info)? {
-            return Ok(unique);
-        }
+        keys.extend(self.unique_indexes(table, schema, info)?);
         if kind == "table" && !without_rowid {
             let taken = |alias: &&str| info.iter().any(|c| c.name.eq_ignore_ascii_case(alias));
             if let Some(alias) = ROWID_ALIASES.iter().find(|a| !taken(a)) {
-                return Ok(vec![alias.to_string()]);
+                keys.push(vec![alias.to_string()]);
             }
         }
-        Ok(Vec::new())
+        Ok(keys)
     }
 
-    fn narrowest_unique_index(
+    /// Unique, non-partial indexes over NOT NULL columns, narrowest first.
+    fn unique_indexes(
         &self,
         table: &str,
         schema: &str,
         info: &[TableColumn],
-    ) -> Result<Option<Vec<String>>> {
+    ) -> Result<Vec<Vec<String>>> {
         let mut list = self.conn.prepare(
             "SELECT name FROM pragma_index_list(?1, ?2) WHERE \"unique\" = 1 AND partial = 0",
         )?;
         let indexes: Vec<String> = list
             .query_map([table, schema], |row| row.get(0))?
             .collect::<Result<_, _>>()?;
-        let mut best: Option<Vec<String>> = None;
+        let mut found: Vec<Vec<String>> = Vec::new();
         for index in indexes {
             let mut cols = self
                 .conn
@@ -213,11 +218,12 @@ impl Sqlite {
             let not_null = names
                 .iter()
                 .all(|n| info.iter().any(|c| &c.name == n && c.not_null));
-            if not_null && best.as_ref().is_none_or(|b| names.len() < b.len()) {
-                best = Some(names);
+            if not_null {
+                found.push(names);
             }
         }
-        Ok(best)
+        found.sort_by_key(Vec::len);
+        Ok(found)
     }
 
     pub fn read_chunk(
@@ -339,7 +345,7 @@ fn cell(value: ValueRef<'_>) -> Cell<'_> {
 fn relation(
     columns: Vec<Column>,
     output: Vec<String>,
-    key: Vec<String>,
+    (key, key_check): (Vec<String>, KeyCheck),
     from: String,
     filter: Option<String>,
     plain_query: Option<String>,
@@ -368,6 +374,7 @@ fn relation(
             key_params: vec!["?".to_string(); key.len()],
         },
         key_names: key,
+        key_check,
         plain_query,
     }
 }
