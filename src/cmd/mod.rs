@@ -1,4 +1,5 @@
 //! One file per subcommand, each a short orchestration of the modules.
 
 pub mod count;
+pub mod explain;
 pub mod export;
