@@ -124,6 +124,47 @@ pub struct Relation {
 }
 
 impl Relation {
+    /// A relation that selects its columns as they are (MySQL, SQLite):
+    /// the output columns, then any key column not among them (read to
+    /// continue after the last row, never written).
+    pub fn plain(
+        dialect: Dialect,
+        columns: Vec<Column>,
+        output: Vec<String>,
+        (key, key_check): (Vec<String>, KeyCheck),
+        from: String,
+        filter: Option<String>,
+        plain_query: Option<String>,
+    ) -> Relation {
+        let d = dialect;
+        let mut list: Vec<String> = output.iter().map(|n| d.quote(n)).collect();
+        let mut key_positions = Vec::new();
+        for k in &key {
+            match output.iter().position(|o| o == k) {
+                Some(p) => key_positions.push(p),
+                None => {
+                    key_positions.push(list.len());
+                    list.push(d.quote(k));
+                }
+            }
+        }
+        Relation {
+            columns,
+            key_positions,
+            select: Select {
+                dialect: d,
+                list,
+                from,
+                filter,
+                key: key.iter().map(|k| d.quote(k)).collect(),
+                key_params: vec!["?".to_string(); key.len()],
+            },
+            key_names: key,
+            key_check,
+            plain_query,
+        }
+    }
+
     /// The statement a `cursor` export runs.
     pub fn cursor_sql(&self, limit: Option<u64>) -> String {
         match &self.plain_query {

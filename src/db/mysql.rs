@@ -106,18 +106,6 @@ impl Mysql {
             check_names("key column", key, &names, &request.source)?;
         }
         let (key, key_check) = choose_key(request.key.as_deref(), unique_keys.as_deref());
-        let d = Dialect::Mysql;
-        let mut list: Vec<String> = output.iter().map(|n| d.quote(n)).collect();
-        let mut key_positions = Vec::new();
-        for k in &key {
-            match output.iter().position(|o| o == k) {
-                Some(p) => key_positions.push(p),
-                None => {
-                    key_positions.push(list.len());
-                    list.push(d.quote(k));
-                }
-            }
-        }
         let plain_query = match &request.source {
             Source::Query(q)
                 if request.columns.is_none() && key.is_empty() && request.filter.is_none() =>
@@ -126,21 +114,16 @@ impl Mysql {
             }
             _ => None,
         };
-        Ok(Relation {
-            columns: output.iter().map(|n| Column::new(n.clone(), "")).collect(),
-            key_positions,
-            select: Select {
-                dialect: d,
-                list,
-                from,
-                filter: request.filter.clone(),
-                key: key.iter().map(|k| d.quote(k)).collect(),
-                key_params: vec!["?".to_string(); key.len()],
-            },
-            key_names: key,
-            key_check,
+        let columns = output.iter().map(|n| Column::new(n.clone(), "")).collect();
+        Ok(Relation::plain(
+            Dialect::Mysql,
+            columns,
+            output,
+            (key, key_check),
+            from,
+            request.filter.clone(),
             plain_query,
-        })
+        ))
     }
 
     /// The table's column names, row-identifying keys, and quoted name.

@@ -10,8 +10,8 @@ use rusqlite::types::{Value, ValueRef};
 use rusqlite::{Connection, OpenFlags};
 
 use super::{
-    check_names, choose_key, positions, trim_query, ChunkRead, Dialect, Key, KeyCheck, Relation,
-    Request, Source,
+    check_names, choose_key, positions, trim_query, ChunkRead, Dialect, Key, Relation, Request,
+    Source,
 };
 use crate::cell::{Cell, ChunkCounter, Column, RowSink};
 use crate::plan::{Select, Statement};
@@ -91,7 +91,8 @@ impl Sqlite {
             })
             .collect();
         let from = Dialect::Sqlite.quote_qualified(table);
-        Ok(relation(
+        Ok(Relation::plain(
+            Dialect::Sqlite,
             columns,
             output,
             key,
@@ -132,7 +133,8 @@ impl Sqlite {
         let plain = (request.columns.is_none() && key.0.is_empty() && request.filter.is_none())
             .then(|| query.to_string());
         let from = format!("({query}) AS q");
-        Ok(relation(
+        Ok(Relation::plain(
+            Dialect::Sqlite,
             columns,
             output,
             key,
@@ -337,44 +339,5 @@ fn cell(value: ValueRef<'_>) -> Cell<'_> {
         ValueRef::Real(f) => Cell::F64(f),
         ValueRef::Text(t) => Cell::Text(t),
         ValueRef::Blob(b) => Cell::Bytes(b),
-    }
-}
-
-/// The select list is the output columns, then any key column not among
-/// them (read to continue after the last row, never written).
-fn relation(
-    columns: Vec<Column>,
-    output: Vec<String>,
-    (key, key_check): (Vec<String>, KeyCheck),
-    from: String,
-    filter: Option<String>,
-    plain_query: Option<String>,
-) -> Relation {
-    let d = Dialect::Sqlite;
-    let mut list: Vec<String> = output.iter().map(|n| d.quote(n)).collect();
-    let mut key_positions = Vec::new();
-    for k in &key {
-        match output.iter().position(|o| o == k) {
-            Some(p) => key_positions.push(p),
-            None => {
-                key_positions.push(list.len());
-                list.push(d.quote(k));
-            }
-        }
-    }
-    Relation {
-        columns,
-        key_positions,
-        select: Select {
-            dialect: d,
-            list,
-            from,
-            filter,
-            key: key.iter().map(|k| d.quote(k)).collect(),
-            key_params: vec!["?".to_string(); key.len()],
-        },
-        key_names: key,
-        key_check,
-        plain_query,
     }
 }
