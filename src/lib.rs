@@ -32,6 +32,7 @@ pub mod pipeline;
 pub mod plan;
 pub mod progress;
 pub mod url;
+pub mod values;
 
 use cli::{Cli, Command};
 use config::{CountPlan, ExportPlan};
