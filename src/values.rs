@@ -104,6 +104,9 @@ pub fn parse(field: Option<&[u8]>, target: TargetType) -> Result<Value, String> 
         TargetType::Decimal { special } => parse_decimal(text, special).map(Value::Text),
         TargetType::Float => parse_float(text).map(Value::Float),
         TargetType::Bytes => parse_hex(text).map(Value::Bytes),
+        TargetType::Date | TargetType::Timestamp { .. } if is_special_date(text) => {
+            Ok(Value::Text(text.to_string()))
+        }
         TargetType::Date => parse_date(text).map(Value::Date),
         TargetType::Time => parse_duration(text).map(Value::Time),
         TargetType::Timestamp { .. } => parse_timestamp(text).map(|(d, c)| Value::Timestamp(d, c)),
@@ -111,6 +114,13 @@ pub fn parse(field: Option<&[u8]>, target: TargetType) -> Result<Value, String> 
         TargetType::Uuid => parse_uuid(text).map(Value::Text),
         TargetType::Bit { width } => parse_bits(text, width).map(Value::Bits),
     }
+}
+
+/// PostgreSQL's `infinity`, `-infinity` and BC dates: passed to the server
+/// as they are (other engines reject them there, with the line).
+fn is_special_date(text: &str) -> bool {
+    let t = text.trim().to_ascii_lowercase();
+    t == "infinity" || t == "-infinity" || t.ends_with(" bc")
 }
 
 fn quoted(text: &str) -> String {
@@ -612,6 +622,20 @@ mod tests {
             TargetType::Timestamp { zoned: false }
         )
         .contains("not a day"));
+    }
+
+    #[test]
+    fn postgres_special_dates_pass_through() {
+        let ts = TargetType::Timestamp { zoned: false };
+        assert_eq!(ok("infinity", ts), Value::Text("infinity".into()));
+        assert_eq!(
+            ok("0044-03-15T10:00:00 BC", ts),
+            Value::Text("0044-03-15T10:00:00 BC".into())
+        );
+        assert_eq!(
+            ok("-infinity", TargetType::Date),
+            Value::Text("-infinity".into())
+        );
     }
 
     #[test]

@@ -19,6 +19,26 @@ use crate::ident::QualifiedName;
 use crate::plan::{Select, Statement};
 use crate::url::{DbUrl, Engine};
 
+/// A column an import writes into.
+#[derive(Clone, Debug)]
+pub struct TargetColumn {
+    pub name: String,
+    /// The type as the engine spells it, for casts and messages.
+    pub sql_type: String,
+    pub target: crate::values::TargetType,
+}
+
+/// An import's target table, as the catalog describes it.
+#[derive(Clone, Debug)]
+pub struct TargetTable {
+    /// The quoted, possibly qualified name.
+    pub quoted: String,
+    pub columns: Vec<TargetColumn>,
+    /// The primary key (else a unique NOT NULL key): the conflict target
+    /// of `--on-conflict update`.
+    pub key: Vec<String>,
+}
+
 /// Quoting and placeholder rules of one engine's SQL.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Dialect {
@@ -203,6 +223,46 @@ impl Db {
             Engine::Mysql => Db::Mysql(mysql::Mysql::connect(url).await?),
             Engine::Sqlite => Db::Sqlite(sqlite::Sqlite::open(url)?),
         })
+    }
+
+    /// A connection that may write: SQLite files are otherwise opened
+    /// read-only.
+    pub async fn connect_for_import(url: &DbUrl) -> Result<Db> {
+        match url.engine {
+            Engine::Sqlite => Ok(Db::Sqlite(sqlite::Sqlite::open_writable(url)?)),
+            _ => Db::connect(url).await,
+        }
+    }
+
+    pub async fn describe_target(&mut self, table: &QualifiedName) -> Result<TargetTable> {
+        match self {
+            Db::Postgres(db) => db.describe_target(table).await,
+            Db::Mysql(db) => db.describe_target(table).await,
+            Db::Sqlite(db) => db.describe_target(table),
+        }
+    }
+
+    /// Runs statements that return no rows (`BEGIN`, `SAVEPOINT`, ...).
+    pub async fn execute(&mut self, sql: &str) -> Result<()> {
+        match self {
+            Db::Postgres(db) => db.execute(sql).await,
+            Db::Mysql(db) => db.execute(sql).await,
+            Db::Sqlite(db) => db.execute(sql),
+        }
+    }
+
+    /// Inserts `rows` (values in `insert.columns` order); returns how many
+    /// rows the server reports as written.
+    pub async fn insert(
+        &mut self,
+        insert: &crate::plan::insert::Insert,
+        rows: &[Vec<crate::values::Value>],
+    ) -> Result<u64> {
+        match self {
+            Db::Postgres(db) => db.insert(insert, rows).await,
+            Db::Mysql(db) => db.insert(insert, rows).await,
+            Db::Sqlite(db) => db.insert(insert, rows),
+        }
     }
 
     pub fn engine(&self) -> Engine {

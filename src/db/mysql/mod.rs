@@ -23,6 +23,8 @@ use crate::ident::QualifiedName;
 use crate::plan::{Select, Statement};
 use crate::url::DbUrl;
 
+mod write;
+
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// The character set number MySQL reports for binary strings.

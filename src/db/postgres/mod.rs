@@ -14,6 +14,9 @@ use futures_util::{pin_mut, TryStreamExt};
 use tokio_postgres::types::{FromSql, Kind as TypeKind, Type};
 use tokio_postgres::{Client, NoTls, Row};
 
+mod write;
+pub use write::value_expression;
+
 use super::{
     check_names, choose_key, trim_query, ChunkRead, Dialect, Key, Relation, Request, Source,
 };
@@ -62,7 +65,7 @@ enum ValueKind {
 }
 
 /// One column as the catalog describes it.
-struct PgColumn {
+pub(super) struct PgColumn {
     name: String,
     attnum: i16,
     /// `format_type()`: the type as SQL spells it, for casting key values.
@@ -187,7 +190,7 @@ impl Postgres {
     }
 
     /// The table's columns, its row-identifying keys, and its quoted name.
-    async fn table_columns(
+    pub(super) async fn table_columns(
         &mut self,
         table: &QualifiedName,
     ) -> Result<(Vec<PgColumn>, Option<Vec<Vec<String>>>, String)> {

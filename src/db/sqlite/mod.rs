@@ -17,6 +17,8 @@ use crate::cell::{Cell, ChunkCounter, Column, RowSink};
 use crate::plan::{Select, Statement};
 use crate::url::DbUrl;
 
+mod write;
+
 pub struct Sqlite {
     conn: Connection,
     path: String,
@@ -26,7 +28,17 @@ pub struct Sqlite {
 const ROWID_ALIASES: [&str; 3] = ["rowid", "_rowid_", "oid"];
 
 impl Sqlite {
+    /// Opens the file read-only: an export never writes.
     pub fn open(url: &DbUrl) -> Result<Sqlite> {
+        Sqlite::open_with(url, OpenFlags::SQLITE_OPEN_READ_ONLY)
+    }
+
+    /// Opens the file for an import. It must exist: its table must too.
+    pub fn open_writable(url: &DbUrl) -> Result<Sqlite> {
+        Sqlite::open_with(url, OpenFlags::SQLITE_OPEN_READ_WRITE)
+    }
+
+    fn open_with(url: &DbUrl, mode: OpenFlags) -> Result<Sqlite> {
         let path = url.sqlite_path.clone().expect("SQLite URLs have a path");
         let conn = if path == ":memory:" {
             Connection::open_in_memory()?
@@ -37,7 +49,7 @@ impl Sqlite {
                      (sqlite://relative/path.db or sqlite:///absolute/path.db)"
                 );
             }
-            let flags = OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+            let flags = mode | OpenFlags::SQLITE_OPEN_NO_MUTEX;
             Connection::open_with_flags(&path, flags)
                 .with_context(|| format!("opening SQLite database {path:?}"))?
         };

@@ -1,0 +1,86 @@
+//! Writing rows into SQLite: one prepared single-row `INSERT`, run once
+//! per row inside the batch's transaction. Values are bound as text except
+//! where text would change them: SQLite's column affinity then stores
+//! numbers as numbers, as it does for its own `INSERT`s. Binary columns
+//! take the hex of export decoded to a blob.
+
+use anyhow::{bail, Result};
+use rusqlite::types::Value as LiteValue;
+
+use super::Sqlite;
+use crate::db::{TargetColumn, TargetTable};
+use crate::ident::QualifiedName;
+use crate::plan::insert::Insert;
+use crate::values::{TargetType, Value};
+
+impl Sqlite {
+    pub fn describe_target(&mut self, table: &QualifiedName) -> Result<TargetTable> {
+        let schema = table.schema.clone().unwrap_or_else(|| "main".into());
+        let info = self.table_info(&table.name, &schema)?;
+        if info.is_empty() {
+            bail!(
+                "table {} not found in {}: create it first (import writes into an existing table)",
+                table.display(),
+                self.path
+            );
+        }
+        let keys = self.unique_keys(&table.name, &schema, &info)?;
+        let columns = info
+            .iter()
+            .map(|c| TargetColumn {
+                name: c.name.clone(),
+                sql_type: c.decl.clone(),
+                target: target_type(&c.decl),
+            })
+            .collect();
+        Ok(TargetTable {
+            quoted: crate::db::Dialect::Sqlite.quote_qualified(table),
+            columns,
+            // The rowid is not a conflict target: only declared keys are.
+            key: keys
+                .into_iter()
+                .find(|k| !k.iter().any(|c| super::ROWID_ALIASES.contains(&c.as_str())))
+                .unwrap_or_default(),
+        })
+    }
+
+    pub fn execute(&mut self, sql: &str) -> Result<()> {
+        Ok(self.conn.execute_batch(sql)?)
+    }
+
+    pub fn insert(&mut self, insert: &Insert, rows: &[Vec<Value>]) -> Result<u64> {
+        let mut statement = self.conn.prepare_cached(&insert.sql(1))?;
+        let mut written = 0;
+        for row in rows {
+            for (i, value) in row.iter().enumerate() {
+                statement.raw_bind_parameter(i + 1, bind(value))?;
+            }
+            written += statement.raw_execute()? as u64;
+        }
+        Ok(written)
+    }
+}
+
+fn bind(value: &Value) -> LiteValue {
+    match value {
+        Value::Null => LiteValue::Null,
+        Value::Bool(b) => LiteValue::Integer(i64::from(*b)),
+        Value::Int(i) => {
+            i64::try_from(*i).map_or_else(|_| LiteValue::Text(i.to_string()), LiteValue::Integer)
+        }
+        Value::Float(f) => LiteValue::Real(*f),
+        Value::Bytes(b) => LiteValue::Blob(b.clone()),
+        Value::Text(t) => LiteValue::Text(t.clone()),
+        other => LiteValue::Text(other.to_text().unwrap_or_default()),
+    }
+}
+
+/// SQLite stores what it is given, by affinity: only binary columns need
+/// a conversion (hex to blob).
+fn target_type(declared: &str) -> TargetType {
+    if declared.to_ascii_uppercase().contains("BLOB") {
+        TargetType::Bytes
+    } else {
+        TargetType::Other
+    }
+}

@@ -1,0 +1,165 @@
+//! The SQL of one multi-row `INSERT`, per engine, with the `--on-conflict`
+//! behaviour each engine spells differently.
+
+use crate::db::Dialect;
+
+/// What happens to a row whose key is already in the table.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum OnConflict {
+    /// Stop with an error naming the input line.
+    Error,
+    /// Keep the existing row.
+    Skip,
+    /// Replace the existing row's other columns with the input's.
+    Update,
+}
+
+/// Everything an `INSERT` needs except the number of rows.
+#[derive(Clone, Debug)]
+pub struct Insert {
+    pub dialect: Dialect,
+    /// The quoted table name.
+    pub table: String,
+    /// Unquoted column names, in input order.
+    pub columns: Vec<String>,
+    /// The placeholder expression of each column, with `{}` standing for
+    /// the placeholder (`{}::text::integer`, `decode({}, 'hex')`, `{}`).
+    pub values: Vec<String>,
+    pub on_conflict: OnConflict,
+    /// Unquoted key columns, the conflict target of `--on-conflict update`.
+    pub key: Vec<String>,
+}
+
+impl Insert {
+    /// `INSERT ... VALUES (...), (...)` for `rows` rows.
+    pub fn sql(&self, rows: usize) -> String {
+        let d = self.dialect;
+        let columns: Vec<String> = self.columns.iter().map(|c| d.quote(c)).collect();
+        let ignore = match (self.on_conflict, d) {
+            (OnConflict::Skip, Dialect::Mysql) => " IGNORE",
+            (OnConflict::Skip, Dialect::Sqlite) => " OR IGNORE",
+            _ => "",
+        };
+        let mut sql = format!(
+            "INSERT{ignore} INTO {} ({}) VALUES ",
+            self.table,
+            columns.join(", ")
+        );
+        let mut n = 0;
+        for row in 0..rows {
+            if row > 0 {
+                sql.push_str(", ");
+            }
+            sql.push('(');
+            for (i, value) in self.values.iter().enumerate() {
+                if i > 0 {
+                    sql.push_str(", ");
+                }
+                n += 1;
+                let placeholder = match d {
+                    Dialect::Postgres => format!("${n}"),
+                    Dialect::Mysql | Dialect::Sqlite => "?".to_string(),
+                };
+                sql.push_str(&value.replace("{}", &placeholder));
+            }
+            sql.push(')');
+        }
+        sql.push_str(&self.conflict_clause());
+        sql
+    }
+
+    fn conflict_clause(&self) -> String {
+        let d = self.dialect;
+        let updated: Vec<&String> = self
+            .columns
+            .iter()
+            .filter(|c| !self.key.contains(c))
+            .collect();
+        match (self.on_conflict, d) {
+            (OnConflict::Error, _) | (OnConflict::Skip, Dialect::Mysql | Dialect::Sqlite) => {
+                String::new()
+            }
+            (OnConflict::Skip, Dialect::Postgres) => " ON CONFLICT DO NOTHING".into(),
+            (OnConflict::Update, Dialect::Mysql) => {
+                // A no-op assignment keeps the statement valid when every
+                // column is part of the key.
+                let sets: Vec<String> = match updated.is_empty() {
+                    true => vec![format!("{0} = {0}", d.quote(&self.columns[0]))],
+                    false => updated
+                        .iter()
+                        .map(|c| format!("{0} = VALUES({0})", d.quote(c)))
+                        .collect(),
+                };
+                format!(" ON DUPLICATE KEY UPDATE {}", sets.join(", "))
+            }
+            (OnConflict::Update, Dialect::Postgres | Dialect::Sqlite) => {
+                let target: Vec<String> = self.key.iter().map(|k| d.quote(k)).collect();
+                if updated.is_empty() {
+                    return format!(" ON CONFLICT ({}) DO NOTHING", target.join(", "));
+                }
+                let sets: Vec<String> = updated
+                    .iter()
+                    .map(|c| format!("{0} = excluded.{0}", d.quote(c)))
+                    .collect();
+                format!(
+                    " ON CONFLICT ({}) DO UPDATE SET {}",
+                    target.join(", "),
+                    sets.join(", ")
+                )
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn insert(dialect: Dialect, on_conflict: OnConflict) -> Insert {
+        let values = match dialect {
+            Dialect::Postgres => vec!["{}::text::integer".into(), "{}::text::text".into()],
+            _ => vec!["{}".into(), "{}".into()],
+        };
+        Insert {
+            dialect,
+            table: dialect.quote("t"),
+            columns: vec!["id".into(), "name".into()],
+            values,
+            on_conflict,
+            key: vec!["id".into()],
+        }
+    }
+
+    #[test]
+    fn postgres_numbers_its_placeholders_across_rows() {
+        let sql = insert(Dialect::Postgres, OnConflict::Error).sql(2);
+        assert_eq!(
+            sql,
+            "INSERT INTO \"t\" (\"id\", \"name\") VALUES ($1::text::integer, $2::text::text), \
+             ($3::text::integer, $4::text::text)"
+        );
+    }
+
+    #[test]
+    fn conflicts_per_engine() {
+        assert!(insert(Dialect::Postgres, OnConflict::Skip)
+            .sql(1)
+            .ends_with(" ON CONFLICT DO NOTHING"));
+        assert!(insert(Dialect::Postgres, OnConflict::Update)
+            .sql(1)
+            .ends_with(" ON CONFLICT (\"id\") DO UPDATE SET \"name\" = excluded.\"name\""));
+        assert!(insert(Dialect::Mysql, OnConflict::Skip)
+            .sql(1)
+            .starts_with("INSERT IGNORE INTO `t`"));
+        assert!(insert(Dialect::Mysql, OnConflict::Update)
+            .sql(1)
+            .ends_with(" ON DUPLICATE KEY UPDATE `name` = VALUES(`name`)"));
+        assert!(insert(Dialect::Sqlite, OnConflict::Skip)
+            .sql(1)
+            .starts_with("INSERT OR IGNORE INTO"));
+        assert_eq!(
+            insert(Dialect::Sqlite, OnConflict::Error).sql(2),
+            "INSERT INTO \"t\" (\"id\", \"name\") VALUES (?, ?), (?, ?)"
+        );
+    }
+}
