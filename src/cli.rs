@@ -4,6 +4,7 @@
 use clap::{Args, Parser, Subcommand};
 
 use crate::format::Format;
+use crate::plan::insert::OnConflict;
 use crate::plan::Strategy;
 use crate::progress::ProgressMode;
 
@@ -22,6 +23,8 @@ pub enum Command {
     Export(ExportArgs),
     /// Print how many rows a table or query has (one integer on stdout).
     Count(CountArgs),
+    /// Load CSV, TSV or NDJSON into an existing table, batch by batch.
+    Import(ImportArgs),
 }
 
 #[derive(Debug, Args)]
@@ -131,6 +134,92 @@ pub struct CountArgs {
     /// on huge tables, but approximate.
     #[arg(long)]
     pub estimate: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ImportArgs {
+    #[command(flatten)]
+    pub connect: ConnectOpts,
+
+    /// Table to write into (it must exist): name or schema.name.
+    #[arg(long, short = 't', value_name = "TABLE")]
+    pub table: String,
+
+    /// Input file, or - for stdin (default). A .gz file is decompressed.
+    #[arg(long, short = 'i', value_name = "PATH")]
+    pub input: Option<String>,
+
+    /// Input format (default: from the --input extension, else csv).
+    #[arg(long, value_enum)]
+    pub format: Option<Format>,
+
+    /// Names of the input's fields, in order: with --no-header, or to
+    /// rename a header's fields.
+    #[arg(long, value_name = "a,b,c")]
+    pub columns: Option<String>,
+
+    /// The CSV/TSV input has no header line (give --columns).
+    #[arg(long)]
+    pub no_header: bool,
+
+    /// Text that stands for NULL in CSV (default: an unquoted empty field)
+    /// and TSV (default: \N).
+    #[arg(long, value_name = "STR")]
+    pub null: Option<String>,
+
+    /// Rows per batch: one round trip and, without --atomic, one commit.
+    #[arg(long, default_value_t = 5000, value_name = "N",
+          value_parser = clap::value_parser!(u64).range(1..))]
+    pub batch: u64,
+
+    /// How rows are written.
+    #[arg(long, value_enum, default_value_t = ImportStrategy::Auto)]
+    pub strategy: ImportStrategy,
+
+    /// What to do with a row whose key is already in the table.
+    #[arg(long, value_enum, default_value_t = OnConflict::Error)]
+    pub on_conflict: OnConflict,
+
+    /// One transaction for the whole input: all rows or none.
+    #[arg(long)]
+    pub atomic: bool,
+
+    /// Empty the table first (in the same transaction with --atomic).
+    #[arg(long)]
+    pub truncate: bool,
+
+    /// Write bad rows here (with the reason) and go on with the good ones.
+    #[arg(long, value_name = "PATH")]
+    pub reject_file: Option<String>,
+
+    /// With --reject-file: stop after this many bad rows.
+    #[arg(long, default_value_t = 0, value_name = "N")]
+    pub max_errors: u64,
+
+    /// Longest input record accepted, in bytes.
+    #[arg(long, default_value_t = 64 << 20, value_name = "BYTES")]
+    pub max_line_bytes: usize,
+
+    /// Show the progress bar on stderr: auto = when stderr is a terminal.
+    #[arg(long, value_enum, default_value_t = ProgressMode::Auto)]
+    pub progress: ProgressMode,
+
+    /// No summary, and no progress bar unless --progress always.
+    #[arg(long)]
+    pub quiet: bool,
+
+    /// Print one JSON line of totals to stderr at the end.
+    #[arg(long)]
+    pub stats: bool,
+}
+
+/// How an import writes rows.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum ImportStrategy {
+    /// The fastest the engine has (for now: insert).
+    Auto,
+    /// Multi-row INSERT with bound parameters.
+    Insert,
 }
 
 #[cfg(test)]

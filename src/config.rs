@@ -2,12 +2,13 @@
 //! can be found without a database is found here, and is a usage error
 //! (exit 2) before anything connects.
 
-use crate::cli::{ConnectOpts, CountArgs, ExportArgs, SourceOpts};
+use crate::cli::{ConnectOpts, CountArgs, ExportArgs, ImportArgs, SourceOpts};
 use crate::db::{Request, Source};
 use crate::error::UsageError;
 use crate::format::Format;
 use crate::ident::{split_list, QualifiedName};
 use crate::output::Destination;
+use crate::plan::insert::OnConflict;
 use crate::plan::Strategy;
 use crate::progress::ProgressMode;
 use crate::url::{DbUrl, Engine};
@@ -23,6 +24,27 @@ pub struct ExportPlan {
     pub null: String,
     pub limit: Option<u64>,
     pub explain: bool,
+    pub progress: ProgressMode,
+    pub quiet: bool,
+    pub stats: bool,
+}
+
+pub struct ImportPlan {
+    pub url: DbUrl,
+    pub table: QualifiedName,
+    /// `None` is stdin.
+    pub input: Option<std::path::PathBuf>,
+    pub format: Format,
+    pub columns: Option<Vec<String>>,
+    pub header: bool,
+    pub null: String,
+    pub batch: u64,
+    pub on_conflict: OnConflict,
+    pub atomic: bool,
+    pub truncate: bool,
+    pub reject_file: Option<std::path::PathBuf>,
+    pub max_errors: u64,
+    pub max_line_bytes: usize,
     pub progress: ProgressMode,
     pub quiet: bool,
     pub stats: bool,
@@ -81,6 +103,59 @@ impl ExportPlan {
                 .unwrap_or_else(|| format.default_null().to_string()),
             limit: args.limit,
             explain: args.explain,
+            progress: args.progress,
+            quiet: args.quiet,
+            stats: args.stats,
+        })
+    }
+}
+
+impl ImportPlan {
+    pub fn from_args(args: ImportArgs) -> Result<ImportPlan, UsageError> {
+        let url = parse_url(&args.connect)?;
+        let input = args.input.filter(|i| i != "-");
+        let format = args
+            .format
+            .or_else(|| {
+                input
+                    .as_deref()
+                    .map(|i| i.trim_end_matches(".gz"))
+                    .and_then(Format::from_path)
+            })
+            .unwrap_or(Format::Csv);
+        let columns = args.columns.as_deref().map(split_list).transpose()?;
+        if args.no_header && columns.is_none() && format != Format::Ndjson {
+            return Err(UsageError(
+                "--no-header needs --columns to say which column each field goes to".into(),
+            ));
+        }
+        if args.null.is_some() && format == Format::Ndjson {
+            return Err(UsageError(
+                "--null applies to csv and tsv; in NDJSON, null is NULL".into(),
+            ));
+        }
+        if args.max_errors > 0 && args.reject_file.is_none() {
+            return Err(UsageError(
+                "--max-errors goes with --reject-file, where the bad rows are kept".into(),
+            ));
+        }
+        Ok(ImportPlan {
+            url,
+            table: QualifiedName::parse(&args.table)?,
+            input: input.map(Into::into),
+            format,
+            columns,
+            header: !args.no_header,
+            null: args
+                .null
+                .unwrap_or_else(|| format.default_null().to_string()),
+            batch: args.batch,
+            on_conflict: args.on_conflict,
+            atomic: args.atomic,
+            truncate: args.truncate,
+            reject_file: args.reject_file.map(Into::into),
+            max_errors: args.max_errors,
+            max_line_bytes: args.max_line_bytes,
             progress: args.progress,
             quiet: args.quiet,
             stats: args.stats,
@@ -148,7 +223,7 @@ mod tests {
         all.extend_from_slice(args);
         match Cli::try_parse_from(all).unwrap().command {
             Command::Export(args) => ExportPlan::from_args(args),
-            Command::Count(_) => unreachable!(),
+            _ => unreachable!(),
         }
     }
 

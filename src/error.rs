@@ -76,7 +76,7 @@ pub fn report(err: &anyhow::Error) -> ExitCode {
 /// The error and its causes joined by `: ` on one line. Drivers often
 /// repeat their cause inside their own message; a cause already said is
 /// not said again.
-fn one_line(err: &anyhow::Error) -> String {
+pub fn one_line(err: &anyhow::Error) -> String {
     let mut message = String::new();
     for cause in err.chain() {
         let text = cause.to_string();

@@ -27,15 +27,17 @@ pub mod db;
 pub mod error;
 pub mod format;
 pub mod ident;
+pub mod input;
 pub mod output;
 pub mod pipeline;
 pub mod plan;
 pub mod progress;
 pub mod url;
 pub mod values;
+pub mod writer;
 
 use cli::{Cli, Command};
-use config::{CountPlan, ExportPlan};
+use config::{CountPlan, ExportPlan, ImportPlan};
 use error::ExitCode;
 
 /// Runs one command line and returns the exit code. A panic is a bug; it
@@ -64,6 +66,10 @@ fn execute(cli: Cli) -> anyhow::Result<()> {
         Command::Count(args) => {
             let plan = CountPlan::from_args(args)?;
             runtime.block_on(cmd::count::run(plan))
+        }
+        Command::Import(args) => {
+            let plan = ImportPlan::from_args(args)?;
+            runtime.block_on(cmd::import::run(plan))
         }
     }
 }

@@ -20,20 +20,49 @@ pub enum ProgressMode {
 
 pub struct Progress {
     bar: Option<ProgressBar>,
+    /// Import counts progress in input bytes (the file size is known up
+    /// front), export in rows (against a row estimate).
+    by_input_bytes: bool,
     /// Drawing plain lines (stderr is not a terminal): the throttled
     /// lines may skip the end, so `finish` writes a last one itself.
     log_lines: bool,
 }
 
 impl Progress {
-    /// `total` is a fast row estimate, if there is one: it gives the ETA.
+    /// An export's bar. `total` is a fast row estimate, if there is one:
+    /// it gives the ETA.
     pub fn new(mode: ProgressMode, quiet: bool, total: Option<u64>) -> Progress {
+        let template = match total {
+            Some(_) => "{elapsed_precise} {human_pos}/~{human_len} rows, {rate}, {msg}, ETA {eta}",
+            None => "{elapsed_precise} {human_pos} rows, {rate}, {msg}",
+        };
+        Progress::build(mode, quiet, total, template, false)
+    }
+
+    /// An import's bar: input bytes read against the input's size (when
+    /// it is a file), and rows.
+    pub fn for_input(mode: ProgressMode, quiet: bool, size: Option<u64>) -> Progress {
+        let template = match size {
+            Some(_) => "{elapsed_precise} {msg} rows, {binary_bytes}/{binary_total_bytes} read, {binary_bytes_per_sec}, ETA {eta}",
+            None => "{elapsed_precise} {msg} rows, {binary_bytes} read, {binary_bytes_per_sec}",
+        };
+        Progress::build(mode, quiet, size, template, true)
+    }
+
+    fn build(
+        mode: ProgressMode,
+        quiet: bool,
+        total: Option<u64>,
+        template: &str,
+        by_input_bytes: bool,
+    ) -> Progress {
         let log_lines =
             mode == ProgressMode::Always && !std::io::IsTerminal::is_terminal(&std::io::stderr());
         let target = match (mode, quiet) {
             (ProgressMode::Never, _) | (ProgressMode::Auto, true) => {
                 return Progress {
                     bar: None,
+                    by_input_bytes,
                     log_lines: false,
                 }
             }
@@ -41,6 +70,7 @@ impl Progress {
                 if !std::io::IsTerminal::is_terminal(&std::io::stderr()) {
                     return Progress {
                         bar: None,
+                        by_input_bytes,
                         log_lines: false,
                     };
                 }
@@ -53,10 +83,6 @@ impl Progress {
                     ProgressDrawTarget::term_like_with_hz(Box::new(LogLines::default()), 1)
                 }
             }
-        };
-        let template = match total {
-            Some(_) => "{elapsed_precise} {human_pos}/~{human_len} rows, {rate}, {msg}, ETA {eta}",
-            None => "{elapsed_precise} {human_pos} rows, {rate}, {msg}",
         };
         // A spinner only means something on a terminal that redraws it.
         let template = if log_lines {
@@ -73,22 +99,32 @@ impl Progress {
                 },
             );
         let bar = ProgressBar::with_draw_target(total, target).with_style(style);
-        bar.set_message(HumanBytes(0).to_string());
+        bar.set_message(if by_input_bytes {
+            "0".to_string()
+        } else {
+            HumanBytes(0).to_string()
+        });
         bar.enable_steady_tick(Duration::from_millis(250));
         Progress {
             bar: Some(bar),
+            by_input_bytes,
             log_lines,
         }
     }
 
+    /// `bytes` are bytes written (export) or read (import).
     pub fn update(&self, rows: u64, bytes: u64) {
-        if let Some(bar) = &self.bar {
-            if bar.length().is_some_and(|len| rows > len) {
-                bar.set_length(rows);
-            }
-            bar.set_position(rows);
-            bar.set_message(HumanBytes(bytes).to_string());
+        let Some(bar) = &self.bar else { return };
+        let (position, message) = if self.by_input_bytes {
+            (bytes, rows.to_string())
+        } else {
+            (rows, HumanBytes(bytes).to_string())
+        };
+        if bar.length().is_some_and(|len| position > len) {
+            bar.set_length(position);
         }
+        bar.set_position(position);
+        bar.set_message(message);
     }
 
     pub fn finish(&self) {
@@ -96,11 +132,15 @@ impl Progress {
             bar.finish();
             if self.log_lines {
                 let seconds = bar.elapsed().as_secs_f64();
-                eprintln!(
-                    "dbchunk: done: {} rows, {} in {seconds:.1}s",
-                    bar.position(),
-                    bar.message()
-                );
+                let (rows, bytes) = if self.by_input_bytes {
+                    (
+                        bar.message().to_string(),
+                        HumanBytes(bar.position()).to_string(),
+                    )
+                } else {
+                    (bar.position().to_string(), bar.message().to_string())
+                };
+                eprintln!("dbchunk: done: {rows} rows, {bytes} in {seconds:.1}s");
             }
         }
     }

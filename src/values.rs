@@ -40,7 +40,10 @@ pub enum TargetType {
     Bit {
         width: u32,
     },
-    /// Anything else (enums, arrays, intervals, network types...): passed
+    /// A PostgreSQL array: its own text form (`{1,2}`), or the JSON array
+    /// NDJSON export writes (`[1,2]`), turned into that form.
+    Array,
+    /// Anything else (enums, intervals, network types...): passed
     /// as text for the server's own parser.
     Other,
 }
@@ -113,6 +116,10 @@ pub fn parse(field: Option<&[u8]>, target: TargetType) -> Result<Value, String> 
         TargetType::Json => parse_json(text).map(Value::Text),
         TargetType::Uuid => parse_uuid(text).map(Value::Text),
         TargetType::Bit { width } => parse_bits(text, width).map(Value::Bits),
+        TargetType::Array if text.trim_start().starts_with('[') => {
+            json_array_to_postgres(text).map(Value::Text)
+        }
+        TargetType::Array => Ok(Value::Text(text.to_string())),
     }
 }
 
@@ -435,6 +442,42 @@ fn parse_bits(text: &str, width: u32) -> Result<u64, String> {
     Ok(u64::from_str_radix(t, 2).expect("checked digits"))
 }
 
+/// `[1, null, ["a b"]]` → `{1,NULL,{"a b"}}`: PostgreSQL's array text.
+fn json_array_to_postgres(text: &str) -> Result<String, String> {
+    fn element(value: &serde_json::Value, out: &mut String) {
+        match value {
+            serde_json::Value::Null => out.push_str("NULL"),
+            serde_json::Value::Array(items) => {
+                out.push('{');
+                for (i, item) in items.iter().enumerate() {
+                    if i > 0 {
+                        out.push(',');
+                    }
+                    element(item, out);
+                }
+                out.push('}');
+            }
+            serde_json::Value::String(s) => quote_element(s, out),
+            other => quote_element(&other.to_string(), out),
+        }
+    }
+    fn quote_element(text: &str, out: &mut String) {
+        out.push('"');
+        for c in text.chars() {
+            if c == '"' || c == '\\' {
+                out.push('\\');
+            }
+            out.push(c);
+        }
+        out.push('"');
+    }
+    let value: serde_json::Value = serde_json::from_str(text)
+        .map_err(|e| format!("{} is not a JSON array: {e}", quoted(text)))?;
+    let mut out = String::new();
+    element(&value, &mut out);
+    Ok(out)
+}
+
 impl Value {
     /// The text a server parses for this value (PostgreSQL binds every
     /// value as text and casts it).
@@ -666,6 +709,22 @@ mod tests {
         );
         assert!(err("102", TargetType::Bit { width: 10 }).contains("bit string"));
         assert!(err("111", TargetType::Bit { width: 2 }).contains("bit string"));
+    }
+
+    #[test]
+    fn json_arrays_become_postgres_arrays() {
+        let a = |t| ok(t, TargetType::Array);
+        assert_eq!(a("[1,2,null]"), Value::Text("{\"1\",\"2\",NULL}".into()));
+        assert_eq!(
+            a("[[1,2],[3,4]]"),
+            Value::Text("{{\"1\",\"2\"},{\"3\",\"4\"}}".into())
+        );
+        assert_eq!(
+            a("[\"a b\",\"q\\\"x\"]"),
+            Value::Text("{\"a b\",\"q\\\"x\"}".into())
+        );
+        assert_eq!(a("{1,2}"), Value::Text("{1,2}".into()));
+        assert!(err("[1,", TargetType::Array).contains("not a JSON array"));
     }
 
     #[test]

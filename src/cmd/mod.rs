@@ -3,3 +3,4 @@
 pub mod count;
 pub mod explain;
 pub mod export;
+pub mod import;

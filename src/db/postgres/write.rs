@@ -73,7 +73,10 @@ pub fn value_expression(column: &TargetColumn) -> String {
 }
 
 fn target_type(type_name: &str, is_array: bool, is_enum: bool) -> TargetType {
-    if is_array || is_enum {
+    if is_array {
+        return TargetType::Array;
+    }
+    if is_enum {
         return TargetType::Other;
     }
     let int = |min: i128, max: i128| TargetType::Int { min, max };

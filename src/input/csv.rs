@@ -1,0 +1,377 @@
+//! CSV as `dbchunk export` writes it: RFC 4180 with PostgreSQL's NULL
+//! convention (an unquoted field equal to the NULL text is NULL, a quoted
+//! one is that text, so `""` is the empty string).
+//!
+//! Parsing is a byte-at-a-time state machine rather than a line splitter,
+//! because a quoted field may hold newlines and a record may straddle any
+//! number of `fill_buf` chunks.
+
+mod machine;
+
+use std::io::BufRead;
+
+use machine::{Machine, State};
+
+use super::record::{InputError, Record};
+use super::source::{reserve_capped, Source};
+use super::{check_utf8, field_count, header_names, io_error, too_long, Header};
+
+pub struct CsvReader<R> {
+    src: Source<R>,
+    header: Header,
+    /// Names for error messages; empty without a header.
+    names: Vec<String>,
+    /// Fields per record: the header's count, or the first record's.
+    expected: Option<usize>,
+    max: usize,
+    machine: Machine,
+    /// The last record was too long: its rest must be passed over (still
+    /// parsed, since its end may be a newline inside quotes) before the
+    /// next record.
+    skipping: bool,
+}
+
+impl<R: BufRead> CsvReader<R> {
+    pub fn new(input: R, header: bool, null: &str, max_record_bytes: usize) -> CsvReader<R> {
+        CsvReader {
+            src: Source::new(input),
+            header: Header::new(header),
+            names: Vec::new(),
+            expected: None,
+            max: max_record_bytes,
+            machine: Machine::new(null),
+            skipping: false,
+        }
+    }
+
+    pub fn names(&mut self) -> Result<Option<Vec<String>>, InputError> {
+        self.load_header();
+        self.header.names()
+    }
+
+    pub fn read(&mut self, record: &mut Record) -> Result<bool, InputError> {
+        self.load_header();
+        if let Some(err) = self.header.unreported_error() {
+            return Err(err);
+        }
+        self.read_record(record, false)
+    }
+
+    pub fn bytes_read(&self) -> u64 {
+        self.src.offset()
+    }
+
+    fn load_header(&mut self) {
+        if !self.header.is_pending() {
+            return;
+        }
+        let mut record = Record::new();
+        let names = match self.read_record(&mut record, true) {
+            Ok(true) => Ok(Some(header_names(&record))),
+            Ok(false) => Ok(None),
+            Err(err) => Err(err),
+        };
+        if let Ok(Some(names)) = &names {
+            self.names = names.clone();
+        }
+        self.header = Header::Loaded {
+            names,
+            reported: false,
+        };
+    }
+
+    fn read_record(&mut self, record: &mut Record, header: bool) -> Result<bool, InputError> {
+        if self.skipping {
+            self.skip(record)?;
+        }
+        record.clear();
+        record.line = self.machine.line;
+        record.start = self.src.offset();
+        // A record with more fields than expected is an error anyway, so
+        // its extra fields are counted, not stored.
+        let cap = self.expected.unwrap_or(usize::MAX);
+        self.machine.begin(cap, !header);
+        // Room for the record and a CR LF, so that a record of exactly
+        // `max` bytes still finds its terminator.
+        let limit = self.max.saturating_add(2);
+        loop {
+            let chunk = match self.src.fill() {
+                Ok(chunk) => chunk,
+                Err(err) => return Err(io_error(self.machine.line, &err)),
+            };
+            if chunk.is_empty() {
+                if record.raw.is_empty() {
+                    return Ok(false);
+                }
+                record.end = self.src.offset();
+                if let Err((line, field)) = self.machine.finish(record) {
+                    let message = format!("unterminated quoted field starting on line {line}");
+                    return Err(InputError::new(line, message).in_field(field, &self.names));
+                }
+                return self.check(record);
+            }
+            let take = chunk.len().min(limit - record.raw.len());
+            reserve_capped(&mut record.raw, take, limit);
+            reserve_capped(&mut record.buf, take + 1, limit);
+            let (used, ended) = self.machine.run(&chunk[..take], record);
+            record.raw.extend_from_slice(&chunk[..used]);
+            self.src.consume(used);
+            if ended {
+                record.raw.pop();
+                if self.machine.crlf {
+                    record.raw.pop();
+                }
+                record.end = self.src.offset();
+                return self.check(record);
+            }
+            let pending_cr = usize::from(matches!(self.machine.state, State::Cr { .. }));
+            if record.raw.len() - pending_cr > self.max {
+                self.skipping = true;
+                return Err(too_long(record, self.max, self.src.offset()));
+            }
+        }
+    }
+
+    /// Passes over the rest of a too-long record, keeping nothing but the
+    /// parser's state and the line count.
+    fn skip(&mut self, scratch: &mut Record) -> Result<(), InputError> {
+        loop {
+            scratch.clear();
+            self.machine.field_start = 0;
+            let chunk = match self.src.fill() {
+                Ok(chunk) => chunk,
+                Err(err) => return Err(io_error(self.machine.line, &err)),
+            };
+            if chunk.is_empty() {
+                break;
+            }
+            let (used, ended) = self.machine.run(chunk, scratch);
+            self.src.consume(used);
+            if ended {
+                break;
+            }
+        }
+        self.skipping = false;
+        Ok(())
+    }
+
+    fn check(&mut self, record: &mut Record) -> Result<bool, InputError> {
+        if record.raw.len() > self.max {
+            return Err(too_long(record, self.max, record.end));
+        }
+        let found = self.machine.count;
+        let expected = *self.expected.get_or_insert(found);
+        if let Some((line, field, message)) = self.machine.error {
+            return Err(InputError::new(line, message).in_field(field, &self.names));
+        }
+        if found != expected {
+            return Err(field_count(record.line, expected, found));
+        }
+        check_utf8(record, &self.names)?;
+        Ok(true)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::tests::{encode, read_all, row, Rows};
+    use crate::cell::Cell;
+    use crate::format::Format;
+
+    fn csv(input: &str, header: bool) -> Rows {
+        read_all(Format::Csv, input.as_bytes(), header, "", 1 << 20).1
+    }
+
+    fn err_at(rows: &Rows, index: usize) -> (u64, Option<usize>, String) {
+        let err = rows[index].as_ref().unwrap_err();
+        (err.line, err.column, err.message.clone())
+    }
+
+    #[test]
+    fn round_trip_of_export_output() {
+        let texts: [&[u8]; 12] = [
+            b"",
+            b"a,b",
+            b"say \"hi\"",
+            b"line\nbreak",
+            b"cr\r",
+            b"crlf\r\n",
+            b"tab\there",
+            b"back\\slash",
+            b"\\.",
+            b"\\N",
+            "emoji 🦀".as_bytes(),
+            b"NULL",
+        ];
+        for null in ["", "NULL", "\\N"] {
+            let mut rows: Vec<Vec<Cell<'_>>> = texts
+                .iter()
+                .map(|t| vec![Cell::Text(t), Cell::Null, Cell::Int(7)])
+                .collect();
+            rows.push(vec![Cell::Null, Cell::Text(null.as_bytes()), Cell::Null]);
+            let bytes = encode(Format::Csv, null, &rows);
+            let (names, got) = read_all(Format::Csv, &bytes, true, null, 1 << 20);
+            assert_eq!(names, Some(vec!["c0".into(), "c1".into(), "c2".into()]));
+            let want: Rows = rows.iter().map(|r| Ok(row(r))).collect();
+            assert_eq!(got, want, "null {null:?}");
+        }
+        // A lone `\.` is quoted in single-column output, and still reads back.
+        let bytes = encode(
+            Format::Csv,
+            "",
+            &[vec![Cell::Text(b"\\.")], vec![Cell::Null]],
+        );
+        let (_, got) = read_all(Format::Csv, &bytes, true, "", 64);
+        assert_eq!(got, vec![Ok(vec![Some(b"\\.".to_vec())]), Ok(vec![None])]);
+    }
+
+    #[test]
+    fn multi_line_records_keep_later_line_numbers_right() {
+        let rows = csv("a,b\n\"x\ny\",1\n\"p\r\nq\",2\n3,\"z\"\"\"\nbad\n", true);
+        assert_eq!(
+            rows[0],
+            Ok(vec![Some(b"x\ny".to_vec()), Some(b"1".to_vec())])
+        );
+        assert_eq!(
+            rows[1],
+            Ok(vec![Some(b"p\r\nq".to_vec()), Some(b"2".to_vec())])
+        );
+        assert_eq!(
+            rows[2],
+            Ok(vec![Some(b"3".to_vec()), Some(b"z\"".to_vec())])
+        );
+        assert_eq!(
+            err_at(&rows, 3),
+            (7, None, "expected 2 fields, found 1".into())
+        );
+    }
+
+    #[test]
+    fn unterminated_quote_names_the_line_it_starts_on() {
+        let (_, rows) = read_all(Format::Csv, b"a,b\n1,2\n3,\"open\nmore\n", true, "", 64);
+        assert_eq!(rows.len(), 2);
+        let err = rows[1].as_ref().unwrap_err();
+        assert_eq!((err.line, err.column), (3, Some(2)));
+        assert_eq!(err.column_name.as_deref(), Some("b"));
+        assert_eq!(err.message, "unterminated quoted field starting on line 3");
+        assert!(!err.fatal);
+    }
+
+    #[test]
+    fn wrong_field_count_is_reported_and_skipped() {
+        let rows = csv("a,b,c\n1,2,3\n4,5,6\n7,8\n9,10,11\n", true);
+        assert_eq!(rows.len(), 4);
+        assert_eq!(
+            err_at(&rows, 2),
+            (4, None, "expected 3 fields, found 2".into())
+        );
+        assert_eq!(
+            rows[3],
+            Ok(row(&[
+                Cell::Text(b"9"),
+                Cell::Text(b"10"),
+                Cell::Text(b"11")
+            ]))
+        );
+        // Without a header the first record sets the count; a blank line is one field.
+        let rows = csv("1,2\n\n3,4\n", false);
+        assert_eq!(
+            err_at(&rows, 1),
+            (2, None, "expected 2 fields, found 1".into())
+        );
+        assert!(rows[2].is_ok());
+        let rows = csv("1,2,3,4,5\n1,2,3,4,5,6,7\n", false);
+        assert_eq!(
+            err_at(&rows, 1),
+            (2, None, "expected 5 fields, found 7".into())
+        );
+    }
+
+    #[test]
+    fn invalid_utf8_names_its_field() {
+        let (_, rows) = read_all(Format::Csv, b"a,b\n1,x\xffy\n", true, "", 64);
+        let err = rows[0].as_ref().unwrap_err();
+        assert_eq!((err.line, err.column), (2, Some(2)));
+        assert_eq!(
+            err.to_string(),
+            "line 2, column 2 (b): invalid UTF-8 at byte 2 of the field"
+        );
+        let (names, rows) = read_all(Format::Csv, b"a,\"\xc3\"\n", true, "", 64);
+        assert_eq!(names, None);
+        assert_eq!(rows[0].as_ref().unwrap_err().column, Some(2));
+    }
+
+    #[test]
+    fn stray_quotes_name_line_and_column() {
+        let rows = csv("a,b\n1,2\nx,ab\"c\n\"ok\"x,2\n\"a\nb\" ,3\n5,6\n", true);
+        assert_eq!(err_at(&rows, 1).0, 3);
+        assert_eq!(err_at(&rows, 1).1, Some(2));
+        assert!(err_at(&rows, 1)
+            .2
+            .starts_with("quote inside an unquoted field"));
+        assert_eq!(
+            err_at(&rows, 2),
+            (4, Some(1), "text after the closing quote of a field".into())
+        );
+        assert_eq!(err_at(&rows, 3).0, 6);
+        assert_eq!(rows[4], Ok(row(&[Cell::Text(b"5"), Cell::Text(b"6")])));
+    }
+
+    #[test]
+    fn crlf_bom_empty_and_no_final_newline() {
+        let rows = csv("\u{feff}a,b\r\n1,\"x\r\ny\"\r\n2,lone\rcr\r\n3,", true);
+        assert_eq!(rows[0], Ok(row(&[Cell::Text(b"1"), Cell::Text(b"x\r\ny")])));
+        assert_eq!(
+            rows[1],
+            Ok(row(&[Cell::Text(b"2"), Cell::Text(b"lone\rcr")]))
+        );
+        assert_eq!(rows[2], Ok(row(&[Cell::Text(b"3"), Cell::Null])));
+        assert_eq!(rows.len(), 3);
+        assert_eq!(read_all(Format::Csv, b"", true, "", 64), (None, vec![]));
+        assert_eq!(read_all(Format::Csv, b"", false, "", 64), (None, vec![]));
+        assert_eq!(
+            read_all(Format::Csv, b"\xEF\xBB\xBF", true, "", 64),
+            (None, vec![])
+        );
+        let (names, rows) = read_all(Format::Csv, b"\xEF\xBB\xBF\"a\",b", true, "", 64);
+        assert_eq!((names, rows), (Some(vec!["a".into(), "b".into()]), vec![]));
+    }
+
+    #[test]
+    fn offsets_lines_and_raw_bytes() {
+        use super::super::{Reader, Record};
+        let input = b"\xEF\xBB\xBFh\r\n\"a\nb\"\r\nc\n";
+        let mut reader = Reader::new(Format::Csv, &input[..], true, "", 64);
+        let mut record = Record::new();
+        assert!(reader.read(&mut record).unwrap());
+        assert_eq!(
+            (record.line(), record.start_offset(), record.end_offset()),
+            (2, 6, 13)
+        );
+        assert_eq!(record.raw(), b"\"a\nb\"");
+        assert!(reader.read(&mut record).unwrap());
+        assert_eq!(
+            (record.line(), record.start_offset(), record.end_offset()),
+            (4, 13, 15)
+        );
+        assert_eq!(record.raw(), b"c");
+        assert!(!reader.read(&mut record).unwrap());
+        assert_eq!(reader.bytes_read(), input.len() as u64);
+    }
+
+    #[test]
+    fn header_names_are_text_even_when_they_look_like_null() {
+        let (names, rows) = read_all(
+            Format::Csv,
+            b"NULL,\"x,y\",\nNULL,\"NULL\",\n",
+            true,
+            "NULL",
+            64,
+        );
+        assert_eq!(names, Some(vec!["NULL".into(), "x,y".into(), "".into()]));
+        assert_eq!(
+            rows,
+            vec![Ok(vec![None, Some(b"NULL".to_vec()), Some(Vec::new())])]
+        );
+    }
+}

@@ -1,0 +1,306 @@
+//! TSV as `dbchunk export` writes it: PostgreSQL's text `COPY` format.
+//! One record per line, fields split on TAB, backslash escapes decoded,
+//! and a field whose raw text is the NULL text (`\N` by default) is NULL.
+//!
+//! Since TAB, LF and CR inside values are always escaped, a record is
+//! exactly one line, and the reader splits lines before it looks inside.
+
+use std::io::BufRead;
+
+use super::record::{InputError, Record};
+use super::source::{reserve_capped, Line, Source};
+use super::{check_utf8, field_count, header_names, io_error, too_long, Header};
+
+pub struct TsvReader<R> {
+    src: Source<R>,
+    header: Header,
+    names: Vec<String>,
+    null: Vec<u8>,
+    expected: Option<usize>,
+    max: usize,
+    /// The line of the next record.
+    line: u64,
+    /// The last line was too long and its end is still ahead.
+    skipping: bool,
+}
+
+impl<R: BufRead> TsvReader<R> {
+    pub fn new(input: R, header: bool, null: &str, max_record_bytes: usize) -> TsvReader<R> {
+        TsvReader {
+            src: Source::new(input),
+            header: Header::new(header),
+            names: Vec::new(),
+            null: null.as_bytes().to_vec(),
+            expected: None,
+            max: max_record_bytes,
+            line: 1,
+            skipping: false,
+        }
+    }
+
+    pub fn names(&mut self) -> Result<Option<Vec<String>>, InputError> {
+        self.load_header();
+        self.header.names()
+    }
+
+    pub fn read(&mut self, record: &mut Record) -> Result<bool, InputError> {
+        self.load_header();
+        if let Some(err) = self.header.unreported_error() {
+            return Err(err);
+        }
+        self.read_record(record, false)
+    }
+
+    pub fn bytes_read(&self) -> u64 {
+        self.src.offset()
+    }
+
+    fn load_header(&mut self) {
+        if !self.header.is_pending() {
+            return;
+        }
+        let mut record = Record::new();
+        let names = match self.read_record(&mut record, true) {
+            Ok(true) => Ok(Some(header_names(&record))),
+            Ok(false) => Ok(None),
+            Err(err) => Err(err),
+        };
+        if let Ok(Some(names)) = &names {
+            self.names = names.clone();
+        }
+        self.header = Header::Loaded {
+            names,
+            reported: false,
+        };
+    }
+
+    fn read_record(&mut self, record: &mut Record, header: bool) -> Result<bool, InputError> {
+        if self.skipping {
+            match self.src.skip_line() {
+                Ok(true) => self.line += 1,
+                Ok(false) => {}
+                Err(err) => return Err(io_error(self.line, &err)),
+            }
+            self.skipping = false;
+        }
+        record.clear();
+        record.line = self.line;
+        record.start = self.src.offset();
+        let end = match self.src.read_line(&mut record.raw, self.max) {
+            Ok(end) => end,
+            Err(err) => return Err(io_error(self.line, &err)),
+        };
+        match end {
+            Line::Eof => return Ok(false),
+            Line::TooLong { lf } => {
+                if lf {
+                    self.line += 1;
+                } else {
+                    self.skipping = true;
+                }
+                return Err(too_long(record, self.max, self.src.offset()));
+            }
+            Line::Complete { lf } => self.line += u64::from(lf),
+        }
+        record.end = self.src.offset();
+        let cap = self.expected.unwrap_or(usize::MAX);
+        let null = (!header).then_some(self.null.as_slice());
+        let (found, error) = split(record, null, cap);
+        let expected = *self.expected.get_or_insert(found);
+        if let Some((field, message)) = error {
+            return Err(InputError::new(record.line, message).in_field(field, &self.names));
+        }
+        if found != expected {
+            return Err(field_count(record.line, expected, found));
+        }
+        check_utf8(record, &self.names)?;
+        Ok(true)
+    }
+}
+
+/// Splits `record.raw` into fields, keeping the first `cap`. Returns the
+/// number of fields and the first escape error (field index, message).
+fn split(
+    record: &mut Record,
+    null: Option<&[u8]>,
+    cap: usize,
+) -> (usize, Option<(usize, &'static str)>) {
+    let Record {
+        raw, buf, fields, ..
+    } = record;
+    reserve_capped(buf, raw.len(), raw.len());
+    let mut error = None;
+    let mut count = 0;
+    for (i, text) in raw.split(|&b| b == b'\t').enumerate() {
+        count += 1;
+        if i >= cap {
+            continue;
+        }
+        if null == Some(text) {
+            fields.push(None);
+            continue;
+        }
+        let start = buf.len();
+        if let Err(message) = unescape(text, buf) {
+            error.get_or_insert((i, message));
+        }
+        fields.push(Some((start, buf.len())));
+    }
+    (count, error)
+}
+
+/// Decodes PostgreSQL's text escapes: the letter escapes export writes,
+/// and the octal and hex ones PostgreSQL also accepts. Any other escaped
+/// byte stands for itself.
+fn unescape(text: &[u8], out: &mut Vec<u8>) -> Result<(), &'static str> {
+    let mut i = 0;
+    while let Some(at) = text[i..].iter().position(|&b| b == b'\\') {
+        out.extend_from_slice(&text[i..i + at]);
+        i += at + 1;
+        // PostgreSQL would take `\` before TAB or LF as an escaped TAB or
+        // LF; export never writes that, so it is far more likely a value
+        // that lost its escaping (a Windows path ending in `\`), which
+        // would silently merge two fields.
+        let Some(&c) = text.get(i) else {
+            return Err("backslash at the end of a field (write a backslash as \\\\)");
+        };
+        i += 1;
+        let byte = match c {
+            b'b' => 0x08,
+            b'f' => 0x0c,
+            b'n' => b'\n',
+            b'r' => b'\r',
+            b't' => b'\t',
+            b'v' => 0x0b,
+            b'0'..=b'7' => {
+                let mut value = u32::from(c - b'0');
+                for _ in 0..2 {
+                    match text.get(i) {
+                        Some(&d @ b'0'..=b'7') => {
+                            value = value * 8 + u32::from(d - b'0');
+                            i += 1;
+                        }
+                        _ => break,
+                    }
+                }
+                // As PostgreSQL does: `\777` keeps the low byte.
+                (value & 0xff) as u8
+            }
+            b'x' => match text.get(i).and_then(|&d| hex(d)) {
+                Some(high) => {
+                    i += 1;
+                    match text.get(i).and_then(|&d| hex(d)) {
+                        Some(low) => {
+                            i += 1;
+                            high * 16 + low
+                        }
+                        None => high,
+                    }
+                }
+                None => b'x',
+            },
+            other => other,
+        };
+        out.push(byte);
+    }
+    out.extend_from_slice(&text[i..]);
+    Ok(())
+}
+
+fn hex(d: u8) -> Option<u8> {
+    match d {
+        b'0'..=b'9' => Some(d - b'0'),
+        b'a'..=b'f' => Some(d - b'a' + 10),
+        b'A'..=b'F' => Some(d - b'A' + 10),
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::tests::{encode, read_all, row};
+    use super::*;
+    use crate::cell::Cell;
+    use crate::format::Format;
+
+    #[test]
+    fn round_trip_of_export_output() {
+        let texts: [&[u8]; 13] = [
+            b"",
+            b"a,b",
+            b"say \"hi\"",
+            b"line\nbreak",
+            b"cr\r",
+            b"crlf\r\n",
+            b"tab\there",
+            b"back\\slash\\",
+            b"\\.",
+            b"\\N",
+            "emoji 🦀".as_bytes(),
+            b"\x08\x0b\x0c",
+            b"NULL",
+        ];
+        let mut rows: Vec<Vec<Cell<'_>>> = texts
+            .iter()
+            .map(|t| vec![Cell::Text(t), Cell::Null, Cell::UInt(u64::MAX)])
+            .collect();
+        rows.push(vec![Cell::Null, Cell::Null, Cell::Null]);
+        for null in ["\\N", "NULL_VALUE"] {
+            let bytes = encode(Format::Tsv, null, &rows);
+            let (names, got) = read_all(Format::Tsv, &bytes, true, null, 1 << 20);
+            assert_eq!(names, Some(vec!["c0".into(), "c1".into(), "c2".into()]));
+            let want: Vec<_> = rows.iter().map(|r| Ok(row(r))).collect();
+            assert_eq!(got, want, "null {null:?}");
+        }
+    }
+
+    #[test]
+    fn escapes_postgres_accepts() {
+        let mut out = Vec::new();
+        unescape(b"\\101\\x41\\x4g\\0\\7777\\q\\\\\\.\\N", &mut out).unwrap();
+        assert_eq!(out, b"AA\x04g\0\xff7q\\.N");
+        out.clear();
+        assert!(unescape(b"ends in \\", &mut out).is_err());
+    }
+
+    #[test]
+    fn errors_name_line_and_column() {
+        let input = b"a\tb\n1\t2\n\\N\t\\x\xff\nx\\\ty\n3\n4\t5\n\n";
+        let (names, rows) = read_all(Format::Tsv, input, true, "\\N", 64);
+        assert_eq!(names, Some(vec!["a".into(), "b".into()]));
+        assert_eq!(rows[0], Ok(row(&[Cell::Text(b"1"), Cell::Text(b"2")])));
+        let err = rows[1].as_ref().unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "line 3, column 2 (b): invalid UTF-8 at byte 2 of the field"
+        );
+        let err = rows[2].as_ref().unwrap_err();
+        assert_eq!((err.line, err.column), (4, Some(1)));
+        assert!(err.message.starts_with("backslash at the end"), "{err}");
+        let err = rows[3].as_ref().unwrap_err();
+        assert_eq!(err.to_string(), "line 5: expected 2 fields, found 1");
+        assert_eq!(rows[4], Ok(row(&[Cell::Text(b"4"), Cell::Text(b"5")])));
+        assert_eq!(rows[5].as_ref().unwrap_err().line, 7);
+        assert_eq!(rows.len(), 6);
+    }
+
+    #[test]
+    fn header_is_decoded_and_raw_cr_is_data() {
+        let input = b"\xEF\xBB\xBFa\\tb\t\\N\r\nx\ty\r\nlast\t\\N";
+        let (names, rows) = read_all(Format::Tsv, input, true, "\\N", 64);
+        assert_eq!(names, Some(vec!["a\tb".into(), "N\r".into()]));
+        assert_eq!(rows[0], Ok(row(&[Cell::Text(b"x"), Cell::Text(b"y\r")])));
+        assert_eq!(rows[1], Ok(row(&[Cell::Text(b"last"), Cell::Null])));
+        assert_eq!(read_all(Format::Tsv, b"", true, "\\N", 64), (None, vec![]));
+        // One column: an empty line is one empty string; the final newline ends it.
+        let (_, rows) = read_all(Format::Tsv, b"a\n\n\\N\n", false, "\\N", 64);
+        assert_eq!(
+            rows,
+            vec![
+                Ok(row(&[Cell::Text(b"a")])),
+                Ok(row(&[Cell::Text(b"")])),
+                Ok(vec![None])
+            ]
+        );
+    }
+}
