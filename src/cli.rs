@@ -216,10 +216,15 @@ pub struct ImportArgs {
 /// How an import writes rows.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
 pub enum ImportStrategy {
-    /// The fastest the engine has (for now: insert).
+    /// The fastest the engine has: copy on PostgreSQL, load-data on MySQL,
+    /// insert on SQLite (insert wherever --on-conflict is skip or update).
     Auto,
     /// Multi-row INSERT with bound parameters.
     Insert,
+    /// PostgreSQL COPY ... FROM STDIN.
+    Copy,
+    /// MySQL LOAD DATA LOCAL INFILE, fed from the stream (no temp file).
+    LoadData,
 }
 
 #[cfg(test)]

@@ -2,7 +2,7 @@
 //! can be found without a database is found here, and is a usage error
 //! (exit 2) before anything connects.
 
-use crate::cli::{ConnectOpts, CountArgs, ExportArgs, ImportArgs, SourceOpts};
+use crate::cli::{ConnectOpts, CountArgs, ExportArgs, ImportArgs, ImportStrategy, SourceOpts};
 use crate::db::{Request, Source};
 use crate::error::UsageError;
 use crate::format::Format;
@@ -39,6 +39,8 @@ pub struct ImportPlan {
     pub header: bool,
     pub null: String,
     pub batch: u64,
+    /// Resolved: never `auto`.
+    pub strategy: ImportStrategy,
     pub on_conflict: OnConflict,
     pub atomic: bool,
     pub truncate: bool,
@@ -139,7 +141,9 @@ impl ImportPlan {
                 "--max-errors goes with --reject-file, where the bad rows are kept".into(),
             ));
         }
+        let strategy = import_strategy(args.strategy, url.engine, args.on_conflict)?;
         Ok(ImportPlan {
+            strategy,
             url,
             table: QualifiedName::parse(&args.table)?,
             input: input.map(Into::into),
@@ -176,6 +180,45 @@ impl CountPlan {
             },
             estimate: args.estimate,
         })
+    }
+}
+
+/// `auto` becomes the engine's bulk path; a bulk path the engine lacks, or
+/// one that cannot honour `--on-conflict`, is a usage error.
+fn import_strategy(
+    asked: ImportStrategy,
+    engine: Engine,
+    on_conflict: OnConflict,
+) -> Result<ImportStrategy, UsageError> {
+    let bulk = match engine {
+        Engine::Postgres => ImportStrategy::Copy,
+        Engine::Mysql => ImportStrategy::LoadData,
+        Engine::Sqlite => ImportStrategy::Insert,
+    };
+    match asked {
+        ImportStrategy::Auto if on_conflict == OnConflict::Error => Ok(bulk),
+        ImportStrategy::Auto | ImportStrategy::Insert => Ok(ImportStrategy::Insert),
+        bulk_asked if bulk_asked != bulk => Err(UsageError(format!(
+            "--strategy {} needs {}; on {} use insert{}",
+            if bulk_asked == ImportStrategy::Copy { "copy" } else { "load-data" },
+            if bulk_asked == ImportStrategy::Copy { "PostgreSQL" } else { "MySQL/MariaDB" },
+            engine.name(),
+            if bulk == ImportStrategy::Insert { String::new() } else { format!(" or {}", strategy_name(bulk)) }
+        ))),
+        bulk_asked if on_conflict != OnConflict::Error => Err(UsageError(format!(
+            "--strategy {} cannot skip or update conflicting rows; use --strategy insert with --on-conflict",
+            strategy_name(bulk_asked)
+        ))),
+        bulk_asked => Ok(bulk_asked),
+    }
+}
+
+pub fn strategy_name(strategy: ImportStrategy) -> &'static str {
+    match strategy {
+        ImportStrategy::Auto => "auto",
+        ImportStrategy::Insert => "insert",
+        ImportStrategy::Copy => "copy",
+        ImportStrategy::LoadData => "load-data",
     }
 }
 

@@ -13,6 +13,7 @@ use std::io::Write;
 
 use anyhow::{anyhow, Context, Result};
 
+use crate::cli::ImportStrategy;
 use crate::db::Db;
 use crate::plan::insert::Insert;
 use crate::values::Value;
@@ -76,14 +77,18 @@ impl Rejects {
     pub fn reject(&mut self, line: u64, raw: &[u8], reason: &str) -> Result<()> {
         self.count += 1;
         let reason = reason.replace('\n', " ");
-        writeln!(self.file, "# line {line}: {reason}")
+        let reason = match reason.starts_with("line ") {
+            true => reason,
+            false => format!("line {line}: {reason}"),
+        };
+        writeln!(self.file, "# {reason}")
             .and_then(|()| self.file.write_all(raw))
             .and_then(|()| self.file.write_all(b"\n"))
             .with_context(|| format!("writing the reject file {}", self.path.display()))?;
         if self.count > self.max {
             self.file.flush()?;
             return Err(anyhow!(
-                "line {line}: {reason}; that is {} bad rows, more than --max-errors {} (they are in {})",
+                "{reason}; that is {} bad rows, more than --max-errors {} (they are in {})",
                 self.count,
                 self.max,
                 self.path.display()
@@ -102,16 +107,26 @@ impl Rejects {
 pub struct BatchWriter<'a> {
     db: &'a mut Db,
     insert: Insert,
+    /// How whole batches go in; a failed batch is always replayed with
+    /// single-row `INSERT`s.
+    strategy: ImportStrategy,
     atomic: bool,
     /// Rows the database has accepted (committed, or pending the final
     /// commit under `--atomic`).
     pub written: u64,
     pub batches: u64,
+    /// Batches that failed as a whole and were replayed row by row.
+    pub replayed: u64,
 }
 
 impl<'a> BatchWriter<'a> {
     /// Opens the one transaction of an `--atomic` import.
-    pub async fn start(db: &'a mut Db, insert: Insert, atomic: bool) -> Result<BatchWriter<'a>> {
+    pub async fn start(
+        db: &'a mut Db,
+        insert: Insert,
+        strategy: ImportStrategy,
+        atomic: bool,
+    ) -> Result<BatchWriter<'a>> {
         if atomic {
             db.execute("BEGIN")
                 .await
@@ -120,9 +135,11 @@ impl<'a> BatchWriter<'a> {
         Ok(BatchWriter {
             db,
             insert,
+            strategy,
             atomic,
             written: 0,
             batches: 0,
+            replayed: 0,
         })
     }
 
@@ -152,7 +169,11 @@ impl<'a> BatchWriter<'a> {
         }
         self.batches += 1;
         self.open().await?;
-        match self.db.insert(&self.insert, &batch.values).await {
+        let written = self
+            .db
+            .write_fast(self.strategy, &self.insert, &batch.values)
+            .await;
+        match written {
             Ok(_) => {
                 self.close().await?;
                 self.written += batch.len() as u64;
@@ -160,6 +181,7 @@ impl<'a> BatchWriter<'a> {
             }
             Err(_) => {
                 self.abandon().await?;
+                self.replayed += 1;
                 self.replay(batch, rejects).await
             }
         }

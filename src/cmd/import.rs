@@ -62,7 +62,7 @@ pub async fn run(plan: ImportPlan) -> Result<()> {
         .transpose()?;
     let progress = Progress::for_input(plan.progress, plan.quiet, size);
     let started = Instant::now();
-    let mut writer = BatchWriter::start(&mut db, insert, plan.atomic).await?;
+    let mut writer = BatchWriter::start(&mut db, insert, plan.strategy, plan.atomic).await?;
     if plan.truncate {
         writer.truncate().await?;
     }
@@ -75,7 +75,7 @@ pub async fn run(plan: ImportPlan) -> Result<()> {
         &progress,
     )
     .await;
-    let (written, batches) = (writer.written, writer.batches);
+    let (written, batches, replayed) = (writer.written, writer.batches, writer.replayed);
     let result = match copied {
         Ok(()) => writer.finish().await,
         // An --atomic transaction left open is rolled back when the
@@ -102,7 +102,8 @@ pub async fn run(plan: ImportPlan) -> Result<()> {
             "rejected": rejected,
             "bytes": reader.bytes_read(),
             "batches": batches,
-            "strategy": "insert",
+            "replayed_batches": replayed,
+            "strategy": crate::config::strategy_name(plan.strategy),
             "seconds": (seconds * 1000.0).round() / 1000.0,
             "rows_per_sec": if seconds > 0.0 { (written as f64 / seconds).round() } else { 0.0 },
         });
@@ -268,6 +269,7 @@ fn insert_statement(
         values,
         on_conflict,
         key: table.key.clone(),
+        types: columns.iter().map(|c| c.target).collect(),
     }
 }
 

@@ -265,6 +265,22 @@ impl Db {
         }
     }
 
+    /// Writes `rows` the fastest way `strategy` names. Only PostgreSQL has
+    /// `copy` and only MySQL `load-data`; the plan checks that first.
+    pub async fn write_fast(
+        &mut self,
+        strategy: crate::cli::ImportStrategy,
+        insert: &crate::plan::insert::Insert,
+        rows: &[Vec<crate::values::Value>],
+    ) -> Result<u64> {
+        use crate::cli::ImportStrategy;
+        match (strategy, self) {
+            (ImportStrategy::Copy, Db::Postgres(db)) => db.copy_in(insert, rows).await,
+            (ImportStrategy::LoadData, Db::Mysql(db)) => db.load_data(insert, rows).await,
+            (_, db) => db.insert(insert, rows).await,
+        }
+    }
+
     pub fn engine(&self) -> Engine {
         match self {
             Db::Postgres(_) => Engine::Postgres,

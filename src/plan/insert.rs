@@ -28,6 +28,9 @@ pub struct Insert {
     pub on_conflict: OnConflict,
     /// Unquoted key columns, the conflict target of `--on-conflict update`.
     pub key: Vec<String>,
+    /// Each column's type, for bulk paths that convert per column (MySQL
+    /// `LOAD DATA` needs `BIT` columns cast).
+    pub types: Vec<crate::values::TargetType>,
 }
 
 impl Insert {
@@ -127,6 +130,7 @@ mod tests {
             values,
             on_conflict,
             key: vec!["id".into()],
+            types: vec![crate::values::TargetType::Other; 2],
         }
     }
 

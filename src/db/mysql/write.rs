@@ -207,3 +207,94 @@ mod tests {
         assert_eq!(target_type("bit", "bit(10)"), TargetType::Bit { width: 10 });
     }
 }
+
+impl Mysql {
+    /// `load-data`: the batch as one `LOAD DATA LOCAL INFILE`, fed from
+    /// memory by the driver's local-infile handler (no temporary file).
+    ///
+    /// The server cannot stop a client's file transfer, so it turns data
+    /// errors (bad values, truncation, duplicate keys) into warnings and
+    /// carries on. Any warning is therefore an error here: the caller rolls
+    /// the batch back and replays it with `INSERT`s to find the line.
+    pub async fn load_data(&mut self, insert: &Insert, rows: &[Vec<Value>]) -> Result<u64> {
+        use futures_util::StreamExt;
+        let mut data = Vec::with_capacity(rows.len() * 64);
+        for row in rows {
+            for (i, value) in row.iter().enumerate() {
+                if i > 0 {
+                    data.push(b'\t');
+                }
+                write_load_text(&mut data, value);
+            }
+            data.push(b'\n');
+        }
+        let data = bytes::Bytes::from(data);
+        self.conn
+            .set_infile_handler(async move { Ok(futures_util::stream::iter([Ok(data)]).boxed()) });
+        let variables: Vec<String> = (1..=insert.columns.len())
+            .map(|i| format!("@v{i}"))
+            .collect();
+        let sets: Vec<String> = insert
+            .columns
+            .iter()
+            .zip(&insert.types)
+            .enumerate()
+            .map(|(i, (column, target))| {
+                let column = insert.dialect.quote(column);
+                match target {
+                    TargetType::Bit { .. } => format!("{column} = CAST(@v{} AS UNSIGNED)", i + 1),
+                    _ => format!("{column} = @v{}", i + 1),
+                }
+            })
+            .collect();
+        let sql = format!(
+            "LOAD DATA LOCAL INFILE 'dbchunk-batch' INTO TABLE {} CHARACTER SET utf8mb4 \
+             FIELDS TERMINATED BY '\\t' ESCAPED BY '\\\\' LINES TERMINATED BY '\\n' ({}) SET {}",
+            insert.table,
+            variables.join(", "),
+            sets.join(", ")
+        );
+        self.conn.query_drop(sql).await?;
+        let loaded = self.conn.affected_rows();
+        let warnings = self.conn.get_warnings();
+        if warnings > 0 {
+            let shown: Vec<(String, u32, String)> =
+                self.conn.query("SHOW WARNINGS LIMIT 3").await?;
+            let first: Vec<String> = shown
+                .into_iter()
+                .map(|(_, code, text)| format!("{code}: {text}"))
+                .collect();
+            return Err(anyhow!(
+                "LOAD DATA reported {warnings} warnings, which would change or lose data: {}",
+                first.join("; ")
+            ));
+        }
+        Ok(loaded)
+    }
+}
+
+/// One value in `LOAD DATA`'s default text form: `\N` for NULL, and
+/// backslash escapes for backslash, tab, newline and NUL. Binary goes as
+/// its raw bytes; booleans as 1 and 0.
+fn write_load_text(out: &mut Vec<u8>, value: &Value) {
+    let text = match value {
+        Value::Null => {
+            out.extend_from_slice(b"\\N");
+            return;
+        }
+        Value::Bool(b) => vec![if *b { b'1' } else { b'0' }],
+        // Read by CAST(@v AS UNSIGNED): decimal, not binary digits.
+        Value::Bits(bits) => bits.to_string().into_bytes(),
+        Value::Bytes(b) => b.clone(),
+        other => other.to_text().unwrap_or_default().into_bytes(),
+    };
+    for b in text {
+        match b {
+            b'\\' => out.extend_from_slice(b"\\\\"),
+            b'\t' => out.extend_from_slice(b"\\t"),
+            b'\n' => out.extend_from_slice(b"\\n"),
+            0 => out.extend_from_slice(b"\\0"),
+            _ => out.push(b),
+        }
+    }
+}

@@ -98,3 +98,53 @@ fn target_type(type_name: &str, is_array: bool, is_enum: bool) -> TargetType {
         _ => TargetType::Other,
     }
 }
+
+impl Postgres {
+    /// `copy`: the batch as one `COPY ... FROM STDIN` in PostgreSQL's text
+    /// format; the server parses each value with the column's own input
+    /// function, as the casts of `insert` do.
+    pub async fn copy_in(&mut self, insert: &Insert, rows: &[Vec<Value>]) -> Result<u64> {
+        use futures_util::SinkExt;
+        let columns: Vec<String> = insert
+            .columns
+            .iter()
+            .map(|c| insert.dialect.quote(c))
+            .collect();
+        let sql = format!("COPY {} ({}) FROM STDIN", insert.table, columns.join(", "));
+        let mut data = bytes::BytesMut::with_capacity(rows.len() * 64);
+        for row in rows {
+            for (i, value) in row.iter().enumerate() {
+                if i > 0 {
+                    data.extend_from_slice(b"\t");
+                }
+                write_copy_text(&mut data, value);
+            }
+            data.extend_from_slice(b"\n");
+        }
+        let sink = self.client.copy_in::<_, bytes::Bytes>(&sql).await?;
+        futures_util::pin_mut!(sink);
+        sink.send(data.freeze()).await?;
+        Ok(sink.as_mut().finish().await?)
+    }
+}
+
+/// One value in `COPY` text format: `\N` for NULL, backslash escapes for
+/// the separators, and bytea in its `\x` hex form.
+fn write_copy_text(out: &mut bytes::BytesMut, value: &Value) {
+    let Some(text) = value.to_text() else {
+        out.extend_from_slice(b"\\N");
+        return;
+    };
+    if matches!(value, Value::Bytes(_)) {
+        out.extend_from_slice(b"\\\\x");
+    }
+    for &b in text.as_bytes() {
+        match b {
+            b'\\' => out.extend_from_slice(b"\\\\"),
+            b'\t' => out.extend_from_slice(b"\\t"),
+            b'\n' => out.extend_from_slice(b"\\n"),
+            b'\r' => out.extend_from_slice(b"\\r"),
+            _ => out.extend_from_slice(&[b]),
+        }
+    }
+}
