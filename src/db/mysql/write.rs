@@ -180,34 +180,6 @@ fn bit_width(column_type: &str) -> u32 {
         .unwrap_or(64)
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn integer_ranges_follow_signedness() {
-        assert_eq!(
-            target_type("tinyint", "tinyint(4)"),
-            TargetType::Int {
-                min: -128,
-                max: 127
-            }
-        );
-        assert_eq!(
-            target_type("tinyint", "tinyint(3) unsigned"),
-            TargetType::Int { min: 0, max: 255 }
-        );
-        assert_eq!(
-            target_type("bigint", "bigint(20) unsigned"),
-            TargetType::Int {
-                min: 0,
-                max: u64::MAX as i128
-            }
-        );
-        assert_eq!(target_type("bit", "bit(10)"), TargetType::Bit { width: 10 });
-    }
-}
-
 impl Mysql {
     /// `load-data`: the batch as one `LOAD DATA LOCAL INFILE`, fed from
     /// memory by the driver's local-infile handler (no temporary file).
@@ -296,5 +268,33 @@ fn write_load_text(out: &mut Vec<u8>, value: &Value) {
             0 => out.extend_from_slice(b"\\0"),
             _ => out.push(b),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn integer_ranges_follow_signedness() {
+        assert_eq!(
+            target_type("tinyint", "tinyint(4)"),
+            TargetType::Int {
+                min: -128,
+                max: 127
+            }
+        );
+        assert_eq!(
+            target_type("tinyint", "tinyint(3) unsigned"),
+            TargetType::Int { min: 0, max: 255 }
+        );
+        assert_eq!(
+            target_type("bigint", "bigint(20) unsigned"),
+            TargetType::Int {
+                min: 0,
+                max: u64::MAX as i128
+            }
+        );
+        assert_eq!(target_type("bit", "bit(10)"), TargetType::Bit { width: 10 });
     }
 }
