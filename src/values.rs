@@ -18,6 +18,12 @@ pub enum TargetType {
         min: i128,
         max: i128,
     },
+    /// MySQL's `BOOL` (`TINYINT(1)`): an integer that also takes `true`
+    /// and `false`, since other engines' booleans arrive that way.
+    IntOrBool {
+        min: i128,
+        max: i128,
+    },
     /// Exact decimal: checked for its grammar, kept as its digits.
     Decimal {
         special: bool,
@@ -104,6 +110,12 @@ pub fn parse(field: Option<&[u8]>, target: TargetType) -> Result<Value, String> 
         TargetType::Text | TargetType::Other => Ok(Value::Text(text.to_string())),
         TargetType::Bool => parse_bool(text).map(Value::Bool),
         TargetType::Int { min, max } => parse_int(text, min, max).map(Value::Int),
+        TargetType::IntOrBool { min, max } => match parse_bool(text) {
+            Ok(b) if !text.trim().bytes().all(|c| c.is_ascii_digit()) => {
+                Ok(Value::Int(i128::from(b)))
+            }
+            _ => parse_int(text, min, max).map(Value::Int),
+        },
         TargetType::Decimal { special } => parse_decimal(text, special).map(Value::Text),
         TargetType::Float => parse_float(text).map(Value::Float),
         TargetType::Bytes => parse_hex(text).map(Value::Bytes),
@@ -575,6 +587,18 @@ mod tests {
             ok("18446744073709551615", u64_max),
             Value::Int(u64::MAX as i128)
         );
+    }
+
+    #[test]
+    fn mysql_bool_takes_words_and_integers() {
+        let b = TargetType::IntOrBool {
+            min: -128,
+            max: 127,
+        };
+        assert_eq!(ok("true", b), Value::Int(1));
+        assert_eq!(ok("f", b), Value::Int(0));
+        assert_eq!(ok("2", b), Value::Int(2));
+        assert!(err("300", b).contains("out of range"));
     }
 
     #[test]

@@ -145,6 +145,10 @@ fn target_type(data_type: &str, column_type: &str) -> TargetType {
         }
     };
     match data_type {
+        "tinyint" if column_type.starts_with("tinyint(1)") => match int(8) {
+            TargetType::Int { min, max } => TargetType::IntOrBool { min, max },
+            other => other,
+        },
         "tinyint" => int(8),
         "smallint" => int(16),
         "mediumint" => int(24),
