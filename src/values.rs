@@ -220,8 +220,19 @@ fn parse_float(text: &str) -> Result<f64, String> {
     {
         return Err(format!("{} is not a number", quoted(text)));
     }
-    t.parse()
-        .map_err(|_| format!("{} is not a number", quoted(text)))
+    let value: f64 = t
+        .parse()
+        .map_err(|_| format!("{} is not a number", quoted(text)))?;
+    // Rust rounds 1e309 to infinity and 1e-400 to zero; the databases
+    // refuse them, and so must we, or the value changes silently.
+    let nonzero_digit = t
+        .split(['e', 'E'])
+        .next()
+        .is_some_and(|m| m.bytes().any(|b| (b'1'..=b'9').contains(&b)));
+    if value.is_infinite() || (value == 0.0 && nonzero_digit) {
+        return Err(format!("{} is out of range for a double", quoted(text)));
+    }
+    Ok(value)
 }
 
 /// Lowercase or uppercase hex, with or without PostgreSQL's `\x` prefix.
@@ -626,6 +637,16 @@ mod tests {
             Value::Float(f64::NEG_INFINITY)
         );
         assert!(err("1,5", TargetType::Float).contains("not a number"));
+        assert!(err("1e309", TargetType::Float).contains("out of range"));
+        assert!(err("-1e309", TargetType::Float).contains("out of range"));
+        assert!(err("1e-400", TargetType::Float).contains("out of range"));
+        assert_eq!(ok("0e5", TargetType::Float), Value::Float(0.0));
+        assert_eq!(ok("5e-324", TargetType::Float), Value::Float(5e-324));
+        assert!(err("1e309", TargetType::Float).contains("out of range"));
+        assert!(err("-1e309", TargetType::Float).contains("out of range"));
+        assert!(err("1e-400", TargetType::Float).contains("out of range"));
+        assert_eq!(ok("0e5", TargetType::Float), Value::Float(0.0));
+        assert_eq!(ok("5e-324", TargetType::Float), Value::Float(5e-324));
     }
 
     #[test]

@@ -7,3 +7,4 @@ mod cli;
 mod export_mysql;
 mod export_postgres;
 mod export_sqlite;
+mod import;

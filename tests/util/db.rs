@@ -116,3 +116,101 @@ pub fn mysql_exec(sql: &str) {
         let _ = conn.disconnect().await;
     });
 }
+
+/// A connection to the test MySQL/MariaDB, for the helpers below.
+async fn mysql_connect() -> mysql_async::Conn {
+    let url = mysql_url();
+    let opts = mysql_async::Opts::from_url(&url)
+        .unwrap_or_else(|e| panic!("DBCHUNK_TEST_MYSQL_URL {url:?} is not a valid MySQL URL: {e}"));
+    mysql_async::Conn::new(opts).await.unwrap_or_else(|e| {
+        panic!(
+            "cannot connect to the test MySQL/MariaDB at {url}: {e}\n\
+             start it (scripts/test.sh does) or point DBCHUNK_TEST_MYSQL_URL at one"
+        )
+    })
+}
+
+/// A MySQL value from the text protocol as text (`None` for NULL).
+fn mysql_text(value: &mysql_async::Value) -> Option<String> {
+    use mysql_async::Value;
+    match value {
+        Value::NULL => None,
+        Value::Bytes(bytes) => Some(String::from_utf8_lossy(bytes).into_owned()),
+        Value::Int(i) => Some(i.to_string()),
+        Value::UInt(u) => Some(u.to_string()),
+        Value::Float(f) => Some(f.to_string()),
+        Value::Double(d) => Some(d.to_string()),
+        other => Some(other.as_sql(true).trim_matches('\'').to_string()),
+    }
+}
+
+/// Runs `sql` (several statements may be given, separated by `;`, all in
+/// one session, e.g. `SET SESSION group_concat_max_len = ...; SELECT ...`)
+/// on the test MySQL/MariaDB and returns the first column of the first row
+/// of the last statement that returns rows (`None` for NULL or no row).
+#[track_caller]
+pub fn mysql_query_text(sql: &str) -> Option<String> {
+    use mysql_async::prelude::Queryable;
+    let caller = std::panic::Location::caller();
+    block_on(async {
+        let mut conn = mysql_connect().await;
+        let fail = |e: mysql_async::Error| -> ! {
+            panic!("{caller}: MySQL query failed: {e}\n--- SQL ---\n{sql}")
+        };
+        let mut result = conn.query_iter(sql).await.unwrap_or_else(|e| fail(e));
+        let mut last = None;
+        loop {
+            let has_columns = result.columns().is_some_and(|c| !c.is_empty());
+            let rows: Vec<mysql_async::Row> = result.collect().await.unwrap_or_else(|e| fail(e));
+            if has_columns {
+                last = rows
+                    .first()
+                    .and_then(|row| row.as_ref(0))
+                    .and_then(mysql_text);
+            }
+            if result.is_empty() {
+                break;
+            }
+        }
+        drop(result);
+        let _ = conn.disconnect().await;
+        last
+    })
+}
+
+/// Runs SQL statements (separated by `;`) on the SQLite file at `path`,
+/// creating it if needed.
+#[track_caller]
+pub fn sqlite_exec(path: &std::path::Path, sql: &str) {
+    let conn = rusqlite::Connection::open(path)
+        .unwrap_or_else(|e| panic!("cannot open SQLite file {}: {e}", path.display()));
+    if let Err(e) = conn.execute_batch(sql) {
+        panic!("SQLite setup SQL failed: {e}\n--- SQL ---\n{sql}");
+    }
+}
+
+/// The first column of the first row of `sql` on the SQLite file at
+/// `path`, as text (integers and reals in SQLite's own text form, blobs as
+/// lowercase hex); `None` for NULL or no row.
+#[track_caller]
+pub fn sqlite_query_text(path: &std::path::Path, sql: &str) -> Option<String> {
+    use rusqlite::types::ValueRef;
+    let conn = rusqlite::Connection::open(path)
+        .unwrap_or_else(|e| panic!("cannot open SQLite file {}: {e}", path.display()));
+    let mut statement = conn
+        .prepare(sql)
+        .unwrap_or_else(|e| panic!("SQLite query failed: {e}\n--- SQL ---\n{sql}"));
+    let mut rows = statement
+        .query([])
+        .unwrap_or_else(|e| panic!("SQLite query failed: {e}\n--- SQL ---\n{sql}"));
+    let row = rows
+        .next()
+        .unwrap_or_else(|e| panic!("SQLite query failed: {e}\n--- SQL ---\n{sql}"))?;
+    match row.get_ref(0).expect("a first column") {
+        ValueRef::Null => None,
+        ValueRef::Integer(i) => Some(i.to_string()),
+        ValueRef::Real(r) => Some(r.to_string()),
+        ValueRef::Text(t) => Some(String::from_utf8_lossy(t).into_owned()),
+        ValueRef::Blob(b) => Some(b.iter().map(|x| format!("{x:02x}")).collect()),
+    }
+}

@@ -36,14 +36,19 @@ impl Mysql {
                 (&database, &table.name),
             )
             .await?;
+        // MariaDB's JSON is LONGTEXT with a json_valid check (found by
+        // describe_table): it takes JSON, not plain text.
         let columns = rows
             .into_iter()
             .filter(|(_, _, _, extra)| !extra.to_ascii_uppercase().contains("GENERATED"))
             .map(|(name, data_type, column_type, _)| TargetColumn {
-                target: target_type(
-                    &data_type.to_ascii_lowercase(),
-                    &column_type.to_ascii_lowercase(),
-                ),
+                target: match self.json_columns.contains(&name) {
+                    true => TargetType::Json,
+                    false => target_type(
+                        &data_type.to_ascii_lowercase(),
+                        &column_type.to_ascii_lowercase(),
+                    ),
+                },
                 name,
                 sql_type: column_type,
             })

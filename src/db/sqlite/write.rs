@@ -75,11 +75,19 @@ fn bind(value: &Value) -> LiteValue {
     }
 }
 
-/// SQLite stores what it is given, by affinity: only binary columns need
-/// a conversion (hex to blob).
+/// SQLite stores what it is given, by the column's affinity. Binary
+/// columns need hex decoded to a blob, and REAL columns a float parsed by
+/// us: SQLite's own text-to-real conversion is not always exact. The rest
+/// goes as text, and affinity converts it as SQLite's own `INSERT` would.
 fn target_type(declared: &str) -> TargetType {
-    if declared.to_ascii_uppercase().contains("BLOB") {
+    let upper = declared.to_ascii_uppercase();
+    // SQLite's affinity rules, in their order.
+    if upper.contains("INT") || ["CHAR", "CLOB", "TEXT"].iter().any(|t| upper.contains(t)) {
+        TargetType::Other
+    } else if upper.contains("BLOB") {
         TargetType::Bytes
+    } else if ["REAL", "FLOA", "DOUB"].iter().any(|t| upper.contains(t)) {
+        TargetType::Float
     } else {
         TargetType::Other
     }
