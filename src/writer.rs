@@ -19,7 +19,7 @@ use crate::plan::insert::Insert;
 use crate::values::Value;
 
 /// Input rows on their way in, with where each came from.
-#[derive(Default)]
+#[derive(Default, Debug)]
 pub struct Batch {
     pub values: Vec<Vec<Value>>,
     /// The input line each record starts on.

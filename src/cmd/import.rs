@@ -66,15 +66,22 @@ pub async fn run(plan: ImportPlan) -> Result<()> {
     if plan.truncate {
         writer.truncate().await?;
     }
-    let copied = copy_rows(
-        &plan,
-        &mut reader,
-        &columns,
-        &mut writer,
-        rejects.as_mut(),
-        &progress,
-    )
-    .await;
+    // Reading and checking the next batch overlaps with writing this one.
+    let (parsed, receiver) = std::sync::mpsc::sync_channel(2);
+    let keep_raw = rejects.is_some();
+    let (batch_rows, parse_columns) = (plan.batch, columns.clone());
+    let parser = std::thread::Builder::new()
+        .name("dbchunk-reader".into())
+        .spawn(move || parse_input(reader, &parse_columns, batch_rows, keep_raw, &parsed))
+        .context("starting the input thread")?;
+    let copied = copy_rows(&plan, &receiver, &mut writer, rejects.as_mut(), &progress).await;
+    drop(receiver);
+    // After a failure the input thread may be waiting on a slow stdin: it
+    // is not waited for, and ends with the process.
+    let bytes_read = match copied {
+        Ok(()) => parser.join().expect("the input thread panicked"),
+        Err(_) => 0,
+    };
     let (written, batches, replayed) = (writer.written, writer.batches, writer.replayed);
     let result = match copied {
         Ok(()) => writer.finish().await,
@@ -100,7 +107,7 @@ pub async fn run(plan: ImportPlan) -> Result<()> {
         let stats = serde_json::json!({
             "rows": written,
             "rejected": rejected,
-            "bytes": reader.bytes_read(),
+            "bytes": bytes_read,
             "batches": batches,
             "replayed_batches": replayed,
             "strategy": crate::config::strategy_name(plan.strategy),
@@ -112,62 +119,98 @@ pub async fn run(plan: ImportPlan) -> Result<()> {
     Ok(())
 }
 
-/// Reads every record, batch by batch. On the first failure the error
-/// says where, and how much of the input is in the table.
-async fn copy_rows<R: BufRead>(
-    plan: &ImportPlan,
-    reader: &mut Reader<R>,
+/// What the input thread hands the writer, in input order.
+enum Parsed {
+    /// Good rows (a full batch, or the last one), and the input bytes read
+    /// so far.
+    Batch(Batch, u64),
+    /// A record that cannot go in. `fatal`: the input itself failed.
+    Bad {
+        line: u64,
+        raw: Vec<u8>,
+        reason: String,
+        fatal: bool,
+    },
+}
+
+/// The input thread: reads records and checks every field, sending full
+/// batches and bad records. Stops when the writer hangs up, or after a
+/// fatal error. Returns the input bytes read.
+fn parse_input<R: BufRead>(
+    mut reader: Reader<R>,
     columns: &[TargetColumn],
+    batch_rows: u64,
+    keep_raw: bool,
+    out: &std::sync::mpsc::SyncSender<Parsed>,
+) -> u64 {
+    let mut batch = Batch::default();
+    let mut record = Record::new();
+    loop {
+        let message = match reader.read(&mut record) {
+            Ok(false) => break,
+            Ok(true) => match parse_record(&record, columns) {
+                Ok(values) => {
+                    batch.push(record.line(), keep_raw.then(|| record.raw()), values);
+                    if (batch.len() as u64) < batch_rows {
+                        continue;
+                    }
+                    Parsed::Batch(std::mem::take(&mut batch), reader.bytes_read())
+                }
+                Err(reason) => Parsed::Bad {
+                    line: record.line(),
+                    raw: record.raw().to_vec(),
+                    reason,
+                    fatal: false,
+                },
+            },
+            Err(err) => Parsed::Bad {
+                line: err.line,
+                raw: record.raw().to_vec(),
+                reason: err.to_string(),
+                fatal: err.fatal,
+            },
+        };
+        let fatal = matches!(message, Parsed::Bad { fatal: true, .. });
+        if out.send(message).is_err() || fatal {
+            return reader.bytes_read();
+        }
+    }
+    let _ = out.send(Parsed::Batch(batch, reader.bytes_read()));
+    reader.bytes_read()
+}
+
+/// Writes what the input thread sends. On the first failure the error
+/// says where, and how much of the input is in the table.
+async fn copy_rows(
+    plan: &ImportPlan,
+    parsed: &std::sync::mpsc::Receiver<Parsed>,
     writer: &mut BatchWriter<'_>,
     mut rejects: Option<&mut Rejects>,
     progress: &Progress,
 ) -> Result<()> {
-    let mut batch = Batch::default();
-    let mut record = Record::new();
-    loop {
-        let more = match reader.read(&mut record) {
-            Ok(more) => more,
-            Err(err) => {
-                let reason = err.to_string();
-                match rejects.as_deref_mut() {
-                    Some(r) if !err.fatal => {
-                        r.reject(err.line, record.raw(), &reason)
-                            .map_err(|e| committed(e, writer, plan))?;
-                        continue;
-                    }
-                    _ => return Err(committed(anyhow!(reason), writer, plan)),
-                }
+    // recv blocks this thread, which has nothing else to do meanwhile.
+    while let Ok(message) = parsed.recv() {
+        match message {
+            Parsed::Batch(batch, bytes) => {
+                writer
+                    .write(&batch, rejects.as_deref_mut())
+                    .await
+                    .map_err(|e| committed(e, writer, plan))?;
+                progress.update(writer.written, bytes);
             }
-        };
-        if !more {
-            break;
-        }
-        match parse_record(&record, columns) {
-            Ok(values) => {
-                let raw = rejects.is_some().then(|| record.raw());
-                batch.push(record.line(), raw, values);
-            }
-            Err(reason) => match rejects.as_deref_mut() {
-                Some(r) => r
-                    .reject(record.line(), record.raw(), &reason)
+            Parsed::Bad {
+                line,
+                raw,
+                reason,
+                fatal,
+            } => match rejects.as_deref_mut() {
+                Some(r) if !fatal => r
+                    .reject(line, &raw, &reason)
                     .map_err(|e| committed(e, writer, plan))?,
-                None => return Err(committed(anyhow!(reason), writer, plan)),
+                _ => return Err(committed(anyhow!(reason), writer, plan)),
             },
         }
-        if batch.len() as u64 >= plan.batch {
-            writer
-                .write(&batch, rejects.as_deref_mut())
-                .await
-                .map_err(|e| committed(e, writer, plan))?;
-            batch.clear();
-            progress.update(writer.written, reader.bytes_read());
-        }
     }
-    writer
-        .write(&batch, rejects)
-        .await
-        .map_err(|e| committed(e, writer, plan))?;
-    progress.update(writer.written, reader.bytes_read());
     Ok(())
 }
 
@@ -275,7 +318,7 @@ fn insert_statement(
 
 /// The input as a buffered reader, and its size when it is a plain file
 /// (for the progress bar). `.gz` files are decompressed as they are read.
-fn open_input(path: Option<&std::path::Path>) -> Result<(Box<dyn BufRead>, Option<u64>)> {
+fn open_input(path: Option<&std::path::Path>) -> Result<(Box<dyn BufRead + Send>, Option<u64>)> {
     const BUFFER: usize = 256 * 1024;
     let Some(path) = path else {
         return Ok((
