@@ -12,15 +12,30 @@ use std::io::BufRead;
 
 use machine::{Machine, State};
 
+use super::header::{Headed, ReadRecord};
 use super::record::{InputError, Record};
 use super::source::{reserve_capped, Source};
-use super::{check_utf8, field_count, header_names, io_error, too_long, Header};
+use super::{check_utf8, field_count, io_error, too_long};
 
-pub struct CsvReader<R> {
+/// The header is handled as TSV handles it, by [`Headed`].
+pub type CsvReader<R> = Headed<CsvParser<R>>;
+
+impl<R: BufRead> CsvReader<R> {
+    pub fn new(input: R, header: bool, null: &str, max_record_bytes: usize) -> CsvReader<R> {
+        let parser = CsvParser {
+            src: Source::new(input),
+            expected: None,
+            max: max_record_bytes,
+            machine: Machine::new(null),
+            skipping: false,
+        };
+        Headed::wrap(parser, header)
+    }
+}
+
+/// Public only because [`CsvReader`] names it; its parts are private.
+pub struct CsvParser<R> {
     src: Source<R>,
-    header: Header,
-    /// Names for error messages; empty without a header.
-    names: Vec<String>,
     /// Fields per record: the header's count, or the first record's.
     expected: Option<usize>,
     max: usize,
@@ -31,56 +46,13 @@ pub struct CsvReader<R> {
     skipping: bool,
 }
 
-impl<R: BufRead> CsvReader<R> {
-    pub fn new(input: R, header: bool, null: &str, max_record_bytes: usize) -> CsvReader<R> {
-        CsvReader {
-            src: Source::new(input),
-            header: Header::new(header),
-            names: Vec::new(),
-            expected: None,
-            max: max_record_bytes,
-            machine: Machine::new(null),
-            skipping: false,
-        }
-    }
-
-    pub fn names(&mut self) -> Result<Option<Vec<String>>, InputError> {
-        self.load_header();
-        self.header.names()
-    }
-
-    pub fn read(&mut self, record: &mut Record) -> Result<bool, InputError> {
-        self.load_header();
-        if let Some(err) = self.header.unreported_error() {
-            return Err(err);
-        }
-        self.read_record(record, false)
-    }
-
-    pub fn bytes_read(&self) -> u64 {
-        self.src.offset()
-    }
-
-    fn load_header(&mut self) {
-        if !self.header.is_pending() {
-            return;
-        }
-        let mut record = Record::new();
-        let names = match self.read_record(&mut record, true) {
-            Ok(true) => Ok(Some(header_names(&record))),
-            Ok(false) => Ok(None),
-            Err(err) => Err(err),
-        };
-        if let Ok(Some(names)) = &names {
-            self.names = names.clone();
-        }
-        self.header = Header::Loaded {
-            names,
-            reported: false,
-        };
-    }
-
-    fn read_record(&mut self, record: &mut Record, header: bool) -> Result<bool, InputError> {
+impl<R: BufRead> ReadRecord for CsvParser<R> {
+    fn read_record(
+        &mut self,
+        record: &mut Record,
+        header: bool,
+        names: &[String],
+    ) -> Result<bool, InputError> {
         if self.skipping {
             self.skip(record)?;
         }
@@ -106,9 +78,9 @@ impl<R: BufRead> CsvReader<R> {
                 record.end = self.src.offset();
                 if let Err((line, field)) = self.machine.finish(record) {
                     let message = format!("unterminated quoted field starting on line {line}");
-                    return Err(InputError::new(line, message).in_field(field, &self.names));
+                    return Err(InputError::new(line, message).in_field(field, names));
                 }
-                return self.check(record);
+                return self.check(record, names);
             }
             let take = chunk.len().min(limit - record.raw.len());
             reserve_capped(&mut record.raw, take, limit);
@@ -122,7 +94,7 @@ impl<R: BufRead> CsvReader<R> {
                     record.raw.pop();
                 }
                 record.end = self.src.offset();
-                return self.check(record);
+                return self.check(record, names);
             }
             let pending_cr = usize::from(matches!(self.machine.state, State::Cr { .. }));
             if record.raw.len() - pending_cr > self.max {
@@ -132,6 +104,12 @@ impl<R: BufRead> CsvReader<R> {
         }
     }
 
+    fn bytes_read(&self) -> u64 {
+        self.src.offset()
+    }
+}
+
+impl<R: BufRead> CsvParser<R> {
     /// Passes over the rest of a too-long record, keeping nothing but the
     /// parser's state and the line count.
     fn skip(&mut self, scratch: &mut Record) -> Result<(), InputError> {
@@ -155,19 +133,19 @@ impl<R: BufRead> CsvReader<R> {
         Ok(())
     }
 
-    fn check(&mut self, record: &mut Record) -> Result<bool, InputError> {
+    fn check(&mut self, record: &mut Record, names: &[String]) -> Result<bool, InputError> {
         if record.raw.len() > self.max {
             return Err(too_long(record, self.max, record.end));
         }
         let found = self.machine.count;
         let expected = *self.expected.get_or_insert(found);
         if let Some((line, field, message)) = self.machine.error {
-            return Err(InputError::new(line, message).in_field(field, &self.names));
+            return Err(InputError::new(line, message).in_field(field, names));
         }
         if found != expected {
             return Err(field_count(record.line, expected, found));
         }
-        check_utf8(record, &self.names)?;
+        check_utf8(record, names)?;
         Ok(true)
     }
 }

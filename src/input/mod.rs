@@ -12,6 +12,7 @@
 //! with a reject file can keep the good rows and set the bad ones aside.
 
 pub mod csv;
+mod header;
 mod json;
 pub mod ndjson;
 mod record;
@@ -90,65 +91,6 @@ impl<R: BufRead> Reader<R> {
             Reader::Ndjson(r) => r.bytes_read(),
         }
     }
-}
-
-/// The header of a CSV/TSV input, read on first need by either
-/// `names()` or `read()`.
-enum Header {
-    Absent,
-    Pending,
-    Loaded {
-        names: Result<Option<Vec<String>>, InputError>,
-        /// A broken header must reach the caller once even if it only calls
-        /// `read()`, but not twice if it asked `names()` first.
-        reported: bool,
-    },
-}
-
-impl Header {
-    fn new(present: bool) -> Header {
-        if present {
-            Header::Pending
-        } else {
-            Header::Absent
-        }
-    }
-
-    fn is_pending(&self) -> bool {
-        matches!(self, Header::Pending)
-    }
-
-    fn names(&mut self) -> Result<Option<Vec<String>>, InputError> {
-        match self {
-            Header::Absent | Header::Pending => Ok(None),
-            Header::Loaded { names, reported } => {
-                *reported |= names.is_err();
-                names.clone()
-            }
-        }
-    }
-
-    /// The header's error, if `read()` must still report it.
-    fn unreported_error(&mut self) -> Option<InputError> {
-        match self {
-            Header::Loaded {
-                names: Err(err),
-                reported: reported @ false,
-            } => {
-                *reported = true;
-                Some(err.clone())
-            }
-            _ => None,
-        }
-    }
-}
-
-/// The names in a header record, which [`check_utf8`] has already passed.
-fn header_names(record: &Record) -> Vec<String> {
-    record
-        .iter()
-        .map(|name| String::from_utf8_lossy(name.unwrap_or_default()).into_owned())
-        .collect()
 }
 
 /// Fields are handed out as bytes, but dbchunk's formats carry binary as

@@ -11,15 +11,12 @@ use std::io::BufRead;
 
 use super::json::{self, JsonError};
 use super::record::{InputError, Record};
-use super::source::{reserve_capped, Line, Source};
-use super::{io_error, too_long};
+use super::source::{reserve_capped, Lines};
+use super::too_long;
 
 pub struct NdjsonReader<R> {
-    src: Source<R>,
+    lines: Lines<R>,
     max: usize,
-    /// The line of the next record.
-    line: u64,
-    skipping: bool,
     /// The first valid object's keys; `None` until one has been read.
     names: Option<Vec<String>>,
     index: HashMap<Vec<u8>, usize>,
@@ -47,10 +44,8 @@ impl From<JsonError> for Refusal {
 impl<R: BufRead> NdjsonReader<R> {
     pub fn new(input: R, max_record_bytes: usize) -> NdjsonReader<R> {
         NdjsonReader {
-            src: Source::new(input),
+            lines: Lines::new(input),
             max: max_record_bytes,
-            line: 1,
-            skipping: false,
             names: None,
             index: HashMap::new(),
             seen: Vec::new(),
@@ -86,41 +81,15 @@ impl<R: BufRead> NdjsonReader<R> {
     }
 
     pub fn bytes_read(&self) -> u64 {
-        self.src.offset()
+        self.lines.offset()
     }
 
     fn next(&mut self, record: &mut Record) -> Result<bool, InputError> {
         loop {
-            if self.skipping {
-                match self.src.skip_line() {
-                    Ok(true) => self.line += 1,
-                    Ok(false) => {}
-                    Err(err) => return Err(io_error(self.line, &err)),
-                }
-                self.skipping = false;
-            }
-            record.clear();
-            record.line = self.line;
-            record.start = self.src.offset();
             // One byte more than the limit, for the CR of a CR LF.
-            let limit = self.max.saturating_add(1);
-            let end = match self.src.read_line(&mut record.raw, limit) {
-                Ok(end) => end,
-                Err(err) => return Err(io_error(self.line, &err)),
-            };
-            match end {
-                Line::Eof => return Ok(false),
-                Line::TooLong { lf } => {
-                    if lf {
-                        self.line += 1;
-                    } else {
-                        self.skipping = true;
-                    }
-                    return Err(too_long(record, self.max, self.src.offset()));
-                }
-                Line::Complete { lf } => self.line += u64::from(lf),
+            if !self.lines.read(record, self.max, 1)? {
+                return Ok(false);
             }
-            record.end = self.src.offset();
             if record.raw.last() == Some(&b'\r') {
                 record.raw.pop();
             }

@@ -4,6 +4,9 @@
 
 use std::io::{self, BufRead, ErrorKind};
 
+use super::record::{InputError, Record};
+use super::{io_error, too_long};
+
 const BOM: &[u8; 3] = b"\xEF\xBB\xBF";
 
 pub(super) struct Source<R> {
@@ -25,7 +28,7 @@ pub(super) struct Source<R> {
 
 /// How [`Source::read_line`] ended.
 #[derive(Debug, PartialEq, Eq)]
-pub(super) enum Line {
+enum Line {
     /// No bytes at all before the end of input.
     Eof,
     /// A line; `lf` is false for a last line without a final newline.
@@ -95,7 +98,7 @@ impl<R: BufRead> Source<R> {
 
     /// Appends the next line, without its LF, to `out` (which starts
     /// empty), holding at most `max` bytes of it.
-    pub(super) fn read_line(&mut self, out: &mut Vec<u8>, max: usize) -> io::Result<Line> {
+    fn read_line(&mut self, out: &mut Vec<u8>, max: usize) -> io::Result<Line> {
         let mut any = false;
         loop {
             let chunk = self.fill()?;
@@ -127,7 +130,7 @@ impl<R: BufRead> Source<R> {
 
     /// Consumes the rest of the current line and its LF without keeping
     /// it. Returns whether an LF was found before the end of input.
-    pub(super) fn skip_line(&mut self) -> io::Result<bool> {
+    fn skip_line(&mut self) -> io::Result<bool> {
         loop {
             let chunk = self.fill()?;
             if chunk.is_empty() {
@@ -195,6 +198,74 @@ impl<R: BufRead> Source<R> {
     fn fail(&mut self, err: io::Error) -> io::Error {
         self.failed = Some((err.kind(), err.to_string()));
         err
+    }
+}
+
+/// The input of TSV and NDJSON, which hold one record per line: the line
+/// count, and the rest of a too-long line, passed over before the next
+/// record rather than taken for one.
+pub(super) struct Lines<R> {
+    src: Source<R>,
+    /// The line of the next record.
+    line: u64,
+    /// The last line was too long and its end is still ahead.
+    skipping: bool,
+}
+
+impl<R: BufRead> Lines<R> {
+    pub(super) fn new(input: R) -> Lines<R> {
+        Lines {
+            src: Source::new(input),
+            line: 1,
+            skipping: false,
+        }
+    }
+
+    pub(super) fn offset(&self) -> u64 {
+        self.src.offset()
+    }
+
+    /// Reads the next line into `record` (its raw bytes, line and offsets);
+    /// `Ok(false)` at the end of input. `slack`: bytes past `max` that a
+    /// line may hold because the format strips them from the record.
+    pub(super) fn read(
+        &mut self,
+        record: &mut Record,
+        max: usize,
+        slack: usize,
+    ) -> Result<bool, InputError> {
+        if self.skipping {
+            match self.src.skip_line() {
+                Ok(true) => self.line += 1,
+                Ok(false) => {}
+                Err(err) => return Err(io_error(self.line, &err)),
+            }
+            self.skipping = false;
+        }
+        record.clear();
+        record.line = self.line;
+        record.start = self.src.offset();
+        let end = match self
+            .src
+            .read_line(&mut record.raw, max.saturating_add(slack))
+        {
+            Ok(end) => end,
+            Err(err) => return Err(io_error(self.line, &err)),
+        };
+        match end {
+            Line::Eof => return Ok(false),
+            Line::TooLong { lf } => {
+                if lf {
+                    self.line += 1;
+                } else {
+                    self.skipping = true;
+                }
+                return Err(too_long(record, max, self.src.offset()));
+            }
+            Line::Complete { lf } => self.line += u64::from(lf),
+        }
+        record.end = self.src.offset();
+        Ok(true)
     }
 }
 

@@ -7,114 +7,60 @@
 
 use std::io::BufRead;
 
+use super::header::{Headed, ReadRecord};
 use super::record::{InputError, Record};
-use super::source::{reserve_capped, Line, Source};
-use super::{check_utf8, field_count, header_names, io_error, too_long, Header};
+use super::source::{reserve_capped, Lines};
+use super::{check_utf8, field_count};
 
-pub struct TsvReader<R> {
-    src: Source<R>,
-    header: Header,
-    names: Vec<String>,
-    null: Vec<u8>,
-    expected: Option<usize>,
-    max: usize,
-    /// The line of the next record.
-    line: u64,
-    /// The last line was too long and its end is still ahead.
-    skipping: bool,
-}
+/// The header is handled as CSV handles it, by [`Headed`].
+pub type TsvReader<R> = Headed<TsvParser<R>>;
 
 impl<R: BufRead> TsvReader<R> {
     pub fn new(input: R, header: bool, null: &str, max_record_bytes: usize) -> TsvReader<R> {
-        TsvReader {
-            src: Source::new(input),
-            header: Header::new(header),
-            names: Vec::new(),
+        let parser = TsvParser {
+            lines: Lines::new(input),
             null: null.as_bytes().to_vec(),
             expected: None,
             max: max_record_bytes,
-            line: 1,
-            skipping: false,
-        }
-    }
-
-    pub fn names(&mut self) -> Result<Option<Vec<String>>, InputError> {
-        self.load_header();
-        self.header.names()
-    }
-
-    pub fn read(&mut self, record: &mut Record) -> Result<bool, InputError> {
-        self.load_header();
-        if let Some(err) = self.header.unreported_error() {
-            return Err(err);
-        }
-        self.read_record(record, false)
-    }
-
-    pub fn bytes_read(&self) -> u64 {
-        self.src.offset()
-    }
-
-    fn load_header(&mut self) {
-        if !self.header.is_pending() {
-            return;
-        }
-        let mut record = Record::new();
-        let names = match self.read_record(&mut record, true) {
-            Ok(true) => Ok(Some(header_names(&record))),
-            Ok(false) => Ok(None),
-            Err(err) => Err(err),
         };
-        if let Ok(Some(names)) = &names {
-            self.names = names.clone();
-        }
-        self.header = Header::Loaded {
-            names,
-            reported: false,
-        };
+        Headed::wrap(parser, header)
     }
+}
 
-    fn read_record(&mut self, record: &mut Record, header: bool) -> Result<bool, InputError> {
-        if self.skipping {
-            match self.src.skip_line() {
-                Ok(true) => self.line += 1,
-                Ok(false) => {}
-                Err(err) => return Err(io_error(self.line, &err)),
-            }
-            self.skipping = false;
+/// Public only because [`TsvReader`] names it; its parts are private.
+pub struct TsvParser<R> {
+    lines: Lines<R>,
+    null: Vec<u8>,
+    expected: Option<usize>,
+    max: usize,
+}
+
+impl<R: BufRead> ReadRecord for TsvParser<R> {
+    fn read_record(
+        &mut self,
+        record: &mut Record,
+        header: bool,
+        names: &[String],
+    ) -> Result<bool, InputError> {
+        if !self.lines.read(record, self.max, 0)? {
+            return Ok(false);
         }
-        record.clear();
-        record.line = self.line;
-        record.start = self.src.offset();
-        let end = match self.src.read_line(&mut record.raw, self.max) {
-            Ok(end) => end,
-            Err(err) => return Err(io_error(self.line, &err)),
-        };
-        match end {
-            Line::Eof => return Ok(false),
-            Line::TooLong { lf } => {
-                if lf {
-                    self.line += 1;
-                } else {
-                    self.skipping = true;
-                }
-                return Err(too_long(record, self.max, self.src.offset()));
-            }
-            Line::Complete { lf } => self.line += u64::from(lf),
-        }
-        record.end = self.src.offset();
         let cap = self.expected.unwrap_or(usize::MAX);
         let null = (!header).then_some(self.null.as_slice());
         let (found, error) = split(record, null, cap);
         let expected = *self.expected.get_or_insert(found);
         if let Some((field, message)) = error {
-            return Err(InputError::new(record.line, message).in_field(field, &self.names));
+            return Err(InputError::new(record.line, message).in_field(field, names));
         }
         if found != expected {
             return Err(field_count(record.line, expected, found));
         }
-        check_utf8(record, &self.names)?;
+        check_utf8(record, names)?;
         Ok(true)
+    }
+
+    fn bytes_read(&self) -> u64 {
+        self.lines.offset()
     }
 }
 
