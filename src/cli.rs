@@ -113,6 +113,11 @@ pub struct ExportArgs {
     #[arg(long)]
     pub quiet: bool,
 
+    /// Read no faster than this: rows a second (5000/s) or output bytes
+    /// (20MB/s), to spare a production server.
+    #[arg(long, value_name = "RATE")]
+    pub max_rate: Option<String>,
+
     /// Print one JSON line of totals to stderr at the end.
     #[arg(long)]
     pub stats: bool,

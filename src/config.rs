@@ -23,6 +23,7 @@ pub struct ExportPlan {
     pub header: bool,
     pub null: String,
     pub limit: Option<u64>,
+    pub max_rate: Option<crate::throttle::Rate>,
     pub explain: bool,
     pub progress: ProgressMode,
     pub quiet: bool,
@@ -104,6 +105,12 @@ impl ExportPlan {
                 .null
                 .unwrap_or_else(|| format.default_null().to_string()),
             limit: args.limit,
+            max_rate: args
+                .max_rate
+                .as_deref()
+                .map(crate::throttle::Rate::parse)
+                .transpose()
+                .map_err(UsageError)?,
             explain: args.explain,
             progress: args.progress,
             quiet: args.quiet,

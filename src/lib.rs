@@ -32,6 +32,7 @@ pub mod output;
 pub mod pipeline;
 pub mod plan;
 pub mod progress;
+pub mod throttle;
 pub mod url;
 pub mod values;
 pub mod writer;

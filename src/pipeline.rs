@@ -7,6 +7,7 @@ use crate::cell::{Cell, Column, RowSink};
 use crate::format::{Encoder, Format};
 use crate::output::Output;
 use crate::progress::Progress;
+use crate::throttle::Throttle;
 
 /// A buffer this full is handed to the writer even in mid-chunk, so a
 /// cursor with a huge fetch size still streams in bounded memory.
@@ -19,6 +20,7 @@ pub struct Pipeline {
     rows: u64,
     chunks: u64,
     limit: Option<u64>,
+    throttle: Option<Throttle>,
 }
 
 /// What an export wrote.
@@ -50,7 +52,15 @@ impl Pipeline {
             rows: 0,
             chunks: 0,
             limit,
+            throttle: None,
         }
+    }
+
+    /// Keeps the export under `--max-rate`, checked each time a buffer is
+    /// handed to the writer.
+    pub fn with_throttle(mut self, throttle: Option<Throttle>) -> Pipeline {
+        self.throttle = throttle;
+        self
     }
 
     pub fn rows(&self) -> u64 {
@@ -86,6 +96,9 @@ impl Pipeline {
         let spare = self.output.send(full)?;
         self.encoder.take_buffer(spare);
         self.progress.update(self.rows, self.output.bytes());
+        if let Some(throttle) = &self.throttle {
+            throttle.pace(self.rows, self.output.bytes());
+        }
         Ok(())
     }
 }

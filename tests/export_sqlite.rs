@@ -1383,3 +1383,38 @@ fn sqlite_duplicate_column_names_are_refused_in_ndjson() {
     );
     assert_eq!(export_text(&url, &["--query", query]), "a,a\n1,a\n");
 }
+
+/// `--max-rate` keeps the export at or under the rate: 3000 rows at 2000
+/// rows a second cannot finish in less than about 1.5 seconds.
+#[test]
+fn sqlite_max_rate_paces_the_export() {
+    let dir = TempDir::new("sqlite_max_rate");
+    let (_conn, url) = create_db(
+        &dir,
+        "CREATE TABLE t(id INTEGER PRIMARY KEY, v TEXT);
+         WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < 3000)
+         INSERT INTO t SELECT x, 'v' || x FROM c;",
+    );
+    let started = std::time::Instant::now();
+    let out = export_text(
+        &url,
+        &["--table", "t", "--chunk", "500", "--max-rate", "2000/s"],
+    );
+    let elapsed = started.elapsed();
+    assert_eq!(out.lines().count(), 3001);
+    assert!(
+        elapsed >= std::time::Duration::from_millis(1200),
+        "{elapsed:?}"
+    );
+    let run = dbchunk([
+        "export",
+        "--url",
+        &url,
+        "--table",
+        "t",
+        "--max-rate",
+        "fast",
+    ])
+    .fails(2);
+    assert!(run.stderr.contains("--max-rate"), "{}", run.stderr);
+}

@@ -14,6 +14,7 @@ use crate::output::Output;
 use crate::pipeline::{Pipeline, Totals};
 use crate::plan::Strategy;
 use crate::progress::{Progress, ProgressMode};
+use crate::throttle::Throttle;
 use crate::url::Engine;
 
 pub async fn run(plan: ExportPlan) -> Result<()> {
@@ -44,7 +45,7 @@ pub async fn run(plan: ExportPlan) -> Result<()> {
         estimate(&mut db, &relation, &plan).await,
     );
     let output = Output::open(plan.destination.clone())?;
-    let mut pipeline = Pipeline::new(
+    let pipeline = Pipeline::new(
         plan.format,
         &relation.columns,
         &plan.null,
@@ -53,6 +54,7 @@ pub async fn run(plan: ExportPlan) -> Result<()> {
         progress,
         plan.limit,
     );
+    let mut pipeline = pipeline.with_throttle(plan.max_rate.map(Throttle::new));
     let started = Instant::now();
     read(&mut db, &relation, strategy, &plan, &mut pipeline)
         .await
