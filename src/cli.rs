@@ -113,6 +113,19 @@ pub struct ExportArgs {
     #[arg(long)]
     pub quiet: bool,
 
+    /// Export with N connections over one consistent snapshot, each
+    /// reading one range of the key (split by the real key distribution);
+    /// the output stays in key order.
+    #[arg(long, default_value_t = 1, value_name = "N",
+          value_parser = clap::value_parser!(u16).range(1..=64))]
+    pub parallel: u16,
+
+    /// With --parallel on MySQL: start the workers' snapshots without the
+    /// brief FLUSH TABLES WITH READ LOCK (for users without the RELOAD
+    /// privilege; the workers' snapshots may then differ slightly).
+    #[arg(long)]
+    pub no_lock: bool,
+
     /// Read no faster than this: rows a second (5000/s) or output bytes
     /// (20MB/s), to spare a production server.
     #[arg(long, value_name = "RATE")]

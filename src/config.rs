@@ -13,6 +13,7 @@ use crate::plan::Strategy;
 use crate::progress::ProgressMode;
 use crate::url::{DbUrl, Engine};
 
+#[derive(Clone)]
 pub struct ExportPlan {
     pub url: DbUrl,
     pub request: Request,
@@ -24,6 +25,11 @@ pub struct ExportPlan {
     pub null: String,
     pub limit: Option<u64>,
     pub max_rate: Option<crate::throttle::Rate>,
+    /// Workers for `--parallel` (1: no parallelism).
+    pub parallel: usize,
+    /// `--no-lock`: MySQL workers start their snapshots without a brief
+    /// global read lock.
+    pub no_lock: bool,
     pub explain: bool,
     pub progress: ProgressMode,
     pub quiet: bool,
@@ -85,6 +91,18 @@ impl ExportPlan {
                 "--null applies to csv and tsv; NDJSON always writes NULL as null".into(),
             ));
         }
+        if args.parallel > 1 && args.limit.is_some() {
+            return Err(UsageError(
+                "--parallel splits the whole key range; it does not go with --limit".into(),
+            ));
+        }
+        if args.parallel > 1 && url.engine == Engine::Sqlite {
+            return Err(UsageError(
+                "--parallel needs PostgreSQL or MySQL (a SQLite file is read by one process at a time \
+                 fastest)"
+                    .into(),
+            ));
+        }
         let key = args.key.as_deref().map(split_list).transpose()?;
         let request = Request {
             source: parse_source(&args.source)?,
@@ -111,6 +129,8 @@ impl ExportPlan {
                 .map(crate::throttle::Rate::parse)
                 .transpose()
                 .map_err(UsageError)?,
+            parallel: usize::from(args.parallel),
+            no_lock: args.no_lock,
             explain: args.explain,
             progress: args.progress,
             quiet: args.quiet,

@@ -72,6 +72,24 @@ impl Output {
         Ok(self.spares.try_recv().unwrap_or_default())
     }
 
+    /// Queues the whole content of `path` (a `--parallel` worker's range),
+    /// a megabyte at a time.
+    pub fn send_file(&mut self, path: &Path) -> Result<()> {
+        use std::io::Read;
+        let mut file = std::fs::File::open(path)
+            .with_context(|| format!("reading the spooled range {}", path.display()))?;
+        loop {
+            let mut buffer = self.spares.try_recv().unwrap_or_default();
+            buffer.clear();
+            buffer.reserve(1 << 20);
+            let read = (&mut file).take(1 << 20).read_to_end(&mut buffer)?;
+            if read == 0 {
+                return Ok(());
+            }
+            self.send(buffer)?;
+        }
+    }
+
     /// Waits for every byte to be written, then moves a file into place.
     pub fn finish(mut self) -> Result<()> {
         drop(self.sender.take());
@@ -143,21 +161,24 @@ fn write_all(
     spares: SyncSender<Vec<u8>>,
     mut temp: Option<tempfile::NamedTempFile>,
 ) -> io::Result<Option<tempfile::NamedTempFile>> {
-    let stdout = io::stdout();
-    let mut stdout = stdout.lock();
+    // Only a stdout writer takes the stdout lock: `--parallel` workers
+    // spooling to files run beside the one that writes to stdout.
+    let mut stdout = temp.is_none().then(|| io::stdout().lock());
     for buffer in buffers {
-        match temp.as_mut() {
-            Some(file) => file.write_all(&buffer)?,
-            None => stdout.write_all(&buffer)?,
+        match (temp.as_mut(), stdout.as_mut()) {
+            (Some(file), _) => file.write_all(&buffer)?,
+            (None, Some(out)) => out.write_all(&buffer)?,
+            (None, None) => unreachable!("a writer has a file or stdout"),
         }
         let _ = spares.try_send(buffer);
     }
-    match temp.as_mut() {
-        Some(file) => {
+    match (temp.as_mut(), stdout.as_mut()) {
+        (Some(file), _) => {
             file.flush()?;
             file.as_file().sync_all()?;
         }
-        None => stdout.flush()?,
+        (None, Some(out)) => out.flush()?,
+        (None, None) => {}
     }
     Ok(temp)
 }

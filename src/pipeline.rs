@@ -73,7 +73,16 @@ impl Pipeline {
     }
 
     /// Writes what is left and waits for the output to be complete.
-    pub fn finish(mut self) -> Result<Totals> {
+    pub fn finish(self) -> Result<Totals> {
+        let (totals, output, progress) = self.drain()?;
+        output.finish()?;
+        progress.finish();
+        Ok(totals)
+    }
+
+    /// Hands out the rest of the rows and the output, still open: a
+    /// `--parallel` export appends the later ranges to it.
+    pub fn drain(mut self) -> Result<(Totals, Output, Progress)> {
         self.ship()?;
         let totals = Totals {
             rows: self.rows,
@@ -81,9 +90,7 @@ impl Pipeline {
             chunks: self.chunks,
         };
         self.progress.update(totals.rows, totals.bytes);
-        self.output.finish()?;
-        self.progress.finish();
-        Ok(totals)
+        Ok((totals, self.output, self.progress))
     }
 
     fn ship(&mut self) -> Result<()> {

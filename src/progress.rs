@@ -26,6 +26,14 @@ pub struct Progress {
     /// Drawing plain lines (stderr is not a terminal): the throttled
     /// lines may skip the end, so `finish` writes a last one itself.
     log_lines: bool,
+    /// Set for the handles of parallel workers (see [`Progress::share`]):
+    /// each adds what it did since its last update to the shared totals.
+    shared: Option<Shared>,
+}
+
+struct Shared {
+    totals: std::sync::Arc<[std::sync::atomic::AtomicU64; 2]>,
+    last: std::cell::Cell<(u64, u64)>,
 }
 
 impl Progress {
@@ -64,6 +72,7 @@ impl Progress {
                     bar: None,
                     by_input_bytes,
                     log_lines: false,
+                    shared: None,
                 }
             }
             (ProgressMode::Auto, false) => {
@@ -72,6 +81,7 @@ impl Progress {
                         bar: None,
                         by_input_bytes,
                         log_lines: false,
+                        shared: None,
                     };
                 }
                 ProgressDrawTarget::stderr()
@@ -109,12 +119,38 @@ impl Progress {
             bar: Some(bar),
             by_input_bytes,
             log_lines,
+            shared: None,
+        }
+    }
+
+    /// A handle for one of several parallel workers: the rows and bytes of
+    /// all handles made from `totals` add up on this bar.
+    pub fn share(&self, totals: &std::sync::Arc<[std::sync::atomic::AtomicU64; 2]>) -> Progress {
+        Progress {
+            bar: self.bar.clone(),
+            by_input_bytes: self.by_input_bytes,
+            log_lines: false,
+            shared: Some(Shared {
+                totals: totals.clone(),
+                last: std::cell::Cell::new((0, 0)),
+            }),
         }
     }
 
     /// `bytes` are bytes written (export) or read (import).
     pub fn update(&self, rows: u64, bytes: u64) {
         let Some(bar) = &self.bar else { return };
+        let (rows, bytes) = match &self.shared {
+            None => (rows, bytes),
+            Some(shared) => {
+                use std::sync::atomic::Ordering::Relaxed;
+                let (last_rows, last_bytes) = shared.last.replace((rows, bytes));
+                let rows = shared.totals[0].fetch_add(rows - last_rows, Relaxed) + rows - last_rows;
+                let bytes =
+                    shared.totals[1].fetch_add(bytes - last_bytes, Relaxed) + bytes - last_bytes;
+                (rows, bytes)
+            }
+        };
         let (position, message) = if self.by_input_bytes {
             (bytes, rows.to_string())
         } else {
@@ -128,6 +164,9 @@ impl Progress {
     }
 
     pub fn finish(&self) {
+        if self.shared.is_some() {
+            return; // the bar is finished by its owner
+        }
         if let Some(bar) = &self.bar {
             bar.finish();
             if self.log_lines {

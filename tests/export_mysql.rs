@@ -389,3 +389,73 @@ fn mysql_key_that_is_not_unique_is_refused_for_keyset() {
     let explain = export(&["--table", table, "--explain"]);
     assert!(explain.contains("strategy: keyset, key: u"), "{explain}");
 }
+
+#[test]
+fn mysql_parallel_output_equals_serial_and_reads_one_snapshot() {
+    let table = "it_my_parallel";
+    mysql_exec(&format!(
+        "SET SESSION max_recursive_iterations = 1000000;
+         DROP TABLE IF EXISTS {table};
+         CREATE TABLE {table}(a INT NOT NULL, b VARCHAR(20) NOT NULL, v TEXT, PRIMARY KEY (a, b));
+         INSERT INTO {table} WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < 20000)
+         SELECT x % 97, CONCAT('k', x), REPEAT('x', x % 7) FROM c;
+         ANALYZE TABLE {table};"
+    ));
+    let serial = export(&["--table", table, "--strategy", "cursor"]);
+    for strategy in ["keyset", "cursor"] {
+        for workers in ["2", "3"] {
+            let out = export(&[
+                "--table",
+                table,
+                "--strategy",
+                strategy,
+                "--parallel",
+                workers,
+                "--chunk",
+                "700",
+            ]);
+            assert!(
+                out == serial,
+                "--strategy {strategy} --parallel {workers} differs from the serial export"
+            );
+        }
+    }
+    let child = dbchunk([
+        "export",
+        "--url",
+        &mysql_url(),
+        "--table",
+        table,
+        "--parallel",
+        "2",
+        "--strategy",
+        "keyset",
+        "--chunk",
+        "500",
+        "--max-rate",
+        "8000/s",
+    ])
+    .command()
+    .stdin(Stdio::null())
+    .stdout(Stdio::piped())
+    .stderr(Stdio::piped())
+    .spawn()
+    .expect("start dbchunk");
+    std::thread::sleep(std::time::Duration::from_millis(700));
+    mysql_exec(&format!(
+        "DELETE FROM {table} WHERE a BETWEEN 80 AND 90;
+         UPDATE {table} SET v = 'changed' WHERE a = 10;
+         INSERT INTO {table} VALUES (200, 'new', 'new'), (0, 'a-new', 'new');"
+    ));
+    let output = child.wait_with_output().unwrap();
+    assert_eq!(
+        output.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(
+        String::from_utf8(output.stdout).unwrap() == serial,
+        "the parallel export saw later changes"
+    );
+}

@@ -1063,3 +1063,91 @@ fn pg_key_that_is_not_unique_is_refused_for_keyset() {
     let all = export_text(&["--table", table, "--key", "k", "--strategy", "cursor"]);
     assert_eq!(all.lines().count(), 7, "{all}");
 }
+
+/// `--parallel` gives the serial export's bytes, whatever the number of
+/// workers, strategy or key shape.
+#[test]
+fn pg_parallel_output_equals_serial() {
+    let table = "it_pg_parallel";
+    pg_exec(&format!(
+        "DROP TABLE IF EXISTS {table};
+         CREATE TABLE {table}(a int, b text, v text, ts timestamptz, PRIMARY KEY (a, b));
+         INSERT INTO {table} SELECT g % 97, 'k' || g, repeat('x', g % 7), '2024-01-01'::timestamptz + g * interval '1 minute'
+         FROM generate_series(1, 20000) g;
+         ANALYZE {table};"
+    ));
+    let serial = export(&["--table", table, "--strategy", "keyset"]);
+    for strategy in ["keyset", "copy"] {
+        for workers in ["2", "3", "5"] {
+            let out = export(&[
+                "--table",
+                table,
+                "--strategy",
+                strategy,
+                "--parallel",
+                workers,
+                "--chunk",
+                "700",
+            ]);
+            assert!(
+                out == serial,
+                "--strategy {strategy} --parallel {workers} differs from the serial export"
+            );
+        }
+    }
+}
+
+/// Rows inserted, deleted and changed while a parallel export runs do not
+/// show up half-way: every worker reads the snapshot taken at the start.
+#[test]
+fn pg_parallel_export_reads_one_snapshot() {
+    let table = "it_pg_parallel_snapshot";
+    pg_exec(&format!(
+        "DROP TABLE IF EXISTS {table};
+         CREATE TABLE {table}(id int PRIMARY KEY, v text);
+         INSERT INTO {table} SELECT g, 'v' || g FROM generate_series(1, 20000) g;
+         ANALYZE {table};"
+    ));
+    let before = export(&["--table", table]);
+    let url = pg_url();
+    // 20,000 rows at 8,000 rows a second: about 2.5 seconds.
+    let child = dbchunk([
+        "export",
+        "--url",
+        &url,
+        "--table",
+        table,
+        "--parallel",
+        "2",
+        "--strategy",
+        "keyset",
+        "--chunk",
+        "500",
+        "--max-rate",
+        "8000/s",
+    ])
+    .command()
+    .stdin(Stdio::null())
+    .stdout(Stdio::piped())
+    .stderr(Stdio::piped())
+    .spawn()
+    .expect("start dbchunk");
+    std::thread::sleep(std::time::Duration::from_millis(700));
+    pg_exec(&format!(
+        "DELETE FROM {table} WHERE id BETWEEN 7000 AND 7999 OR id BETWEEN 17000 AND 17999;
+         UPDATE {table} SET v = 'changed' WHERE id % 1000 = 0;
+         INSERT INTO {table} SELECT g, 'new' FROM generate_series(20001, 21000) g;"
+    ));
+    let output = child.wait_with_output().unwrap();
+    assert_eq!(
+        output.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(
+        output.stdout == before,
+        "the parallel export saw changes made after it started"
+    );
+    assert_ne!(export(&["--table", table]), before, "the changes were made");
+}

@@ -4,7 +4,6 @@
 
 use anyhow::{Context, Result};
 
-use crate::cell::{Cell, RowSink};
 use crate::config::ExportPlan;
 use crate::db::{Db, Key, Relation};
 use crate::plan::{Statement, Strategy};
@@ -31,7 +30,7 @@ pub async fn run(
                 relation.select.keyset_chunk(chunk, false),
                 None,
             ));
-            let later_key = key_of_row(db, relation, chunk).await?;
+            let later_key = db.key_of_row(relation, chunk).await?;
             if let Some(key) = later_key {
                 steps.push((
                     "a later chunk (the second)",
@@ -100,58 +99,12 @@ pub async fn run(
     Ok(())
 }
 
-/// The key of row `n` in key order, read with a one-row offset query.
-async fn key_of_row(db: &mut Db, relation: &Relation, n: u64) -> Result<Option<Key>> {
-    let statement = relation.select.offset_chunk(1, n.saturating_sub(1));
-    let read = db
-        .read_chunk(relation, &statement, None, &mut Discard)
-        .await?;
-    Ok(read.last_key)
-}
-
 fn describe_key(key: &Key, params: &[usize]) -> String {
-    use rusqlite::types::Value as Lite;
-    let quoted = |text: &str| format!("'{}'", text.replace('\'', "''"));
-    let values: Vec<String> = match key {
-        Key::Text(v) => v
-            .iter()
-            .map(|x| x.as_deref().map_or("NULL".into(), quoted))
-            .collect(),
-        Key::Mysql(v) => v.iter().map(|x| x.as_sql(false)).collect(),
-        Key::Sqlite(v) => v
-            .iter()
-            .map(|x| match x {
-                Lite::Null => "NULL".to_string(),
-                Lite::Integer(i) => i.to_string(),
-                Lite::Real(f) => f.to_string(),
-                Lite::Text(t) => quoted(t),
-                Lite::Blob(b) => format!(
-                    "x'{}'",
-                    b.iter().map(|b| format!("{b:02x}")).collect::<String>()
-                ),
-            })
-            .collect(),
-    };
+    let values = key.literals();
     let bound: Vec<String> = params
         .iter()
         .enumerate()
         .map(|(i, &k)| format!("parameter {} = {}", i + 1, values[k]))
         .collect();
     bound.join(", ")
-}
-
-/// A sink that drops rows: used where only the key of a row is wanted.
-struct Discard;
-
-impl RowSink for Discard {
-    fn cell(&mut self, _: Cell<'_>) {}
-    fn end_row(&mut self) -> Result<bool> {
-        Ok(true)
-    }
-    fn raw_rows(&mut self, _: &[u8], _: u64) -> Result<bool> {
-        Ok(true)
-    }
-    fn end_chunk(&mut self) -> Result<()> {
-        Ok(())
-    }
 }

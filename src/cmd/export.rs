@@ -44,6 +44,16 @@ pub async fn run(plan: ExportPlan) -> Result<()> {
         plan.quiet,
         estimate(&mut db, &relation, &plan).await,
     );
+    if plan.parallel > 1 {
+        let started = Instant::now();
+        let totals = super::parallel::run(&plan, &mut db, &relation, strategy, progress)
+            .await
+            .with_context(|| format!("exporting {label} with {} workers", plan.parallel))?;
+        if plan.stats {
+            print_stats(&totals, strategy, started);
+        }
+        return Ok(());
+    }
     let output = Output::open(plan.destination.clone())?;
     let pipeline = Pipeline::new(
         plan.format,
@@ -162,7 +172,7 @@ async fn estimate(db: &mut Db, relation: &Relation, plan: &ExportPlan) -> Option
     Some(plan.limit.map_or(estimate, |limit| limit.min(estimate)))
 }
 
-async fn read(
+pub(super) async fn read(
     db: &mut Db,
     relation: &Relation,
     strategy: Strategy,

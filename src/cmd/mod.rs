@@ -4,3 +4,4 @@ pub mod count;
 pub mod explain;
 pub mod export;
 pub mod import;
+pub mod parallel;

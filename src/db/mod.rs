@@ -204,6 +204,37 @@ pub enum Key {
     Sqlite(Vec<rusqlite::types::Value>),
 }
 
+impl Key {
+    /// Each key value as an SQL literal, for messages and for the range
+    /// conditions of `--parallel` workers. PostgreSQL's values are its own
+    /// text forms, which an untyped literal turns back into the column's
+    /// type; MySQL's literals come escaped from the driver.
+    pub fn literals(&self) -> Vec<String> {
+        use rusqlite::types::Value as Lite;
+        let quoted = |text: &str| format!("'{}'", text.replace('\'', "''"));
+        match self {
+            Key::Text(values) => values
+                .iter()
+                .map(|v| v.as_deref().map_or("NULL".into(), quoted))
+                .collect(),
+            Key::Mysql(values) => values.iter().map(|v| v.as_sql(false)).collect(),
+            Key::Sqlite(values) => values
+                .iter()
+                .map(|v| match v {
+                    Lite::Null => "NULL".to_string(),
+                    Lite::Integer(i) => i.to_string(),
+                    Lite::Real(f) => format!("{f:e}"),
+                    Lite::Text(t) => quoted(t),
+                    Lite::Blob(b) => {
+                        let hex: String = b.iter().map(|b| format!("{b:02x}")).collect();
+                        format!("x'{hex}'")
+                    }
+                })
+                .collect(),
+        }
+    }
+}
+
 /// The outcome of one chunk query.
 pub struct ChunkRead {
     pub rows: u64,
@@ -312,6 +343,16 @@ impl Db {
         }
     }
 
+    /// The key of row `n` in key order, read with a one-row offset query
+    /// (the index walks `n` entries; nothing is sent but the one row).
+    pub async fn key_of_row(&mut self, relation: &Relation, n: u64) -> Result<Option<Key>> {
+        let statement = relation.select.offset_chunk(1, n.saturating_sub(1));
+        let read = self
+            .read_chunk(relation, &statement, None, &mut Discard)
+            .await?;
+        Ok(read.last_key)
+    }
+
     /// Runs one statement and streams all its rows, `fetch` at a time.
     pub async fn stream(
         &mut self,
@@ -378,6 +419,22 @@ impl Db {
             Db::Mysql(db) => db.count(sql).await,
             Db::Sqlite(db) => db.count(sql),
         }
+    }
+}
+
+/// A sink that drops rows: used where only the key of a row is wanted.
+struct Discard;
+
+impl RowSink for Discard {
+    fn cell(&mut self, _: crate::cell::Cell<'_>) {}
+    fn end_row(&mut self) -> Result<bool> {
+        Ok(true)
+    }
+    fn raw_rows(&mut self, _: &[u8], _: u64) -> Result<bool> {
+        Ok(true)
+    }
+    fn end_chunk(&mut self) -> Result<()> {
+        Ok(())
     }
 }
 

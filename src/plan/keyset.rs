@@ -8,31 +8,74 @@
 use super::Statement;
 use crate::db::Dialect;
 
+/// How rows compare with a key value, in key order.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Comparison {
+    /// `>`: the rows after a chunk's last key.
+    After,
+    /// `>=`: the first row of a `--parallel` range and those after it.
+    AtOrAfter,
+    /// `<`: the rows before the next `--parallel` range.
+    Before,
+}
+
+impl Comparison {
+    /// The operator for the last key column, and the strict one for the
+    /// columns before it.
+    fn operators(self) -> (&'static str, &'static str) {
+        match self {
+            Comparison::After => (">", ">"),
+            Comparison::AtOrAfter => (">=", ">"),
+            Comparison::Before => ("<", "<"),
+        }
+    }
+}
+
 /// `key` holds quoted column references, `params` the placeholder
 /// expression of each. The returned statement lists, for each placeholder
 /// in the SQL, the index of the key value it takes (its `limit` is unused).
 pub fn after(dialect: Dialect, key: &[String], params: &[String]) -> Statement {
+    compare(dialect, key, params, Comparison::After)
+}
+
+/// Rows compared with the key value in `params` (placeholders or
+/// literals), in the form the engine plans best.
+pub fn compare(
+    dialect: Dialect,
+    key: &[String],
+    params: &[String],
+    comparison: Comparison,
+) -> Statement {
     assert_eq!(key.len(), params.len());
+    let (last, _) = comparison.operators();
     if key.len() == 1 {
         return Statement {
-            sql: format!("{} > {}", key[0], params[0]),
+            sql: format!("{} {last} {}", key[0], params[0]),
             params: vec![0],
             limit: 0,
         };
     }
     match dialect {
         Dialect::Postgres | Dialect::Sqlite => Statement {
-            sql: format!("({}) > ({})", key.join(", "), params.join(", ")),
+            sql: format!("({}) {last} ({})", key.join(", "), params.join(", ")),
             params: (0..key.len()).collect(),
             limit: 0,
         },
-        Dialect::Mysql => expanded(key, params),
+        Dialect::Mysql => expanded(key, params, comparison),
     }
 }
 
-fn expanded(key: &[String], params: &[String]) -> Statement {
+/// `a >= ? AND ((a > ?) OR (a = ? AND b > ?))`: a range on the first
+/// column the index can use, then the exact condition.
+fn expanded(key: &[String], params: &[String], comparison: Comparison) -> Statement {
+    let (last, strict) = comparison.operators();
+    let leading = if comparison == Comparison::Before {
+        "<="
+    } else {
+        ">="
+    };
     let mut order = vec![0];
-    let mut sql = format!("{} >= {} AND (", key[0], params[0]);
+    let mut sql = format!("{} {leading} {} AND (", key[0], params[0]);
     for i in 0..key.len() {
         if i > 0 {
             sql.push_str(" OR ");
@@ -42,7 +85,8 @@ fn expanded(key: &[String], params: &[String]) -> Statement {
             sql.push_str(&format!("{} = {} AND ", key[j], params[j]));
             order.push(j);
         }
-        sql.push_str(&format!("{} > {})", key[i], params[i]));
+        let op = if i + 1 == key.len() { last } else { strict };
+        sql.push_str(&format!("{} {op} {})", key[i], params[i]));
         order.push(i);
     }
     sql.push(')');
@@ -76,6 +120,24 @@ mod tests {
             &strings(&["?1", "?2"]),
         );
         assert_eq!(s.sql, "(a, b) > (?1, ?2)");
+    }
+
+    #[test]
+    fn range_bounds_for_parallel_workers() {
+        let key = strings(&["a", "b"]);
+        let values = strings(&["1", "'x'"]);
+        assert_eq!(
+            compare(Dialect::Postgres, &key, &values, Comparison::AtOrAfter).sql,
+            "(a, b) >= (1, 'x')"
+        );
+        assert_eq!(
+            compare(Dialect::Mysql, &key, &values, Comparison::Before).sql,
+            "a <= 1 AND ((a < 1) OR (a = 1 AND b < 'x'))"
+        );
+        assert_eq!(
+            compare(Dialect::Mysql, &key, &values, Comparison::AtOrAfter).sql,
+            "a >= 1 AND ((a > 1) OR (a = 1 AND b >= 'x'))"
+        );
     }
 
     #[test]

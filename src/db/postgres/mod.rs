@@ -123,6 +123,29 @@ impl Postgres {
         })
     }
 
+    /// Opens a repeatable-read transaction and exports its snapshot, for
+    /// `--parallel` workers to share. The transaction must stay open until
+    /// every worker has joined it.
+    pub async fn export_snapshot(&mut self) -> Result<String> {
+        self.client
+            .batch_execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
+            .await?;
+        let row = self
+            .client
+            .query_one("SELECT pg_export_snapshot()", &[])
+            .await?;
+        Ok(row.try_get(0)?)
+    }
+
+    /// Starts a transaction that sees exactly the exported snapshot.
+    pub async fn join_snapshot(&mut self, snapshot: &str) -> Result<()> {
+        let sql = format!(
+            "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY; SET TRANSACTION SNAPSHOT {}",
+            literal(snapshot)
+        );
+        Ok(self.client.batch_execute(&sql).await?)
+    }
+
     pub async fn describe(&mut self, request: &Request) -> Result<Relation> {
         let (all, unique_keys, from) = match &request.source {
             Source::Table(table) => self.table_columns(table).await?,

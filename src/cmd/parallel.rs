@@ -1,0 +1,367 @@
+//! `export --parallel N`: N connections, one consistent snapshot, one
+//! output in key order.
+//!
+//! The key space is split at the keys of rows `total·i/N` (read from the
+//! index with one-row offset queries, so the ranges follow the real
+//! distribution of keys, however skewed). Every worker runs the chosen
+//! strategy on its own connection and thread, restricted to its range by a
+//! key condition. All workers read the same snapshot:
+//!
+//! - PostgreSQL: the leader exports its snapshot (`pg_export_snapshot()`)
+//!   and each worker starts with `SET TRANSACTION SNAPSHOT`;
+//! - MySQL/MariaDB: the leader holds `FLUSH TABLES WITH READ LOCK` while
+//!   every worker runs `START TRANSACTION WITH CONSISTENT SNAPSHOT`, then
+//!   unlocks (`--no-lock` skips the lock for users without the privilege).
+//!
+//! The first range streams straight to the output; later ranges are
+//! spooled to files beside it and appended in order, so the output is the
+//! serial export's, byte for byte.
+
+use std::path::PathBuf;
+use std::sync::mpsc;
+use std::thread::JoinHandle;
+
+use anyhow::{anyhow, Context, Result};
+
+use super::export::read;
+use crate::config::ExportPlan;
+use crate::db::{Db, Key, Relation};
+use crate::error::UsageError;
+use crate::output::{Destination, Output};
+use crate::pipeline::{Pipeline, Totals};
+use crate::plan::keyset::{compare, Comparison};
+use crate::plan::Strategy;
+use crate::progress::Progress;
+use crate::throttle::{Rate, Throttle};
+
+/// How the workers share one view of the data.
+#[derive(Clone)]
+enum Snapshot {
+    Postgres(String),
+    /// MySQL: workers start consistent snapshots while the leader holds
+    /// (or, with `--no-lock`, does not hold) a global read lock.
+    Mysql,
+}
+
+/// Exports with `plan.parallel` workers; returns what was written.
+pub async fn run(
+    plan: &ExportPlan,
+    leader: &mut Db,
+    relation: &Relation,
+    strategy: Strategy,
+    progress: Progress,
+) -> Result<Totals> {
+    check(leader, relation, strategy)?;
+    let snapshot = match leader {
+        Db::Postgres(pg) => Snapshot::Postgres(
+            pg.export_snapshot()
+                .await
+                .context("exporting the snapshot")?,
+        ),
+        _ => Snapshot::Mysql,
+    };
+    let bounds = split_points(leader, relation, plan.parallel).await?;
+    if matches!(snapshot, Snapshot::Mysql) && !plan.no_lock {
+        leader
+            .execute("FLUSH TABLES WITH READ LOCK")
+            .await
+            .context(
+                "taking the brief global read lock that gives every worker the same snapshot \
+             (it needs the RELOAD privilege; --no-lock goes without it)",
+            )?;
+    }
+    let totals = std::sync::Arc::new([
+        std::sync::atomic::AtomicU64::new(0),
+        std::sync::atomic::AtomicU64::new(0),
+    ]);
+    let (ready, joined) = mpsc::channel();
+    let spool_dir = spool_dir(&plan.destination);
+    let mut workers = Vec::new();
+    let mut spools = Vec::new();
+    for (i, range) in ranges(&bounds).into_iter().enumerate() {
+        let worker_plan = worker_plan(plan, relation, &range, bounds.len() + 1);
+        let destination = if i == 0 {
+            plan.destination.clone()
+        } else {
+            let spool = Spool::new(&spool_dir, i)?;
+            let path = spool.0.clone();
+            spools.push(spool);
+            Destination::File(path)
+        };
+        let worker = Worker {
+            number: i + 1,
+            plan: worker_plan,
+            strategy,
+            snapshot: snapshot.clone(),
+            destination,
+            header: i == 0 && plan.header,
+            progress: progress.share(&totals),
+        };
+        let ready = ready.clone();
+        let handle = std::thread::Builder::new()
+            .name(format!("dbchunk-worker-{}", i + 1))
+            .spawn(move || worker.run(&ready))
+            .context("starting a worker thread")?;
+        workers.push(handle);
+    }
+    drop(ready);
+    // Every worker is in the snapshot (or has failed) before the leader
+    // lets go of it.
+    for _ in 0..workers.len() {
+        joined
+            .recv()
+            .map_err(|_| anyhow!("a worker stopped before joining the snapshot"))??;
+    }
+    match snapshot {
+        Snapshot::Mysql if !plan.no_lock => leader.execute("UNLOCK TABLES").await?,
+        _ => leader.execute("COMMIT").await?,
+    }
+    let result = gather(workers, &spools);
+    progress.finish();
+    result
+}
+
+/// What `--parallel` needs, checked before anything starts.
+fn check(db: &Db, relation: &Relation, strategy: Strategy) -> Result<()> {
+    if relation.key_names.is_empty() {
+        return Err(UsageError(
+            "--parallel splits the rows by key, and there is none: name one with --key".into(),
+        )
+        .into());
+    }
+    let works = match db {
+        Db::Postgres(_) => matches!(
+            strategy,
+            Strategy::Keyset | Strategy::Copy | Strategy::Offset
+        ),
+        Db::Mysql(_) => matches!(
+            strategy,
+            Strategy::Keyset | Strategy::Cursor | Strategy::Offset
+        ),
+        Db::Sqlite(_) => false,
+    };
+    if !works {
+        return Err(UsageError(format!(
+            "--parallel does not go with --strategy {} on {}: use keyset{}",
+            strategy.name(),
+            db.engine().name(),
+            if matches!(db, Db::Postgres(_)) {
+                " or copy"
+            } else {
+                " or cursor"
+            }
+        ))
+        .into());
+    }
+    Ok(())
+}
+
+/// The keys at rows `total·i/n`, in order, without repeats. Fewer rows
+/// than workers give fewer ranges.
+async fn split_points(db: &mut Db, relation: &Relation, workers: usize) -> Result<Vec<Key>> {
+    let total = db
+        .estimate(&relation.select)
+        .await
+        .context("estimating the rows to split")?
+        .unwrap_or(0);
+    let mut bounds: Vec<Key> = Vec::new();
+    for i in 1..workers as u64 {
+        let row = total * i / workers as u64;
+        if row == 0 {
+            continue;
+        }
+        let Some(key) = db
+            .key_of_row(relation, row)
+            .await
+            .context("finding the key ranges")?
+        else {
+            break;
+        };
+        if bounds
+            .last()
+            .is_none_or(|last| last.literals() != key.literals())
+        {
+            bounds.push(key);
+        }
+    }
+    Ok(bounds)
+}
+
+/// One worker's share of the key: from `lower` (inclusive) to `upper`
+/// (exclusive); `None` is open-ended.
+struct Range<'a> {
+    lower: Option<&'a Key>,
+    upper: Option<&'a Key>,
+}
+
+fn ranges(bounds: &[Key]) -> Vec<Range<'_>> {
+    (0..=bounds.len())
+        .map(|i| Range {
+            lower: i.checked_sub(1).map(|j| &bounds[j]),
+            upper: bounds.get(i),
+        })
+        .collect()
+}
+
+/// The plan a worker runs: the user's filter and its key range.
+fn worker_plan(
+    plan: &ExportPlan,
+    relation: &Relation,
+    range: &Range<'_>,
+    workers: usize,
+) -> ExportPlan {
+    let select = &relation.select;
+    let mut conditions: Vec<String> = plan
+        .request
+        .filter
+        .iter()
+        .map(|f| format!("({f})"))
+        .collect();
+    if let Some(lower) = range.lower {
+        conditions.push(
+            compare(
+                select.dialect,
+                &select.key,
+                &lower.literals(),
+                Comparison::AtOrAfter,
+            )
+            .sql,
+        );
+    }
+    if let Some(upper) = range.upper {
+        conditions.push(
+            compare(
+                select.dialect,
+                &select.key,
+                &upper.literals(),
+                Comparison::Before,
+            )
+            .sql,
+        );
+    }
+    let mut worker = plan.clone();
+    worker.request.filter = (!conditions.is_empty()).then(|| conditions.join(" AND "));
+    // The rate is the whole export's: each worker keeps its share.
+    worker.max_rate = plan.max_rate.map(|rate| match rate {
+        Rate::Rows(r) => Rate::Rows(r / workers as f64),
+        Rate::Bytes(b) => Rate::Bytes(b / workers as f64),
+    });
+    worker
+}
+
+struct Worker {
+    number: usize,
+    plan: ExportPlan,
+    strategy: Strategy,
+    snapshot: Snapshot,
+    destination: Destination,
+    header: bool,
+    progress: Progress,
+}
+
+/// What a worker leaves: its totals, and for the first one the output,
+/// still open, that the later ranges are appended to.
+type Finished = (Totals, Option<Output>);
+
+impl Worker {
+    fn run(self, ready: &mpsc::Sender<Result<()>>) -> Result<Finished> {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()?;
+        let number = self.number;
+        runtime
+            .block_on(self.export(ready))
+            .with_context(|| format!("worker {number}"))
+    }
+
+    async fn export(self, ready: &mpsc::Sender<Result<()>>) -> Result<Finished> {
+        let joined = self.join_snapshot().await;
+        let failed = joined
+            .as_ref()
+            .err()
+            .map(|e| anyhow!("worker {}: {}", self.number, crate::error::one_line(e)));
+        let _ = ready.send(failed.map_or(Ok(()), Err));
+        let mut db = joined?;
+        let relation = db.describe(&self.plan.request).await?;
+        let output = Output::open(self.destination.clone())?;
+        let mut pipeline = Pipeline::new(
+            self.plan.format,
+            &relation.columns,
+            &self.plan.null,
+            self.header,
+            output,
+            self.progress,
+            None,
+        )
+        .with_throttle(self.plan.max_rate.map(Throttle::new));
+        read(&mut db, &relation, self.strategy, &self.plan, &mut pipeline).await?;
+        let (totals, output, _) = pipeline.drain()?;
+        if self.number == 1 {
+            Ok((totals, Some(output)))
+        } else {
+            output.finish()?;
+            Ok((totals, None))
+        }
+    }
+
+    async fn join_snapshot(&self) -> Result<Db> {
+        let mut db = Db::connect(&self.plan.url).await?;
+        match (&self.snapshot, &mut db) {
+            (Snapshot::Postgres(id), Db::Postgres(pg)) => pg.join_snapshot(id).await?,
+            _ => {
+                db.execute("SET SESSION TRANSACTION ISOLATION LEVEL REPEATABLE READ")
+                    .await?;
+                db.execute("START TRANSACTION WITH CONSISTENT SNAPSHOT, READ ONLY")
+                    .await?;
+            }
+        }
+        Ok(db)
+    }
+}
+
+/// Waits for the workers in key order and appends each spooled range to
+/// the first worker's output.
+fn gather(workers: Vec<JoinHandle<Result<Finished>>>, spools: &[Spool]) -> Result<Totals> {
+    let mut handles = workers.into_iter();
+    let first = handles.next().expect("at least one worker");
+    let (mut totals, output) = first.join().map_err(|_| anyhow!("worker 1 panicked"))??;
+    let mut output = output.expect("the first worker keeps the output");
+    for (handle, spool) in handles.zip(spools) {
+        let (part, _) = handle.join().map_err(|_| anyhow!("a worker panicked"))??;
+        output.send_file(&spool.0)?;
+        totals.rows += part.rows;
+        totals.chunks += part.chunks;
+    }
+    totals.bytes = output.bytes();
+    output.finish()?;
+    Ok(totals)
+}
+
+/// Where later ranges wait: beside the output file (same file system, no
+/// surprise on a small /tmp), or in the temporary directory for stdout.
+fn spool_dir(destination: &Destination) -> PathBuf {
+    match destination {
+        Destination::File(path) => match path.parent() {
+            Some(dir) if !dir.as_os_str().is_empty() => dir.to_path_buf(),
+            _ => PathBuf::from("."),
+        },
+        Destination::Stdout => std::env::temp_dir(),
+    }
+}
+
+/// A spooled range's file, removed when dropped (after it is appended, or
+/// when the export fails).
+struct Spool(PathBuf);
+
+impl Spool {
+    fn new(dir: &std::path::Path, worker: usize) -> Result<Spool> {
+        let name = format!(".dbchunk-{}-range-{worker}.spool", std::process::id());
+        Ok(Spool(dir.join(name)))
+    }
+}
+
+impl Drop for Spool {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.0);
+    }
+}
