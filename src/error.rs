@@ -21,6 +21,10 @@ pub enum ExitCode {
     Success = 0,
     Failure = 1,
     Usage = 2,
+    /// Stopped by Ctrl-C (SIGINT).
+    Interrupted = 130,
+    /// Stopped by SIGTERM.
+    Terminated = 143,
 }
 
 /// Secrets that must never be printed (passwords from URLs). A std
@@ -63,6 +67,15 @@ pub fn report(err: &anyhow::Error) -> ExitCode {
         return ExitCode::Success;
     }
     eprintln!("dbchunk: {}", scrub(&one_line(err)));
+    let interrupted = err
+        .chain()
+        .find_map(|c| c.downcast_ref::<crate::signals::Interrupted>());
+    if let Some(stop) = interrupted {
+        return match stop.exit_code() {
+            143 => ExitCode::Terminated,
+            _ => ExitCode::Interrupted,
+        };
+    }
     if err
         .chain()
         .any(|c| c.downcast_ref::<UsageError>().is_some())

@@ -32,6 +32,7 @@ pub mod output;
 pub mod pipeline;
 pub mod plan;
 pub mod progress;
+pub mod signals;
 pub mod throttle;
 pub mod url;
 pub mod values;
@@ -48,6 +49,9 @@ pub fn run(cli: Cli) -> ExitCode {
         let message = error::scrub(&info.to_string());
         eprintln!("dbchunk: internal error, please report it: {message}");
     }));
+    if let Err(err) = signals::install() {
+        error::warn(&format!("cannot handle Ctrl-C cleanly: {err}"));
+    }
     match std::panic::catch_unwind(|| execute(cli)) {
         Ok(Ok(())) => ExitCode::Success,
         Ok(Err(err)) => error::report(&err),

@@ -137,8 +137,11 @@ impl RowSink for Pipeline {
         Ok(self.remaining() > 0)
     }
 
+    /// A chunk is written out before a Ctrl-C or SIGTERM stops the export.
     fn end_chunk(&mut self) -> Result<()> {
         self.chunks += 1;
-        self.ship()
+        self.ship()?;
+        crate::signals::check()
+            .map_err(|stop| anyhow!(stop).context(format!("after {} rows", self.rows)))
     }
 }

@@ -1418,3 +1418,68 @@ fn sqlite_max_rate_paces_the_export() {
     .fails(2);
     assert!(run.stderr.contains("--max-rate"), "{}", run.stderr);
 }
+
+/// The first Ctrl-C or SIGTERM ends the export after the chunk in flight,
+/// with exit 130 or 143: stdout holds whole chunks, and a file output is
+/// never left looking complete.
+#[test]
+fn sqlite_signals_stop_after_a_whole_chunk() {
+    let dir = TempDir::new("sqlite_signals");
+    let (_conn, url) = create_db(
+        &dir,
+        "CREATE TABLE t(id INTEGER PRIMARY KEY, v TEXT);
+         WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < 20000)
+         INSERT INTO t SELECT x, 'v' || x FROM c;",
+    );
+    let file = dir.join("out.csv");
+    let file_arg = file.to_str().unwrap().to_string();
+    for (signal, code, to_file) in [("-INT", 130, false), ("-TERM", 143, true)] {
+        let mut args = vec![
+            "export",
+            "--url",
+            &url,
+            "--table",
+            "t",
+            "--chunk",
+            "1000",
+            "--max-rate",
+            "4000/s",
+        ];
+        if to_file {
+            args.extend(["--output", &file_arg]);
+        }
+        let child = dbchunk(args)
+            .command()
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("start dbchunk");
+        std::thread::sleep(std::time::Duration::from_millis(800));
+        let killed = std::process::Command::new("kill")
+            .args([signal, &child.id().to_string()])
+            .status()
+            .expect("run kill");
+        assert!(killed.success());
+        let output = child.wait_with_output().unwrap();
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(output.status.code(), Some(code), "{stderr}");
+        assert!(stderr.contains("stopped by SIG"), "{stderr}");
+        if to_file {
+            assert!(
+                !file.exists(),
+                "an interrupted export must not leave {file:?}"
+            );
+            assert_eq!(
+                dir.entries()
+                    .iter()
+                    .filter(|e| e.contains("out.csv"))
+                    .count(),
+                0
+            );
+        } else {
+            let rows = output.stdout.iter().filter(|&&b| b == b'\n').count() - 1;
+            assert!(rows > 0 && rows < 20000 && rows % 1000 == 0, "{rows} rows");
+        }
+    }
+}

@@ -197,6 +197,8 @@ async fn copy_rows(
                     .await
                     .map_err(|e| committed(e, writer, plan))?;
                 progress.update(writer.written, bytes);
+                // A Ctrl-C or SIGTERM stops between batches, after a commit.
+                crate::signals::check().map_err(|stop| committed(stop.into(), writer, plan))?;
             }
             Parsed::Bad {
                 line,
@@ -216,6 +218,16 @@ async fn copy_rows(
 
 /// Adds to an import error what the table now holds.
 fn committed(err: anyhow::Error, writer: &BatchWriter<'_>, plan: &ImportPlan) -> anyhow::Error {
+    if err.downcast_ref::<crate::signals::Interrupted>().is_some() {
+        let note = match plan.atomic {
+            true => "nothing was committed (--atomic rolled the import back)".to_string(),
+            false => format!(
+                "{} rows were committed; rerun with the input that follows them",
+                writer.committed()
+            ),
+        };
+        return err.context(note);
+    }
     let reason = crate::error::one_line(&err);
     if plan.atomic {
         return anyhow!("{reason}; nothing was committed (--atomic rolled the import back)");
