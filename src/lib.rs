@@ -33,6 +33,7 @@ pub mod pipeline;
 pub mod plan;
 pub mod progress;
 pub mod signals;
+pub mod state;
 pub mod throttle;
 pub mod url;
 pub mod values;
