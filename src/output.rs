@@ -24,49 +24,135 @@ pub enum Destination {
     File(PathBuf),
 }
 
+/// A checkpoint to record once the bytes before it are written
+/// (`--state`): the state file to write, and the resume token.
+#[derive(Clone, Debug)]
+pub struct Saved {
+    pub state_file: Option<PathBuf>,
+    pub json: String,
+    pub token: String,
+}
+
+/// What the writer thread receives: bytes, and sometimes a checkpoint that
+/// holds once they are written.
+struct Piece {
+    bytes: Vec<u8>,
+    checkpoint: Option<Saved>,
+}
+
+/// What the writer thread writes to.
+enum Target {
+    Stdout,
+    /// A one-off temporary file, removed if the export fails.
+    Temp(tempfile::NamedTempFile),
+    /// A resumable export's file under a fixed name (`.NAME.dbchunk-partial`),
+    /// kept when the export stops, so a rerun with `--resume` goes on in it.
+    Partial(std::fs::File),
+}
+
 pub struct Output {
-    sender: Option<SyncSender<Vec<u8>>>,
+    sender: Option<SyncSender<Piece>>,
     /// Written buffers come back here to be refilled, so steady state
     /// allocates nothing.
     spares: Receiver<Vec<u8>>,
-    writer: Option<JoinHandle<io::Result<Option<tempfile::NamedTempFile>>>>,
+    writer: Option<JoinHandle<io::Result<Target>>>,
     destination: Destination,
     bytes: u64,
+    /// The token of the last checkpoint whose bytes are written.
+    saved: std::sync::Arc<std::sync::Mutex<Option<String>>>,
 }
 
 impl Output {
     pub fn open(destination: Destination) -> Result<Output> {
-        let temp = match &destination {
-            Destination::Stdout => None,
-            Destination::File(path) => Some(temp_beside(path)?),
+        let target = match &destination {
+            Destination::Stdout => Target::Stdout,
+            Destination::File(path) => Target::Temp(temp_beside(path)?),
         };
-        let (sender, receiver) = sync_channel::<Vec<u8>>(QUEUE_DEPTH);
+        Output::start(destination, target, 0)
+    }
+
+    /// An output that checkpoints can resume: a file goes under its fixed
+    /// partial name, and with `resume_at` the partial file is cut back to
+    /// that many bytes (the last recorded checkpoint) and continued.
+    pub fn open_resumable(destination: Destination, resume_at: Option<u64>) -> Result<Output> {
+        let path = match &destination {
+            Destination::Stdout => {
+                return Output::start(destination, Target::Stdout, resume_at.unwrap_or(0))
+            }
+            Destination::File(path) => partial_path(path),
+        };
+        let file = match resume_at {
+            None => std::fs::File::create(&path)
+                .with_context(|| format!("creating {}", path.display()))?,
+            Some(bytes) => {
+                let file = std::fs::OpenOptions::new()
+                    .write(true)
+                    .open(&path)
+                    .with_context(|| format!("opening {} to resume it", path.display()))?;
+                let length = file.metadata()?.len();
+                if length < bytes {
+                    anyhow::bail!(
+                        "{} holds {length} bytes, fewer than the {bytes} the state records: it is not the \
+                         file this state belongs to; export again without --resume",
+                        path.display()
+                    );
+                }
+                file.set_len(bytes)?;
+                file
+            }
+        };
+        let mut file = file;
+        use std::io::Seek;
+        file.seek(io::SeekFrom::End(0))?;
+        Output::start(destination, Target::Partial(file), resume_at.unwrap_or(0))
+    }
+
+    fn start(destination: Destination, target: Target, bytes: u64) -> Result<Output> {
+        let (sender, receiver) = sync_channel::<Piece>(QUEUE_DEPTH);
         let (spare_sender, spares) = sync_channel::<Vec<u8>>(QUEUE_DEPTH);
+        let saved = std::sync::Arc::new(std::sync::Mutex::new(None));
+        let saved_by_writer = saved.clone();
         let writer = std::thread::Builder::new()
             .name("dbchunk-writer".into())
-            .spawn(move || write_all(receiver, spare_sender, temp))
+            .spawn(move || write_all(receiver, spare_sender, target, &saved_by_writer))
             .context("starting the output thread")?;
         Ok(Output {
             sender: Some(sender),
             spares,
             writer: Some(writer),
             destination,
-            bytes: 0,
+            bytes,
+            saved,
         })
     }
 
-    /// Bytes handed to the writer so far.
+    /// Bytes handed to the writer so far (with `--resume`, from the start
+    /// of the whole export).
     pub fn bytes(&self) -> u64 {
         self.bytes
+    }
+
+    /// The resume token of the last checkpoint that is written, if any.
+    pub fn last_saved(&self) -> Option<String> {
+        self.saved.lock().unwrap_or_else(|e| e.into_inner()).clone()
     }
 
     /// Queues `buffer` for writing and returns an empty buffer to fill next.
     /// Blocks while the queue is full. Fails with the writer's own error
     /// (a broken pipe, a full disk) once the writer has stopped.
     pub fn send(&mut self, buffer: Vec<u8>) -> Result<Vec<u8>> {
-        self.bytes += buffer.len() as u64;
+        self.send_piece(buffer, None)
+    }
+
+    /// As `send`, and records `checkpoint` once `buffer` is written.
+    pub fn send_checkpoint(&mut self, buffer: Vec<u8>, checkpoint: Saved) -> Result<Vec<u8>> {
+        self.send_piece(buffer, Some(checkpoint))
+    }
+
+    fn send_piece(&mut self, bytes: Vec<u8>, checkpoint: Option<Saved>) -> Result<Vec<u8>> {
+        self.bytes += bytes.len() as u64;
         let sender = self.sender.as_ref().expect("send after finish");
-        if sender.send(buffer).is_err() {
+        if sender.send(Piece { bytes, checkpoint }).is_err() {
             return Err(self.writer_error());
         }
         Ok(self.spares.try_recv().unwrap_or_default())
@@ -93,12 +179,19 @@ impl Output {
     /// Waits for every byte to be written, then moves a file into place.
     pub fn finish(mut self) -> Result<()> {
         drop(self.sender.take());
-        let temp = self.join()?;
-        if let (Some(temp), Destination::File(path)) = (temp, &self.destination) {
-            temp.persist(path)
-                .with_context(|| format!("renaming the finished output to {}", path.display()))?;
-        }
-        Ok(())
+        let target = self.join()?;
+        let Destination::File(path) = &self.destination else {
+            return Ok(());
+        };
+        let renamed = match target {
+            Target::Temp(temp) => temp.persist(path).map(drop).map_err(|e| e.error),
+            Target::Partial(file) => {
+                drop(file);
+                std::fs::rename(partial_path(path), path)
+            }
+            Target::Stdout => Ok(()),
+        };
+        renamed.with_context(|| format!("renaming the finished output to {}", path.display()))
     }
 
     fn writer_error(&mut self) -> anyhow::Error {
@@ -108,7 +201,7 @@ impl Output {
         }
     }
 
-    fn join(&mut self) -> Result<Option<tempfile::NamedTempFile>> {
+    fn join(&mut self) -> Result<Target> {
         let handle = self.writer.take().expect("writer joined twice");
         let result = handle.join().expect("the output thread panicked");
         result.with_context(|| match &self.destination {
@@ -120,15 +213,26 @@ impl Output {
 
 impl Drop for Output {
     /// An export that failed drops its output unfinished: wait for a file
-    /// writer, so that the temporary file it owns is removed before the
-    /// process exits. (A stdout writer may be blocked on a full pipe, and
-    /// has nothing to clean up.)
+    /// writer, so that a temporary file is removed (and a partial one is
+    /// complete up to its last checkpoint) before the process exits. A
+    /// stdout writer may be blocked on a full pipe, and has nothing to
+    /// clean up.
     fn drop(&mut self) {
         drop(self.sender.take());
         if let (Some(writer), Destination::File(_)) = (self.writer.take(), &self.destination) {
             let _ = writer.join();
         }
     }
+}
+
+/// The fixed name a resumable export writes under: `.NAME.dbchunk-partial`
+/// beside `NAME`.
+pub fn partial_path(path: &Path) -> PathBuf {
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    path.with_file_name(format!(".{name}.dbchunk-partial"))
 }
 
 fn temp_beside(path: &Path) -> Result<tempfile::NamedTempFile> {
@@ -157,28 +261,43 @@ fn temp_beside(path: &Path) -> Result<tempfile::NamedTempFile> {
 }
 
 fn write_all(
-    buffers: Receiver<Vec<u8>>,
+    pieces: Receiver<Piece>,
     spares: SyncSender<Vec<u8>>,
-    mut temp: Option<tempfile::NamedTempFile>,
-) -> io::Result<Option<tempfile::NamedTempFile>> {
+    mut target: Target,
+    saved: &std::sync::Mutex<Option<String>>,
+) -> io::Result<Target> {
     // Only a stdout writer takes the stdout lock: `--parallel` workers
     // spooling to files run beside the one that writes to stdout.
-    let mut stdout = temp.is_none().then(|| io::stdout().lock());
-    for buffer in buffers {
-        match (temp.as_mut(), stdout.as_mut()) {
-            (Some(file), _) => file.write_all(&buffer)?,
-            (None, Some(out)) => out.write_all(&buffer)?,
-            (None, None) => unreachable!("a writer has a file or stdout"),
+    let mut stdout = matches!(target, Target::Stdout).then(|| io::stdout().lock());
+    for piece in pieces {
+        let out: &mut dyn Write = match (&mut target, stdout.as_mut()) {
+            (Target::Temp(file), _) => file,
+            (Target::Partial(file), _) => file,
+            (Target::Stdout, Some(out)) => out,
+            (Target::Stdout, None) => unreachable!("a stdout writer holds the lock"),
+        };
+        out.write_all(&piece.bytes)?;
+        if let Some(checkpoint) = piece.checkpoint {
+            // The state may only claim bytes that are really out.
+            out.flush()?;
+            if let Target::Partial(file) = &target {
+                file.sync_data()?;
+            }
+            if let Some(path) = &checkpoint.state_file {
+                crate::state::save(path, &checkpoint.json)?;
+            }
+            *saved.lock().unwrap_or_else(|e| e.into_inner()) = Some(checkpoint.token);
         }
-        let _ = spares.try_send(buffer);
+        let _ = spares.try_send(piece.bytes);
     }
-    match (temp.as_mut(), stdout.as_mut()) {
-        (Some(file), _) => {
+    match (&mut target, stdout.as_mut()) {
+        (Target::Temp(file), _) => {
             file.flush()?;
             file.as_file().sync_all()?;
         }
-        (None, Some(out)) => out.flush()?,
-        (None, None) => {}
+        (Target::Partial(file), _) => file.sync_all()?,
+        (Target::Stdout, Some(out)) => out.flush()?,
+        (Target::Stdout, None) => {}
     }
-    Ok(temp)
+    Ok(target)
 }
