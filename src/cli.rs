@@ -126,6 +126,21 @@ pub struct ExportArgs {
     #[arg(long)]
     pub no_lock: bool,
 
+    /// Record where a keyset export stands after every chunk in this JSON
+    /// file (written atomically), so an interrupted export can --resume.
+    #[arg(long, value_name = "FILE")]
+    pub state: Option<String>,
+
+    /// Go on from the last chunk the --state file records. With --output,
+    /// the partial file is cut back to that chunk and continued.
+    #[arg(long, requires = "state", conflicts_with = "resume_from")]
+    pub resume: bool,
+
+    /// Go on after the chunk a resume token names (printed when an export
+    /// stops; the output is the rest, to append to what was written).
+    #[arg(long, value_name = "TOKEN")]
+    pub resume_from: Option<String>,
+
     /// Read no faster than this: rows a second (5000/s) or output bytes
     /// (20MB/s), to spare a production server.
     #[arg(long, value_name = "RATE")]

@@ -25,6 +25,10 @@ pub struct ExportPlan {
     pub null: String,
     pub limit: Option<u64>,
     pub max_rate: Option<crate::throttle::Rate>,
+    /// `--state FILE`: checkpoints after every chunk.
+    pub state_file: Option<std::path::PathBuf>,
+    /// `--resume` or `--resume-from`: where to go on from.
+    pub resume: Option<crate::state::Checkpoint>,
     /// Workers for `--parallel` (1: no parallelism).
     pub parallel: usize,
     /// `--no-lock`: MySQL workers start their snapshots without a brief
@@ -103,6 +107,29 @@ impl ExportPlan {
                     .into(),
             ));
         }
+        let resume = match (&args.resume_from, args.resume, &args.state) {
+            (Some(token), _, _) => Some(
+                crate::state::Checkpoint::from_token(token)
+                    .map_err(|e| UsageError(format!("--resume-from: {e:#}")))?,
+            ),
+            (None, true, Some(path)) => Some(
+                crate::state::Checkpoint::load(std::path::Path::new(path))
+                    .map_err(|e| UsageError(format!("--resume: {e:#}")))?,
+            ),
+            _ => None,
+        };
+        let resumable = resume.is_some() || args.state.is_some();
+        if resumable && args.parallel > 1 {
+            return Err(UsageError(
+                "--state and --resume do not go with --parallel yet".into(),
+            ));
+        }
+        if resumable && !matches!(args.strategy, Strategy::Auto | Strategy::Keyset) {
+            return Err(UsageError(format!(
+                "only keyset exports can resume (each chunk ends at a key): drop --strategy {}",
+                args.strategy.name()
+            )));
+        }
         let key = args.key.as_deref().map(split_list).transpose()?;
         let request = Request {
             source: parse_source(&args.source)?,
@@ -129,6 +156,8 @@ impl ExportPlan {
                 .map(crate::throttle::Rate::parse)
                 .transpose()
                 .map_err(UsageError)?,
+            state_file: args.state.map(Into::into),
+            resume,
             parallel: usize::from(args.parallel),
             no_lock: args.no_lock,
             explain: args.explain,

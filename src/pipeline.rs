@@ -4,9 +4,11 @@
 use anyhow::{anyhow, Result};
 
 use crate::cell::{Cell, Column, RowSink};
+use crate::db::Key;
 use crate::format::{Encoder, Format};
-use crate::output::Output;
+use crate::output::{Output, Saved};
 use crate::progress::Progress;
+use crate::state::Checkpoint;
 use crate::throttle::Throttle;
 
 /// A buffer this full is handed to the writer even in mid-chunk, so a
@@ -21,6 +23,16 @@ pub struct Pipeline {
     chunks: u64,
     limit: Option<u64>,
     throttle: Option<Throttle>,
+    checkpoints: Option<Checkpoints>,
+}
+
+/// What every checkpoint of a resumable export (`--state`) records
+/// besides its counts and key.
+#[derive(Clone, Debug)]
+pub struct Checkpoints {
+    pub source: String,
+    pub format: String,
+    pub state_file: Option<std::path::PathBuf>,
 }
 
 /// What an export wrote.
@@ -53,6 +65,40 @@ impl Pipeline {
             chunks: 0,
             limit,
             throttle: None,
+            checkpoints: None,
+        }
+    }
+
+    /// Takes a checkpoint after every keyset chunk (`--state`), and starts
+    /// the counts where a resumed export left off.
+    pub fn with_checkpoints(
+        mut self,
+        checkpoints: Checkpoints,
+        resumed: Option<&Checkpoint>,
+    ) -> Pipeline {
+        if let Some(resumed) = resumed {
+            self.rows = resumed.rows;
+            self.chunks = resumed.chunks;
+        }
+        self.checkpoints = Some(checkpoints);
+        self
+    }
+
+    /// The resume token of the last checkpoint whose bytes are written.
+    pub fn last_saved(&self) -> Option<String> {
+        self.output.last_saved()
+    }
+
+    /// Ends a keyset chunk whose last row has key `last_key`: the chunk is
+    /// written, with a checkpoint after it when the export is resumable.
+    pub fn end_chunk_at(&mut self, last_key: Option<&Key>) -> Result<()> {
+        match (&self.checkpoints, last_key) {
+            (Some(_), Some(key)) => {
+                self.chunks += 1;
+                self.ship_checkpoint(Some(key.clone()))?;
+                self.stop_if_asked()
+            }
+            _ => self.end_chunk(),
         }
     }
 
@@ -83,7 +129,11 @@ impl Pipeline {
     /// Hands out the rest of the rows and the output, still open: a
     /// `--parallel` export appends the later ranges to it.
     pub fn drain(mut self) -> Result<(Totals, Output, Progress)> {
-        self.ship()?;
+        if self.checkpoints.is_some() {
+            self.ship_checkpoint(None)?; // the "done" checkpoint
+        } else {
+            self.ship()?;
+        }
         let totals = Totals {
             rows: self.rows,
             bytes: self.output.bytes(),
@@ -91,6 +141,35 @@ impl Pipeline {
         };
         self.progress.update(totals.rows, totals.bytes);
         Ok((totals, self.output, self.progress))
+    }
+
+    /// Ships the buffer (even an empty one) with a checkpoint that holds
+    /// once it is written; `None` marks the export done.
+    fn ship_checkpoint(&mut self, last_key: Option<Key>) -> Result<()> {
+        let settings = self.checkpoints.clone().expect("checkpoints are on");
+        let full = self.encoder.take_buffer(Vec::new());
+        let checkpoint = Checkpoint {
+            source: settings.source,
+            format: settings.format,
+            rows: self.rows,
+            bytes: self.output.bytes() + full.len() as u64,
+            chunks: self.chunks,
+            last_key,
+        };
+        let saved = Saved {
+            state_file: settings.state_file,
+            json: checkpoint.to_json().to_string(),
+            token: checkpoint.token(),
+        };
+        let spare = self.output.send_checkpoint(full, saved)?;
+        self.encoder.take_buffer(spare);
+        self.shipped();
+        Ok(())
+    }
+
+    fn stop_if_asked(&self) -> Result<()> {
+        crate::signals::check()
+            .map_err(|stop| anyhow!(stop).context(format!("after {} rows", self.rows)))
     }
 
     fn ship(&mut self) -> Result<()> {
@@ -102,11 +181,17 @@ impl Pipeline {
         let full = self.encoder.take_buffer(Vec::new());
         let spare = self.output.send(full)?;
         self.encoder.take_buffer(spare);
+        self.shipped();
+        Ok(())
+    }
+
+    /// After every buffer handed to the writer: the progress bar, and the
+    /// pause that keeps `--max-rate`.
+    fn shipped(&self) {
         self.progress.update(self.rows, self.output.bytes());
         if let Some(throttle) = &self.throttle {
             throttle.pace(self.rows, self.output.bytes());
         }
-        Ok(())
     }
 }
 
@@ -141,7 +226,6 @@ impl RowSink for Pipeline {
     fn end_chunk(&mut self) -> Result<()> {
         self.chunks += 1;
         self.ship()?;
-        crate::signals::check()
-            .map_err(|stop| anyhow!(stop).context(format!("after {} rows", self.rows)))
+        self.stop_if_asked()
     }
 }

@@ -8,3 +8,4 @@ mod export_mysql;
 mod export_postgres;
 mod export_sqlite;
 mod import;
+mod resume;

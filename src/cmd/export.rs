@@ -11,9 +11,10 @@ use crate::db::{Db, Key, KeyCheck, Relation};
 use crate::error::{warn, UsageError};
 use crate::format::Format;
 use crate::output::Output;
-use crate::pipeline::{Pipeline, Totals};
+use crate::pipeline::{Checkpoints, Pipeline, Totals};
 use crate::plan::Strategy;
 use crate::progress::{Progress, ProgressMode};
+use crate::state::Checkpoint;
 use crate::throttle::Throttle;
 use crate::url::Engine;
 
@@ -26,7 +27,16 @@ pub async fn run(plan: ExportPlan) -> Result<()> {
         .describe(&plan.request)
         .await
         .with_context(|| format!("looking up {label}"))?;
-    let strategy = resolve(plan.strategy, db.engine(), &relation, &label)?;
+    let resumable = plan.state_file.is_some() || plan.resume.is_some();
+    // A resumable export is a keyset export, whatever `auto` would pick.
+    let asked = match plan.strategy {
+        Strategy::Auto if resumable => Strategy::Keyset,
+        other => other,
+    };
+    let strategy = resolve(asked, db.engine(), &relation, &label)?;
+    if let Some(resume) = &plan.resume {
+        check_resume(resume, &label, plan.format)?;
+    }
     if plan.format == Format::Ndjson {
         check_distinct_names(&relation, &label)?;
     }
@@ -54,26 +64,94 @@ pub async fn run(plan: ExportPlan) -> Result<()> {
         }
         return Ok(());
     }
-    let output = Output::open(plan.destination.clone())?;
+    if let Some(Checkpoint { last_key: None, .. }) = &plan.resume {
+        if let crate::output::Destination::File(path) = &plan.destination {
+            if path.exists() && !crate::output::partial_path(path).exists() {
+                if !plan.quiet {
+                    eprintln!(
+                        "dbchunk: the export to {} had finished: nothing to resume",
+                        path.display()
+                    );
+                }
+                return Ok(());
+            }
+        }
+    }
+    // Every keyset export to stdout checkpoints too, so that when it stops
+    // it can say how to go on (a file needs --state: its partial file is
+    // kept only then).
+    let resumable = resumable
+        || (strategy == Strategy::Keyset && plan.destination == crate::output::Destination::Stdout);
+    let output = match resumable {
+        true => Output::open_resumable(
+            plan.destination.clone(),
+            plan.resume.as_ref().map(|r| r.bytes),
+        )?,
+        false => Output::open(plan.destination.clone())?,
+    };
     let pipeline = Pipeline::new(
         plan.format,
         &relation.columns,
         &plan.null,
-        plan.header,
+        plan.header && plan.resume.is_none(),
         output,
         progress,
         plan.limit,
     );
     let mut pipeline = pipeline.with_throttle(plan.max_rate.map(Throttle::new));
+    if resumable {
+        let checkpoints = Checkpoints {
+            source: label.clone(),
+            format: plan.format.name().to_string(),
+            state_file: plan.state_file.clone(),
+        };
+        pipeline = pipeline.with_checkpoints(checkpoints, plan.resume.as_ref());
+    }
     let started = Instant::now();
-    read(&mut db, &relation, strategy, &plan, &mut pipeline)
-        .await
-        .with_context(|| format!("exporting {label}"))?;
+    let result = read(&mut db, &relation, strategy, &plan, &mut pipeline).await;
+    if let Err(err) = result {
+        if resumable {
+            print_resume_hint(&plan, pipeline.last_saved());
+        }
+        return Err(err.context(format!("exporting {label}")));
+    }
     let totals = pipeline.finish()?;
     if plan.stats {
         print_stats(&totals, strategy, started);
     }
     Ok(())
+}
+
+/// A state or token from another export would resume the wrong data.
+fn check_resume(resume: &Checkpoint, label: &str, format: Format) -> Result<()> {
+    if resume.source != label || resume.format != format.name() {
+        return Err(UsageError(format!(
+            "the state to resume is of a {} export of {}, not of a {} export of {label}",
+            resume.format,
+            resume.source,
+            format.name()
+        ))
+        .into());
+    }
+    Ok(())
+}
+
+/// After a failure: how to go on from the last chunk that is written.
+fn print_resume_hint(plan: &ExportPlan, token: Option<String>) {
+    let Some(token) = token else { return };
+    match &plan.state_file {
+        Some(path) => eprintln!("dbchunk: resume with --state {} --resume", path.display()),
+        None => eprintln!("dbchunk: resume with --resume-from '{token}'"),
+    }
+    if plan.destination == crate::output::Destination::Stdout {
+        if let Ok(checkpoint) = Checkpoint::from_token(&token) {
+            eprintln!(
+                "dbchunk: keep the first {} bytes written to stdout (the chunks before the checkpoint), \
+                 then append the resumed output",
+                checkpoint.bytes
+            );
+        }
+    }
 }
 
 /// `auto` becomes a concrete strategy; a forced key-based strategy on a
@@ -183,7 +261,10 @@ pub(super) async fn read(
         return Ok(()); // --limit 0: the header only
     }
     match strategy {
-        Strategy::Keyset => read_keyset(db, relation, plan.chunk, pipeline).await,
+        Strategy::Keyset => {
+            let start = plan.resume.as_ref().map(|r| r.last_key.clone());
+            read_keyset(db, relation, plan.chunk, pipeline, start).await
+        }
         Strategy::Offset => read_offset(db, relation, plan.chunk, pipeline).await,
         Strategy::Cursor => {
             let sql = relation.cursor_sql(plan.limit);
@@ -211,13 +292,20 @@ fn chunk_context(rows: u64, chunk: u64) -> String {
     )
 }
 
+/// `start`: `Some` when resuming, with the key of the last row already
+/// written, or `None` inside when that export had finished.
 async fn read_keyset(
     db: &mut Db,
     relation: &Relation,
     chunk: u64,
     pipeline: &mut Pipeline,
+    start: Option<Option<Key>>,
 ) -> Result<()> {
-    let mut after: Option<Key> = None;
+    let mut after: Option<Key> = match start {
+        Some(None) => return Ok(()), // nothing left: only the output to close
+        Some(key) => key,
+        None => None,
+    };
     for number in 1.. {
         let limit = chunk.min(pipeline.remaining());
         if limit == 0 {
@@ -229,7 +317,7 @@ async fn read_keyset(
             .read_chunk(relation, &statement, after.as_ref(), pipeline)
             .await
             .with_context(|| format!("chunk {number} (rows from {first_row})"))?;
-        pipeline.end_chunk()?;
+        pipeline.end_chunk_at(read.last_key.as_ref())?;
         if read.rows < limit {
             break;
         }
