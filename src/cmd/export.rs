@@ -110,7 +110,8 @@ pub async fn run(plan: ExportPlan) -> Result<()> {
     let started = Instant::now();
     let result = read(&mut db, &relation, strategy, &plan, &mut pipeline).await;
     if let Err(err) = result {
-        if resumable {
+        // A reader that closed the pipe is success, and quiet.
+        if resumable && !crate::error::is_broken_pipe(&err) {
             print_resume_hint(&plan, pipeline.last_saved());
         }
         return Err(err.context(format!("exporting {label}")));
