@@ -420,7 +420,7 @@ fn mysql_parallel_output_equals_serial_and_reads_one_snapshot() {
             );
         }
     }
-    let child = dbchunk([
+    let mut child = dbchunk([
         "export",
         "--url",
         &mysql_url(),
@@ -441,12 +441,17 @@ fn mysql_parallel_output_equals_serial_and_reads_one_snapshot() {
     .stderr(Stdio::piped())
     .spawn()
     .expect("start dbchunk");
-    std::thread::sleep(std::time::Duration::from_millis(700));
+    // The first output line comes after every worker has its snapshot:
+    // only then are the changes made.
+    let mut stdout = std::io::BufReader::new(child.stdout.take().unwrap());
+    let mut written = Vec::new();
+    std::io::BufRead::read_until(&mut stdout, b'\n', &mut written).unwrap();
     mysql_exec(&format!(
         "DELETE FROM {table} WHERE a BETWEEN 80 AND 90;
          UPDATE {table} SET v = 'changed' WHERE a = 10;
          INSERT INTO {table} VALUES (200, 'new', 'new'), (0, 'a-new', 'new');"
     ));
+    std::io::Read::read_to_end(&mut stdout, &mut written).unwrap();
     let output = child.wait_with_output().unwrap();
     assert_eq!(
         output.status.code(),
@@ -455,7 +460,7 @@ fn mysql_parallel_output_equals_serial_and_reads_one_snapshot() {
         String::from_utf8_lossy(&output.stderr)
     );
     assert!(
-        String::from_utf8(output.stdout).unwrap() == serial,
+        String::from_utf8(written).unwrap() == serial,
         "the parallel export saw later changes"
     );
 }

@@ -1111,7 +1111,7 @@ fn pg_parallel_export_reads_one_snapshot() {
     let before = export(&["--table", table]);
     let url = pg_url();
     // 20,000 rows at 8,000 rows a second: about 2.5 seconds.
-    let child = dbchunk([
+    let mut child = dbchunk([
         "export",
         "--url",
         &url,
@@ -1132,12 +1132,17 @@ fn pg_parallel_export_reads_one_snapshot() {
     .stderr(Stdio::piped())
     .spawn()
     .expect("start dbchunk");
-    std::thread::sleep(std::time::Duration::from_millis(700));
+    // The first output line comes after every worker has its snapshot:
+    // only then are the changes made.
+    let mut stdout = std::io::BufReader::new(child.stdout.take().unwrap());
+    let mut written = Vec::new();
+    std::io::BufRead::read_until(&mut stdout, b'\n', &mut written).unwrap();
     pg_exec(&format!(
         "DELETE FROM {table} WHERE id BETWEEN 7000 AND 7999 OR id BETWEEN 17000 AND 17999;
          UPDATE {table} SET v = 'changed' WHERE id % 1000 = 0;
          INSERT INTO {table} SELECT g, 'new' FROM generate_series(20001, 21000) g;"
     ));
+    std::io::Read::read_to_end(&mut stdout, &mut written).unwrap();
     let output = child.wait_with_output().unwrap();
     assert_eq!(
         output.status.code(),
@@ -1146,7 +1151,7 @@ fn pg_parallel_export_reads_one_snapshot() {
         String::from_utf8_lossy(&output.stderr)
     );
     assert!(
-        output.stdout == before,
+        written == before,
         "the parallel export saw changes made after it started"
     );
     assert_ne!(export(&["--table", table]), before, "the changes were made");

@@ -1448,19 +1448,32 @@ fn sqlite_signals_stop_after_a_whole_chunk() {
         if to_file {
             args.extend(["--output", &file_arg]);
         }
-        let child = dbchunk(args)
+        let mut child = dbchunk(args)
             .command()
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .spawn()
             .expect("start dbchunk");
-        std::thread::sleep(std::time::Duration::from_millis(800));
+        // Signal once the export is under way, however slow the start.
+        let mut stdout = std::io::BufReader::new(child.stdout.take().unwrap());
+        let mut written = Vec::new();
+        if to_file {
+            let started = std::time::Instant::now();
+            while !dir.entries().iter().any(|e| e.contains("out.csv")) {
+                assert!(started.elapsed().as_secs() < 20, "the export never started");
+                std::thread::sleep(std::time::Duration::from_millis(20));
+            }
+        } else {
+            std::io::BufRead::read_until(&mut stdout, b'\n', &mut written).unwrap();
+        }
+        std::thread::sleep(std::time::Duration::from_millis(400));
         let killed = std::process::Command::new("kill")
             .args([signal, &child.id().to_string()])
             .status()
             .expect("run kill");
         assert!(killed.success());
+        std::io::Read::read_to_end(&mut stdout, &mut written).unwrap();
         let output = child.wait_with_output().unwrap();
         let stderr = String::from_utf8_lossy(&output.stderr);
         assert_eq!(output.status.code(), Some(code), "{stderr}");
@@ -1478,7 +1491,7 @@ fn sqlite_signals_stop_after_a_whole_chunk() {
                 0
             );
         } else {
-            let rows = output.stdout.iter().filter(|&&b| b == b'\n').count() - 1;
+            let rows = written.iter().filter(|&&b| b == b'\n').count() - 1;
             assert!(rows > 0 && rows < 20000 && rows % 1000 == 0, "{rows} rows");
         }
     }

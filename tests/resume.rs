@@ -151,7 +151,7 @@ fn resume_token_from_the_hint() {
     let clean = dbchunk(["export", "--url", &url, "--table", "t"])
         .success()
         .stdout;
-    let child = dbchunk([
+    let mut child = dbchunk([
         "export",
         "--url",
         &url,
@@ -168,12 +168,17 @@ fn resume_token_from_the_hint() {
     .stderr(Stdio::piped())
     .spawn()
     .unwrap();
-    std::thread::sleep(Duration::from_millis(600));
+    // Once the first chunk is out there is a checkpoint to resume from.
+    let mut stdout = std::io::BufReader::new(child.stdout.take().unwrap());
+    let mut written = Vec::new();
+    std::io::BufRead::read_until(&mut stdout, b'\n', &mut written).unwrap();
+    std::thread::sleep(Duration::from_millis(300));
     let killed = std::process::Command::new("kill")
         .args(["-INT", &child.id().to_string()])
         .status()
         .unwrap();
     assert!(killed.success());
+    std::io::Read::read_to_end(&mut stdout, &mut written).unwrap();
     let output = child.wait_with_output().unwrap();
     assert_eq!(output.status.code(), Some(130));
     let stderr = String::from_utf8_lossy(&output.stderr);
@@ -189,7 +194,7 @@ fn resume_token_from_the_hint() {
         .and_then(|n| n.parse().ok())
         .unwrap_or_else(|| panic!("no byte count in: {stderr}"));
     assert!(!stderr.contains("SuperSecret"));
-    let mut joined = output.stdout[..keep].to_vec();
+    let mut joined = written[..keep].to_vec();
     joined.extend(
         dbchunk([
             "export",
