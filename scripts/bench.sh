@@ -1,0 +1,927 @@
+#!/usr/bin/env bash
+# scripts/bench.sh - dbchunk's side-by-side benchmark (issue 4).
+#
+# Measures, in one run, dbchunk's export strategies and import strategies
+# against the tools users would pick instead (psql COPY, mariadb --batch,
+# mydumper, LOAD DATA, a SQLAlchemy 2 script) on PostgreSQL, MariaDB and
+# SQLite, and writes docs/benchmarks.md: median and min-max wall time,
+# rows/s, MB/s, peak RSS, and the ratios the issue's targets are stated in.
+#
+# Expected duration on the reference machine (2 cores, 24 GiB, local
+# PostgreSQL 15 and MariaDB 10.11), RUNS=3:
+#   - datasets, the first time (or with --rebuild): about 1-2 minutes
+#     (pgbench -i -s 50, the MariaDB copy, the typed tables, SQLite);
+#   - measurements: about 27 minutes, growing linearly with RUNS (the
+#     SQLAlchemy baselines are half of it);
+#   - --quick: about 1 minute.
+#
+# Usage:
+#   scripts/bench.sh              full run, writes docs/benchmarks.md
+#   RUNS=5 scripts/bench.sh       5 runs of every command (default 3)
+#   scripts/bench.sh --rebuild    recreate the datasets first
+#   scripts/bench.sh --quick      small datasets (database bench_quick), RUNS=1,
+#                                 report to a temporary file; tests the script
+#   scripts/bench.sh --datasets-only   make the datasets (if missing) and stop
+#
+# Needs: the local PostgreSQL (postgres@127.0.0.1:5432, trust auth) and
+# MariaDB (root@127.0.0.1:3306, no password, local_infile=ON) that
+# scripts/test.sh sets up (this script runs `SKIP_CARGO=1 scripts/test.sh`
+# when either does not answer), root or sudo for apt-get, and cargo.
+# Installs when missing: mydumper, GNU time, pgbench (postgresql-contrib or
+# postgresql-client-NN), the sqlite3 shell, and a Python venv with
+# sqlalchemy>=2, psycopg2-binary and pymysql in target/bench-venv.
+#
+# It only creates, fills and drops objects in the databases named "bench"
+# (--quick: "bench_quick") and files under target/bench. Server-wide, it
+# raises MariaDB's innodb_buffer_pool_size for the run (put back at the end),
+# turns on local_infile if it is off, and runs CHECKPOINT on PostgreSQL
+# before each import run.
+#
+# Other work on the machine (a build, a test suite) slows the runs it
+# overlaps: the report shows the load average when each comparison started;
+# rerun on a quiet machine when it is high.
+#
+# Environment knobs:
+#   RUNS=N                  runs per command (default 3; --quick: 1)
+#   BENCH_OUT=PATH          where the Markdown report goes
+#   BENCH_BUFFER_POOL=BYTES MariaDB innodb_buffer_pool_size to measure with
+#                           (default 2147483648 = 2 GiB; "keep" leaves it). The
+#                           old value is put back when the script ends.
+#   BENCH_SKIP_BUILD=1      use target/release/dbchunk as it is
+set -euo pipefail
+
+log() { printf 'bench.sh: %s\n' "$*" >&2; }
+die() {
+    printf 'bench.sh: ERROR: %s\n' "$*" >&2
+    exit 1
+}
+usage() { sed -n '/^# Usage:/,/^# Needs:/p' "$0" | sed '$d; s/^# \{0,1\}//'; }
+
+QUICK=0
+REBUILD=0
+DATASETS_ONLY=0
+for arg in "$@"; do
+    case "$arg" in
+    --quick) QUICK=1 ;;
+    --datasets-only) DATASETS_ONLY=1 ;;
+    --rebuild) REBUILD=1 ;;
+    -h | --help)
+        usage
+        exit 0
+        ;;
+    *)
+        usage >&2
+        exit 2
+        ;;
+    esac
+done
+
+REPO_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$REPO_ROOT"
+BENCH_START=$(date +%s)
+
+PG_HOST=127.0.0.1
+PG_PORT=5432
+PG_USER=postgres
+MY_HOST=127.0.0.1
+MY_PORT=3306
+MY_USER=root
+export PGCONNECT_TIMEOUT=10
+export PGOPTIONS="${PGOPTIONS:-} -c client_min_messages=warning"
+
+if [ "$QUICK" -eq 1 ]; then
+    DB=bench_quick
+    SCALE=1
+    TYPED_ROWS=50000
+    RUNS="${RUNS:-1}"
+    WORK="$REPO_ROOT/target/bench/quick"
+    OUT_MD="${BENCH_OUT:-$(mktemp "${TMPDIR:-/tmp}/dbchunk-bench-quick.XXXXXX.md")}"
+else
+    DB=bench
+    SCALE=50
+    TYPED_ROWS=1000000
+    RUNS="${RUNS:-3}"
+    WORK="$REPO_ROOT/target/bench"
+    OUT_MD="${BENCH_OUT:-$REPO_ROOT/docs/benchmarks.md}"
+fi
+case "$RUNS" in '' | *[!0-9]* | 0) die "RUNS must be a positive number, got '$RUNS'" ;; esac
+ACCOUNTS_ROWS=$((SCALE * 100000))
+# The "1M rows" of the memory comparison and of the pgbench_accounts import
+# (1/5 of pgbench_accounts: 1,000,000 rows at full size).
+SUBSET_ROWS=$((ACCOUNTS_ROWS / 5))
+# Rows the offset strategy reads (--limit): 200,000 at full size.
+OFFSET_ROWS=$((TYPED_ROWS / 5))
+TYPED_VERSION="dbchunk-bench typed v1, $TYPED_ROWS rows"
+CHUNK=5000
+
+PG_URL="postgres://$PG_USER@$PG_HOST:$PG_PORT/$DB"
+MY_URL="mysql://$MY_USER@$MY_HOST:$MY_PORT/$DB"
+SQLITE_DB="$WORK/typed.db"
+SQLITE_URL="sqlite://$SQLITE_DB"
+SQLITE_IMPORT_DB="$WORK/import.db"
+SA_PG_URL="postgresql+psycopg2://$PG_USER@$PG_HOST:$PG_PORT/$DB"
+SA_MY_URL="mysql+pymysql://$MY_USER@$MY_HOST:$MY_PORT/$DB?charset=utf8mb4"
+SA_SQLITE_URL="sqlite:///$SQLITE_DB"
+SA_SQLITE_IMPORT_URL="sqlite:///$SQLITE_IMPORT_DB"
+VENV="$REPO_ROOT/target/bench-venv"
+PY="$VENV/bin/python"
+SA_EXPORT="$REPO_ROOT/scripts/bench/sqlalchemy_export.py"
+SA_IMPORT="$REPO_ROOT/scripts/bench/sqlalchemy_import.py"
+
+mkdir -p "$WORK"
+# Outputs of the measured commands go to memory (tmpfs) when there is one,
+# so that no command waits on the disk and no write-back runs into the next.
+if [ -d /dev/shm ] && [ -w /dev/shm ]; then
+    SCRATCH=$(mktemp -d /dev/shm/dbchunk-bench.XXXXXX)
+else
+    SCRATCH=$(mktemp -d "$WORK/scratch.XXXXXX")
+fi
+RESULTS="$WORK/results.tsv"
+CASES="$WORK/cases.tsv"
+GROUPS_FILE="$WORK/groups.tsv"
+META="$WORK/meta.tsv"
+: >"$RESULTS"
+: >"$CASES"
+: >"$GROUPS_FILE"
+: >"$META"
+
+# ---------------------------------------------------------------------------
+# privileges, packages
+
+IS_ROOT=0
+[ "$(id -u)" -eq 0 ] && IS_ROOT=1
+as_root() {
+    if [ "$IS_ROOT" -eq 1 ]; then
+        "$@"
+    elif command -v sudo >/dev/null 2>&1; then
+        sudo "$@"
+    else
+        die "need root for: $* (run as root or install sudo)"
+    fi
+}
+
+SETUP_LOG="$WORK/setup.log"
+APT_UPDATED=0
+apt_install() {
+    command -v apt-get >/dev/null 2>&1 || die "apt-get not found; install these packages by hand: $*"
+    if [ "$APT_UPDATED" -eq 0 ]; then
+        log "apt-get update (output in $SETUP_LOG)"
+        as_root env DEBIAN_FRONTEND=noninteractive apt-get -q -y -o DPkg::Lock::Timeout=300 update \
+            </dev/null >>"$SETUP_LOG" 2>&1 || die "apt-get update failed (see $SETUP_LOG)"
+        APT_UPDATED=1
+    fi
+    log "apt-get install $* (output in $SETUP_LOG)"
+    as_root env DEBIAN_FRONTEND=noninteractive apt-get -q -y -o DPkg::Lock::Timeout=300 \
+        --no-install-recommends install "$@" </dev/null >>"$SETUP_LOG" 2>&1
+}
+
+install_tools() {
+    local pkgs=()
+    command -v mydumper >/dev/null 2>&1 || pkgs+=(mydumper)
+    [ -x /usr/bin/time ] || pkgs+=(time)
+    command -v sqlite3 >/dev/null 2>&1 || pkgs+=(sqlite3)
+    command -v python3 >/dev/null 2>&1 || pkgs+=(python3)
+    if [ ! -x "$PY" ] && ! python3 -c 'import ensurepip, venv' >/dev/null 2>&1; then pkgs+=(python3-venv); fi
+    if [ "${#pkgs[@]}" -gt 0 ]; then apt_install "${pkgs[@]}" || die "apt-get install ${pkgs[*]} failed (see $SETUP_LOG)"; fi
+
+    # pgbench: in the server package up to PostgreSQL 15 on Debian (pulled in
+    # by postgresql-contrib), in postgresql-client-NN from 16 on.
+    if ! pgbench --version >/dev/null 2>&1; then
+        local major
+        major=$(psql --version | sed -E 's/[^0-9]*([0-9]+).*/\1/')
+        apt_install postgresql-contrib || true
+        pgbench --version >/dev/null 2>&1 || apt_install "postgresql-client-$major" || true
+        pgbench --version >/dev/null 2>&1 || die "pgbench not found after installing postgresql-contrib and postgresql-client-$major"
+    fi
+
+    if ! "$PY" -c 'import sqlalchemy, psycopg2, pymysql, sys; sys.exit(int(sqlalchemy.__version__.split(".")[0]) < 2)' \
+        >/dev/null 2>&1; then
+        log "creating the Python venv $VENV (sqlalchemy>=2, psycopg2-binary, pymysql)"
+        python3 -m venv "$VENV" || die "python3 -m venv failed"
+        "$VENV/bin/pip" install -q --disable-pip-version-check 'sqlalchemy>=2' psycopg2-binary pymysql \
+            >>"$SETUP_LOG" 2>&1 || die "pip install into $VENV failed (see $SETUP_LOG)"
+    fi
+}
+
+find_cargo() {
+    if command -v cargo >/dev/null 2>&1; then
+        CARGO=cargo
+    elif [ -x "$HOME/.cargo/bin/cargo" ]; then
+        CARGO="$HOME/.cargo/bin/cargo"
+    else
+        die "cargo not found (install Rust 1.85+ with rustup)"
+    fi
+}
+
+build_dbchunk() {
+    find_cargo
+    if [ "${BENCH_SKIP_BUILD:-0}" != 1 ]; then
+        log "cargo build --release"
+        "$CARGO" build --release --quiet || die "cargo build --release failed"
+    fi
+    [ -x target/release/dbchunk ] || die "target/release/dbchunk is missing"
+    # Measure a copy, so that a rebuild during the run cannot swap the binary.
+    DBCHUNK="$WORK/dbchunk"
+    cp target/release/dbchunk "$DBCHUNK"
+}
+
+# ---------------------------------------------------------------------------
+# database helpers
+
+pg() { psql -X -w -q -A -t -v ON_ERROR_STOP=1 -h "$PG_HOST" -p "$PG_PORT" -U "$PG_USER" "$@" </dev/null; }
+pgdb() { pg -d "$DB" "$@"; }
+my() { mariadb -h "$MY_HOST" -P "$MY_PORT" -u "$MY_USER" --default-character-set=utf8mb4 "$@" </dev/null; }
+mydb() { my -N -B "$DB" "$@"; }
+
+ensure_servers() {
+    if ! pg -d postgres -c 'select 1' >/dev/null 2>&1 || ! my -N -e 'select 1' >/dev/null 2>&1; then
+        log "PostgreSQL or MariaDB does not answer: running SKIP_CARGO=1 scripts/test.sh to set them up"
+        SKIP_CARGO=1 "$REPO_ROOT/scripts/test.sh" || die "scripts/test.sh could not provide the servers"
+    fi
+    pg -d postgres -c 'select 1' >/dev/null || die "cannot connect to PostgreSQL at $PG_HOST:$PG_PORT as $PG_USER"
+    my -N -e 'select 1' >/dev/null || die "cannot connect to MariaDB at $MY_HOST:$MY_PORT as $MY_USER"
+    if [ "$(pg -d postgres -c "select 1 from pg_database where datname = '$DB'")" != 1 ]; then
+        log "creating PostgreSQL database $DB"
+        pg -d postgres -c "create database $DB template template0 encoding 'UTF8' lc_collate 'C.UTF-8' lc_ctype 'C.UTF-8'"
+    fi
+    my -e "CREATE DATABASE IF NOT EXISTS \`$DB\` CHARACTER SET utf8mb4"
+    [ "$(my -N -e 'select @@local_infile')" = 1 ] || my -e 'SET GLOBAL local_infile = 1'
+}
+
+# MariaDB's buffer pool: 128 MB by default, which makes every large scan a
+# disk read (InnoDB reads with O_DIRECT). Raised for the run, put back after.
+ORIG_BUFFER_POOL=""
+set_buffer_pool() {
+    ORIG_BUFFER_POOL=$(my -N -e 'select @@innodb_buffer_pool_size')
+    local want="${BENCH_BUFFER_POOL:-2147483648}"
+    if [ "$want" = keep ] || [ "$ORIG_BUFFER_POOL" -ge "$want" ]; then
+        ORIG_BUFFER_POOL=""
+        return 0
+    fi
+    log "SET GLOBAL innodb_buffer_pool_size = $want (was $ORIG_BUFFER_POOL; put back at the end)"
+    my -e "SET GLOBAL innodb_buffer_pool_size = $want" || {
+        log "could not resize the buffer pool; measuring with $ORIG_BUFFER_POOL"
+        ORIG_BUFFER_POOL=""
+        return 0
+    }
+    local i
+    for ((i = 0; i < 120; i++)); do
+        case "$(my -N -e "show status like 'Innodb_buffer_pool_resize_status'" | cut -f2)" in
+        *omplete* | "") break ;;
+        esac
+        sleep 0.5
+    done
+}
+restore_buffer_pool() {
+    if [ -n "$ORIG_BUFFER_POOL" ]; then
+        my -e "SET GLOBAL innodb_buffer_pool_size = $ORIG_BUFFER_POOL" >/dev/null 2>&1 || true
+        ORIG_BUFFER_POOL=""
+    fi
+}
+
+cleanup() {
+    restore_buffer_pool
+    rm -rf "$SCRATCH"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+# ---------------------------------------------------------------------------
+# datasets
+
+# The typed table: one column per kind of the export issue's type table,
+# about 10% NULLs in each nullable column, text with quotes, commas, line
+# breaks, tabs, backslashes and non-ASCII. Deterministic: the same rows in
+# both engines (bytes and uuids from md5 of the id).
+PG_TYPED_SQL=$(
+    cat <<'SQL'
+DROP TABLE IF EXISTS typed;
+CREATE TABLE typed (
+    id   bigint PRIMARY KEY,
+    i    integer,
+    b    bigint,
+    n    numeric(20,6),
+    d    double precision,
+    flag boolean,
+    t    text,
+    ts   timestamp,
+    tstz timestamptz,
+    j    json,
+    bin  bytea,
+    u    uuid
+);
+INSERT INTO typed
+SELECT g,
+    CASE WHEN g % 10 <> 1 THEN (g * 7919) % 2000001 - 1000000 END,
+    CASE WHEN g % 10 <> 2 THEN g * 1000000007 END,
+    CASE WHEN g % 10 <> 3 THEN (g % 100000 - 50000) * 1234.567891 END,
+    CASE WHEN g % 10 <> 4 THEN g::float8 / 7 END,
+    CASE WHEN g % 10 <> 5 THEN g % 3 = 0 END,
+    CASE WHEN g % 10 <> 6 THEN CASE g % 5
+        WHEN 0 THEN 'plain text ' || g
+        WHEN 1 THEN 'has "double quotes", commas, and ''single'' quotes ' || g
+        WHEN 2 THEN E'first line\nsecond line\r\nthird line ' || g
+        WHEN 3 THEN 'unicode: Zoë Müller, Ελληνικά, 日本語, emoji 🚀 ' || g
+        ELSE E'tab\there, back\\slash ' || g END END,
+    CASE WHEN g % 10 <> 7 THEN timestamp '2020-01-01 00:00:00' + g * interval '37 seconds'
+        + (g % 1000) * interval '1 millisecond' END,
+    CASE WHEN g % 10 <> 8 THEN timestamptz '2000-01-01 00:00:00+00' + g * interval '53 seconds'
+        + (g % 7) * interval '500 milliseconds' END,
+    CASE WHEN g % 10 <> 9 THEN ('{"id": ' || g || ', "tag": "t' || g % 100 || '", "arr": [' || g % 7
+        || ', ' || g % 11 || '], "ok": ' || (g % 2 = 0) || '}')::json END,
+    CASE WHEN g % 10 <> 0 THEN decode(md5(g::text), 'hex') END,
+    CASE WHEN g % 20 <> 13 THEN md5('u' || g)::uuid END
+FROM generate_series(1::bigint, @ROWS@) AS g;
+COMMENT ON TABLE typed IS '@VERSION@';
+SQL
+)
+
+MY_TYPED_SQL=$(
+    cat <<'SQL'
+SET time_zone = '+00:00';
+DROP TABLE IF EXISTS typed;
+CREATE TABLE typed (
+    id   bigint NOT NULL PRIMARY KEY,
+    i    int,
+    b    bigint,
+    n    decimal(20,6),
+    d    double,
+    flag tinyint(1),
+    t    text,
+    ts   datetime(6),
+    tstz timestamp(6) NULL,
+    j    json,
+    bin  varbinary(16),
+    u    char(36)
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COMMENT='@VERSION@';
+INSERT INTO typed
+SELECT g,
+    IF(g % 10 <> 1, (g * 7919) % 2000001 - 1000000, NULL),
+    IF(g % 10 <> 2, g * 1000000007, NULL),
+    IF(g % 10 <> 3, (g % 100000 - 50000) * 1234.567891, NULL),
+    IF(g % 10 <> 4, g / 7e0, NULL),
+    IF(g % 10 <> 5, g % 3 = 0, NULL),
+    IF(g % 10 <> 6, CASE g % 5
+        WHEN 0 THEN CONCAT('plain text ', g)
+        WHEN 1 THEN CONCAT('has "double quotes", commas, and ''single'' quotes ', g)
+        WHEN 2 THEN CONCAT('first line', CHAR(10 USING utf8mb4), 'second line', CHAR(13, 10 USING utf8mb4),
+                           'third line ', g)
+        WHEN 3 THEN CONCAT('unicode: Zoë Müller, Ελληνικά, 日本語, emoji 🚀 ', g)
+        ELSE CONCAT('tab', CHAR(9 USING utf8mb4), 'here, back\\slash ', g) END, NULL),
+    IF(g % 10 <> 7, TIMESTAMP'2020-01-01 00:00:00' + INTERVAL g * 37 SECOND
+        + INTERVAL (g % 1000) * 1000 MICROSECOND, NULL),
+    IF(g % 10 <> 8, TIMESTAMP'2000-01-01 00:00:00' + INTERVAL g * 53 SECOND
+        + INTERVAL (g % 7) * 500000 MICROSECOND, NULL),
+    IF(g % 10 <> 9, CONCAT('{"id": ', g, ', "tag": "t', g % 100, '", "arr": [', g % 7, ', ', g % 11,
+        '], "ok": ', IF(g % 2 = 0, 'true', 'false'), '}'), NULL),
+    IF(g % 10 <> 0, UNHEX(MD5(g)), NULL),
+    IF(g % 20 <> 13, CONCAT_WS('-', SUBSTR(m, 1, 8), SUBSTR(m, 9, 4), SUBSTR(m, 13, 4), SUBSTR(m, 17, 4),
+        SUBSTR(m, 21, 12)), NULL)
+FROM (SELECT CAST(seq AS SIGNED) AS g, MD5(CONCAT('u', seq)) AS m FROM seq_1_to_@ROWS@) AS s;
+ANALYZE TABLE typed;
+SQL
+)
+
+SQLITE_TYPED_DDL='CREATE TABLE typed (id INTEGER PRIMARY KEY, i INTEGER, b INTEGER, n TEXT, d REAL, flag INTEGER,
+    t TEXT, ts TEXT, tstz TEXT, j TEXT, bin BLOB, u TEXT)'
+
+fill() { # SQL: substitute @ROWS@ and @VERSION@
+    local s=$1
+    s=${s//@ROWS@/$TYPED_ROWS}
+    printf '%s\n' "${s//@VERSION@/$TYPED_VERSION}"
+}
+
+pg_count() {
+    if [ "$(pgdb -c "select to_regclass('$1') is not null")" = t ]; then
+        pgdb -c "select count(*) from $1"
+    else
+        echo -1
+    fi
+}
+my_count() {
+    if [ "$(mydb -e "select count(*) from information_schema.tables where table_schema = '$DB' and table_name = '$1'")" = 1 ]; then
+        mydb -e "select count(*) from \`$1\`"
+    else
+        echo -1
+    fi
+}
+sqlite_state() { # prints "rows user_version", or "-1 0"
+    "$PY" - "$1" <<'PY'
+import os, sqlite3, sys
+path = sys.argv[1]
+if not os.path.exists(path):
+    print(-1, 0); sys.exit()
+db = sqlite3.connect(path)
+try:
+    print(db.execute("select count(*) from typed").fetchone()[0], db.execute("pragma user_version").fetchone()[0])
+except sqlite3.Error:
+    print(-1, 0)
+PY
+}
+
+REBUILT_PG_TYPED=0
+datasets() {
+    local t0 n
+    t0=$(date +%s)
+
+    # PostgreSQL pgbench_accounts
+    n=$(pg_count pgbench_accounts)
+    if [ "$REBUILD" -eq 1 ] || [ "$n" != "$ACCOUNTS_ROWS" ]; then
+        log "PostgreSQL $DB: pgbench -i -s $SCALE ($ACCOUNTS_ROWS rows in pgbench_accounts)"
+        pgbench -i -s "$SCALE" -q -h "$PG_HOST" -p "$PG_PORT" -U "$PG_USER" "$DB" >>"$SETUP_LOG" 2>&1 ||
+            die "pgbench -i failed (see $SETUP_LOG)"
+    fi
+
+    # MariaDB pgbench_accounts: the same rows, through COPY text and LOAD DATA
+    n=$(my_count pgbench_accounts)
+    if [ "$REBUILD" -eq 1 ] || [ "$n" != "$ACCOUNTS_ROWS" ]; then
+        log "MariaDB $DB: pgbench_accounts ($ACCOUNTS_ROWS rows copied from PostgreSQL)"
+        local f="$SCRATCH/accounts.tsv"
+        pgdb -c "COPY (SELECT aid, bid, abalance, filler FROM pgbench_accounts ORDER BY aid) TO STDOUT" >"$f"
+        mydb -e "DROP TABLE IF EXISTS pgbench_accounts;
+            CREATE TABLE pgbench_accounts (aid int NOT NULL, bid int, abalance int, filler char(84),
+                PRIMARY KEY (aid)) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4;"
+        mydb --local-infile=1 -e "SET unique_checks = 0; LOAD DATA LOCAL INFILE '$f' INTO TABLE pgbench_accounts;
+            ANALYZE TABLE pgbench_accounts;" >/dev/null
+        rm -f "$f"
+        n=$(my_count pgbench_accounts)
+        [ "$n" = "$ACCOUNTS_ROWS" ] || die "MariaDB pgbench_accounts has $n rows after loading, not $ACCOUNTS_ROWS"
+    fi
+
+    # typed, PostgreSQL
+    n=$(pg_count typed)
+    if [ "$REBUILD" -eq 1 ] || [ "$n" != "$TYPED_ROWS" ] ||
+        [ "$(pgdb -c "select obj_description('typed'::regclass, 'pg_class')")" != "$TYPED_VERSION" ]; then
+        log "PostgreSQL $DB: typed ($TYPED_ROWS rows)"
+        fill "$PG_TYPED_SQL" | psql -X -w -q -v ON_ERROR_STOP=1 -h "$PG_HOST" -p "$PG_PORT" -U "$PG_USER" -d "$DB" \
+            >/dev/null || die "creating PostgreSQL typed failed"
+        pgdb -c 'VACUUM (FREEZE, ANALYZE) typed'
+        REBUILT_PG_TYPED=1
+    fi
+
+    # typed, MariaDB
+    n=$(my_count typed)
+    if [ "$REBUILD" -eq 1 ] || [ "$n" != "$TYPED_ROWS" ] ||
+        [ "$(mydb -e "select table_comment from information_schema.tables where table_schema = '$DB' and table_name = 'typed'")" != "$TYPED_VERSION" ]; then
+        log "MariaDB $DB: typed ($TYPED_ROWS rows)"
+        fill "$MY_TYPED_SQL" | mariadb -h "$MY_HOST" -P "$MY_PORT" -u "$MY_USER" --default-character-set=utf8mb4 "$DB" \
+            >/dev/null || die "creating MariaDB typed failed"
+    fi
+
+    # typed, SQLite: PostgreSQL's rows exported and imported by dbchunk itself
+    local state
+    state=$(sqlite_state "$SQLITE_DB")
+    if [ "$REBUILD" -eq 1 ] || [ "$REBUILT_PG_TYPED" -eq 1 ] || [ "$state" != "$TYPED_ROWS 1" ]; then
+        log "SQLite $SQLITE_DB: typed ($TYPED_ROWS rows, exported from PostgreSQL and imported with dbchunk)"
+        rm -f "$SQLITE_DB"
+        "$PY" -c 'import sqlite3, sys; db = sqlite3.connect(sys.argv[1]); db.execute(sys.argv[2]); db.commit()' \
+            "$SQLITE_DB" "$SQLITE_TYPED_DDL"
+        "$DBCHUNK" export --url "$PG_URL" --key id --format csv --query \
+            'SELECT id, i, b, n, d, flag::int AS flag, t, ts, tstz, j, bin, u FROM typed' >"$SCRATCH/typed_sqlite.csv" ||
+            die "exporting typed from PostgreSQL for SQLite failed"
+        "$DBCHUNK" import --url "$SQLITE_URL" --table typed --input "$SCRATCH/typed_sqlite.csv" --quiet ||
+            die "importing typed into SQLite failed"
+        rm -f "$SCRATCH/typed_sqlite.csv"
+        "$PY" -c 'import sqlite3, sys; db = sqlite3.connect(sys.argv[1]); db.execute("pragma user_version = 1"); db.commit()' \
+            "$SQLITE_DB"
+        state=$(sqlite_state "$SQLITE_DB")
+        [ "$state" = "$TYPED_ROWS 1" ] || die "SQLite typed has '$state' (rows user_version) after loading"
+    fi
+    log "datasets ready ($(($(date +%s) - t0)) s)"
+}
+
+# ---------------------------------------------------------------------------
+# measuring
+
+# shq ARGS...: the arguments as one shell-quoted line (for the report).
+shq() {
+    local a e words=()
+    for a in "$@"; do
+        if [[ "$a" =~ ^[][A-Za-z0-9_./:=@%+,{}^-]+$ ]]; then
+            words+=("$a")
+        elif [[ "$a" != *"'"* ]]; then
+            words+=("'$a'")
+        else
+            e=${a//\\/\\\\}
+            e=${e//\"/\\\"}
+            e=${e//\$/\\\$}
+            e=${e//\`/\\\`}
+            words+=("\"$e\"")
+        fi
+    done
+    printf '%s' "${words[*]}"
+}
+# pretty: replace this machine's paths with the names a reader knows.
+pretty() {
+    local s=$1
+    s=${s//"$DBCHUNK"/dbchunk}
+    s=${s//"$PY"/python}
+    s=${s//"$REPO_ROOT/"/}
+    s=${s//"$SCRATCH"/\$TMP}
+    printf '%s' "$s"
+}
+
+# group ID TITLE BASELINE_CASE_ID NOTE (also records the 1-minute load average)
+group() { printf '%s\t%s\t%s\t%s\t%s\n' "$1" "$2" "$3" "$4" "$(cut -d' ' -f1 /proc/loadavg)" >>"$GROUPS_FILE"; }
+
+RUN=1
+# bench GROUP CASE_ID LABEL ROWS -- CMD...
+#   Runs CMD once (the RUN-th time), timed, and appends a line to $RESULTS.
+#   stdout goes to $SCRATCH/out and counts as the output bytes, unless
+#   B_DIR (an output directory: bytes = its *.sql/*.csv files) or B_INPUT (an
+#   import: bytes = the input file, stdout discarded) is set.
+#   B_PRE / B_POST: commands run before / after (untimed); a failing B_POST
+#   (an import check) marks the run failed.
+bench() {
+    local group=$1 id=$2 label=$3 rows=$4
+    shift 4
+    [ "$1" = -- ] && shift
+    local out="$SCRATCH/out" errf="$SCRATCH/err" tf="$SCRATCH/time"
+    if [ "$RUN" -eq 1 ]; then
+        local shown
+        shown=$(pretty "$(shq "$@")")
+        if [ -n "${B_INPUT:-}${B_DIR:-}" ]; then :; else shown="$shown > \$TMP/out"; fi
+        printf '%s\t%s\t%s\t%s\t%s\n' "$id" "$group" "$label" "$rows" "$shown" >>"$CASES"
+    fi
+    rm -rf "$out" "$errf" "$tf"
+    local status=ok
+    if [ -n "${B_PRE:-}" ]; then
+        if ! eval "$B_PRE" >"$errf" 2>&1; then status="fail: setup: $(tail -n 1 "$errf")"; fi
+    fi
+    if [ -n "${B_DIR:-}" ]; then
+        rm -rf "$B_DIR"
+        mkdir -p "$B_DIR"
+    fi
+    local t0 t1 rc=0 wall rss=0 bytes=0
+    if [ "$status" = ok ]; then
+        t0=$(date +%s%N)
+        if [ -n "${B_INPUT:-}${B_DIR:-}" ]; then
+            /usr/bin/time -f '%e %M' -o "$tf" "$@" >/dev/null 2>"$errf" || rc=$?
+        else
+            /usr/bin/time -f '%e %M' -o "$tf" "$@" >"$out" 2>"$errf" || rc=$?
+        fi
+        t1=$(date +%s%N)
+        wall=$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.3f", (b - a) / 1e9 }')
+        rss=$(tail -n 1 "$tf" 2>/dev/null | awk '{ print $2 + 0 }')
+        if [ -n "${B_INPUT:-}" ]; then
+            bytes=$(stat -c %s "$B_INPUT")
+        elif [ -n "${B_DIR:-}" ]; then
+            bytes=$(find "$B_DIR" -type f \( -name '*.sql' -o -name '*.csv' \) ! -name '*-schema*' -printf '%s\n' |
+                awk '{ s += $1 } END { print s + 0 }')
+        else
+            bytes=$(stat -c %s "$out")
+        fi
+        if [ "$rc" -ne 0 ]; then
+            status="fail: exit $rc: $(grep -v '^Command exited' "$errf" | tail -n 1 | cut -c1-300)"
+        elif [ -n "${B_POST:-}" ] && ! eval "$B_POST" >"$errf" 2>&1; then
+            status="fail: check: $(tail -n 1 "$errf" | cut -c1-300)"
+        fi
+    else
+        wall=0
+    fi
+    printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$id" "$RUN" "$status" "$wall" "$rss" "$bytes" "$rows" >>"$RESULTS"
+    if [ "$status" = ok ]; then
+        printf 'bench.sh:   run %d  %-36s %8.2f s %8.1f MB %-3s %6.1f MB rss\n' "$RUN" "$label" "$wall" \
+            "$(awk -v b="$bytes" 'BEGIN { print b / 1e6 }')" "$([ -n "${B_INPUT:-}" ] && echo in || echo out)" \
+            "$(awk -v r="$rss" 'BEGIN { print r / 1024 }')" >&2
+    else
+        printf 'bench.sh:   run %d  %-36s %s\n' "$RUN" "$label" "$status" >&2
+    fi
+    rm -rf "$out"
+    [ -n "${B_DIR:-}" ] && rm -rf "$B_DIR"
+    return 0
+}
+
+# rounds FUNCTION ARGS...: call FUNCTION (which runs each command of one
+# comparison once) RUNS times; the commands take turns, so that a slow
+# minute on the machine spreads over all of them rather than one.
+rounds() {
+    for ((RUN = 1; RUN <= RUNS; RUN++)); do "$@"; done
+    RUN=1
+}
+
+warm_pg() { pgdb -c "COPY (SELECT * FROM $1) TO STDOUT" >/dev/null; }
+warm_my() { mydb --quick -e "SELECT * FROM \`$1\`" >/dev/null; }
+
+# --- export ------------------------------------------------------------------
+
+# offset re-reads every earlier row for each chunk, so a whole 1M-row table
+# costs O(rows^2/chunk): measured here at 167 s on PostgreSQL, 51 s on MariaDB
+# and 12 s on SQLite for one run. It runs on the first OFFSET_ROWS rows only
+# (--limit), next to keyset with the same --limit.
+offset_cases() { # GROUP URL TABLE
+    local g=$1 url=$2 table=$3 f
+    for f in csv ndjson; do
+        bench "$g" "$g.dbchunk-offset-$f-limit" "dbchunk offset $f --limit $OFFSET_ROWS" "$OFFSET_ROWS" -- \
+            "$DBCHUNK" export --url "$url" --table "$table" --strategy offset --format "$f" --chunk "$CHUNK" \
+            --limit "$OFFSET_ROWS" --quiet
+    done
+    bench "$g" "$g.dbchunk-keyset-csv-limit" "dbchunk keyset csv --limit $OFFSET_ROWS" "$OFFSET_ROWS" -- \
+        "$DBCHUNK" export --url "$url" --table "$table" --strategy keyset --format csv --chunk "$CHUNK" \
+        --limit "$OFFSET_ROWS"
+}
+
+export_pg() { # DATASET TABLE ROWS
+    local ds=$1 table=$2 rows=$3 g="export.pg.$1" f s
+    for f in csv ndjson; do
+        for s in auto copy keyset cursor; do
+            bench "$g" "$g.dbchunk-$s-$f" "dbchunk $s $f" "$rows" -- \
+                "$DBCHUNK" export --url "$PG_URL" --table "$table" --strategy "$s" --format "$f" --chunk "$CHUNK"
+        done
+    done
+    if [ "$ds" = typed ]; then offset_cases "$g" "$PG_URL" "$table"; fi
+    if [ "$HAS_PARALLEL" -eq 1 ]; then
+        bench "$g" "$g.dbchunk-parallel2-csv" "dbchunk keyset --parallel 2 csv" "$rows" -- \
+            "$DBCHUNK" export --url "$PG_URL" --table "$table" --strategy keyset --parallel 2 --format csv --chunk "$CHUNK"
+    fi
+    bench "$g" "$g.psql-copy" "psql COPY CSV" "$rows" -- \
+        psql -X -w -h "$PG_HOST" -p "$PG_PORT" -U "$PG_USER" -d "$DB" -c "COPY (SELECT * FROM $table) TO STDOUT CSV HEADER"
+    bench "$g" "$g.sqlalchemy" "SQLAlchemy + psycopg2" "$rows" -- \
+        "$PY" "$SA_EXPORT" --url "$SA_PG_URL" --table "$table"
+}
+
+export_my() { # DATASET TABLE ROWS
+    local ds=$1 table=$2 rows=$3 g="export.my.$1" f s
+    for f in csv ndjson; do
+        for s in auto keyset cursor; do
+            bench "$g" "$g.dbchunk-$s-$f" "dbchunk $s $f" "$rows" -- \
+                "$DBCHUNK" export --url "$MY_URL" --table "$table" --strategy "$s" --format "$f" --chunk "$CHUNK"
+        done
+    done
+    if [ "$ds" = typed ]; then offset_cases "$g" "$MY_URL" "$table"; fi
+    if [ "$HAS_PARALLEL" -eq 1 ]; then
+        bench "$g" "$g.dbchunk-parallel2-csv" "dbchunk keyset --parallel 2 csv" "$rows" -- \
+            "$DBCHUNK" export --url "$MY_URL" --table "$table" --strategy keyset --parallel 2 --format csv --chunk "$CHUNK"
+    fi
+    bench "$g" "$g.mariadb-batch" "mariadb --quick --batch" "$rows" -- \
+        mariadb -h "$MY_HOST" -P "$MY_PORT" -u "$MY_USER" --default-character-set=utf8mb4 --quick --batch "$DB" \
+        -e "SELECT * FROM $table"
+    B_DIR="$SCRATCH/dump" bench "$g" "$g.mydumper" "mydumper --threads 2" "$rows" -- \
+        mydumper --host "$MY_HOST" --port "$MY_PORT" --user "$MY_USER" --database "$DB" --tables-list "$table" \
+        --threads 2 --rows $((rows / 10)) --trx-consistency-only --no-schemas --outputdir "$SCRATCH/dump" --verbose 1
+    bench "$g" "$g.sqlalchemy" "SQLAlchemy + pymysql" "$rows" -- \
+        "$PY" "$SA_EXPORT" --url "$SA_MY_URL" --table "$table"
+}
+
+export_sqlite() { # DATASET TABLE ROWS
+    local ds=$1 table=$2 rows=$3 g="export.sqlite.$1" f s
+    for f in csv ndjson; do
+        for s in auto keyset cursor; do
+            bench "$g" "$g.dbchunk-$s-$f" "dbchunk $s $f" "$rows" -- \
+                "$DBCHUNK" export --url "$SQLITE_URL" --table "$table" --strategy "$s" --format "$f" --chunk "$CHUNK"
+        done
+    done
+    offset_cases "$g" "$SQLITE_URL" "$table"
+    bench "$g" "$g.sqlite3" "sqlite3 -csv -header" "$rows" -- \
+        sqlite3 -readonly -csv -header "$SQLITE_DB" "SELECT * FROM $table"
+    bench "$g" "$g.sqlalchemy" "SQLAlchemy + sqlite3" "$rows" -- \
+        "$PY" "$SA_EXPORT" --url "$SA_SQLITE_URL" --table "$table"
+}
+
+# --- memory ------------------------------------------------------------------
+
+memory_runs() { # the same export limited to SUBSET_ROWS rows (the full ones are measured above)
+    local s
+    for s in auto keyset cursor; do
+        bench "memory" "memory.pg.dbchunk-$s-csv" "PostgreSQL dbchunk $s csv --limit $SUBSET_ROWS" "$SUBSET_ROWS" -- \
+            "$DBCHUNK" export --url "$PG_URL" --table pgbench_accounts --strategy "$s" --format csv --chunk "$CHUNK" \
+            --limit "$SUBSET_ROWS"
+        bench "memory" "memory.my.dbchunk-$s-csv" "MariaDB dbchunk $s csv --limit $SUBSET_ROWS" "$SUBSET_ROWS" -- \
+            "$DBCHUNK" export --url "$MY_URL" --table pgbench_accounts --strategy "$s" --format csv --chunk "$CHUNK" \
+            --limit "$SUBSET_ROWS"
+    done
+}
+
+# --- import ------------------------------------------------------------------
+
+IMPORT_DIR="$WORK/import"
+# The input files, exported once per run:
+#   PostgreSQL: psql's own COPY CSV (what psql \copy FROM reads back exactly:
+#     t/f, \x hex bytea); dbchunk and the SQLAlchemy script read it too.
+#   MariaDB, SQLite: dbchunk's CSV export of the same table.
+import_inputs() {
+    mkdir -p "$IMPORT_DIR"
+    log "exporting the import inputs to $IMPORT_DIR"
+    pgdb -c "COPY (SELECT * FROM pgbench_accounts WHERE aid <= $SUBSET_ROWS ORDER BY aid) TO STDOUT CSV HEADER" \
+        >"$IMPORT_DIR/pg_accounts.csv"
+    pgdb -c "COPY (SELECT * FROM typed ORDER BY id) TO STDOUT CSV HEADER" >"$IMPORT_DIR/pg_typed.csv"
+    "$DBCHUNK" export --url "$MY_URL" --table pgbench_accounts --limit "$SUBSET_ROWS" >"$IMPORT_DIR/my_accounts.csv"
+    "$DBCHUNK" export --url "$MY_URL" --table typed >"$IMPORT_DIR/my_typed.csv"
+    "$DBCHUNK" export --url "$SQLITE_URL" --table typed >"$IMPORT_DIR/sqlite_typed.csv"
+    # Empty copies of the tables to import into.
+    pgdb -c "DROP TABLE IF EXISTS accounts_import, typed_import;
+        CREATE TABLE accounts_import (LIKE pgbench_accounts INCLUDING ALL);
+        CREATE TABLE typed_import (LIKE typed INCLUDING ALL);"
+    mydb -e "DROP TABLE IF EXISTS accounts_import, typed_import;
+        CREATE TABLE accounts_import LIKE pgbench_accounts; CREATE TABLE typed_import LIKE typed;"
+}
+# Before each import run: an empty table (and, on PostgreSQL, no checkpoint
+# debt left from the previous run).
+pg_truncate() { pgdb -c "TRUNCATE $1" && pgdb -c CHECKPOINT; }
+my_truncate() { mydb -e "TRUNCATE TABLE $1"; }
+sqlite_fresh() {
+    rm -f "$SQLITE_IMPORT_DB"
+    "$PY" -c 'import sqlite3, sys; db = sqlite3.connect(sys.argv[1]); db.execute(sys.argv[2]); db.commit()' \
+        "$SQLITE_IMPORT_DB" "${SQLITE_TYPED_DDL/CREATE TABLE typed/CREATE TABLE typed_import}"
+}
+# After each: the table holds exactly the expected number of rows.
+expect_rows() { # ACTUAL EXPECTED
+    [ "$1" = "$2" ] || {
+        echo "the table holds $1 rows, expected $2"
+        return 1
+    }
+}
+pg_check() { expect_rows "$(pgdb -c "select count(*) from $1")" "$2"; }
+my_check() { expect_rows "$(mydb -e "select count(*) from $1")" "$2"; }
+sqlite_check() {
+    expect_rows "$("$PY" -c 'import sqlite3, sys; print(sqlite3.connect(sys.argv[1]).execute("select count(*) from typed_import").fetchone()[0])' \
+        "$SQLITE_IMPORT_DB")" "$1"
+}
+
+# The LOAD DATA statements a user writes for dbchunk's CSV: quoted fields,
+# "" inside quotes, an empty field is NULL, bytes as hex, TIMESTAMP without
+# its +00:00 (the session runs in UTC).
+MY_LOAD_OPTS="CHARACTER SET utf8mb4 FIELDS TERMINATED BY ',' OPTIONALLY ENCLOSED BY '\"' ESCAPED BY ''"
+MY_LOAD_OPTS="$MY_LOAD_OPTS IGNORE 1 LINES"
+MY_LOAD_ACCOUNTS="LOAD DATA LOCAL INFILE '@FILE@' INTO TABLE accounts_import $MY_LOAD_OPTS (aid, bid, abalance, filler)"
+MY_LOAD_TYPED="SET time_zone = '+00:00'; LOAD DATA LOCAL INFILE '@FILE@' INTO TABLE typed_import $MY_LOAD_OPTS"
+MY_LOAD_TYPED="$MY_LOAD_TYPED (id, @i, @b, @n, @d, @flag, @t, @ts, @tstz, @j, @bin, @u)"
+MY_LOAD_TYPED="$MY_LOAD_TYPED SET i = NULLIF(@i, ''), b = NULLIF(@b, ''), n = NULLIF(@n, ''), d = NULLIF(@d, ''),"
+MY_LOAD_TYPED="$MY_LOAD_TYPED flag = NULLIF(@flag, ''), t = NULLIF(@t, ''), ts = NULLIF(@ts, ''),"
+MY_LOAD_TYPED="$MY_LOAD_TYPED tstz = NULLIF(REPLACE(@tstz, '+00:00', ''), ''), j = NULLIF(@j, ''),"
+MY_LOAD_TYPED="$MY_LOAD_TYPED bin = UNHEX(NULLIF(@bin, '')), u = NULLIF(@u, '')"
+
+import_pg() { # DATASET TARGET_TABLE INPUT ROWS
+    local ds=$1 table=$2 input=$3 rows=$4 g="import.pg.$1" s
+    local -x B_INPUT="$input" B_PRE="pg_truncate $table" B_POST="pg_check $table $rows"
+    for s in copy insert; do
+        bench "$g" "$g.dbchunk-$s" "dbchunk import $s" "$rows" -- \
+            "$DBCHUNK" import --url "$PG_URL" --table "$table" --input "$input" --strategy "$s" --batch "$CHUNK"
+    done
+    bench "$g" "$g.psql-copy-from" "psql \\copy FROM CSV" "$rows" -- \
+        psql -X -w -h "$PG_HOST" -p "$PG_PORT" -U "$PG_USER" -d "$DB" -c "\\copy $table FROM '$input' CSV HEADER"
+    bench "$g" "$g.sqlalchemy" "SQLAlchemy executemany" "$rows" -- \
+        "$PY" "$SA_IMPORT" --url "$SA_PG_URL" --table "$table" --input "$input" --batch "$CHUNK"
+}
+
+import_my() { # DATASET TARGET_TABLE INPUT ROWS LOAD_STATEMENT
+    local ds=$1 table=$2 input=$3 rows=$4 load=${5//@FILE@/$3} g="import.my.$1" s
+    local -x B_INPUT="$input" B_PRE="my_truncate $table" B_POST="my_check $table $rows"
+    for s in load-data insert; do
+        bench "$g" "$g.dbchunk-$s" "dbchunk import $s" "$rows" -- \
+            "$DBCHUNK" import --url "$MY_URL" --table "$table" --input "$input" --strategy "$s" --batch "$CHUNK"
+    done
+    bench "$g" "$g.mariadb-load-data" "mariadb LOAD DATA LOCAL" "$rows" -- \
+        mariadb -h "$MY_HOST" -P "$MY_PORT" -u "$MY_USER" --default-character-set=utf8mb4 --local-infile=1 "$DB" \
+        -e "$load"
+    bench "$g" "$g.sqlalchemy" "SQLAlchemy executemany" "$rows" -- \
+        "$PY" "$SA_IMPORT" --url "$SA_MY_URL" --table "$table" --input "$input" --batch "$CHUNK"
+}
+
+import_sqlite() { # ROWS
+    local rows=$1 g="import.sqlite.typed" input="$IMPORT_DIR/sqlite_typed.csv"
+    local -x B_INPUT="$input" B_PRE="sqlite_fresh" B_POST="sqlite_check $rows"
+    bench "$g" "$g.dbchunk-insert" "dbchunk import insert" "$rows" -- \
+        "$DBCHUNK" import --url "sqlite://$SQLITE_IMPORT_DB" --table typed_import --input "$input" --strategy insert \
+        --batch "$CHUNK"
+    bench "$g" "$g.sqlalchemy" "SQLAlchemy executemany" "$rows" -- \
+        "$PY" "$SA_IMPORT" --url "$SA_SQLITE_IMPORT_URL" --table typed_import --input "$input" --batch "$CHUNK"
+}
+
+# ---------------------------------------------------------------------------
+# facts about the run
+
+meta() { printf '%s\t%s\n' "$1" "$2" >>"$META"; }
+
+record_meta() {
+    local commit dirty=""
+    commit=$(git -C "$REPO_ROOT" rev-parse --short=12 HEAD 2>/dev/null || echo unknown)
+    if [ -n "$(git -C "$REPO_ROOT" status --porcelain -- src Cargo.toml Cargo.lock 2>/dev/null)" ]; then
+        dirty=" (with uncommitted changes in src/)"
+    fi
+    meta date "$(date -u '+%Y-%m-%d %H:%M UTC')"
+    meta mode "$([ "$QUICK" -eq 1 ] && echo quick || echo full)"
+    meta runs "$RUNS"
+    meta chunk "$CHUNK"
+    meta nproc "$(nproc)"
+    meta memory "$(awk '/MemTotal/ { printf "%.1f GiB", $2 / 1048576 }' /proc/meminfo)"
+    meta cpu "$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//')"
+    meta kernel "$(uname -sr)"
+    meta os "$(. /etc/os-release 2>/dev/null && echo "${PRETTY_NAME:-}")"
+    meta load_start "$(cut -d' ' -f1-3 /proc/loadavg)"
+    meta dbchunk "$("$DBCHUNK" --version 2>/dev/null | head -n1), git $commit$dirty"
+    meta rustc "$(rustc --version 2>/dev/null || "$(dirname "$(command -v "$CARGO")")/rustc" --version 2>/dev/null || echo unknown)"
+    meta pg_server "$(pg -d "$DB" -c 'select version()' | sed 's/ on .*//')"
+    meta psql "$(psql --version)"
+    meta pgbench "$(pgbench --version)"
+    meta pg_shared_buffers "$(pg -d "$DB" -c 'show shared_buffers')"
+    meta my_server "$(my -N -e 'select concat(@@version_comment, " ", @@version)')"
+    meta mariadb_client "$(mariadb --version)"
+    meta mydumper "$(mydumper --version 2>&1 | head -n1)"
+    meta sqlite3 "sqlite3 $(sqlite3 --version | cut -d' ' -f1)"
+    meta python "$("$PY" --version 2>&1)"
+    meta python_libs "$("$PY" -c 'import sqlalchemy, psycopg2, pymysql, sqlite3
+print(f"SQLAlchemy {sqlalchemy.__version__}, psycopg2 {psycopg2.__version__.split()[0]}, PyMySQL {pymysql.__version__}, sqlite {sqlite3.sqlite_version}")')"
+    meta buffer_pool_orig "${ORIG_BUFFER_POOL:-$(my -N -e 'select @@innodb_buffer_pool_size')}"
+    meta buffer_pool "$(my -N -e 'select @@innodb_buffer_pool_size')"
+    meta innodb_flush_method "$(my -N -e 'select @@innodb_flush_method')"
+    meta has_parallel "$HAS_PARALLEL"
+    meta accounts_rows "$ACCOUNTS_ROWS"
+    meta typed_rows "$TYPED_ROWS"
+    meta subset_rows "$SUBSET_ROWS"
+    meta scale "$SCALE"
+    meta db "$DB"
+    meta load_data_typed "$(pretty "${MY_LOAD_TYPED//@FILE@/$IMPORT_DIR/my_typed.csv}")"
+}
+
+# ---------------------------------------------------------------------------
+# main
+
+log "mode: $([ "$QUICK" -eq 1 ] && echo quick || echo full), RUNS=$RUNS, databases $DB, report to $OUT_MD"
+install_tools
+build_dbchunk
+ensure_servers
+set_buffer_pool
+HAS_PARALLEL=0
+if "$DBCHUNK" export --help | grep -q -- '--parallel'; then HAS_PARALLEL=1; fi
+datasets
+if [ "$DATASETS_ONLY" -eq 1 ]; then
+    log "datasets ready in $(($(date +%s) - BENCH_START)) s (--datasets-only: nothing measured)"
+    exit 0
+fi
+record_meta
+
+MEASURE_START=$(date +%s)
+PAR_NOTE=""
+[ "$HAS_PARALLEL" -eq 1 ] || PAR_NOTE=" dbchunk --parallel is not implemented yet (not in dbchunk export --help), so it has no row."
+
+log "export: PostgreSQL pgbench_accounts ($ACCOUNTS_ROWS rows)"
+group export.pg.accounts "PostgreSQL export, pgbench_accounts ($ACCOUNTS_ROWS rows)" export.pg.accounts.psql-copy \
+    "offset is left out here: it re-reads every earlier row for each chunk (quadratic).$PAR_NOTE"
+warm_pg pgbench_accounts
+rounds export_pg accounts pgbench_accounts "$ACCOUNTS_ROWS"
+
+log "export: PostgreSQL typed ($TYPED_ROWS rows)"
+OFFSET_NOTE="offset reads only the first $OFFSET_ROWS rows (--limit): over the whole table it re-reads every earlier row for each chunk, O(rows²/chunk), which took 167 s (PostgreSQL), 51 s (MariaDB) and 12 s (SQLite) for one CSV export of the 1M-row table on the reference machine. Its ratio is to keyset with the same --limit."
+group export.pg.typed "PostgreSQL export, typed ($TYPED_ROWS rows)" export.pg.typed.psql-copy "$OFFSET_NOTE$PAR_NOTE"
+warm_pg typed
+rounds export_pg typed typed "$TYPED_ROWS"
+
+log "export: MariaDB pgbench_accounts ($ACCOUNTS_ROWS rows)"
+group export.my.accounts "MariaDB export, pgbench_accounts ($ACCOUNTS_ROWS rows)" export.my.accounts.mariadb-batch \
+    "offset is left out here (quadratic). mydumper writes SQL INSERT files (--rows $((ACCOUNTS_ROWS / 10)), so both threads work on the one table).$PAR_NOTE"
+warm_my pgbench_accounts
+rounds export_my accounts pgbench_accounts "$ACCOUNTS_ROWS"
+
+log "export: MariaDB typed ($TYPED_ROWS rows)"
+group export.my.typed "MariaDB export, typed ($TYPED_ROWS rows)" export.my.typed.mariadb-batch \
+    "$OFFSET_NOTE mariadb --batch writes binary columns raw and NULL as the word NULL; mydumper writes SQL INSERT files.$PAR_NOTE"
+warm_my typed
+rounds export_my typed typed "$TYPED_ROWS"
+
+log "export: SQLite typed ($TYPED_ROWS rows)"
+group export.sqlite.typed "SQLite export, typed ($TYPED_ROWS rows)" export.sqlite.typed.sqlite3 \
+    "$OFFSET_NOTE The sqlite3 shell writes blobs raw, not as hex."
+rounds export_sqlite typed typed "$TYPED_ROWS"
+
+log "memory: exports limited to $SUBSET_ROWS rows"
+group memory "Peak RSS: pgbench_accounts, $SUBSET_ROWS rows (--limit) against all $ACCOUNTS_ROWS" "" ""
+rounds memory_runs
+
+import_inputs
+log "import: PostgreSQL"
+group import.pg.accounts "PostgreSQL import, pgbench_accounts ($SUBSET_ROWS rows, psql COPY CSV input)" \
+    import.pg.accounts.psql-copy-from ""
+rounds import_pg accounts accounts_import "$IMPORT_DIR/pg_accounts.csv" "$SUBSET_ROWS"
+group import.pg.typed "PostgreSQL import, typed ($TYPED_ROWS rows, psql COPY CSV input)" import.pg.typed.psql-copy-from ""
+rounds import_pg typed typed_import "$IMPORT_DIR/pg_typed.csv" "$TYPED_ROWS"
+
+log "import: MariaDB"
+group import.my.accounts "MariaDB import, pgbench_accounts ($SUBSET_ROWS rows, dbchunk CSV input)" \
+    import.my.accounts.mariadb-load-data ""
+rounds import_my accounts accounts_import "$IMPORT_DIR/my_accounts.csv" "$SUBSET_ROWS" "$MY_LOAD_ACCOUNTS"
+group import.my.typed "MariaDB import, typed ($TYPED_ROWS rows, dbchunk CSV input)" import.my.typed.mariadb-load-data \
+    "The LOAD DATA statement maps empty fields to NULL, hex to bytes and drops the +00:00 of TIMESTAMP values (see Commands)."
+rounds import_my typed typed_import "$IMPORT_DIR/my_typed.csv" "$TYPED_ROWS" "$MY_LOAD_TYPED"
+
+log "import: SQLite"
+group import.sqlite.typed "SQLite import, typed ($TYPED_ROWS rows, dbchunk CSV input)" import.sqlite.typed.sqlalchemy ""
+rounds import_sqlite "$TYPED_ROWS"
+
+# Leave the servers as they were: the import copies go, the datasets stay.
+pgdb -c "DROP TABLE IF EXISTS accounts_import, typed_import" || true
+mydb -e "DROP TABLE IF EXISTS accounts_import, typed_import" || true
+rm -f "$SQLITE_IMPORT_DB"
+
+meta load_end "$(cut -d' ' -f1-3 /proc/loadavg)"
+meta measure_seconds "$(($(date +%s) - MEASURE_START))"
+meta total_seconds "$(($(date +%s) - BENCH_START))"
+restore_buffer_pool
+
+"$PY" "$REPO_ROOT/scripts/bench/report.py" --meta "$META" --groups "$GROUPS_FILE" --cases "$CASES" \
+    --results "$RESULTS" --output "$OUT_MD" || die "writing the report failed"
+log "done in $(($(date +%s) - BENCH_START)) s; report: $OUT_MD"
+if grep -q $'\tfail' "$RESULTS"; then
+    log "some commands failed (marked FAILED in the report):"
+    awk -F'\t' '$3 ~ /^fail/ { print "  " $1 " run " $2 ": " $3 }' "$RESULTS" >&2
+fi

@@ -1,0 +1,381 @@
+#!/usr/bin/env python3
+"""Turn scripts/bench.sh's measurements into docs/benchmarks.md.
+
+Inputs (tab-separated, written by bench.sh):
+  --meta     key, value                        facts about the machine and the run
+  --groups   group, title, baseline case, note, load average (1 min) at its start
+  --cases    case, group, label, rows, command in the order they ran
+  --results  case, run, status, wall s, peak RSS KiB, bytes, rows
+"""
+
+import argparse
+import statistics
+from collections import OrderedDict, defaultdict
+
+
+def read_tsv(path, ncols):
+    rows = []
+    with open(path, encoding="utf-8") as f:
+        for line in f:
+            line = line.rstrip("\n")
+            if line:
+                parts = line.split("\t")
+                rows.append(parts + [""] * (ncols - len(parts)))
+    return rows
+
+
+class Case:
+    def __init__(self, cid, group, label, rows, command):
+        self.id, self.group, self.label, self.rows, self.command = cid, group, label, int(rows), command
+        self.walls, self.rss, self.bytes, self.failures = [], [], [], []
+
+    @property
+    def ok(self):
+        return bool(self.walls) and not self.failures
+
+    @property
+    def median(self):
+        return statistics.median(self.walls) if self.walls else None
+
+    @property
+    def peak_rss_mb(self):
+        return max(self.rss) / 1024 if self.rss else None
+
+    @property
+    def mb(self):
+        return statistics.median(self.bytes) / 1e6 if self.bytes else None
+
+
+def load(args):
+    meta = OrderedDict((k, v) for k, v in read_tsv(args.meta, 2))
+    groups = OrderedDict((g[0], g) for g in read_tsv(args.groups, 5))
+    cases = OrderedDict()
+    for cid, group, label, rows, command in read_tsv(args.cases, 5):
+        cases[cid] = Case(cid, group, label, rows, command)
+    for cid, run, status, wall, rss, nbytes, rows in read_tsv(args.results, 7):
+        c = cases.get(cid)
+        if c is None:
+            continue
+        if status == "ok":
+            c.walls.append(float(wall))
+            c.rss.append(int(float(rss)))
+            c.bytes.append(int(nbytes))
+        else:
+            c.failures.append(f"run {run}: {status}")
+    return meta, groups, cases
+
+
+def f2(x):
+    return "–" if x is None else f"{x:.2f}"
+
+
+def thousands(x):
+    return "–" if x is None else f"{x:,.0f}"
+
+
+def ratio_text(r):
+    return "–" if r is None else f"{r:.2f}×"
+
+
+def group_table(g, cases, import_kind):
+    gid, title, baseline_id, note, load = g[:5]
+    members = [c for c in cases.values() if c.group == gid]
+    base = cases.get(baseline_id)
+    base_med = base.median if base is not None and base.ok else None
+    mb_head = "input MB" if import_kind else "output MB"
+    lines = [
+        f"### {title}",
+        "",
+        f"| command | median s | min–max s | rows/s | {mb_head} | MB/s | peak RSS MB | time ÷ {base.label if base else 'baseline'} |"
+        if base
+        else f"| command | median s | min–max s | rows/s | {mb_head} | MB/s | peak RSS MB |",
+        "|---|---:|---:|---:|---:|---:|---:|" + ("---:|" if base else ""),
+    ]
+    for c in members:
+        if not c.ok:
+            why = "; ".join(c.failures) if c.failures else "not run"
+            lines.append(f"| {c.label} | FAILED | {why.replace('|', '/')} | | | | |" + (" |" if base else ""))
+            continue
+        med = c.median
+        cells = [
+            c.label,
+            f2(med),
+            f"{min(c.walls):.2f}–{max(c.walls):.2f}",
+            thousands(c.rows / med if med else None),
+            f"{c.mb:.1f}",
+            f"{c.mb / med:.1f}" if med else "–",
+            f"{c.peak_rss_mb:.1f}",
+        ]
+        if base:
+            if c.rows == base.rows:
+                cells.append(ratio_text(med / base_med) if base_med else "–")
+            else:
+                # A --limit run (offset): compared with keyset under the same --limit.
+                ref = cases.get(f"{gid}.dbchunk-keyset-csv-limit")
+                if ref is not None and ref is not c and ref.ok and ref.rows == c.rows:
+                    cells.append(f"{med / ref.median:.2f}× keyset --limit")
+                else:
+                    cells.append("–")
+        if c.id == baseline_id:
+            cells[0] = f"**{c.label}** (baseline)"
+        lines.append("| " + " | ".join(cells) + " |")
+    if load:
+        note = (note + " " if note else "") + f"Load average (1 min) when this comparison started: {load}."
+    if note:
+        lines += ["", note]
+    lines.append("")
+    return lines
+
+
+class Targets:
+    """The issue's targets, each checked against the measured medians."""
+
+    def __init__(self, cases):
+        self.cases = cases
+        self.rows = []
+
+    def med(self, cid):
+        c = self.cases.get(cid)
+        return c.median if c is not None and c.ok else None
+
+    def time_ratio(self, what, num, den, limit, faster=False):
+        a, b = self.med(num), self.med(den)
+        if num not in self.cases and den in self.cases:
+            self.rows.append((what, "not measured", f"≤ {limit:g}", "not measured"))
+            return
+        if a is None or b is None:
+            if num in self.cases or den in self.cases:
+                self.rows.append((what, "failed run", f"≤ {limit:g}", "–"))
+            return
+        r = a / b
+        shown = f"{r:.2f} ({a:.2f} s ÷ {b:.2f} s)"
+        if faster:
+            shown += f", {b / a:.1f}× faster"
+        self.rows.append((what, shown, f"≤ {limit:g}", "yes" if r <= limit else "**no**"))
+
+    def rss_max(self, what, ids, limit_mb):
+        vals = [(self.cases[i].peak_rss_mb, self.cases[i].label) for i in ids if i in self.cases and self.cases[i].ok]
+        if not vals:
+            return
+        mb, label = max(vals)
+        self.rows.append((what, f"{mb:.1f} MB ({label})", f"≤ {limit_mb:g} MB", "yes" if mb <= limit_mb else "**no**"))
+
+    def rss_ratio(self, what, full, part, limit):
+        a, b = self.cases.get(full), self.cases.get(part)
+        if a is None or b is None or not a.ok or not b.ok:
+            return
+        r = a.peak_rss_mb / b.peak_rss_mb
+        self.rows.append(
+            (what, f"{r:.2f} ({a.peak_rss_mb:.1f} MB ÷ {b.peak_rss_mb:.1f} MB)", f"≤ {limit:g}", "yes" if r <= limit else "**no**")
+        )
+
+
+def build_targets(cases, meta):
+    t = Targets(cases)
+    big, subset = meta.get("accounts_rows", "?"), meta.get("subset_rows", "?")
+    for ds in ("accounts", "typed"):
+        g = f"export.pg.{ds}"
+        t.time_ratio(f"PostgreSQL {ds}: dbchunk auto CSV ÷ psql COPY", f"{g}.dbchunk-auto-csv", f"{g}.psql-copy", 1.0)
+        for s in ("keyset", "cursor"):
+            t.time_ratio(f"PostgreSQL {ds}: dbchunk {s} CSV ÷ psql COPY", f"{g}.dbchunk-{s}-csv", f"{g}.psql-copy", 1.3)
+        for s in ("auto", "keyset", "cursor"):
+            t.time_ratio(f"PostgreSQL {ds}: dbchunk {s} NDJSON ÷ {s} CSV", f"{g}.dbchunk-{s}-ndjson", f"{g}.dbchunk-{s}-csv", 1.3)
+    for ds in ("accounts", "typed"):
+        g = f"export.my.{ds}"
+        t.time_ratio(f"MariaDB {ds}: dbchunk auto CSV ÷ mariadb --quick --batch", f"{g}.dbchunk-auto-csv", f"{g}.mariadb-batch", 1.0)
+    for ds in ("accounts", "typed"):
+        t.time_ratio(f"PostgreSQL {ds}: dbchunk --parallel 2 ÷ psql COPY", f"export.pg.{ds}.dbchunk-parallel2-csv",
+                     f"export.pg.{ds}.psql-copy", 0.8)
+        t.time_ratio(f"MariaDB {ds}: dbchunk --parallel 2 ÷ mydumper --threads 2", f"export.my.{ds}.dbchunk-parallel2-csv",
+                     f"export.my.{ds}.mydumper", 1.0)
+    for eng, name in (("pg", "PostgreSQL"), ("my", "MariaDB"), ("sqlite", "SQLite")):
+        for ds in ("accounts", "typed"):
+            g = f"export.{eng}.{ds}"
+            t.time_ratio(f"{name} {ds}: dbchunk auto CSV ÷ SQLAlchemy export", f"{g}.dbchunk-auto-csv", f"{g}.sqlalchemy", 0.1,
+                         faster=True)
+    for eng, name in (("pg", "PostgreSQL"), ("my", "MariaDB"), ("sqlite", "SQLite")):
+        for ds in ("accounts", "typed"):
+            g = f"export.{eng}.{ds}"
+            ids = [cid for cid in cases if cid.startswith(g + ".dbchunk-") and "offset" not in cid]
+            t.rss_max(f"{name} {ds}: highest dbchunk peak RSS (--chunk 5000, not offset)", ids, 32)
+    for eng, name in (("pg", "PostgreSQL"), ("my", "MariaDB")):
+        for s in ("auto", "keyset", "cursor"):
+            t.rss_ratio(f"{name} dbchunk {s}: peak RSS {big} rows ÷ {subset} rows",
+                        f"export.{eng}.accounts.dbchunk-{s}-csv", f"memory.{eng}.dbchunk-{s}-csv", 1.1)
+    for ds in ("accounts", "typed"):
+        g = f"import.pg.{ds}"
+        t.time_ratio(f"PostgreSQL import {ds}: dbchunk copy ÷ psql \\copy FROM", f"{g}.dbchunk-copy", f"{g}.psql-copy-from", 1.0)
+        g = f"import.my.{ds}"
+        t.time_ratio(f"MariaDB import {ds}: dbchunk load-data ÷ mariadb LOAD DATA LOCAL", f"{g}.dbchunk-load-data",
+                     f"{g}.mariadb-load-data", 1.0)
+    for eng, name in (("pg", "PostgreSQL"), ("my", "MariaDB"), ("sqlite", "SQLite")):
+        for ds in ("accounts", "typed"):
+            g = f"import.{eng}.{ds}"
+            t.time_ratio(f"{name} import {ds}: dbchunk insert ÷ SQLAlchemy executemany", f"{g}.dbchunk-insert",
+                         f"{g}.sqlalchemy", 0.2, faster=True)
+    return t.rows
+
+
+def buffer_pool_text(meta):
+    used = int(meta.get("buffer_pool", "0")) / 2**20
+    orig = int(meta.get("buffer_pool_orig", "0")) / 2**20
+    if used != orig:
+        return (f"{used:.0f} MiB during the run: the server's setting is {orig:.0f} MiB (MariaDB's default is "
+                f"128 MiB, which makes large scans disk reads), so the script ran `SET GLOBAL "
+                f"innodb_buffer_pool_size = {int(meta.get('buffer_pool', '0'))}` before measuring and put the old "
+                f"value back at the end")
+    return (f"{used:.0f} MiB, the server's own setting (the script raises it to 2 GiB for the run when it is "
+            f"smaller)")
+
+
+def minutes(s):
+    s = int(s)
+    return f"{s // 60} min {s % 60:02d} s"
+
+
+def report(meta, groups, cases):
+    m = meta.get
+    out = [
+        "# Benchmarks",
+        "",
+        "<!-- Written by scripts/bench.sh (scripts/bench/report.py); rerun it rather than editing the numbers. -->",
+        "",
+        f"Measured on {m('date')} by `scripts/bench.sh`"
+        + (" **in --quick mode (small datasets, not representative)**" if m("mode") == "quick" else "")
+        + f": every command run {m('runs')} times, the commands of one comparison taking turns; "
+        f"the median wall time is shown with the fastest and slowest run. All numbers come from the same run, so "
+        f"the ratios between them are what counts; the absolute times depend on the machine.",
+        "",
+        "## Targets",
+        "",
+        "The issue's targets are ratios of median wall time, dbchunk's time divided by the other tool's "
+        "(below 1 means dbchunk is faster). \"≥ 10× faster than SQLAlchemy\" is a ratio ≤ 0.1, "
+        "\"insert ≥ 5× SQLAlchemy\" ≤ 0.2, \"import ≥ 1.0× psql \\copy\" ≤ 1.0.",
+        "",
+        "| target | measured | target | met |",
+        "|---|---|---|---|",
+    ]
+    for what, shown, limit, met in build_targets(cases, meta):
+        out.append(f"| {what} | {shown} | {limit} | {met} |")
+    if m("has_parallel") != "1":
+        out += ["", "`--parallel` is not implemented yet (`dbchunk export --help` does not list it), so its targets are "
+                    "not measured."]
+    out += [
+        "",
+        "## Machine and versions",
+        "",
+        "| | |",
+        "|---|---|",
+        f"| machine | {m('nproc')} CPUs ({m('cpu')}), {m('memory')} memory, {m('os')}, {m('kernel')} |",
+        f"| load average (1, 5, 15 min) | at the start {m('load_start')}; at the end {m('load_end')} |",
+        f"| dbchunk | {m('dbchunk')}, `cargo build --release`, {m('rustc')} |",
+        f"| PostgreSQL | server {m('pg_server')}, shared_buffers {m('pg_shared_buffers')}; {m('psql')}; {m('pgbench')} |",
+        f"| MariaDB | server {m('my_server')}; client {m('mariadb_client')} |",
+        f"| innodb_buffer_pool_size | {buffer_pool_text(meta)}; innodb_flush_method {m('innodb_flush_method')} |",
+        f"| mydumper | {m('mydumper')} |",
+        f"| SQLite | {m('sqlite3')} (shell); dbchunk's is bundled by rusqlite |",
+        f"| Python | {m('python')}: {m('python_libs')} |",
+        f"| time | datasets and setup {minutes(int(m('total_seconds', '0')) - int(m('measure_seconds', '0')))}, "
+        f"measurements {minutes(m('measure_seconds', '0'))} |",
+        "",
+        "## Method",
+        "",
+        f"- Datasets, made once and kept (`--rebuild` remakes them), in the databases `{m('db')}`:",
+        f"  - `pgbench_accounts`: `pgbench -i -s {m('scale')}` in PostgreSQL ({int(m('accounts_rows')):,} rows: "
+        "`aid int` primary key, `bid int`, `abalance int`, `filler char(84)`), and the same rows in MariaDB (loaded "
+        "with `COPY ... TO STDOUT` and `LOAD DATA LOCAL INFILE`). MariaDB returns `char(84)` without its trailing "
+        "blanks, so its exports are smaller.",
+        f"  - `typed`: {int(m('typed_rows')):,} rows generated in SQL (`generate_series` in PostgreSQL, the "
+        "`seq_1_to_N` sequence table in MariaDB): `id bigint` primary key, `int`, `bigint`, `numeric(20,6)`/"
+        "`decimal(20,6)`, `double`, `boolean`/`tinyint(1)`, `text` with quotes, commas, line breaks, tabs, "
+        "backslashes and non-ASCII, `timestamp`/`datetime(6)`, `timestamptz`/`timestamp(6)`, `json`, "
+        "`bytea`/`varbinary(16)`, `uuid`/`char(36)`; about 10% NULLs in every column but `id`. In SQLite the "
+        "same rows (exported from PostgreSQL and imported with dbchunk; `n` as TEXT, `flag` as 0/1, `bin` a BLOB).",
+        "- Timing: wall time of the process, from just before it starts to its exit; peak RSS from GNU time "
+        "(`/usr/bin/time -f '%e %M'`, the maximum over the runs). Export output goes to a file on tmpfs "
+        "(`$TMP`), whose size is the output MB; MB/s is output (or, for imports, input) bytes per second. Before "
+        "each comparison, the table is read once untimed, so every run reads from memory (PostgreSQL's "
+        "shared_buffers plus the page cache; InnoDB's buffer pool).",
+        f"- dbchunk runs with `--chunk {m('chunk')}` (its default) and no progress output.",
+        "- `offset` re-reads every earlier row for each chunk (O(rows²/chunk)), so it is measured on `typed` only, "
+        "never on the 5M-row table, and there on the first fifth of the rows (`--limit`), next to keyset with the "
+        "same `--limit`.",
+        "- mydumper writes SQL INSERT files (its Debian version has no CSV output); its output MB is the size of "
+        "those files. It runs with `--trx-consistency-only`, so its global read lock lasts only until its "
+        "threads have their snapshots, and `--rows N/10`, so both threads work on the one table.",
+        "- The SQLAlchemy baselines are [scripts/bench/sqlalchemy_export.py](../scripts/bench/sqlalchemy_export.py) "
+        "(`stream_results=True, yield_per=5000`, the csv module; psycopg2, PyMySQL or sqlite3) and "
+        "[scripts/bench/sqlalchemy_import.py](../scripts/bench/sqlalchemy_import.py) (reflected table, values "
+        "converted to the columns' Python types, `executemany` of 5,000 rows per transaction).",
+        "- Imports: each run loads into a freshly truncated copy of the table (`CREATE TABLE ... (LIKE ...)` / "
+        "`CREATE TABLE ... LIKE`; on PostgreSQL followed by a `CHECKPOINT` before the run; SQLite a new file), "
+        "and afterwards the row count is checked. The input is exported once per run: for PostgreSQL by "
+        "`psql COPY ... CSV HEADER` (what `\\copy FROM` reads back exactly), for MariaDB and SQLite by dbchunk. "
+        f"The pgbench_accounts imports take its first {int(m('subset_rows')):,} rows.",
+        "- Other work on the machine (the test suite, builds) can slow single runs: the min–max columns show it.",
+        "",
+    ]
+    sections = [("Export", "export."), ("Memory", "memory"), ("Import", "import.")]
+    for title, prefix in sections:
+        out += [f"## {title}", ""]
+        if prefix == "memory":
+            out += [
+                "dbchunk's peak RSS exporting pgbench_accounts with `--limit` (the first 1/5 of the rows) against "
+                "the full table (from the export runs above); the target is the full export within 10% of the "
+                "limited one, and both ≤ 32 MB.",
+                "",
+            ]
+        for gid, g in groups.items():
+            if gid.startswith(prefix):
+                out += group_table(g, cases, prefix == "import.")
+    out += [
+        "## Where the time goes",
+        "",
+        "_To be filled in by the maintainers with a profile (`perf record -g` or callgrind) of the exports and "
+        "imports that miss their targets, and what it says._",
+        "",
+        "## Commands",
+        "",
+        "Exactly as run (`dbchunk` is target/release/dbchunk, `python` the venv's, `$TMP` the scratch "
+        "directory). Each comparison's commands ran in turn, in this order, once per round.",
+        "",
+    ]
+    for gid, g in groups.items():
+        members = [c for c in cases.values() if c.group == gid]
+        if not members:
+            continue
+        out += [f"{g[1]}:", "", "```sh"]
+        out += [c.command for c in members]
+        out += ["```", ""]
+    out += [
+        "## Rerunning",
+        "",
+        "```sh",
+        "scripts/bench.sh              # builds dbchunk, makes the datasets if missing, measures, rewrites this file",
+        "RUNS=5 scripts/bench.sh       # 5 runs of every command instead of 3",
+        "scripts/bench.sh --rebuild    # recreate the datasets first",
+        "scripts/bench.sh --quick      # small datasets (database bench_quick), 1 run, report to a temporary file",
+        "```",
+        "",
+        "The script needs the local PostgreSQL and MariaDB of `scripts/test.sh`, installs what else it needs "
+        "(mydumper, GNU time, pgbench, the sqlite3 shell, a Python venv in target/bench-venv), and touches only "
+        "the `bench` databases (`bench_quick` with `--quick`) and target/bench. This run took "
+        f"{minutes(m('total_seconds', '0'))} in all; making the datasets the first time adds about 2 minutes.",
+        "",
+    ]
+    return "\n".join(out)
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    for name in ("meta", "groups", "cases", "results", "output"):
+        ap.add_argument(f"--{name}", required=True)
+    args = ap.parse_args()
+    meta, groups, cases = load(args)
+    text = report(meta, groups, cases)
+    with open(args.output, "w", encoding="utf-8") as f:
+        f.write(text)
+
+
+if __name__ == "__main__":
+    main()
