@@ -471,6 +471,18 @@ pub fn check_names(
     Ok(())
 }
 
+/// The output column names: `--columns` if given (each checked against
+/// `available`), else all of them.
+pub fn output_names(request: &Request, available: &[String]) -> Result<Vec<String>> {
+    match &request.columns {
+        Some(columns) => {
+            check_names("column", columns, available, &request.source)?;
+            Ok(columns.clone())
+        }
+        None => Ok(available.to_vec()),
+    }
+}
+
 /// The positions of `requested` names in `available` (which holds them).
 pub fn positions(requested: &[String], available: &[String]) -> Vec<usize> {
     requested

@@ -16,7 +16,8 @@ use mysql_async::prelude::Queryable;
 use mysql_async::{Column as MyColumn, Conn, Opts, OptsBuilder, Params, Row, Value};
 
 use super::{
-    check_names, choose_key, trim_query, ChunkRead, Dialect, Key, Relation, Request, Source,
+    check_names, choose_key, output_names, trim_query, ChunkRead, Dialect, Key, Relation, Request,
+    Source,
 };
 use crate::cell::{Cell, ChunkCounter, Column, RowSink};
 use crate::ident::QualifiedName;
@@ -97,13 +98,7 @@ impl Mysql {
                 format!("({}) AS q", trim_query(query)),
             ),
         };
-        let output = match &request.columns {
-            Some(columns) => {
-                check_names("column", columns, &names, &request.source)?;
-                columns.clone()
-            }
-            None => names.clone(),
-        };
+        let output = output_names(request, &names)?;
         if let Some(key) = &request.key {
             check_names("key column", key, &names, &request.source)?;
         }

@@ -18,7 +18,8 @@ mod write;
 pub use write::value_expression;
 
 use super::{
-    check_names, choose_key, trim_query, ChunkRead, Dialect, Key, Relation, Request, Source,
+    check_names, choose_key, output_names, trim_query, ChunkRead, Dialect, Key, Relation, Request,
+    Source,
 };
 use crate::cell::{Cell, ChunkCounter, Column, RowSink};
 use crate::format::Format;
@@ -152,16 +153,10 @@ impl Postgres {
             Source::Query(query) => self.query_columns(query).await?,
         };
         let names: Vec<String> = all.iter().map(|c| c.name.clone()).collect();
-        let output: Vec<&PgColumn> = match &request.columns {
-            Some(columns) => {
-                check_names("column", columns, &names, &request.source)?;
-                columns
-                    .iter()
-                    .map(|n| all.iter().find(|c| &c.name == n).expect("checked"))
-                    .collect()
-            }
-            None => all.iter().collect(),
-        };
+        let output: Vec<&PgColumn> = output_names(request, &names)?
+            .iter()
+            .map(|n| all.iter().find(|c| &c.name == n).expect("checked"))
+            .collect();
         if let Some(key) = &request.key {
             check_names("key column", key, &names, &request.source)?;
         }

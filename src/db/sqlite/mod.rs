@@ -10,8 +10,8 @@ use rusqlite::types::{Value, ValueRef};
 use rusqlite::{Connection, OpenFlags};
 
 use super::{
-    check_names, choose_key, positions, trim_query, ChunkRead, Dialect, Key, Relation, Request,
-    Source,
+    check_names, choose_key, output_names, positions, trim_query, ChunkRead, Dialect, Key,
+    Relation, Request, Source,
 };
 use crate::cell::{Cell, ChunkCounter, Column, RowSink};
 use crate::plan::{Select, Statement};
@@ -78,13 +78,7 @@ impl Sqlite {
             );
         }
         let names: Vec<String> = info.iter().map(|c| c.name.clone()).collect();
-        let output = match &request.columns {
-            Some(columns) => {
-                check_names("column", columns, &names, &request.source)?;
-                columns.clone()
-            }
-            None => names.clone(),
-        };
+        let output = output_names(request, &names)?;
         if let Some(key) = &request.key {
             let mut known = names.clone();
             known.extend(ROWID_ALIASES.iter().map(|s| s.to_string()));
@@ -124,13 +118,7 @@ impl Sqlite {
             .map(|c| c.decl_type().unwrap_or("").to_string())
             .collect();
         drop(stmt);
-        let output = match &request.columns {
-            Some(columns) => {
-                check_names("column", columns, &names, &request.source)?;
-                columns.clone()
-            }
-            None => names.clone(),
-        };
+        let output = output_names(request, &names)?;
         let key = choose_key(request.key.as_deref(), None);
         check_names("key column", &key.0, &names, &request.source)?;
         let columns = output
