@@ -233,6 +233,16 @@ pub struct ImportArgs {
     #[arg(long, default_value_t = 64 << 20, value_name = "BYTES")]
     pub max_line_bytes: usize,
 
+    /// Record in this JSON file (written atomically) how far the input is
+    /// committed, after every batch, so an interrupted import can --resume.
+    #[arg(long, value_name = "FILE", conflicts_with = "atomic")]
+    pub state: Option<String>,
+
+    /// Go on after the last batch the --state file records, skipping
+    /// exactly the input that is already in the table.
+    #[arg(long, requires = "state", conflicts_with = "truncate")]
+    pub resume: bool,
+
     /// Show the progress bar on stderr: auto = when stderr is a terminal.
     #[arg(long, value_enum, default_value_t = ProgressMode::Auto)]
     pub progress: ProgressMode,

@@ -58,6 +58,10 @@ pub struct ImportPlan {
     pub reject_file: Option<std::path::PathBuf>,
     pub max_errors: u64,
     pub max_line_bytes: usize,
+    /// `--state FILE`: where committed batches are recorded.
+    pub state_file: Option<std::path::PathBuf>,
+    /// `--resume`: go on from what the state file records.
+    pub resume: bool,
     pub progress: ProgressMode,
     pub quiet: bool,
     pub stats: bool,
@@ -216,6 +220,8 @@ impl ImportPlan {
             reject_file: args.reject_file.map(Into::into),
             max_errors: args.max_errors,
             max_line_bytes: args.max_line_bytes,
+            state_file: args.state.map(Into::into),
+            resume: args.resume,
             progress: args.progress,
             quiet: args.quiet,
             stats: args.stats,

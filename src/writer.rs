@@ -16,6 +16,7 @@ use anyhow::{anyhow, Context, Result};
 use crate::cli::ImportStrategy;
 use crate::db::Db;
 use crate::plan::insert::Insert;
+use crate::state::{ImportState, PendingBatch};
 use crate::values::Value;
 
 /// Input rows on their way in, with where each came from.
@@ -24,8 +25,16 @@ pub struct Batch {
     pub values: Vec<Vec<Value>>,
     /// The input line each record starts on.
     pub lines: Vec<u64>,
+    /// The input offset each record starts at.
+    pub starts: Vec<u64>,
+    /// Where the input after this batch starts: once it commits, every
+    /// record before this offset is in the table or the reject file.
+    pub end: u64,
     /// Each record's original text, kept only when there is a reject file.
     pub raws: Vec<Vec<u8>>,
+    /// Rows that may already be in the table (a resumed import's batch
+    /// whose commit was never confirmed): written skipping duplicate keys.
+    pub careful: bool,
 }
 
 impl Batch {
@@ -37,18 +46,14 @@ impl Batch {
         self.values.is_empty()
     }
 
-    pub fn push(&mut self, line: u64, raw: Option<&[u8]>, values: Vec<Value>) {
+    pub fn push(&mut self, record: &crate::input::Record, keep_raw: bool, values: Vec<Value>) {
         self.values.push(values);
-        self.lines.push(line);
-        if let Some(raw) = raw {
-            self.raws.push(raw.to_vec());
+        self.lines.push(record.line());
+        self.starts.push(record.start_offset());
+        self.end = record.end_offset();
+        if keep_raw {
+            self.raws.push(record.raw().to_vec());
         }
-    }
-
-    pub fn clear(&mut self) {
-        self.values.clear();
-        self.lines.clear();
-        self.raws.clear();
     }
 }
 
@@ -58,19 +63,47 @@ pub struct Rejects {
     file: std::io::BufWriter<std::fs::File>,
     path: std::path::PathBuf,
     pub count: u64,
+    /// Bytes written to the file, so a resumed import can cut it back to
+    /// what its state records.
+    bytes: u64,
     max: u64,
 }
 
 impl Rejects {
     pub fn create(path: &std::path::Path, max: u64) -> Result<Rejects> {
-        let file = std::fs::File::create(path)
-            .with_context(|| format!("cannot create the reject file {}", path.display()))?;
+        Rejects::reopen(path, max, 0, 0)
+    }
+
+    /// The reject file of a resumed import: cut back to `bytes`, which
+    /// hold `count` records, and continued.
+    pub fn reopen(path: &std::path::Path, max: u64, count: u64, bytes: u64) -> Result<Rejects> {
+        let file = std::fs::OpenOptions::new()
+            .create(true)
+            .write(true)
+            .truncate(bytes == 0)
+            .open(path)
+            .and_then(|mut file| {
+                use std::io::Seek;
+                file.set_len(bytes)?;
+                file.seek(std::io::SeekFrom::Start(bytes))?;
+                Ok(file)
+            })
+            .with_context(|| format!("cannot open the reject file {}", path.display()))?;
         Ok(Rejects {
             file: std::io::BufWriter::new(file),
             path: path.to_path_buf(),
-            count: 0,
+            count,
+            bytes,
             max,
         })
+    }
+
+    /// The records and bytes written so far, flushed to the file.
+    pub fn position(&mut self) -> Result<(u64, u64)> {
+        self.file
+            .flush()
+            .with_context(|| format!("writing the reject file {}", self.path.display()))?;
+        Ok((self.count, self.bytes))
     }
 
     /// Records a bad row. Fails once more than `--max-errors` rows are bad.
@@ -81,10 +114,13 @@ impl Rejects {
             true => reason,
             false => format!("line {line}: {reason}"),
         };
-        writeln!(self.file, "# {reason}")
+        let comment = format!("# {reason}\n");
+        self.file
+            .write_all(comment.as_bytes())
             .and_then(|()| self.file.write_all(raw))
             .and_then(|()| self.file.write_all(b"\n"))
             .with_context(|| format!("writing the reject file {}", self.path.display()))?;
+        self.bytes += (comment.len() + raw.len() + 1) as u64;
         if self.count > self.max {
             self.file.flush()?;
             return Err(anyhow!(
@@ -104,6 +140,12 @@ impl Rejects {
     }
 }
 
+/// The `--state` file of an import, saved around every commit.
+pub struct Journal {
+    pub path: std::path::PathBuf,
+    pub state: ImportState,
+}
+
 pub struct BatchWriter<'a> {
     db: &'a mut Db,
     insert: Insert,
@@ -111,6 +153,7 @@ pub struct BatchWriter<'a> {
     /// single-row `INSERT`s.
     strategy: ImportStrategy,
     atomic: bool,
+    journal: Option<Journal>,
     /// Rows the database has accepted (committed, or pending the final
     /// commit under `--atomic`).
     pub written: u64,
@@ -120,24 +163,28 @@ pub struct BatchWriter<'a> {
 }
 
 impl<'a> BatchWriter<'a> {
-    /// Opens the one transaction of an `--atomic` import.
+    /// Opens the one transaction of an `--atomic` import. A `journal`
+    /// (never with `--atomic`) goes on from the rows its state records.
     pub async fn start(
         db: &'a mut Db,
         insert: Insert,
         strategy: ImportStrategy,
         atomic: bool,
+        journal: Option<Journal>,
     ) -> Result<BatchWriter<'a>> {
         if atomic {
             db.execute("BEGIN")
                 .await
                 .context("starting the transaction")?;
         }
+        let written = journal.as_ref().map_or(0, |j| j.state.rows);
         Ok(BatchWriter {
             db,
             insert,
             strategy,
             atomic,
-            written: 0,
+            journal,
+            written,
             batches: 0,
             replayed: 0,
         })
@@ -163,41 +210,44 @@ impl<'a> BatchWriter<'a> {
 
     /// Writes one batch. A row the database refuses goes to `rejects`
     /// when there is one; otherwise its line and reason are the error.
-    pub async fn write(&mut self, batch: &Batch, rejects: Option<&mut Rejects>) -> Result<()> {
+    pub async fn write(&mut self, batch: &Batch, mut rejects: Option<&mut Rejects>) -> Result<()> {
         if batch.is_empty() {
             return Ok(());
         }
         self.batches += 1;
+        let (insert, strategy) = match batch.careful {
+            true => (self.insert.skipping_duplicates(), ImportStrategy::Insert),
+            false => (self.insert.clone(), self.strategy),
+        };
         self.open().await?;
-        let written = self
-            .db
-            .write_fast(self.strategy, &self.insert, &batch.values)
-            .await;
+        let written = self.db.write_fast(strategy, &insert, &batch.values).await;
         match written {
             Ok(_) => {
-                self.close().await?;
-                self.written += batch.len() as u64;
+                let rows = self.written + batch.len() as u64;
+                self.close(batch.end, rows, rejects.as_deref_mut()).await?;
+                self.written = rows;
                 Ok(())
             }
             Err(_) => {
                 self.abandon().await?;
                 self.replayed += 1;
-                self.replay(batch, rejects).await
+                self.replay(&insert, batch, rejects).await
             }
         }
     }
 
     /// Row by row, each behind a savepoint, to find the rows at fault.
-    async fn replay(&mut self, batch: &Batch, mut rejects: Option<&mut Rejects>) -> Result<()> {
+    async fn replay(
+        &mut self,
+        insert: &Insert,
+        batch: &Batch,
+        mut rejects: Option<&mut Rejects>,
+    ) -> Result<()> {
         self.open().await?;
         for (i, values) in batch.values.iter().enumerate() {
             let line = batch.lines[i];
             self.db.execute("SAVEPOINT dbchunk_row").await?;
-            match self
-                .db
-                .insert(&self.insert, std::slice::from_ref(values))
-                .await
-            {
+            match self.db.insert(insert, std::slice::from_ref(values)).await {
                 Ok(_) => {
                     self.db.execute("RELEASE SAVEPOINT dbchunk_row").await?;
                     self.written += 1;
@@ -205,30 +255,46 @@ impl<'a> BatchWriter<'a> {
                 Err(err) => {
                     self.db.execute("ROLLBACK TO SAVEPOINT dbchunk_row").await?;
                     let reason = crate::error::one_line(&err);
-                    let rejected = match rejects.as_deref_mut() {
+                    let (rejected, kept) = match rejects.as_deref_mut() {
                         Some(rejects) => {
                             let raw = batch.raws.get(i).map_or(&[][..], Vec::as_slice);
-                            rejects.reject(line, raw, &reason)
+                            (rejects.reject(line, raw, &reason), true)
                         }
-                        None => Err(anyhow!("line {line}: {reason}")),
+                        None => (Err(anyhow!("line {line}: {reason}")), false),
                     };
                     if let Err(stop) = rejected {
-                        self.close().await?;
+                        // The rows before this one go in. The state ends
+                        // after this record if the reject file has it
+                        // (--max-errors was reached), else before it.
+                        let end = match kept {
+                            true => batch.starts.get(i + 1).copied().unwrap_or(batch.end),
+                            false => batch.starts[i],
+                        };
+                        let rows = self.written;
+                        self.close(end, rows, rejects).await?;
                         return Err(stop);
                     }
                 }
             }
         }
-        self.close().await
+        let rows = self.written;
+        self.close(batch.end, rows, rejects).await
     }
 
-    /// Commits the `--atomic` transaction.
-    pub async fn finish(self) -> Result<()> {
+    /// Commits the `--atomic` transaction, and records in the state that
+    /// the whole input, up to `end`, is done.
+    pub async fn finish(self, end: u64, rejects: Option<&mut Rejects>) -> Result<()> {
         if self.atomic {
             self.db
                 .execute("COMMIT")
                 .await
                 .context("committing the transaction")?;
+        }
+        if let Some(mut journal) = self.journal {
+            let state = &mut journal.state;
+            (state.rejected, state.reject_bytes) = reject_position(rejects)?;
+            (state.rows, state.bytes, state.done) = (self.written, end, true);
+            state.save(&journal.path)?;
         }
         Ok(())
     }
@@ -242,13 +308,42 @@ impl<'a> BatchWriter<'a> {
         self.db.execute(sql).await
     }
 
-    async fn close(&mut self) -> Result<()> {
-        let sql = if self.atomic {
-            "RELEASE SAVEPOINT dbchunk_batch"
-        } else {
-            "COMMIT"
+    /// Ends the batch's transaction (or savepoint): after it, `rows` rows
+    /// are in, and the input up to `end` is done. With a state file, the
+    /// batch is recorded as pending just before COMMIT and as done just
+    /// after, so a crash in between leaves a state that says what to check.
+    async fn close(&mut self, end: u64, rows: u64, rejects: Option<&mut Rejects>) -> Result<()> {
+        if self.atomic {
+            return self
+                .db
+                .execute("RELEASE SAVEPOINT dbchunk_batch")
+                .await
+                .context("committing the batch");
+        }
+        let Some(journal) = self.journal.as_mut() else {
+            return self
+                .db
+                .execute("COMMIT")
+                .await
+                .context("committing the batch");
         };
-        self.db.execute(sql).await.context("committing the batch")
+        let (rejected, reject_bytes) = reject_position(rejects)?;
+        let state = &mut journal.state;
+        state.pending = Some(PendingBatch {
+            bytes: end,
+            rows: rows - state.rows,
+            rejected,
+            reject_bytes,
+            xid: self.db.transaction_id().await?,
+        });
+        state.save(&journal.path)?;
+        self.db
+            .execute("COMMIT")
+            .await
+            .context("committing the batch")?;
+        (state.rows, state.bytes, state.pending) = (rows, end, None);
+        (state.rejected, state.reject_bytes) = (rejected, reject_bytes);
+        state.save(&journal.path)
     }
 
     async fn abandon(&mut self) -> Result<()> {
@@ -259,4 +354,8 @@ impl<'a> BatchWriter<'a> {
         };
         self.db.execute(sql).await
     }
+}
+
+fn reject_position(rejects: Option<&mut Rejects>) -> Result<(u64, u64)> {
+    rejects.map_or(Ok((0, 0)), Rejects::position)
 }

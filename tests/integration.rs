@@ -8,4 +8,5 @@ mod export_mysql;
 mod export_postgres;
 mod export_sqlite;
 mod import;
+mod import_resume;
 mod resume;

@@ -16,9 +16,10 @@ use crate::error::UsageError;
 use crate::input::{Reader, Record};
 use crate::plan::insert::{Insert, OnConflict};
 use crate::progress::Progress;
+use crate::state::ImportState;
 use crate::url::Engine;
 use crate::values::{self, TargetType};
-use crate::writer::{Batch, BatchWriter, Rejects};
+use crate::writer::{Batch, BatchWriter, Journal, Rejects};
 
 pub async fn run(plan: ImportPlan) -> Result<()> {
     let label = format!("table {}", plan.table.display());
@@ -55,14 +56,30 @@ pub async fn run(plan: ImportPlan) -> Result<()> {
         .into());
     }
     let insert = insert_statement(db.engine(), &table, &columns, plan.on_conflict);
-    let mut rejects = plan
-        .reject_file
-        .as_deref()
-        .map(|path| Rejects::create(path, plan.max_errors))
-        .transpose()?;
+    let (journal, skip) = match &plan.state_file {
+        None => (None, Skip::default()),
+        Some(path) => {
+            let Some(resumed) = resume(&mut db, &plan, path, &label, &table, &columns).await?
+            else {
+                return Ok(());
+            };
+            resumed
+        }
+    };
+    let mut rejects = match (&plan.reject_file, &journal) {
+        (None, _) => None,
+        (Some(path), Some(journal)) => Some(Rejects::reopen(
+            path,
+            plan.max_errors,
+            journal.state.rejected,
+            journal.state.reject_bytes,
+        )?),
+        (Some(path), None) => Some(Rejects::create(path, plan.max_errors)?),
+    };
     let progress = Progress::for_input(plan.progress, plan.quiet, size);
     let started = Instant::now();
-    let mut writer = BatchWriter::start(&mut db, insert, plan.strategy, plan.atomic).await?;
+    let mut writer =
+        BatchWriter::start(&mut db, insert, plan.strategy, plan.atomic, journal).await?;
     if plan.truncate {
         writer.truncate().await?;
     }
@@ -72,7 +89,7 @@ pub async fn run(plan: ImportPlan) -> Result<()> {
     let (batch_rows, parse_columns) = (plan.batch, columns.clone());
     let parser = std::thread::Builder::new()
         .name("dbchunk-reader".into())
-        .spawn(move || parse_input(reader, &parse_columns, batch_rows, keep_raw, &parsed))
+        .spawn(move || parse_input(reader, &parse_columns, batch_rows, keep_raw, skip, &parsed))
         .context("starting the input thread")?;
     let copied = copy_rows(&plan, &receiver, &mut writer, rejects.as_mut(), &progress).await;
     drop(receiver);
@@ -84,7 +101,7 @@ pub async fn run(plan: ImportPlan) -> Result<()> {
     };
     let (written, batches, replayed) = (writer.written, writer.batches, writer.replayed);
     let result = match copied {
-        Ok(()) => writer.finish().await,
+        Ok(()) => writer.finish(bytes_read, rejects.as_mut()).await,
         // An --atomic transaction left open is rolled back when the
         // connection closes.
         Err(err) => Err(err),
@@ -119,11 +136,120 @@ pub async fn run(plan: ImportPlan) -> Result<()> {
     Ok(())
 }
 
+/// Where a resumed import's input thread starts sending rows.
+#[derive(Clone, Copy, Debug, Default)]
+struct Skip {
+    /// Records ending at or before this offset are already done.
+    until: u64,
+    /// Records up to this offset may be in the table already: they go in
+    /// as one careful batch.
+    careful_until: Option<u64>,
+}
+
+/// Opens the `--state` journal: a fresh state, or, with `--resume`, the
+/// saved one with its pending batch settled. `None`: the state says the
+/// import already finished.
+async fn resume(
+    db: &mut Db,
+    plan: &ImportPlan,
+    path: &std::path::Path,
+    label: &str,
+    table: &TargetTable,
+    columns: &[TargetColumn],
+) -> Result<Option<(Option<Journal>, Skip)>> {
+    let format = plan.format.name().to_string();
+    if !plan.resume {
+        let state = ImportState {
+            table: label.to_string(),
+            format,
+            ..ImportState::default()
+        };
+        state.save(path)?;
+        let journal = Journal {
+            path: path.to_path_buf(),
+            state,
+        };
+        return Ok(Some((Some(journal), Skip::default())));
+    }
+    let mut state = ImportState::load(path).map_err(|e| UsageError(format!("--resume: {e:#}")))?;
+    if state.table != label || state.format != format {
+        return Err(UsageError(format!(
+            "--resume: {} records an import of {} into {}, not of {format} into {label}",
+            path.display(),
+            state.format,
+            state.table
+        ))
+        .into());
+    }
+    if state.done {
+        if !plan.quiet {
+            eprintln!(
+                "dbchunk: {} says this import finished ({} rows); nothing to do",
+                path.display(),
+                state.rows
+            );
+        }
+        return Ok(None);
+    }
+    let mut skip = Skip::default();
+    if let Some(pending) = state.pending.take() {
+        let landed = match &pending.xid {
+            Some(xid) => db
+                .transaction_committed(xid)
+                .await
+                .context("asking whether the last batch committed")?,
+            None => None,
+        };
+        match landed {
+            Some(true) => {
+                state.rows += pending.rows;
+                state.bytes = pending.bytes;
+                (state.rejected, state.reject_bytes) = (pending.rejected, pending.reject_bytes);
+            }
+            Some(false) => {}
+            None if !table.key.is_empty()
+                && table
+                    .key
+                    .iter()
+                    .all(|k| columns.iter().any(|c| &c.name == k)) =>
+            {
+                skip.careful_until = Some(pending.bytes);
+            }
+            None => {
+                return Err(anyhow!(
+                    "the import stopped while committing the batch that ends at input byte {}, \
+                     and {label} has no key in the input to tell whether that batch is in the \
+                     table: look for its {} rows (after the first {}), then in {} either delete \
+                     \"pending\" to write them again or set \"rows\" and \"bytes\" to the \
+                     pending ones to go on after them",
+                    pending.bytes,
+                    pending.rows,
+                    state.rows,
+                    path.display()
+                ))
+            }
+        }
+    }
+    skip.until = state.bytes;
+    state.save(path)?;
+    if !plan.quiet {
+        eprintln!(
+            "dbchunk: resuming after {} committed rows (input byte {})",
+            state.rows, state.bytes
+        );
+    }
+    let journal = Journal {
+        path: path.to_path_buf(),
+        state,
+    };
+    Ok(Some((Some(journal), skip)))
+}
+
 /// What the input thread hands the writer, in input order.
 enum Parsed {
-    /// Good rows (a full batch, or the last one), and the input bytes read
-    /// so far.
-    Batch(Batch, u64),
+    /// Good rows: a full batch, or the last one (whose `end` is then the
+    /// end of the input).
+    Batch(Batch),
     /// A record that cannot go in. `fatal`: the input itself failed.
     Bad {
         line: u64,
@@ -141,42 +267,112 @@ fn parse_input<R: BufRead>(
     columns: &[TargetColumn],
     batch_rows: u64,
     keep_raw: bool,
+    skip: Skip,
     out: &std::sync::mpsc::SyncSender<Parsed>,
 ) -> u64 {
-    let mut batch = Batch::default();
+    let mut batch = Batch {
+        careful: skip.careful_until.is_some(),
+        ..Batch::default()
+    };
     let mut record = Record::new();
+    let mismatch = |offset: u64| Parsed::Bad {
+        line: 0,
+        raw: Vec::new(),
+        reason: format!(
+            "--resume: the state says the input was done up to byte {offset}, but no record of \
+             this input ends there: resume with the same input file, format and options"
+        ),
+        fatal: true,
+    };
     loop {
-        let message = match reader.read(&mut record) {
+        let read = reader.read(&mut record);
+        let mut messages = Vec::with_capacity(2);
+        let has_record = match &read {
+            Ok(more) => *more,
+            Err(err) => !err.fatal,
+        };
+        if has_record {
+            match resumed_position(&record, skip) {
+                Position::Done => continue,
+                Position::New => {}
+                Position::Mismatch(offset) => {
+                    let _ = out.send(mismatch(offset));
+                    return reader.bytes_read();
+                }
+            }
+        }
+        match read {
             Ok(false) => break,
             Ok(true) => match parse_record(&record, columns) {
                 Ok(values) => {
-                    batch.push(record.line(), keep_raw.then(|| record.raw()), values);
-                    if (batch.len() as u64) < batch_rows {
-                        continue;
+                    batch.push(&record, keep_raw, values);
+                    if batch.len() as u64 >= batch_rows {
+                        messages.push(Parsed::Batch(std::mem::take(&mut batch)));
+                        batch.careful = skip.careful_until > Some(record.end_offset());
                     }
-                    Parsed::Batch(std::mem::take(&mut batch), reader.bytes_read())
                 }
-                Err(reason) => Parsed::Bad {
+                Err(reason) => messages.push(Parsed::Bad {
                     line: record.line(),
                     raw: record.raw().to_vec(),
                     reason,
                     fatal: false,
-                },
+                }),
             },
-            Err(err) => Parsed::Bad {
+            Err(err) => messages.push(Parsed::Bad {
                 line: err.line,
                 raw: record.raw().to_vec(),
                 reason: err.to_string(),
                 fatal: err.fatal,
-            },
-        };
-        let fatal = matches!(message, Parsed::Bad { fatal: true, .. });
-        if out.send(message).is_err() || fatal {
-            return reader.bytes_read();
+            }),
+        }
+        // The careful batch of a resume ends exactly where the batch it
+        // redoes did; the rows after it go in as usual.
+        if batch.careful && skip.careful_until == Some(record.end_offset()) {
+            batch.end = record.end_offset();
+            messages.push(Parsed::Batch(std::mem::take(&mut batch)));
+        }
+        for message in messages {
+            let fatal = matches!(message, Parsed::Bad { fatal: true, .. });
+            if out.send(message).is_err() || fatal {
+                return reader.bytes_read();
+            }
         }
     }
-    let _ = out.send(Parsed::Batch(batch, reader.bytes_read()));
-    reader.bytes_read()
+    let end = reader.bytes_read();
+    let done_until = skip.careful_until.unwrap_or(0).max(skip.until);
+    if end < done_until {
+        let _ = out.send(mismatch(done_until));
+        return end;
+    }
+    batch.end = end;
+    let _ = out.send(Parsed::Batch(batch));
+    end
+}
+
+enum Position {
+    /// Already committed (or rejected) before the resume.
+    Done,
+    New,
+    /// No record ends at this offset the state recorded: the input is not
+    /// the one the state was written for.
+    Mismatch(u64),
+}
+
+/// Where a record stands against a resumed import's state; every record
+/// is `New` without `--resume`.
+fn resumed_position(record: &Record, skip: Skip) -> Position {
+    if record.end_offset() <= skip.until {
+        return Position::Done;
+    }
+    if record.start_offset() < skip.until {
+        return Position::Mismatch(skip.until);
+    }
+    match skip.careful_until {
+        Some(end) if record.start_offset() < end && record.end_offset() > end => {
+            Position::Mismatch(end)
+        }
+        _ => Position::New,
+    }
 }
 
 /// Writes what the input thread sends. On the first failure the error
@@ -191,12 +387,12 @@ async fn copy_rows(
     // recv blocks this thread, which has nothing else to do meanwhile.
     while let Ok(message) = parsed.recv() {
         match message {
-            Parsed::Batch(batch, bytes) => {
+            Parsed::Batch(batch) => {
                 writer
                     .write(&batch, rejects.as_deref_mut())
                     .await
                     .map_err(|e| committed(e, writer, plan))?;
-                progress.update(writer.written, bytes);
+                progress.update(writer.written, batch.end);
                 // A Ctrl-C or SIGTERM stops between batches, after a commit.
                 crate::signals::check().map_err(|stop| committed(stop.into(), writer, plan))?;
             }
@@ -221,10 +417,17 @@ fn committed(err: anyhow::Error, writer: &BatchWriter<'_>, plan: &ImportPlan) ->
     if err.downcast_ref::<crate::signals::Interrupted>().is_some() {
         let note = match plan.atomic {
             true => "nothing was committed (--atomic rolled the import back)".to_string(),
-            false => format!(
-                "{} rows were committed; rerun with the input that follows them",
-                writer.committed()
-            ),
+            false => match &plan.state_file {
+                Some(state) => format!(
+                    "{} rows were committed, as {} records; go on with --resume",
+                    writer.committed(),
+                    state.display()
+                ),
+                None => format!(
+                    "{} rows were committed; rerun with the input that follows them",
+                    writer.committed()
+                ),
+            },
         };
         return err.context(note);
     }
@@ -233,6 +436,13 @@ fn committed(err: anyhow::Error, writer: &BatchWriter<'_>, plan: &ImportPlan) ->
         return anyhow!("{reason}; nothing was committed (--atomic rolled the import back)");
     }
     let rows = writer.committed();
+    if let Some(state) = &plan.state_file {
+        return anyhow!(
+            "{reason}; {rows} rows were committed before this error, as {} records: fix the \
+             cause and rerun with --resume to go on after them",
+            state.display()
+        );
+    }
     anyhow!(
         "{reason}; {rows} rows were committed before this error: rerun with the input that \
          follows them, or with --on-conflict skip"

@@ -34,17 +34,25 @@ pub struct Insert {
 }
 
 impl Insert {
+    /// The same insert, leaving rows whose key is already in the table as
+    /// they are (`--on-conflict update` already tolerates them).
+    pub fn skipping_duplicates(&self) -> Insert {
+        let on_conflict = match self.on_conflict {
+            OnConflict::Error => OnConflict::Skip,
+            other => other,
+        };
+        Insert {
+            on_conflict,
+            ..self.clone()
+        }
+    }
+
     /// `INSERT ... VALUES (...), (...)` for `rows` rows.
     pub fn sql(&self, rows: usize) -> String {
         let d = self.dialect;
         let columns: Vec<String> = self.columns.iter().map(|c| d.quote(c)).collect();
-        let ignore = match (self.on_conflict, d) {
-            (OnConflict::Skip, Dialect::Mysql) => " IGNORE",
-            (OnConflict::Skip, Dialect::Sqlite) => " OR IGNORE",
-            _ => "",
-        };
         let mut sql = format!(
-            "INSERT{ignore} INTO {} ({}) VALUES ",
+            "INSERT INTO {} ({}) VALUES ",
             self.table,
             columns.join(", ")
         );
@@ -78,11 +86,20 @@ impl Insert {
             .iter()
             .filter(|c| !self.key.contains(c))
             .collect();
+        // Skipping never uses MySQL's `INSERT IGNORE` or SQLite's `OR
+        // IGNORE`: they also drop rows that break NOT NULL or CHECK, which
+        // must stay errors. Only a duplicate key is skipped.
         match (self.on_conflict, d) {
-            (OnConflict::Error, _) | (OnConflict::Skip, Dialect::Mysql | Dialect::Sqlite) => {
-                String::new()
+            (OnConflict::Error, _) => String::new(),
+            (OnConflict::Skip, Dialect::Postgres | Dialect::Sqlite) => {
+                " ON CONFLICT DO NOTHING".into()
             }
-            (OnConflict::Skip, Dialect::Postgres) => " ON CONFLICT DO NOTHING".into(),
+            (OnConflict::Skip, Dialect::Mysql) => {
+                format!(
+                    " ON DUPLICATE KEY UPDATE {0} = {0}",
+                    d.quote(&self.columns[0])
+                )
+            }
             (OnConflict::Update, Dialect::Mysql) => {
                 // A no-op assignment keeps the statement valid when every
                 // column is part of the key.
@@ -154,13 +171,13 @@ mod tests {
             .ends_with(" ON CONFLICT (\"id\") DO UPDATE SET \"name\" = excluded.\"name\""));
         assert!(insert(Dialect::Mysql, OnConflict::Skip)
             .sql(1)
-            .starts_with("INSERT IGNORE INTO `t`"));
+            .ends_with(" ON DUPLICATE KEY UPDATE `id` = `id`"));
         assert!(insert(Dialect::Mysql, OnConflict::Update)
             .sql(1)
             .ends_with(" ON DUPLICATE KEY UPDATE `name` = VALUES(`name`)"));
         assert!(insert(Dialect::Sqlite, OnConflict::Skip)
             .sql(1)
-            .starts_with("INSERT OR IGNORE INTO"));
+            .ends_with(" ON CONFLICT DO NOTHING"));
         assert_eq!(
             insert(Dialect::Sqlite, OnConflict::Error).sql(2),
             "INSERT INTO \"t\" (\"id\", \"name\") VALUES (?, ?), (?, ?)"

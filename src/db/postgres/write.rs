@@ -3,7 +3,7 @@
 //! type. Values were already checked against the column types
 //! ([`crate::values`]); the casts only convert.
 
-use anyhow::Result;
+use anyhow::{Context, Result};
 
 use super::Postgres;
 use crate::db::{TargetColumn, TargetTable};
@@ -46,6 +46,38 @@ impl Postgres {
 
     pub async fn execute(&mut self, sql: &str) -> Result<()> {
         Ok(self.client.batch_execute(sql).await?)
+    }
+
+    /// The id of the open transaction, recorded before COMMIT so that a
+    /// resumed import can ask whether that commit happened.
+    pub async fn transaction_id(&mut self) -> Result<String> {
+        let row = self
+            .client
+            .query_one("SELECT txid_current()::text", &[])
+            .await?;
+        Ok(row.try_get(0)?)
+    }
+
+    /// Whether transaction `xid` committed: `None` when the server no
+    /// longer knows. A transaction still running (its client was killed
+    /// and the server has not noticed yet) is waited for.
+    pub async fn transaction_committed(&mut self, xid: &str) -> Result<Option<bool>> {
+        let xid: i64 = xid
+            .parse()
+            .context("the state's transaction id is damaged")?;
+        for _ in 0..300 {
+            let row = self
+                .client
+                .query_one("SELECT txid_status($1)", &[&xid])
+                .await?;
+            match row.try_get::<_, Option<&str>>(0)? {
+                Some("committed") => return Ok(Some(true)),
+                Some("aborted") => return Ok(Some(false)),
+                Some(_) => tokio::time::sleep(std::time::Duration::from_millis(100)).await,
+                None => return Ok(None),
+            }
+        }
+        anyhow::bail!("transaction {xid} is still running after 30 s")
     }
 
     pub async fn insert(&mut self, insert: &Insert, rows: &[Vec<Value>]) -> Result<u64> {

@@ -1,5 +1,5 @@
-//! Where a keyset export stands, so an interrupted one can go on
-//! (`--state FILE`, `--resume`, `--resume-from TOKEN`).
+//! Where a keyset export stands (`--state FILE`, `--resume`,
+//! `--resume-from TOKEN`).
 //!
 //! A checkpoint is taken after every chunk, and written by the output
 //! thread only once that chunk's bytes are written (and, for a file,
@@ -90,28 +90,16 @@ impl Checkpoint {
     }
 
     pub fn load(path: &std::path::Path) -> Result<Checkpoint> {
-        let text = std::fs::read(path)
-            .with_context(|| format!("reading the state file {}", path.display()))?;
-        let json: Json = serde_json::from_slice(&text)
-            .with_context(|| format!("the state file {} is not valid JSON", path.display()))?;
+        let json = super::read_json(path)?;
+        if json["kind"] == "import" {
+            bail!(
+                "{} is the state of an import, not of an export",
+                path.display()
+            );
+        }
         Checkpoint::from_json(&json)
             .with_context(|| format!("reading the state file {}", path.display()))
     }
-}
-
-/// Writes `json` to `path` atomically: a synced temporary file, renamed.
-pub fn save(path: &std::path::Path, json: &str) -> std::io::Result<()> {
-    use std::io::Write;
-    let dir = match path.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p,
-        _ => std::path::Path::new("."),
-    };
-    let mut file = tempfile::NamedTempFile::new_in(dir)?;
-    file.write_all(json.as_bytes())?;
-    file.write_all(b"\n")?;
-    file.as_file().sync_all()?;
-    file.persist(path).map_err(|e| e.error)?;
-    Ok(())
 }
 
 /// Each engine's key values, tagged so they come back with their type.

@@ -1,0 +1,35 @@
+//! What an interrupted run needs to go on: the `--state FILE` of an
+//! export ([`Checkpoint`]) or of an import ([`ImportState`]).
+//!
+//! Both are small JSON files replaced atomically, so a crash at any moment
+//! leaves either the previous state or the new one, never half of either.
+//! Neither ever holds the password.
+
+mod export;
+mod import;
+
+pub use export::Checkpoint;
+pub use import::{ImportState, PendingBatch};
+
+/// Writes `json` to `path` atomically: a synced temporary file, renamed.
+pub fn save(path: &std::path::Path, json: &str) -> std::io::Result<()> {
+    use std::io::Write;
+    let dir = match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => std::path::Path::new("."),
+    };
+    let mut file = tempfile::NamedTempFile::new_in(dir)?;
+    file.write_all(json.as_bytes())?;
+    file.write_all(b"\n")?;
+    file.as_file().sync_all()?;
+    file.persist(path).map_err(|e| e.error)?;
+    Ok(())
+}
+
+fn read_json(path: &std::path::Path) -> anyhow::Result<serde_json::Value> {
+    use anyhow::Context;
+    let text = std::fs::read(path)
+        .with_context(|| format!("reading the state file {}", path.display()))?;
+    serde_json::from_slice(&text)
+        .with_context(|| format!("the state file {} is not valid JSON", path.display()))
+}
