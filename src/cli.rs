@@ -146,6 +146,12 @@ pub struct ExportArgs {
     #[arg(long, value_name = "RATE")]
     pub max_rate: Option<String>,
 
+    /// When the connection drops mid-export, reconnect this many times
+    /// (with backoff) and go on from the last complete chunk; keyset and
+    /// offset only (a cursor or COPY cannot continue).
+    #[arg(long, default_value_t = 3, value_name = "N")]
+    pub retries: u32,
+
     /// Print one JSON line of totals to stderr at the end.
     #[arg(long)]
     pub stats: bool,

@@ -25,6 +25,8 @@ pub struct ExportPlan {
     pub null: String,
     pub limit: Option<u64>,
     pub max_rate: Option<crate::throttle::Rate>,
+    /// `--retries N`: reconnections allowed after a lost connection.
+    pub retries: u32,
     /// `--state FILE`: checkpoints after every chunk.
     pub state_file: Option<std::path::PathBuf>,
     /// `--resume` or `--resume-from`: where to go on from.
@@ -154,6 +156,7 @@ impl ExportPlan {
                 .null
                 .unwrap_or_else(|| format.default_null().to_string()),
             limit: args.limit,
+            retries: args.retries,
             max_rate: args
                 .max_rate
                 .as_deref()

@@ -24,6 +24,18 @@ pub struct Pipeline {
     limit: Option<u64>,
     throttle: Option<Throttle>,
     checkpoints: Option<Checkpoints>,
+    /// Hold each chunk in memory until it ends, so that a chunk cut short
+    /// by a lost connection can be dropped and read again.
+    whole_chunks: bool,
+    /// Whether bytes of the current chunk have gone to the writer.
+    shipped_in_chunk: bool,
+}
+
+/// Where a chunk started in the pipeline, to go back to.
+#[derive(Clone, Copy, Debug)]
+pub struct ChunkStart {
+    rows: u64,
+    buffered: usize,
 }
 
 /// What every checkpoint of a resumable export (`--state`) records
@@ -66,7 +78,35 @@ impl Pipeline {
             limit,
             throttle: None,
             checkpoints: None,
+            whole_chunks: false,
+            shipped_in_chunk: false,
         }
+    }
+
+    /// Chunks are handed to the writer only once complete (memory then
+    /// holds one chunk), so that [`Pipeline::rewind`] always works.
+    pub fn with_whole_chunks(mut self) -> Pipeline {
+        self.whole_chunks = true;
+        self
+    }
+
+    pub fn chunk_start(&mut self) -> ChunkStart {
+        self.shipped_in_chunk = false;
+        ChunkStart {
+            rows: self.rows,
+            buffered: self.encoder.buffered(),
+        }
+    }
+
+    /// Forgets the rows of the current chunk, to read it again; `false`
+    /// when some of them are already written.
+    pub fn rewind(&mut self, start: ChunkStart) -> bool {
+        if self.shipped_in_chunk {
+            return false;
+        }
+        self.rows = start.rows;
+        self.encoder.truncate(start.buffered);
+        true
     }
 
     /// Takes a checkpoint after every keyset chunk (`--state`), and starts
@@ -181,6 +221,7 @@ impl Pipeline {
         let full = self.encoder.take_buffer(Vec::new());
         let spare = self.output.send(full)?;
         self.encoder.take_buffer(spare);
+        self.shipped_in_chunk = true;
         self.shipped();
         Ok(())
     }
@@ -207,7 +248,7 @@ impl RowSink for Pipeline {
         if let Err(message) = self.encoder.end_row() {
             return Err(anyhow!("row {}: {message}", self.rows));
         }
-        if self.encoder.buffered() >= SHIP_AT {
+        if self.encoder.buffered() >= SHIP_AT && !self.whole_chunks {
             self.ship()?;
         }
         Ok(self.remaining() > 0)
@@ -216,7 +257,7 @@ impl RowSink for Pipeline {
     fn raw_rows(&mut self, bytes: &[u8], rows: u64) -> Result<bool> {
         self.encoder.raw(bytes);
         self.rows += rows;
-        if self.encoder.buffered() >= SHIP_AT {
+        if self.encoder.buffered() >= SHIP_AT && !self.whole_chunks {
             self.ship()?;
         }
         Ok(self.remaining() > 0)

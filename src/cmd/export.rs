@@ -1,18 +1,18 @@
 //! `dbchunk export`: connect, describe, pick a strategy, then push chunks
 //! through the [`Pipeline`] until the source is exhausted.
 
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result};
 
 use crate::cell::RowSink;
 use crate::config::ExportPlan;
-use crate::db::{Db, Key, KeyCheck, Relation};
+use crate::db::{is_connection_lost, ChunkRead, Db, Key, KeyCheck, Relation};
 use crate::error::{warn, UsageError};
 use crate::format::Format;
 use crate::output::Output;
 use crate::pipeline::{Checkpoints, Pipeline, Totals};
-use crate::plan::Strategy;
+use crate::plan::{Statement, Strategy};
 use crate::progress::{Progress, ProgressMode};
 use crate::state::Checkpoint;
 use crate::throttle::Throttle;
@@ -99,6 +99,9 @@ pub async fn run(plan: ExportPlan) -> Result<()> {
         plan.limit,
     );
     let mut pipeline = pipeline.with_throttle(plan.max_rate.map(Throttle::new));
+    if uses_key(strategy) && plan.retries > 0 {
+        pipeline = pipeline.with_whole_chunks();
+    }
     if resumable {
         let checkpoints = Checkpoints {
             source: label.clone(),
@@ -261,27 +264,96 @@ pub(super) async fn read(
     if pipeline.remaining() == 0 {
         return Ok(()); // --limit 0: the header only
     }
-    match strategy {
+    let result = match strategy {
         Strategy::Keyset => {
             let start = plan.resume.as_ref().map(|r| r.last_key.clone());
-            read_keyset(db, relation, plan.chunk, pipeline, start).await
+            return read_keyset(db, relation, plan, pipeline, start).await;
         }
-        Strategy::Offset => read_offset(db, relation, plan.chunk, pipeline).await,
+        Strategy::Offset => return read_offset(db, relation, plan, pipeline).await,
         Strategy::Cursor => {
             let sql = relation.cursor_sql(plan.limit);
-            let result = db.stream(relation, &sql, plan.chunk, pipeline).await;
-            result.with_context(|| chunk_context(pipeline.rows(), plan.chunk))
+            db.stream(relation, &sql, plan.chunk, pipeline).await
         }
         Strategy::Copy => match db {
             Db::Postgres(pg) => {
                 let copy = pg.copy_plan(relation, plan.limit, plan.format, &plan.null);
-                let result = pg.copy_out(relation, &copy, plan.chunk, pipeline).await;
-                result.with_context(|| chunk_context(pipeline.rows(), plan.chunk))
+                pg.copy_out(relation, &copy, plan.chunk, pipeline).await
             }
             _ => unreachable!("config refuses copy on other engines"),
         },
         Strategy::Auto => unreachable!("resolved before reading"),
+    };
+    // One long statement cannot be picked up where the connection dropped.
+    let result = result.map_err(|err| match is_connection_lost(&err) {
+        true => err.context(format!(
+            "the connection was lost, and a {} export cannot go on from the middle of its one \
+             statement: rerun it, or use --strategy keyset, which reconnects and continues",
+            strategy.name()
+        )),
+        false => err,
+    });
+    result.with_context(|| chunk_context(pipeline.rows(), plan.chunk))
+}
+
+/// Reads one chunk. When the connection is lost, the chunk's rows are
+/// dropped, and it is read again on a new connection, up to `--retries`
+/// times with a growing pause in between.
+async fn read_chunk_again_on_loss(
+    db: &mut Db,
+    relation: &Relation,
+    statement: &Statement,
+    after: Option<&Key>,
+    pipeline: &mut Pipeline,
+    plan: &ExportPlan,
+) -> Result<ChunkRead> {
+    let start = pipeline.chunk_start();
+    let mut retries = 0;
+    loop {
+        let err = match db.read_chunk(relation, statement, after, pipeline).await {
+            Ok(read) => return Ok(read),
+            Err(err) => err,
+        };
+        if !is_connection_lost(&err) || retries == plan.retries || !pipeline.rewind(start) {
+            return Err(err);
+        }
+        let mut lost = err;
+        // Each failed reconnection uses up a retry too.
+        loop {
+            retries += 1;
+            let pause = Duration::from_millis(500 << (retries - 1).min(5));
+            if !plan.quiet {
+                warn(&format!(
+                    "the connection was lost ({}); reconnecting in {:.1}s (retry {retries} of {})",
+                    crate::error::one_line(&lost),
+                    pause.as_secs_f64(),
+                    plan.retries
+                ));
+            }
+            tokio::time::sleep(pause).await;
+            match reconnect(plan).await {
+                Ok(new) => {
+                    *db = new;
+                    break;
+                }
+                Err(err) if retries < plan.retries => lost = err,
+                Err(err) => {
+                    return Err(err.context(format!(
+                        "reconnecting after the connection was lost ({} retries)",
+                        plan.retries
+                    )))
+                }
+            }
+        }
     }
+}
+
+/// A new connection, ready to read the relation as the first one was.
+async fn reconnect(plan: &ExportPlan) -> Result<Db> {
+    let mut db = Db::connect(&plan.url)
+        .await
+        .with_context(|| format!("connecting to {}", plan.url.shown))?;
+    db.describe(&plan.request).await?;
+    Ok(db)
 }
 
 /// Which chunk a streaming export was in when it failed.
@@ -298,10 +370,11 @@ fn chunk_context(rows: u64, chunk: u64) -> String {
 async fn read_keyset(
     db: &mut Db,
     relation: &Relation,
-    chunk: u64,
+    plan: &ExportPlan,
     pipeline: &mut Pipeline,
     start: Option<Option<Key>>,
 ) -> Result<()> {
+    let chunk = plan.chunk;
     let mut after: Option<Key> = match start {
         Some(None) => return Ok(()), // nothing left: only the output to close
         Some(key) => key,
@@ -314,10 +387,10 @@ async fn read_keyset(
         }
         let statement = relation.select.keyset_chunk(limit, after.is_some());
         let first_row = pipeline.rows() + 1;
-        let read = db
-            .read_chunk(relation, &statement, after.as_ref(), pipeline)
-            .await
-            .with_context(|| format!("chunk {number} (rows from {first_row})"))?;
+        let read =
+            read_chunk_again_on_loss(db, relation, &statement, after.as_ref(), pipeline, plan)
+                .await
+                .with_context(|| format!("chunk {number} (rows from {first_row})"))?;
         pipeline.end_chunk_at(read.last_key.as_ref())?;
         if read.rows < limit {
             break;
@@ -330,18 +403,17 @@ async fn read_keyset(
 async fn read_offset(
     db: &mut Db,
     relation: &Relation,
-    chunk: u64,
+    plan: &ExportPlan,
     pipeline: &mut Pipeline,
 ) -> Result<()> {
-    let mut offset = 0;
+    let (chunk, mut offset) = (plan.chunk, 0);
     for number in 1.. {
         let limit = chunk.min(pipeline.remaining());
         if limit == 0 {
             break;
         }
         let statement = relation.select.offset_chunk(limit, offset);
-        let read = db
-            .read_chunk(relation, &statement, None, pipeline)
+        let read = read_chunk_again_on_loss(db, relation, &statement, None, pipeline, plan)
             .await
             .with_context(|| format!("chunk {number} (offset {offset})"))?;
         pipeline.end_chunk()?;

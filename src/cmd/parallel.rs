@@ -241,6 +241,9 @@ fn worker_plan(
     }
     let mut worker = plan.clone();
     worker.request.filter = (!conditions.is_empty()).then(|| conditions.join(" AND "));
+    // A new connection would not see the shared snapshot: a worker that
+    // loses its connection fails the export instead.
+    worker.retries = 0;
     // The rate is the whole export's: each worker keeps its share.
     worker.max_rate = plan.max_rate.map(|rate| match rate {
         Rate::Rows(r) => Rate::Rows(r / workers as f64),

@@ -465,6 +465,36 @@ fn count_sql(select: &Select) -> String {
 }
 
 /// Strips what would break wrapping a query as `(query) AS q`.
+/// Whether `err` means the connection is gone (closed, reset, or the
+/// session killed by an administrator), as opposed to a statement the
+/// server refused: only then can reconnecting and reading the chunk again
+/// help.
+pub fn is_connection_lost(err: &anyhow::Error) -> bool {
+    err.chain().any(|cause| {
+        if cause.downcast_ref::<std::io::Error>().is_some() {
+            return true;
+        }
+        if let Some(pg) = cause.downcast_ref::<tokio_postgres::Error>() {
+            // 57P01-57P03: terminated by an administrator, crash shutdown,
+            // cannot connect now.
+            let killed = pg.code().is_some_and(|c| c.code().starts_with("57P"));
+            return pg.is_closed() || killed;
+        }
+        if let Some(my) = cause.downcast_ref::<mysql_async::Error>() {
+            use mysql_async::{DriverError, Error};
+            return match my {
+                Error::Io(_) => true,
+                Error::Driver(DriverError::ConnectionClosed) => true,
+                // Connection was killed, server shutdown in progress, gone
+                // away, lost during query.
+                Error::Server(e) => matches!(e.code, 1927 | 1053 | 2006 | 2013),
+                _ => false,
+            };
+        }
+        false
+    })
+}
+
 pub fn trim_query(query: &str) -> &str {
     query.trim().trim_end_matches(';').trim_end()
 }

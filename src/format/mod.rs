@@ -141,6 +141,11 @@ impl Encoder {
         self.buf.len()
     }
 
+    /// Drops what was encoded after the first `len` bytes.
+    pub fn truncate(&mut self, len: usize) {
+        self.buf.truncate(len);
+    }
+
     /// Hands out the filled buffer and continues in `empty`.
     pub fn take_buffer(&mut self, mut empty: Vec<u8>) -> Vec<u8> {
         empty.clear();

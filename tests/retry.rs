@@ -1,0 +1,149 @@
+//! Lost connections: a keyset export reconnects and goes on from the last
+//! complete chunk with no row missing or doubled; a cursor export says it
+//! cannot, and how to rerun.
+
+use std::io::{BufRead, Read};
+use std::process::Stdio;
+use std::time::Duration;
+
+use crate::util::db::{mysql_exec, mysql_url, pg_exec, pg_url};
+use crate::util::dbchunk;
+
+/// Starts an export, and once it has written its first line runs `kill`
+/// (which ends its session) each time in `kills`. Returns the exit code,
+/// stdout and stderr.
+fn export_killed(
+    args: &[&str],
+    kills: &[Duration],
+    kill: &dyn Fn(),
+) -> (Option<i32>, Vec<u8>, String) {
+    let mut child = dbchunk(args.to_vec())
+        .command()
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start dbchunk");
+    let mut stdout = std::io::BufReader::new(child.stdout.take().unwrap());
+    let mut written = Vec::new();
+    stdout.read_until(b'\n', &mut written).unwrap();
+    let reader = std::thread::spawn(move || {
+        stdout.read_to_end(&mut written).unwrap();
+        written
+    });
+    for pause in kills {
+        std::thread::sleep(*pause);
+        kill();
+    }
+    let written = reader.join().unwrap();
+    let output = child.wait_with_output().unwrap();
+    (
+        output.status.code(),
+        written,
+        String::from_utf8_lossy(&output.stderr).into_owned(),
+    )
+}
+
+fn assert_keyset_survives(url: &str, table: &str, kill: &dyn Fn()) {
+    let clean = dbchunk(["export", "--url", url, "--table", table, "--quiet"])
+        .success()
+        .stdout;
+    let args = [
+        "export",
+        "--url",
+        url,
+        "--table",
+        table,
+        "--strategy",
+        "keyset",
+        "--chunk",
+        "500",
+        "--max-rate",
+        "8000/s",
+    ];
+    let kills = [Duration::from_millis(100), Duration::from_millis(1000)];
+    let (code, written, stderr) = export_killed(&args, &kills, kill);
+    assert_eq!(code, Some(0), "{stderr}");
+    assert!(
+        stderr.matches("the connection was lost").count() >= 2,
+        "expected two reconnections:\n{stderr}"
+    );
+    assert!(
+        written == clean,
+        "the reconnected export differs from a clean one\n{stderr}"
+    );
+}
+
+fn assert_cursor_fails_clearly(url: &str, table: &str, kill: &dyn Fn()) {
+    let args = [
+        "export",
+        "--url",
+        url,
+        "--table",
+        table,
+        "--strategy",
+        "cursor",
+        "--chunk",
+        "500",
+        "--max-rate",
+        "8000/s",
+    ];
+    let (code, _, stderr) = export_killed(&args, &[Duration::from_millis(100)], kill);
+    assert_eq!(code, Some(1), "{stderr}");
+    let lines: Vec<&str> = stderr.lines().collect();
+    assert_eq!(lines.len(), 1, "{stderr}");
+    assert!(
+        lines[0].contains("the connection was lost, and a cursor export cannot go on")
+            && lines[0].contains("--strategy keyset"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn postgres_keyset_export_reconnects_after_terminate() {
+    let table = "it_retry_pg";
+    pg_exec(&format!(
+        "DROP TABLE IF EXISTS {table};
+         CREATE TABLE {table}(id int PRIMARY KEY, v text);
+         INSERT INTO {table} SELECT g, 'v' || g FROM generate_series(1, 20000) g;"
+    ));
+    let app = "it_retry_pg_app";
+    let url = format!("{}?application_name={app}", pg_url());
+    let kill = || {
+        pg_exec(&format!(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = '{app}'"
+        ))
+    };
+    assert_keyset_survives(&url, table, &kill);
+    assert_cursor_fails_clearly(&url, table, &kill);
+}
+
+#[test]
+fn mysql_keyset_export_reconnects_after_kill() {
+    let table = "it_retry_my";
+    let user = "it_retry_user";
+    mysql_exec(&format!(
+        "SET SESSION max_recursive_iterations = 100000;
+         DROP TABLE IF EXISTS {table};
+         CREATE TABLE {table}(id INT PRIMARY KEY, v TEXT);
+         INSERT INTO {table} WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < 20000)
+         SELECT x, CONCAT('v', x) FROM c;
+         CREATE USER IF NOT EXISTS '{user}'@'%';
+         GRANT SELECT ON test.{table} TO '{user}'@'%';"
+    ));
+    // The sessions of this test's own user are the ones to kill.
+    let url = mysql_url().replacen("root@", &format!("{user}@"), 1);
+    assert!(
+        url.contains(user),
+        "DBCHUNK_TEST_MYSQL_URL must name its user before @"
+    );
+    let kill = || {
+        mysql_exec(&format!(
+            "FOR s IN (SELECT id FROM information_schema.processlist WHERE user = '{user}') DO
+               KILL CONNECTION s.id;
+             END FOR"
+        ))
+    };
+    assert_keyset_survives(&url, table, &kill);
+    assert_cursor_fails_clearly(&url, table, &kill);
+}
