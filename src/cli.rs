@@ -239,6 +239,11 @@ pub struct ImportArgs {
     #[arg(long, default_value_t = 64 << 20, value_name = "BYTES")]
     pub max_line_bytes: usize,
 
+    /// When the connection drops, reconnect this many times (with backoff)
+    /// and write the batch again, unless it is known to have committed.
+    #[arg(long, default_value_t = 3, value_name = "N")]
+    pub retries: u32,
+
     /// Record in this JSON file (written atomically) how far the input is
     /// committed, after every batch, so an interrupted import can --resume.
     #[arg(long, value_name = "FILE", conflicts_with = "atomic")]

@@ -64,6 +64,8 @@ pub struct ImportPlan {
     pub state_file: Option<std::path::PathBuf>,
     /// `--resume`: go on from what the state file records.
     pub resume: bool,
+    /// `--retries N`: reconnections allowed per batch.
+    pub retries: u32,
     pub progress: ProgressMode,
     pub quiet: bool,
     pub stats: bool,
@@ -225,6 +227,7 @@ impl ImportPlan {
             max_line_bytes: args.max_line_bytes,
             state_file: args.state.map(Into::into),
             resume: args.resume,
+            retries: args.retries,
             progress: args.progress,
             quiet: args.quiet,
             stats: args.stats,

@@ -98,6 +98,19 @@ impl Rejects {
         })
     }
 
+    /// Back to an earlier [`Rejects::position`]: the rejects of a batch
+    /// that is written again are recorded again.
+    pub fn rewind(&mut self, (count, bytes): (u64, u64)) -> Result<()> {
+        use std::io::Seek;
+        self.file
+            .flush()
+            .and_then(|()| self.file.get_mut().set_len(bytes))
+            .and_then(|()| self.file.seek(std::io::SeekFrom::Start(bytes)).map(drop))
+            .with_context(|| format!("writing the reject file {}", self.path.display()))?;
+        (self.count, self.bytes) = (count, bytes);
+        Ok(())
+    }
+
     /// The records and bytes written so far, flushed to the file.
     pub fn position(&mut self) -> Result<(u64, u64)> {
         self.file
@@ -140,6 +153,54 @@ impl Rejects {
     }
 }
 
+/// How the writer gets a new connection after losing one.
+pub struct Reconnect {
+    pub url: crate::url::DbUrl,
+    /// `--retries`: reconnections allowed per batch.
+    pub retries: u32,
+    pub quiet: bool,
+}
+
+impl Reconnect {
+    /// Reconnects, waiting longer before each attempt; every attempt
+    /// counts against `retries`.
+    async fn connect(&self, mut lost: anyhow::Error, retries: &mut u32) -> Result<Db> {
+        loop {
+            if *retries == self.retries {
+                return Err(lost.context(format!(
+                    "the connection was lost and {} reconnections failed",
+                    self.retries
+                )));
+            }
+            *retries += 1;
+            let pause = std::time::Duration::from_millis(500 << (*retries - 1).min(5));
+            if !self.quiet {
+                crate::error::warn(&format!(
+                    "the connection was lost ({}); reconnecting in {:.1}s (retry {} of {})",
+                    crate::error::one_line(&lost),
+                    pause.as_secs_f64(),
+                    retries,
+                    self.retries
+                ));
+            }
+            tokio::time::sleep(pause).await;
+            match Db::connect_for_import(&self.url).await {
+                Ok(db) => return Ok(db),
+                Err(err) => lost = err,
+            }
+        }
+    }
+}
+
+/// A batch whose COMMIT was sent: what the writer stands at if it went
+/// through.
+struct InFlight {
+    end: u64,
+    rows: u64,
+    rejects: (u64, u64),
+    xid: Option<String>,
+}
+
 /// The `--state` file of an import, saved around every commit.
 pub struct Journal {
     pub path: std::path::PathBuf,
@@ -154,6 +215,8 @@ pub struct BatchWriter<'a> {
     strategy: ImportStrategy,
     atomic: bool,
     journal: Option<Journal>,
+    reconnect: Option<Reconnect>,
+    in_flight: Option<InFlight>,
     /// Rows the database has accepted (committed, or pending the final
     /// commit under `--atomic`).
     pub written: u64,
@@ -171,6 +234,7 @@ impl<'a> BatchWriter<'a> {
         strategy: ImportStrategy,
         atomic: bool,
         journal: Option<Journal>,
+        reconnect: Option<Reconnect>,
     ) -> Result<BatchWriter<'a>> {
         if atomic {
             db.execute("BEGIN")
@@ -184,6 +248,8 @@ impl<'a> BatchWriter<'a> {
             strategy,
             atomic,
             journal,
+            reconnect,
+            in_flight: None,
             written,
             batches: 0,
             replayed: 0,
@@ -210,12 +276,86 @@ impl<'a> BatchWriter<'a> {
 
     /// Writes one batch. A row the database refuses goes to `rejects`
     /// when there is one; otherwise its line and reason are the error.
+    ///
+    /// When the connection is lost (and `--retries` allows), the writer
+    /// reconnects and writes the batch again, unless it committed: a batch
+    /// lost before its COMMIT was sent was rolled back by the server. One
+    /// lost during its COMMIT is looked up by its transaction id on
+    /// PostgreSQL, and otherwise written again skipping the keys already
+    /// there; with neither, the import stops and says so.
     pub async fn write(&mut self, batch: &Batch, mut rejects: Option<&mut Rejects>) -> Result<()> {
         if batch.is_empty() {
             return Ok(());
         }
+        let (written, replayed) = (self.written, self.replayed);
+        let reject_mark = reject_position(rejects.as_deref_mut())?;
+        let mut careful = batch.careful;
+        let mut retries = 0;
         self.batches += 1;
-        let (insert, strategy) = match batch.careful {
+        loop {
+            self.in_flight = None;
+            let err = match self
+                .write_once(batch, careful, rejects.as_deref_mut())
+                .await
+            {
+                Ok(()) => return Ok(()),
+                Err(err) => err,
+            };
+            let Some(reconnect) = &self.reconnect else {
+                return Err(err);
+            };
+            if self.atomic || retries == reconnect.retries || !crate::db::is_connection_lost(&err) {
+                return Err(err);
+            }
+            // Back to how things stood before this batch.
+            (self.written, self.replayed) = (written, replayed);
+            if let Some(rejects) = rejects.as_deref_mut() {
+                rejects.rewind(reject_mark)?;
+            }
+            *self.db = reconnect.connect(err, &mut retries).await?;
+            let Some(commit) = self.in_flight.take() else {
+                continue; // rolled back: write it again
+            };
+            let landed = match &commit.xid {
+                Some(xid) => self.db.transaction_committed(xid).await?,
+                None => None,
+            };
+            match landed {
+                Some(true) => return self.commit_went_through(commit),
+                Some(false) => {}
+                None if self.insert.key_is_in_input() => careful = true,
+                None => {
+                    return Err(anyhow!(
+                        "the connection was lost while the batch ending on line {} was being \
+                         committed, and {} has no key to tell whether it was: check for those \
+                         rows before rerunning",
+                        batch.lines.last().copied().unwrap_or(0),
+                        self.insert.table
+                    ))
+                }
+            }
+        }
+    }
+
+    /// Records a batch whose COMMIT went through though its answer was lost.
+    fn commit_went_through(&mut self, commit: InFlight) -> Result<()> {
+        self.written = commit.rows;
+        if let Some(journal) = self.journal.as_mut() {
+            let state = &mut journal.state;
+            (state.rows, state.bytes, state.pending) = (commit.rows, commit.end, None);
+            (state.rejected, state.reject_bytes) = commit.rejects;
+            state.save(&journal.path)?;
+        }
+        Ok(())
+    }
+
+    async fn write_once(
+        &mut self,
+        batch: &Batch,
+        careful: bool,
+        mut rejects: Option<&mut Rejects>,
+    ) -> Result<()> {
+        let (insert, strategy) = match careful {
             true => (self.insert.skipping_duplicates(), ImportStrategy::Insert),
             false => (self.insert.clone(), self.strategy),
         };
@@ -320,6 +460,17 @@ impl<'a> BatchWriter<'a> {
                 .await
                 .context("committing the batch");
         }
+        let (rejected, reject_bytes) = reject_position(rejects)?;
+        let xid = match self.journal.is_some() || self.reconnect.is_some() {
+            true => self.db.transaction_id().await?,
+            false => None,
+        };
+        self.in_flight = Some(InFlight {
+            end,
+            rows,
+            rejects: (rejected, reject_bytes),
+            xid: xid.clone(),
+        });
         let Some(journal) = self.journal.as_mut() else {
             return self
                 .db
@@ -327,14 +478,13 @@ impl<'a> BatchWriter<'a> {
                 .await
                 .context("committing the batch");
         };
-        let (rejected, reject_bytes) = reject_position(rejects)?;
         let state = &mut journal.state;
         state.pending = Some(PendingBatch {
             bytes: end,
             rows: rows - state.rows,
             rejected,
             reject_bytes,
-            xid: self.db.transaction_id().await?,
+            xid,
         });
         state.save(&journal.path)?;
         self.db

@@ -147,3 +147,94 @@ fn mysql_keyset_export_reconnects_after_kill() {
     assert_keyset_survives(&url, table, &kill);
     assert_cursor_fails_clearly(&url, table, &kill);
 }
+
+/// Imports 50,000 rows while `kill` ends the session twice, and returns
+/// stderr: the import must finish with exit 0.
+fn import_killed(url: &str, table: &str, strategy: &str, kill: &dyn Fn()) -> String {
+    let mut input = String::from("id,v\n");
+    for i in 1..=50_000 {
+        input.push_str(&format!("{i},v{i}\n"));
+    }
+    let mut child = dbchunk([
+        "import",
+        "--url",
+        url,
+        "--table",
+        table,
+        "--batch",
+        "50",
+        "--strategy",
+        strategy,
+    ])
+    .command()
+    .stdin(Stdio::piped())
+    .stdout(Stdio::null())
+    .stderr(Stdio::piped())
+    .spawn()
+    .expect("start dbchunk");
+    let mut stdin = child.stdin.take().unwrap();
+    let writer =
+        std::thread::spawn(move || std::io::Write::write_all(&mut stdin, input.as_bytes()));
+    for pause in [Duration::from_millis(200), Duration::from_millis(900)] {
+        std::thread::sleep(pause);
+        kill();
+    }
+    let output = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
+    let fed = writer.join().unwrap();
+    assert!(fed.is_ok(), "dbchunk stopped reading its input: {stderr}");
+    assert_eq!(output.status.code(), Some(0), "{stderr}");
+    assert!(
+        stderr.matches("the connection was lost").count() >= 2,
+        "expected two reconnections:\n{stderr}"
+    );
+    stderr
+}
+
+#[test]
+fn postgres_import_reconnects_and_writes_each_row_once() {
+    // No key: a batch lost in its COMMIT is looked up by transaction id.
+    let table = "it_retry_import_pg";
+    pg_exec(&format!(
+        "DROP TABLE IF EXISTS {table}; CREATE TABLE {table}(id int, v text);"
+    ));
+    let app = "it_retry_import_app";
+    let url = format!("{}?application_name={app}", pg_url());
+    let kill = || {
+        pg_exec(&format!(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = '{app}'"
+        ))
+    };
+    import_killed(&url, table, "copy", &kill);
+    let counts = crate::util::db::pg_query_text(&format!(
+        "SELECT count(*) || ' ' || count(DISTINCT id) || ' ' || sum(id) FROM {table} WHERE v = 'v' || id"
+    ));
+    assert_eq!(counts.as_deref(), Some("50000 50000 1250025000"));
+}
+
+#[test]
+fn mysql_import_reconnects_and_writes_each_row_once() {
+    let table = "it_retry_import_my";
+    let user = "it_retry_import_user";
+    mysql_exec(&format!(
+        "DROP TABLE IF EXISTS {table};
+         CREATE TABLE {table}(id INT PRIMARY KEY, v TEXT);
+         CREATE USER IF NOT EXISTS '{user}'@'%';
+         GRANT SELECT, INSERT, UPDATE ON test.{table} TO '{user}'@'%';"
+    ));
+    // A batch lost in its COMMIT is written again skipping the keys already
+    // there (ON DUPLICATE KEY UPDATE id = id, hence UPDATE).
+    let url = mysql_url().replacen("root@", &format!("{user}@"), 1);
+    let kill = || {
+        mysql_exec(&format!(
+            "FOR s IN (SELECT id FROM information_schema.processlist WHERE user = '{user}') DO
+               KILL CONNECTION s.id;
+             END FOR"
+        ))
+    };
+    import_killed(&url, table, "insert", &kill);
+    let counts = crate::util::db::mysql_query_text(&format!(
+        "SELECT CONCAT(count(*), ' ', count(DISTINCT id), ' ', sum(id)) FROM {table} WHERE v = CONCAT('v', id)"
+    ));
+    assert_eq!(counts.as_deref(), Some("50000 50000 1250025000"));
+}

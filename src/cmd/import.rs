@@ -19,7 +19,7 @@ use crate::progress::Progress;
 use crate::state::ImportState;
 use crate::url::Engine;
 use crate::values::{self, TargetType};
-use crate::writer::{Batch, BatchWriter, Journal, Rejects};
+use crate::writer::{Batch, BatchWriter, Journal, Reconnect, Rejects};
 
 pub async fn run(plan: ImportPlan) -> Result<()> {
     let label = format!("table {}", plan.table.display());
@@ -59,8 +59,7 @@ pub async fn run(plan: ImportPlan) -> Result<()> {
     let (journal, skip) = match &plan.state_file {
         None => (None, Skip::default()),
         Some(path) => {
-            let Some(resumed) = resume(&mut db, &plan, path, &label, &table, &columns).await?
-            else {
+            let Some(resumed) = resume(&mut db, &plan, path, &label, &insert).await? else {
                 return Ok(());
             };
             resumed
@@ -78,8 +77,21 @@ pub async fn run(plan: ImportPlan) -> Result<()> {
     };
     let progress = Progress::for_input(plan.progress, plan.quiet, size);
     let started = Instant::now();
-    let mut writer =
-        BatchWriter::start(&mut db, insert, plan.strategy, plan.atomic, journal).await?;
+    let reconnect = Reconnect {
+        url: plan.url.clone(),
+        retries: plan.retries,
+        quiet: plan.quiet,
+    };
+    let reconnect = (plan.retries > 0 && db.engine() != Engine::Sqlite).then_some(reconnect);
+    let mut writer = BatchWriter::start(
+        &mut db,
+        insert,
+        plan.strategy,
+        plan.atomic,
+        journal,
+        reconnect,
+    )
+    .await?;
     if plan.truncate {
         writer.truncate().await?;
     }
@@ -154,8 +166,7 @@ async fn resume(
     plan: &ImportPlan,
     path: &std::path::Path,
     label: &str,
-    table: &TargetTable,
-    columns: &[TargetColumn],
+    insert: &Insert,
 ) -> Result<Option<(Option<Journal>, Skip)>> {
     let format = plan.format.name().to_string();
     if !plan.resume {
@@ -207,12 +218,7 @@ async fn resume(
                 (state.rejected, state.reject_bytes) = (pending.rejected, pending.reject_bytes);
             }
             Some(false) => {}
-            None if !table.key.is_empty()
-                && table
-                    .key
-                    .iter()
-                    .all(|k| columns.iter().any(|c| &c.name == k)) =>
-            {
+            None if insert.key_is_in_input() => {
                 skip.careful_until = Some(pending.bytes);
             }
             None => {

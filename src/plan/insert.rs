@@ -34,6 +34,11 @@ pub struct Insert {
 }
 
 impl Insert {
+    /// Whether every row carries its key, so a duplicate can be told.
+    pub fn key_is_in_input(&self) -> bool {
+        !self.key.is_empty() && self.key.iter().all(|k| self.columns.contains(k))
+    }
+
     /// The same insert, leaving rows whose key is already in the table as
     /// they are (`--on-conflict update` already tolerates them).
     pub fn skipping_duplicates(&self) -> Insert {
