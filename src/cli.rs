@@ -33,6 +33,11 @@ pub struct ConnectOpts {
     /// sqlite://path/to/file.db or sqlite::memory:
     #[arg(long, env = "DATABASE_URL", hide_env_values = true, value_name = "URL")]
     pub url: String,
+
+    /// Read the password from the first line of this file instead of the
+    /// URL (PGPASSWORD or MYSQL_PWD are used when neither gives one).
+    #[arg(long, value_name = "PATH")]
+    pub password_file: Option<std::path::PathBuf>,
 }
 
 #[derive(Debug, Args)]

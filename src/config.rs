@@ -296,7 +296,9 @@ fn parse_url(connect: &ConnectOpts) -> Result<DbUrl, UsageError> {
             "--url is empty: give a database URL or set DATABASE_URL".into(),
         ));
     }
-    DbUrl::parse(&connect.url)
+    DbUrl::parse(&connect.url)?.with_password_from(connect.password_file.as_deref(), |name| {
+        std::env::var(name).ok()
+    })
 }
 
 fn parse_source(source: &SourceOpts) -> Result<Source, UsageError> {

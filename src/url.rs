@@ -29,6 +29,9 @@ pub struct DbUrl {
     pub shown: String,
     /// SQLite only: the file path, or `:memory:`.
     pub sqlite_path: Option<String>,
+    /// A password from `--password-file`, `PGPASSWORD` or `MYSQL_PWD`, for
+    /// a URL that has none. Never printed.
+    password: Option<String>,
 }
 
 impl std::fmt::Debug for DbUrl {
@@ -69,6 +72,7 @@ impl DbUrl {
             raw: url.to_string(),
             shown: redact(url),
             sqlite_path,
+            password: None,
         })
     }
 
@@ -76,6 +80,60 @@ impl DbUrl {
     pub fn raw(&self) -> &str {
         &self.raw
     }
+
+    /// The password to send when the URL has none.
+    pub fn password(&self) -> Option<&str> {
+        self.password.as_deref()
+    }
+
+    /// Takes the password from `--password-file`, or else from the
+    /// engine's usual variable (`PGPASSWORD`, `MYSQL_PWD`), so that it need
+    /// not be in the URL (where `ps` shows it). A password in the URL and
+    /// a password file together are refused: one of them would be ignored.
+    pub fn with_password_from(
+        mut self,
+        file: Option<&std::path::Path>,
+        env: impl Fn(&str) -> Option<String>,
+    ) -> Result<DbUrl, UsageError> {
+        let in_url = password(&self.raw).is_some();
+        let password = match file {
+            Some(_) if in_url => {
+                return Err(UsageError(
+                    "the --url has a password and --password-file gives another: keep one".into(),
+                ))
+            }
+            Some(path) => Some(read_password_file(path)?),
+            None if in_url => None,
+            None => match self.engine {
+                Engine::Postgres => env("PGPASSWORD"),
+                Engine::Mysql => env("MYSQL_PWD"),
+                Engine::Sqlite => None,
+            },
+        };
+        if let Some(password) = &password {
+            register_secret(password);
+        }
+        self.password = password.filter(|p| !p.is_empty());
+        Ok(self)
+    }
+}
+
+/// The first line of a password file, without its line break.
+fn read_password_file(path: &std::path::Path) -> Result<String, UsageError> {
+    let text = std::fs::read_to_string(path).map_err(|e| {
+        UsageError(format!(
+            "cannot read the --password-file {}: {e}",
+            path.display()
+        ))
+    })?;
+    let line = text.lines().next().unwrap_or("");
+    if line.is_empty() {
+        return Err(UsageError(format!(
+            "the --password-file {} is empty: its first line is the password",
+            path.display()
+        )));
+    }
+    Ok(line.to_string())
 }
 
 /// `sqlite://rel/path.db`, `sqlite:///abs/path.db`, `sqlite:path.db`,
@@ -182,5 +240,38 @@ mod tests {
             "postgres://h/db?user=a&password=***"
         );
         assert_eq!(password("mysql://a:b%40c@h/d").as_deref(), Some("b@c"));
+    }
+
+    #[test]
+    fn passwords_from_files_and_the_environment() {
+        let env = |name: &str| (name == "PGPASSWORD").then(|| "from-env".to_string());
+        let pg = || DbUrl::parse("postgres://bob@db/app").unwrap();
+        assert_eq!(
+            pg().with_password_from(None, env).unwrap().password(),
+            Some("from-env")
+        );
+        let my = DbUrl::parse("mysql://bob@db/app").unwrap();
+        assert_eq!(my.with_password_from(None, env).unwrap().password(), None);
+        let in_url = DbUrl::parse("postgres://bob:pw@db/app").unwrap();
+        assert_eq!(
+            in_url
+                .clone()
+                .with_password_from(None, env)
+                .unwrap()
+                .password(),
+            None
+        );
+
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("pw");
+        std::fs::write(&file, "from-file\n").unwrap();
+        let url = pg().with_password_from(Some(&file), env).unwrap();
+        assert_eq!(url.password(), Some("from-file"));
+        assert!(!url.shown.contains("from-file"));
+        assert!(in_url.with_password_from(Some(&file), env).is_err());
+        std::fs::write(&file, "\n").unwrap();
+        assert!(pg().with_password_from(Some(&file), env).is_err());
+        let missing = dir.path().join("missing");
+        assert!(pg().with_password_from(Some(&missing), env).is_err());
     }
 }

@@ -11,3 +11,4 @@ mod import;
 mod import_resume;
 mod resume;
 mod retry;
+mod secrets;

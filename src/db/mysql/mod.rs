@@ -70,8 +70,11 @@ impl Mysql {
             opts.ip_or_hostname().to_string(),
             opts.tcp_port(),
         );
-        let opts = OptsBuilder::from_opts(opts)
+        let mut opts = OptsBuilder::from_opts(opts)
             .init(vec!["SET NAMES utf8mb4", "SET time_zone = '+00:00'"]);
+        if let Some(password) = url.password() {
+            opts = opts.pass(Some(password));
+        }
         let conn = match tokio::time::timeout(CONNECT_TIMEOUT, Conn::new(opts)).await {
             Err(_) => bail!(
                 "no answer from {host}:{port} within {}s; check the host and port, and any firewall",
@@ -506,7 +509,9 @@ fn key_params(statement: &Statement, after: Option<&Key>) -> Params {
 fn connect_error(err: mysql_async::Error, user: &str, host: &str, port: u16) -> anyhow::Error {
     let hint = match &err {
         mysql_async::Error::Server(e) if e.code == 1045 => {
-            format!("check the user ({user}) and password in --url or DATABASE_URL")
+            format!(
+                "check the user ({user}) and the password (in --url, --password-file or MYSQL_PWD)"
+            )
         }
         mysql_async::Error::Server(e) if e.code == 1049 => {
             "check the database name in --url".to_string()

@@ -101,6 +101,9 @@ impl Postgres {
             .raw()
             .parse()
             .map_err(|e| anyhow!("the PostgreSQL URL is not valid: {e}"))?;
+        if let Some(password) = url.password() {
+            config.password(password);
+        }
         if config.get_connect_timeout().is_none() {
             config.connect_timeout(CONNECT_TIMEOUT);
         }
@@ -753,7 +756,10 @@ fn connect_error(err: tokio_postgres::Error, config: &tokio_postgres::Config) ->
     let hint = if let Some(db_error) = err.as_db_error() {
         match *db_error.code() {
             SqlState::INVALID_PASSWORD | SqlState::INVALID_AUTHORIZATION_SPECIFICATION => {
-                format!("check the user ({user}) and password in --url or DATABASE_URL")
+                format!(
+                    "check the user ({user}) and the password (in --url, --password-file or \
+                     PGPASSWORD)"
+                )
             }
             SqlState::INVALID_CATALOG_NAME => format!("check the database name ({db}) in --url"),
             _ => "check --url".to_string(),
