@@ -348,7 +348,9 @@ fn parse_timestamp(text: &str) -> Result<(Date, Clock), String> {
         )
     };
     let t = text.trim();
-    if t.len() < 10 {
+    // Dates are ASCII: anything else at byte 10 is not one (and not a
+    // place to split the text).
+    if t.len() < 10 || !t.is_char_boundary(10) {
         return Err(bad());
     }
     let (date_text, rest) = t.split_at(10);
@@ -383,6 +385,9 @@ fn split_offset(text: &str) -> Option<(&str, i64)> {
     let (clock, offset) = text.split_at(at);
     let sign = if offset.starts_with('-') { -1 } else { 1 };
     let digits: String = offset[1..].chars().filter(|c| *c != ':').collect();
+    if !digits.is_ascii() {
+        return None;
+    }
     let (h, m) = match digits.len() {
         2 => (&digits[..2], "00"),
         4 => (&digits[..2], &digits[2..]),
@@ -821,6 +826,9 @@ mod tests {
             ":::",
             "\\x",
             "{",
+            // Found by tests/fuzz.rs: multi-byte text where ASCII is cut.
+            ",\u{5fb}\u{5fb}\u{5fb}\u{5fb}\u{5fb}\u{5fb}",
+            "2024-01-01T00:00:00+aé1",
         ];
         for target in targets {
             for sample in samples {

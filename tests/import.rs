@@ -1943,3 +1943,45 @@ fn progress_always_goes_to_stderr_only() {
     );
     assert_eq!(lite.ids(table).split(',').count(), 2000);
 }
+
+/// A 2 GB line on stdin: an error naming the limit once the default 64 MiB
+/// is passed, under an address-space limit far below the line's size.
+#[test]
+fn a_two_gigabyte_line_is_an_error_not_an_allocation() {
+    let dir = TempDir::new("import_huge_line");
+    let path = dir.join("t.db");
+    crate::util::db::sqlite_exec(&path, "CREATE TABLE t(a TEXT, b TEXT);");
+    let mut child = std::process::Command::new("sh")
+        .args(["-c", "ulimit -v 1500000 && exec \"$0\" \"$@\""])
+        .arg(env!("CARGO_BIN_EXE_dbchunk"))
+        .args(["import", "--url", &sqlite_url(&path), "--table", "t", "--quiet"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("start dbchunk");
+    let mut stdin = child.stdin.take().unwrap();
+    let feeder = std::thread::spawn(move || {
+        use std::io::Write;
+        let block = vec![b'x'; 1 << 20];
+        stdin.write_all(b"a,b\n1,")?;
+        for _ in 0..2048 {
+            stdin.write_all(&block)?; // stops when dbchunk has exited
+        }
+        stdin.write_all(b"\n")
+    });
+    let output = child.wait_with_output().unwrap();
+    let fed = feeder.join().unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(1), "{stderr}");
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    assert!(
+        stderr.contains("line 2: record longer than 67108864 bytes (raise --max-line-bytes)"),
+        "{stderr}"
+    );
+    assert!(fed.is_err(), "dbchunk read the whole 2 GB line instead of stopping");
+    assert_eq!(
+        crate::util::db::sqlite_query_text(&path, "SELECT count(*) FROM t").as_deref(),
+        Some("0")
+    );
+}

@@ -12,11 +12,7 @@ const USER: &str = "it_secret_user";
 fn outputs(cmd: Cmd, code: i32) -> String {
     let run = cmd.run();
     run.assert_code(code);
-    format!(
-        "{}\n{}",
-        String::from_utf8_lossy(&run.stdout),
-        run.stderr
-    )
+    format!("{}\n{}", String::from_utf8_lossy(&run.stdout), run.stderr)
 }
 
 fn with_password(url: &str, user: &str, password: &str) -> String {
