@@ -1954,7 +1954,14 @@ fn a_two_gigabyte_line_is_an_error_not_an_allocation() {
     let mut child = std::process::Command::new("sh")
         .args(["-c", "ulimit -v 1500000 && exec \"$0\" \"$@\""])
         .arg(env!("CARGO_BIN_EXE_dbchunk"))
-        .args(["import", "--url", &sqlite_url(&path), "--table", "t", "--quiet"])
+        .args([
+            "import",
+            "--url",
+            &sqlite_url(&path),
+            "--table",
+            "t",
+            "--quiet",
+        ])
         .stdin(std::process::Stdio::piped())
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::piped())
@@ -1979,7 +1986,10 @@ fn a_two_gigabyte_line_is_an_error_not_an_allocation() {
         stderr.contains("line 2: record longer than 67108864 bytes (raise --max-line-bytes)"),
         "{stderr}"
     );
-    assert!(fed.is_err(), "dbchunk read the whole 2 GB line instead of stopping");
+    assert!(
+        fed.is_err(),
+        "dbchunk read the whole 2 GB line instead of stopping"
+    );
     assert_eq!(
         crate::util::db::sqlite_query_text(&path, "SELECT count(*) FROM t").as_deref(),
         Some("0")

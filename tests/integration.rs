@@ -9,6 +9,7 @@ mod export_postgres;
 mod export_sqlite;
 mod import;
 mod import_resume;
+mod load;
 mod resume;
 mod retry;
 mod secrets;
