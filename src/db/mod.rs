@@ -482,7 +482,11 @@ pub fn check_names(
             anyhow::bail!(
                 "{what} {name:?} is not in {}, which has: {}",
                 source.label(),
-                available.join(", ")
+                available
+                    .iter()
+                    .map(|n| crate::ident::display_name(n))
+                    .collect::<Vec<_>>()
+                    .join(", ")
             );
         }
     }

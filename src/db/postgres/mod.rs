@@ -245,8 +245,9 @@ impl Postgres {
                 .get(0);
             bail!(
                 "table {} does not exist (schemas searched: {path}): check the name, or qualify \
-                 it as schema.table",
-                table.display()
+                 it as schema.table{}",
+                table.display(),
+                table.dot_hint()
             );
         };
         let rows = self

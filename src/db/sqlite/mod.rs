@@ -72,9 +72,11 @@ impl Sqlite {
         let info = self.table_info(&table.name, &schema)?;
         if info.is_empty() {
             bail!(
-                "table {} not found in {}: check the name (`SELECT name FROM sqlite_master` lists them)",
+                "table {} not found in {}: check the name (`SELECT name FROM sqlite_master` lists \
+                 them){}",
                 table.display(),
-                self.path
+                self.path,
+                table.dot_hint()
             );
         }
         let names: Vec<String> = info.iter().map(|c| c.name.clone()).collect();
