@@ -113,8 +113,8 @@ fn split_names(
 ) -> Result<Vec<String>, UsageError> {
     let misplaced = |q: char| {
         UsageError(format!(
-            "misplaced {q} in {what} {text:?}: quote the whole name, doubling each {q} inside it \
-             ({q}my{q}{q}name{q} is my{q}name)"
+            "misplaced {q} in {what} {text:?}: quote the whole name and double each {q} inside \
+             it, as in {q}my{q}{q}name{q} for my{q}name"
         ))
     };
     let mut names = Vec::new();

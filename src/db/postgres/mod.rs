@@ -238,6 +238,13 @@ impl Postgres {
             .await?
             .get(0);
         let Some(oid) = oid else {
+            if table.schema.is_some() {
+                bail!(
+                    "table {} does not exist: check the schema and table names{}",
+                    table.display(),
+                    table.dot_hint()
+                );
+            }
             let path: String = self
                 .client
                 .query_one("SELECT array_to_string(current_schemas(false), ', ')", &[])
@@ -245,9 +252,8 @@ impl Postgres {
                 .get(0);
             bail!(
                 "table {} does not exist (schemas searched: {path}): check the name, or qualify \
-                 it as schema.table{}",
-                table.display(),
-                table.dot_hint()
+                 it as schema.table",
+                table.display()
             );
         };
         let rows = self
