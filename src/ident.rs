@@ -88,10 +88,11 @@ pub fn display_name(name: &str) -> String {
     out
 }
 
-/// Names for messages, as a `--columns` or `--key` list: `a,"b c"`.
-pub fn display_list(names: &[String]) -> String {
+/// Names for messages, each as [`display_name`] shows it, joined by
+/// `separator`: `a,"b c"` as a `--key` list, `a, "b c"` in a sentence.
+pub fn display_list(names: &[String], separator: &str) -> String {
     let shown: Vec<String> = names.iter().map(|n| display_name(n)).collect();
-    shown.join(",")
+    shown.join(separator)
 }
 
 /// The characters that quote a name part: SQL's double quote everywhere,
@@ -258,7 +259,10 @@ mod tests {
         assert_eq!(display_name("表_1"), "表_1");
         assert_eq!(display_name("first name"), "\"first name\"");
         assert_eq!(display_name("a\nb"), "\"a\\nb\"");
-        assert_eq!(display_list(&["id".into(), "a,b".into()]), "id,\"a,b\"");
+        assert_eq!(
+            display_list(&["id".into(), "a,b".into()], ","),
+            "id,\"a,b\""
+        );
         let t = QualifiedName::parse("a.b", Engine::Sqlite).unwrap();
         assert_eq!(t.dot_hint(), " (a table named a.b is written \"a.b\")");
     }

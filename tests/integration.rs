@@ -9,4 +9,5 @@ mod export_postgres;
 mod export_sqlite;
 mod import;
 mod import_resume;
+mod names;
 mod resume;

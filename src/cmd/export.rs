@@ -191,7 +191,7 @@ async fn check_key_identifies_rows(
         .with_context(|| {
             format!(
                 "checking that --key {} identifies rows",
-                crate::ident::display_list(&relation.key_names)
+                crate::ident::display_list(&relation.key_names, ",")
             )
         })?;
     if duplicates {
@@ -199,7 +199,7 @@ async fn check_key_identifies_rows(
             "--key {} does not identify rows of {label}: some rows share a key value or have a NULL \
              in it, and --strategy {} would skip or repeat them; use a unique NOT NULL key, or \
              --strategy cursor (which only orders by --key)",
-            crate::ident::display_list(&relation.key_names),
+            crate::ident::display_list(&relation.key_names, ","),
             strategy.name()
         ))
         .into());
@@ -238,7 +238,7 @@ fn offset_warning(engine: Engine, relation: &Relation) -> String {
     format!(
         "--strategy offset re-reads every earlier row for each chunk, so its cost grows with the \
          offset; --strategy {faster} on key ({}) reads each row once",
-        crate::ident::display_list(&relation.key_names)
+        crate::ident::display_list(&relation.key_names, ", ")
     )
 }
 

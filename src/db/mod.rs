@@ -482,11 +482,7 @@ pub fn check_names(
             anyhow::bail!(
                 "{what} {name:?} is not in {}, which has: {}",
                 source.label(),
-                available
-                    .iter()
-                    .map(|n| crate::ident::display_name(n))
-                    .collect::<Vec<_>>()
-                    .join(", ")
+                crate::ident::display_list(available, ", ")
             );
         }
     }
