@@ -138,10 +138,11 @@ impl ExportPlan {
                 args.strategy.name()
             )));
         }
-        let key = args.key.as_deref().map(split_list).transpose()?;
+        let names = |text: &str| split_list(text, url.engine);
+        let key = args.key.as_deref().map(names).transpose()?;
         let request = Request {
-            source: parse_source(&args.source)?,
-            columns: args.columns.as_deref().map(split_list).transpose()?,
+            source: parse_source(&args.source, url.engine)?,
+            columns: args.columns.as_deref().map(names).transpose()?,
             key,
             filter: args.filter,
             format,
@@ -190,7 +191,11 @@ impl ImportPlan {
                     .and_then(Format::from_path)
             })
             .unwrap_or(Format::Csv);
-        let columns = args.columns.as_deref().map(split_list).transpose()?;
+        let columns = args
+            .columns
+            .as_deref()
+            .map(|text| split_list(text, url.engine))
+            .transpose()?;
         if args.no_header && columns.is_none() && format != Format::Ndjson {
             return Err(UsageError(
                 "--no-header needs --columns to say which column each field goes to".into(),
@@ -209,8 +214,8 @@ impl ImportPlan {
         let strategy = import_strategy(args.strategy, url.engine, args.on_conflict)?;
         Ok(ImportPlan {
             strategy,
+            table: QualifiedName::parse(&args.table, url.engine)?,
             url,
-            table: QualifiedName::parse(&args.table)?,
             input: input.map(Into::into),
             format,
             columns,
@@ -237,16 +242,17 @@ impl ImportPlan {
 
 impl CountPlan {
     pub fn from_args(args: CountArgs) -> Result<CountPlan, UsageError> {
+        let url = parse_url(&args.connect)?;
         Ok(CountPlan {
-            url: parse_url(&args.connect)?,
             request: Request {
-                source: parse_source(&args.source)?,
+                source: parse_source(&args.source, url.engine)?,
                 columns: None,
                 key: None,
                 filter: args.filter,
                 format: Format::Csv,
             },
             estimate: args.estimate,
+            url,
         })
     }
 }
@@ -301,9 +307,9 @@ fn parse_url(connect: &ConnectOpts) -> Result<DbUrl, UsageError> {
     })
 }
 
-fn parse_source(source: &SourceOpts) -> Result<Source, UsageError> {
+fn parse_source(source: &SourceOpts, engine: Engine) -> Result<Source, UsageError> {
     match (&source.table, &source.query) {
-        (Some(table), None) => Ok(Source::Table(QualifiedName::parse(table)?)),
+        (Some(table), None) => Ok(Source::Table(QualifiedName::parse(table, engine)?)),
         (None, Some(query)) if !query.trim().is_empty() => Ok(Source::Query(query.clone())),
         (None, Some(_)) => Err(UsageError("--query is empty".into())),
         _ => Err(UsageError("give exactly one of --table or --query".into())),

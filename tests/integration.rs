@@ -10,6 +10,7 @@ mod export_sqlite;
 mod import;
 mod import_resume;
 mod load;
+mod names;
 mod resume;
 mod retry;
 mod secrets;

@@ -148,9 +148,16 @@ fn mysql_keyset_export_reconnects_after_kill() {
     assert_cursor_fails_clearly(&url, table, &kill);
 }
 
-/// Imports 50,000 rows while `kill` ends the session twice, and returns
-/// stderr: the import must finish with exit 0.
-fn import_killed(url: &str, table: &str, strategy: &str, kill: &dyn Fn()) -> String {
+/// Imports 50,000 rows while `kill` ends the session twice (each time
+/// once `count` shows rows going in), and returns stderr: the import must
+/// finish with exit 0.
+fn import_killed(
+    url: &str,
+    table: &str,
+    strategy: &str,
+    kill: &dyn Fn(),
+    count: &dyn Fn() -> u64,
+) -> String {
     let mut input = String::from("id,v\n");
     for i in 1..=50_000 {
         input.push_str(&format!("{i},v{i}\n"));
@@ -175,9 +182,19 @@ fn import_killed(url: &str, table: &str, strategy: &str, kill: &dyn Fn()) -> Str
     let mut stdin = child.stdin.take().unwrap();
     let writer =
         std::thread::spawn(move || std::io::Write::write_all(&mut stdin, input.as_bytes()));
-    for pause in [Duration::from_millis(200), Duration::from_millis(900)] {
-        std::thread::sleep(pause);
+    // Each kill waits until rows are going in on the current session.
+    let mut seen = 0;
+    for _ in 0..2 {
+        let deadline = std::time::Instant::now() + Duration::from_secs(60);
+        while count() < seen + 500 {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "the import is not moving"
+            );
+            std::thread::sleep(Duration::from_millis(10));
+        }
         kill();
+        seen = count();
     }
     let output = child.wait_with_output().unwrap();
     let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
@@ -205,7 +222,11 @@ fn postgres_import_reconnects_and_writes_each_row_once() {
             "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = '{app}'"
         ))
     };
-    import_killed(&url, table, "copy", &kill);
+    let count = || {
+        let rows = crate::util::db::pg_query_text(&format!("SELECT count(*)::text FROM {table}"));
+        rows.unwrap().parse().unwrap()
+    };
+    import_killed(&url, table, "copy", &kill, &count);
     let counts = crate::util::db::pg_query_text(&format!(
         "SELECT count(*) || ' ' || count(DISTINCT id) || ' ' || sum(id) FROM {table} WHERE v = 'v' || id"
     ));
@@ -232,7 +253,11 @@ fn mysql_import_reconnects_and_writes_each_row_once() {
              END FOR"
         ))
     };
-    import_killed(&url, table, "insert", &kill);
+    let count = || {
+        let rows = crate::util::db::mysql_query_text(&format!("SELECT count(*) FROM {table}"));
+        rows.unwrap().parse().unwrap()
+    };
+    import_killed(&url, table, "insert", &kill, &count);
     let counts = crate::util::db::mysql_query_text(&format!(
         "SELECT CONCAT(count(*), ' ', count(DISTINCT id), ' ', sum(id)) FROM {table} WHERE v = CONCAT('v', id)"
     ));

@@ -18,7 +18,8 @@ pub async fn run(
 ) -> Result<()> {
     let mut out = format!("-- strategy: {}", strategy.name());
     if !relation.key_names.is_empty() {
-        out.push_str(&format!(", key: {}", relation.key_names.join(", ")));
+        let key = crate::ident::display_list(&relation.key_names, ", ");
+        out.push_str(&format!(", key: {key}"));
     }
     out.push_str(&format!(", chunk: {} rows\n", plan.chunk));
     let chunk = plan.limit.map_or(plan.chunk, |l| l.min(plan.chunk)).max(1);

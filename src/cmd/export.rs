@@ -194,7 +194,7 @@ async fn check_key_identifies_rows(
         .with_context(|| {
             format!(
                 "checking that --key {} identifies rows",
-                relation.key_names.join(",")
+                crate::ident::display_list(&relation.key_names, ",")
             )
         })?;
     if duplicates {
@@ -202,7 +202,7 @@ async fn check_key_identifies_rows(
             "--key {} does not identify rows of {label}: some rows share a key value or have a NULL \
              in it, and --strategy {} would skip or repeat them; use a unique NOT NULL key, or \
              --strategy cursor (which only orders by --key)",
-            relation.key_names.join(","),
+            crate::ident::display_list(&relation.key_names, ","),
             strategy.name()
         ))
         .into());
@@ -241,7 +241,7 @@ fn offset_warning(engine: Engine, relation: &Relation) -> String {
     format!(
         "--strategy offset re-reads every earlier row for each chunk, so its cost grows with the \
          offset; --strategy {faster} on key ({}) reads each row once",
-        relation.key_names.join(", ")
+        crate::ident::display_list(&relation.key_names, ", ")
     )
 }
 

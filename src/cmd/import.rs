@@ -494,11 +494,11 @@ fn map_columns(names: &[String], table: &TargetTable, label: &str) -> Result<Vec
     let mut columns = Vec::with_capacity(names.len());
     for name in names {
         let Some(column) = table.columns.iter().find(|c| &c.name == name) else {
-            let known: Vec<&str> = table.columns.iter().map(|c| c.name.as_str()).collect();
+            let known: Vec<String> = table.columns.iter().map(|c| c.name.clone()).collect();
             return Err(UsageError(format!(
                 "the input has a field {name:?}, which is not a column of {label} (it has: {}); \
                  rename it with --columns",
-                known.join(", ")
+                crate::ident::display_list(&known, ", ")
             ))
             .into());
         };

@@ -512,7 +512,7 @@ pub fn check_names(
             anyhow::bail!(
                 "{what} {name:?} is not in {}, which has: {}",
                 source.label(),
-                available.join(", ")
+                crate::ident::display_list(available, ", ")
             );
         }
     }

@@ -76,7 +76,9 @@ impl Insert {
                     Dialect::Postgres => format!("${n}"),
                     Dialect::Mysql | Dialect::Sqlite => "?".to_string(),
                 };
-                sql.push_str(&value.replace("{}", &placeholder));
+                // Only the first `{}`: a type name may hold the same two
+                // characters (`"mood{}"`).
+                sql.push_str(&value.replacen("{}", &placeholder, 1));
             }
             sql.push(')');
         }
@@ -163,6 +165,22 @@ mod tests {
             sql,
             "INSERT INTO \"t\" (\"id\", \"name\") VALUES ($1::text::integer, $2::text::text), \
              ($3::text::integer, $4::text::text)"
+        );
+    }
+
+    #[test]
+    fn hostile_names_stay_quoted() {
+        let mut insert = insert(Dialect::Postgres, OnConflict::Update);
+        insert.table = Dialect::Postgres.quote("x; DROP TABLE y; --");
+        insert.columns = vec!["a\"b".into(), "order".into()];
+        insert.key = vec!["a\"b".into()];
+        // A type whose name holds `{}` keeps it: only the placeholder is replaced.
+        insert.values[1] = "{}::text::\"mood{}\"".into();
+        assert_eq!(
+            insert.sql(1),
+            "INSERT INTO \"x; DROP TABLE y; --\" (\"a\"\"b\", \"order\") VALUES \
+             ($1::text::integer, $2::text::\"mood{}\") ON CONFLICT (\"a\"\"b\") \
+             DO UPDATE SET \"order\" = excluded.\"order\""
         );
     }
 

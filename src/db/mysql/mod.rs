@@ -152,8 +152,10 @@ impl Mysql {
             .await?;
         if columns.is_empty() {
             bail!(
-                "table {} does not exist in database {database:?}: check the name (SHOW TABLES lists them)",
-                table.display()
+                "table {} does not exist in database {database:?}: check the name (SHOW TABLES lists \
+                 them){}",
+                table.display(),
+                table.dot_hint()
             );
         }
         self.json_columns = columns

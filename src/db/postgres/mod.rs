@@ -241,6 +241,13 @@ impl Postgres {
             .await?
             .get(0);
         let Some(oid) = oid else {
+            if table.schema.is_some() {
+                bail!(
+                    "table {} does not exist: check the schema and table names{}",
+                    table.display(),
+                    table.dot_hint()
+                );
+            }
             let path: String = self
                 .client
                 .query_one("SELECT array_to_string(current_schemas(false), ', ')", &[])

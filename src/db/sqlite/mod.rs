@@ -72,9 +72,11 @@ impl Sqlite {
         let info = self.table_info(&table.name, &schema)?;
         if info.is_empty() {
             bail!(
-                "table {} not found in {}: check the name (`SELECT name FROM sqlite_master` lists them)",
+                "table {} not found in {}: check the name (`SELECT name FROM sqlite_master` lists \
+                 them){}",
                 table.display(),
-                self.path
+                self.path,
+                table.dot_hint()
             );
         }
         let names: Vec<String> = info.iter().map(|c| c.name.clone()).collect();
@@ -144,7 +146,18 @@ impl Sqlite {
         ))
     }
 
+    /// The table's columns; none when there is no such table, or no
+    /// attached database `schema` (which `pragma_table_info` would make an
+    /// error that does not name the table).
     fn table_info(&self, table: &str, schema: &str) -> Result<Vec<TableColumn>> {
+        let attached: bool = self.conn.query_row(
+            "SELECT EXISTS (SELECT 1 FROM pragma_database_list WHERE name = ?1 COLLATE NOCASE)",
+            [schema],
+            |row| row.get(0),
+        )?;
+        if !attached {
+            return Ok(Vec::new());
+        }
         let mut stmt = self.conn.prepare(
             "SELECT name, type, \"notnull\", pk FROM pragma_table_info(?1, ?2) ORDER BY cid",
         )?;

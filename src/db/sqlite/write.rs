@@ -19,9 +19,11 @@ impl Sqlite {
         let info = self.table_info(&table.name, &schema)?;
         if info.is_empty() {
             bail!(
-                "table {} not found in {}: create it first (import writes into an existing table)",
+                "table {} not found in {}: create it first (import writes into an existing \
+                 table){}",
                 table.display(),
-                self.path
+                self.path,
+                table.dot_hint()
             );
         }
         let keys = self.unique_keys(&table.name, &schema, &info)?;
