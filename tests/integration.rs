@@ -10,3 +10,4 @@ mod export_sqlite;
 mod import;
 mod import_resume;
 mod resume;
+mod tls;
