@@ -7,9 +7,14 @@
 #   2. makes sure MariaDB is installed, running and answering on
 #      127.0.0.1:3306 for root with an empty password, with a database "test"
 #      and local_infile enabled (the import feature uses LOAD DATA LOCAL);
-#   3. finds cargo (PATH, then $HOME/.cargo/bin);
-#   4. runs `cargo test --all-targets "$@"` from the repository root.
-# When everything already runs, steps 1-2 only check (well under a second)
+#   3. makes a test CA and a server certificate for localhost/127.0.0.1
+#      (once, with openssl, in $DBCHUNK_TEST_TLS_DIR) and turns TLS on in both
+#      servers with them: PostgreSQL by ALTER SYSTEM and a reload, MariaDB by
+#      a file in /etc/mysql/mariadb.conf.d/ and one restart when that file
+#      changes. The tests find the CA in DBCHUNK_TEST_TLS_CA;
+#   4. finds cargo (PATH, then $HOME/.cargo/bin);
+#   5. runs `cargo test --all-targets "$@"` from the repository root.
+# When everything already runs, steps 1-3 only check (about a second)
 # and change nothing. A database that cannot be provided is always an error,
 # never a skip (in CI and locally alike).
 #
@@ -23,6 +28,11 @@
 #       Read by the tests. If you set one to anything other than its default,
 #       this script assumes you manage that server yourself and does not
 #       install, start or configure the local one.
+#   DBCHUNK_TEST_TLS_DIR    where the test CA and certificate live
+#                           (default /var/lib/dbchunk-test-tls)
+#   DBCHUNK_TEST_TLS_CA     read by the tests: the CA that signed the servers'
+#                           certificates (default $DBCHUNK_TEST_TLS_DIR/ca.crt;
+#                           set it yourself for servers you manage)
 #   SKIP_CARGO=1            do all the database/toolchain steps, then stop
 #                           before `cargo test` (for testing this script).
 #   DBCHUNK_TEST_WAIT=N     seconds to wait for a server to answer (default 30
@@ -45,6 +55,9 @@ PG_DEFAULT_URL="postgres://postgres@${PG_HOST}:${PG_PORT}/test"
 MY_DEFAULT_URL="mysql://root@${MY_HOST}:${MY_PORT}/test"
 export DBCHUNK_TEST_PG_URL="${DBCHUNK_TEST_PG_URL:-$PG_DEFAULT_URL}"
 export DBCHUNK_TEST_MYSQL_URL="${DBCHUNK_TEST_MYSQL_URL:-$MY_DEFAULT_URL}"
+
+TLS_DIR="${DBCHUNK_TEST_TLS_DIR:-/var/lib/dbchunk-test-tls}"
+export DBCHUNK_TEST_TLS_CA="${DBCHUNK_TEST_TLS_CA:-$TLS_DIR/ca.crt}"
 
 WAIT_SECS="${DBCHUNK_TEST_WAIT:-30}"
 case "$WAIT_SECS" in '' | *[!0-9]*) die "DBCHUNK_TEST_WAIT must be a number of seconds, got '$WAIT_SECS'" ;; esac
@@ -116,6 +129,66 @@ wait_for() {
         sleep 0.5
     done
     "$@" >/dev/null 2>&1
+}
+
+# ---------------------------------------------------------------------------
+# TLS test certificates: a CA, and one server certificate for localhost and
+# 127.0.0.1 that both servers use, each with its own copy of the key (the
+# servers insist on owning it, mode 0600).
+
+TLS_CHECKED=0
+cert_owner_ok() { [ "$(as_root stat -c '%U %a' "$1" 2>/dev/null)" = "$2 600" ]; }
+
+tls_certs_ok() {
+    [ -s "$TLS_DIR/ca.crt" ] && [ -s "$TLS_DIR/server.crt" ] &&
+        openssl verify -CAfile "$TLS_DIR/ca.crt" "$TLS_DIR/server.crt" >/dev/null 2>&1 &&
+        openssl x509 -checkend $((30 * 86400)) -noout -in "$TLS_DIR/server.crt" >/dev/null 2>&1 &&
+        as_root test -s "$TLS_DIR/server.key"
+}
+
+# Installs the server key for OS user $1 as $TLS_DIR/server-$1.key.
+install_server_key() {
+    local user=$1
+    if ! cert_owner_ok "$TLS_DIR/server-$user.key" "$user" ||
+        ! as_root cmp -s "$TLS_DIR/server.key" "$TLS_DIR/server-$user.key"; then
+        as_root install -m 0600 -o "$user" -g "$user" "$TLS_DIR/server.key" "$TLS_DIR/server-$user.key" ||
+            die "could not install the test TLS key for $user in $TLS_DIR"
+    fi
+}
+
+ensure_test_certs() {
+    [ "$TLS_CHECKED" -eq 0 ] || return 0
+    TLS_CHECKED=1
+    command -v openssl >/dev/null 2>&1 || apt_install openssl
+    if tls_certs_ok; then return 0; fi
+    log "making the test CA and server certificate in $TLS_DIR"
+    local tmp
+    tmp=$(mktemp -d) || die "mktemp failed"
+    # shellcheck disable=SC2064 # expand $tmp now
+    trap "rm -rf '$tmp'" EXIT
+    printf '%s\n' 'subjectAltName = DNS:localhost, IP:127.0.0.1' \
+        'basicConstraints = critical, CA:FALSE' \
+        'keyUsage = critical, digitalSignature, keyEncipherment' \
+        'extendedKeyUsage = serverAuth' >"$tmp/server.ext"
+    if ! {
+        openssl req -x509 -new -newkey rsa:2048 -nodes -sha256 -days 3650 \
+            -subj '/CN=dbchunk test CA' -keyout "$tmp/ca.key" -out "$tmp/ca.crt" \
+            -addext 'basicConstraints = critical, CA:TRUE' \
+            -addext 'keyUsage = critical, keyCertSign, cRLSign' &&
+            openssl req -new -newkey rsa:2048 -nodes -subj '/CN=localhost' \
+                -keyout "$tmp/server.key" -out "$tmp/server.csr" &&
+            openssl x509 -req -in "$tmp/server.csr" -CA "$tmp/ca.crt" -CAkey "$tmp/ca.key" \
+                -CAcreateserial -sha256 -days 3650 -extfile "$tmp/server.ext" -out "$tmp/server.crt"
+    } >>"$SETUP_LOG" 2>&1; then
+        tail -n 20 "$SETUP_LOG" >&2 || true
+        die "openssl could not make the test certificates (full output in $SETUP_LOG)"
+    fi
+    as_root install -d -m 0755 "$TLS_DIR" &&
+        as_root install -m 0644 "$tmp/ca.crt" "$tmp/server.crt" "$TLS_DIR/" &&
+        as_root install -m 0600 "$tmp/ca.key" "$tmp/server.key" "$TLS_DIR/" ||
+        die "could not install the test certificates in $TLS_DIR"
+    rm -rf "$tmp"
+    trap - EXIT
 }
 
 # ---------------------------------------------------------------------------
@@ -198,7 +271,30 @@ ensure_postgres() {
             die "could not create PostgreSQL database test"
     fi
     pg_tcp -d test -c 'select 1' >/dev/null || die "cannot connect to $DBCHUNK_TEST_PG_URL"
-    log "PostgreSQL ok: $DBCHUNK_TEST_PG_URL"
+    ensure_postgres_tls
+    log "PostgreSQL ok: $DBCHUNK_TEST_PG_URL (TLS with $DBCHUNK_TEST_TLS_CA)"
+}
+
+# A TLS session whose certificate checks out against the test CA?
+pg_tls_ok() {
+    [ "$(psql -X -w -q -A -t "host=$PG_HOST port=$PG_PORT user=postgres dbname=postgres sslmode=verify-full sslrootcert=$DBCHUNK_TEST_TLS_CA" \
+        -c 'select ssl from pg_stat_ssl where pid = pg_backend_pid()' </dev/null 2>/dev/null)" = t ]
+}
+
+ensure_postgres_tls() {
+    ensure_test_certs
+    install_server_key postgres
+    pg_tls_ok && return 0
+    # ssl and the certificate files take effect on a reload (no restart);
+    # "host" lines in pg_hba.conf match TLS and plain connections alike.
+    log "enabling TLS on PostgreSQL with the test certificate"
+    pg_tcp -d postgres \
+        -c "ALTER SYSTEM SET ssl_cert_file = '$TLS_DIR/server.crt'" \
+        -c "ALTER SYSTEM SET ssl_key_file = '$TLS_DIR/server-postgres.key'" \
+        -c "ALTER SYSTEM SET ssl = on" \
+        -c "SELECT pg_reload_conf()" >/dev/null || die "could not turn on TLS in PostgreSQL"
+    wait_for 10 pg_tls_ok ||
+        die "PostgreSQL does not serve the test certificate after a reload (see /var/log/postgresql/ and $TLS_DIR)"
 }
 
 # ---------------------------------------------------------------------------
@@ -215,6 +311,7 @@ my_ping() {
 }
 # shellcheck disable=SC2016 # $1 and $2 are expanded by the inner bash
 my_port_open() { timeout 5 bash -c 'exec 3<>"/dev/tcp/$1/$2"' _ "$MY_HOST" "$MY_PORT"; }
+my_port_closed() { ! my_port_open; }
 # As the tests connect: TCP, root, empty password, no option files.
 my_tcp() { mariadb --no-defaults --protocol=TCP -h "$MY_HOST" -P "$MY_PORT" -uroot --connect-timeout=5 -N -B "$@" </dev/null; }
 # As OS root over the unix socket (unix_socket auth on a fresh Debian install).
@@ -285,12 +382,89 @@ ensure_mariadb() {
     fi
 
     my_tcp -e 'CREATE DATABASE IF NOT EXISTS test' || die "could not create MariaDB database test"
+    ensure_mariadb_tls
     if [ "$(my_tcp -e 'SELECT @@GLOBAL.local_infile')" != "1" ]; then
         log "enabling MariaDB local_infile"
         my_tcp -e 'SET GLOBAL local_infile = 1' || die "could not enable local_infile"
     fi
     my_tcp -D test -e 'select 1' >/dev/null || die "cannot connect to $DBCHUNK_TEST_MYSQL_URL"
-    log "MariaDB ok: $DBCHUNK_TEST_MYSQL_URL"
+    log "MariaDB ok: $DBCHUNK_TEST_MYSQL_URL (TLS with $DBCHUNK_TEST_TLS_CA)"
+}
+
+MY_TLS_CNF_DIR=/etc/mysql/mariadb.conf.d
+MY_TLS_CNF="$MY_TLS_CNF_DIR/90-dbchunk-test.cnf"
+
+# A TLS session whose certificate checks out against the test CA?
+my_tls_ok() {
+    local cipher
+    cipher=$(mariadb --no-defaults --protocol=TCP -h "$MY_HOST" -P "$MY_PORT" -uroot --connect-timeout=5 \
+        --ssl --ssl-ca="$DBCHUNK_TEST_TLS_CA" --ssl-verify-server-cert -N -B \
+        -e "SHOW SESSION STATUS LIKE 'Ssl_cipher'" </dev/null 2>/dev/null | cut -f2)
+    [ -n "$cipher" ]
+}
+
+# Stops the running mariadbd and starts it again, as it was started.
+restart_mariadb() {
+    log "restarting MariaDB to load its TLS settings"
+    if command -v systemctl >/dev/null 2>&1 && [ -d /run/systemd/system ] &&
+        systemctl is-active --quiet mariadb 2>/dev/null; then
+        as_root systemctl restart mariadb || die "systemctl restart mariadb failed"
+    else
+        my_tcp -e 'SHUTDOWN' || die "could not shut MariaDB down for a restart"
+        wait_for 60 my_port_closed ||
+            die "MariaDB did not stop within 60s"
+        # The port closes before the process is gone: wait for the pid file.
+        local pidfile
+        pidfile=$(my_print_defaults --mysqld 2>/dev/null | sed -n 's/^--pid-file=//p' | tail -1)
+        [ -z "$pidfile" ] || wait_for 60 bash -c '! test -e "$1"' _ "$pidfile" ||
+            die "MariaDB did not stop within 60s ($pidfile is still there)"
+        start_mariadb
+    fi
+    local secs=$((WAIT_SECS * 2))
+    wait_for "$secs" my_ping || die "MariaDB did not come back within ${secs}s (see /var/log/mysql/)"
+}
+
+ensure_mariadb_tls() {
+    ensure_test_certs
+    install_server_key mysql
+    my_tls_ok && return 0
+    # ssl_cert and ssl_key are read-only variables: they take a config file
+    # and a restart. local_infile is set here too, so a restart keeps it.
+    local want
+    want="# Written by dbchunk scripts/test.sh: TLS for the tests.
+[mariadbd]
+ssl_ca = $TLS_DIR/ca.crt
+ssl_cert = $TLS_DIR/server.crt
+ssl_key = $TLS_DIR/server-mysql.key
+local_infile = ON"
+    local changed=0
+    if [ "$(as_root cat "$MY_TLS_CNF" 2>/dev/null)" != "$want" ]; then
+        log "writing $MY_TLS_CNF"
+        as_root install -d -m 0755 "$MY_TLS_CNF_DIR" &&
+            printf '%s\n' "$want" | as_root tee "$MY_TLS_CNF" >/dev/null &&
+            as_root chmod 0644 "$MY_TLS_CNF" || die "could not write $MY_TLS_CNF"
+        changed=1
+    fi
+    if ! my_print_defaults --mysqld 2>/dev/null | grep -qxF -- "--ssl_cert=$TLS_DIR/server.crt"; then
+        # A my.cnf that does not read mariadb.conf.d/ (Debian's own does).
+        local cnf
+        cnf=$(readlink -f /etc/mysql/my.cnf)
+        log "adding !includedir $MY_TLS_CNF_DIR/ to $cnf"
+        printf '\n# added by dbchunk scripts/test.sh\n!includedir %s/\n' "$MY_TLS_CNF_DIR" | as_root tee -a "$cnf" >/dev/null ||
+            die "could not edit $cnf"
+        my_print_defaults --mysqld 2>/dev/null | grep -qxF -- "--ssl_cert=$TLS_DIR/server.crt" ||
+            die "MariaDB does not read $MY_TLS_CNF (check !includedir lines in $cnf)"
+        changed=1
+    fi
+    if [ "$changed" -eq 0 ] && [ "$(my_tcp -e 'SELECT @@have_ssl')" = YES ]; then
+        # Same settings, new certificate files: reload them in place.
+        log "reloading MariaDB's TLS certificate (FLUSH SSL)"
+        my_tcp -e 'FLUSH SSL' || die "FLUSH SSL failed"
+    else
+        restart_mariadb
+    fi
+    wait_for 10 my_tls_ok ||
+        die "MariaDB does not serve the test certificate (see /var/log/mysql/error.log and $TLS_DIR)"
 }
 
 # ---------------------------------------------------------------------------

@@ -35,6 +35,7 @@ pub mod progress;
 pub mod signals;
 pub mod state;
 pub mod throttle;
+pub mod tls;
 pub mod url;
 pub mod values;
 pub mod writer;

@@ -1,6 +1,7 @@
 //! Database URLs: which engine, and how to show one without its password.
 
 use crate::error::{register_secret, UsageError};
+use crate::tls::TlsOptions;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Engine {
@@ -23,7 +24,8 @@ impl Engine {
 #[derive(Clone)]
 pub struct DbUrl {
     pub engine: Engine,
-    /// The URL as given, for the driver. Never printed.
+    /// The URL for the driver: as given, less the TLS parameters, which
+    /// dbchunk handles itself. Never printed.
     raw: String,
     /// The URL with its password replaced by `***`, for messages.
     pub shown: String,
@@ -32,6 +34,8 @@ pub struct DbUrl {
     /// A password from `--password-file`, `PGPASSWORD` or `MYSQL_PWD`, for
     /// a URL that has none. Never printed.
     password: Option<String>,
+    /// `sslmode`/`sslrootcert` (PostgreSQL), `ssl-mode`/`ssl-ca` (MySQL).
+    pub tls: TlsOptions,
 }
 
 impl std::fmt::Debug for DbUrl {
@@ -67,12 +71,17 @@ impl DbUrl {
         if let Some(password) = password(url) {
             register_secret(&password);
         }
+        let (raw, tls) = match engine {
+            Engine::Sqlite => (url.to_string(), TlsOptions::default_for(engine)),
+            _ => take_tls_options(engine, url)?,
+        };
         Ok(DbUrl {
             engine,
-            raw: url.to_string(),
+            raw,
             shown: redact(url),
             sqlite_path,
             password: None,
+            tls,
         })
     }
 
@@ -134,6 +143,37 @@ fn read_password_file(path: &std::path::Path) -> Result<String, UsageError> {
         )));
     }
     Ok(line.to_string())
+}
+
+/// The URL without its TLS parameters, and those parameters.
+fn take_tls_options(engine: Engine, url: &str) -> Result<(String, TlsOptions), UsageError> {
+    let Some((base, query)) = url.split_once('?') else {
+        return Ok((url.to_string(), TlsOptions::default_for(engine)));
+    };
+    let raw_pairs: Vec<&str> = query.split('&').filter(|p| !p.is_empty()).collect();
+    let mut pairs: Vec<(String, String)> = raw_pairs
+        .iter()
+        .map(|pair| {
+            let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
+            (percent_decode(k), percent_decode(v))
+        })
+        .collect();
+    let tls = TlsOptions::take_from(engine, &mut pairs)?;
+    // Keep the other pairs exactly as written.
+    let kept: Vec<&str> = raw_pairs
+        .iter()
+        .filter(|pair| {
+            let key = percent_decode(pair.split_once('=').map_or(**pair, |(k, _)| k));
+            pairs.iter().any(|(k, _)| *k == key)
+        })
+        .copied()
+        .collect();
+    let raw = if kept.is_empty() {
+        base.to_string()
+    } else {
+        format!("{base}?{}", kept.join("&"))
+    };
+    Ok((raw, tls))
 }
 
 /// `sqlite://rel/path.db`, `sqlite:///abs/path.db`, `sqlite:path.db`,
@@ -228,6 +268,28 @@ mod tests {
         assert_eq!(path("sqlite:x.db"), "x.db");
         assert_eq!(path("sqlite::memory:"), ":memory:");
         assert_eq!(path("sqlite://:memory:"), ":memory:");
+    }
+
+    #[test]
+    fn tls_parameters_are_kept_from_the_driver() {
+        use crate::tls::TlsMode;
+        let url = DbUrl::parse(
+            "postgres://u@h/db?application_name=x&sslmode=require&sslrootcert=%2Ftmp%2Fca.pem",
+        )
+        .unwrap();
+        assert_eq!(url.raw(), "postgres://u@h/db?application_name=x");
+        assert_eq!(url.tls.mode, TlsMode::Require);
+        assert_eq!(
+            url.shown,
+            "postgres://u@h/db?application_name=x&sslmode=require&sslrootcert=%2Ftmp%2Fca.pem"
+        );
+        let url = DbUrl::parse("mysql://root@127.0.0.1/test?ssl-mode=verify_identity").unwrap();
+        assert_eq!(url.raw(), "mysql://root@127.0.0.1/test");
+        assert_eq!(url.tls.mode, TlsMode::VerifyFull);
+        let url = DbUrl::parse("mysql://root@h/test?prefer_socket=false").unwrap();
+        assert_eq!(url.raw(), "mysql://root@h/test?prefer_socket=false");
+        assert_eq!(url.tls.mode, TlsMode::Prefer);
+        assert!(DbUrl::parse("postgres://u@h/db?sslmode=bogus").is_err());
     }
 
     #[test]

@@ -14,3 +14,4 @@ mod names;
 mod resume;
 mod retry;
 mod secrets;
+mod tls;

@@ -13,15 +13,19 @@ use std::time::Duration;
 use anyhow::{anyhow, bail, Context, Result};
 use mysql_async::consts::{ColumnFlags, ColumnType};
 use mysql_async::prelude::Queryable;
-use mysql_async::{Column as MyColumn, Conn, Opts, OptsBuilder, Params, Row, Value};
+use mysql_async::{
+    Column as MyColumn, Conn, DriverError, Opts, OptsBuilder, Params, Row, SslOpts, Value,
+};
 
 use super::{
     check_names, choose_key, output_names, trim_query, ChunkRead, Dialect, Key, Relation, Request,
     Source,
 };
 use crate::cell::{Cell, ChunkCounter, Column, RowSink};
+use crate::error::UsageError;
 use crate::ident::QualifiedName;
 use crate::plan::{Select, Statement};
+use crate::tls::{Resolved, Roots, TlsMode, Verify};
 use crate::url::DbUrl;
 
 mod write;
@@ -70,17 +74,67 @@ impl Mysql {
             opts.ip_or_hostname().to_string(),
             opts.tcp_port(),
         );
-        let mut opts = OptsBuilder::from_opts(opts)
+        let tls = &url.tls;
+        let resolved = tls.resolve()?;
+        let over_socket = opts.socket().is_some();
+        // mysql_async moves a TCP connection to the server's Unix socket
+        // (@@socket) when it can open it, as the mysql client uses the socket
+        // for localhost. Encryption has no place there: on a loopback address
+        // PREFERRED asks for no TLS (as before TLS), and elsewhere a TLS
+        // session stays on TCP.
+        let loopback = is_loopback(opts.ip_or_hostname());
+        let to_socket = over_socket || (opts.prefer_socket() && loopback);
+        // mysql_async's own require_ssl=true, when ssl-mode is not given, stays as it is.
+        let own_ssl = opts.ssl_opts().is_some() && !tls.explicit;
+        let mut builder = OptsBuilder::from_opts(opts)
             .init(vec!["SET NAMES utf8mb4", "SET time_zone = '+00:00'"]);
         if let Some(password) = url.password() {
-            opts = opts.pass(Some(password));
+            builder = builder.pass(Some(password));
         }
-        let conn = match tokio::time::timeout(CONNECT_TIMEOUT, Conn::new(opts)).await {
+        let mut fallback = None;
+        if !own_ssl {
+            builder = match resolved.mode {
+                TlsMode::Disable => builder.ssl_opts(None),
+                // A Unix socket is never encrypted; asking would break the handshake.
+                TlsMode::Prefer if to_socket => builder.ssl_opts(None),
+                TlsMode::Prefer => {
+                    fallback = Some(builder.clone().ssl_opts(None));
+                    builder.ssl_opts(ssl_opts(&resolved)).prefer_socket(false)
+                }
+                _ if over_socket => {
+                    return Err(UsageError(format!(
+                        "{} asks for TLS, but a Unix socket (socket= in the URL) is never \
+                         encrypted: connect over TCP, or leave ssl-mode out",
+                        tls.setting()
+                    ))
+                    .into())
+                }
+                _ => builder.ssl_opts(ssl_opts(&resolved)).prefer_socket(false),
+            };
+        }
+        let connect = async move {
+            match (Conn::new(builder).await, fallback) {
+                // PREFERRED: the server offers no TLS, so connect without.
+                (
+                    Err(mysql_async::Error::Driver(DriverError::NoClientSslFlagFromServer)),
+                    Some(plain),
+                ) => Conn::new(plain).await,
+                (result, _) => result,
+            }
+        };
+        let conn = match tokio::time::timeout(CONNECT_TIMEOUT, connect).await {
             Err(_) => bail!(
                 "no answer from {host}:{port} within {}s; check the host and port, and any firewall",
                 CONNECT_TIMEOUT.as_secs()
             ),
-            Ok(result) => result.map_err(|e| connect_error(e, &user, &host, port))?,
+            Ok(Err(mysql_async::Error::Driver(DriverError::NoClientSslFlagFromServer))) => {
+                bail!("{}", tls.no_tls_message())
+            }
+            Ok(Err(e)) => match tls.explain(&e, &resolved) {
+                Some(line) => bail!("{line}"),
+                None => return Err(connect_error(e, &user, &host, port)),
+            },
+            Ok(Ok(conn)) => conn,
         };
         Ok(Mysql {
             conn,
@@ -505,6 +559,30 @@ fn key_params(statement: &Statement, after: Option<&Key>) -> Params {
                 .collect(),
         ),
         _ => Params::Empty,
+    }
+}
+
+fn is_loopback(host: &str) -> bool {
+    let host = host.trim_start_matches('[').trim_end_matches(']');
+    host.eq_ignore_ascii_case("localhost")
+        || host
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback())
+}
+
+/// mysql_async's TLS options for a resolved ssl-mode. It builds its own
+/// rustls configuration (with the ring provider, as dbchunk's own).
+fn ssl_opts(resolved: &Resolved) -> SslOpts {
+    let mut opts = SslOpts::default();
+    if let Roots::File(_, certs) = &resolved.roots {
+        opts = opts
+            .with_root_certs(certs.iter().map(|c| c.to_vec().into()).collect())
+            .with_disable_built_in_roots(true);
+    }
+    match resolved.verify {
+        Verify::Nothing => opts.with_danger_accept_invalid_certs(true),
+        Verify::Chain => opts.with_danger_skip_domain_validation(true),
+        Verify::ChainAndName => opts,
     }
 }
 

@@ -11,9 +11,11 @@ use std::time::Duration;
 
 use anyhow::{anyhow, bail, Context, Result};
 use futures_util::{pin_mut, TryStreamExt};
+use tokio_postgres::config::SslMode;
 use tokio_postgres::types::{FromSql, Kind as TypeKind, Type};
-use tokio_postgres::{Client, NoTls, Row};
+use tokio_postgres::{Client, Row};
 
+mod tls;
 mod write;
 pub use write::value_expression;
 
@@ -25,6 +27,7 @@ use crate::cell::{Cell, ChunkCounter, Column, RowSink};
 use crate::format::Format;
 use crate::ident::QualifiedName;
 use crate::plan::{Select, Statement};
+use crate::tls::TlsMode;
 use crate::url::DbUrl;
 
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
@@ -107,10 +110,22 @@ impl Postgres {
         if config.get_connect_timeout().is_none() {
             config.connect_timeout(CONNECT_TIMEOUT);
         }
-        let (client, connection) = config
-            .connect(NoTls)
-            .await
-            .map_err(|e| connect_error(e, &config))?;
+        let resolved = url.tls.resolve()?;
+        config.ssl_mode(match resolved.mode {
+            TlsMode::Disable => SslMode::Disable,
+            TlsMode::Prefer => SslMode::Prefer,
+            TlsMode::Require | TlsMode::VerifyCa | TlsMode::VerifyFull => SslMode::Require,
+        });
+        let connector = tls::MakeRustls(crate::tls::client_config(&resolved)?);
+        let (client, connection) = config.connect(connector).await.map_err(|e| {
+            if error_chain(&e).contains("server does not support TLS") {
+                return anyhow!("{}", url.tls.no_tls_message());
+            }
+            match url.tls.explain(&e, &resolved) {
+                Some(line) => anyhow!("{line}"),
+                None => connect_error(e, &config),
+            }
+        })?;
         tokio::spawn(async move {
             let _ = connection.await;
         });
