@@ -32,6 +32,7 @@ pub mod output;
 pub mod pipeline;
 pub mod plan;
 pub mod progress;
+pub mod retry;
 pub mod signals;
 pub mod state;
 pub mod throttle;

@@ -82,20 +82,16 @@ impl Rejects {
             .write(true)
             .truncate(bytes == 0)
             .open(path)
-            .and_then(|mut file| {
-                use std::io::Seek;
-                file.set_len(bytes)?;
-                file.seek(std::io::SeekFrom::Start(bytes))?;
-                Ok(file)
-            })
             .with_context(|| format!("cannot open the reject file {}", path.display()))?;
-        Ok(Rejects {
+        let mut rejects = Rejects {
             file: std::io::BufWriter::new(file),
             path: path.to_path_buf(),
             count,
             bytes,
             max,
-        })
+        };
+        rejects.rewind((count, bytes))?;
+        Ok(rejects)
     }
 
     /// Back to an earlier [`Rejects::position`]: the rejects of a batch
@@ -156,40 +152,7 @@ impl Rejects {
 /// How the writer gets a new connection after losing one.
 pub struct Reconnect {
     pub url: crate::url::DbUrl,
-    /// `--retries`: reconnections allowed per batch.
-    pub retries: u32,
-    pub quiet: bool,
-}
-
-impl Reconnect {
-    /// Reconnects, waiting longer before each attempt; every attempt
-    /// counts against `retries`.
-    async fn connect(&self, mut lost: anyhow::Error, retries: &mut u32) -> Result<Db> {
-        loop {
-            if *retries == self.retries {
-                return Err(lost.context(format!(
-                    "the connection was lost and {} reconnections failed",
-                    self.retries
-                )));
-            }
-            *retries += 1;
-            let pause = std::time::Duration::from_millis(500 << (*retries - 1).min(5));
-            if !self.quiet {
-                crate::error::warn(&format!(
-                    "the connection was lost ({}); reconnecting in {:.1}s (retry {} of {})",
-                    crate::error::one_line(&lost),
-                    pause.as_secs_f64(),
-                    retries,
-                    self.retries
-                ));
-            }
-            tokio::time::sleep(pause).await;
-            match Db::connect_for_import(&self.url).await {
-                Ok(db) => return Ok(db),
-                Err(err) => lost = err,
-            }
-        }
-    }
+    pub retries: crate::retry::Retries,
 }
 
 /// A batch whose COMMIT was sent: what the writer stands at if it went
@@ -304,7 +267,10 @@ impl<'a> BatchWriter<'a> {
             let Some(reconnect) = &self.reconnect else {
                 return Err(err);
             };
-            if self.atomic || retries == reconnect.retries || !crate::db::is_connection_lost(&err) {
+            if self.atomic
+                || retries == reconnect.retries.max
+                || !crate::db::is_connection_lost(&err)
+            {
                 return Err(err);
             }
             // Back to how things stood before this batch.
@@ -312,7 +278,10 @@ impl<'a> BatchWriter<'a> {
             if let Some(rejects) = rejects.as_deref_mut() {
                 rejects.rewind(reject_mark)?;
             }
-            *self.db = reconnect.connect(err, &mut retries).await?;
+            let url = &reconnect.url;
+            *self.db = (reconnect.retries)
+                .reconnect(err, &mut retries, || Db::connect_for_import(url))
+                .await?;
             let Some(commit) = self.in_flight.take() else {
                 continue; // rolled back: write it again
             };

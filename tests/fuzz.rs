@@ -306,3 +306,24 @@ fn fuzz_value_parsers() {
         inputs
     });
 }
+
+/// `DBCHUNK_FUZZ_REPLAY=FILE`: runs one saved input through every reader
+/// setting and prints what each allocates, to debug a failure.
+#[test]
+fn replay_a_saved_input() {
+    let Ok(path) = std::env::var("DBCHUNK_FUZZ_REPLAY") else {
+        return;
+    };
+    let input = std::fs::read(&path).expect("read DBCHUNK_FUZZ_REPLAY");
+    for format in [Format::Csv, Format::Tsv, Format::Ndjson] {
+        for header in [false, true] {
+            for trickle in [false, true] {
+                let before = LIVE.load(Ordering::Relaxed);
+                PEAK.store(before, Ordering::Relaxed);
+                read_everything(format, &input, header, "", trickle);
+                let peak = PEAK.load(Ordering::Relaxed) - before;
+                eprintln!("{format:?} header={header} trickle={trickle}: {peak} bytes");
+            }
+        }
+    }
+}

@@ -1,7 +1,7 @@
 //! `dbchunk export`: connect, describe, pick a strategy, then push chunks
 //! through the [`Pipeline`] until the source is exhausted.
 
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use anyhow::{Context, Result};
 
@@ -14,6 +14,7 @@ use crate::output::Output;
 use crate::pipeline::{Checkpoints, Pipeline, Totals};
 use crate::plan::{Statement, Strategy};
 use crate::progress::{Progress, ProgressMode};
+use crate::retry::Retries;
 use crate::state::Checkpoint;
 use crate::throttle::Throttle;
 use crate::url::Engine;
@@ -316,34 +317,13 @@ async fn read_chunk_again_on_loss(
         if !is_connection_lost(&err) || retries == plan.retries || !pipeline.rewind(start) {
             return Err(err);
         }
-        let mut lost = err;
-        // Each failed reconnection uses up a retry too.
-        loop {
-            retries += 1;
-            let pause = Duration::from_millis(500 << (retries - 1).min(5));
-            if !plan.quiet {
-                warn(&format!(
-                    "the connection was lost ({}); reconnecting in {:.1}s (retry {retries} of {})",
-                    crate::error::one_line(&lost),
-                    pause.as_secs_f64(),
-                    plan.retries
-                ));
-            }
-            tokio::time::sleep(pause).await;
-            match reconnect(plan).await {
-                Ok(new) => {
-                    *db = new;
-                    break;
-                }
-                Err(err) if retries < plan.retries => lost = err,
-                Err(err) => {
-                    return Err(err.context(format!(
-                        "reconnecting after the connection was lost ({} retries)",
-                        plan.retries
-                    )))
-                }
-            }
-        }
+        let policy = Retries {
+            max: plan.retries,
+            quiet: plan.quiet,
+        };
+        *db = policy
+            .reconnect(err, &mut retries, || reconnect(plan))
+            .await?;
     }
 }
 

@@ -59,7 +59,7 @@ pub async fn run(plan: ImportPlan) -> Result<()> {
     let (journal, skip) = match &plan.state_file {
         None => (None, Skip::default()),
         Some(path) => {
-            let Some(resumed) = resume(&mut db, &plan, path, &label, &insert).await? else {
+            let Some(resumed) = open_journal(&mut db, &plan, path, &label, &insert).await? else {
                 return Ok(());
             };
             resumed
@@ -79,8 +79,10 @@ pub async fn run(plan: ImportPlan) -> Result<()> {
     let started = Instant::now();
     let reconnect = Reconnect {
         url: plan.url.clone(),
-        retries: plan.retries,
-        quiet: plan.quiet,
+        retries: crate::retry::Retries {
+            max: plan.retries,
+            quiet: plan.quiet,
+        },
     };
     let reconnect = (plan.retries > 0 && db.engine() != Engine::Sqlite).then_some(reconnect);
     let mut writer = BatchWriter::start(
@@ -161,7 +163,7 @@ struct Skip {
 /// Opens the `--state` journal: a fresh state, or, with `--resume`, the
 /// saved one with its pending batch settled. `None`: the state says the
 /// import already finished.
-async fn resume(
+async fn open_journal(
     db: &mut Db,
     plan: &ImportPlan,
     path: &std::path::Path,
@@ -292,7 +294,9 @@ fn parse_input<R: BufRead>(
     };
     loop {
         let read = reader.read(&mut record);
-        let mut messages = Vec::with_capacity(2);
+        // At most two messages per record (no allocation per record): a
+        // batch or a bad record, then the end of a resume's careful batch.
+        let mut messages: [Option<Parsed>; 2] = [None, None];
         let has_record = match &read {
             Ok(more) => *more,
             Err(err) => !err.fatal,
@@ -313,31 +317,35 @@ fn parse_input<R: BufRead>(
                 Ok(values) => {
                     batch.push(&record, keep_raw, values);
                     if batch.len() as u64 >= batch_rows {
-                        messages.push(Parsed::Batch(std::mem::take(&mut batch)));
+                        messages[0] = Some(Parsed::Batch(std::mem::take(&mut batch)));
                         batch.careful = skip.careful_until > Some(record.end_offset());
                     }
                 }
-                Err(reason) => messages.push(Parsed::Bad {
-                    line: record.line(),
-                    raw: record.raw().to_vec(),
-                    reason,
-                    fatal: false,
-                }),
+                Err(reason) => {
+                    messages[0] = Some(Parsed::Bad {
+                        line: record.line(),
+                        raw: record.raw().to_vec(),
+                        reason,
+                        fatal: false,
+                    })
+                }
             },
-            Err(err) => messages.push(Parsed::Bad {
-                line: err.line,
-                raw: record.raw().to_vec(),
-                reason: err.to_string(),
-                fatal: err.fatal,
-            }),
+            Err(err) => {
+                messages[0] = Some(Parsed::Bad {
+                    line: err.line,
+                    raw: record.raw().to_vec(),
+                    reason: err.to_string(),
+                    fatal: err.fatal,
+                })
+            }
         }
         // The careful batch of a resume ends exactly where the batch it
         // redoes did; the rows after it go in as usual.
         if batch.careful && skip.careful_until == Some(record.end_offset()) {
             batch.end = record.end_offset();
-            messages.push(Parsed::Batch(std::mem::take(&mut batch)));
+            messages[1] = Some(Parsed::Batch(std::mem::take(&mut batch)));
         }
-        for message in messages {
+        for message in messages.into_iter().flatten() {
             let fatal = matches!(message, Parsed::Bad { fatal: true, .. });
             if out.send(message).is_err() || fatal {
                 return reader.bytes_read();
