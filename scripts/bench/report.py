@@ -331,8 +331,7 @@ def report(meta, groups, cases):
     out += [
         "## Where the time goes",
         "",
-        "_To be filled in by the maintainers with a profile (`perf record -g` or callgrind) of the exports and "
-        "imports that miss their targets, and what it says._",
+        "Profiles of the runs that miss their targets, with what they say: [profile.md](profile.md).",
         "",
         "## Commands",
         "",
