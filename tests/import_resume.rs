@@ -1,12 +1,11 @@
 //! Resumable imports: kill -9 at several points, resume, and the table
 //! holds every input row exactly once, on every engine.
 
-use std::process::Stdio;
 use std::time::Duration;
 
 use crate::util::db::{mysql_exec, mysql_query_text, mysql_url, pg_exec, pg_query_text, pg_url};
 use crate::util::db::{sqlite_exec, sqlite_query_text};
-use crate::util::{dbchunk, sqlite_url, TempDir};
+use crate::util::{dbchunk, kill_after, sqlite_url, TempDir};
 
 const ROWS: u64 = 20_000;
 
@@ -19,20 +18,6 @@ fn input(dir: &TempDir) -> std::path::PathBuf {
     }
     std::fs::write(&path, text).unwrap();
     path
-}
-
-/// Starts an import and kills it with SIGKILL after `after`.
-fn kill_after(args: &[&str], after: Duration) {
-    let mut child = dbchunk(args.to_vec())
-        .command()
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("start dbchunk");
-    std::thread::sleep(after);
-    let _ = child.kill();
-    let _ = child.wait();
 }
 
 /// Kills imports at several points, resumes each, and checks with

@@ -5,29 +5,7 @@ use std::process::Stdio;
 use std::time::Duration;
 
 use crate::util::db::{mysql_exec, mysql_url, pg_exec, pg_url};
-use crate::util::{dbchunk, sqlite_url, TempDir};
-
-/// Starts a slowed export, kills it with SIGKILL after `after`, and
-/// returns what it wrote to stdout.
-fn kill_after(args: &[&str], after: Duration) -> Vec<u8> {
-    let mut child = dbchunk(args.to_vec())
-        .command()
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("start dbchunk");
-    let mut stdout = child.stdout.take().unwrap();
-    let reader = std::thread::spawn(move || {
-        let mut out = Vec::new();
-        std::io::Read::read_to_end(&mut stdout, &mut out).unwrap();
-        out
-    });
-    std::thread::sleep(after);
-    let _ = child.kill();
-    let _ = child.wait();
-    reader.join().unwrap()
-}
+use crate::util::{dbchunk, kill_after, sqlite_url, TempDir};
 
 fn state_bytes(state: &std::path::Path) -> usize {
     let json: serde_json::Value = serde_json::from_slice(&std::fs::read(state).unwrap()).unwrap();

@@ -274,6 +274,28 @@ impl Drop for TempDir {
 }
 
 /// `sqlite://` URL of a file (absolute, so the working directory does not matter).
+/// Starts dbchunk, kills it with SIGKILL after `after` (the kill -9 of
+/// the resume tests), and returns what it wrote to stdout.
+pub fn kill_after(args: &[&str], after: std::time::Duration) -> Vec<u8> {
+    let mut child = dbchunk(args.to_vec())
+        .command()
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("start dbchunk");
+    let mut stdout = child.stdout.take().unwrap();
+    let reader = std::thread::spawn(move || {
+        let mut out = Vec::new();
+        std::io::Read::read_to_end(&mut stdout, &mut out).unwrap();
+        out
+    });
+    std::thread::sleep(after);
+    let _ = child.kill();
+    let _ = child.wait();
+    reader.join().unwrap()
+}
+
 pub fn sqlite_url(path: &Path) -> String {
     let absolute = std::path::absolute(path).expect("absolute path");
     format!("sqlite://{}", absolute.display())
