@@ -470,15 +470,15 @@ fn count_sql(select: &Select) -> String {
 /// server refused: only then can reconnecting and reading the chunk again
 /// help.
 pub fn is_connection_lost(err: &anyhow::Error) -> bool {
+    // Only the drivers' own errors count: an I/O error from a file (the
+    // reject file, the output) is no reason to reconnect.
     err.chain().any(|cause| {
-        if cause.downcast_ref::<std::io::Error>().is_some() {
-            return true;
-        }
         if let Some(pg) = cause.downcast_ref::<tokio_postgres::Error>() {
             // 57P01-57P03: terminated by an administrator, crash shutdown,
             // cannot connect now.
             let killed = pg.code().is_some_and(|c| c.code().starts_with("57P"));
-            return pg.is_closed() || killed;
+            let io = std::error::Error::source(pg).is_some_and(|s| s.is::<std::io::Error>());
+            return pg.is_closed() || killed || io;
         }
         if let Some(my) = cause.downcast_ref::<mysql_async::Error>() {
             use mysql_async::{DriverError, Error};
