@@ -19,6 +19,7 @@
 //! PostgreSQL's `copy` strategy skips the cells: the server's `COPY` bytes
 //! are already in the output format and go straight into the chunk buffer.
 
+pub mod bulk;
 pub mod cell;
 pub mod cli;
 pub mod cmd;

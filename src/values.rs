@@ -7,8 +7,6 @@
 //! the forms users commonly have) are all understood the same way by every
 //! engine. Each engine binds the resulting [`Value`] in its own way.
 
-use std::fmt::Write as _;
-
 /// What a target column accepts, decided from its catalog type.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum TargetType {
@@ -510,46 +508,60 @@ impl Value {
     /// The text a server parses for this value (PostgreSQL binds every
     /// value as text and casts it).
     pub fn to_text(&self) -> Option<String> {
-        let mut out = String::new();
+        let mut out = Vec::new();
+        self.write_text(&mut out)?;
+        Some(String::from_utf8(out).expect("values render as UTF-8"))
+    }
+
+    /// Appends [`Value::to_text`]'s form to `out` without allocating
+    /// (the bulk encoders call it for every field); `None` for NULL.
+    pub fn write_text(&self, out: &mut Vec<u8>) -> Option<()> {
+        use std::io::Write as _;
         match self {
             Value::Null => return None,
-            Value::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
-            Value::Int(i) => out = i.to_string(),
-            Value::Float(f) => {
-                let mut bytes = Vec::new();
-                crate::format::float::write_f64(&mut bytes, *f);
-                out = String::from_utf8(bytes).expect("ASCII");
+            Value::Bool(b) => out.extend_from_slice(if *b { b"true" } else { b"false" }),
+            Value::Int(i) => {
+                let _ = write!(out, "{i}");
             }
-            Value::Text(t) => out.clone_from(t),
+            Value::Float(f) => crate::format::float::write_f64(out, *f),
+            Value::Text(t) => out.extend_from_slice(t.as_bytes()),
             Value::Bytes(b) => {
+                const HEX: &[u8; 16] = b"0123456789abcdef";
                 for byte in b {
-                    let _ = write!(out, "{byte:02x}");
+                    out.extend_from_slice(&[
+                        HEX[usize::from(byte >> 4)],
+                        HEX[usize::from(byte & 15)],
+                    ]);
                 }
             }
-            Value::Date(d) => write_date(&mut out, *d),
+            Value::Date(d) => write_date(out, *d),
             Value::Time(t) => {
                 if t.negative {
-                    out.push('-');
+                    out.push(b'-');
                 }
                 let _ = write!(out, "{:02}:{:02}:{:02}", t.hours, t.minutes, t.seconds);
-                write_micros(&mut out, t.micros);
+                write_micros(out, t.micros);
             }
             Value::Timestamp(d, c) => {
-                write_date(&mut out, *d);
+                write_date(out, *d);
                 let _ = write!(out, " {:02}:{:02}:{:02}", c.hour, c.minute, c.second);
-                write_micros(&mut out, c.micros);
+                write_micros(out, c.micros);
             }
-            Value::Bits(bits) => out = format!("{bits:b}"),
+            Value::Bits(bits) => {
+                let _ = write!(out, "{bits:b}");
+            }
         }
-        Some(out)
+        Some(())
     }
 }
 
-fn write_date(out: &mut String, d: Date) {
+fn write_date(out: &mut Vec<u8>, d: Date) {
+    use std::io::Write as _;
     let _ = write!(out, "{:04}-{:02}-{:02}", d.year, d.month, d.day);
 }
 
-fn write_micros(out: &mut String, micros: u32) {
+fn write_micros(out: &mut Vec<u8>, micros: u32) {
+    use std::io::Write as _;
     if micros > 0 {
         let _ = write!(out, ".{micros:06}");
     }

@@ -13,6 +13,7 @@ use std::io::Write;
 
 use anyhow::{anyhow, Context, Result};
 
+use crate::bulk::BulkFormat;
 use crate::cli::ImportStrategy;
 use crate::db::Db;
 use crate::plan::insert::Insert;
@@ -35,6 +36,9 @@ pub struct Batch {
     /// Rows that may already be in the table (a resumed import's batch
     /// whose commit was never confirmed): written skipping duplicate keys.
     pub careful: bool,
+    /// The rows in the fast path's text ([`crate::bulk`]), encoded on the
+    /// input thread; empty for `insert`.
+    pub bulk: Vec<u8>,
 }
 
 impl Batch {
@@ -46,7 +50,16 @@ impl Batch {
         self.values.is_empty()
     }
 
-    pub fn push(&mut self, record: &crate::input::Record, keep_raw: bool, values: Vec<Value>) {
+    pub fn push(
+        &mut self,
+        record: &crate::input::Record,
+        keep_raw: bool,
+        bulk: Option<BulkFormat>,
+        values: Vec<Value>,
+    ) {
+        if let Some(format) = bulk {
+            format.encode_row(&mut self.bulk, &values);
+        }
         self.values.push(values);
         self.lines.push(record.line());
         self.starts.push(record.start_offset());
@@ -329,7 +342,10 @@ impl<'a> BatchWriter<'a> {
             false => (self.insert.clone(), self.strategy),
         };
         self.open().await?;
-        let written = self.db.write_fast(strategy, &insert, &batch.values).await;
+        let written = self
+            .db
+            .write_fast(strategy, &insert, &batch.values, &batch.bulk)
+            .await;
         match written {
             Ok(_) => {
                 let rows = self.written + batch.len() as u64;

@@ -101,9 +101,17 @@ pub async fn run(plan: ImportPlan) -> Result<()> {
     let (parsed, receiver) = std::sync::mpsc::sync_channel(2);
     let keep_raw = rejects.is_some();
     let (batch_rows, parse_columns) = (plan.batch, columns.clone());
+    let bulk = crate::bulk::BulkFormat::for_strategy(plan.strategy);
     let parser = std::thread::Builder::new()
         .name("dbchunk-reader".into())
-        .spawn(move || parse_input(reader, &parse_columns, batch_rows, keep_raw, skip, &parsed))
+        .spawn(move || {
+            let batches = Batching {
+                rows: batch_rows,
+                keep_raw,
+                bulk,
+            };
+            parse_input(reader, &parse_columns, batches, skip, &parsed)
+        })
         .context("starting the input thread")?;
     let copied = copy_rows(&plan, &receiver, &mut writer, rejects.as_mut(), &progress).await;
     drop(receiver);
@@ -267,14 +275,22 @@ enum Parsed {
     },
 }
 
+/// How the input thread fills its batches.
+struct Batching {
+    rows: u64,
+    /// Keep each record's text for the reject file.
+    keep_raw: bool,
+    /// Encode the rows for the fast path as they come.
+    bulk: Option<crate::bulk::BulkFormat>,
+}
+
 /// The input thread: reads records and checks every field, sending full
 /// batches and bad records. Stops when the writer hangs up, or after a
 /// fatal error. Returns the input bytes read.
 fn parse_input<R: BufRead>(
     mut reader: Reader<R>,
     columns: &[TargetColumn],
-    batch_rows: u64,
-    keep_raw: bool,
+    batching: Batching,
     skip: Skip,
     out: &std::sync::mpsc::SyncSender<Parsed>,
 ) -> u64 {
@@ -315,8 +331,8 @@ fn parse_input<R: BufRead>(
             Ok(false) => break,
             Ok(true) => match parse_record(&record, columns) {
                 Ok(values) => {
-                    batch.push(&record, keep_raw, values);
-                    if batch.len() as u64 >= batch_rows {
+                    batch.push(&record, batching.keep_raw, batching.bulk, values);
+                    if batch.len() as u64 >= batching.rows {
                         messages[0] = Some(Parsed::Batch(std::mem::take(&mut batch)));
                         batch.careful = skip.careful_until > Some(record.end_offset());
                     }

@@ -316,17 +316,32 @@ impl Db {
 
     /// Writes `rows` the fastest way `strategy` names. Only PostgreSQL has
     /// `copy` and only MySQL `load-data`; the plan checks that first.
+    /// `bulk` is the rows already in that strategy's text
+    /// ([`crate::bulk`]), or empty to have them encoded here.
     pub async fn write_fast(
         &mut self,
         strategy: crate::cli::ImportStrategy,
         insert: &crate::plan::insert::Insert,
         rows: &[Vec<crate::values::Value>],
+        bulk: &[u8],
     ) -> Result<u64> {
-        use crate::cli::ImportStrategy;
-        match (strategy, self) {
-            (ImportStrategy::Copy, Db::Postgres(db)) => db.copy_in(insert, rows).await,
-            (ImportStrategy::LoadData, Db::Mysql(db)) => db.load_data(insert, rows).await,
-            (_, db) => db.insert(insert, rows).await,
+        let Some(format) = crate::bulk::BulkFormat::for_strategy(strategy) else {
+            return self.insert(insert, rows).await;
+        };
+        let bulk = match bulk.is_empty() {
+            false => bytes::Bytes::copy_from_slice(bulk),
+            true => {
+                let mut text = Vec::new();
+                for row in rows {
+                    format.encode_row(&mut text, row);
+                }
+                bytes::Bytes::from(text)
+            }
+        };
+        match self {
+            Db::Postgres(db) => db.copy_in(insert, bulk).await,
+            Db::Mysql(db) => db.load_data(insert, bulk).await,
+            db => db.insert(insert, rows).await,
         }
     }
 

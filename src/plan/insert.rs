@@ -86,6 +86,35 @@ impl Insert {
         sql
     }
 
+    /// PostgreSQL's many-row `INSERT`: one text array per column, unnested
+    /// side by side (`$1` holds every row's first value, and so on). The
+    /// statement is the same whatever the number of rows, so it is
+    /// prepared once, and the server plans a few casts instead of a
+    /// `VALUES` list with a placeholder per value.
+    pub fn unnest_sql(&self) -> String {
+        let d = self.dialect;
+        let columns: Vec<String> = self.columns.iter().map(|c| d.quote(c)).collect();
+        let arrays: Vec<String> = (1..=self.columns.len())
+            .map(|n| format!("${n}::text[]"))
+            .collect();
+        let names: Vec<String> = (1..=self.columns.len()).map(|n| format!("c{n}")).collect();
+        let selected: Vec<String> = self
+            .values
+            .iter()
+            .zip(&names)
+            .map(|(value, name)| value.replacen("{}", &format!("u.{name}"), 1))
+            .collect();
+        format!(
+            "INSERT INTO {} ({}) SELECT {} FROM unnest({}) AS u({}){}",
+            self.table,
+            columns.join(", "),
+            selected.join(", "),
+            arrays.join(", "),
+            names.join(", "),
+            self.conflict_clause()
+        )
+    }
+
     fn conflict_clause(&self) -> String {
         let d = self.dialect;
         let updated: Vec<&String> = self

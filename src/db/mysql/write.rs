@@ -197,19 +197,8 @@ impl Mysql {
     /// errors (bad values, truncation, duplicate keys) into warnings and
     /// carries on. Any warning is therefore an error here: the caller rolls
     /// the batch back and replays it with `INSERT`s to find the line.
-    pub async fn load_data(&mut self, insert: &Insert, rows: &[Vec<Value>]) -> Result<u64> {
+    pub async fn load_data(&mut self, insert: &Insert, data: bytes::Bytes) -> Result<u64> {
         use futures_util::StreamExt;
-        let mut data = Vec::with_capacity(rows.len() * 64);
-        for row in rows {
-            for (i, value) in row.iter().enumerate() {
-                if i > 0 {
-                    data.push(b'\t');
-                }
-                write_load_text(&mut data, value);
-            }
-            data.push(b'\n');
-        }
-        let data = bytes::Bytes::from(data);
         self.conn
             .set_infile_handler(async move { Ok(futures_util::stream::iter([Ok(data)]).boxed()) });
         let variables: Vec<String> = (1..=insert.columns.len())
@@ -251,32 +240,6 @@ impl Mysql {
             ));
         }
         Ok(loaded)
-    }
-}
-
-/// One value in `LOAD DATA`'s default text form: `\N` for NULL, and
-/// backslash escapes for backslash, tab, newline and NUL. Binary goes as
-/// its raw bytes; booleans as 1 and 0.
-fn write_load_text(out: &mut Vec<u8>, value: &Value) {
-    let text = match value {
-        Value::Null => {
-            out.extend_from_slice(b"\\N");
-            return;
-        }
-        Value::Bool(b) => vec![if *b { b'1' } else { b'0' }],
-        // Read by CAST(@v AS UNSIGNED): decimal, not binary digits.
-        Value::Bits(bits) => bits.to_string().into_bytes(),
-        Value::Bytes(b) => b.clone(),
-        other => other.to_text().unwrap_or_default().into_bytes(),
-    };
-    for b in text {
-        match b {
-            b'\\' => out.extend_from_slice(b"\\\\"),
-            b'\t' => out.extend_from_slice(b"\\t"),
-            b'\n' => out.extend_from_slice(b"\\n"),
-            0 => out.extend_from_slice(b"\\0"),
-            _ => out.push(b),
-        }
     }
 }
 

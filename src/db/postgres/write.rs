@@ -11,9 +11,6 @@ use crate::ident::QualifiedName;
 use crate::plan::insert::Insert;
 use crate::values::{TargetType, Value};
 
-/// PostgreSQL's limit on parameters in one statement.
-const MAX_PARAMS: usize = 65_535;
-
 impl Postgres {
     pub async fn describe_target(&mut self, table: &QualifiedName) -> Result<TargetTable> {
         let (columns, keys, quoted) = self.table_columns(table).await?;
@@ -80,18 +77,26 @@ impl Postgres {
         anyhow::bail!("transaction {xid} is still running after 30 s")
     }
 
+    /// One row goes in as a plain `INSERT ... VALUES`; more as arrays
+    /// ([`Insert::unnest_sql`]).
     pub async fn insert(&mut self, insert: &Insert, rows: &[Vec<Value>]) -> Result<u64> {
-        let per_statement = (MAX_PARAMS / insert.columns.len().max(1)).max(1);
-        let mut written = 0;
-        for part in rows.chunks(per_statement) {
-            let statement = self.prepare(&insert.sql(part.len())).await?;
-            let params: Vec<Option<String>> = part.iter().flatten().map(Value::to_text).collect();
-            written += self
+        if rows.len() == 1 {
+            let statement = self.prepare(&insert.sql(1)).await?;
+            let params: Vec<Option<String>> = rows[0].iter().map(Value::to_text).collect();
+            return Ok(self
                 .client
                 .execute_raw(&statement, params.iter().map(|p| p.as_deref()))
-                .await?;
+                .await?);
         }
-        Ok(written)
+        let statement = self.prepare(&insert.unnest_sql()).await?;
+        let texts: Vec<Vec<Option<String>>> = (0..insert.columns.len())
+            .map(|i| rows.iter().map(|row| row[i].to_text()).collect())
+            .collect();
+        let arrays: Vec<Vec<Option<&str>>> = texts
+            .iter()
+            .map(|column| column.iter().map(|t| t.as_deref()).collect())
+            .collect();
+        Ok(self.client.execute_raw(&statement, arrays).await?)
     }
 }
 
@@ -133,9 +138,9 @@ fn target_type(type_name: &str, is_array: bool, is_enum: bool) -> TargetType {
 
 impl Postgres {
     /// `copy`: the batch as one `COPY ... FROM STDIN` in PostgreSQL's text
-    /// format; the server parses each value with the column's own input
-    /// function, as the casts of `insert` do.
-    pub async fn copy_in(&mut self, insert: &Insert, rows: &[Vec<Value>]) -> Result<u64> {
+    /// format ([`crate::bulk`]); the server parses each value with the
+    /// column's own input function, as the casts of `insert` do.
+    pub async fn copy_in(&mut self, insert: &Insert, data: bytes::Bytes) -> Result<u64> {
         use futures_util::SinkExt;
         let columns: Vec<String> = insert
             .columns
@@ -143,40 +148,9 @@ impl Postgres {
             .map(|c| insert.dialect.quote(c))
             .collect();
         let sql = format!("COPY {} ({}) FROM STDIN", insert.table, columns.join(", "));
-        let mut data = bytes::BytesMut::with_capacity(rows.len() * 64);
-        for row in rows {
-            for (i, value) in row.iter().enumerate() {
-                if i > 0 {
-                    data.extend_from_slice(b"\t");
-                }
-                write_copy_text(&mut data, value);
-            }
-            data.extend_from_slice(b"\n");
-        }
         let sink = self.client.copy_in::<_, bytes::Bytes>(&sql).await?;
         futures_util::pin_mut!(sink);
-        sink.send(data.freeze()).await?;
+        sink.send(data).await?;
         Ok(sink.as_mut().finish().await?)
-    }
-}
-
-/// One value in `COPY` text format: `\N` for NULL, backslash escapes for
-/// the separators, and bytea in its `\x` hex form.
-fn write_copy_text(out: &mut bytes::BytesMut, value: &Value) {
-    let Some(text) = value.to_text() else {
-        out.extend_from_slice(b"\\N");
-        return;
-    };
-    if matches!(value, Value::Bytes(_)) {
-        out.extend_from_slice(b"\\\\x");
-    }
-    for &b in text.as_bytes() {
-        match b {
-            b'\\' => out.extend_from_slice(b"\\\\"),
-            b'\t' => out.extend_from_slice(b"\\t"),
-            b'\n' => out.extend_from_slice(b"\\n"),
-            b'\r' => out.extend_from_slice(b"\\r"),
-            _ => out.extend_from_slice(&[b]),
-        }
     }
 }
