@@ -621,8 +621,8 @@ offset_cases() { # GROUP URL TABLE
         --limit "$OFFSET_ROWS"
 }
 
-export_pg() { # DATASET TABLE ROWS
-    local ds=$1 table=$2 rows=$3 g="export.pg.$1" f s
+export_pg() { # DATASET TABLE ROWS KEY
+    local ds=$1 table=$2 rows=$3 key=$4 g="export.pg.$1" f s
     for f in csv ndjson; do
         for s in auto copy keyset cursor; do
             bench "$g" "$g.dbchunk-$s-$f" "dbchunk $s $f" "$rows" -- \
@@ -631,17 +631,22 @@ export_pg() { # DATASET TABLE ROWS
     done
     if [ "$ds" = typed ]; then offset_cases "$g" "$PG_URL" "$table"; fi
     if [ "$HAS_PARALLEL" -eq 1 ]; then
-        bench "$g" "$g.dbchunk-parallel2-csv" "dbchunk keyset --parallel 2 csv" "$rows" -- \
-            "$DBCHUNK" export --url "$PG_URL" --table "$table" --strategy keyset --parallel 2 --format csv --chunk "$CHUNK"
+        bench "$g" "$g.dbchunk-parallel2-csv" "dbchunk auto --parallel 2 csv" "$rows" -- \
+            "$DBCHUNK" export --url "$PG_URL" --table "$table" --parallel 2 --format csv --chunk "$CHUNK"
     fi
     bench "$g" "$g.psql-copy" "psql COPY CSV" "$rows" -- \
         psql -X -w -h "$PG_HOST" -p "$PG_PORT" -U "$PG_USER" -d "$DB" -c "COPY (SELECT * FROM $table) TO STDOUT CSV HEADER"
+    # A reference, not a competitor: the ordered query dbchunk's copy runs
+    # (key order is part of its output), timed through psql.
+    bench "$g" "$g.psql-copy-ordered" "psql COPY CSV, ORDER BY key" "$rows" -- \
+        psql -X -w -h "$PG_HOST" -p "$PG_PORT" -U "$PG_USER" -d "$DB" \
+        -c "COPY (SELECT * FROM $table ORDER BY $key) TO STDOUT CSV HEADER"
     bench "$g" "$g.sqlalchemy" "SQLAlchemy + psycopg2" "$rows" -- \
         "$PY" "$SA_EXPORT" --url "$SA_PG_URL" --table "$table"
 }
 
-export_my() { # DATASET TABLE ROWS
-    local ds=$1 table=$2 rows=$3 g="export.my.$1" f s
+export_my() { # DATASET TABLE ROWS KEY
+    local ds=$1 table=$2 rows=$3 key=$4 g="export.my.$1" f s
     for f in csv ndjson; do
         for s in auto keyset cursor; do
             bench "$g" "$g.dbchunk-$s-$f" "dbchunk $s $f" "$rows" -- \
@@ -650,9 +655,18 @@ export_my() { # DATASET TABLE ROWS
     done
     if [ "$ds" = typed ]; then offset_cases "$g" "$MY_URL" "$table"; fi
     if [ "$HAS_PARALLEL" -eq 1 ]; then
-        bench "$g" "$g.dbchunk-parallel2-csv" "dbchunk keyset --parallel 2 csv" "$rows" -- \
-            "$DBCHUNK" export --url "$MY_URL" --table "$table" --strategy keyset --parallel 2 --format csv --chunk "$CHUNK"
+        bench "$g" "$g.dbchunk-parallel2-csv" "dbchunk auto --parallel 2 csv" "$rows" -- \
+            "$DBCHUNK" export --url "$MY_URL" --table "$table" --parallel 2 --format csv --chunk "$CHUNK"
     fi
+    # A reference, not a competitor: the keyset queries dbchunk sends (one
+    # per chunk; the keys of both tables run 1..N without gaps), run by the
+    # mariadb client.
+    local queries="$SCRATCH/keyset-$table.sql"
+    [ -f "$queries" ] || awk -v n="$rows" -v c="$CHUNK" -v t="$table" -v k="$key" 'BEGIN {
+        for (a = 0; a < n; a += c) printf "SELECT * FROM %s WHERE %s > %d ORDER BY %s LIMIT %d;\n", t, k, a, k, c }' >"$queries"
+    bench "$g" "$g.mariadb-keyset" "mariadb --quick --batch, keyset queries" "$rows" -- \
+        mariadb -h "$MY_HOST" -P "$MY_PORT" -u "$MY_USER" --default-character-set=utf8mb4 --quick --batch "$DB" \
+        -e "source $queries"
     bench "$g" "$g.mariadb-batch" "mariadb --quick --batch" "$rows" -- \
         mariadb -h "$MY_HOST" -P "$MY_PORT" -u "$MY_USER" --default-character-set=utf8mb4 --quick --batch "$DB" \
         -e "SELECT * FROM $table"
@@ -758,6 +772,9 @@ import_pg() { # DATASET TARGET_TABLE INPUT ROWS
         bench "$g" "$g.dbchunk-$s" "dbchunk import $s" "$rows" -- \
             "$DBCHUNK" import --url "$PG_URL" --table "$table" --input "$input" --strategy "$s" --batch "$CHUNK"
     done
+    # One transaction, as psql's \copy is.
+    bench "$g" "$g.dbchunk-copy-atomic" "dbchunk import copy --atomic" "$rows" -- \
+        "$DBCHUNK" import --url "$PG_URL" --table "$table" --input "$input" --strategy copy --batch "$CHUNK" --atomic
     bench "$g" "$g.psql-copy-from" "psql \\copy FROM CSV" "$rows" -- \
         psql -X -w -h "$PG_HOST" -p "$PG_PORT" -U "$PG_USER" -d "$DB" -c "\\copy $table FROM '$input' CSV HEADER"
     bench "$g" "$g.sqlalchemy" "SQLAlchemy executemany" "$rows" -- \
@@ -771,6 +788,10 @@ import_my() { # DATASET TARGET_TABLE INPUT ROWS LOAD_STATEMENT
         bench "$g" "$g.dbchunk-$s" "dbchunk import $s" "$rows" -- \
             "$DBCHUNK" import --url "$MY_URL" --table "$table" --input "$input" --strategy "$s" --batch "$CHUNK"
     done
+    # One transaction, as a single LOAD DATA statement is.
+    bench "$g" "$g.dbchunk-load-data-atomic" "dbchunk import load-data --atomic" "$rows" -- \
+        "$DBCHUNK" import --url "$MY_URL" --table "$table" --input "$input" --strategy load-data --batch "$CHUNK" \
+        --atomic
     bench "$g" "$g.mariadb-load-data" "mariadb LOAD DATA LOCAL" "$rows" -- \
         mariadb -h "$MY_HOST" -P "$MY_PORT" -u "$MY_USER" --default-character-set=utf8mb4 --local-infile=1 "$DB" \
         -e "$load"
@@ -859,25 +880,25 @@ log "export: PostgreSQL pgbench_accounts ($ACCOUNTS_ROWS rows)"
 group export.pg.accounts "PostgreSQL export, pgbench_accounts ($ACCOUNTS_ROWS rows)" export.pg.accounts.psql-copy \
     "offset is left out here: it re-reads every earlier row for each chunk (quadratic).$PAR_NOTE"
 warm_pg pgbench_accounts
-rounds export_pg accounts pgbench_accounts "$ACCOUNTS_ROWS"
+rounds export_pg accounts pgbench_accounts "$ACCOUNTS_ROWS" aid
 
 log "export: PostgreSQL typed ($TYPED_ROWS rows)"
 OFFSET_NOTE="offset reads only the first $OFFSET_ROWS rows (--limit): over the whole table it re-reads every earlier row for each chunk, O(rows²/chunk), which took 167 s (PostgreSQL), 51 s (MariaDB) and 12 s (SQLite) for one CSV export of the 1M-row table on the reference machine. Its ratio is to keyset with the same --limit."
 group export.pg.typed "PostgreSQL export, typed ($TYPED_ROWS rows)" export.pg.typed.psql-copy "$OFFSET_NOTE$PAR_NOTE"
 warm_pg typed
-rounds export_pg typed typed "$TYPED_ROWS"
+rounds export_pg typed typed "$TYPED_ROWS" id
 
 log "export: MariaDB pgbench_accounts ($ACCOUNTS_ROWS rows)"
 group export.my.accounts "MariaDB export, pgbench_accounts ($ACCOUNTS_ROWS rows)" export.my.accounts.mariadb-batch \
     "offset is left out here (quadratic). mydumper writes SQL INSERT files (--rows $((ACCOUNTS_ROWS / 10)), so both threads work on the one table).$PAR_NOTE"
 warm_my pgbench_accounts
-rounds export_my accounts pgbench_accounts "$ACCOUNTS_ROWS"
+rounds export_my accounts pgbench_accounts "$ACCOUNTS_ROWS" aid
 
 log "export: MariaDB typed ($TYPED_ROWS rows)"
 group export.my.typed "MariaDB export, typed ($TYPED_ROWS rows)" export.my.typed.mariadb-batch \
     "$OFFSET_NOTE mariadb --batch writes binary columns raw and NULL as the word NULL; mydumper writes SQL INSERT files.$PAR_NOTE"
 warm_my typed
-rounds export_my typed typed "$TYPED_ROWS"
+rounds export_my typed typed "$TYPED_ROWS" id
 
 log "export: SQLite typed ($TYPED_ROWS rows)"
 group export.sqlite.typed "SQLite export, typed ($TYPED_ROWS rows)" export.sqlite.typed.sqlite3 \

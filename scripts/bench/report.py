@@ -139,6 +139,7 @@ class Targets:
         return c.median if c is not None and c.ok else None
 
     def time_ratio(self, what, num, den, limit, faster=False):
+        """A target; `limit` None marks a reference ratio that explains one."""
         a, b = self.med(num), self.med(den)
         if num not in self.cases and den in self.cases:
             self.rows.append((what, "not measured", f"≤ {limit:g}", "not measured"))
@@ -151,6 +152,9 @@ class Targets:
         shown = f"{r:.2f} ({a:.2f} s ÷ {b:.2f} s)"
         if faster:
             shown += f", {b / a:.1f}× faster"
+        if limit is None:
+            self.rows.append((what, shown, "–", "(reference)"))
+            return
         self.rows.append((what, shown, f"≤ {limit:g}", "yes" if r <= limit else "**no**"))
 
     def rss_max(self, what, ids, limit_mb):
@@ -176,6 +180,10 @@ def build_targets(cases, meta):
     for ds in ("accounts", "typed"):
         g = f"export.pg.{ds}"
         t.time_ratio(f"PostgreSQL {ds}: dbchunk auto CSV ÷ psql COPY", f"{g}.dbchunk-auto-csv", f"{g}.psql-copy", 1.0)
+        t.time_ratio(f"PostgreSQL {ds}: psql COPY ORDER BY key ÷ psql COPY (the price of key order)",
+                     f"{g}.psql-copy-ordered", f"{g}.psql-copy", None)
+        t.time_ratio(f"PostgreSQL {ds}: dbchunk auto CSV ÷ psql COPY ORDER BY key (the same query)",
+                     f"{g}.dbchunk-auto-csv", f"{g}.psql-copy-ordered", None)
         for s in ("keyset", "cursor"):
             t.time_ratio(f"PostgreSQL {ds}: dbchunk {s} CSV ÷ psql COPY", f"{g}.dbchunk-{s}-csv", f"{g}.psql-copy", 1.3)
         for s in ("auto", "keyset", "cursor"):
@@ -183,6 +191,12 @@ def build_targets(cases, meta):
     for ds in ("accounts", "typed"):
         g = f"export.my.{ds}"
         t.time_ratio(f"MariaDB {ds}: dbchunk auto CSV ÷ mariadb --quick --batch", f"{g}.dbchunk-auto-csv", f"{g}.mariadb-batch", 1.0)
+        t.time_ratio(f"MariaDB {ds}: mariadb running the keyset queries ÷ one SELECT (the price of a query per chunk)",
+                     f"{g}.mariadb-keyset", f"{g}.mariadb-batch", None)
+        t.time_ratio(f"MariaDB {ds}: dbchunk auto CSV ÷ mariadb running the keyset queries (the same queries)",
+                     f"{g}.dbchunk-auto-csv", f"{g}.mariadb-keyset", None)
+        t.time_ratio(f"MariaDB {ds}: dbchunk cursor CSV ÷ mariadb --quick --batch (one query, as the client)",
+                     f"{g}.dbchunk-cursor-csv", f"{g}.mariadb-batch", None)
     for ds in ("accounts", "typed"):
         t.time_ratio(f"PostgreSQL {ds}: dbchunk --parallel 2 ÷ psql COPY", f"export.pg.{ds}.dbchunk-parallel2-csv",
                      f"export.pg.{ds}.psql-copy", 0.8)
@@ -205,9 +219,13 @@ def build_targets(cases, meta):
     for ds in ("accounts", "typed"):
         g = f"import.pg.{ds}"
         t.time_ratio(f"PostgreSQL import {ds}: dbchunk copy ÷ psql \\copy FROM", f"{g}.dbchunk-copy", f"{g}.psql-copy-from", 1.0)
+        t.time_ratio(f"PostgreSQL import {ds}: dbchunk copy --atomic ÷ psql \\copy FROM (both one transaction)",
+                     f"{g}.dbchunk-copy-atomic", f"{g}.psql-copy-from", None)
         g = f"import.my.{ds}"
         t.time_ratio(f"MariaDB import {ds}: dbchunk load-data ÷ mariadb LOAD DATA LOCAL", f"{g}.dbchunk-load-data",
                      f"{g}.mariadb-load-data", 1.0)
+        t.time_ratio(f"MariaDB import {ds}: dbchunk load-data --atomic ÷ mariadb LOAD DATA LOCAL (both one transaction)",
+                     f"{g}.dbchunk-load-data-atomic", f"{g}.mariadb-load-data", None)
     for eng, name in (("pg", "PostgreSQL"), ("my", "MariaDB"), ("sqlite", "SQLite")):
         for ds in ("accounts", "typed"):
             g = f"import.{eng}.{ds}"

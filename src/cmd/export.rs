@@ -34,7 +34,7 @@ pub async fn run(plan: ExportPlan) -> Result<()> {
         Strategy::Auto if resumable => Strategy::Keyset,
         other => other,
     };
-    let strategy = resolve(asked, db.engine(), &relation, &label)?;
+    let strategy = resolve(asked, db.engine(), &relation, &label, plan.parallel > 1)?;
     if let Some(resume) = &plan.resume {
         check_resume(resume, &label, plan.format)?;
     }
@@ -161,10 +161,22 @@ fn print_resume_hint(plan: &ExportPlan, token: Option<String>) {
 
 /// `auto` becomes a concrete strategy; a forced key-based strategy on a
 /// source without a key is refused with the way out.
-fn resolve(asked: Strategy, engine: Engine, relation: &Relation, label: &str) -> Result<Strategy> {
+///
+/// `--parallel` workers on MySQL stream their range with one query each
+/// (cursor): they never reconnect or resume, which is what keyset's many
+/// queries buy, and each query costs the server about 2 ms before its
+/// first row (docs/profile.md).
+fn resolve(
+    asked: Strategy,
+    engine: Engine,
+    relation: &Relation,
+    label: &str,
+    parallel: bool,
+) -> Result<Strategy> {
     let has_key = !relation.key_names.is_empty();
     let chosen = match asked {
         Strategy::Auto if engine == Engine::Postgres => Strategy::Copy,
+        Strategy::Auto if has_key && parallel && engine == Engine::Mysql => Strategy::Cursor,
         Strategy::Auto if has_key => Strategy::Keyset,
         Strategy::Auto => Strategy::Cursor,
         other => other,

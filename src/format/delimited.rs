@@ -76,11 +76,9 @@ impl Delimited {
     }
 
     fn write_csv(&self, out: &mut Vec<u8>, text: &[u8]) {
-        let quote = text == self.null.as_slice()
+        let quote = self.is_null_text(text)
             || (self.single_column && text == b"\\.")
-            || text
-                .iter()
-                .any(|&b| matches!(b, b',' | b'"' | b'\n' | b'\r'));
+            || has_csv_special(text);
         if !quote {
             out.extend_from_slice(text);
             return;
@@ -94,6 +92,23 @@ impl Delimited {
         }
         out.push(b'"');
     }
+
+    /// Whether a value reads back as NULL unless quoted. The usual NULL
+    /// string is empty, which needs no byte compare at all (a compare per
+    /// field was 15% of a MariaDB export's profile).
+    fn is_null_text(&self, text: &[u8]) -> bool {
+        text.len() == self.null.len() && (text.is_empty() || text == self.null.as_slice())
+    }
+}
+
+/// Whether a field holds a byte that forces quotes. All four are at most
+/// `,`, so a branch-free pass over the field (which the compiler
+/// vectorises) rules most fields out before the exact test.
+fn has_csv_special(text: &[u8]) -> bool {
+    text.iter().fold(false, |low, &b| low | (b <= b','))
+        && text
+            .iter()
+            .any(|&b| matches!(b, b',' | b'"' | b'\n' | b'\r'))
 }
 
 /// PostgreSQL's text-format escapes: backslash, and the control characters
