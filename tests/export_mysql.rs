@@ -402,6 +402,17 @@ fn mysql_parallel_output_equals_serial_and_reads_one_snapshot() {
          ANALYZE TABLE {table};"
     ));
     let serial = export(&["--table", table, "--strategy", "cursor"]);
+    // auto streams each range with one query: there are no reconnections
+    // or resumes for keyset's query per chunk to buy.
+    let run = dbchunk(["export", "--url", &mysql_url(), "--table", table])
+        .args(["--parallel", "2", "--stats", "--quiet"])
+        .success();
+    let stats: serde_json::Value = serde_json::from_str(run.stderr_lines()[0]).unwrap();
+    assert_eq!(stats["strategy"], "cursor", "{stats}");
+    assert!(
+        run.stdout == serial.as_bytes(),
+        "auto --parallel 2 differs from the serial export"
+    );
     for strategy in ["keyset", "cursor"] {
         for workers in ["2", "3"] {
             let out = export(&[
