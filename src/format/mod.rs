@@ -166,18 +166,28 @@ pub(crate) fn write_hex(out: &mut Vec<u8>, bytes: &[u8]) {
 /// Appends the canonical text of a non-text cell, for formats that write
 /// everything as text. Returns `false` for cells that are text already.
 pub(crate) fn write_scalar(out: &mut Vec<u8>, cell: Cell<'_>) -> bool {
-    use std::io::Write;
     match cell {
         Cell::Bool(true) => out.extend_from_slice(b"true"),
         Cell::Bool(false) => out.extend_from_slice(b"false"),
-        Cell::Int(v) => write!(out, "{v}").expect("Vec write"),
-        Cell::UInt(v) => write!(out, "{v}").expect("Vec write"),
+        Cell::Int(v) => out.extend_from_slice(itoa::Buffer::new().format(v).as_bytes()),
+        Cell::UInt(v) => out.extend_from_slice(itoa::Buffer::new().format(v).as_bytes()),
         Cell::F32(v) => float::write_f32(out, v),
         Cell::F64(v) => float::write_f64(out, v),
         Cell::Bytes(b) => write_hex(out, b),
         Cell::Null | Cell::Number(_) | Cell::Text(_) | Cell::Json(_) => return false,
     }
     true
+}
+
+/// `value` in decimal, zero-padded to at least `width` digits (dates and
+/// clocks, written for every row of a typed export without core::fmt).
+pub(crate) fn write_padded(out: &mut Vec<u8>, value: u32, width: usize) {
+    let mut buffer = itoa::Buffer::new();
+    let digits = buffer.format(value).as_bytes();
+    for _ in digits.len()..width {
+        out.push(b'0');
+    }
+    out.extend_from_slice(digits);
 }
 
 #[cfg(test)]

@@ -23,6 +23,7 @@ use super::{
 };
 use crate::cell::{Cell, ChunkCounter, Column, RowSink};
 use crate::error::UsageError;
+use crate::format::write_padded;
 use crate::ident::QualifiedName;
 use crate::plan::{Select, Statement};
 use crate::tls::{Resolved, Roots, TlsMode, Verify};
@@ -519,19 +520,28 @@ fn push_formatted(
 }
 
 fn write_date(out: &mut Vec<u8>, year: u16, month: u8, day: u8) {
-    use std::io::Write;
-    write!(out, "{year:04}-{month:02}-{day:02}").expect("Vec write");
+    write_padded(out, year.into(), 4);
+    out.push(b'-');
+    write_padded(out, month.into(), 2);
+    out.push(b'-');
+    write_padded(out, day.into(), 2);
 }
 
 /// `HH:MM:SS`, then `.ffffff` without trailing zeros when there is a
 /// fraction (hours may exceed 24 for a MySQL `TIME`).
 fn write_clock(out: &mut Vec<u8>, hours: u32, minutes: u8, seconds: u8, micros: u32) {
-    use std::io::Write;
-    write!(out, "{hours:02}:{minutes:02}:{seconds:02}").expect("Vec write");
+    write_padded(out, hours, 2);
+    out.push(b':');
+    write_padded(out, minutes.into(), 2);
+    out.push(b':');
+    write_padded(out, seconds.into(), 2);
     if micros > 0 {
-        let fraction = format!("{micros:06}");
         out.push(b'.');
-        out.extend_from_slice(fraction.trim_end_matches('0').as_bytes());
+        let start = out.len();
+        write_padded(out, micros, 6);
+        while out.last() == Some(&b'0') && out.len() > start {
+            out.pop();
+        }
     }
 }
 
