@@ -330,6 +330,15 @@ def report(meta, groups, cases):
         "and afterwards the row count is checked. The input is exported once per run: for PostgreSQL by "
         "`psql COPY ... CSV HEADER` (what `\\copy FROM` reads back exactly), for MariaDB and SQLite by dbchunk. "
         f"The pgbench_accounts imports take its first {int(m('subset_rows')):,} rows.",
+        "- Reference rows (marked *(reference)* in the targets) are not competitors: they time what dbchunk must "
+        "do through the other tool, to show where a missed target's time goes. `psql COPY CSV, ORDER BY key` is "
+        "the ordered query dbchunk's `copy` runs (key order is part of dbchunk's output, psql's plain COPY reads "
+        "in heap order). `mariadb --quick --batch, keyset queries` runs the keyset queries dbchunk sends, one per "
+        "chunk. `dbchunk import ... --atomic` loads in one transaction, as `\\copy` and a single `LOAD DATA` do; "
+        "without it dbchunk commits every batch.",
+        "- Both servers have TLS on (scripts/test.sh turns it on). psql, the mariadb client and dbchunk on "
+        "PostgreSQL use it (sslmode=prefer); dbchunk on MySQL does not on a loopback address (ssl-mode "
+        "PREFERRED there asks for none).",
         "- Other work on the machine (the test suite, builds) can slow single runs: the min–max columns show it.",
         "",
     ]

@@ -99,19 +99,15 @@ pub async fn run(plan: ImportPlan) -> Result<()> {
     }
     // Reading and checking the next batch overlaps with writing this one.
     let (parsed, receiver) = std::sync::mpsc::sync_channel(2);
-    let keep_raw = rejects.is_some();
-    let (batch_rows, parse_columns) = (plan.batch, columns.clone());
-    let bulk = crate::bulk::BulkFormat::for_strategy(plan.strategy);
+    let batching = Batching {
+        rows: plan.batch,
+        keep_raw: rejects.is_some(),
+        bulk: crate::bulk::BulkFormat::for_strategy(plan.strategy),
+    };
+    let parse_columns = columns.clone();
     let parser = std::thread::Builder::new()
         .name("dbchunk-reader".into())
-        .spawn(move || {
-            let batches = Batching {
-                rows: batch_rows,
-                keep_raw,
-                bulk,
-            };
-            parse_input(reader, &parse_columns, batches, skip, &parsed)
-        })
+        .spawn(move || parse_input(reader, &parse_columns, batching, skip, &parsed))
         .context("starting the input thread")?;
     let copied = copy_rows(&plan, &receiver, &mut writer, rejects.as_mut(), &progress).await;
     drop(receiver);
