@@ -432,6 +432,32 @@ fn pg_types_canonical_ndjson() {
     }
 }
 
+/// Timestamps and bytea reach the row strategies as the server's output
+/// text and are finished on the client, as COPY's are: the edge values
+/// must come out the same, in ISO 8601 with `T` and `+00:00`.
+#[test]
+fn pg_timestamp_and_bytea_edges_agree_across_strategies() {
+    let table = "it_pg_ts_edges";
+    pg_exec(&format!(
+        "DROP TABLE IF EXISTS {table};
+         CREATE TABLE {table}(id int PRIMARY KEY, a timestamp, b timestamptz, c bytea);
+         INSERT INTO {table} VALUES
+           (1, '4713-01-01 00:00:00 BC', '4713-01-01 00:00:00+00 BC', '\\x00ff'),
+           (2, 'infinity', '-infinity', ''),
+           (3, '2024-01-01 10:00:00.5', '2024-01-01 10:00:00.123456+05:30', NULL),
+           (4, '0001-01-01', '2024-06-01 00:00:00+00', NULL);"
+    ));
+    let csv = assert_strategies_agree(&["copy", "keyset", "cursor", "offset"], &["--table", table]);
+    assert_eq!(
+        csv,
+        "id,a,b,c\n\
+         1,4713-01-01T00:00:00 BC,4713-01-01T00:00:00+00:00 BC,00ff\n\
+         2,infinity,-infinity,\"\"\n\
+         3,2024-01-01T10:00:00.5,2024-01-01T04:30:00.123456+00:00,\n\
+         4,0001-01-01T00:00:00,2024-06-01T00:00:00+00:00,\n"
+    );
+}
+
 #[test]
 fn pg_inet_uses_postgres_text_form() {
     let table = "it_pg_inet_uses_postgres_text_form";
