@@ -223,6 +223,13 @@ build_dbchunk() {
     # Measure a copy, so that a rebuild during the run cannot swap the binary.
     DBCHUNK="$WORK/dbchunk"
     cp target/release/dbchunk "$DBCHUNK"
+    # The source the measured binary was built from, taken now: edits made
+    # while the benchmark runs are not in it.
+    BUILT_COMMIT=$(git -C "$REPO_ROOT" rev-parse --short=12 HEAD 2>/dev/null || echo unknown)
+    BUILT_DIRTY=""
+    if [ -n "$(git -C "$REPO_ROOT" status --porcelain -- src Cargo.toml Cargo.lock 2>/dev/null)" ]; then
+        BUILT_DIRTY=" (with uncommitted changes in src/)"
+    fi
 }
 
 # ---------------------------------------------------------------------------
@@ -815,11 +822,7 @@ import_sqlite() { # ROWS
 meta() { printf '%s\t%s\n' "$1" "$2" >>"$META"; }
 
 record_meta() {
-    local commit dirty=""
-    commit=$(git -C "$REPO_ROOT" rev-parse --short=12 HEAD 2>/dev/null || echo unknown)
-    if [ -n "$(git -C "$REPO_ROOT" status --porcelain -- src Cargo.toml Cargo.lock 2>/dev/null)" ]; then
-        dirty=" (with uncommitted changes in src/)"
-    fi
+    local commit=$BUILT_COMMIT dirty=$BUILT_DIRTY
     meta date "$(date -u '+%Y-%m-%d %H:%M UTC')"
     meta mode "$([ "$QUICK" -eq 1 ] && echo quick || echo full)"
     meta runs "$RUNS"

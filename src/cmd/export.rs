@@ -164,8 +164,8 @@ fn print_resume_hint(plan: &ExportPlan, token: Option<String>) {
 ///
 /// `--parallel` workers on MySQL stream their range with one query each
 /// (cursor): they never reconnect or resume, which is what keyset's many
-/// queries buy, and each query costs the server about 2 ms before its
-/// first row (docs/profile.md).
+/// queries buy, and on MariaDB each query costs the server about 1 ms of
+/// start-up and clean-up (docs/profile.md).
 fn resolve(
     asked: Strategy,
     engine: Engine,
