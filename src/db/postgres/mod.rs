@@ -417,18 +417,14 @@ impl Postgres {
         let statement = transaction.prepare(sql).await?;
         let portal = transaction.bind(&statement, &[]).await?;
         let fetch_rows = i32::try_from(fetch).unwrap_or(i32::MAX);
+        let width = relation.columns.len();
         let mut fixed = Vec::new();
-        let mut stream = Box::pin(transaction.query_portal_raw(&portal, fetch_rows).await?);
         loop {
-            // The next fetch is asked for before this one is read (asking
-            // only queues the request), so the server produces it while
-            // this one is encoded instead of waiting for the client. One
-            // unread fetch past the end returns no rows.
-            let following = transaction.query_portal_raw(&portal, fetch_rows).await?;
+            let stream = transaction.query_portal_raw(&portal, fetch_rows).await?;
+            pin_mut!(stream);
             let mut count = 0;
             let mut more = true;
             while let Some(row) = stream.try_next().await? {
-                let width = relation.columns.len();
                 push_row(&self.kinds, &self.row_fixups, &row, width, sink, &mut fixed)?;
                 count += 1;
                 more = sink.end_row()?;
@@ -440,7 +436,6 @@ impl Postgres {
             if !more || count < fetch_rows as u64 {
                 break;
             }
-            stream = Box::pin(following);
         }
         Ok(())
     }
