@@ -214,6 +214,19 @@ mod tests {
     }
 
     #[test]
+    fn postgres_unnests_one_array_per_column() {
+        let mut insert = insert(Dialect::Postgres, OnConflict::Update);
+        insert.table = Dialect::Postgres.quote("x; DROP TABLE y; --");
+        insert.values[1] = "{}::text::\"mood{}\"".into();
+        assert_eq!(
+            insert.unnest_sql(),
+            "INSERT INTO \"x; DROP TABLE y; --\" (\"id\", \"name\") SELECT u.c1::text::integer, \
+             u.c2::text::\"mood{}\" FROM unnest($1::text[], $2::text[]) AS u(c1, c2) \
+             ON CONFLICT (\"id\") DO UPDATE SET \"name\" = excluded.\"name\""
+        );
+    }
+
+    #[test]
     fn conflicts_per_engine() {
         assert!(insert(Dialect::Postgres, OnConflict::Skip)
             .sql(1)

@@ -77,17 +77,9 @@ impl Postgres {
         anyhow::bail!("transaction {xid} is still running after 30 s")
     }
 
-    /// One row goes in as a plain `INSERT ... VALUES`; more as arrays
-    /// ([`Insert::unnest_sql`]).
+    /// Any number of rows, the replay's single rows included, as arrays
+    /// ([`Insert::unnest_sql`]): one statement, prepared once.
     pub async fn insert(&mut self, insert: &Insert, rows: &[Vec<Value>]) -> Result<u64> {
-        if rows.len() == 1 {
-            let statement = self.prepare(&insert.sql(1)).await?;
-            let params: Vec<Option<String>> = rows[0].iter().map(Value::to_text).collect();
-            return Ok(self
-                .client
-                .execute_raw(&statement, params.iter().map(|p| p.as_deref()))
-                .await?);
-        }
         let statement = self.prepare(&insert.unnest_sql()).await?;
         let texts: Vec<Vec<Option<String>>> = (0..insert.columns.len())
             .map(|i| rows.iter().map(|row| row[i].to_text()).collect())
