@@ -316,8 +316,8 @@ impl Db {
 
     /// Writes `rows` the fastest way `strategy` names. Only PostgreSQL has
     /// `copy` and only MySQL `load-data`; the plan checks that first.
-    /// `bulk` is the rows already in that strategy's text
-    /// ([`crate::bulk`]), or empty to have them encoded here.
+    /// `bulk` is the rows already in that strategy's text, encoded by the
+    /// input thread ([`crate::writer::Batch::push`]).
     pub async fn write_fast(
         &mut self,
         strategy: crate::cli::ImportStrategy,
@@ -325,19 +325,14 @@ impl Db {
         rows: &[Vec<crate::values::Value>],
         bulk: &[u8],
     ) -> Result<u64> {
-        let Some(format) = crate::bulk::BulkFormat::for_strategy(strategy) else {
+        if crate::bulk::BulkFormat::for_strategy(strategy).is_none() {
             return self.insert(insert, rows).await;
-        };
-        let bulk = match bulk.is_empty() {
-            false => bytes::Bytes::copy_from_slice(bulk),
-            true => {
-                let mut text = Vec::new();
-                for row in rows {
-                    format.encode_row(&mut text, row);
-                }
-                bytes::Bytes::from(text)
-            }
-        };
+        }
+        debug_assert!(
+            rows.is_empty() || !bulk.is_empty(),
+            "a {strategy:?} batch without its bulk text"
+        );
+        let bulk = bytes::Bytes::copy_from_slice(bulk);
         match self {
             Db::Postgres(db) => db.copy_in(insert, bulk).await,
             Db::Mysql(db) => db.load_data(insert, bulk).await,
