@@ -525,15 +525,7 @@ impl Value {
             }
             Value::Float(f) => crate::format::float::write_f64(out, *f),
             Value::Text(t) => out.extend_from_slice(t.as_bytes()),
-            Value::Bytes(b) => {
-                const HEX: &[u8; 16] = b"0123456789abcdef";
-                for byte in b {
-                    out.extend_from_slice(&[
-                        HEX[usize::from(byte >> 4)],
-                        HEX[usize::from(byte & 15)],
-                    ]);
-                }
-            }
+            Value::Bytes(b) => crate::format::write_hex(out, b),
             Value::Date(d) => write_date(out, *d),
             Value::Time(t) => {
                 if t.negative {
