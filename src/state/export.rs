@@ -10,6 +10,7 @@
 use anyhow::{anyhow, bail, Context, Result};
 use serde_json::{json, Value as Json};
 
+use super::{number, text};
 use crate::db::Key;
 
 /// A point an export can resume from.
@@ -43,23 +44,12 @@ impl Checkpoint {
         if value["version"] != 1 {
             bail!("unknown state version (this dbchunk writes version 1)");
         }
-        let number = |name: &str| {
-            value[name]
-                .as_u64()
-                .ok_or_else(|| anyhow!("the state has no {name:?}"))
-        };
-        let text = |name: &str| {
-            value[name]
-                .as_str()
-                .map(str::to_string)
-                .ok_or_else(|| anyhow!("the state has no {name:?}"))
-        };
         Ok(Checkpoint {
-            source: text("source")?,
-            format: text("format")?,
-            rows: number("rows")?,
-            bytes: number("bytes")?,
-            chunks: number("chunks")?,
+            source: text(value, "source")?,
+            format: text(value, "format")?,
+            rows: number(value, "rows")?,
+            bytes: number(value, "bytes")?,
+            chunks: number(value, "chunks")?,
             last_key: match &value["last_key"] {
                 Json::Null => None,
                 key => Some(key_from_json(key)?),

@@ -7,8 +7,10 @@
 //! next save leaves a batch whose fate `--resume` must find out rather
 //! than guess (see docs/reliability.md).
 
-use anyhow::{anyhow, bail, Context, Result};
+use anyhow::{bail, Context, Result};
 use serde_json::{json, Value as Json};
+
+use super::{number, text};
 
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct ImportState {
@@ -67,17 +69,6 @@ impl ImportState {
         if value["version"] != 1 || value["kind"] != "import" {
             bail!("this is not an import state written by this dbchunk (version 1)");
         }
-        let number = |v: &Json, name: &str| {
-            v[name]
-                .as_u64()
-                .ok_or_else(|| anyhow!("the state has no {name:?}"))
-        };
-        let text = |name: &str| {
-            value[name]
-                .as_str()
-                .map(str::to_string)
-                .ok_or_else(|| anyhow!("the state has no {name:?}"))
-        };
         let pending = match &value["pending"] {
             Json::Null => None,
             p => Some(PendingBatch {
@@ -89,8 +80,8 @@ impl ImportState {
             }),
         };
         Ok(ImportState {
-            table: text("table")?,
-            format: text("format")?,
+            table: text(value, "table")?,
+            format: text(value, "format")?,
             rows: number(value, "rows")?,
             bytes: number(value, "bytes")?,
             rejected: number(value, "rejected")?,

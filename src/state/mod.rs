@@ -26,6 +26,21 @@ pub fn save(path: &std::path::Path, json: &str) -> std::io::Result<()> {
     Ok(())
 }
 
+/// A state field that must be a number.
+fn number(value: &serde_json::Value, name: &str) -> anyhow::Result<u64> {
+    value[name]
+        .as_u64()
+        .ok_or_else(|| anyhow::anyhow!("the state has no {name:?}"))
+}
+
+/// A state field that must be a string.
+fn text(value: &serde_json::Value, name: &str) -> anyhow::Result<String> {
+    value[name]
+        .as_str()
+        .map(str::to_string)
+        .ok_or_else(|| anyhow::anyhow!("the state has no {name:?}"))
+}
+
 fn read_json(path: &std::path::Path) -> anyhow::Result<serde_json::Value> {
     use anyhow::Context;
     let text = std::fs::read(path)
