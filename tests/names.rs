@@ -13,7 +13,7 @@ use std::sync::Once;
 
 use crate::util::db::{
     mysql_exec, mysql_query_text, mysql_url, pg_exec, pg_query_text, pg_url, sqlite_exec,
-    sqlite_query_text,
+    sqlite_query_text, MysqlDropOnExit,
 };
 use crate::util::{dbchunk, sqlite_url, Run, TempDir};
 
@@ -435,6 +435,8 @@ fn export_and_count_hostile_table_names() {
 #[test]
 fn export_schema_qualified_reserved_words() {
     let dir = TempDir::new("names-schema");
+    // A MySQL database is not inside the run's database: drop it here.
+    let _drop_database = MysqlDropOnExit("DROP DATABASE IF EXISTS `it_names_sch d\"b.x`".into());
     for db in Db::all(&dir) {
         // PostgreSQL: a schema; MySQL: a database; SQLite: `main`.
         let schema = match db {

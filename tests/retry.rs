@@ -6,7 +6,7 @@ use std::io::{BufRead, Read};
 use std::process::Stdio;
 use std::time::Duration;
 
-use crate::util::db::{mysql_exec, mysql_url, pg_exec, pg_url};
+use crate::util::db::{mysql_exec, mysql_url, pg_exec, pg_url, MysqlDropOnExit};
 use crate::util::dbchunk;
 
 /// Starts an export, and once it has written its first line runs `kill`
@@ -122,6 +122,7 @@ fn postgres_keyset_export_reconnects_after_terminate() {
 fn mysql_keyset_export_reconnects_after_kill() {
     let table = "it_retry_my";
     let user = "it_retry_user";
+    let _drop_user = MysqlDropOnExit(format!("DROP USER IF EXISTS '{user}'@'%'"));
     mysql_exec(&format!(
         "SET SESSION max_recursive_iterations = 100000;
          DROP TABLE IF EXISTS {table};
@@ -129,7 +130,7 @@ fn mysql_keyset_export_reconnects_after_kill() {
          INSERT INTO {table} WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < 20000)
          SELECT x, CONCAT('v', x) FROM c;
          CREATE USER IF NOT EXISTS '{user}'@'%';
-         GRANT SELECT ON test.{table} TO '{user}'@'%';"
+         GRANT SELECT ON {table} TO '{user}'@'%';"
     ));
     // The sessions of this test's own user are the ones to kill.
     let url = mysql_url().replacen("root@", &format!("{user}@"), 1);
@@ -237,11 +238,12 @@ fn postgres_import_reconnects_and_writes_each_row_once() {
 fn mysql_import_reconnects_and_writes_each_row_once() {
     let table = "it_retry_import_my";
     let user = "it_retry_import_user";
+    let _drop_user = MysqlDropOnExit(format!("DROP USER IF EXISTS '{user}'@'%'"));
     mysql_exec(&format!(
         "DROP TABLE IF EXISTS {table};
          CREATE TABLE {table}(id INT PRIMARY KEY, v TEXT);
          CREATE USER IF NOT EXISTS '{user}'@'%';
-         GRANT SELECT, INSERT, UPDATE ON test.{table} TO '{user}'@'%';"
+         GRANT SELECT, INSERT, UPDATE ON {table} TO '{user}'@'%';"
     ));
     // A batch lost in its COMMIT is written again skipping the keys already
     // there (ON DUPLICATE KEY UPDATE id = id, hence UPDATE).

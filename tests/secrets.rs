@@ -2,7 +2,7 @@
 //! --explain, state or reject files, from the URL, a password file or the
 //! environment, in runs that succeed and runs that fail.
 
-use crate::util::db::{mysql_exec, mysql_url, pg_url};
+use crate::util::db::{mysql_exec, mysql_url, pg_url, MysqlDropOnExit};
 use crate::util::{dbchunk, Cmd, TempDir};
 
 const PASSWORD: &str = "Pw-S3cr3t-9x";
@@ -25,13 +25,14 @@ fn with_password(url: &str, user: &str, password: &str) -> String {
 fn passwords_never_appear_in_any_output() {
     let dir = TempDir::new("secrets");
     let table = "it_secret_t";
+    let _drop_user = MysqlDropOnExit(format!("DROP USER IF EXISTS '{USER}'@'%'"));
     mysql_exec(&format!(
         "DROP TABLE IF EXISTS {table};
          CREATE TABLE {table}(id INT PRIMARY KEY, v TEXT);
          INSERT INTO {table} VALUES (1, 'a'), (2, 'b'), (3, 'c');
          CREATE USER IF NOT EXISTS '{USER}'@'%' IDENTIFIED BY '{PASSWORD}';
          ALTER USER '{USER}'@'%' IDENTIFIED BY '{PASSWORD}';
-         GRANT ALL ON test.{table} TO '{USER}'@'%';"
+         GRANT ALL ON {table} TO '{USER}'@'%';"
     ));
     let my = with_password(&mysql_url(), USER, PASSWORD);
     let my_bare = with_password(&mysql_url(), USER, "").replace(":@", "@");
