@@ -13,7 +13,9 @@
 #   4. for the TLS tests, makes a throwaway CA and server certificate and
 #      starts a throwaway PostgreSQL and MariaDB with TLS on their own ports
 #      and data directories, all under one run directory in $TMPDIR;
-#   5. finds cargo (PATH, then $HOME/.cargo/bin);
+#   5. finds cargo (PATH, then $HOME/.cargo/bin), and the readers the tests
+#      judge dbchunk's files with: DuckDB and pyarrow (from PyPI, in a virtual
+#      environment in target/test-venv) and the zstd and gzip tools;
 #   6. runs `cargo test --all-targets "$@"` from the repository root, with
 #      TMPDIR inside the run directory;
 #   7. stops the throwaway servers, drops the run's databases, sets back
@@ -502,6 +504,32 @@ ensure_cargo() {
 # ---------------------------------------------------------------------------
 
 # ---------------------------------------------------------------------------
+# Readers nobody here wrote: the tests check dbchunk's Parquet with DuckDB and
+# pyarrow (from PyPI, in a virtual environment under target/, git-ignored,
+# kept between runs) and its compressed files with the zstd and gzip tools.
+
+READER_VENV="$REPO_ROOT/target/test-venv"
+READER_PACKAGES=(duckdb==2.0.1 pyarrow==26.0.1)
+
+ensure_readers() {
+    command -v zstd >/dev/null 2>&1 || apt_install zstd
+    command -v gzip >/dev/null 2>&1 || apt_install gzip
+    if ! command -v python3 >/dev/null 2>&1 || ! python3 -c 'import venv, ensurepip' >/dev/null 2>&1; then
+        apt_install python3 python3-venv
+    fi
+    local python="$READER_VENV/bin/python"
+    if ! "$python" -c 'import duckdb, pyarrow' >/dev/null 2>&1; then
+        log "installing ${READER_PACKAGES[*]} into $READER_VENV (output in $SETUP_LOG)"
+        python3 -m venv "$READER_VENV" >>"$SETUP_LOG" 2>&1 || die "python3 -m venv $READER_VENV failed"
+        "$python" -m pip install -q --disable-pip-version-check "${READER_PACKAGES[@]}" >>"$SETUP_LOG" 2>&1 || {
+            tail -n 20 "$SETUP_LOG" >&2
+            die "pip could not install ${READER_PACKAGES[*]} from PyPI"
+        }
+    fi
+    export DBCHUNK_TEST_PYTHON="$python"
+}
+
+# ---------------------------------------------------------------------------
 # This run's databases, and what the servers held before it
 
 # The server-wide objects a test could leave behind, one per line.
@@ -605,6 +633,7 @@ if [ "${SKIP_CARGO:-0}" = "1" ]; then
     exit 0
 fi
 
+ensure_readers
 create_run_databases
 if [ "$TLS_OURS" -eq 1 ]; then
     make_test_certs
