@@ -53,13 +53,6 @@ impl Place {
             Err(e) => Err(named(path, e)),
         }
     }
-
-    /// The path as dbchunk writes it: the resolved target, or the stream.
-    pub fn path(&self) -> &Path {
-        match self {
-            Place::File(path) | Place::Stream(path) => path,
-        }
-    }
 }
 
 /// Opens a device, FIFO or `/proc` link to write to it. Appending: to a
