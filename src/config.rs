@@ -87,17 +87,29 @@ impl ExportPlan {
                 url.engine.name()
             )));
         }
+        at_least_one("--chunk", args.chunk)?;
         let destination = match args.output.as_deref() {
             None | Some("-") => Destination::Stdout,
+            // Reopening the terminal or file behind fd 1 would write at an
+            // offset of its own, over what the shell writes after us.
+            Some("/dev/stdout" | "/dev/fd/1" | "/proc/self/fd/1") => Destination::Stdout,
             Some(path) => {
                 check_uncompressed(path)?;
+                check_place("--output", path)?;
                 Destination::File(path.into())
             }
         };
-        let format = args
-            .format
-            .or_else(|| args.output.as_deref().and_then(Format::from_path))
-            .unwrap_or(Format::Csv);
+        let format = match (args.format, &destination) {
+            (Some(format), _) => format,
+            (None, Destination::File(path)) => {
+                let path = path.to_string_lossy();
+                format_of("--output", &path, &path, "write")?
+            }
+            (None, Destination::Stdout) => Format::Csv,
+        };
+        if let Some(path) = &args.state {
+            check_state_file(path)?;
+        }
         if args.null.is_some() && format == Format::Ndjson {
             return Err(UsageError(
                 "--null applies to csv and tsv; NDJSON always writes NULL as null".into(),
@@ -181,16 +193,19 @@ impl ExportPlan {
 impl ImportPlan {
     pub fn from_args(args: ImportArgs) -> Result<ImportPlan, UsageError> {
         let url = parse_url(&args.connect)?;
+        at_least_one("--batch", args.batch)?;
         let input = args.input.filter(|i| i != "-");
-        let format = args
-            .format
-            .or_else(|| {
-                input
-                    .as_deref()
-                    .map(|i| i.trim_end_matches(".gz"))
-                    .and_then(Format::from_path)
-            })
-            .unwrap_or(Format::Csv);
+        let format = match (args.format, input.as_deref()) {
+            (Some(format), _) => format,
+            (None, Some(path)) => format_of("--input", path, without_gz(path), "read")?,
+            (None, None) => Format::Csv,
+        };
+        if let Some(path) = &args.state {
+            check_state_file(path)?;
+        }
+        if let Some(path) = &args.reject_file {
+            check_place("--reject-file", path)?;
+        }
         let columns = args
             .columns
             .as_deref()
@@ -313,6 +328,54 @@ fn parse_source(source: &SourceOpts, engine: Engine) -> Result<Source, UsageErro
         (None, Some(query)) if !query.trim().is_empty() => Ok(Source::Query(query.clone())),
         (None, Some(_)) => Err(UsageError("--query is empty".into())),
         _ => Err(UsageError("give exactly one of --table or --query".into())),
+    }
+}
+
+/// `--chunk 0` or `--batch 0` would never move.
+fn at_least_one(flag: &str, value: u64) -> Result<(), UsageError> {
+    match value {
+        0 => Err(UsageError(format!("{flag} must be at least 1"))),
+        _ => Ok(()),
+    }
+}
+
+/// The format the file name `name` implies (`path` less the `.gz` an
+/// input may carry), csv for a name without an extension, and a usage
+/// error for an extension dbchunk does not know: data in the wrong format
+/// under a trusted name is worse than stopping.
+fn format_of(flag: &str, path: &str, name: &str, verb: &str) -> Result<Format, UsageError> {
+    let format = Format::from_path(name).map_err(|unknown| {
+        UsageError(format!(
+            "{flag} {path}: {unknown}: give --format csv, tsv or ndjson to {verb} it anyway"
+        ))
+    })?;
+    Ok(format.unwrap_or(Format::Csv))
+}
+
+/// An input name without the `.gz` it is decompressed for.
+fn without_gz(path: &str) -> &str {
+    match path.to_ascii_lowercase().ends_with(".gz") {
+        true => &path[..path.len() - 3],
+        false => path,
+    }
+}
+
+/// A path dbchunk cannot write to at all (a directory) is found before
+/// connecting. Devices and FIFOs are fine: they are written in place.
+fn check_place(flag: &str, path: &str) -> Result<crate::place::Place, UsageError> {
+    crate::place::Place::of(std::path::Path::new(path))
+        .map_err(|e| UsageError(format!("{flag}: {e}")))
+}
+
+/// A state file must be a file: `--resume` reads it back, and a device
+/// keeps nothing.
+fn check_state_file(path: &str) -> Result<(), UsageError> {
+    match check_place("--state", path)? {
+        crate::place::Place::File(_) => Ok(()),
+        crate::place::Place::Stream(_) => Err(UsageError(format!(
+            "--state {path} is a device, FIFO or socket, not a regular file: --resume reads the \
+             state back from it; give the path of a file"
+        ))),
     }
 }
 

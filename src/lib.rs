@@ -31,6 +31,7 @@ pub mod ident;
 pub mod input;
 pub mod output;
 pub mod pipeline;
+pub mod place;
 pub mod plan;
 pub mod progress;
 pub mod retry;

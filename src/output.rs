@@ -5,7 +5,8 @@
 //! memory stays bounded by the channel's depth. A file is written under a
 //! temporary name in the same directory and renamed only once everything
 //! is written and synced: a failed export never leaves a complete-looking
-//! file behind.
+//! file behind. A device or FIFO is written in place instead
+//! ([`crate::place`] decides which, and resolves symlinks).
 
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
@@ -13,6 +14,8 @@ use std::sync::mpsc::{sync_channel, Receiver, SyncSender};
 use std::thread::JoinHandle;
 
 use anyhow::{Context, Result};
+
+use crate::place::{open_stream, temp_beside, Place};
 
 /// Buffers in flight between the encoder and the writer thread.
 const QUEUE_DEPTH: usize = 4;
@@ -43,11 +46,44 @@ struct Piece {
 /// What the writer thread writes to.
 enum Target {
     Stdout,
-    /// A one-off temporary file, removed if the export fails.
-    Temp(tempfile::NamedTempFile),
-    /// A resumable export's file under a fixed name (`.NAME.dbchunk-partial`),
-    /// kept when the export stops, so a rerun with `--resume` goes on in it.
-    Partial(std::fs::File),
+    /// A one-off temporary file, renamed over `to` when complete, removed
+    /// if the export fails.
+    Temp {
+        file: tempfile::NamedTempFile,
+        to: PathBuf,
+    },
+    /// A resumable export's file under a fixed name beside `to`
+    /// (`.NAME.dbchunk-partial`), kept when the export stops, so a rerun
+    /// with `--resume` goes on in it.
+    Partial {
+        file: std::fs::File,
+        to: PathBuf,
+    },
+    /// A device, FIFO or `/proc` link, written in place: nothing to
+    /// rename, and nothing to remove when the export fails.
+    Direct(std::fs::File),
+}
+
+impl Target {
+    fn of(destination: &Destination) -> Result<Target> {
+        Ok(match destination {
+            Destination::Stdout => Target::Stdout,
+            Destination::File(path) => match place(path)? {
+                Place::File(to) => Target::Temp {
+                    file: temp_beside(&to)?,
+                    to,
+                },
+                Place::Stream(path) => Target::Direct(open_stream(&path)?),
+            },
+        })
+    }
+
+    /// Whether a failed export must wait for the writer to clean up. A
+    /// stdout or device writer may be blocked on a reader that stopped
+    /// reading, and has nothing to clean up.
+    fn cleans_up(&self) -> bool {
+        matches!(self, Target::Temp { .. } | Target::Partial { .. })
+    }
 }
 
 pub struct Output {
@@ -57,6 +93,8 @@ pub struct Output {
     spares: Receiver<Vec<u8>>,
     writer: Option<JoinHandle<io::Result<Target>>>,
     destination: Destination,
+    /// Whether dropping the output unfinished waits for the writer.
+    cleans_up: bool,
     bytes: u64,
     /// The token of the last checkpoint whose bytes are written.
     saved: std::sync::Arc<std::sync::Mutex<Option<String>>>,
@@ -64,23 +102,24 @@ pub struct Output {
 
 impl Output {
     pub fn open(destination: Destination) -> Result<Output> {
-        let target = match &destination {
-            Destination::Stdout => Target::Stdout,
-            Destination::File(path) => Target::Temp(temp_beside(path)?),
-        };
+        let target = Target::of(&destination)?;
         Output::start(destination, target, 0)
     }
 
     /// An output that checkpoints can resume: a file goes under its fixed
     /// partial name, and with `resume_at` the partial file is cut back to
-    /// that many bytes (the last recorded checkpoint) and continued.
+    /// that many bytes (the last recorded checkpoint) and continued. To
+    /// stdout or a device, the output is the rest, to append, as with
+    /// `--resume-from`.
     pub fn open_resumable(destination: Destination, resume_at: Option<u64>) -> Result<Output> {
-        let path = match &destination {
-            Destination::Stdout => {
-                return Output::start(destination, Target::Stdout, resume_at.unwrap_or(0))
-            }
-            Destination::File(path) => partial_path(path),
+        let to = match &destination {
+            Destination::File(path) => match place(path)? {
+                Place::File(to) => to,
+                Place::Stream(_) => return Output::open_at(destination, resume_at),
+            },
+            Destination::Stdout => return Output::open_at(destination, resume_at),
         };
+        let path = partial_path(&to);
         let file = match resume_at {
             None => std::fs::File::create(&path)
                 .with_context(|| format!("creating {}", path.display()))?,
@@ -104,7 +143,15 @@ impl Output {
         let mut file = file;
         use std::io::Seek;
         file.seek(io::SeekFrom::End(0))?;
-        Output::start(destination, Target::Partial(file), resume_at.unwrap_or(0))
+        let target = Target::Partial { file, to };
+        Output::start(destination, target, resume_at.unwrap_or(0))
+    }
+
+    /// A stream that a resumed export continues: it starts at the bytes
+    /// written before.
+    fn open_at(destination: Destination, resume_at: Option<u64>) -> Result<Output> {
+        let target = Target::of(&destination)?;
+        Output::start(destination, target, resume_at.unwrap_or(0))
     }
 
     fn start(destination: Destination, target: Target, bytes: u64) -> Result<Output> {
@@ -112,6 +159,7 @@ impl Output {
         let (spare_sender, spares) = sync_channel::<Vec<u8>>(QUEUE_DEPTH);
         let saved = std::sync::Arc::new(std::sync::Mutex::new(None));
         let saved_by_writer = saved.clone();
+        let cleans_up = target.cleans_up();
         let writer = std::thread::Builder::new()
             .name("dbchunk-writer".into())
             .spawn(move || write_all(receiver, spare_sender, target, &saved_by_writer))
@@ -121,6 +169,7 @@ impl Output {
             spares,
             writer: Some(writer),
             destination,
+            cleans_up,
             bytes,
             saved,
         })
@@ -179,19 +228,15 @@ impl Output {
     /// Waits for every byte to be written, then moves a file into place.
     pub fn finish(mut self) -> Result<()> {
         drop(self.sender.take());
-        let target = self.join()?;
-        let Destination::File(path) = &self.destination else {
-            return Ok(());
-        };
-        let renamed = match target {
-            Target::Temp(temp) => temp.persist(path).map(drop).map_err(|e| e.error),
-            Target::Partial(file) => {
+        let (renamed, to) = match self.join()? {
+            Target::Temp { file, to } => (file.persist(&to).map(drop).map_err(|e| e.error), to),
+            Target::Partial { file, to } => {
                 drop(file);
-                std::fs::rename(partial_path(path), path)
+                (std::fs::rename(partial_path(&to), &to), to)
             }
-            Target::Stdout => Ok(()),
+            Target::Stdout | Target::Direct(_) => return Ok(()),
         };
-        renamed.with_context(|| format!("renaming the finished output to {}", path.display()))
+        renamed.with_context(|| format!("renaming the finished output to {}", to.display()))
     }
 
     fn writer_error(&mut self) -> anyhow::Error {
@@ -214,50 +259,39 @@ impl Output {
 impl Drop for Output {
     /// An export that failed drops its output unfinished: wait for a file
     /// writer, so that a temporary file is removed (and a partial one is
-    /// complete up to its last checkpoint) before the process exits. A
-    /// stdout writer may be blocked on a full pipe, and has nothing to
-    /// clean up.
+    /// complete up to its last checkpoint) before the process exits.
     fn drop(&mut self) {
         drop(self.sender.take());
-        if let (Some(writer), Destination::File(_)) = (self.writer.take(), &self.destination) {
+        if let (Some(writer), true) = (self.writer.take(), self.cleans_up) {
             let _ = writer.join();
         }
     }
 }
 
+/// Whether a resumable export to `path` that its state says is done had
+/// also moved its file into place (no partial file waits beside it). A
+/// device keeps nothing to check.
+pub fn finished(path: &Path) -> bool {
+    match Place::of(path) {
+        Ok(Place::File(to)) => to.exists() && !partial_path(&to).exists(),
+        Ok(Place::Stream(_)) => true,
+        Err(_) => false,
+    }
+}
+
+/// Where `-o PATH` is written, with the path in the error.
+fn place(path: &Path) -> Result<Place> {
+    Place::of(path).with_context(|| format!("cannot write the output to {}", path.display()))
+}
+
 /// The fixed name a resumable export writes under: `.NAME.dbchunk-partial`
-/// beside `NAME`.
-pub fn partial_path(path: &Path) -> PathBuf {
+/// beside `NAME` (beside the final target of a symlink).
+fn partial_path(path: &Path) -> PathBuf {
     let name = path
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
     path.with_file_name(format!(".{name}.dbchunk-partial"))
-}
-
-fn temp_beside(path: &Path) -> Result<tempfile::NamedTempFile> {
-    let dir = match path.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p,
-        _ => Path::new("."),
-    };
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    let prefix = format!(".{name}.");
-    let mut builder = tempfile::Builder::new();
-    builder.prefix(&prefix).suffix(".partial");
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        builder.permissions(std::fs::Permissions::from_mode(0o644));
-    }
-    builder.tempfile_in(dir).with_context(|| {
-        format!(
-            "cannot create the output file in {}: check that the directory exists and is writable",
-            dir.display()
-        )
-    })
 }
 
 fn write_all(
@@ -271,8 +305,8 @@ fn write_all(
     let mut stdout = matches!(target, Target::Stdout).then(|| io::stdout().lock());
     for piece in pieces {
         let out: &mut dyn Write = match (&mut target, stdout.as_mut()) {
-            (Target::Temp(file), _) => file,
-            (Target::Partial(file), _) => file,
+            (Target::Temp { file, .. }, _) => file,
+            (Target::Partial { file, .. } | Target::Direct(file), _) => file,
             (Target::Stdout, Some(out)) => out,
             (Target::Stdout, None) => unreachable!("a stdout writer holds the lock"),
         };
@@ -280,7 +314,7 @@ fn write_all(
         if let Some(checkpoint) = piece.checkpoint {
             // The state may only claim bytes that are really out.
             out.flush()?;
-            if let Target::Partial(file) = &target {
+            if let Target::Partial { file, .. } = &target {
                 file.sync_data()?;
             }
             if let Some(path) = &checkpoint.state_file {
@@ -291,11 +325,13 @@ fn write_all(
         let _ = spares.try_send(piece.bytes);
     }
     match (&mut target, stdout.as_mut()) {
-        (Target::Temp(file), _) => {
+        (Target::Temp { file, .. }, _) => {
             file.flush()?;
             file.as_file().sync_all()?;
         }
-        (Target::Partial(file), _) => file.sync_all()?,
+        (Target::Partial { file, .. }, _) => file.sync_all()?,
+        // A device or FIFO cannot be synced (EINVAL): written is all.
+        (Target::Direct(_), _) => {}
         (Target::Stdout, Some(out)) => out.flush()?,
         (Target::Stdout, None) => {}
     }

@@ -72,9 +72,16 @@ impl Batch {
 
 /// Where rejected rows go (`--reject-file`): a `# line N: reason` comment,
 /// then the record's original text.
+///
+/// Written in place as rows are rejected, not renamed at the end: a killed
+/// import's rejects stay, and `--resume` cuts the file back to what its
+/// state records. A symlink is written through to its target; a device or
+/// FIFO is written as a stream and never cut back.
 pub struct Rejects {
     file: std::io::BufWriter<std::fs::File>,
     path: std::path::PathBuf,
+    /// A regular file, which [`Rejects::rewind`] can cut back.
+    rewindable: bool,
     pub count: u64,
     /// Bytes written to the file, so a resumed import can cut it back to
     /// what its state records.
@@ -90,15 +97,24 @@ impl Rejects {
     /// The reject file of a resumed import: cut back to `bytes`, which
     /// hold `count` records, and continued.
     pub fn reopen(path: &std::path::Path, max: u64, count: u64, bytes: u64) -> Result<Rejects> {
-        let file = std::fs::OpenOptions::new()
-            .create(true)
-            .write(true)
-            .truncate(bytes == 0)
-            .open(path)
+        use crate::place::{open_stream, Place};
+        let place = Place::of(path)
             .with_context(|| format!("cannot open the reject file {}", path.display()))?;
+        let opened = match place {
+            Place::File(target) => std::fs::OpenOptions::new()
+                .create(true)
+                .write(true)
+                .truncate(bytes == 0)
+                .open(target)
+                .map(|file| (file, true)),
+            Place::Stream(stream) => open_stream(&stream).map(|file| (file, false)),
+        };
+        let (file, rewindable) =
+            opened.with_context(|| format!("cannot open the reject file {}", path.display()))?;
         let mut rejects = Rejects {
             file: std::io::BufWriter::new(file),
             path: path.to_path_buf(),
+            rewindable,
             count,
             bytes,
             max,
@@ -108,9 +124,14 @@ impl Rejects {
     }
 
     /// Back to an earlier [`Rejects::position`]: the rejects of a batch
-    /// that is written again are recorded again.
+    /// that is written again are recorded again (on a stream, after the
+    /// first ones, which cannot be taken back).
     pub fn rewind(&mut self, (count, bytes): (u64, u64)) -> Result<()> {
         use std::io::Seek;
+        if !self.rewindable {
+            (self.count, self.bytes) = (count, bytes);
+            return Ok(());
+        }
         self.file
             .flush()
             .and_then(|()| self.file.get_mut().set_len(bytes))

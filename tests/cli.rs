@@ -103,7 +103,10 @@ fn cli_compressed_output_is_refused() {
 fn cli_zero_chunk_is_a_usage_error() {
     let dir = TempDir::new("cli_zero_chunk_is_a_usage_error");
     let url = small_db(&dir);
-    usage_error(&["export", "--url", &url, "--table", "t", "--chunk", "0"]);
+    let err = usage_error(&["export", "--url", &url, "--table", "t", "--chunk", "0"]);
+    assert_eq!(err.trim(), "dbchunk: --chunk must be at least 1");
+    let err = usage_error(&["import", "--url", &url, "--table", "t", "--batch", "0"]);
+    assert_eq!(err.trim(), "dbchunk: --batch must be at least 1");
 }
 
 #[test]

@@ -11,6 +11,7 @@ mod import;
 mod import_resume;
 mod load;
 mod names;
+mod output_files;
 mod resume;
 mod retry;
 mod secrets;

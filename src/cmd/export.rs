@@ -67,7 +67,7 @@ pub async fn run(plan: ExportPlan) -> Result<()> {
     }
     if let Some(Checkpoint { last_key: None, .. }) = &plan.resume {
         if let crate::output::Destination::File(path) = &plan.destination {
-            if path.exists() && !crate::output::partial_path(path).exists() {
+            if crate::output::finished(path) {
                 if !plan.quiet {
                     eprintln!(
                         "dbchunk: the export to {} had finished: nothing to resume",

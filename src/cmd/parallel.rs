@@ -341,14 +341,19 @@ fn gather(workers: Vec<JoinHandle<Result<Finished>>>, spools: &[Spool]) -> Resul
 }
 
 /// Where later ranges wait: beside the output file (same file system, no
-/// surprise on a small /tmp), or in the temporary directory for stdout.
+/// surprise on a small /tmp; beside a symlink's target), or in the
+/// temporary directory for stdout or a device (never in /dev).
 fn spool_dir(destination: &Destination) -> PathBuf {
-    match destination {
-        Destination::File(path) => match path.parent() {
+    let file = match destination {
+        Destination::File(path) => crate::place::Place::of(path).ok(),
+        Destination::Stdout => None,
+    };
+    match file {
+        Some(crate::place::Place::File(to)) => match to.parent() {
             Some(dir) if !dir.as_os_str().is_empty() => dir.to_path_buf(),
             _ => PathBuf::from("."),
         },
-        Destination::Stdout => std::env::temp_dir(),
+        _ => std::env::temp_dir(),
     }
 }
 

@@ -24,17 +24,49 @@ pub enum Format {
     Ndjson,
 }
 
+/// The file name extensions dbchunk knows, and the format each implies:
+/// the one list that `--output` and `--input` names are checked against.
+const EXTENSIONS: &[(&str, Format)] = &[
+    ("csv", Format::Csv),
+    ("tsv", Format::Tsv),
+    ("tab", Format::Tsv),
+    ("ndjson", Format::Ndjson),
+    ("jsonl", Format::Ndjson),
+];
+
+/// A file name whose extension names no format dbchunk knows (`x.json`):
+/// writing CSV under it would be a silent wrong format.
+#[derive(Debug, PartialEq, Eq)]
+pub struct UnknownExtension(pub String);
+
+impl std::fmt::Display for UnknownExtension {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let known: Vec<String> = EXTENSIONS.iter().map(|(e, _)| format!(".{e}")).collect();
+        write!(
+            f,
+            "dbchunk does not know the extension .{} (it knows {})",
+            self.0,
+            known.join(", ")
+        )
+    }
+}
+
 impl Format {
-    /// The format a file name implies, if its extension names one.
-    pub fn from_path(path: &str) -> Option<Format> {
-        let lower = path.to_ascii_lowercase();
-        let ext = lower.rsplit('.').next()?;
-        match ext {
-            "csv" => Some(Format::Csv),
-            "tsv" | "tab" => Some(Format::Tsv),
-            "ndjson" | "jsonl" => Some(Format::Ndjson),
-            _ => None,
-        }
+    /// The format a file name implies: `None` for a name without an
+    /// extension (`out`, `/dev/stdout`), which is left to the default.
+    pub fn from_path(path: &str) -> Result<Option<Format>, UnknownExtension> {
+        let Some(ext) = std::path::Path::new(path)
+            .extension()
+            .filter(|e| !e.is_empty())
+        else {
+            return Ok(None);
+        };
+        let ext = ext.to_string_lossy().to_ascii_lowercase();
+        EXTENSIONS
+            .iter()
+            .find(|(known, _)| *known == ext)
+            .map(|&(_, format)| Some(format))
+            .ok_or(UnknownExtension(ext))
     }
 
     pub fn name(self) -> &'static str {
@@ -211,11 +243,16 @@ mod tests {
 
     #[test]
     fn format_from_extension() {
-        assert_eq!(Format::from_path("out/x.CSV"), Some(Format::Csv));
-        assert_eq!(Format::from_path("x.jsonl"), Some(Format::Ndjson));
-        assert_eq!(Format::from_path("x.tsv"), Some(Format::Tsv));
-        assert_eq!(Format::from_path("x.txt"), None);
-        assert_eq!(Format::from_path("noext"), None);
+        assert_eq!(Format::from_path("out/x.CSV"), Ok(Some(Format::Csv)));
+        assert_eq!(Format::from_path("x.jsonl"), Ok(Some(Format::Ndjson)));
+        assert_eq!(Format::from_path("x.tsv"), Ok(Some(Format::Tsv)));
+        assert_eq!(Format::from_path("noext"), Ok(None));
+        assert_eq!(Format::from_path("dir.d/noext"), Ok(None));
+        assert_eq!(Format::from_path("/dev/stdout"), Ok(None));
+        assert_eq!(Format::from_path(".hidden"), Ok(None));
+        let unknown = Format::from_path("x.txt").unwrap_err();
+        assert_eq!(unknown, UnknownExtension("txt".into()));
+        assert!(unknown.to_string().contains(".csv, .tsv"), "{unknown}");
     }
 
     #[test]
