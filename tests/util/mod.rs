@@ -4,6 +4,7 @@
 #![allow(dead_code)] // not every test module uses every helper
 
 pub mod db;
+pub mod engine;
 
 use std::ffi::OsString;
 use std::io::Write;
