@@ -77,7 +77,8 @@ impl Db {
     /// `SELECT count(*)` of `table`.
     #[track_caller]
     pub fn count(&self, table: &str) -> u64 {
-        let n = self.text(&format!("SELECT count(*) FROM {table}"));
+        let cast = if let Db::Pg = self { "::text" } else { "" };
+        let n = self.text(&format!("SELECT count(*){cast} FROM {table}"));
         n.and_then(|n| n.parse().ok())
             .unwrap_or_else(|| panic!("no count for {table} on {}", self.name()))
     }

@@ -39,6 +39,16 @@ where
     }
 }
 
+/// `dbchunk export --url URL --table TABLE`, for more arguments to follow.
+pub fn export(url: &str, table: &str) -> Cmd {
+    dbchunk(["export", "--url", url, "--table", table])
+}
+
+/// `dbchunk import --url URL --table TABLE`, for more arguments to follow.
+pub fn import(url: &str, table: &str) -> Cmd {
+    dbchunk(["import", "--url", url, "--table", table])
+}
+
 impl Cmd {
     pub fn arg(mut self, arg: impl Into<OsString>) -> Cmd {
         self.args.push(arg.into());
