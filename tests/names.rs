@@ -8,14 +8,11 @@
 //! `y` still holds its row. Each test has its own tables, named
 //! `it_names_<test>...`, and its own SQLite file.
 
-use std::path::PathBuf;
 use std::sync::Once;
 
-use crate::util::db::{
-    mysql_exec, mysql_query_text, mysql_url, pg_exec, pg_query_text, pg_url, sqlite_exec,
-    sqlite_query_text, MysqlDropOnExit,
-};
-use crate::util::{dbchunk, sqlite_url, Run, TempDir};
+use crate::util::db::MysqlDropOnExit;
+use crate::util::engine::Db;
+use crate::util::{dbchunk, Run, TempDir};
 
 /// The one row of the sentinel table `y`.
 const SENTINEL: &str = "sentinel row";
@@ -40,57 +37,28 @@ const COLUMNS: [&str; 11] = [
     "q'x :p ?1 $1 \\ #/*",
 ];
 
-/// One of the three engines, and how the tests talk to it directly.
-#[derive(Clone, Debug)]
-enum Db {
-    Pg,
-    My,
-    Lite(PathBuf),
+/// What these tests do with an engine beyond the harness's [`Db`]: the
+/// hostile table layout, the ways a user writes a name, the sentinel.
+trait Names {
+    fn with_sentinel(dir: &TempDir) -> Vec<Db>;
+    fn cli_forms(&self, name: &str, dots: bool) -> Vec<String>;
+    fn cli_column(&self, name: &str) -> String;
+    fn cli_list(&self, names: &[&str]) -> String;
+    fn hostile_columns(&self) -> String;
+    fn insert(&self, table: &str, rows: &[Row]);
+    fn dump(&self, table: &str, columns: &[&str]) -> String;
+    fn create_sentinel(&self);
+    fn assert_sentinel(&self, after: &str);
 }
 
-impl Db {
-    /// The three engines, each with the sentinel `y` in place; SQLite in a
-    /// fresh file in `dir`.
-    fn all(dir: &TempDir) -> Vec<Db> {
-        let dbs = vec![Db::Pg, Db::My, Db::Lite(dir.join("names.db"))];
+impl Names for Db {
+    /// The three engines, each with the sentinel `y` in place.
+    fn with_sentinel(dir: &TempDir) -> Vec<Db> {
+        let dbs = Db::all(dir);
         for db in &dbs {
             db.create_sentinel();
         }
         dbs
-    }
-
-    fn url(&self) -> String {
-        match self {
-            Db::Pg => pg_url(),
-            Db::My => mysql_url(),
-            Db::Lite(path) => sqlite_url(path),
-        }
-    }
-
-    #[track_caller]
-    fn exec(&self, sql: &str) {
-        match self {
-            Db::Pg => pg_exec(sql),
-            Db::My => mysql_exec(sql),
-            Db::Lite(path) => sqlite_exec(path, sql),
-        }
-    }
-
-    #[track_caller]
-    fn text(&self, sql: &str) -> Option<String> {
-        match self {
-            Db::Pg => pg_query_text(sql),
-            Db::My => mysql_query_text(sql),
-            Db::Lite(path) => sqlite_query_text(path, sql),
-        }
-    }
-
-    /// `name` quoted for the engine's SQL, for the tests' own statements.
-    fn quote(&self, name: &str) -> String {
-        match self {
-            Db::My => format!("`{}`", name.replace('`', "``")),
-            _ => double_quoted(name),
-        }
     }
 
     /// The ways a user writes `name` in `--table` (`dots: true`) or in
@@ -131,24 +99,6 @@ impl Db {
         names.join(",")
     }
 
-    /// What goes after `CREATE TABLE t (...)`.
-    fn table_options(&self) -> &'static str {
-        match self {
-            Db::My => " DEFAULT CHARSET=utf8mb4",
-            _ => "",
-        }
-    }
-
-    /// `DROP TABLE IF EXISTS table; CREATE TABLE table (columns)`; `table`
-    /// is quoted (and maybe qualified) SQL.
-    #[track_caller]
-    fn create(&self, table: &str, columns: &str) {
-        self.exec(&format!(
-            "DROP TABLE IF EXISTS {table}; CREATE TABLE {table} ({columns}){}",
-            self.table_options()
-        ));
-    }
-
     /// `CREATE TABLE` columns: the hostile key as an integer primary key,
     /// then [`COLUMNS`] (`order` an integer, the rest text).
     fn hostile_columns(&self) -> String {
@@ -181,43 +131,9 @@ impl Db {
     /// `a|b;a|b`, NULL shown as `<NULL>`.
     #[track_caller]
     fn dump(&self, table: &str, columns: &[&str]) -> String {
-        let key = self.quote(KEY);
-        let sql = match self {
-            Db::Pg => {
-                let cols: Vec<String> = columns
-                    .iter()
-                    .map(|c| format!("coalesce({}::text, '<NULL>')", self.quote(c)))
-                    .collect();
-                format!(
-                    "SELECT coalesce(string_agg(concat_ws('|', {}), ';' ORDER BY {key}), '') \
-                     FROM {table}",
-                    cols.join(", ")
-                )
-            }
-            Db::My => {
-                let cols: Vec<String> = columns
-                    .iter()
-                    .map(|c| format!("IFNULL({}, '<NULL>')", self.quote(c)))
-                    .collect();
-                format!(
-                    "SELECT IFNULL(GROUP_CONCAT(CONCAT_WS('|', {}) ORDER BY {key} SEPARATOR ';'), \
-                     '') FROM {table}",
-                    cols.join(", ")
-                )
-            }
-            Db::Lite(_) => {
-                let cols: Vec<String> = columns
-                    .iter()
-                    .map(|c| format!("coalesce(CAST({} AS TEXT), '<NULL>')", self.quote(c)))
-                    .collect();
-                format!(
-                    "SELECT coalesce(group_concat(r, ';'), '') FROM \
-                     (SELECT {} AS r FROM {table} ORDER BY {key})",
-                    cols.join(" || '|' || ")
-                )
-            }
-        };
-        self.text(&sql).unwrap_or_default()
+        let quoted: Vec<String> = columns.iter().map(|c| self.quote(c)).collect();
+        let quoted: Vec<&str> = quoted.iter().map(String::as_str).collect();
+        self.rows_by(table, &quoted, &self.quote(KEY))
     }
 
     /// Creates `y` with its one row: once per server, and in each SQLite
@@ -248,23 +164,6 @@ impl Db {
             Some(SENTINEL),
             "{self:?}: the sentinel row of y is gone after {after}"
         );
-    }
-
-    /// Every import `--strategy` of the engine but auto.
-    fn strategies(&self) -> &'static [&'static str] {
-        match self {
-            Db::Pg => &["insert", "copy"],
-            Db::My => &["insert", "load-data"],
-            Db::Lite(_) => &["insert"],
-        }
-    }
-
-    /// Every export `--strategy` of the engine but auto.
-    fn export_strategies(&self) -> &'static [&'static str] {
-        match self {
-            Db::Pg => &["keyset", "offset", "cursor", "copy"],
-            _ => &["keyset", "offset", "cursor"],
-        }
     }
 }
 
@@ -402,7 +301,7 @@ fn export_and_count_hostile_table_names() {
         ".dot",
         "_prénom_表",
     ];
-    for db in Db::all(&dir) {
+    for db in Db::with_sentinel(&dir) {
         for suffix in suffixes {
             let name = format!("it_names_tab{suffix}");
             let table = db.quote(&name);
@@ -437,7 +336,7 @@ fn export_schema_qualified_reserved_words() {
     let dir = TempDir::new("names-schema");
     // A MySQL database is not inside the run's database: drop it here.
     let _drop_database = MysqlDropOnExit("DROP DATABASE IF EXISTS `it_names_sch d\"b.x`".into());
-    for db in Db::all(&dir) {
+    for db in Db::with_sentinel(&dir) {
         // PostgreSQL: a schema; MySQL: a database; SQLite: `main`.
         let schema = match db {
             Db::Pg => "it_names_sch s\"x.y",
@@ -523,7 +422,7 @@ fn export_hostile_columns_and_keys() {
         "from",
         "q'x :p ?1 $1 \\ #/*",
     ];
-    for db in Db::all(&dir) {
+    for db in Db::with_sentinel(&dir) {
         let name = "it_names_cols x; DROP TABLE y; --";
         let table = db.quote(name);
         db.create(&table, &db.hostile_columns());
@@ -662,7 +561,7 @@ fn import_hostile_header() {
         "a`b",
     ];
     let all: Vec<&str> = std::iter::once(KEY).chain(COLUMNS).collect();
-    for db in Db::all(&dir) {
+    for db in Db::with_sentinel(&dir) {
         let table = db.quote("it_names_imp \"x.表; DROP TABLE y; --");
         let name = &db
             .cli_forms("it_names_imp \"x.表; DROP TABLE y; --", true)
@@ -671,7 +570,7 @@ fn import_hostile_header() {
         db.create(&table, &db.hostile_columns());
         let first: Vec<Row> = (1..=3).map(hostile_row).collect();
         let input = csv(&header, &project(&first, &header));
-        for strategy in db.strategies() {
+        for strategy in db.import_strategies() {
             let args = [
                 "--table",
                 name,
@@ -732,7 +631,7 @@ fn import_hostile_header() {
         let input = csv(&header, &project(&six, &header));
         let body = input.split_once('\n').expect("a header line").1;
         let columns = db.cli_list(&header);
-        for strategy in db.strategies() {
+        for strategy in db.import_strategies() {
             db.exec(&format!("DELETE FROM {table} WHERE {} = 6", db.quote(KEY)));
             let args = [
                 "--table",
@@ -765,7 +664,7 @@ fn import_hostile_header() {
 #[test]
 fn hostile_names_in_errors() {
     let dir = TempDir::new("names-errors");
-    for db in Db::all(&dir) {
+    for db in Db::with_sentinel(&dir) {
         let url = db.url();
         let table = db.quote("it_names_err.dot");
         db.create(&table, "id INT NOT NULL PRIMARY KEY, v VARCHAR(20)");
@@ -833,7 +732,7 @@ fn postgres_type_names_with_braces() {
     // name holds `{}` (the placeholder's spelling in the value expression)
     // must not get a placeholder of its own.
     let dir = TempDir::new("names-types");
-    let dbs = Db::all(&dir);
+    let dbs = Db::with_sentinel(&dir);
     let db = &dbs[0];
     let ty = db.quote("it_names_mood{}; DROP TABLE y; --");
     let table = db.quote("it_names_types");
