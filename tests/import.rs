@@ -1237,7 +1237,8 @@ fn empty_input_and_header_only_are_zero_rows() {
             ("ndjson", ""),
             ("ndjson", "\n\n"),
         ] {
-            let run = import_ok(&db, table, &["--format", format, "--stats"], input);
+            let args = ["--format", format, "--stats", "--verbose"];
+            let run = import_ok(&db, table, &args, input);
             assert_eq!(db.ids(table), "", "{db:?} {format} {input:?}");
             let stats = stats_line(&run);
             assert_eq!(
@@ -1363,7 +1364,8 @@ fn check_rejects(dir: &TempDir, case: &RejectCase, strategy: &str, lines: &[&str
     db.create(table, BAD_COLUMNS);
     let rejects = dir.join(&format!("{table}.rejects"));
     let rejects_arg = rejects.to_str().unwrap();
-    let run = import_ok(
+    // No --max-errors: no limit. Completed with rejects is exit 3.
+    let run = import(
         db,
         table,
         &[
@@ -1373,12 +1375,11 @@ fn check_rejects(dir: &TempDir, case: &RejectCase, strategy: &str, lines: &[&str
             "2",
             "--reject-file",
             rejects_arg,
-            "--max-errors",
-            "10",
             "--stats",
         ],
         REJECT_INPUT,
     );
+    run.assert_code(3);
     assert_eq!(
         db.rows(table, &["id", "si", "t", "d"]),
         case.rows,
@@ -1416,11 +1417,50 @@ fn check_rejects(dir: &TempDir, case: &RejectCase, strategy: &str, lines: &[&str
         "{db:?} {strategy}: {}",
         run.stderr
     );
-    let note = format!("{} bad rows are in", entries.len());
-    assert!(
-        run.stderr.contains(&note),
+    let summary = format!(
+        "dbchunk: imported {good} rows into table {table}; {} rows rejected, written to {}",
+        entries.len(),
+        rejects.display()
+    );
+    assert_eq!(
+        run.stderr_lines().first(),
+        Some(&summary.as_str()),
         "{db:?} {strategy}: {}",
         run.stderr
+    );
+    assert_eq!(
+        run.stderr_lines().len(),
+        2,
+        "{db:?} {strategy}: {}",
+        run.stderr
+    );
+
+    // A high --max-errors is not reached: the same rows, the same exit 3.
+    db.create(table, BAD_COLUMNS);
+    let args = [
+        "--strategy",
+        strategy,
+        "--batch",
+        "2",
+        "--reject-file",
+        rejects_arg,
+    ];
+    let run = import(
+        db,
+        table,
+        &[&args[..], &["--max-errors", "10"]].concat(),
+        REJECT_INPUT,
+    );
+    run.assert_code(3);
+    assert_eq!(
+        db.rows(table, &["id", "si", "t", "d"]),
+        case.rows,
+        "{db:?} {strategy}"
+    );
+    assert_eq!(
+        reject_entries(&rejects).len(),
+        entries.len(),
+        "{db:?} {strategy}"
     );
 
     // Past --max-errors the run stops, saying what was committed.
@@ -1867,6 +1907,20 @@ fn stats_summary_and_quiet() {
         assert_eq!(stats["rejected"], 0, "{}", run.stderr);
         assert_eq!(stats["bytes"], input.len(), "{}", run.stderr);
         assert_eq!(stats["batches"], 3, "{}", run.stderr);
+        assert_eq!(
+            run.stderr_lines().len(),
+            1,
+            "the stats only:\n{}",
+            run.stderr
+        );
+
+        // Success is silent (cron mails nothing); --verbose adds a summary.
+        db.create(table, BAD_COLUMNS);
+        let run = import_ok(&db, table, &["--batch", "3"], input.clone());
+        assert_eq!(run.stderr, "", "a successful import prints nothing");
+        assert_eq!(db.ids(table), "1,2,3,4,5,6,7");
+        db.create(table, BAD_COLUMNS);
+        let run = import_ok(&db, table, &["--verbose", "--stats"], input.clone());
         let lines = run.stderr_lines();
         assert_eq!(lines.len(), 2, "a summary and the stats:\n{}", run.stderr);
         assert!(
@@ -1911,6 +1965,7 @@ fn progress_always_goes_to_stderr_only() {
         "100",
         "--progress",
         "always",
+        "--verbose",
         "--input",
     ])
     .arg(&path)
