@@ -749,3 +749,62 @@ fn open_input(path: Option<&std::path::Path>) -> Result<(Box<dyn BufRead + Send>
         size,
     ))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cli::{Cli, Command};
+    use clap::Parser;
+
+    fn plan(args: &[&str]) -> ImportPlan {
+        let mut all = vec!["dbchunk", "import"];
+        all.extend_from_slice(args);
+        match Cli::try_parse_from(all).unwrap().command {
+            Command::Import(args) => ImportPlan::from_args(args).unwrap(),
+            _ => unreachable!(),
+        }
+    }
+
+    #[test]
+    fn the_continuation_reads_stdin_keeps_the_table_and_its_own_rejects() {
+        let args = [
+            "import",
+            "--url",
+            "sqlite://a.db",
+            "-t",
+            "t",
+            "--truncate",
+            "-i",
+            "in.tsv",
+            "--reject-file=bad.txt",
+            "--batch",
+            "5",
+        ];
+        let plan = plan(&args[1..]);
+        let args: Vec<String> = args.iter().map(|a| a.to_string()).collect();
+        assert_eq!(
+            continuation_args(&args, &plan).join(" "),
+            "import --url sqlite://a.db -t t --reject-file bad.txt.rest --batch 5 --format tsv"
+        );
+        let args: Vec<String> = ["import", "--input=x.csv", "--format", "csv", "-ix.csv"]
+            .iter()
+            .map(|a| a.to_string())
+            .collect();
+        assert_eq!(
+            continuation_args(&args, &plan).join(" "),
+            "import --format csv"
+        );
+    }
+
+    #[test]
+    fn shell_words_are_quoted_only_when_needed() {
+        assert_eq!(
+            shell_quote("postgres://u@h:5432/db"),
+            "postgres://u@h:5432/db"
+        );
+        assert_eq!(shell_quote("my file.csv"), "'my file.csv'");
+        assert_eq!(shell_quote("it's"), "'it'\\''s'");
+        assert_eq!(shell_quote(""), "''");
+        assert_eq!(shell_quote("id % 2 = 0"), "'id % 2 = 0'");
+    }
+}
