@@ -490,11 +490,13 @@ fn committed(
         true => "nothing was committed (--atomic rolled the import back)".to_string(),
         false => go_on(writer.committed(), writer.committed_at, plan, header_bytes),
     };
-    // A Ctrl-C or SIGTERM keeps its own exit code.
+    let message = format!("{}; {note}", crate::error::one_line(&err));
+    // A Ctrl-C or SIGTERM stays in the chain for its exit code; the
+    // message, which already holds its text, is all that is printed.
     if err.downcast_ref::<crate::signals::Interrupted>().is_some() {
-        return err.context(note);
+        return err.context(message);
     }
-    anyhow!("{}; {note}", crate::error::one_line(&err))
+    anyhow!(message)
 }
 
 /// How many rows are in, where the rest of the input starts, and how to
