@@ -2202,3 +2202,49 @@ fn failed_import_from_stdin_names_the_offset_and_suggests_state() {
     assert!(message.contains("--state"), "{message}");
     assert_eq!(db.ids(table), "1,2,3,4,5,6,7,8,9");
 }
+
+/// Past --max-errors without --state, the reject file keeps the rejects of
+/// the committed input only, and the continuation writes its own, so each
+/// bad row is listed once across the two.
+#[test]
+fn failed_import_with_rejects_splits_them_at_the_committed_input() {
+    let dir = TempDir::new("imp-continue-rejects");
+    let db = Db::lite(&dir);
+    let table = "it_imp_continue_rejects";
+    db.create(table, "id INTEGER PRIMARY KEY, n INTEGER NOT NULL");
+    let input = dir.join("in.csv");
+    // Batch 1..2 commits with line 3 rejected; row 3 is not committed
+    // when line 7, the third bad one, goes past --max-errors 2.
+    std::fs::write(&input, "id,n\n1,1\n9\n2,2\n3,3\n9\n9\n4,4\n").unwrap();
+    let rejects = dir.join("bad.txt");
+    let run = dbchunk(["import", "--url", &db.url(), "--table", table])
+        .args(["--batch", "2", "--max-errors", "2", "--reject-file"])
+        .arg(&rejects)
+        .arg("--input")
+        .arg(&input)
+        .run();
+    run.assert_code(1);
+    let message = run.one_error_line();
+    assert!(message.contains("more than --max-errors 2"), "{message}");
+    assert!(message.contains("2 rows were committed"), "{message}");
+    assert!(
+        message.contains(&format!(
+            "{} holds the 1 rows rejected before it",
+            rejects.display()
+        )),
+        "{message}"
+    );
+    let entries = reject_entries(&rejects);
+    assert_eq!(entries.len(), 1, "{entries:?}");
+    assert_eq!(entries[0].1, "9");
+    assert!(
+        message.contains("starts at line 5, byte offset 15 of "),
+        "{message}"
+    );
+    let rest = format!("{}.rest", rejects.display());
+    assert!(
+        message.contains(&format!("--reject-file {rest}")),
+        "{message}"
+    );
+    assert_eq!(db.ids(table), "1,2");
+}
