@@ -234,13 +234,16 @@ pub struct ImportArgs {
     #[arg(long)]
     pub truncate: bool,
 
-    /// Write bad rows here (with the reason) and go on with the good ones.
+    /// Write bad rows here (with the reason) and go on with the good ones,
+    /// however many bad ones there are (see --max-errors). Exit code 3 then
+    /// says the import completed with rejects.
     #[arg(long, value_name = "PATH")]
     pub reject_file: Option<String>,
 
-    /// With --reject-file: stop after this many bad rows.
-    #[arg(long, default_value_t = 0, value_name = "N")]
-    pub max_errors: u64,
+    /// With --reject-file: fail once more than N rows are bad (default: no
+    /// limit).
+    #[arg(long, value_name = "N")]
+    pub max_errors: Option<u64>,
 
     /// Longest input record accepted, in bytes.
     #[arg(long, default_value_t = 64 << 20, value_name = "BYTES")]
@@ -265,9 +268,15 @@ pub struct ImportArgs {
     #[arg(long, value_enum, default_value_t = ProgressMode::Auto)]
     pub progress: ProgressMode,
 
-    /// No summary, and no progress bar unless --progress always.
+    /// No warnings, and no progress bar unless --progress always (errors
+    /// and the summary of rejected rows are still printed).
     #[arg(long)]
     pub quiet: bool,
+
+    /// Print a summary line on success (rows imported, into which table);
+    /// without it a successful import prints nothing.
+    #[arg(long, conflicts_with = "quiet")]
+    pub verbose: bool,
 
     /// Print one JSON line of totals to stderr at the end.
     #[arg(long)]

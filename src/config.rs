@@ -58,7 +58,8 @@ pub struct ImportPlan {
     pub atomic: bool,
     pub truncate: bool,
     pub reject_file: Option<std::path::PathBuf>,
-    pub max_errors: u64,
+    /// `None`: no limit.
+    pub max_errors: Option<u64>,
     pub max_line_bytes: usize,
     /// `--state FILE`: where committed batches are recorded.
     pub state_file: Option<std::path::PathBuf>,
@@ -68,6 +69,8 @@ pub struct ImportPlan {
     pub retries: u32,
     pub progress: ProgressMode,
     pub quiet: bool,
+    /// `--verbose`: the summary line on success.
+    pub verbose: bool,
     pub stats: bool,
 }
 
@@ -221,7 +224,7 @@ impl ImportPlan {
                 "--null applies to csv and tsv; in NDJSON, null is NULL".into(),
             ));
         }
-        if args.max_errors > 0 && args.reject_file.is_none() {
+        if args.max_errors.is_some() && args.reject_file.is_none() {
             return Err(UsageError(
                 "--max-errors goes with --reject-file, where the bad rows are kept".into(),
             ));
@@ -250,6 +253,7 @@ impl ImportPlan {
             retries: args.retries,
             progress: args.progress,
             quiet: args.quiet,
+            verbose: args.verbose,
             stats: args.stats,
         })
     }

@@ -4,6 +4,7 @@
 mod util;
 
 mod cli;
+mod counts;
 mod export_mysql;
 mod export_postgres;
 mod export_sqlite;

@@ -91,7 +91,7 @@ fn passwords_never_appear_in_any_output() {
             ])
             .args(["--reject-file", rejects_arg, "--max-errors", "5"])
             .stdin("id,v\n4,d\nx,e\n1,dup\n"),
-            0,
+            3, // completed, with rejects
         ),
         // Failures: wrong password, no such table, bad SQL, no server,
         // a broken URL, a usage error, a duplicate key.

@@ -258,12 +258,18 @@ fn offset_warning(engine: Engine, relation: &Relation) -> String {
     )
 }
 
-/// A fast row estimate for the progress bar's ETA, only when a bar is shown.
+/// The planner's estimate of the rows this export's query returns, for
+/// the progress bar's total and ETA, only when a bar is shown. No total is
+/// better than a wrong one: a failed or missing estimate gives none.
 async fn estimate(db: &mut Db, relation: &Relation, plan: &ExportPlan) -> Option<u64> {
     if plan.progress == ProgressMode::Never || plan.quiet && plan.progress == ProgressMode::Auto {
         return None;
     }
-    let estimate = db.estimate(&relation.select).await.ok().flatten()?;
+    let estimate = db
+        .estimate_returned(&relation.select)
+        .await
+        .ok()
+        .flatten()?;
     Some(plan.limit.map_or(estimate, |limit| limit.min(estimate)))
 }
 

@@ -416,6 +416,18 @@ impl Db {
         }
     }
 
+    /// The planner's estimate of how many rows the export's own query
+    /// (its `--where`, its `--query`) returns, for a progress total and
+    /// `count --estimate`; `None` when the engine has no estimate of that
+    /// query. [`Db::estimate`] may instead give the rows a plan examines,
+    /// which is enough to split a key range but not to promise a total.
+    pub async fn estimate_returned(&mut self, select: &Select) -> Result<Option<u64>> {
+        match self {
+            Db::Mysql(db) => db.estimate_returned(select).await,
+            _ => self.estimate(select).await,
+        }
+    }
+
     /// Exact `COUNT(*)`.
     pub async fn count(&mut self, select: &Select) -> Result<u64> {
         self.count_sql(&count_sql(select)).await

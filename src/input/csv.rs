@@ -79,6 +79,7 @@ impl<R: BufRead> ReadRecord for CsvParser<R> {
                     return Ok(false);
                 }
                 record.end = self.src.offset();
+                record.next_line = self.machine.line;
                 if let Err((line, field)) = self.machine.finish(record) {
                     let message = format!("unterminated quoted field starting on line {line}");
                     return Err(InputError::new(line, message).in_field(field, names));
@@ -97,6 +98,7 @@ impl<R: BufRead> ReadRecord for CsvParser<R> {
                     record.raw.pop();
                 }
                 record.end = self.src.offset();
+                record.next_line = self.machine.line;
                 return self.check(record, names);
             }
             let pending_cr = usize::from(matches!(self.machine.state, State::Cr { .. }));

@@ -420,6 +420,42 @@ impl Mysql {
         Ok(estimate)
     }
 
+    /// The optimizer's estimate of the rows the export's query returns,
+    /// or `None` when it has none. `EXPLAIN`'s `rows` is the rows a table
+    /// access examines: a full scan whose condition the optimizer could
+    /// not weigh (`filtered` 100, or absent as on MariaDB) examines the
+    /// whole table and says nothing of how many rows come out, and a plan
+    /// of several steps (a join, a derived table) has no single figure.
+    pub async fn estimate_returned(&mut self, select: &Select) -> Result<Option<u64>> {
+        if self.table.is_some() && select.filter.is_none() {
+            return self.estimate(select).await;
+        }
+        let mut sql = format!("EXPLAIN SELECT 1 FROM {}", select.from);
+        if let Some(filter) = &select.filter {
+            sql.push_str(&format!(" WHERE ({filter})"));
+        }
+        let rows: Vec<Row> = self.conn.query(sql).await?;
+        let [step] = rows.as_slice() else {
+            return Ok(None);
+        };
+        let text = |name: &str| {
+            step.get_opt::<Option<String>, _>(name)
+                .and_then(|v| v.ok())
+                .flatten()
+                .unwrap_or_default()
+        };
+        let Some(examined) = text("rows").parse::<f64>().ok() else {
+            return Ok(None);
+        };
+        let filtered = text("filtered").parse::<f64>().unwrap_or(100.0);
+        let full_scan = matches!(text("type").as_str(), "ALL" | "index");
+        let condition = text("Extra").contains("Using where");
+        if full_scan && condition && filtered >= 100.0 {
+            return Ok(None);
+        }
+        Ok(Some((examined * filtered / 100.0).round() as u64))
+    }
+
     pub async fn count(&mut self, sql: &str) -> Result<u64> {
         let n: Option<u64> = self.conn.exec_first(sql, Params::Empty).await?;
         Ok(n.unwrap_or(0))
