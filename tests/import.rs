@@ -1358,6 +1358,59 @@ fn reject_file_keeps_bad_rows_and_imports_good_ones() {
     }
 }
 
+/// A value longer than its `varchar(n)` column is refused, never cut
+/// short, whichever way the rows go in (PostgreSQL's explicit cast to
+/// `varchar(5)` truncates; the `insert` path, also the replay of a failed
+/// COPY batch, used to cast that way).
+#[test]
+fn too_long_text_is_refused_not_truncated() {
+    let dir = TempDir::new("imp-too-long");
+    for db in [Db::Pg, Db::My] {
+        for strategy in db.strategies() {
+            let table = format!("it_imp_too_long_{}", strategy.replace('-', "_"));
+            db.create(&table, "id INT PRIMARY KEY, v VARCHAR(5), c CHAR(3)");
+            let rejects = dir.join(&format!("{table}.rejects"));
+            let run = import(
+                &db,
+                &table,
+                &["--strategy", strategy, "--batch", "2"],
+                "id,v,c\n1,abc,x\n2,abcdefgh,y\n3,xyz,abcd\n4,vwxyz,zzz\n",
+            );
+            assert_ne!(run.code, Some(0), "{db:?} {strategy}: {}", run.stderr);
+            assert!(
+                run.stderr.contains("line 3"),
+                "{db:?} {strategy}: {}",
+                run.stderr
+            );
+            db.exec(&format!("DELETE FROM {table}"));
+            let run = import(
+                &db,
+                &table,
+                &[
+                    "--strategy",
+                    strategy,
+                    "--batch",
+                    "2",
+                    "--reject-file",
+                    rejects.to_str().unwrap(),
+                ],
+                "id,v,c\n1,abc,x\n2,abcdefgh,y\n3,xyz,abcd\n4,vwxyz,zzz\n",
+            );
+            run.assert_code(3);
+            assert_eq!(
+                db.rows(&table, &["id", "v", "c"]),
+                "1|abc|x;4|vwxyz|zzz",
+                "{db:?} {strategy}"
+            );
+            let lines: Vec<String> = reject_entries(&rejects)
+                .into_iter()
+                .map(|(reason, _)| reason.split(':').next().unwrap().to_string())
+                .collect();
+            assert_eq!(lines, ["# line 3", "# line 4"], "{db:?} {strategy}");
+        }
+    }
+}
+
 #[track_caller]
 fn check_rejects(dir: &TempDir, case: &RejectCase, strategy: &str, lines: &[&str]) {
     let (db, table) = (&case.db, case.table);

@@ -23,8 +23,14 @@ use crate::url::{DbUrl, Engine};
 #[derive(Clone, Debug)]
 pub struct TargetColumn {
     pub name: String,
-    /// The type as the engine spells it, for casts and messages.
+    /// The type as the engine spells it, for messages.
     pub sql_type: String,
+    /// The type to cast input text to before it is stored: PostgreSQL's
+    /// without its length or precision (`character varying`, not
+    /// `character varying(10)`), because an explicit cast to `varchar(10)`
+    /// cuts a longer value short, while storing it checks the length and
+    /// fails. Elsewhere the same as `sql_type`.
+    pub cast_type: String,
     pub target: crate::values::TargetType,
 }
 

@@ -94,6 +94,10 @@ pub(super) struct PgColumn {
     attnum: i16,
     /// `format_type()`: the type as SQL spells it, for casting key values.
     sql_type: String,
+    /// `format_type()` without the type modifier: see `TargetColumn::cast_type`.
+    /// `character` and `bit` without a length mean a length of 1, so those
+    /// become `bpchar` and `varbit`, which have no limit.
+    cast_type: String,
     type_name: String,
     is_array: bool,
     is_enum: bool,
@@ -283,7 +287,12 @@ impl Postgres {
             .client
             .query(
                 "SELECT a.attname::text, a.attnum, format_type(a.atttypid, a.atttypmod), t.typname::text, \
-                        t.typcategory = 'A', t.typtype = 'e', a.attnotnull \
+                        t.typcategory = 'A', t.typtype = 'e', a.attnotnull, \
+                        CASE a.atttypid WHEN 'bpchar'::regtype THEN 'bpchar' \
+                                        WHEN '_bpchar'::regtype THEN 'bpchar[]' \
+                                        WHEN 'bit'::regtype THEN 'varbit' \
+                                        WHEN '_bit'::regtype THEN 'varbit[]' \
+                                        ELSE format_type(a.atttypid, NULL) END \
                  FROM pg_attribute a JOIN pg_type t ON t.oid = a.atttypid \
                  WHERE a.attrelid = $1 AND a.attnum > 0 AND NOT a.attisdropped ORDER BY a.attnum",
                 &[&oid],
@@ -299,6 +308,7 @@ impl Postgres {
                 is_array: r.get(4),
                 is_enum: r.get(5),
                 not_null: r.get(6),
+                cast_type: r.get(7),
             })
             .collect();
         let keys = self.unique_keys(oid, &columns).await?;
@@ -349,6 +359,8 @@ impl Postgres {
                 name: c.name().to_string(),
                 attnum: i as i16 + 1,
                 sql_type: qualified_type_name(c.type_()),
+                // A query's result columns carry no type modifier.
+                cast_type: qualified_type_name(c.type_()),
                 type_name: c.type_().name().to_string(),
                 is_array: matches!(c.type_().kind(), TypeKind::Array(_)),
                 is_enum: matches!(c.type_().kind(), TypeKind::Enum(_)),
