@@ -7,189 +7,13 @@
 //! `dbchunk export` writes for them.
 
 use std::io::Write;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
-use crate::util::db::{
-    mysql_exec, mysql_query_text, mysql_url, pg_exec, pg_query_text, pg_url, sqlite_exec,
-    sqlite_query_text,
-};
+use crate::util::db::{mysql_exec, pg_exec, pg_query_text};
+use crate::util::engine::Db;
 use crate::util::{dbchunk, parse_csv, sqlite_url, Run, TempDir};
 
 const FORMATS: [&str; 3] = ["csv", "tsv", "ndjson"];
-
-/// One of the three engines, and how the tests talk to it directly.
-#[derive(Clone, Debug)]
-enum Db {
-    Pg,
-    My,
-    Lite(PathBuf),
-}
-
-impl Db {
-    /// A fresh SQLite file in `dir`.
-    fn lite(dir: &TempDir) -> Db {
-        Db::Lite(dir.join("import.db"))
-    }
-
-    fn url(&self) -> String {
-        match self {
-            Db::Pg => pg_url(),
-            Db::My => mysql_url(),
-            Db::Lite(path) => sqlite_url(path),
-        }
-    }
-
-    #[track_caller]
-    fn exec(&self, sql: &str) {
-        match self {
-            Db::Pg => pg_exec(sql),
-            Db::My => mysql_exec(sql),
-            Db::Lite(path) => sqlite_exec(path, sql),
-        }
-    }
-
-    #[track_caller]
-    fn text(&self, sql: &str) -> Option<String> {
-        match self {
-            Db::Pg => pg_query_text(sql),
-            Db::My => mysql_query_text(sql),
-            Db::Lite(path) => sqlite_query_text(path, sql),
-        }
-    }
-
-    /// Every `--strategy` the engine has (auto is one of them).
-    fn strategies(&self) -> &'static [&'static str] {
-        match self {
-            Db::Pg => &["copy", "insert"],
-            Db::My => &["load-data", "insert"],
-            Db::Lite(_) => &["insert"],
-        }
-    }
-
-    /// What goes after `CREATE TABLE t (...)`.
-    fn table_options(&self) -> &'static str {
-        match self {
-            Db::My => " DEFAULT CHARSET=utf8mb4",
-            _ => "",
-        }
-    }
-
-    /// `DROP TABLE IF EXISTS t; CREATE TABLE t (columns)`.
-    #[track_caller]
-    fn create(&self, table: &str, columns: &str) {
-        self.exec(&format!(
-            "DROP TABLE IF EXISTS {table}; CREATE TABLE {table} ({columns}){}",
-            self.table_options()
-        ));
-    }
-
-    /// The given columns of every row, ordered by `id`, as
-    /// `a|b;a|b`, with NULL shown as `<NULL>`: for exact expectations.
-    #[track_caller]
-    fn rows(&self, table: &str, columns: &[&str]) -> String {
-        let sql = match self {
-            Db::Pg => {
-                let cols: Vec<String> = columns
-                    .iter()
-                    .map(|c| format!("coalesce({c}::text, '<NULL>')"))
-                    .collect();
-                format!(
-                    "SELECT coalesce(string_agg(concat_ws('|', {}), ';' ORDER BY id), '') FROM {table}",
-                    cols.join(", ")
-                )
-            }
-            Db::My => {
-                let cols: Vec<String> = columns
-                    .iter()
-                    .map(|c| format!("IFNULL({c}, '<NULL>')"))
-                    .collect();
-                format!(
-                    "SET SESSION group_concat_max_len = 1073741824; \
-                     SELECT IFNULL(GROUP_CONCAT(CONCAT_WS('|', {}) ORDER BY id SEPARATOR ';'), '') \
-                     FROM {table}",
-                    cols.join(", ")
-                )
-            }
-            Db::Lite(_) => {
-                let cols: Vec<String> = columns
-                    .iter()
-                    .map(|c| format!("coalesce(CAST({c} AS TEXT), '<NULL>')"))
-                    .collect();
-                format!(
-                    "SELECT coalesce(group_concat({}, ';' ORDER BY id), '') FROM {table}",
-                    cols.join(" || '|' || ")
-                )
-            }
-        };
-        self.text(&sql).unwrap_or_default()
-    }
-
-    /// The ids of the rows, in order: `1,2,3`.
-    #[track_caller]
-    fn ids(&self, table: &str) -> String {
-        self.rows(table, &["id"]).replace(';', ",")
-    }
-
-    /// Every column of every row, ordered by `id`, with the row count in
-    /// front; NULL is told apart from '' (and, in SQLite, each value's
-    /// storage class is part of it). `hashed`: MD5 of it (PostgreSQL and
-    /// MariaDB), for the comparison; unhashed, for the failure message.
-    #[track_caller]
-    fn digest_text(&self, table: &str, hashed: bool) -> String {
-        let (open, close) = if hashed { ("md5(", ")") } else { ("", "") };
-        let sql = match self {
-            Db::Pg => format!(
-                "SELECT count(*)::text || ':' || \
-                 coalesce({open}string_agg(t::text, '|' ORDER BY id){close}, '') FROM {table} t"
-            ),
-            Db::My => {
-                let cols = self
-                    .text(&format!(
-                        "SET SESSION group_concat_max_len = 1073741824; \
-                         SELECT GROUP_CONCAT(CONCAT('QUOTE(`', COLUMN_NAME, '`)') \
-                         ORDER BY ORDINAL_POSITION SEPARATOR ', ') FROM information_schema.COLUMNS \
-                         WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = '{table}'"
-                    ))
-                    .unwrap_or_else(|| panic!("no columns for {table}"));
-                format!(
-                    "SET SESSION group_concat_max_len = 1073741824; \
-                     SELECT CONCAT(COUNT(*), ':', IFNULL({open}GROUP_CONCAT(CONCAT_WS('#', {cols}) \
-                     ORDER BY id SEPARATOR '|'){close}, '')) FROM {table}"
-                )
-            }
-            Db::Lite(_) => {
-                let cols = self
-                    .text(&format!(
-                        "SELECT group_concat('typeof(\"' || name || '\") || '':'' || quote(\"' || name || '\")', \
-                         ' || ''#'' || ') FROM pragma_table_info('{table}')"
-                    ))
-                    .unwrap_or_else(|| panic!("no columns for {table}"));
-                format!(
-                    "SELECT count(*) || ':' || coalesce(group_concat({cols}, '|' ORDER BY id), '') \
-                     FROM {table}"
-                )
-            }
-        };
-        self.text(&sql).unwrap_or_default()
-    }
-
-    #[track_caller]
-    fn digest(&self, table: &str) -> String {
-        self.digest_text(table, true)
-    }
-
-    /// Asserts that two tables hold the same rows (by digest).
-    #[track_caller]
-    fn assert_same_table(&self, expected: &str, actual: &str, context: &str) {
-        if self.digest(expected) != self.digest(actual) {
-            panic!(
-                "{context}: {actual} differs from {expected} ({self:?})\n--- {expected} ---\n{}\n--- {actual} ---\n{}",
-                self.digest_text(expected, false),
-                self.digest_text(actual, false)
-            );
-        }
-    }
-}
 
 /// `dbchunk export` of a whole table in `format`, which must succeed.
 #[track_caller]
@@ -257,7 +81,7 @@ fn assert_round_trips_in(db: &Db, table: &str, copy: &str, formats: &[&str]) {
         if !formats.contains(format) {
             continue;
         }
-        for strategy in db.strategies() {
+        for strategy in db.import_strategies() {
             db.exec(&format!("DELETE FROM {copy}"));
             import_ok(
                 db,
@@ -851,7 +675,7 @@ fn assert_bad_input(
     committed: u64,
     ids: &str,
 ) {
-    for strategy in db.strategies() {
+    for strategy in db.import_strategies() {
         let mut all = vec!["--strategy", strategy];
         all.extend_from_slice(args);
         assert_bad_input_with(db, table, &all, input, expected, committed, ids);
@@ -1080,7 +904,7 @@ fn bad_duplicate_of_a_row_in_the_table() {
         (Db::My, "it_imp_bad_dup_table_my"),
         (lite, "it_imp_bad_dup_table_lite"),
     ] {
-        for strategy in db.strategies() {
+        for strategy in db.import_strategies() {
             db.create(table, BAD_COLUMNS);
             db.exec(&format!("INSERT INTO {table} VALUES {SEED}"));
             let before = db.rows(table, &["id", "si", "t", "d"]);
@@ -1352,7 +1176,7 @@ fn reject_file_keeps_bad_rows_and_imports_good_ones() {
     ];
     let lines: Vec<&str> = REJECT_INPUT.lines().collect();
     for case in cases {
-        for strategy in case.db.strategies() {
+        for strategy in case.db.import_strategies() {
             check_rejects(&dir, &case, strategy, &lines);
         }
     }
@@ -1366,7 +1190,7 @@ fn reject_file_keeps_bad_rows_and_imports_good_ones() {
 fn too_long_text_is_refused_not_truncated() {
     let dir = TempDir::new("imp-too-long");
     for db in [Db::Pg, Db::My] {
-        for strategy in db.strategies() {
+        for strategy in db.import_strategies() {
             let table = format!("it_imp_too_long_{}", strategy.replace('-', "_"));
             db.create(&table, "id INT PRIMARY KEY, v VARCHAR(5), c CHAR(3)");
             let rejects = dir.join(&format!("{table}.rejects"));
@@ -1633,7 +1457,7 @@ fn truncate_alone_and_with_atomic() {
         (Db::My, "it_imp_truncate_my"),
         (lite, "it_imp_truncate_lite"),
     ] {
-        for strategy in db.strategies() {
+        for strategy in db.import_strategies() {
             check_truncate(&db, table, strategy);
         }
     }
@@ -1954,7 +1778,7 @@ fn stats_summary_and_quiet() {
         let run = import_ok(&db, table, &["--batch", "3", "--stats"], input.clone());
         let stats = stats_line(&run);
         // auto is the engine's bulk path.
-        let fastest = db.strategies()[0];
+        let fastest = db.import_strategies()[0];
         assert_eq!(stats["strategy"], fastest, "{}", run.stderr);
         assert_eq!(stats["rows"], 7, "{}", run.stderr);
         assert_eq!(stats["rejected"], 0, "{}", run.stderr);

@@ -224,6 +224,12 @@ impl Db {
         self.text(&sql).unwrap_or_default()
     }
 
+    /// [`Db::digest_text`], hashed: equal for tables with the same rows.
+    #[track_caller]
+    pub fn digest(&self, table: &str) -> String {
+        self.digest_text(table, true)
+    }
+
     /// Asserts that two tables hold the same rows (by digest).
     #[track_caller]
     pub fn assert_same_table(&self, expected: &str, actual: &str, context: &str) {
