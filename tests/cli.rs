@@ -42,13 +42,7 @@ fn cli_copy_strategy_needs_postgres() {
     let dir = TempDir::new("cli_copy_strategy_needs_postgres");
     let url = small_db(&dir);
     let err = usage_error(&[
-        "export",
-        "--url",
-        &url,
-        "--table",
-        "t",
-        "--strategy",
-        "copy",
+        "export", "--url", &url, "--table", "t", "--strategy", "copy",
     ]);
     assert!(err.contains("copy"), "{err}");
     assert!(err.contains("PostgreSQL"), "{err}");
@@ -114,36 +108,16 @@ fn cli_keyset_on_a_view_without_key_names_key_flag() {
     let dir = TempDir::new("cli_keyset_on_a_view_without_key_names_key_flag");
     let url = small_db(&dir);
     let err = usage_error(&[
-        "export",
-        "--url",
-        &url,
-        "--table",
-        "v",
-        "--strategy",
-        "keyset",
+        "export", "--url", &url, "--table", "v", "--strategy", "keyset",
     ]);
     assert!(err.contains("--key"), "{err}");
     let err = usage_error(&[
-        "export",
-        "--url",
-        &url,
-        "--table",
-        "v",
-        "--strategy",
-        "offset",
+        "export", "--url", &url, "--table", "v", "--strategy", "offset",
     ]);
     assert!(err.contains("--key"), "{err}");
     // With a key named, the same view exports.
     let run = dbchunk([
-        "export",
-        "--url",
-        &url,
-        "--table",
-        "v",
-        "--strategy",
-        "keyset",
-        "--key",
-        "id",
+        "export", "--url", &url, "--table", "v", "--strategy", "keyset", "--key", "id",
     ])
     .success();
     assert_eq!(run.stdout_str(), "id,name\n1,a\n2,b\n3,c\n");
@@ -159,11 +133,7 @@ fn cli_count_prints_one_integer_line() {
     let run = dbchunk(["count", "--url", &url, "--table", "t", "--where", "id >= 2"]).success();
     assert_eq!(run.stdout_str(), "2\n");
     let run = dbchunk([
-        "count",
-        "--url",
-        &url,
-        "--query",
-        "SELECT * FROM t WHERE name <> 'b'",
+        "count", "--url", &url, "--query", "SELECT * FROM t WHERE name <> 'b'",
     ])
     .success();
     assert_eq!(run.stdout_str(), "2\n");
@@ -241,13 +211,7 @@ fn cli_unknown_column_is_named() {
     let dir = TempDir::new("cli_unknown_column_is_named");
     let url = small_db(&dir);
     let run = dbchunk([
-        "export",
-        "--url",
-        &url,
-        "--table",
-        "t",
-        "--columns",
-        "id,nope_col",
+        "export", "--url", &url, "--table", "t", "--columns", "id,nope_col",
     ])
     .fails(1);
     assert!(run.one_error_line().contains("nope_col"), "{}", run.stderr);

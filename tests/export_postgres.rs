@@ -140,21 +140,10 @@ fn pg_types_every_strategy_same_bytes() {
         &["--table", table, "--chunk", "1"][..],
         &["--table", table, "--chunk", "3", "--limit", "4"],
         &[
-            "--table",
-            table,
-            "--chunk",
-            "2",
-            "--columns",
-            "id,t,ts,ia,j",
+            "--table", table, "--chunk", "2", "--columns", "id,t,ts,ia,j",
         ],
         &[
-            "--table",
-            table,
-            "--chunk",
-            "2",
-            "--where",
-            "b",
-            "--no-header",
+            "--table", table, "--chunk", "2", "--where", "b", "--no-header",
         ],
     ] {
         assert_strategies_agree(&PG_STRATEGIES, args);
@@ -325,12 +314,7 @@ fn pg_types_canonical_tsv() {
     let table = "it_pg_types_canonical_tsv";
     create_types_table(table);
     let text = export_text(&[
-        "--table",
-        table,
-        "--format",
-        "tsv",
-        "--columns",
-        "id,c,vc,t,by,ts",
+        "--table", table, "--format", "tsv", "--columns", "id,c,vc,t,by,ts",
     ]);
     assert_eq!(
         text,
@@ -349,12 +333,7 @@ fn pg_types_canonical_ndjson() {
     create_types_table(table);
     for strategy in ["copy", "cursor"] {
         let text = export_text(&[
-            "--table",
-            table,
-            "--format",
-            "ndjson",
-            "--strategy",
-            strategy,
+            "--table", table, "--format", "ndjson", "--strategy", strategy,
         ]);
         let lines: Vec<&str> = text.lines().collect();
         assert_eq!(lines.len(), 5, "{text}");
@@ -508,25 +487,13 @@ fn pg_composite_key_keyset_cursor_copy_agree() {
         .collect();
     for strategy in ["keyset", "cursor", "copy", "offset", "auto"] {
         let out = export_text(&[
-            "--table",
-            table,
-            "--strategy",
-            strategy,
-            "--chunk",
-            "3",
-            "--quiet",
+            "--table", table, "--strategy", strategy, "--chunk", "3", "--quiet",
         ]);
         assert_eq!(out, expected_csv, "--strategy {strategy}");
     }
     assert_strategies_agree(&PG_STRATEGIES, &["--table", table, "--chunk", "3"]);
     let explain = export_text(&[
-        "--table",
-        table,
-        "--strategy",
-        "keyset",
-        "--chunk",
-        "3",
-        "--explain",
+        "--table", table, "--strategy", "keyset", "--chunk", "3", "--explain",
     ]);
     assert!(explain.contains("key: a, b"), "{explain}");
     assert!(
@@ -548,13 +515,7 @@ fn pg_integer_keys_sort_numerically() {
         .collect();
     for strategy in PG_STRATEGIES {
         let out = export_text(&[
-            "--table",
-            table,
-            "--strategy",
-            strategy,
-            "--chunk",
-            "4",
-            "--quiet",
+            "--table", table, "--strategy", strategy, "--chunk", "4", "--quiet",
         ]);
         assert_eq!(out, expected, "--strategy {strategy}");
     }
@@ -612,14 +573,7 @@ fn pg_keys_of_many_types() {
             ]);
             for strategy in PG_STRATEGIES {
                 let out = export(&[
-                    "--table",
-                    &table,
-                    "--strategy",
-                    strategy,
-                    "--chunk",
-                    "2",
-                    "--format",
-                    format,
+                    "--table", &table, "--strategy", strategy, "--chunk", "2", "--format", format,
                     "--quiet",
                 ]);
                 if out != reference {
@@ -652,14 +606,7 @@ fn pg_copy_writes_only_the_output_columns() {
     ));
     for format in ["csv", "tsv"] {
         let out = export_text(&[
-            "--table",
-            table,
-            "--columns",
-            "name",
-            "--strategy",
-            "copy",
-            "--format",
-            format,
+            "--table", table, "--columns", "name", "--strategy", "copy", "--format", format,
         ]);
         let expected: String = std::iter::once("name\n".to_string())
             .chain((1..=9).map(|g| format!("n{g}\n")))
@@ -726,14 +673,7 @@ fn pg_explain_shows_chunk_sql_and_plans() {
     );
     // Offset and copy explain too, and exit 0.
     let out = export_text(&[
-        "--table",
-        table,
-        "--strategy",
-        "offset",
-        "--chunk",
-        "2",
-        "--explain",
-        "--quiet",
+        "--table", table, "--strategy", "offset", "--chunk", "2", "--explain", "--quiet",
     ]);
     assert!(out.contains("OFFSET"), "{out}");
     assert!(!out.contains("payload-value-"), "{out}");
@@ -775,12 +715,7 @@ fn pg_query_export_copy_and_cursor_agree() {
     assert_eq!(parsed.get(3, "tens"), Some("10"));
     // The same columns read from the table give the same values.
     let from_table = export_text(&[
-        "--table",
-        table,
-        "--columns",
-        "id,t,ts,n,ia,j",
-        "--where",
-        "id = 1",
+        "--table", table, "--columns", "id,t,ts,n,ia,j", "--where", "id = 1",
     ]);
     let from_query = export_text(&[
         "--query",
@@ -856,12 +791,7 @@ fn pg_schema_qualified_and_odd_table_names() {
     let csv = assert_strategies_agree(&PG_STRATEGIES, &["--table", odd, "--chunk", "2"]);
     assert_eq!(csv, "\"odd \"\"col\"\"\",\"x,y\"\n1,a\n2,b\n3,c\n");
     let out = export_text(&[
-        "--table",
-        odd,
-        "--columns",
-        r#""x,y""#,
-        "--format",
-        "ndjson",
+        "--table", odd, "--columns", r#""x,y""#, "--format", "ndjson",
     ]);
     assert_eq!(out, "{\"x,y\":\"a\"}\n{\"x,y\":\"b\"}\n{\"x,y\":\"c\"}\n");
     let out = export_text(&[
@@ -930,14 +860,7 @@ fn pg_count() {
         "estimate {estimate} for 5000 rows"
     );
     let run = dbchunk([
-        "count",
-        "--url",
-        &url,
-        "--table",
-        table,
-        "--estimate",
-        "--where",
-        "grp = 3",
+        "count", "--url", &url, "--table", table, "--estimate", "--where", "grp = 3",
     ])
     .success();
     let estimate: u64 = run.stdout_str().trim_end().parse().expect("an integer");
@@ -986,13 +909,7 @@ fn pg_export_stats_and_output_file() {
     entries.sort();
     assert_eq!(
         entries,
-        [
-            "auto.csv",
-            "copy.csv",
-            "cursor.csv",
-            "keyset.csv",
-            "offset.csv"
-        ]
+        ["auto.csv", "copy.csv", "cursor.csv", "keyset.csv", "offset.csv"]
     );
     // A failing export leaves no file.
     let path = dir.join("bad.csv");
@@ -1024,14 +941,7 @@ fn pg_closed_stdout_is_success() {
     for strategy in ["copy", "keyset", "cursor"] {
         for format in ["csv", "ndjson"] {
             let mut child = dbchunk([
-                "export",
-                "--url",
-                &url,
-                "--table",
-                table,
-                "--strategy",
-                strategy,
-                "--format",
+                "export", "--url", &url, "--table", table, "--strategy", strategy, "--format",
                 format,
             ])
             .command()
@@ -1106,14 +1016,7 @@ fn pg_parallel_output_equals_serial() {
     for strategy in ["keyset", "copy"] {
         for workers in ["2", "3", "5"] {
             let out = export(&[
-                "--table",
-                table,
-                "--strategy",
-                strategy,
-                "--parallel",
-                workers,
-                "--chunk",
-                "700",
+                "--table", table, "--strategy", strategy, "--parallel", workers, "--chunk", "700",
             ]);
             assert!(
                 out == serial,
@@ -1138,19 +1041,8 @@ fn pg_parallel_export_reads_one_snapshot() {
     let url = pg_url();
     // 20,000 rows at 8,000 rows a second: about 2.5 seconds.
     let mut child = dbchunk([
-        "export",
-        "--url",
-        &url,
-        "--table",
-        table,
-        "--parallel",
-        "2",
-        "--strategy",
-        "keyset",
-        "--chunk",
-        "500",
-        "--max-rate",
-        "8000/s",
+        "export", "--url", &url, "--table", table, "--parallel", "2", "--strategy", "keyset",
+        "--chunk", "500", "--max-rate", "8000/s",
     ])
     .command()
     .stdin(Stdio::null())

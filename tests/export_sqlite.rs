@@ -234,14 +234,7 @@ fn sqlite_null_option() {
     let tsv = export_text(
         &url,
         &[
-            "--table",
-            "vals",
-            "--columns",
-            "id,s",
-            "--format",
-            "tsv",
-            "--null",
-            "(null)",
+            "--table", "vals", "--columns", "id,s", "--format", "tsv", "--null", "(null)",
         ],
     );
     assert!(tsv.contains("\n3\t(null)\n"), "{tsv}");
@@ -344,33 +337,14 @@ fn sqlite_every_strategy_same_bytes_with_options() {
         &["--table", "people", "--chunk", "3", "--limit", "7"],
         &["--table", "people", "--chunk", "3", "--where", "id % 2 = 0"],
         &[
-            "--table",
-            "people",
-            "--chunk",
-            "3",
-            "--columns",
-            "note,name",
+            "--table", "people", "--chunk", "3", "--columns", "note,name",
         ],
         &[
-            "--table",
-            "people",
-            "--chunk",
-            "4",
-            "--no-header",
-            "--columns",
-            "misc,id",
+            "--table", "people", "--chunk", "4", "--no-header", "--columns", "misc,id",
         ],
         &[
-            "--table",
-            "people",
-            "--chunk",
-            "3",
-            "--where",
-            "score > 0",
-            "--limit",
-            "5",
-            "--columns",
-            "name",
+            "--table", "people", "--chunk", "3", "--where", "score > 0", "--limit", "5",
+            "--columns", "name",
         ],
     ];
     for args in cases {
@@ -387,17 +361,8 @@ fn sqlite_limit() {
             let out = export_text(
                 &url,
                 &[
-                    "--table",
-                    "people",
-                    "--columns",
-                    "id",
-                    "--strategy",
-                    strategy,
-                    "--chunk",
-                    chunk,
-                    "--limit",
-                    limit,
-                    "--quiet",
+                    "--table", "people", "--columns", "id", "--strategy", strategy, "--chunk",
+                    chunk, "--limit", limit, "--quiet",
                 ],
             );
             let n: usize = limit.parse::<usize>().unwrap().min(50);
@@ -419,14 +384,7 @@ fn sqlite_columns_in_given_order() {
     let out = export_text(
         &url,
         &[
-            "--table",
-            "people",
-            "--columns",
-            "name,id",
-            "--limit",
-            "3",
-            "--chunk",
-            "2",
+            "--table", "people", "--columns", "name,id", "--limit", "3", "--chunk", "2",
         ],
     );
     assert_eq!(out, "name,id\nperson 00,1\nperson 01,4\nperson 02,7\n");
@@ -434,14 +392,7 @@ fn sqlite_columns_in_given_order() {
     let out = export_text(
         &url,
         &[
-            "--table",
-            "people",
-            "--columns",
-            "name",
-            "--limit",
-            "4",
-            "--chunk",
-            "3",
+            "--table", "people", "--columns", "name", "--limit", "4", "--chunk", "3",
         ],
     );
     assert_eq!(out, "name\nperson 00\nperson 01\nperson 02\nperson 03\n");
@@ -449,14 +400,7 @@ fn sqlite_columns_in_given_order() {
     let out = export_text(
         &url,
         &[
-            "--table",
-            "people",
-            "--columns",
-            "score,id",
-            "--limit",
-            "2",
-            "--format",
-            "ndjson",
+            "--table", "people", "--columns", "score,id", "--limit", "2", "--format", "ndjson",
         ],
     );
     assert_eq!(
@@ -472,14 +416,8 @@ fn sqlite_where_filter() {
     let out = export_text(
         &url,
         &[
-            "--table",
-            "people",
-            "--columns",
-            "id,name",
-            "--where",
-            "id BETWEEN 10 AND 20",
-            "--chunk",
-            "2",
+            "--table", "people", "--columns", "id,name", "--where", "id BETWEEN 10 AND 20",
+            "--chunk", "2",
         ],
     );
     assert_eq!(
@@ -490,27 +428,13 @@ fn sqlite_where_filter() {
     let out = export_text(
         &url,
         &[
-            "--table",
-            "people",
-            "--columns",
-            "id",
-            "--where",
-            "id = 1 OR id = 148",
-            "--chunk",
-            "1",
-            "--strategy",
-            "keyset",
+            "--table", "people", "--columns", "id", "--where", "id = 1 OR id = 148", "--chunk",
+            "1", "--strategy", "keyset",
         ],
     );
     assert_eq!(out, "id\n1\n148\n");
     let count = dbchunk([
-        "count",
-        "--url",
-        &url,
-        "--table",
-        "people",
-        "--where",
-        "id BETWEEN 10 AND 20",
+        "count", "--url", &url, "--table", "people", "--where", "id BETWEEN 10 AND 20",
     ])
     .success();
     assert_eq!(count.stdout_str(), "4\n");
@@ -738,15 +662,7 @@ fn sqlite_without_rowid_table_and_explicit_key() {
         let out = export_text(
             &url,
             &[
-                "--table",
-                "wr",
-                "--chunk",
-                "2",
-                "--key",
-                "n",
-                "--strategy",
-                strategy,
-                "--quiet",
+                "--table", "wr", "--chunk", "2", "--key", "n", "--strategy", strategy, "--quiet",
             ],
         );
         assert_eq!(out, by_n, "--strategy {strategy} --key n");
@@ -808,12 +724,7 @@ fn sqlite_query_export() {
     assert_eq!(out, "twice,up\n8,PERSON 01\n");
     // A query with --key reads by keyset, same bytes as the cursor.
     let args = [
-        "--query",
-        "SELECT id, name, note FROM people",
-        "--key",
-        "id",
-        "--chunk",
-        "3",
+        "--query", "SELECT id, name, note FROM people", "--key", "id", "--chunk", "3",
     ];
     assert_strategies_agree(&url, &SQLITE_STRATEGIES, &args);
     let keyed = export_text(&url, &args);
@@ -825,24 +736,13 @@ fn sqlite_query_export() {
     let out = export_text(
         &url,
         &[
-            "--query",
-            "SELECT id, name FROM people",
-            "--where",
-            "id < 5",
-            "--columns",
-            "name",
+            "--query", "SELECT id, name FROM people", "--where", "id < 5", "--columns", "name",
         ],
     );
     assert_eq!(out, "name\nperson 00\nperson 01\n");
     // A query without a key cannot be read by keyset.
     let run = dbchunk([
-        "export",
-        "--url",
-        &url,
-        "--query",
-        "SELECT id FROM people",
-        "--strategy",
-        "keyset",
+        "export", "--url", &url, "--query", "SELECT id FROM people", "--strategy", "keyset",
     ])
     .fails(2);
     assert!(run.stderr.contains("--key"), "{}", run.stderr);
@@ -922,13 +822,7 @@ fn sqlite_failed_export_leaves_no_output_file() {
     let path = out_dir.join("out.csv");
     for strategy in SQLITE_STRATEGIES {
         let run = dbchunk([
-            "export",
-            "--url",
-            &url,
-            "--table",
-            "people",
-            "--where",
-            "no_such_column = 1",
+            "export", "--url", &url, "--table", "people", "--where", "no_such_column = 1",
         ])
         .args(["--strategy", strategy, "--quiet", "--output"])
         .arg(&path)
@@ -947,14 +841,7 @@ fn sqlite_failed_export_leaves_no_output_file() {
     // A file already there is not touched by a failed export.
     std::fs::write(&path, "previous good export\n").unwrap();
     dbchunk([
-        "export",
-        "--url",
-        &url,
-        "--table",
-        "people",
-        "--where",
-        "no_such_column = 1",
-        "--output",
+        "export", "--url", &url, "--table", "people", "--where", "no_such_column = 1", "--output",
     ])
     .arg(&path)
     .fails(1);
@@ -981,13 +868,7 @@ fn sqlite_failed_export_leaves_no_partial_file() {
     let out_dir = TempDir::new("sqlite_failed_export_leaves_no_partial_file-out");
     for _ in 0..20 {
         dbchunk([
-            "export",
-            "--url",
-            &url,
-            "--table",
-            "people",
-            "--where",
-            "no_such_column = 1",
+            "export", "--url", &url, "--table", "people", "--where", "no_such_column = 1",
             "--output",
         ])
         .arg(out_dir.join("out.csv"))
@@ -1043,15 +924,7 @@ fn sqlite_stats_line() {
             run.stdout,
             export(
                 &url,
-                &[
-                    "--table",
-                    "people",
-                    "--chunk",
-                    "3",
-                    "--strategy",
-                    strategy,
-                    "--quiet"
-                ]
+                &["--table", "people", "--chunk", "3", "--strategy", strategy, "--quiet"]
             )
         );
     }
@@ -1101,15 +974,7 @@ fn sqlite_offset_warns_once_and_quiet_silences_it() {
     let dir = TempDir::new("sqlite_offset_warns_once_and_quiet_silences_it");
     let url = people_db(&dir);
     let run = dbchunk([
-        "export",
-        "--url",
-        &url,
-        "--table",
-        "people",
-        "--strategy",
-        "offset",
-        "--chunk",
-        "3",
+        "export", "--url", &url, "--table", "people", "--strategy", "offset", "--chunk", "3",
     ])
     .success();
     assert_eq!(
@@ -1127,15 +992,7 @@ fn sqlite_offset_warns_once_and_quiet_silences_it() {
     assert_eq!(run.stderr_lines().len(), 1, "{}", run.stderr);
     assert!(run.stderr.starts_with("dbchunk: "), "{}", run.stderr);
     let quiet = dbchunk([
-        "export",
-        "--url",
-        &url,
-        "--table",
-        "people",
-        "--strategy",
-        "offset",
-        "--chunk",
-        "3",
+        "export", "--url", &url, "--table", "people", "--strategy", "offset", "--chunk", "3",
         "--quiet",
     ])
     .success();
@@ -1144,15 +1001,7 @@ fn sqlite_offset_warns_once_and_quiet_silences_it() {
     // Other strategies do not warn.
     for strategy in ["auto", "keyset", "cursor"] {
         let run = dbchunk([
-            "export",
-            "--url",
-            &url,
-            "--table",
-            "people",
-            "--strategy",
-            strategy,
-            "--chunk",
-            "3",
+            "export", "--url", &url, "--table", "people", "--strategy", strategy, "--chunk", "3",
         ])
         .success();
         assert_eq!(run.stderr, "", "--strategy {strategy}");
@@ -1205,15 +1054,7 @@ fn big_db() -> &'static Path {
 /// Exports `table` to a file with `--stats` and returns the stats line.
 fn export_stats(url: &str, table: &str, strategy: &str, out: &Path) -> serde_json::Value {
     let run = dbchunk([
-        "export",
-        "--url",
-        url,
-        "--table",
-        table,
-        "--strategy",
-        strategy,
-        "--stats",
-        "--output",
+        "export", "--url", url, "--table", table, "--strategy", strategy, "--stats", "--output",
     ])
     .arg(out)
     .success();
@@ -1297,16 +1138,7 @@ fn sqlite_key_that_is_not_unique_is_refused_for_keyset() {
     );
     for strategy in ["keyset", "offset"] {
         let run = dbchunk([
-            "export",
-            "--url",
-            &url,
-            "--table",
-            "dup",
-            "--key",
-            "k",
-            "--chunk",
-            "2",
-            "--strategy",
+            "export", "--url", &url, "--table", "dup", "--key", "k", "--chunk", "2", "--strategy",
             strategy,
         ])
         .fails(2);
@@ -1321,14 +1153,7 @@ fn sqlite_key_that_is_not_unique_is_refused_for_keyset() {
     let cursor = export_text(
         &url,
         &[
-            "--table",
-            "dup",
-            "--key",
-            "k",
-            "--strategy",
-            "cursor",
-            "--columns",
-            "v",
+            "--table", "dup", "--key", "k", "--strategy", "cursor", "--columns", "v",
         ],
     );
     assert_eq!(cursor.lines().count(), 7, "{cursor}");
@@ -1336,26 +1161,13 @@ fn sqlite_key_that_is_not_unique_is_refused_for_keyset() {
     let keyed = export_text(
         &url,
         &[
-            "--table",
-            "dup",
-            "--key",
-            "k,u",
-            "--chunk",
-            "2",
-            "--strategy",
-            "keyset",
+            "--table", "dup", "--key", "k,u", "--chunk", "2", "--strategy", "keyset",
         ],
     );
     assert_eq!(keyed.lines().count(), 7, "{keyed}");
     // A query's key is checked against the data.
     let query = [
-        "export",
-        "--url",
-        &url,
-        "--query",
-        "SELECT * FROM dup",
-        "--strategy",
-        "keyset",
+        "export", "--url", &url, "--query", "SELECT * FROM dup", "--strategy", "keyset",
     ];
     let run = dbchunk(query)
         .args(["--key", "u", "--chunk", "2"])
@@ -1407,13 +1219,7 @@ fn sqlite_max_rate_paces_the_export() {
         "{elapsed:?}"
     );
     let run = dbchunk([
-        "export",
-        "--url",
-        &url,
-        "--table",
-        "t",
-        "--max-rate",
-        "fast",
+        "export", "--url", &url, "--table", "t", "--max-rate", "fast",
     ])
     .fails(2);
     assert!(run.stderr.contains("--max-rate"), "{}", run.stderr);
@@ -1435,15 +1241,7 @@ fn sqlite_signals_stop_after_a_whole_chunk() {
     let file_arg = file.to_str().unwrap().to_string();
     for (signal, code, to_file) in [("-INT", 130, false), ("-TERM", 143, true)] {
         let mut args = vec![
-            "export",
-            "--url",
-            &url,
-            "--table",
-            "t",
-            "--chunk",
-            "1000",
-            "--max-rate",
-            "4000/s",
+            "export", "--url", &url, "--table", "t", "--chunk", "1000", "--max-rate", "4000/s",
         ];
         if to_file {
             args.extend(["--output", &file_arg]);

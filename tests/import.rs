@@ -1246,13 +1246,7 @@ fn check_rejects(dir: &TempDir, case: &RejectCase, strategy: &str, lines: &[&str
         db,
         table,
         &[
-            "--strategy",
-            strategy,
-            "--batch",
-            "2",
-            "--reject-file",
-            rejects_arg,
-            "--stats",
+            "--strategy", strategy, "--batch", "2", "--reject-file", rejects_arg, "--stats",
         ],
         REJECT_INPUT,
     );
@@ -1315,12 +1309,7 @@ fn check_rejects(dir: &TempDir, case: &RejectCase, strategy: &str, lines: &[&str
     // A high --max-errors is not reached: the same rows, the same exit 3.
     db.create(table, BAD_COLUMNS);
     let args = [
-        "--strategy",
-        strategy,
-        "--batch",
-        "2",
-        "--reject-file",
-        rejects_arg,
+        "--strategy", strategy, "--batch", "2", "--reject-file", rejects_arg,
     ];
     let run = import(
         db,
@@ -1347,13 +1336,7 @@ fn check_rejects(dir: &TempDir, case: &RejectCase, strategy: &str, lines: &[&str
         db,
         table,
         &[
-            "--strategy",
-            strategy,
-            "--batch",
-            "2",
-            "--reject-file",
-            rejects_arg,
-            "--max-errors",
+            "--strategy", strategy, "--batch", "2", "--reject-file", rejects_arg, "--max-errors",
             max,
         ],
         REJECT_INPUT,
@@ -1500,12 +1483,7 @@ fn check_truncate(db: &Db, table: &str, strategy: &str) {
         seed();
         let before = db.digest(table);
         let args = [
-            "--batch",
-            "2",
-            "--strategy",
-            strategy,
-            "--truncate",
-            "--atomic",
+            "--batch", "2", "--strategy", strategy, "--truncate", "--atomic",
         ];
         let run = import(db, table, &args, bad);
         run.assert_code(1);
@@ -1680,12 +1658,7 @@ fn timestamps_with_space_and_offsets() {
     assert_eq!(
         pg.rows(
             table,
-            &[
-                "id",
-                "ts",
-                "(tz AT TIME ZONE 'UTC')",
-                "extract(epoch from tz)"
-            ]
+            &["id", "ts", "(tz AT TIME ZONE 'UTC')", "extract(epoch from tz)"]
         ),
         "1|2024-05-26 10:00:00|2024-05-26 08:00:00|1716710400.000000;\
          2|2024-05-26 10:00:00.123456|2024-05-25 23:30:00|1716679800.000000;\

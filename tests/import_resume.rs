@@ -37,20 +37,8 @@ fn assert_resumes(
         let state = dir.join(&format!("state-{run}.json"));
         let (state_arg, input_arg) = (state.to_str().unwrap(), input.to_str().unwrap());
         let mut args = vec![
-            "import",
-            "--url",
-            url,
-            "--table",
-            table,
-            "--input",
-            input_arg,
-            "--state",
-            state_arg,
-            "--batch",
-            "40",
-            "--strategy",
-            strategy,
-            "--quiet",
+            "import", "--url", url, "--table", table, "--input", input_arg, "--state", state_arg,
+            "--batch", "40", "--strategy", strategy, "--quiet",
         ];
         kill_after(&args, Duration::from_millis(millis));
         if state.exists() {

@@ -24,16 +24,7 @@ const KEY: &str = "x; DROP TABLE y; --";
 /// drivers and parsers treat specially outside quoted names (string quotes,
 /// named and numbered placeholders, backslash, comments).
 const COLUMNS: [&str; 11] = [
-    "a\"b",
-    "a`b",
-    "first name",
-    "a.b",
-    "prénom",
-    "表",
-    "select",
-    "order",
-    "from",
-    "table",
+    "a\"b", "a`b", "first name", "a.b", "prénom", "表", "select", "order", "from", "table",
     "q'x :p ?1 $1 \\ #/*",
 ];
 
@@ -293,12 +284,7 @@ fn import(db: &Db, input: &str, args: &[&str]) -> Run {
 fn export_and_count_hostile_table_names() {
     let dir = TempDir::new("names-tables");
     let suffixes = [
-        " a\"b",
-        " a`b",
-        "x; DROP TABLE y; --",
-        " q'x :p ?1 $1 \\ #/*",
-        " my table",
-        ".dot",
+        " a\"b", " a`b", "x; DROP TABLE y; --", " q'x :p ?1 $1 \\ #/*", " my table", ".dot",
         "_prénom_表",
     ];
     for db in Db::with_sentinel(&dir) {
@@ -410,16 +396,7 @@ fn export_hostile_columns_and_keys() {
     let rows: Vec<Row> = (1..=5).map(hostile_row).collect();
     // Another order than the table's, the key left out.
     let output = [
-        "table",
-        "表",
-        "a\"b",
-        "a`b",
-        "first name",
-        "a.b",
-        "prénom",
-        "select",
-        "order",
-        "from",
+        "table", "表", "a\"b", "a`b", "first name", "a.b", "prénom", "select", "order", "from",
         "q'x :p ?1 $1 \\ #/*",
     ];
     for db in Db::with_sentinel(&dir) {
@@ -433,32 +410,16 @@ fn export_hostile_columns_and_keys() {
         let key = db.cli_column(KEY);
         for strategy in db.export_strategies() {
             let args = [
-                "--table",
-                name,
-                "--columns",
-                &columns,
-                "--key",
-                &key,
-                "--chunk",
-                "2",
-                "--strategy",
-                strategy,
+                "--table", name, "--columns", &columns, "--key", &key, "--chunk", "2",
+                "--strategy", strategy,
             ];
             let run = export(&db, &args);
             assert_eq!(run.stdout_str(), expected, "{db:?} {strategy}");
         }
         if !matches!(db, Db::Lite(_)) {
             let mut args = vec![
-                "--table",
-                name,
-                "--columns",
-                &columns,
-                "--key",
-                &key,
-                "--chunk",
-                "1",
-                "--parallel",
-                "2",
+                "--table", name, "--columns", &columns, "--key", &key, "--chunk", "1",
+                "--parallel", "2",
             ];
             if let Db::My = db {
                 args.push("--no-lock"); // no global read lock on a shared server
@@ -489,16 +450,8 @@ fn export_hostile_columns_and_keys() {
         // checked against the data, then read in key order.
         let composite = db.cli_list(&["a\"b", "表"]);
         let args = [
-            "--table",
-            name,
-            "--columns",
-            &columns,
-            "--key",
-            &composite,
-            "--chunk",
-            "2",
-            "--strategy",
-            "keyset",
+            "--table", name, "--columns", &columns, "--key", &composite, "--chunk", "2",
+            "--strategy", "keyset",
         ];
         assert_eq!(
             export(&db, &args).stdout_str(),
@@ -522,13 +475,7 @@ fn export_hostile_columns_and_keys() {
         ] {
             let url = db.url();
             let run = dbchunk([
-                "export",
-                "--url",
-                &url,
-                "--table",
-                name,
-                "--strategy",
-                "keyset",
+                "export", "--url", &url, "--table", name, "--strategy", "keyset",
             ])
             .args(["--key", &db.cli_column(key)])
             .fails(2);
@@ -547,18 +494,8 @@ fn import_hostile_header() {
     let dir = TempDir::new("names-import");
     // The input's fields in another order than the table's columns.
     let header = [
-        "a\"b",
-        "表",
-        KEY,
-        "first name",
-        "a.b",
-        "prénom",
-        "select",
-        "order",
-        "from",
-        "q'x :p ?1 $1 \\ #/*",
-        "table",
-        "a`b",
+        "a\"b", "表", KEY, "first name", "a.b", "prénom", "select", "order", "from",
+        "q'x :p ?1 $1 \\ #/*", "table", "a`b",
     ];
     let all: Vec<&str> = std::iter::once(KEY).chain(COLUMNS).collect();
     for db in Db::with_sentinel(&dir) {
@@ -572,13 +509,7 @@ fn import_hostile_header() {
         let input = csv(&header, &project(&first, &header));
         for strategy in db.import_strategies() {
             let args = [
-                "--table",
-                name,
-                "--truncate",
-                "--strategy",
-                strategy,
-                "--batch",
-                "2",
+                "--table", name, "--truncate", "--strategy", strategy, "--batch", "2",
             ];
             import(&db, &input, &args);
             assert_eq!(db.dump(&table, &all), dumped(&first), "{db:?} {strategy}");
@@ -592,12 +523,7 @@ fn import_hostile_header() {
         let input = csv(&header, &project(&update, &header));
         for strategy in ["auto", "insert"] {
             let args = [
-                "--table",
-                name,
-                "--on-conflict",
-                "update",
-                "--strategy",
-                strategy,
+                "--table", name, "--on-conflict", "update", "--strategy", strategy,
             ];
             import(&db, &input, &args);
             let want = [
@@ -634,13 +560,7 @@ fn import_hostile_header() {
         for strategy in db.import_strategies() {
             db.exec(&format!("DELETE FROM {table} WHERE {} = 6", db.quote(KEY)));
             let args = [
-                "--table",
-                name,
-                "--no-header",
-                "--columns",
-                &columns,
-                "--strategy",
-                strategy,
+                "--table", name, "--no-header", "--columns", &columns, "--strategy", strategy,
             ];
             import(&db, body, &args);
             let got = db.dump(&table, &all);
@@ -670,11 +590,7 @@ fn hostile_names_in_errors() {
         db.create(&table, "id INT NOT NULL PRIMARY KEY, v VARCHAR(20)");
         // A table that does not exist is named as it is written.
         let run = dbchunk([
-            "export",
-            "--url",
-            &url,
-            "--table",
-            "\"it_names_err no\"\"such\"",
+            "export", "--url", &url, "--table", "\"it_names_err no\"\"such\"",
         ])
         .fails(1);
         let line = run.one_error_line();

@@ -234,13 +234,7 @@ fn output_files_state_on_a_device_or_output_on_a_directory_is_refused() {
     let dir = TempDir::new("output_files_state_on_a_device_or_output_on_a_directory");
     let url = table_db(&dir, 1);
     let run = dbchunk([
-        "export",
-        "--url",
-        &url,
-        "--table",
-        "t",
-        "--state",
-        "/dev/null",
+        "export", "--url", &url, "--table", "t", "--state", "/dev/null",
     ])
     .fails(2);
     let line = run.one_error_line();

@@ -15,14 +15,7 @@ fn state_bytes(state: &std::path::Path) -> usize {
 /// For a file output and for stdout: kill, resume, compare.
 fn assert_resumes(url: &str, table: &str, dir: &TempDir) {
     let clean = dbchunk([
-        "export",
-        "--url",
-        url,
-        "--table",
-        table,
-        "--strategy",
-        "keyset",
-        "--quiet",
+        "export", "--url", url, "--table", table, "--strategy", "keyset", "--quiet",
     ])
     .success()
     .stdout;
@@ -115,15 +108,7 @@ fn resume_token_from_the_hint() {
         .success()
         .stdout;
     let mut child = dbchunk([
-        "export",
-        "--url",
-        &url,
-        "--table",
-        "t",
-        "--chunk",
-        "500",
-        "--max-rate",
-        "10000/s",
+        "export", "--url", &url, "--table", "t", "--chunk", "500", "--max-rate", "10000/s",
     ])
     .command()
     .stdin(Stdio::null())
@@ -160,15 +145,7 @@ fn resume_token_from_the_hint() {
     let mut joined = written[..keep].to_vec();
     joined.extend(
         dbchunk([
-            "export",
-            "--url",
-            &url,
-            "--table",
-            "t",
-            "--chunk",
-            "500",
-            "--resume-from",
-            token,
+            "export", "--url", &url, "--table", "t", "--chunk", "500", "--resume-from", token,
         ])
         .success()
         .stdout,
@@ -178,13 +155,7 @@ fn resume_token_from_the_hint() {
         "the token did not resume where the export stopped"
     );
     let run = dbchunk([
-        "export",
-        "--url",
-        &url,
-        "--table",
-        "other",
-        "--resume-from",
-        token,
+        "export", "--url", &url, "--table", "other", "--resume-from", token,
     ])
     .fails(2);
     assert!(

@@ -48,17 +48,8 @@ fn export_killed(
 fn assert_keyset_survives(url: &str, table: &str, kill: &dyn Fn()) {
     let clean = export(url, table).arg("--quiet").success().stdout;
     let args = [
-        "export",
-        "--url",
-        url,
-        "--table",
-        table,
-        "--strategy",
-        "keyset",
-        "--chunk",
-        "500",
-        "--max-rate",
-        "8000/s",
+        "export", "--url", url, "--table", table, "--strategy", "keyset", "--chunk", "500",
+        "--max-rate", "8000/s",
     ];
     let kills = [Duration::from_millis(100), Duration::from_millis(1000)];
     let (code, written, stderr) = export_killed(&args, &kills, kill);
@@ -75,17 +66,8 @@ fn assert_keyset_survives(url: &str, table: &str, kill: &dyn Fn()) {
 
 fn assert_cursor_fails_clearly(url: &str, table: &str, kill: &dyn Fn()) {
     let args = [
-        "export",
-        "--url",
-        url,
-        "--table",
-        table,
-        "--strategy",
-        "cursor",
-        "--chunk",
-        "500",
-        "--max-rate",
-        "8000/s",
+        "export", "--url", url, "--table", table, "--strategy", "cursor", "--chunk", "500",
+        "--max-rate", "8000/s",
     ];
     let (code, _, stderr) = export_killed(&args, &[Duration::from_millis(100)], kill);
     assert_eq!(code, Some(1), "{stderr}");

@@ -49,14 +49,7 @@ fn passwords_never_appear_in_any_output() {
         password_file.to_str().unwrap(),
     );
     let export = [
-        "export",
-        "--table",
-        table,
-        "--chunk",
-        "1",
-        "--stats",
-        "--progress",
-        "always",
+        "export", "--table", table, "--chunk", "1", "--stats", "--progress", "always",
     ];
     let mut printed = vec![
         outputs(
@@ -80,14 +73,7 @@ fn passwords_never_appear_in_any_output() {
         ),
         outputs(
             dbchunk([
-                "import",
-                "--url",
-                &my,
-                "--table",
-                table,
-                "--stats",
-                "--progress",
-                "always",
+                "import", "--url", &my, "--table", table, "--stats", "--progress", "always",
             ])
             .args(["--reject-file", rejects_arg, "--max-errors", "5"])
             .stdin("id,v\n4,d\nx,e\n1,dup\n"),
@@ -122,9 +108,7 @@ fn passwords_never_appear_in_any_output() {
             dbchunk(["export", "--table", table])
                 .arg("--url")
                 .arg(with_password(
-                    "postgres://x@127.0.0.1:1/test",
-                    "x",
-                    PASSWORD,
+                    "postgres://x@127.0.0.1:1/test", "x", PASSWORD,
                 )),
             1,
         ),
@@ -141,13 +125,7 @@ fn passwords_never_appear_in_any_output() {
         ),
         outputs(
             dbchunk([
-                "import",
-                "--url",
-                &my,
-                "--table",
-                table,
-                "--password-file",
-                pw_arg,
+                "import", "--url", &my, "--table", table, "--password-file", pw_arg,
             ])
             .stdin("id,v\n"),
             2,

@@ -120,20 +120,10 @@ fn wrong_ca(dir: &TempDir) -> String {
     let (key, cert) = (dir.join("wrong-ca.key"), dir.join("wrong-ca.crt"));
     let status = Command::new("openssl")
         .args([
-            "req",
-            "-x509",
-            "-newkey",
-            "ec",
-            "-pkeyopt",
-            "ec_paramgen_curve:prime256v1",
+            "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1",
         ])
         .args([
-            "-nodes",
-            "-days",
-            "1",
-            "-subj",
-            "/CN=dbchunk throwaway CA",
-            "-keyout",
+            "-nodes", "-days", "1", "-subj", "/CN=dbchunk throwaway CA", "-keyout",
         ])
         .arg(&key)
         .arg("-out")
@@ -276,13 +266,7 @@ fn tls_pg_count_and_import_over_verified_tls() {
     let run = dbchunk(["count", "--url", &url, "--table", "tls_import_check"]).run();
     assert_eq!(tls_value(run), "2");
     let run = dbchunk([
-        "export",
-        "--url",
-        &url,
-        "--table",
-        "tls_import_check",
-        "--strategy",
-        "copy",
+        "export", "--url", &url, "--table", "tls_import_check", "--strategy", "copy",
     ])
     .run();
     assert_eq!(tls_value(run), "id,name\n1,a\n2,b");
