@@ -96,38 +96,30 @@ fn assert_bad_input_with(
     );
 }
 
+/// [`assert_bad_input`] on each of `dbs`, in a table named after the case
+/// and the engine, for an input whose bad line 6 stops the import after
+/// the 4 rows before it.
+#[track_caller]
+fn bad_line_6(case: &str, dbs: Vec<Db>, args: &[&str], input: &[u8], expected: &[&str]) {
+    for db in dbs {
+        let table = format!("it_imp_bad_{case}_{}", db.tag());
+        assert_bad_input(&db, &table, args, input, expected, 4, FIRST_4);
+    }
+}
+
 #[test]
 fn bad_unterminated_quote() {
     // The quote opened on line 6 runs to the end of the input.
     let input = csv_with_bad_line_6(b"5,5,\"never closed,2024-01-05");
-    for (db, table) in [
-        (Db::Pg, "it_imp_bad_quote_pg"),
-        (Db::My, "it_imp_bad_quote_my"),
-    ] {
-        assert_bad_input(
-            &db,
-            table,
-            &[],
-            &input,
-            &["line 6, column 3 (t)", "unterminated quoted field"],
-            4,
-            FIRST_4,
-        );
-    }
+    let expected = ["line 6, column 3 (t)", "unterminated quoted field"];
+    bad_line_6("quote", Db::servers(), &[], &input, &expected);
 }
 
 #[test]
 fn bad_stray_quote() {
     let input = csv_with_bad_line_6(b"5,5,ab\"c,2024-01-05");
-    assert_bad_input(
-        &Db::Pg,
-        "it_imp_bad_stray_quote",
-        &[],
-        &input,
-        &["line 6, column 3 (t)", "quote"],
-        4,
-        FIRST_4,
-    );
+    let expected = ["line 6, column 3 (t)", "quote"];
+    bad_line_6("stray_quote", vec![Db::Pg], &[], &input, &expected);
 }
 
 #[test]
@@ -135,119 +127,51 @@ fn bad_input_ends_inside_a_quoted_field() {
     let mut input = format!("{BAD_HEADER}{}", good_lines(1..=4)).into_bytes();
     input.extend_from_slice(b"5,5,\"cut off here");
     let dir = TempDir::new("imp-bad-eof-quote");
-    let lite = Db::lite(&dir);
-    for (db, table) in [
-        (Db::Pg, "it_imp_bad_eof_quote_pg"),
-        (lite, "it_imp_bad_eof_quote_lite"),
-    ] {
-        assert_bad_input(
-            &db,
-            table,
-            &[],
-            &input,
-            &["line 6, column 3 (t)", "unterminated quoted field"],
-            4,
-            FIRST_4,
-        );
-    }
+    let expected = ["line 6, column 3 (t)", "unterminated quoted field"];
+    bad_line_6(
+        "eof_quote",
+        vec![Db::Pg, Db::lite(&dir)],
+        &[],
+        &input,
+        &expected,
+    );
 }
 
 #[test]
 fn bad_field_count() {
-    let input = csv_with_bad_line_6(b"5,5,too few");
     let dir = TempDir::new("imp-bad-count");
-    let lite = Db::lite(&dir);
-    for (db, table) in [
-        (Db::Pg, "it_imp_bad_count_pg"),
-        (Db::My, "it_imp_bad_count_my"),
-        (lite, "it_imp_bad_count_lite"),
-    ] {
-        assert_bad_input(
-            &db,
-            table,
-            &[],
-            &input,
-            &["line 6", "expected 4 fields, found 3"],
-            4,
-            FIRST_4,
-        );
-    }
+    let input = csv_with_bad_line_6(b"5,5,too few");
+    let expected = ["line 6", "expected 4 fields, found 3"];
+    bad_line_6("count", Db::all(&dir), &[], &input, &expected);
 }
 
 #[test]
 fn bad_utf8() {
-    let input = csv_with_bad_line_6(b"5,5,ab\xff\xfecd,2024-01-05");
     let dir = TempDir::new("imp-bad-utf8");
-    let lite = Db::lite(&dir);
-    for (db, table) in [
-        (Db::Pg, "it_imp_bad_utf8_pg"),
-        (Db::My, "it_imp_bad_utf8_my"),
-        (lite, "it_imp_bad_utf8_lite"),
-    ] {
-        assert_bad_input(
-            &db,
-            table,
-            &[],
-            &input,
-            &["line 6, column 3 (t)", "UTF-8"],
-            4,
-            FIRST_4,
-        );
-    }
+    let input = csv_with_bad_line_6(b"5,5,ab\xff\xfecd,2024-01-05");
+    let expected = ["line 6, column 3 (t)", "UTF-8"];
+    bad_line_6("utf8", Db::all(&dir), &[], &input, &expected);
 }
 
 #[test]
 fn bad_number_out_of_range() {
     let input = csv_with_bad_line_6(b"5,99999,x,2024-01-05");
-    for (db, table) in [
-        (Db::Pg, "it_imp_bad_range_pg"),
-        (Db::My, "it_imp_bad_range_my"),
-    ] {
-        assert_bad_input(
-            &db,
-            table,
-            &[],
-            &input,
-            &["line 6, column 2 (si)", "99999", "out of range"],
-            4,
-            FIRST_4,
-        );
-    }
+    let expected = ["line 6, column 2 (si)", "99999", "out of range"];
+    bad_line_6("range", Db::servers(), &[], &input, &expected);
 }
 
 #[test]
 fn bad_text_in_integer_column() {
     let input = csv_with_bad_line_6(b"5,five,x,2024-01-05");
-    for (db, table) in [(Db::Pg, "it_imp_bad_int_pg"), (Db::My, "it_imp_bad_int_my")] {
-        assert_bad_input(
-            &db,
-            table,
-            &[],
-            &input,
-            &["line 6, column 2 (si)", "\"five\"", "not an integer"],
-            4,
-            FIRST_4,
-        );
-    }
+    let expected = ["line 6, column 2 (si)", "\"five\"", "not an integer"];
+    bad_line_6("int", Db::servers(), &[], &input, &expected);
 }
 
 #[test]
 fn bad_impossible_date() {
     let input = csv_with_bad_line_6(b"5,5,x,2023-02-30");
-    for (db, table) in [
-        (Db::Pg, "it_imp_bad_date_pg"),
-        (Db::My, "it_imp_bad_date_my"),
-    ] {
-        assert_bad_input(
-            &db,
-            table,
-            &[],
-            &input,
-            &["line 6, column 4 (d)", "2023-02-30"],
-            4,
-            FIRST_4,
-        );
-    }
+    let expected = ["line 6, column 4 (d)", "2023-02-30"];
+    bad_line_6("date", Db::servers(), &[], &input, &expected);
 }
 
 /// Line 6 has the key of a row that was in the table before the import.
@@ -344,33 +268,26 @@ fn bad_duplicate_within_the_input() {
 #[test]
 fn bad_ndjson_invalid_json() {
     let input = ndjson_with_bad_line_6("{\"id\":6,\"si\":6,\"t\":\"x\",\"d\":");
-    for (db, table) in [
-        (Db::Pg, "it_imp_bad_json_pg"),
-        (Db::My, "it_imp_bad_json_my"),
-    ] {
-        assert_bad_input(
-            &db,
-            table,
-            &["--format", "ndjson"],
-            &input,
-            &["line 6: ", "invalid JSON"],
-            4,
-            FIRST_4,
-        );
-    }
+    let expected = ["line 6: ", "invalid JSON"];
+    bad_line_6(
+        "json",
+        Db::servers(),
+        &["--format", "ndjson"],
+        &input,
+        &expected,
+    );
 }
 
 #[test]
 fn bad_ndjson_not_an_object() {
     let input = ndjson_with_bad_line_6("[6, 6, \"x\", \"2024-01-06\"]");
-    assert_bad_input(
-        &Db::Pg,
-        "it_imp_bad_json_array",
+    let expected = ["line 6: ", "expected a JSON object"];
+    bad_line_6(
+        "json_array",
+        vec![Db::Pg],
         &["--format", "ndjson"],
         &input,
-        &["line 6: ", "expected a JSON object"],
-        4,
-        FIRST_4,
+        &expected,
     );
 }
 

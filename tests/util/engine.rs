@@ -47,6 +47,20 @@ impl Db {
         }
     }
 
+    /// A short tag for the names of a test's tables: `t_pg`, `t_my`, `t_lite`.
+    pub fn tag(&self) -> &'static str {
+        match self {
+            Db::Pg => "pg",
+            Db::My => "my",
+            Db::Lite(_) => "lite",
+        }
+    }
+
+    /// The two servers.
+    pub fn servers() -> Vec<Db> {
+        vec![Db::Pg, Db::My]
+    }
+
     pub fn url(&self) -> String {
         match self {
             Db::Pg => pg_url(),
