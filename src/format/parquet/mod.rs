@@ -536,13 +536,14 @@ fn f64_of(cell: Cell<'_>) -> Option<f64> {
         Cell::Number(t) | Cell::Text(t) => text::parse_f64(t),
         // A float only where it is the same number.
         Cell::Int(v) => Some(v as f64).filter(|f| exact_int(*f, v)),
-        Cell::UInt(v) => Some(v as f64).filter(|f| *f < 1.8446744073709552e19 && *f as u64 == v),
+        Cell::UInt(v) => Some(v as f64).filter(|f| *f < u64::MAX as f64 && *f as u64 == v),
         _ => None,
     }
 }
 
 fn exact_int(f: f64, v: i64) -> bool {
-    (-9.223372036854775808e18..9.223372036854775808e18).contains(&f) && f as i64 == v
+    // 2^63 is exactly representable; `as` saturates beyond it.
+    (i64::MIN as f64..-(i64::MIN as f64)).contains(&f) && f as i64 == v
 }
 
 /// A string column's bytes: text as it is (it must be UTF-8), anything
