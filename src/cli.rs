@@ -103,6 +103,16 @@ pub struct ExportArgs {
     #[arg(long, value_name = "STR")]
     pub null: Option<String>,
 
+    /// Parquet: values buffered per row group before it is written, which
+    /// bounds memory (default 32MiB; 64MB, 512KiB, 1GB, or bytes).
+    #[arg(long, value_name = "SIZE")]
+    pub row_group_size: Option<String>,
+
+    /// Parquet: the codec inside the file: zstd (default), zstd:LEVEL,
+    /// snappy, gzip, gzip:LEVEL or none.
+    #[arg(long, value_name = "CODEC")]
+    pub parquet_compression: Option<String>,
+
     /// Stop after N rows.
     #[arg(long, value_name = "N")]
     pub limit: Option<u64>,

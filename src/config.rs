@@ -5,7 +5,7 @@
 use crate::cli::{ConnectOpts, CountArgs, ExportArgs, ImportArgs, ImportStrategy, SourceOpts};
 use crate::db::{Request, Source};
 use crate::error::UsageError;
-use crate::format::Format;
+use crate::format::{Format, ParquetOptions};
 use crate::ident::{split_list, QualifiedName};
 use crate::output::Destination;
 use crate::plan::insert::OnConflict;
@@ -23,6 +23,8 @@ pub struct ExportPlan {
     pub destination: Destination,
     pub header: bool,
     pub null: String,
+    /// Row group size and codec, for `--format parquet`.
+    pub parquet: ParquetOptions,
     pub limit: Option<u64>,
     pub max_rate: Option<crate::throttle::Rate>,
     /// `--retries N`: reconnections allowed after a lost connection.
@@ -118,6 +120,7 @@ impl ExportPlan {
                 "--null applies to csv and tsv; NDJSON always writes NULL as null".into(),
             ));
         }
+        let parquet = parquet_options(&args, format)?;
         if args.parallel > 1 && args.limit.is_some() {
             return Err(UsageError(
                 "--parallel splits the whole key range; it does not go with --limit".into(),
@@ -173,6 +176,7 @@ impl ExportPlan {
             null: args
                 .null
                 .unwrap_or_else(|| format.default_null().to_string()),
+            parquet,
             limit: args.limit,
             retries: args.retries,
             max_rate: args
@@ -214,6 +218,13 @@ impl ImportPlan {
             .as_deref()
             .map(|text| split_list(text, url.engine))
             .transpose()?;
+        if format == Format::Parquet {
+            return Err(UsageError(
+                "dbchunk cannot import Parquet yet (it exports it): convert the file to CSV or \
+                 NDJSON first, e.g. with duckdb -c \"COPY (FROM 'x.parquet') TO 'x.csv'\""
+                    .into(),
+            ));
+        }
         if args.no_header && columns.is_none() && format != Format::Ndjson {
             return Err(UsageError(
                 "--no-header needs --columns to say which column each field goes to".into(),
@@ -335,6 +346,85 @@ fn parse_source(source: &SourceOpts, engine: Engine) -> Result<Source, UsageErro
     }
 }
 
+/// `--row-group-size` and `--parquet-compression`, which only Parquet
+/// takes; and the flags Parquet does not take, each named.
+fn parquet_options(args: &ExportArgs, format: Format) -> Result<ParquetOptions, UsageError> {
+    if format != Format::Parquet {
+        for (flag, given) in [
+            ("--row-group-size", args.row_group_size.is_some()),
+            ("--parquet-compression", args.parquet_compression.is_some()),
+        ] {
+            if given {
+                return Err(UsageError(format!(
+                    "{flag} applies to --format parquet, but the format is {}",
+                    format.name()
+                )));
+            }
+        }
+        return Ok(ParquetOptions::default());
+    }
+    let text_only = [
+        ("--null", args.null.is_some()),
+        ("--no-header", args.no_header),
+    ];
+    if let Some((flag, _)) = text_only.iter().find(|(_, given)| *given) {
+        return Err(UsageError(format!(
+            "{flag} applies to csv and tsv; Parquet has no header line and stores NULL as a \
+             missing value: drop {flag}"
+        )));
+    }
+    if args.state.is_some() || args.resume || args.resume_from.is_some() {
+        return Err(UsageError(
+            "--state and --resume do not work with Parquet yet: its footer is written last, so a \
+             stopped export cannot be continued (a failed one leaves no file behind); run it \
+             again, or export csv/tsv/ndjson to resume"
+                .into(),
+        ));
+    }
+    if args.parallel > 1 {
+        return Err(UsageError(
+            "--parallel does not work with Parquet yet (one file gets one writer): drop \
+             --parallel, or export csv/tsv/ndjson in parallel"
+                .into(),
+        ));
+    }
+    let mut options = ParquetOptions::default();
+    if let Some(size) = &args.row_group_size {
+        options.row_group_bytes = parse_size(size).ok_or_else(|| {
+            UsageError(format!(
+                "--row-group-size {size:?} is not a size: use bytes, or 64MB, 512KiB, 1GB"
+            ))
+        })?;
+    }
+    if let Some(codec) = &args.parquet_compression {
+        options.compression =
+            crate::format::parquet::Compression::parse(codec).map_err(UsageError)?;
+    }
+    Ok(options)
+}
+
+/// `1048576`, `64MB`, `512KiB`, `1g`: decimal units (kB, MB, GB) and
+/// binary ones (KiB, MiB, GiB); at least one byte.
+fn parse_size(text: &str) -> Option<usize> {
+    let text = text.trim();
+    let split = text
+        .find(|c: char| !c.is_ascii_digit())
+        .unwrap_or(text.len());
+    let (number, unit) = text.split_at(split);
+    let number: usize = number.parse().ok()?;
+    let factor: usize = match unit.trim().to_ascii_lowercase().as_str() {
+        "" | "b" => 1,
+        "k" | "kb" => 1_000,
+        "m" | "mb" => 1_000_000,
+        "g" | "gb" => 1_000_000_000,
+        "kib" => 1 << 10,
+        "mib" => 1 << 20,
+        "gib" => 1 << 30,
+        _ => return None,
+    };
+    number.checked_mul(factor).filter(|&n| n > 0)
+}
+
 /// `--chunk 0` or `--batch 0` would never move.
 fn at_least_one(flag: &str, value: u64) -> Result<(), UsageError> {
     match value {
@@ -451,6 +541,49 @@ mod tests {
             (p.format, p.destination),
             (Format::Csv, Destination::Stdout)
         );
+    }
+
+    #[test]
+    fn parquet_refuses_text_only_flags_by_name() {
+        let base = ["--url", "sqlite::memory:", "-t", "t", "-o", "x.parquet"];
+        let p = plan(&base).unwrap();
+        assert_eq!(p.format, Format::Parquet);
+        for (extra, flag) in [
+            (&["--null", "N"][..], "--null"),
+            (&["--no-header"][..], "--no-header"),
+            (&["--state", "s.json"][..], "--state"),
+        ] {
+            let mut args = base.to_vec();
+            args.extend_from_slice(extra);
+            let err = plan(&args).err().unwrap();
+            assert!(err.0.starts_with(flag), "{err}");
+        }
+        let err = plan(&[
+            "--url",
+            "sqlite::memory:",
+            "-t",
+            "t",
+            "--row-group-size",
+            "1MB",
+        ])
+        .err()
+        .unwrap();
+        assert!(
+            err.0
+                .contains("--row-group-size applies to --format parquet"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn sizes_parse_with_units() {
+        assert_eq!(parse_size("1000"), Some(1000));
+        assert_eq!(parse_size("64MB"), Some(64_000_000));
+        assert_eq!(parse_size("512KiB"), Some(512 * 1024));
+        assert_eq!(parse_size("1 GiB"), Some(1 << 30));
+        assert_eq!(parse_size("0"), None);
+        assert_eq!(parse_size("MB"), None);
+        assert_eq!(parse_size("5 parsecs"), None);
     }
 
     #[test]

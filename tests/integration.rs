@@ -13,6 +13,7 @@ mod import_resume;
 mod load;
 mod names;
 mod output_files;
+mod parquet;
 mod resume;
 mod retry;
 mod secrets;

@@ -38,8 +38,8 @@ pub async fn run(plan: ExportPlan) -> Result<()> {
     if let Some(resume) = &plan.resume {
         check_resume(resume, &label, plan.format)?;
     }
-    if plan.format == Format::Ndjson {
-        check_distinct_names(&relation, &label)?;
+    if matches!(plan.format, Format::Ndjson | Format::Parquet) {
+        check_distinct_names(&relation, &label, plan.format)?;
     }
     if plan.explain {
         return super::explain::run(&mut db, &relation, strategy, &plan).await;
@@ -81,8 +81,11 @@ pub async fn run(plan: ExportPlan) -> Result<()> {
     // Every keyset export to stdout checkpoints too, so that when it stops
     // it can say how to go on (a file needs --state: its partial file is
     // kept only then).
+    // Parquet cannot be continued (its footer comes last).
     let resumable = resumable
-        || (strategy == Strategy::Keyset && plan.destination == crate::output::Destination::Stdout);
+        || (strategy == Strategy::Keyset
+            && plan.destination == crate::output::Destination::Stdout
+            && plan.format.is_text());
     let output = match resumable {
         true => Output::open_resumable(
             plan.destination.clone(),
@@ -95,10 +98,11 @@ pub async fn run(plan: ExportPlan) -> Result<()> {
         &relation.columns,
         &plan.null,
         plan.header && plan.resume.is_none(),
+        plan.parquet,
         output,
         progress,
         plan.limit,
-    );
+    )?;
     let mut pipeline = pipeline.with_throttle(plan.max_rate.map(Throttle::new));
     if uses_key(strategy) && plan.retries > 0 {
         pipeline = pipeline.with_whole_chunks();
@@ -223,13 +227,18 @@ async fn check_key_identifies_rows(
     Ok(())
 }
 
-/// NDJSON objects cannot hold two keys of the same name.
-fn check_distinct_names(relation: &Relation, label: &str) -> Result<()> {
+/// NDJSON objects cannot hold two keys of the same name, nor a Parquet
+/// schema two fields.
+fn check_distinct_names(relation: &Relation, label: &str, format: Format) -> Result<()> {
+    let holder = match format {
+        Format::Parquet => "one Parquet schema",
+        _ => "one NDJSON object",
+    };
     let mut seen = std::collections::HashSet::new();
     for column in &relation.columns {
         if !seen.insert(column.name.as_str()) {
             return Err(UsageError(format!(
-                "{label} has two columns named {:?}, which one NDJSON object cannot hold: give \
+                "{label} has two columns named {:?}, which {holder} cannot hold: give \
                  them distinct aliases (AS ...) or use --format csv",
                 column.name
             ))

@@ -292,10 +292,11 @@ impl Worker {
             &relation.columns,
             &self.plan.null,
             self.header,
+            self.plan.parquet,
             output,
             self.progress,
             None,
-        )
+        )?
         .with_throttle(self.plan.max_rate.map(Throttle::new));
         read(&mut db, &relation, self.strategy, &self.plan, &mut pipeline).await?;
         let (totals, output, _) = pipeline.drain()?;
