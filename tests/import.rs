@@ -936,17 +936,40 @@ fn bad_unterminated_quote() {
 }
 
 #[test]
-fn bad_stray_quote() {
-    let input = csv_with_bad_line_6(b"5,5,ab\"c,2024-01-05");
+fn bad_text_after_closing_quote() {
+    let input = csv_with_bad_line_6(b"5,5,\"ab\"c,2024-01-05");
     assert_bad_input(
         &Db::Pg,
         "it_imp_bad_stray_quote",
         &[],
         &input,
-        &["line 6, column 3 (t)", "quote"],
+        &["line 6, column 3 (t)", "text after the closing quote"],
         4,
         FIRST_4,
     );
+}
+
+/// A quote inside an unquoted field is data, as Python's csv module reads
+/// it: coordinates and inch marks in hand-made CSV load as written.
+#[test]
+fn quote_inside_unquoted_field_is_literal() {
+    let dir = TempDir::new("imp-lenient-quote");
+    let input = "id,si,t,d\n1,1,37°36'37.8\"N,2024-01-01\n2,2,ab\"c,\n3,3,5\" x 7\",2024-01-03\n";
+    for (db, table) in [
+        (Db::lite(&dir), "it_imp_lenient_quote_lite"),
+        (Db::Pg, "it_imp_lenient_quote_pg"),
+    ] {
+        for strategy in db.strategies() {
+            db.create(table, BAD_COLUMNS);
+            import_ok(&db, table, &["--strategy", strategy], input);
+            assert_eq!(
+                db.rows(table, &["id", "t"]),
+                "1|37°36'37.8\"N;2|ab\"c;3|5\" x 7\"",
+                "{db:?} {strategy}"
+            );
+            db.exec(&format!("DROP TABLE {table}"));
+        }
+    }
 }
 
 #[test]
