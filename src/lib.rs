@@ -23,6 +23,7 @@ pub mod bulk;
 pub mod cell;
 pub mod cli;
 pub mod cmd;
+pub mod compress;
 pub mod config;
 pub mod db;
 pub mod error;

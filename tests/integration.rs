@@ -4,6 +4,7 @@
 mod util;
 
 mod cli;
+mod compress;
 mod export_mysql;
 mod export_postgres;
 mod export_sqlite;
