@@ -238,8 +238,24 @@ fn compress_import_reads_gz_zst_and_compressed_stdin() {
     let mut n = 0;
     for format in ["csv", "tsv", "ndjson"] {
         let expected = plain(&url, format);
-        for tool in ["gzip", "zstd"] {
-            let compressed = tool_compress(tool, &expected);
+        for (tool, own) in [
+            ("gzip", false),
+            ("zstd", false),
+            ("gzip", true),
+            ("zstd", true),
+        ] {
+            // The tools' single stream, and dbchunk's own multi-member or
+            // multi-frame one (a member or frame per 70-row chunk).
+            let compressed = match own {
+                false => tool_compress(tool, &expected),
+                true => {
+                    dbchunk(["export", "--url", &url, "--table", "t", "--quiet"])
+                        .args(["--format", format, "--compress", tool, "--chunk", "70"])
+                        .args(["--strategy", "keyset"])
+                        .success()
+                        .stdout
+                }
+            };
             let ext = if tool == "gzip" { "gz" } else { "zst" };
             let file = dir.join(&format!("in.{format}.{ext}"));
             std::fs::write(&file, &compressed).unwrap();
@@ -267,7 +283,8 @@ fn compress_import_reads_gz_zst_and_compressed_stdin() {
                 .stdout;
                 assert!(
                     back == expected,
-                    "{format} through {tool} (stdin: {stdin}) did not import as the plain file"
+                    "{format} through {tool} (dbchunk's: {own}, stdin: {stdin}) did not import as \
+                     the plain file"
                 );
             }
         }
