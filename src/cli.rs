@@ -95,6 +95,12 @@ pub struct ExportArgs {
     #[arg(long, short = 'o', value_name = "PATH")]
     pub output: Option<String>,
 
+    /// Compress the output: gzip or zstd, with an optional level
+    /// (gzip:1..9, default 6; zstd:1..22, default 3). Implied by an
+    /// --output name ending in .gz or .zst; given with one, it must agree.
+    #[arg(long, value_name = "CODEC[:LEVEL]")]
+    pub compress: Option<String>,
+
     /// Do not write the CSV/TSV header line.
     #[arg(long)]
     pub no_header: bool,
@@ -202,7 +208,8 @@ pub struct ImportArgs {
     #[arg(long, short = 't', value_name = "TABLE")]
     pub table: String,
 
-    /// Input file, or - for stdin (default). A .gz file is decompressed.
+    /// Input file, or - for stdin (default). gzip and zstd input (a .gz or
+    /// .zst name, or their magic bytes on stdin) is decompressed.
     #[arg(long, short = 'i', value_name = "PATH")]
     pub input: Option<String>,
 

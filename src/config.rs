@@ -3,6 +3,7 @@
 //! (exit 2) before anything connects.
 
 use crate::cli::{ConnectOpts, CountArgs, ExportArgs, ImportArgs, ImportStrategy, SourceOpts};
+use crate::compress::{Compression, Suffix};
 use crate::db::{Request, Source};
 use crate::error::UsageError;
 use crate::format::{Format, ParquetOptions};
@@ -21,6 +22,8 @@ pub struct ExportPlan {
     pub chunk: u64,
     pub format: Format,
     pub destination: Destination,
+    /// `--compress`, or what the `--output` name's `.gz`/`.zst` implies.
+    pub compress: Option<Compression>,
     pub header: bool,
     pub null: String,
     /// Row group size and codec, for `--format parquet`.
@@ -99,18 +102,29 @@ impl ExportPlan {
             // offset of its own, over what the shell writes after us.
             Some("/dev/stdout" | "/dev/fd/1" | "/proc/self/fd/1") => Destination::Stdout,
             Some(path) => {
-                check_uncompressed(path)?;
                 check_place("--output", path)?;
                 Destination::File(path.into())
             }
         };
-        let format = match (args.format, &destination) {
+        let output_name = match &destination {
+            Destination::File(path) => Some(path.to_string_lossy().into_owned()),
+            Destination::Stdout => None,
+        };
+        check_parquet_not_wrapped(args.format, output_name.as_deref(), args.compress.as_deref())?;
+        let compress = args
+            .compress
+            .as_deref()
+            .map(Compression::parse)
+            .transpose()
+            .map_err(UsageError)?;
+        let (compress, name) = output_compression(output_name.as_deref(), compress)?;
+        let format = match (args.format, name) {
             (Some(format), _) => format,
-            (None, Destination::File(path)) => {
-                let path = path.to_string_lossy();
-                format_of("--output", &path, &path, "write")?
+            (None, Some(name)) => {
+                let path = output_name.as_deref().unwrap_or_default();
+                format_of("--output", path, name, "write")?
             }
-            (None, Destination::Stdout) => Format::Csv,
+            (None, None) => Format::Csv,
         };
         if let Some(path) = &args.state {
             check_state_file(path)?;
@@ -172,6 +186,7 @@ impl ExportPlan {
             chunk: args.chunk,
             format,
             destination,
+            compress,
             header: !args.no_header,
             null: args
                 .null
@@ -204,7 +219,7 @@ impl ImportPlan {
         let input = args.input.filter(|i| i != "-");
         let format = match (args.format, input.as_deref()) {
             (Some(format), _) => format,
-            (None, Some(path)) => format_of("--input", path, without_gz(path), "read")?,
+            (None, Some(path)) => format_of("--input", path, input_name(path)?, "read")?,
             (None, None) => Format::Csv,
         };
         if let Some(path) = &args.state {
@@ -446,11 +461,14 @@ fn format_of(flag: &str, path: &str, name: &str, verb: &str) -> Result<Format, U
     Ok(format.unwrap_or(Format::Csv))
 }
 
-/// An input name without the `.gz` it is decompressed for.
-fn without_gz(path: &str) -> &str {
-    match path.to_ascii_lowercase().ends_with(".gz") {
-        true => &path[..path.len() - 3],
-        false => path,
+/// An input name without the `.gz` or `.zst` it is decompressed for.
+fn input_name(path: &str) -> Result<&str, UsageError> {
+    match Suffix::of(path) {
+        Suffix::Plain(name) | Suffix::Compressed(_, name) => Ok(name),
+        Suffix::Unsupported(tool) => Err(UsageError(format!(
+            "--input {path}: dbchunk reads gzip (.gz) and zstd (.zst), not {tool}: decompress it \
+             first, e.g. {tool} -dc {path} | dbchunk import ..."
+        ))),
     }
 }
 
@@ -473,19 +491,68 @@ fn check_state_file(path: &str) -> Result<(), UsageError> {
     }
 }
 
-/// Compressed output is not written yet; a `.gz` name holding plain text
-/// would be worse than an error.
-fn check_uncompressed(path: &str) -> Result<(), UsageError> {
-    let lower = path.to_ascii_lowercase();
-    for ext in [".gz", ".zst", ".bz2", ".xz"] {
-        if lower.ends_with(ext) {
-            return Err(UsageError(format!(
-                "dbchunk does not compress output yet ({path:?}): write plain text and pipe it, \
-                 e.g. dbchunk export ... | gzip > {path}"
-            )));
-        }
+/// Parquet compresses each column inside the file; a gzip or zstd stream
+/// around it would make a file no Parquet reader opens.
+fn check_parquet_not_wrapped(
+    format: Option<Format>,
+    output: Option<&str>,
+    compress: Option<&str>,
+) -> Result<(), UsageError> {
+    let lower = output.unwrap_or_default().to_ascii_lowercase();
+    let wrapped_name = [".parquet.gz", ".parquet.zst", ".parquet.bz2", ".parquet.xz"]
+        .iter()
+        .any(|suffix| lower.ends_with(suffix));
+    let parquet = format == Some(Format::Parquet)
+        || (format.is_none() && (lower.ends_with(".parquet") || wrapped_name));
+    if parquet && (wrapped_name || compress.is_some()) {
+        return Err(UsageError(
+            "Parquet compresses inside the file (zstd unless --parquet-compression says \
+             snappy, gzip or none): name the file .parquet and drop --compress"
+                .into(),
+        ));
     }
     Ok(())
+}
+
+/// The compression of the output, from `--compress` and the `--output`
+/// name, and the name the format is read from (without `.gz`/`.zst`).
+/// A name and a flag that disagree, or a plain format's name for
+/// compressed bytes, would label a file wrongly: both are usage errors.
+fn output_compression(
+    path: Option<&str>,
+    flag: Option<Compression>,
+) -> Result<(Option<Compression>, Option<&str>), UsageError> {
+    let Some(path) = path else {
+        return Ok((flag, None));
+    };
+    match Suffix::of(path) {
+        Suffix::Unsupported(tool) => Err(UsageError(format!(
+            "--output {path}: dbchunk compresses with gzip (.gz) or zstd (.zst), not {tool}: name \
+             the file .gz or .zst, or pipe plain output: dbchunk export ... | {tool} > {path}"
+        ))),
+        Suffix::Compressed(codec, name) => match flag {
+            Some(flag) if flag.codec != codec => Err(UsageError(format!(
+                "--output {path} names {} data but --compress is {}: name the file .{} or drop \
+                 --compress",
+                codec.name(),
+                flag.codec.name(),
+                flag.codec.extension()
+            ))),
+            Some(flag) => Ok((Some(flag), Some(name))),
+            None => Ok((Some(Compression::new(codec)), Some(name))),
+        },
+        Suffix::Plain(name) => match flag {
+            Some(flag) if matches!(Format::from_path(name), Ok(Some(_))) => {
+                Err(UsageError(format!(
+                    "--output {path} names plain text but --compress is {}: name the file \
+                     {path}.{}",
+                    flag.codec.name(),
+                    flag.codec.extension()
+                )))
+            }
+            flag => Ok((flag, Some(name))),
+        },
+    }
 }
 
 #[cfg(test)]
@@ -587,7 +654,51 @@ mod tests {
     }
 
     #[test]
-    fn compressed_names_are_refused() {
-        assert!(plan(&["--url", "sqlite::memory:", "-t", "t", "-o", "x.csv.gz"]).is_err());
+    fn parquet_is_never_wrapped_in_gzip_or_zstd() {
+        let base = ["--url", "sqlite::memory:", "-t", "t"];
+        for more in [
+            &["-o", "x.parquet", "--compress", "zstd"][..],
+            &["-o", "x.parquet.gz"],
+            &["-o", "x.parquet.zst"],
+            &["--format", "parquet", "--compress", "gzip"],
+            &["-o", "x.out", "--format", "parquet", "--compress", "gzip"],
+        ] {
+            let mut args = base.to_vec();
+            args.extend_from_slice(more);
+            let err = plan(&args).err().unwrap();
+            assert!(err.0.contains("--parquet-compression"), "{more:?}: {err}");
+        }
+    }
+
+    #[test]
+    fn compression_comes_from_the_name_or_the_flag() {
+        use crate::compress::Codec;
+        let base = ["--url", "sqlite::memory:", "-t", "t"];
+        let with = |more: &[&str]| {
+            let mut args = base.to_vec();
+            args.extend_from_slice(more);
+            plan(&args)
+        };
+        let p = with(&["-o", "x.tsv.gz"]).unwrap();
+        assert_eq!(p.format, Format::Tsv);
+        assert_eq!(p.compress, Some(Compression::new(Codec::Gzip)));
+        let p = with(&["-o", "x.jsonl.zst", "--compress", "zstd:19"]).unwrap();
+        assert_eq!(p.format, Format::Ndjson);
+        assert_eq!(
+            p.compress.map(|c| (c.codec, c.level)),
+            Some((Codec::Zstd, 19))
+        );
+        let p = with(&["--compress", "gzip"]).unwrap();
+        assert_eq!(p.compress.map(|c| c.codec), Some(Codec::Gzip));
+        let p = with(&["-o", "x.zst"]).unwrap();
+        assert_eq!(p.format, Format::Csv);
+        for refused in [
+            &["-o", "x.csv.gz", "--compress", "zstd"][..],
+            &["-o", "x.csv", "--compress", "zstd"],
+            &["-o", "x.csv.bz2"],
+            &["-o", "x.csv.xz"],
+        ] {
+            assert!(with(refused).is_err(), "{refused:?}");
+        }
     }
 }

@@ -24,6 +24,7 @@ pub mod cell;
 pub mod cli;
 pub mod cmd;
 pub mod coltype;
+pub mod compress;
 pub mod config;
 pub mod db;
 pub mod error;

@@ -7,6 +7,11 @@
 //! is written and synced: a failed export never leaves a complete-looking
 //! file behind. A device or FIFO is written in place instead
 //! ([`crate::place`] decides which, and resolves symlinks).
+//!
+//! With `--compress` (or a `.gz`/`.zst` name) the writer thread also
+//! compresses ([`crate::compress`]), ending a gzip member or zstd frame at
+//! every checkpoint and before the rename, so neither a checkpoint nor
+//! the finished file ever stands for a stream without its trailer.
 
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
@@ -15,7 +20,9 @@ use std::thread::JoinHandle;
 
 use anyhow::{Context, Result};
 
+use crate::compress::{Compression, Compressor};
 use crate::place::{open_stream, temp_beside, Place};
+use crate::state::Checkpoint;
 
 /// Buffers in flight between the encoder and the writer thread.
 const QUEUE_DEPTH: usize = 4;
@@ -28,12 +35,12 @@ pub enum Destination {
 }
 
 /// A checkpoint to record once the bytes before it are written
-/// (`--state`): the state file to write, and the resume token.
+/// (`--state`): the state file to write, and where the export stands. The
+/// writer adds the compressed length, which only it knows.
 #[derive(Clone, Debug)]
 pub struct Saved {
     pub state_file: Option<PathBuf>,
-    pub json: String,
-    pub token: String,
+    pub checkpoint: Checkpoint,
 }
 
 /// What the writer thread receives: bytes, and sometimes a checkpoint that
@@ -100,30 +107,53 @@ pub struct Output {
     saved: std::sync::Arc<std::sync::Mutex<Option<String>>>,
 }
 
+/// Where a resumed export goes on: the bytes of its format written before
+/// (the counts go on from them), and the length of the file to keep,
+/// which is less when it is compressed.
+#[derive(Clone, Copy, Debug)]
+pub struct ResumeAt {
+    pub bytes: u64,
+    pub file_bytes: u64,
+}
+
+impl ResumeAt {
+    pub fn of(checkpoint: &Checkpoint) -> ResumeAt {
+        ResumeAt {
+            bytes: checkpoint.bytes,
+            file_bytes: checkpoint.compressed_bytes.unwrap_or(checkpoint.bytes),
+        }
+    }
+}
+
 impl Output {
-    pub fn open(destination: Destination) -> Result<Output> {
+    pub fn open(destination: Destination, compression: Option<Compression>) -> Result<Output> {
         let target = Target::of(&destination)?;
-        Output::start(destination, target, 0)
+        Output::start(destination, target, None, compression)
     }
 
     /// An output that checkpoints can resume: a file goes under its fixed
     /// partial name, and with `resume_at` the partial file is cut back to
-    /// that many bytes (the last recorded checkpoint) and continued. To
-    /// stdout or a device, the output is the rest, to append, as with
-    /// `--resume-from`.
-    pub fn open_resumable(destination: Destination, resume_at: Option<u64>) -> Result<Output> {
+    /// the last recorded checkpoint and continued. To stdout or a device,
+    /// the output is the rest, to append, as with `--resume-from`.
+    pub fn open_resumable(
+        destination: Destination,
+        resume_at: Option<ResumeAt>,
+        compression: Option<Compression>,
+    ) -> Result<Output> {
         let to = match &destination {
             Destination::File(path) => match place(path)? {
                 Place::File(to) => to,
-                Place::Stream(_) => return Output::open_at(destination, resume_at),
+                Place::Stream(_) => return Output::open_at(destination, resume_at, compression),
             },
-            Destination::Stdout => return Output::open_at(destination, resume_at),
+            Destination::Stdout => return Output::open_at(destination, resume_at, compression),
         };
         let path = partial_path(&to);
         let file = match resume_at {
             None => std::fs::File::create(&path)
                 .with_context(|| format!("creating {}", path.display()))?,
-            Some(bytes) => {
+            Some(ResumeAt {
+                file_bytes: bytes, ..
+            }) => {
                 let file = std::fs::OpenOptions::new()
                     .write(true)
                     .open(&path)
@@ -144,17 +174,32 @@ impl Output {
         use std::io::Seek;
         file.seek(io::SeekFrom::End(0))?;
         let target = Target::Partial { file, to };
-        Output::start(destination, target, resume_at.unwrap_or(0))
+        Output::start(destination, target, resume_at, compression)
     }
 
     /// A stream that a resumed export continues: it starts at the bytes
     /// written before.
-    fn open_at(destination: Destination, resume_at: Option<u64>) -> Result<Output> {
+    fn open_at(
+        destination: Destination,
+        resume_at: Option<ResumeAt>,
+        compression: Option<Compression>,
+    ) -> Result<Output> {
         let target = Target::of(&destination)?;
-        Output::start(destination, target, resume_at.unwrap_or(0))
+        Output::start(destination, target, resume_at, compression)
     }
 
-    fn start(destination: Destination, target: Target, bytes: u64) -> Result<Output> {
+    fn start(
+        destination: Destination,
+        target: Target,
+        resume_at: Option<ResumeAt>,
+        compression: Option<Compression>,
+    ) -> Result<Output> {
+        let bytes = resume_at.map_or(0, |r| r.bytes);
+        let file_bytes = resume_at.map_or(0, |r| r.file_bytes);
+        let compressor = compression
+            .map(|c| Compressor::new(c, file_bytes > 0))
+            .transpose()
+            .context("starting the compressor")?;
         let (sender, receiver) = sync_channel::<Piece>(QUEUE_DEPTH);
         let (spare_sender, spares) = sync_channel::<Vec<u8>>(QUEUE_DEPTH);
         let saved = std::sync::Arc::new(std::sync::Mutex::new(None));
@@ -162,7 +207,15 @@ impl Output {
         let cleans_up = target.cleans_up();
         let writer = std::thread::Builder::new()
             .name("dbchunk-writer".into())
-            .spawn(move || write_all(receiver, spare_sender, target, &saved_by_writer))
+            .spawn(move || {
+                let mut writer = Writer {
+                    target,
+                    compressor,
+                    file_bytes,
+                };
+                writer.write_all(receiver, spare_sender, &saved_by_writer)?;
+                Ok(writer.target)
+            })
             .context("starting the output thread")?;
         Ok(Output {
             sender: Some(sender),
@@ -294,46 +347,88 @@ fn partial_path(path: &Path) -> PathBuf {
     path.with_file_name(format!(".{name}.dbchunk-partial"))
 }
 
-fn write_all(
-    pieces: Receiver<Piece>,
-    spares: SyncSender<Vec<u8>>,
-    mut target: Target,
-    saved: &std::sync::Mutex<Option<String>>,
-) -> io::Result<Target> {
-    // Only a stdout writer takes the stdout lock: `--parallel` workers
-    // spooling to files run beside the one that writes to stdout.
-    let mut stdout = matches!(target, Target::Stdout).then(|| io::stdout().lock());
-    for piece in pieces {
-        let out: &mut dyn Write = match (&mut target, stdout.as_mut()) {
-            (Target::Temp { file, .. }, _) => file,
-            (Target::Partial { file, .. } | Target::Direct(file), _) => file,
-            (Target::Stdout, Some(out)) => out,
-            (Target::Stdout, None) => unreachable!("a stdout writer holds the lock"),
-        };
-        out.write_all(&piece.bytes)?;
-        if let Some(checkpoint) = piece.checkpoint {
-            // The state may only claim bytes that are really out.
-            out.flush()?;
-            if let Target::Partial { file, .. } = &target {
-                file.sync_data()?;
+/// The writer thread's side: where bytes go, and how.
+struct Writer {
+    target: Target,
+    compressor: Option<Compressor>,
+    /// Bytes in the file (or on stdout) so far, compressed ones when
+    /// compressing: where a resumed export cuts the file back to.
+    file_bytes: u64,
+}
+
+impl Writer {
+    fn write_all(
+        &mut self,
+        pieces: Receiver<Piece>,
+        spares: SyncSender<Vec<u8>>,
+        saved: &std::sync::Mutex<Option<String>>,
+    ) -> io::Result<()> {
+        // Only a stdout writer takes the stdout lock: `--parallel` workers
+        // spooling to files run beside the one that writes to stdout.
+        let mut stdout = matches!(self.target, Target::Stdout).then(|| io::stdout().lock());
+        for piece in pieces {
+            let out = sink(&mut self.target, stdout.as_mut());
+            self.file_bytes += match &mut self.compressor {
+                None => {
+                    out.write_all(&piece.bytes)?;
+                    piece.bytes.len() as u64
+                }
+                Some(compressor) => compressor.write(&piece.bytes, out)?,
+            };
+            if let Some(Saved {
+                state_file,
+                mut checkpoint,
+            }) = piece.checkpoint
+            {
+                // A checkpoint ends a member or frame: the file cut back
+                // to here is a whole stream.
+                if let Some(compressor) = &mut self.compressor {
+                    self.file_bytes += compressor.end_member(out)?;
+                    checkpoint.compression = Some(compressor.codec().name().to_string());
+                    checkpoint.compressed_bytes = Some(self.file_bytes);
+                }
+                // The state may only claim bytes that are really out.
+                out.flush()?;
+                if let Target::Partial { file, .. } = &self.target {
+                    file.sync_data()?;
+                }
+                if let Some(path) = &state_file {
+                    crate::state::save(path, &checkpoint.to_json().to_string())?;
+                }
+                *saved.lock().unwrap_or_else(|e| e.into_inner()) = Some(checkpoint.token());
             }
-            if let Some(path) = &checkpoint.state_file {
-                crate::state::save(path, &checkpoint.json)?;
+            let _ = spares.try_send(piece.bytes);
+        }
+        // The trailer goes out before the sync and the rename: a file
+        // under its final name is always a complete stream.
+        if let Some(compressor) = &mut self.compressor {
+            let out = sink(&mut self.target, stdout.as_mut());
+            self.file_bytes += compressor.finish(out)?;
+        }
+        match (&mut self.target, stdout.as_mut()) {
+            (Target::Temp { file, .. }, _) => {
+                file.flush()?;
+                file.as_file().sync_all()?;
             }
-            *saved.lock().unwrap_or_else(|e| e.into_inner()) = Some(checkpoint.token);
+            (Target::Partial { file, .. }, _) => file.sync_all()?,
+            // A device or FIFO cannot be synced (EINVAL): written is all.
+            (Target::Direct(_), _) => {}
+            (Target::Stdout, Some(out)) => out.flush()?,
+            (Target::Stdout, None) => {}
         }
-        let _ = spares.try_send(piece.bytes);
+        Ok(())
     }
-    match (&mut target, stdout.as_mut()) {
-        (Target::Temp { file, .. }, _) => {
-            file.flush()?;
-            file.as_file().sync_all()?;
-        }
-        (Target::Partial { file, .. }, _) => file.sync_all()?,
-        // A device or FIFO cannot be synced (EINVAL): written is all.
-        (Target::Direct(_), _) => {}
-        (Target::Stdout, Some(out)) => out.flush()?,
-        (Target::Stdout, None) => {}
+}
+
+/// What the writer writes to.
+fn sink<'a>(
+    target: &'a mut Target,
+    stdout: Option<&'a mut io::StdoutLock<'static>>,
+) -> &'a mut dyn Write {
+    match (target, stdout) {
+        (Target::Temp { file, .. }, _) => file,
+        (Target::Partial { file, .. } | Target::Direct(file), _) => file,
+        (Target::Stdout, Some(out)) => out,
+        (Target::Stdout, None) => unreachable!("a stdout writer holds the lock"),
     }
-    Ok(target)
 }

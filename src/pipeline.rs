@@ -198,11 +198,12 @@ impl Pipeline {
             bytes: self.output.bytes() + full.len() as u64,
             chunks: self.chunks,
             last_key,
+            compression: None,
+            compressed_bytes: None,
         };
         let saved = Saved {
             state_file: settings.state_file,
-            json: checkpoint.to_json().to_string(),
-            token: checkpoint.token(),
+            checkpoint,
         };
         let spare = self.output.send_checkpoint(full, saved)?;
         self.encoder.take_buffer(spare);

@@ -69,27 +69,33 @@ fn cli_unknown_url_scheme() {
 }
 
 #[test]
-fn cli_compressed_output_is_refused() {
+fn cli_unsupported_compression_is_refused() {
     let dir = TempDir::new("cli_compressed_output_is_refused");
     let url = small_db(&dir);
-    let out = dir.join("x.csv.gz");
-    let err = usage_error(&[
-        "export",
-        "--url",
-        &url,
-        "--table",
-        "t",
-        "--output",
-        out.to_str().unwrap(),
-    ]);
-    assert!(err.contains("x.csv.gz"), "{err}");
-    assert!(
-        !out.exists(),
-        "no file may be created for a refused command line"
-    );
+    for (name, more) in [("x.csv.bz2", None), ("x.csv.gz", Some("zstd"))] {
+        let out = dir.join(name);
+        let mut args = vec![
+            "export",
+            "--url",
+            &url,
+            "--table",
+            "t",
+            "--output",
+            out.to_str().unwrap(),
+        ];
+        if let Some(codec) = more {
+            args.extend(["--compress", codec]);
+        }
+        let err = usage_error(&args);
+        assert!(err.contains(name), "{err}");
+        assert!(
+            !out.exists(),
+            "no file may be created for a refused command line"
+        );
+    }
     // Relative name, as a user would type it.
     usage_error(&[
-        "export", "--url", &url, "--table", "t", "--output", "x.csv.gz",
+        "export", "--url", &url, "--table", "t", "--output", "x.csv.xz",
     ]);
 }
 
@@ -284,7 +290,13 @@ fn cli_password_in_bad_usage_is_hidden() {
         run.stderr
     );
     let run = dbchunk([
-        "export", "--url", &url, "--table", "t", "--output", "x.csv.gz",
+        "export",
+        "--url",
+        &url,
+        "--table",
+        "t",
+        "--output",
+        "x.csv.bz2",
     ])
     .fails(2);
     assert!(

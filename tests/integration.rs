@@ -5,6 +5,7 @@ mod util;
 
 mod cli;
 mod counts;
+mod compress;
 mod export_mysql;
 mod export_postgres;
 mod export_sqlite;

@@ -36,7 +36,7 @@ pub async fn run(plan: ExportPlan) -> Result<()> {
     };
     let strategy = resolve(asked, db.engine(), &relation, &label, plan.parallel > 1)?;
     if let Some(resume) = &plan.resume {
-        check_resume(resume, &label, plan.format)?;
+        check_resume(resume, &label, plan.format, plan.compress)?;
     }
     if matches!(plan.format, Format::Ndjson | Format::Parquet) {
         check_distinct_names(&relation, &label, plan.format)?;
@@ -89,9 +89,10 @@ pub async fn run(plan: ExportPlan) -> Result<()> {
     let output = match resumable {
         true => Output::open_resumable(
             plan.destination.clone(),
-            plan.resume.as_ref().map(|r| r.bytes),
+            plan.resume.as_ref().map(crate::output::ResumeAt::of),
+            plan.compress,
         )?,
-        false => Output::open(plan.destination.clone())?,
+        false => Output::open(plan.destination.clone(), plan.compress)?,
     };
     let pipeline = Pipeline::new(
         plan.format,
@@ -131,14 +132,34 @@ pub async fn run(plan: ExportPlan) -> Result<()> {
     Ok(())
 }
 
-/// A state or token from another export would resume the wrong data.
-fn check_resume(resume: &Checkpoint, label: &str, format: Format) -> Result<()> {
+/// A state or token from another export would resume the wrong data; one
+/// compressed otherwise would append a stream of another kind.
+fn check_resume(
+    resume: &Checkpoint,
+    label: &str,
+    format: Format,
+    compress: Option<crate::compress::Compression>,
+) -> Result<()> {
     if resume.source != label || resume.format != format.name() {
         return Err(UsageError(format!(
             "the state to resume is of a {} export of {}, not of a {} export of {label}",
             resume.format,
             resume.source,
             format.name()
+        ))
+        .into());
+    }
+    let asked = compress.map(|c| c.codec.name());
+    if resume.compression.as_deref() != asked {
+        let kind = |codec: Option<&str>| match codec {
+            None => "an uncompressed export".to_string(),
+            Some(codec) => format!("a {codec}-compressed export"),
+        };
+        return Err(UsageError(format!(
+            "the state to resume is of {}, but this one would be {}: resume with the same \
+             --output name and --compress",
+            kind(resume.compression.as_deref()),
+            kind(asked)
         ))
         .into());
     }
@@ -157,7 +178,7 @@ fn print_resume_hint(plan: &ExportPlan, token: Option<String>) {
             eprintln!(
                 "dbchunk: keep the first {} bytes written to stdout (the chunks before the checkpoint), \
                  then append the resumed output",
-                checkpoint.bytes
+                checkpoint.compressed_bytes.unwrap_or(checkpoint.bytes)
             );
         }
     }

@@ -720,14 +720,16 @@ fn insert_statement(
 }
 
 /// The input as a buffered reader, and its size when it is a plain file
-/// (for the progress bar). `.gz` files are decompressed as they are read.
+/// (for the progress bar). gzip and zstd are decompressed as they are
+/// read: a `.gz`/`.zst` name must hold that, and stdin or any other file
+/// is decompressed when it starts with their magic bytes.
 fn open_input(path: Option<&std::path::Path>) -> Result<(Box<dyn BufRead + Send>, Option<u64>)> {
+    use crate::compress::{buffered, Suffix};
     const BUFFER: usize = 256 * 1024;
     let Some(path) = path else {
-        return Ok((
-            Box::new(std::io::BufReader::with_capacity(BUFFER, std::io::stdin())),
-            None,
-        ));
+        let (input, _) =
+            buffered(Box::new(std::io::stdin()), None, "stdin", BUFFER).context("reading stdin")?;
+        return Ok((input, None));
     };
     let file = std::fs::File::open(path).with_context(|| {
         format!(
@@ -735,21 +737,17 @@ fn open_input(path: Option<&std::path::Path>) -> Result<(Box<dyn BufRead + Send>
             path.display()
         )
     })?;
-    let gzipped = path
-        .extension()
-        .is_some_and(|e| e.eq_ignore_ascii_case("gz"));
-    if gzipped {
-        let decoder = flate2::read::MultiGzDecoder::new(file);
-        return Ok((
-            Box::new(std::io::BufReader::with_capacity(BUFFER, decoder)),
-            None,
-        ));
-    }
+    let name = path.to_string_lossy();
+    let codec = match Suffix::of(&name) {
+        Suffix::Compressed(codec, _) => Some(codec),
+        Suffix::Plain(_) | Suffix::Unsupported(_) => None,
+    };
     let size = file.metadata().ok().map(|m| m.len());
-    Ok((
-        Box::new(std::io::BufReader::with_capacity(BUFFER, file)),
-        size,
-    ))
+    let (input, found) = buffered(Box::new(file), codec, &name, BUFFER)
+        .with_context(|| format!("reading the input file {}", path.display()))?;
+    // The progress bar counts decompressed bytes: a compressed file's
+    // size would not be their total.
+    Ok((input, size.filter(|_| found.is_none())))
 }
 
 #[cfg(test)]

@@ -286,7 +286,14 @@ impl Worker {
         let _ = ready.send(failed.map_or(Ok(()), Err));
         let mut db = joined?;
         let relation = db.describe(&self.plan.request).await?;
-        let output = Output::open(self.destination.clone())?;
+        // The first worker writes the output, compressing the later
+        // ranges' plain spools too as it appends them.
+        let compress = if self.number == 1 {
+            self.plan.compress
+        } else {
+            None
+        };
+        let output = Output::open(self.destination.clone(), compress)?;
         let mut pipeline = Pipeline::new(
             self.plan.format,
             &relation.columns,

@@ -116,10 +116,31 @@ fn bad_unterminated_quote() {
 }
 
 #[test]
-fn bad_stray_quote() {
-    let input = csv_with_bad_line_6(b"5,5,ab\"c,2024-01-05");
-    let expected = ["line 6, column 3 (t)", "quote"];
+fn bad_text_after_closing_quote() {
+    let input = csv_with_bad_line_6(b"5,5,\"ab\"c,2024-01-05");
+    let expected = ["line 6, column 3 (t)", "text after the closing quote"];
     bad_line_6("stray_quote", vec![Db::Pg], &[], &input, &expected);
+}
+
+/// A quote inside an unquoted field is data, as Python's csv module reads
+/// it: coordinates and inch marks in hand-made CSV load as written.
+#[test]
+fn quote_inside_unquoted_field_is_literal() {
+    let dir = TempDir::new("imp-lenient-quote");
+    let input = "id,si,t,d\n1,1,37°36'37.8\"N,2024-01-01\n2,2,ab\"c,\n3,3,5\" x 7\",2024-01-03\n";
+    for db in [Db::lite(&dir), Db::Pg] {
+        let table = format!("it_imp_lenient_quote_{}", db.tag());
+        for strategy in db.import_strategies() {
+            db.create(&table, BAD_COLUMNS);
+            import_ok(&db, &table, &["--strategy", strategy], input);
+            assert_eq!(
+                db.rows(&table, &["id", "t"]),
+                "1|37°36'37.8\"N;2|ab\"c;3|5\" x 7\"",
+                "{db:?} {strategy}"
+            );
+            db.exec(&format!("DROP TABLE {table}"));
+        }
+    }
 }
 
 #[test]
