@@ -342,7 +342,7 @@ fn compress_import_resumes_in_a_compressed_input() {
     );
     let saved: serde_json::Value = serde_json::from_slice(&std::fs::read(&state).unwrap()).unwrap();
     assert_eq!(saved["rows"], 300);
-    import(true, true).success();
+    import(true, true).fails(3); // completed, with the one bad row rejected
     assert_eq!(
         sqlite_query_text(
             &path,
