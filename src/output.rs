@@ -9,8 +9,11 @@
 
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
-use std::sync::mpsc::{sync_channel, Receiver, SyncSender};
-use std::thread::JoinHandle;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc::{sync_channel, Receiver, SyncSender, TrySendError};
+use std::sync::{Arc, Mutex};
+use std::thread::{JoinHandle, Thread};
+use std::time::Duration;
 
 use anyhow::{Context, Result};
 
@@ -59,7 +62,22 @@ pub struct Output {
     destination: Destination,
     bytes: u64,
     /// The token of the last checkpoint whose bytes are written.
-    saved: std::sync::Arc<std::sync::Mutex<Option<String>>>,
+    saved: Arc<Mutex<Option<String>>>,
+    /// Shared with the writer thread, which wakes a sender waiting on a
+    /// full queue and stops early once abandoned.
+    shared: Arc<Shared>,
+}
+
+/// What the sending side and the writer thread both see.
+#[derive(Default)]
+struct Shared {
+    /// The thread waiting for room in the queue, unparked at each piece
+    /// the writer takes. Without it, a sender blocked on a pipe nobody
+    /// reads could never notice Ctrl-C.
+    waiter: Mutex<Option<Thread>>,
+    /// Set when a signal stops the export: the writer writes no more
+    /// pieces, so the last checkpoint it records is the one reported.
+    abandoned: AtomicBool,
 }
 
 impl Output {
@@ -110,11 +128,21 @@ impl Output {
     fn start(destination: Destination, target: Target, bytes: u64) -> Result<Output> {
         let (sender, receiver) = sync_channel::<Piece>(QUEUE_DEPTH);
         let (spare_sender, spares) = sync_channel::<Vec<u8>>(QUEUE_DEPTH);
-        let saved = std::sync::Arc::new(std::sync::Mutex::new(None));
+        let saved = Arc::new(Mutex::new(None));
         let saved_by_writer = saved.clone();
+        let shared = Arc::new(Shared::default());
+        let shared_by_writer = shared.clone();
         let writer = std::thread::Builder::new()
             .name("dbchunk-writer".into())
-            .spawn(move || write_all(receiver, spare_sender, target, &saved_by_writer))
+            .spawn(move || {
+                write_all(
+                    receiver,
+                    spare_sender,
+                    target,
+                    &saved_by_writer,
+                    &shared_by_writer,
+                )
+            })
             .context("starting the output thread")?;
         Ok(Output {
             sender: Some(sender),
@@ -123,6 +151,7 @@ impl Output {
             destination,
             bytes,
             saved,
+            shared,
         })
     }
 
@@ -134,12 +163,13 @@ impl Output {
 
     /// The resume token of the last checkpoint that is written, if any.
     pub fn last_saved(&self) -> Option<String> {
-        self.saved.lock().unwrap_or_else(|e| e.into_inner()).clone()
+        lock(&self.saved).clone()
     }
 
     /// Queues `buffer` for writing and returns an empty buffer to fill next.
-    /// Blocks while the queue is full. Fails with the writer's own error
-    /// (a broken pipe, a full disk) once the writer has stopped.
+    /// Blocks while the queue is full, until a signal asks to stop. Fails
+    /// with the writer's own error (a broken pipe, a full disk) once the
+    /// writer has stopped.
     pub fn send(&mut self, buffer: Vec<u8>) -> Result<Vec<u8>> {
         self.send_piece(buffer, None)
     }
@@ -152,10 +182,53 @@ impl Output {
     fn send_piece(&mut self, bytes: Vec<u8>, checkpoint: Option<Saved>) -> Result<Vec<u8>> {
         self.bytes += bytes.len() as u64;
         let sender = self.sender.as_ref().expect("send after finish");
-        if sender.send(Piece { bytes, checkpoint }).is_err() {
-            return Err(self.writer_error());
+        let mut piece = Piece { bytes, checkpoint };
+        let mut registered = false;
+        loop {
+            match sender.try_send(piece) {
+                Ok(()) => break,
+                Err(TrySendError::Disconnected(_)) => return Err(self.writer_error()),
+                Err(TrySendError::Full(back)) => piece = back,
+            }
+            crate::signals::check()?;
+            if registered {
+                // The timeout only bounds a missed wake-up; the writer
+                // unparks this thread as soon as there is room.
+                std::thread::park_timeout(Duration::from_millis(100));
+            } else {
+                // Registered before trying again, so room made from now
+                // on unparks this thread.
+                *lock(&self.shared.waiter) = Some(std::thread::current());
+                registered = true;
+            }
         }
         Ok(self.spares.try_recv().unwrap_or_default())
+    }
+
+    /// After a signal: the writer finishes the piece it is writing and
+    /// writes no more. Waits a moment for it (a file's writer to the end,
+    /// so its temporary file is gone when the process exits), and returns
+    /// the token of the last checkpoint written.
+    pub fn abandon(&mut self) -> Option<String> {
+        self.shared.abandoned.store(true, Ordering::SeqCst);
+        drop(self.sender.take());
+        match &self.destination {
+            Destination::File(_) => {
+                if let Some(writer) = self.writer.take() {
+                    let _ = writer.join();
+                }
+            }
+            // A pipe nobody reads would block a join forever.
+            Destination::Stdout => {
+                for _ in 0..20 {
+                    if self.writer.as_ref().is_none_or(|w| w.is_finished()) {
+                        break;
+                    }
+                    std::thread::sleep(Duration::from_millis(10));
+                }
+            }
+        }
+        self.last_saved()
     }
 
     /// Queues the whole content of `path` (a `--parallel` worker's range),
@@ -219,6 +292,9 @@ impl Drop for Output {
     /// clean up.
     fn drop(&mut self) {
         drop(self.sender.take());
+        if self.writer.is_none() {
+            return;
+        }
         if let (Some(writer), Destination::File(_)) = (self.writer.take(), &self.destination) {
             let _ = writer.join();
         }
@@ -264,12 +340,19 @@ fn write_all(
     pieces: Receiver<Piece>,
     spares: SyncSender<Vec<u8>>,
     mut target: Target,
-    saved: &std::sync::Mutex<Option<String>>,
+    saved: &Mutex<Option<String>>,
+    shared: &Shared,
 ) -> io::Result<Target> {
     // Only a stdout writer takes the stdout lock: `--parallel` workers
     // spooling to files run beside the one that writes to stdout.
     let mut stdout = matches!(target, Target::Stdout).then(|| io::stdout().lock());
     for piece in pieces {
+        if let Some(sender) = lock(&shared.waiter).as_ref() {
+            sender.unpark();
+        }
+        if shared.abandoned.load(Ordering::SeqCst) {
+            return Ok(target);
+        }
         let out: &mut dyn Write = match (&mut target, stdout.as_mut()) {
             (Target::Temp(file), _) => file,
             (Target::Partial(file), _) => file,
@@ -286,7 +369,7 @@ fn write_all(
             if let Some(path) = &checkpoint.state_file {
                 crate::state::save(path, &checkpoint.json)?;
             }
-            *saved.lock().unwrap_or_else(|e| e.into_inner()) = Some(checkpoint.token);
+            *lock(saved) = Some(checkpoint.token);
         }
         let _ = spares.try_send(piece.bytes);
     }
@@ -300,4 +383,9 @@ fn write_all(
         (Target::Stdout, None) => {}
     }
     Ok(target)
+}
+
+/// A lock that a panicked writer did not poison for the rest.
+fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(|e| e.into_inner())
 }

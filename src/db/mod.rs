@@ -474,6 +474,18 @@ fn count_sql(select: &Select) -> String {
     sql
 }
 
+/// The one line for a server that took the connection and never let
+/// dbchunk in (or that no packet reached) within `--connect-timeout`.
+pub fn no_answer(engine: Engine, host_port: &str, timeout: std::time::Duration) -> anyhow::Error {
+    anyhow::anyhow!(
+        "{host_port} did not answer within {} s: check that {} is up and listening there (the \
+         host and port in --url) and that no firewall drops the connection, or wait longer with \
+         --connect-timeout",
+        timeout.as_secs(),
+        engine.name()
+    )
+}
+
 /// Strips what would break wrapping a query as `(query) AS q`.
 /// Whether `err` means the connection is gone (closed, reset, or the
 /// session killed by an administrator), as opposed to a statement the
