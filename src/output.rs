@@ -135,13 +135,17 @@ impl Output {
         let writer = std::thread::Builder::new()
             .name("dbchunk-writer".into())
             .spawn(move || {
-                write_all(
+                let written = write_all(
                     receiver,
                     spare_sender,
                     target,
                     &saved_by_writer,
                     &shared_by_writer,
-                )
+                );
+                if let Some(waiter) = lock(&shared_by_writer.waiter).as_ref() {
+                    waiter.unpark();
+                }
+                written
             })
             .context("starting the output thread")?;
         Ok(Output {
@@ -252,6 +256,7 @@ impl Output {
     /// Waits for every byte to be written, then moves a file into place.
     pub fn finish(mut self) -> Result<()> {
         drop(self.sender.take());
+        self.wait_for_writer()?;
         let target = self.join()?;
         let Destination::File(path) = &self.destination else {
             return Ok(());
@@ -265,6 +270,18 @@ impl Output {
             Target::Stdout => Ok(()),
         };
         renamed.with_context(|| format!("renaming the finished output to {}", path.display()))
+    }
+
+    /// Waits for the writer to end, or for a signal: a pipe nobody reads
+    /// would otherwise hold the process here for ever.
+    fn wait_for_writer(&self) -> Result<()> {
+        *lock(&self.shared.waiter) = Some(std::thread::current());
+        while !self.writer.as_ref().is_none_or(|w| w.is_finished()) {
+            crate::signals::check()?;
+            // The writer unparks this thread as it ends.
+            std::thread::park_timeout(Duration::from_millis(100));
+        }
+        Ok(())
     }
 
     fn writer_error(&mut self) -> anyhow::Error {

@@ -31,6 +31,10 @@ type Hook = Box<dyn Fn() + Send>;
 /// Run by the watcher thread on the first signal.
 static HOOKS: Mutex<Vec<Hook>> = Mutex::new(Vec::new());
 
+/// Set by [`exit_while`]: the stage and outcome of a stop that the
+/// watcher thread reports itself before it ends the process.
+static EXIT_NOW: Mutex<Option<(String, String)>> = Mutex::new(None);
+
 /// A stop asked for by a signal: an error that carries the exit code, and
 /// once the command knows it, what state the run was left in.
 #[derive(Debug)]
@@ -98,10 +102,19 @@ pub fn install() -> std::io::Result<()> {
     std::thread::Builder::new()
         .name("dbchunk-signals".into())
         .spawn(move || {
-            if signals.forever().next().is_some() {
+            if let Some(signal) = signals.forever().next() {
+                let exit_now = lock(&EXIT_NOW).take();
+                if let Some((stage, outcome)) = exit_now {
+                    let stop = Interrupted {
+                        signal,
+                        stage: None,
+                        outcome: None,
+                    };
+                    eprintln!("dbchunk: {}", stop.left(stage, outcome));
+                    std::process::exit(128 + signal);
+                }
                 STOP.notify_waiters();
-                let hooks = HOOKS.lock().unwrap_or_else(|e| e.into_inner());
-                for hook in hooks.iter() {
+                for hook in lock(&HOOKS).iter() {
                     hook();
                 }
             }
@@ -112,10 +125,29 @@ pub fn install() -> std::io::Result<()> {
 /// Runs `hook` (from another thread) when the first signal comes: for a
 /// synchronous call that only another thread can cut short.
 pub fn on_stop(hook: impl Fn() + Send + 'static) {
-    HOOKS
-        .lock()
-        .unwrap_or_else(|e| e.into_inner())
-        .push(Box::new(hook));
+    lock(&HOOKS).push(Box::new(hook));
+}
+
+/// Until the guard is dropped, the first signal ends the process at once
+/// (from the signal thread), saying `stage` and `outcome`: for a wait that
+/// nothing can wake (a blocking read of stdin) and that has nothing to
+/// clean up.
+#[must_use = "the process exits on a signal only while the guard lives"]
+pub fn exit_while(stage: &str, outcome: &str) -> ExitWhile {
+    *lock(&EXIT_NOW) = Some((stage.to_string(), outcome.to_string()));
+    ExitWhile
+}
+
+pub struct ExitWhile;
+
+impl Drop for ExitWhile {
+    fn drop(&mut self) {
+        *lock(&EXIT_NOW) = None;
+    }
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(|e| e.into_inner())
 }
 
 /// `Err(Interrupted)` once a signal has asked to stop.

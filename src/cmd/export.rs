@@ -226,9 +226,10 @@ fn stopped_output(plan: &ExportPlan, resumable: bool, saved: Option<String>) -> 
             checkpoint.rows, checkpoint.bytes
         ),
         (_, None) => match stdout {
-            true => "no chunk was complete, so the output on stdout is incomplete: run it again"
+            true => "no chunk was written out in full yet, so the output on stdout is \
+                     incomplete: run the export again"
                 .to_string(),
-            false => "no chunk was complete: run it again".to_string(),
+            false => "no chunk was written out in full yet: run the export again".to_string(),
         },
     }
 }

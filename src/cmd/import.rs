@@ -44,10 +44,17 @@ pub async fn run(plan: ImportPlan) -> Result<()> {
         &plan.null,
         plan.max_line_bytes,
     );
+    // A stdin that never sends the header blocks this thread in a read
+    // that nothing can wake; nothing is written yet, so a signal may end
+    // the process from the signal thread.
+    let (stage, outcome) = ("while reading the input's header", "nothing was imported");
+    let waiting = crate::signals::exit_while(stage, outcome);
+    crate::signals::check().map_err(|stop| stop.left(stage, outcome))?;
     let header = reader
         .names()
         .map_err(|e| anyhow!(e))
         .context("reading the header")?;
+    drop(waiting);
     let names = match (&plan.columns, header) {
         (Some(columns), _) => columns.clone(),
         (None, Some(names)) => names,
