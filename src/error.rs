@@ -212,11 +212,16 @@ mod tests {
     fn driver_wrappers_are_left_out() {
         let refused = std::io::Error::from(std::io::ErrorKind::ConnectionRefused);
         let refused_text = std::io::Error::from_raw_os_error(111).to_string();
-        let my = mysql_async::Error::Io(mysql_async::IoError::Io(std::io::Error::from_raw_os_error(111)));
+        let my = mysql_async::Error::Io(mysql_async::IoError::Io(
+            std::io::Error::from_raw_os_error(111),
+        ));
         let line = one_line(&anyhow::Error::new(my).context("connecting"));
         assert!(!line.contains("Input/output error"), "{line}");
         assert!(!line.contains("os error"), "{line}");
-        assert!(refused_text.starts_with(&line["connecting: ".len()..]), "{line}");
+        assert!(
+            refused_text.starts_with(&line["connecting: ".len()..]),
+            "{line}"
+        );
         let server = mysql_async::Error::Server(mysql_async::ServerError {
             code: 1045,
             message: "Access denied".into(),

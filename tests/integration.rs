@@ -4,9 +4,11 @@
 mod util;
 
 mod cli;
+mod errors;
 mod export_mysql;
 mod export_postgres;
 mod export_sqlite;
+mod hangs;
 mod import;
 mod import_resume;
 mod load;

@@ -51,9 +51,9 @@ pub async fn run(plan: ExportPlan) -> Result<()> {
     }
     if plan.explain {
         let explain = super::explain::run(&mut db, &relation, strategy, &plan);
-        return until_stopped(explain)
-            .await
-            .map_err(|stop| stop.left("while running --explain", "the plans are not all printed"))?;
+        return until_stopped(explain).await.map_err(|stop| {
+            stop.left("while running --explain", "the plans are not all printed")
+        })?;
     }
     if uses_key(strategy) && relation.key_check == KeyCheck::Unproven {
         let checking = format!("while checking that --key identifies the rows of {label}");
@@ -138,7 +138,9 @@ pub async fn run(plan: ExportPlan) -> Result<()> {
         Err(stop) => {
             let stage = format!("while exporting {label}, after {} rows", pipeline.rows());
             let saved = pipeline.abandon();
-            return Err(stop.left(stage, stopped_output(&plan, resumable, saved)).into());
+            return Err(stop
+                .left(stage, stopped_output(&plan, resumable, saved))
+                .into());
         }
     };
     if let Err(err) = result {
@@ -149,14 +151,16 @@ pub async fn run(plan: ExportPlan) -> Result<()> {
         return Err(err.context(format!("exporting {label}")));
     }
     let rows = pipeline.rows();
-    let totals = pipeline.finish().map_err(|err| match crate::signals::take_stop(err) {
-        // Stopped while the last bytes waited for room in a full pipe.
-        Ok(stop) => anyhow!(stop.left(
-            format!("while writing the end of {label}, after {rows} rows"),
-            unfinished(&plan)
-        )),
-        Err(err) => err,
-    })?;
+    let totals = pipeline
+        .finish()
+        .map_err(|err| match crate::signals::take_stop(err) {
+            // Stopped while the last bytes waited for room in a full pipe.
+            Ok(stop) => anyhow!(stop.left(
+                format!("while writing the end of {label}, after {rows} rows"),
+                unfinished(&plan)
+            )),
+            Err(err) => err,
+        })?;
     if plan.stats {
         print_stats(&totals, strategy, started);
     }

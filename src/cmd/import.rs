@@ -496,10 +496,7 @@ fn stopped_in_batch(
     committed: u64,
     plan: &ImportPlan,
 ) -> anyhow::Error {
-    let stage = format!(
-        "while writing a batch into table {}",
-        plan.table.display()
-    );
+    let stage = format!("while writing a batch into table {}", plan.table.display());
     let note = match (&plan.state_file, plan.atomic) {
         (_, true) => "nothing was committed (--atomic rolled the import back)".to_string(),
         (Some(state), false) => format!(

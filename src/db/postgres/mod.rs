@@ -152,7 +152,9 @@ impl Postgres {
         };
         let client = tokio::time::timeout(timeout, connecting)
             .await
-            .map_err(|_| super::no_answer(crate::url::Engine::Postgres, &host_port(&config), timeout))??;
+            .map_err(|_| {
+                super::no_answer(crate::url::Engine::Postgres, &host_port(&config), timeout)
+            })??;
         Ok(Postgres {
             client,
             prepared: None,
