@@ -482,7 +482,10 @@ pub fn no_answer(engine: Engine, host_port: &str, timeout: std::time::Duration) 
          host and port in --url) and that no firewall drops the connection, or wait longer with \
          --connect-timeout",
         timeout.as_secs(),
-        engine.name()
+        match engine {
+            Engine::Mysql => "MySQL/MariaDB",
+            other => other.name(),
+        }
     )
 }
 
