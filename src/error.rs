@@ -158,6 +158,11 @@ fn cause_text(cause: &(dyn std::error::Error + 'static)) -> Option<String> {
             _ => Some("TLS error".into()),
         };
     }
+    // `Error code 1: SQL error or missing database` after rusqlite's own
+    // message, which says the same and more.
+    if cause.is::<rusqlite::ffi::Error>() {
+        return None;
+    }
     if let Some(error) = cause.downcast_ref::<tokio_postgres::Error>() {
         if error.as_db_error().is_some() {
             return None;

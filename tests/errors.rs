@@ -155,6 +155,10 @@ fn errors_mysql_connection_failures_read_cleanly() {
     let line = run.one_error_line();
     assert_clean(line, "error in your sql syntax");
     assert!(line.contains("ERROR 1064 (42000)"), "{line}");
+    assert!(
+        line.ends_with("check the SQL of --where and --query (it runs as written)"),
+        "{line}"
+    );
 }
 
 #[test]
@@ -193,4 +197,5 @@ fn errors_postgres_connection_failures_read_cleanly() {
     .fails(1);
     let line = run.one_error_line();
     assert_clean(line, "syntax error");
+    assert!(line.contains("check the SQL of --where"), "{line}");
 }

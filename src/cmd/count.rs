@@ -6,6 +6,12 @@ use crate::config::CountPlan;
 use crate::db::Db;
 
 pub async fn run(plan: CountPlan) -> Result<()> {
+    count(&plan)
+        .await
+        .map_err(|err| crate::db::hint_raw_sql(err, &plan.request))
+}
+
+async fn count(plan: &CountPlan) -> Result<()> {
     let label = plan.request.source.label();
     let mut db = step("while connecting", async {
         Db::connect(&plan.url)

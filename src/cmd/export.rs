@@ -22,6 +22,13 @@ use crate::throttle::Throttle;
 use crate::url::Engine;
 
 pub async fn run(plan: ExportPlan) -> Result<()> {
+    let request = plan.request.clone();
+    export(plan)
+        .await
+        .map_err(|err| crate::db::hint_raw_sql(err, &request))
+}
+
+async fn export(plan: ExportPlan) -> Result<()> {
     let label = plan.request.source.label();
     let mut db = before_output(&plan, "while connecting", async {
         Db::connect(&plan.url)
