@@ -7,34 +7,44 @@
 #   2. makes sure MariaDB is installed, running and answering on
 #      127.0.0.1:3306 for root with an empty password, with a database "test"
 #      and local_infile enabled (the import feature uses LOAD DATA LOCAL);
-#   3. makes a test CA and a server certificate for localhost/127.0.0.1
-#      (once, with openssl, in $DBCHUNK_TEST_TLS_DIR) and turns TLS on in both
-#      servers with them: PostgreSQL by ALTER SYSTEM and a reload, MariaDB by
-#      a file in /etc/mysql/mariadb.conf.d/ and one restart when that file
-#      changes. The tests find the CA in DBCHUNK_TEST_TLS_CA;
-#   4. finds cargo (PATH, then $HOME/.cargo/bin);
-#   5. runs `cargo test --all-targets "$@"` from the repository root.
-# When everything already runs, steps 1-3 only check (about a second)
-# and change nothing. A database that cannot be provided is always an error,
-# never a skip (in CI and locally alike).
+#   3. creates this run's own databases on both servers (dbchunk_run_PID),
+#      which the tests use and which are dropped when the run ends, pass,
+#      fail or Ctrl-C;
+#   4. for the TLS tests, makes a throwaway CA and server certificate and
+#      starts a throwaway PostgreSQL and MariaDB with TLS on their own ports
+#      and data directories, all under one run directory in $TMPDIR;
+#   5. finds cargo (PATH, then $HOME/.cargo/bin), and the readers the tests
+#      judge dbchunk's files with: DuckDB and pyarrow (from PyPI, in a virtual
+#      environment in target/test-venv) and the zstd and gzip tools;
+#   6. runs `cargo test --all-targets "$@"` from the repository root, with
+#      TMPDIR inside the run directory;
+#   7. stops the throwaway servers, drops the run's databases, sets back
+#      local_infile if it turned it on, and checks that the servers hold the
+#      same databases, roles and users as before and that no test left a file
+#      behind; a leftover fails the run. Then it removes the run directory.
+# The servers' configuration files are never edited (except pg_hba.conf on
+# a fresh install with no trust login for 127.0.0.1, which the suite needs).
+# A database that cannot be provided is always an error, never a skip (in CI
+# and locally alike).
 #
 # Usage: scripts/test.sh [extra cargo test args...]
 #   e.g. scripts/test.sh --no-run
 #        scripts/test.sh -- --nocapture
 #
 # Environment knobs:
-#   DBCHUNK_TEST_PG_URL     default postgres://postgres@127.0.0.1:5432/test
-#   DBCHUNK_TEST_MYSQL_URL  default mysql://root@127.0.0.1:3306/test
-#       Read by the tests. If you set one to anything other than its default,
-#       this script assumes you manage that server yourself and does not
-#       install, start or configure the local one.
-#   DBCHUNK_TEST_TLS_DIR    where the test CA and certificate live
-#                           (default /var/lib/dbchunk-test-tls)
-#   DBCHUNK_TEST_TLS_CA     read by the tests: the CA that signed the servers'
-#                           certificates (default $DBCHUNK_TEST_TLS_DIR/ca.crt;
-#                           set it yourself for servers you manage)
-#   SKIP_CARGO=1            do all the database/toolchain steps, then stop
-#                           before `cargo test` (for testing this script).
+#   DBCHUNK_TEST_PG_URL     default: a run database on postgres://postgres@127.0.0.1:5432
+#   DBCHUNK_TEST_MYSQL_URL  default: a run database on mysql://root@127.0.0.1:3306
+#       Read by the tests. If you set one, this script assumes you manage
+#       that server yourself and does not install, start, configure or clean
+#       it (the tests then run in the database your URL names).
+#   DBCHUNK_TEST_TLS_PG_URL, DBCHUNK_TEST_TLS_MYSQL_URL, DBCHUNK_TEST_TLS_CA
+#       Read by the TLS tests: servers with TLS on, and the CA that signed
+#       their certificates. Set all three to use servers you manage; by
+#       default this script starts throwaway ones.
+#   SKIP_CARGO=1            steps 1 and 2 only: make sure the servers run, then
+#                           stop (scripts/bench.sh uses this).
+#   DBCHUNK_TEST_KEEP=1     keep the run directory (logs, the tests' temporary
+#                           files) instead of removing it.
 #   DBCHUNK_TEST_WAIT=N     seconds to wait for a server to answer (default 30
 #                           for PostgreSQL, twice that for MariaDB).
 set -euo pipefail
@@ -53,11 +63,22 @@ MY_HOST=127.0.0.1
 MY_PORT=3306
 PG_DEFAULT_URL="postgres://postgres@${PG_HOST}:${PG_PORT}/test"
 MY_DEFAULT_URL="mysql://root@${MY_HOST}:${MY_PORT}/test"
-export DBCHUNK_TEST_PG_URL="${DBCHUNK_TEST_PG_URL:-$PG_DEFAULT_URL}"
-export DBCHUNK_TEST_MYSQL_URL="${DBCHUNK_TEST_MYSQL_URL:-$MY_DEFAULT_URL}"
+# Whether this script provides the server (no URL given) or you do.
+PG_OURS=0
+MY_OURS=0
+[ -n "${DBCHUNK_TEST_PG_URL:-}" ] || PG_OURS=1
+[ -n "${DBCHUNK_TEST_MYSQL_URL:-}" ] || MY_OURS=1
+TLS_OURS=0
+[ -n "${DBCHUNK_TEST_TLS_PG_URL:-}" ] && [ -n "${DBCHUNK_TEST_TLS_MYSQL_URL:-}" ] &&
+    [ -n "${DBCHUNK_TEST_TLS_CA:-}" ] || TLS_OURS=1
 
-TLS_DIR="${DBCHUNK_TEST_TLS_DIR:-/var/lib/dbchunk-test-tls}"
-export DBCHUNK_TEST_TLS_CA="${DBCHUNK_TEST_TLS_CA:-$TLS_DIR/ca.crt}"
+# Everything this run makes on disk lives here, and goes when it ends.
+RUN_DIR="$(mktemp -d "${TMPDIR:-/tmp}/dbchunk-test.XXXXXX")"
+chmod 0755 "$RUN_DIR"
+RUN_DB="dbchunk_run_$$"
+TLS_DIR="$RUN_DIR/tls"
+# Until cleanup (below) is defined, an early exit only removes the directory.
+trap 'if declare -F cleanup >/dev/null; then cleanup; else rm -rf "$RUN_DIR"; fi' EXIT
 
 WAIT_SECS="${DBCHUNK_TEST_WAIT:-30}"
 case "$WAIT_SECS" in '' | *[!0-9]*) die "DBCHUNK_TEST_WAIT must be a number of seconds, got '$WAIT_SECS'" ;; esac
@@ -100,8 +121,9 @@ as_user() {
 }
 
 APT_UPDATED=0
-SETUP_LOG="${TMPDIR:-/tmp}/dbchunk-test-setup.log"
-# Long output (apt-get, pg_createcluster) goes to $SETUP_LOG; its tail is shown on failure.
+SETUP_LOG="$RUN_DIR/setup.log"
+# Long output (apt-get, pg_createcluster, initdb) goes to $SETUP_LOG; its tail
+# is shown on failure (DBCHUNK_TEST_KEEP=1 keeps the whole file).
 apt_run() {
     if ! as_root env DEBIAN_FRONTEND=noninteractive LANG=C.UTF-8 LC_ALL=C.UTF-8 \
         apt-get -q -y -o DPkg::Lock::Timeout=300 "$@" </dev/null >>"$SETUP_LOG" 2>&1; then
@@ -132,63 +154,57 @@ wait_for() {
 }
 
 # ---------------------------------------------------------------------------
-# TLS test certificates: a CA, and one server certificate for localhost and
-# 127.0.0.1 that both servers use, each with its own copy of the key (the
-# servers insist on owning it, mode 0600).
+# TLS test certificates: a throwaway CA, and one server certificate for
+# localhost and 127.0.0.1 that both throwaway servers use, each with its own
+# copy of the key (the servers insist on owning it, mode 0600).
 
-TLS_CHECKED=0
-cert_owner_ok() { [ "$(as_root stat -c '%U %a' "$1" 2>/dev/null)" = "$2 600" ]; }
+# The OS user a throwaway server runs as: postgres or mysql as root, else
+# whoever runs this script.
+server_user() { if [ "$IS_ROOT" -eq 1 ]; then echo "$1"; else id -un; fi; }
 
-tls_certs_ok() {
-    [ -s "$TLS_DIR/ca.crt" ] && [ -s "$TLS_DIR/server.crt" ] &&
-        openssl verify -CAfile "$TLS_DIR/ca.crt" "$TLS_DIR/server.crt" >/dev/null 2>&1 &&
-        openssl x509 -checkend $((30 * 86400)) -noout -in "$TLS_DIR/server.crt" >/dev/null 2>&1 &&
-        as_root test -s "$TLS_DIR/server.key"
+# Runs a command as the OS user that owns the throwaway server $1.
+as_server_user() {
+    local owner=$1
+    shift
+    if [ "$IS_ROOT" -eq 1 ]; then (cd / && runuser -u "$owner" -- "$@"); else "$@"; fi
 }
 
-# Installs the server key for OS user $1 as $TLS_DIR/server-$1.key.
-install_server_key() {
-    local user=$1
-    if ! cert_owner_ok "$TLS_DIR/server-$user.key" "$user" ||
-        ! as_root cmp -s "$TLS_DIR/server.key" "$TLS_DIR/server-$user.key"; then
-        as_root install -m 0600 -o "$user" -g "$user" "$TLS_DIR/server.key" "$TLS_DIR/server-$user.key" ||
-            die "could not install the test TLS key for $user in $TLS_DIR"
-    fi
-}
-
-ensure_test_certs() {
-    [ "$TLS_CHECKED" -eq 0 ] || return 0
-    TLS_CHECKED=1
+make_test_certs() {
     command -v openssl >/dev/null 2>&1 || apt_install openssl
-    if tls_certs_ok; then return 0; fi
-    log "making the test CA and server certificate in $TLS_DIR"
-    local tmp
-    tmp=$(mktemp -d) || die "mktemp failed"
-    # shellcheck disable=SC2064 # expand $tmp now
-    trap "rm -rf '$tmp'" EXIT
+    log "making a throwaway test CA and server certificate in $TLS_DIR"
+    mkdir -p "$TLS_DIR"
     printf '%s\n' 'subjectAltName = DNS:localhost, IP:127.0.0.1' \
         'basicConstraints = critical, CA:FALSE' \
         'keyUsage = critical, digitalSignature, keyEncipherment' \
-        'extendedKeyUsage = serverAuth' >"$tmp/server.ext"
+        'extendedKeyUsage = serverAuth' >"$TLS_DIR/server.ext"
     if ! {
-        openssl req -x509 -new -newkey rsa:2048 -nodes -sha256 -days 3650 \
-            -subj '/CN=dbchunk test CA' -keyout "$tmp/ca.key" -out "$tmp/ca.crt" \
+        openssl req -x509 -new -newkey rsa:2048 -nodes -sha256 -days 2 \
+            -subj '/CN=dbchunk test CA' -keyout "$TLS_DIR/ca.key" -out "$TLS_DIR/ca.crt" \
             -addext 'basicConstraints = critical, CA:TRUE' \
             -addext 'keyUsage = critical, keyCertSign, cRLSign' &&
             openssl req -new -newkey rsa:2048 -nodes -subj '/CN=localhost' \
-                -keyout "$tmp/server.key" -out "$tmp/server.csr" &&
-            openssl x509 -req -in "$tmp/server.csr" -CA "$tmp/ca.crt" -CAkey "$tmp/ca.key" \
-                -CAcreateserial -sha256 -days 3650 -extfile "$tmp/server.ext" -out "$tmp/server.crt"
+                -keyout "$TLS_DIR/server.key" -out "$TLS_DIR/server.csr" &&
+            openssl x509 -req -in "$TLS_DIR/server.csr" -CA "$TLS_DIR/ca.crt" -CAkey "$TLS_DIR/ca.key" \
+                -CAcreateserial -sha256 -days 2 -extfile "$TLS_DIR/server.ext" -out "$TLS_DIR/server.crt"
     } >>"$SETUP_LOG" 2>&1; then
         tail -n 20 "$SETUP_LOG" >&2 || true
-        die "openssl could not make the test certificates (full output in $SETUP_LOG)"
+        die "openssl could not make the test certificates"
     fi
-    as_root install -d -m 0755 "$TLS_DIR" &&
-        as_root install -m 0644 "$tmp/ca.crt" "$tmp/server.crt" "$TLS_DIR/" &&
-        as_root install -m 0600 "$tmp/ca.key" "$tmp/server.key" "$TLS_DIR/" ||
-        die "could not install the test certificates in $TLS_DIR"
-    rm -rf "$tmp"
-    trap - EXIT
+    chmod 0644 "$TLS_DIR/ca.crt" "$TLS_DIR/server.crt"
+    local owner
+    for owner in "$(server_user postgres)" "$(server_user mysql)"; do
+        install -m 0600 -o "$owner" "$TLS_DIR/server.key" "$TLS_DIR/server-$owner.key" ||
+            die "could not install the test TLS key for $owner in $TLS_DIR"
+    done
+}
+
+# A free TCP port on 127.0.0.1, from $1 up.
+free_port() {
+    local port=$1
+    while timeout 2 bash -c 'exec 3<>"/dev/tcp/127.0.0.1/$1"' _ "$port" 2>/dev/null; do
+        port=$((port + 1))
+    done
+    echo "$port"
 }
 
 # ---------------------------------------------------------------------------
@@ -232,8 +248,8 @@ start_postgres() {
 }
 
 ensure_postgres() {
-    if [ "$DBCHUNK_TEST_PG_URL" != "$PG_DEFAULT_URL" ]; then
-        log "DBCHUNK_TEST_PG_URL is set to a non-default URL; not provisioning a local PostgreSQL"
+    if [ "$PG_OURS" -eq 0 ]; then
+        log "DBCHUNK_TEST_PG_URL is set; not provisioning a local PostgreSQL"
         return 0
     fi
     if ! command -v psql >/dev/null 2>&1 || ! command -v pg_isready >/dev/null 2>&1; then
@@ -270,31 +286,57 @@ ensure_postgres() {
         pg_tcp -d postgres -c "create database test template template0 encoding 'UTF8' lc_collate 'C.UTF-8' lc_ctype 'C.UTF-8'" ||
             die "could not create PostgreSQL database test"
     fi
-    pg_tcp -d test -c 'select 1' >/dev/null || die "cannot connect to $DBCHUNK_TEST_PG_URL"
-    ensure_postgres_tls
-    log "PostgreSQL ok: $DBCHUNK_TEST_PG_URL (TLS with $DBCHUNK_TEST_TLS_CA)"
+    pg_tcp -d test -c 'select 1' >/dev/null || die "cannot connect to $PG_DEFAULT_URL"
+    log "PostgreSQL ok: $PG_DEFAULT_URL"
 }
 
-# A TLS session whose certificate checks out against the test CA?
-pg_tls_ok() {
-    [ "$(psql -X -w -q -A -t "host=$PG_HOST port=$PG_PORT user=postgres dbname=postgres sslmode=verify-full sslrootcert=$DBCHUNK_TEST_TLS_CA" \
-        -c 'select ssl from pg_stat_ssl where pid = pg_backend_pid()' </dev/null 2>/dev/null)" = t ]
+# The throwaway PostgreSQL with TLS, for tests/tls.rs: its own data
+# directory and port, trust auth, never the machine's own server.
+# Owned by the server's OS user: data, log and socket.
+TLS_PG_DIR="$RUN_DIR/pg"
+TLS_PG_DATA="$TLS_PG_DIR/data"
+TLS_PG_STARTED=0
+
+pg_bin() {
+    local ver
+    ver=$(find /usr/lib/postgresql -mindepth 1 -maxdepth 1 -printf '%f\n' 2>/dev/null | sort -V | tail -1)
+    [ -n "$ver" ] && [ -x "/usr/lib/postgresql/$ver/bin/$1" ] ||
+        die "no PostgreSQL server binaries under /usr/lib/postgresql (install postgresql)"
+    echo "/usr/lib/postgresql/$ver/bin/$1"
 }
 
-ensure_postgres_tls() {
-    ensure_test_certs
-    install_server_key postgres
-    pg_tls_ok && return 0
-    # ssl and the certificate files take effect on a reload (no restart);
-    # "host" lines in pg_hba.conf match TLS and plain connections alike.
-    log "enabling TLS on PostgreSQL with the test certificate"
-    pg_tcp -d postgres \
-        -c "ALTER SYSTEM SET ssl_cert_file = '$TLS_DIR/server.crt'" \
-        -c "ALTER SYSTEM SET ssl_key_file = '$TLS_DIR/server-postgres.key'" \
-        -c "ALTER SYSTEM SET ssl = on" \
-        -c "SELECT pg_reload_conf()" >/dev/null || die "could not turn on TLS in PostgreSQL"
-    wait_for 10 pg_tls_ok ||
-        die "PostgreSQL does not serve the test certificate after a reload (see /var/log/postgresql/ and $TLS_DIR)"
+start_tls_postgres() {
+    local owner port
+    owner=$(server_user postgres)
+    port=$(free_port 25432)
+    install -d -m 0755 -o "$owner" "$TLS_PG_DIR" && install -d -m 0700 -o "$owner" "$TLS_PG_DATA" ||
+        die "could not make $TLS_PG_DATA"
+    log "starting a throwaway PostgreSQL with TLS on 127.0.0.1:$port"
+    as_server_user "$owner" "$(pg_bin initdb)" -D "$TLS_PG_DATA" -A trust -U postgres -E UTF8 \
+        --locale=C.UTF-8 --no-sync >>"$SETUP_LOG" 2>&1 || {
+        tail -n 20 "$SETUP_LOG" >&2
+        die "initdb of the throwaway PostgreSQL failed"
+    }
+    TLS_PG_STARTED=1
+    as_server_user "$owner" "$(pg_bin pg_ctl)" -D "$TLS_PG_DATA" -l "$TLS_PG_DIR/log" -w -t 60 \
+        -o "-c port=$port -c listen_addresses=127.0.0.1 -c unix_socket_directories=$TLS_PG_DIR \
+            -c ssl=on -c ssl_cert_file=$TLS_DIR/server.crt -c ssl_key_file=$TLS_DIR/server-$owner.key \
+            -c fsync=off -c shared_buffers=16MB" start >>"$SETUP_LOG" 2>&1 || {
+        tail -n 20 "$TLS_PG_DIR/log" >&2 2>/dev/null
+        die "the throwaway PostgreSQL did not start"
+    }
+    export DBCHUNK_TEST_TLS_PG_URL="postgres://postgres@127.0.0.1:$port/postgres"
+    [ "$(psql -X -w -q -A -t "host=127.0.0.1 port=$port user=postgres dbname=postgres sslmode=verify-full sslrootcert=$TLS_DIR/ca.crt" \
+        -c 'select ssl from pg_stat_ssl where pid = pg_backend_pid()' </dev/null 2>>"$SETUP_LOG")" = t ] ||
+        die "the throwaway PostgreSQL does not serve the test certificate (see $TLS_PG_DIR/log)"
+}
+
+stop_tls_postgres() {
+    [ "$TLS_PG_STARTED" -eq 1 ] || return 0
+    TLS_PG_STARTED=0
+    [ -e "$TLS_PG_DATA/postmaster.pid" ] || return 0
+    as_server_user "$(server_user postgres)" "$(pg_bin pg_ctl)" -D "$TLS_PG_DATA" -m immediate -w stop \
+        >>"$SETUP_LOG" 2>&1 || log "could not stop the throwaway PostgreSQL in $TLS_PG_DATA"
 }
 
 # ---------------------------------------------------------------------------
@@ -347,8 +389,8 @@ start_mariadb() {
 }
 
 ensure_mariadb() {
-    if [ "$DBCHUNK_TEST_MYSQL_URL" != "$MY_DEFAULT_URL" ]; then
-        log "DBCHUNK_TEST_MYSQL_URL is set to a non-default URL; not provisioning a local MariaDB"
+    if [ "$MY_OURS" -eq 0 ]; then
+        log "DBCHUNK_TEST_MYSQL_URL is set; not provisioning a local MariaDB"
         return 0
     fi
     if ! command -v mariadb >/dev/null 2>&1 || ! command -v mariadb-admin >/dev/null 2>&1; then
@@ -382,89 +424,69 @@ ensure_mariadb() {
     fi
 
     my_tcp -e 'CREATE DATABASE IF NOT EXISTS test' || die "could not create MariaDB database test"
-    ensure_mariadb_tls
     if [ "$(my_tcp -e 'SELECT @@GLOBAL.local_infile')" != "1" ]; then
-        log "enabling MariaDB local_infile"
+        # Set back when the run ends (restore_mariadb_settings).
+        log "enabling MariaDB local_infile for this run"
         my_tcp -e 'SET GLOBAL local_infile = 1' || die "could not enable local_infile"
+        MY_LOCAL_INFILE_WAS_OFF=1
     fi
-    my_tcp -D test -e 'select 1' >/dev/null || die "cannot connect to $DBCHUNK_TEST_MYSQL_URL"
-    log "MariaDB ok: $DBCHUNK_TEST_MYSQL_URL (TLS with $DBCHUNK_TEST_TLS_CA)"
+    my_tcp -D test -e 'select 1' >/dev/null || die "cannot connect to $MY_DEFAULT_URL"
+    log "MariaDB ok: $MY_DEFAULT_URL"
 }
 
-MY_TLS_CNF_DIR=/etc/mysql/mariadb.conf.d
-MY_TLS_CNF="$MY_TLS_CNF_DIR/90-dbchunk-test.cnf"
-
-# A TLS session whose certificate checks out against the test CA?
-my_tls_ok() {
-    local cipher
-    cipher=$(mariadb --no-defaults --protocol=TCP -h "$MY_HOST" -P "$MY_PORT" -uroot --connect-timeout=5 \
-        --ssl --ssl-ca="$DBCHUNK_TEST_TLS_CA" --ssl-verify-server-cert -N -B \
-        -e "SHOW SESSION STATUS LIKE 'Ssl_cipher'" </dev/null 2>/dev/null | cut -f2)
-    [ -n "$cipher" ]
+MY_LOCAL_INFILE_WAS_OFF=0
+restore_mariadb_settings() {
+    [ "$MY_LOCAL_INFILE_WAS_OFF" -eq 1 ] || return 0
+    MY_LOCAL_INFILE_WAS_OFF=0
+    my_tcp -e 'SET GLOBAL local_infile = 0' || log "could not set MariaDB local_infile back to OFF"
 }
 
-# Stops the running mariadbd and starts it again, as it was started.
-restart_mariadb() {
-    log "restarting MariaDB to load its TLS settings"
-    if command -v systemctl >/dev/null 2>&1 && [ -d /run/systemd/system ] &&
-        systemctl is-active --quiet mariadb 2>/dev/null; then
-        as_root systemctl restart mariadb || die "systemctl restart mariadb failed"
-    else
-        my_tcp -e 'SHUTDOWN' || die "could not shut MariaDB down for a restart"
-        wait_for 60 my_port_closed ||
-            die "MariaDB did not stop within 60s"
-        # The port closes before the process is gone: wait for the pid file.
-        local pidfile
-        pidfile=$(my_print_defaults --mysqld 2>/dev/null | sed -n 's/^--pid-file=//p' | tail -1)
-        [ -z "$pidfile" ] || wait_for 60 bash -c '! test -e "$1"' _ "$pidfile" ||
-            die "MariaDB did not stop within 60s ($pidfile is still there)"
-        start_mariadb
-    fi
-    local secs=$((WAIT_SECS * 2))
-    wait_for "$secs" my_ping || die "MariaDB did not come back within ${secs}s (see /var/log/mysql/)"
+# The throwaway MariaDB with TLS, for tests/tls.rs: its own data directory,
+# port and socket, root with an empty password, never the machine's server.
+# Owned by the server's OS user: data, socket, pid file and error log.
+TLS_MY_DIR="$RUN_DIR/my"
+TLS_MY_DATA="$TLS_MY_DIR/data"
+TLS_MY_PID="$TLS_MY_DIR/pid"
+TLS_MY_STARTED=0
+
+start_tls_mariadb() {
+    [ -x "$MARIADBD" ] || apt_install mariadb-server mariadb-client
+    local owner port
+    owner=$(server_user mysql)
+    port=$(free_port 23306)
+    install -d -m 0755 -o "$owner" "$TLS_MY_DIR" && install -d -m 0700 -o "$owner" "$TLS_MY_DATA" ||
+        die "could not make $TLS_MY_DATA"
+    log "starting a throwaway MariaDB with TLS on 127.0.0.1:$port"
+    mariadb-install-db --no-defaults --user="$owner" --datadir="$TLS_MY_DATA" \
+        --auth-root-authentication-method=normal --skip-test-db >>"$SETUP_LOG" 2>&1 || {
+        tail -n 20 "$SETUP_LOG" >&2
+        die "mariadb-install-db of the throwaway MariaDB failed"
+    }
+    TLS_MY_STARTED=1
+    "$MARIADBD" --no-defaults --user="$owner" --datadir="$TLS_MY_DATA" --port="$port" \
+        --bind-address=127.0.0.1 --socket="$TLS_MY_DIR/sock" --pid-file="$TLS_MY_PID" \
+        --log-error="$TLS_MY_DIR/err" --skip-log-bin --innodb-buffer-pool-size=16M \
+        --ssl-ca="$TLS_DIR/ca.crt" --ssl-cert="$TLS_DIR/server.crt" \
+        --ssl-key="$TLS_DIR/server-$owner.key" </dev/null >>"$SETUP_LOG" 2>&1 &
+    local tls_my=(mariadb --no-defaults --protocol=TCP -h 127.0.0.1 -P "$port" -uroot --connect-timeout=2 -N -B)
+    wait_for $((WAIT_SECS * 2)) "${tls_my[@]}" -e 'select 1' </dev/null || {
+        tail -n 20 "$TLS_MY_DIR/err" >&2 2>/dev/null
+        die "the throwaway MariaDB did not start (see $TLS_MY_DIR/err)"
+    }
+    "${tls_my[@]}" -e 'CREATE DATABASE test' </dev/null || die "could not create database test in the throwaway MariaDB"
+    export DBCHUNK_TEST_TLS_MYSQL_URL="mysql://root@127.0.0.1:$port/test"
+    [ -n "$("${tls_my[@]}" --ssl --ssl-ca="$TLS_DIR/ca.crt" --ssl-verify-server-cert \
+        -e "SHOW SESSION STATUS LIKE 'Ssl_cipher'" </dev/null 2>>"$SETUP_LOG" | cut -f2)" ] ||
+        die "the throwaway MariaDB does not serve the test certificate (see $TLS_MY_DIR/err)"
 }
 
-ensure_mariadb_tls() {
-    ensure_test_certs
-    install_server_key mysql
-    my_tls_ok && return 0
-    # ssl_cert and ssl_key are read-only variables: they take a config file
-    # and a restart. local_infile is set here too, so a restart keeps it.
-    local want
-    want="# Written by dbchunk scripts/test.sh: TLS for the tests.
-[mariadbd]
-ssl_ca = $TLS_DIR/ca.crt
-ssl_cert = $TLS_DIR/server.crt
-ssl_key = $TLS_DIR/server-mysql.key
-local_infile = ON"
-    local changed=0
-    if [ "$(as_root cat "$MY_TLS_CNF" 2>/dev/null)" != "$want" ]; then
-        log "writing $MY_TLS_CNF"
-        as_root install -d -m 0755 "$MY_TLS_CNF_DIR" &&
-            printf '%s\n' "$want" | as_root tee "$MY_TLS_CNF" >/dev/null &&
-            as_root chmod 0644 "$MY_TLS_CNF" || die "could not write $MY_TLS_CNF"
-        changed=1
-    fi
-    if ! my_print_defaults --mysqld 2>/dev/null | grep -qxF -- "--ssl_cert=$TLS_DIR/server.crt"; then
-        # A my.cnf that does not read mariadb.conf.d/ (Debian's own does).
-        local cnf
-        cnf=$(readlink -f /etc/mysql/my.cnf)
-        log "adding !includedir $MY_TLS_CNF_DIR/ to $cnf"
-        printf '\n# added by dbchunk scripts/test.sh\n!includedir %s/\n' "$MY_TLS_CNF_DIR" | as_root tee -a "$cnf" >/dev/null ||
-            die "could not edit $cnf"
-        my_print_defaults --mysqld 2>/dev/null | grep -qxF -- "--ssl_cert=$TLS_DIR/server.crt" ||
-            die "MariaDB does not read $MY_TLS_CNF (check !includedir lines in $cnf)"
-        changed=1
-    fi
-    if [ "$changed" -eq 0 ] && [ "$(my_tcp -e 'SELECT @@have_ssl')" = YES ]; then
-        # Same settings, new certificate files: reload them in place.
-        log "reloading MariaDB's TLS certificate (FLUSH SSL)"
-        my_tcp -e 'FLUSH SSL' || die "FLUSH SSL failed"
-    else
-        restart_mariadb
-    fi
-    wait_for 10 my_tls_ok ||
-        die "MariaDB does not serve the test certificate (see /var/log/mysql/error.log and $TLS_DIR)"
+stop_tls_mariadb() {
+    [ "$TLS_MY_STARTED" -eq 1 ] || return 0
+    TLS_MY_STARTED=0
+    local pid
+    pid=$(cat "$TLS_MY_PID" 2>/dev/null) || return 0
+    kill "$pid" 2>/dev/null || return 0
+    wait_for 30 bash -c '! kill -0 "$1"' _ "$pid" || kill -9 "$pid" 2>/dev/null || true
 }
 
 # ---------------------------------------------------------------------------
@@ -481,6 +503,126 @@ ensure_cargo() {
 
 # ---------------------------------------------------------------------------
 
+# ---------------------------------------------------------------------------
+# Readers nobody here wrote: the tests check dbchunk's Parquet with DuckDB and
+# pyarrow (from PyPI, in a virtual environment under target/, git-ignored,
+# kept between runs) and its compressed files with the zstd and gzip tools.
+
+READER_VENV="$REPO_ROOT/target/test-venv"
+READER_PACKAGES=(duckdb==2.0.1 pyarrow==26.0.1)
+
+ensure_readers() {
+    command -v zstd >/dev/null 2>&1 || apt_install zstd
+    command -v gzip >/dev/null 2>&1 || apt_install gzip
+    if ! command -v python3 >/dev/null 2>&1 || ! python3 -c 'import venv, ensurepip' >/dev/null 2>&1; then
+        apt_install python3 python3-venv
+    fi
+    local python="$READER_VENV/bin/python"
+    if ! "$python" -c 'import duckdb, pyarrow' >/dev/null 2>&1; then
+        log "installing ${READER_PACKAGES[*]} into $READER_VENV (output in $SETUP_LOG)"
+        python3 -m venv "$READER_VENV" >>"$SETUP_LOG" 2>&1 || die "python3 -m venv $READER_VENV failed"
+        "$python" -m pip install -q --disable-pip-version-check "${READER_PACKAGES[@]}" >>"$SETUP_LOG" 2>&1 || {
+            tail -n 20 "$SETUP_LOG" >&2
+            die "pip could not install ${READER_PACKAGES[*]} from PyPI"
+        }
+    fi
+    export DBCHUNK_TEST_PYTHON="$python"
+}
+
+# ---------------------------------------------------------------------------
+# This run's databases, and what the servers held before it
+
+# The server-wide objects a test could leave behind, one per line.
+pg_objects() {
+    pg_tcp -d postgres -c "select 'database ' || datname from pg_database
+                           union all select 'role ' || rolname from pg_roles" | LC_ALL=C sort
+}
+my_objects() {
+    my_tcp -e "select concat('database ', schema_name) from information_schema.schemata
+               union all select concat('user ', user, '@', host) from mysql.user" | LC_ALL=C sort
+}
+
+create_run_databases() {
+    if [ "$PG_OURS" -eq 1 ]; then
+        pg_objects >"$RUN_DIR/pg-before" || die "cannot list PostgreSQL's databases and roles"
+        pg_tcp -d postgres -c "create database $RUN_DB template template0 encoding 'UTF8' lc_collate 'C.UTF-8' lc_ctype 'C.UTF-8'" ||
+            die "could not create the run database $RUN_DB in PostgreSQL"
+        PG_RUN_DB_MADE=1
+        export DBCHUNK_TEST_PG_URL="postgres://postgres@${PG_HOST}:${PG_PORT}/$RUN_DB"
+    fi
+    if [ "$MY_OURS" -eq 1 ]; then
+        my_objects >"$RUN_DIR/my-before" || die "cannot list MariaDB's databases and users"
+        my_tcp -e "CREATE DATABASE $RUN_DB" || die "could not create the run database $RUN_DB in MariaDB"
+        MY_RUN_DB_MADE=1
+        export DBCHUNK_TEST_MYSQL_URL="mysql://root@${MY_HOST}:${MY_PORT}/$RUN_DB"
+    fi
+}
+
+PG_RUN_DB_MADE=0
+MY_RUN_DB_MADE=0
+drop_run_databases() {
+    if [ "$PG_RUN_DB_MADE" -eq 1 ]; then
+        PG_RUN_DB_MADE=0
+        pg_tcp -d postgres -c "drop database if exists $RUN_DB with (force)" ||
+            log "could not drop the PostgreSQL run database $RUN_DB"
+    fi
+    if [ "$MY_RUN_DB_MADE" -eq 1 ]; then
+        MY_RUN_DB_MADE=0
+        my_tcp -e "DROP DATABASE IF EXISTS $RUN_DB" || log "could not drop the MariaDB run database $RUN_DB"
+    fi
+}
+
+# Fails when the servers hold databases, roles or users they did not hold
+# before the run, or when a test left a file in the run's TMPDIR.
+check_leftovers() {
+    local left=0 extra
+    if [ -s "$RUN_DIR/pg-before" ]; then
+        extra=$(pg_objects | LC_ALL=C comm -13 "$RUN_DIR/pg-before" -) || extra="(cannot list)"
+        if [ -n "$extra" ]; then
+            log "LEFTOVER in PostgreSQL after the suite (a test did not drop it):"
+            printf '  %s\n' "$extra" >&2
+            left=1
+        fi
+    fi
+    if [ -s "$RUN_DIR/my-before" ]; then
+        extra=$(my_objects | LC_ALL=C comm -13 "$RUN_DIR/my-before" -) || extra="(cannot list)"
+        if [ -n "$extra" ]; then
+            log "LEFTOVER in MariaDB after the suite (a test did not drop it):"
+            printf '  %s\n' "$extra" >&2
+            left=1
+        fi
+    fi
+    # dbchunk-it-shared-PID is the one fixture shared by the tests of a run
+    # (a big SQLite file, built once); it goes with the run directory.
+    extra=$(find "$RUN_DIR/tmp" -mindepth 1 -maxdepth 1 ! -name 'dbchunk-it-shared-*' -printf '%f\n' 2>/dev/null |
+        head -n 20)
+    if [ -n "$extra" ]; then
+        log "LEFTOVER files in the tests' TMPDIR ($RUN_DIR/tmp):"
+        printf '  %s\n' "$extra" >&2
+        left=1
+    fi
+    [ "$left" -eq 0 ] && log "the servers and TMPDIR hold what they held before the run"
+    return "$left"
+}
+
+# Runs on every exit (success, failure, die, Ctrl-C): nothing of this run
+# stays on the machine unless DBCHUNK_TEST_KEEP=1 asks for the run directory.
+cleanup() {
+    stop_tls_postgres
+    stop_tls_mariadb
+    drop_run_databases
+    restore_mariadb_settings
+    if [ "${DBCHUNK_TEST_KEEP:-0}" = "1" ]; then
+        log "kept $RUN_DIR"
+    else
+        rm -rf "$RUN_DIR"
+    fi
+}
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+# ---------------------------------------------------------------------------
+
 # cargo first: no point installing databases for a run that cannot compile.
 [ "${SKIP_CARGO:-0}" = "1" ] || ensure_cargo
 ensure_postgres
@@ -491,6 +633,27 @@ if [ "${SKIP_CARGO:-0}" = "1" ]; then
     exit 0
 fi
 
+ensure_readers
+create_run_databases
+if [ "$TLS_OURS" -eq 1 ]; then
+    make_test_certs
+    export DBCHUNK_TEST_TLS_CA="$TLS_DIR/ca.crt"
+    start_tls_postgres
+    start_tls_mariadb
+fi
+
 cd "$REPO_ROOT"
-log "running: cargo test --all-targets $*"
-exec cargo test --all-targets "$@"
+mkdir -p "$RUN_DIR/tmp"
+log "running: cargo test --all-targets $* (PostgreSQL: $DBCHUNK_TEST_PG_URL, MariaDB: $DBCHUNK_TEST_MYSQL_URL)"
+rc=0
+TMPDIR="$RUN_DIR/tmp" cargo test --all-targets "$@" || rc=$?
+stop_tls_postgres
+stop_tls_mariadb
+drop_run_databases
+restore_mariadb_settings
+# Only a whole, passing run is expected to leave nothing: a failing test
+# keeps its files to be looked at (the run directory still goes, unless kept).
+if [ "$rc" -eq 0 ]; then
+    check_leftovers || rc=1
+fi
+exit "$rc"

@@ -7,6 +7,8 @@
 //! values (MySQL's binary protocol, SQLite) pass the typed variants and let
 //! the encoder format them.
 
+use crate::coltype::ColType;
+
 /// One value of one row, borrowed for the duration of a single push.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub enum Cell<'a> {
@@ -36,13 +38,22 @@ pub struct Column {
     pub name: String,
     /// The engine's own name for the type, for messages and `--explain`.
     pub type_name: String,
+    /// The portable type from the catalog, which typed formats (Parquet)
+    /// write their schema from.
+    pub ty: ColType,
 }
 
 impl Column {
+    /// A column whose values are carried as their canonical text.
     pub fn new(name: impl Into<String>, type_name: impl Into<String>) -> Column {
+        Column::typed(name, type_name, ColType::Other)
+    }
+
+    pub fn typed(name: impl Into<String>, type_name: impl Into<String>, ty: ColType) -> Column {
         Column {
             name: name.into(),
             type_name: type_name.into(),
+            ty,
         }
     }
 }

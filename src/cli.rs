@@ -85,9 +85,10 @@ pub struct ExportArgs {
     #[arg(long, value_enum, default_value_t = Strategy::Auto)]
     pub strategy: Strategy,
 
-    /// Rows per query (keyset, offset), per fetch (cursor) or per progress tick.
-    #[arg(long, default_value_t = 5000, value_name = "N",
-          value_parser = clap::value_parser!(u64).range(1..))]
+    /// Rows per query (keyset, offset) or per fetch (cursor). With
+    /// PostgreSQL's copy strategy (one streamed COPY), it only sets the
+    /// progress step.
+    #[arg(long, default_value_t = 5000, value_name = "N")]
     pub chunk: u64,
 
     /// Output format (default: from the --output extension, else csv).
@@ -95,9 +96,17 @@ pub struct ExportArgs {
     pub format: Option<Format>,
 
     /// Output file, or - for stdout (default). A file is written under a
-    /// temporary name and renamed when complete.
+    /// temporary name beside it (beside a symlink's target, keeping the
+    /// link) and renamed when complete. A device or FIFO (/dev/null, a
+    /// named pipe) is written directly: not atomic.
     #[arg(long, short = 'o', value_name = "PATH")]
     pub output: Option<String>,
+
+    /// Compress the output: gzip or zstd, with an optional level
+    /// (gzip:1..9, default 6; zstd:1..22, default 3). Implied by an
+    /// --output name ending in .gz or .zst; given with one, it must agree.
+    #[arg(long, value_name = "CODEC[:LEVEL]")]
+    pub compress: Option<String>,
 
     /// Do not write the CSV/TSV header line.
     #[arg(long)]
@@ -106,6 +115,16 @@ pub struct ExportArgs {
     /// Text written for NULL in CSV (default: empty, unquoted) and TSV (default: \N).
     #[arg(long, value_name = "STR")]
     pub null: Option<String>,
+
+    /// Parquet: values buffered per row group before it is written, which
+    /// bounds memory (default 32MiB; 64MB, 512KiB, 1GB, or bytes).
+    #[arg(long, value_name = "SIZE")]
+    pub row_group_size: Option<String>,
+
+    /// Parquet: the codec inside the file: zstd (default), zstd:LEVEL,
+    /// snappy, gzip, gzip:LEVEL or none.
+    #[arg(long, value_name = "CODEC")]
+    pub parquet_compression: Option<String>,
 
     /// Stop after N rows.
     #[arg(long, value_name = "N")]
@@ -196,7 +215,8 @@ pub struct ImportArgs {
     #[arg(long, short = 't', value_name = "TABLE")]
     pub table: String,
 
-    /// Input file, or - for stdin (default). A .gz file is decompressed.
+    /// Input file, or - for stdin (default). gzip and zstd input (a .gz or
+    /// .zst name, or their magic bytes on stdin) is decompressed.
     #[arg(long, short = 'i', value_name = "PATH")]
     pub input: Option<String>,
 
@@ -219,8 +239,7 @@ pub struct ImportArgs {
     pub null: Option<String>,
 
     /// Rows per batch: one round trip and, without --atomic, one commit.
-    #[arg(long, default_value_t = 5000, value_name = "N",
-          value_parser = clap::value_parser!(u64).range(1..))]
+    #[arg(long, default_value_t = 5000, value_name = "N")]
     pub batch: u64,
 
     /// How rows are written.
@@ -239,13 +258,16 @@ pub struct ImportArgs {
     #[arg(long)]
     pub truncate: bool,
 
-    /// Write bad rows here (with the reason) and go on with the good ones.
+    /// Write bad rows here (with the reason) and go on with the good ones,
+    /// however many bad ones there are (see --max-errors). Exit code 3 then
+    /// says the import completed with rejects.
     #[arg(long, value_name = "PATH")]
     pub reject_file: Option<String>,
 
-    /// With --reject-file: stop after this many bad rows.
-    #[arg(long, default_value_t = 0, value_name = "N")]
-    pub max_errors: u64,
+    /// With --reject-file: fail once more than N rows are bad (default: no
+    /// limit).
+    #[arg(long, value_name = "N")]
+    pub max_errors: Option<u64>,
 
     /// Longest input record accepted, in bytes.
     #[arg(long, default_value_t = 64 << 20, value_name = "BYTES")]
@@ -270,9 +292,15 @@ pub struct ImportArgs {
     #[arg(long, value_enum, default_value_t = ProgressMode::Auto)]
     pub progress: ProgressMode,
 
-    /// No summary, and no progress bar unless --progress always.
+    /// No warnings, and no progress bar unless --progress always (errors
+    /// and the summary of rejected rows are still printed).
     #[arg(long)]
     pub quiet: bool,
+
+    /// Print a summary line on success (rows imported, into which table);
+    /// without it a successful import prints nothing.
+    #[arg(long, conflicts_with = "quiet")]
+    pub verbose: bool,
 
     /// Print one JSON line of totals to stderr at the end.
     #[arg(long)]
@@ -307,23 +335,10 @@ mod tests {
     fn table_and_query_are_exclusive_and_one_is_required() {
         let parse = |args: &[&str]| Cli::try_parse_from(args);
         assert!(parse(&["dbchunk", "export", "--url", "sqlite::memory:"]).is_err());
-        assert!(parse(&[
-            "dbchunk",
-            "export",
-            "--url",
-            "sqlite::memory:",
-            "-t",
-            "a",
-            "-q",
-            "b"
-        ])
-        .is_err());
+        assert!(
+            parse(&["dbchunk", "export", "--url", "sqlite::memory:", "-t", "a", "-q", "b"])
+                .is_err()
+        );
         assert!(parse(&["dbchunk", "export", "--url", "sqlite::memory:", "-t", "a"]).is_ok());
-    }
-
-    #[test]
-    fn chunk_must_be_positive() {
-        let r = Cli::try_parse_from(["dbchunk", "export", "--url", "x", "-t", "a", "--chunk", "0"]);
-        assert!(r.is_err());
     }
 }

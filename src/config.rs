@@ -3,9 +3,10 @@
 //! (exit 2) before anything connects.
 
 use crate::cli::{ConnectOpts, CountArgs, ExportArgs, ImportArgs, ImportStrategy, SourceOpts};
+use crate::compress::{Compression, Suffix};
 use crate::db::{Request, Source};
 use crate::error::UsageError;
-use crate::format::Format;
+use crate::format::{Format, ParquetOptions};
 use crate::ident::{split_list, QualifiedName};
 use crate::output::Destination;
 use crate::plan::insert::OnConflict;
@@ -21,8 +22,12 @@ pub struct ExportPlan {
     pub chunk: u64,
     pub format: Format,
     pub destination: Destination,
+    /// `--compress`, or what the `--output` name's `.gz`/`.zst` implies.
+    pub compress: Option<Compression>,
     pub header: bool,
     pub null: String,
+    /// Row group size and codec, for `--format parquet`.
+    pub parquet: ParquetOptions,
     pub limit: Option<u64>,
     pub max_rate: Option<crate::throttle::Rate>,
     /// `--retries N`: reconnections allowed after a lost connection.
@@ -58,7 +63,8 @@ pub struct ImportPlan {
     pub atomic: bool,
     pub truncate: bool,
     pub reject_file: Option<std::path::PathBuf>,
-    pub max_errors: u64,
+    /// `None`: no limit.
+    pub max_errors: Option<u64>,
     pub max_line_bytes: usize,
     /// `--state FILE`: where committed batches are recorded.
     pub state_file: Option<std::path::PathBuf>,
@@ -68,6 +74,8 @@ pub struct ImportPlan {
     pub retries: u32,
     pub progress: ProgressMode,
     pub quiet: bool,
+    /// `--verbose`: the summary line on success.
+    pub verbose: bool,
     pub stats: bool,
 }
 
@@ -87,22 +95,50 @@ impl ExportPlan {
                 url.engine.name()
             )));
         }
+        at_least_one("--chunk", args.chunk)?;
         let destination = match args.output.as_deref() {
             None | Some("-") => Destination::Stdout,
+            // Reopening the terminal or file behind fd 1 would write at an
+            // offset of its own, over what the shell writes after us.
+            Some("/dev/stdout" | "/dev/fd/1" | "/proc/self/fd/1") => Destination::Stdout,
             Some(path) => {
-                check_uncompressed(path)?;
+                check_place("--output", path)?;
                 Destination::File(path.into())
             }
         };
-        let format = args
-            .format
-            .or_else(|| args.output.as_deref().and_then(Format::from_path))
-            .unwrap_or(Format::Csv);
+        let output_name = match &destination {
+            Destination::File(path) => Some(path.to_string_lossy().into_owned()),
+            Destination::Stdout => None,
+        };
+        check_parquet_not_wrapped(
+            args.format,
+            output_name.as_deref(),
+            args.compress.as_deref(),
+        )?;
+        let compress = args
+            .compress
+            .as_deref()
+            .map(Compression::parse)
+            .transpose()
+            .map_err(UsageError)?;
+        let (compress, name) = output_compression(output_name.as_deref(), compress)?;
+        let format = match (args.format, name) {
+            (Some(format), _) => format,
+            (None, Some(name)) => {
+                let path = output_name.as_deref().unwrap_or_default();
+                format_of("--output", path, name, "write")?
+            }
+            (None, None) => Format::Csv,
+        };
+        if let Some(path) = &args.state {
+            check_state_file(path)?;
+        }
         if args.null.is_some() && format == Format::Ndjson {
             return Err(UsageError(
                 "--null applies to csv and tsv; NDJSON always writes NULL as null".into(),
             ));
         }
+        let parquet = parquet_options(&args, format)?;
         if args.parallel > 1 && args.limit.is_some() {
             return Err(UsageError(
                 "--parallel splits the whole key range; it does not go with --limit".into(),
@@ -154,10 +190,12 @@ impl ExportPlan {
             chunk: args.chunk,
             format,
             destination,
+            compress,
             header: !args.no_header,
             null: args
                 .null
                 .unwrap_or_else(|| format.default_null().to_string()),
+            parquet,
             limit: args.limit,
             retries: args.retries,
             max_rate: args
@@ -181,21 +219,31 @@ impl ExportPlan {
 impl ImportPlan {
     pub fn from_args(args: ImportArgs) -> Result<ImportPlan, UsageError> {
         let url = parse_url(&args.connect)?;
+        at_least_one("--batch", args.batch)?;
         let input = args.input.filter(|i| i != "-");
-        let format = args
-            .format
-            .or_else(|| {
-                input
-                    .as_deref()
-                    .map(|i| i.trim_end_matches(".gz"))
-                    .and_then(Format::from_path)
-            })
-            .unwrap_or(Format::Csv);
+        let format = match (args.format, input.as_deref()) {
+            (Some(format), _) => format,
+            (None, Some(path)) => format_of("--input", path, input_name(path)?, "read")?,
+            (None, None) => Format::Csv,
+        };
+        if let Some(path) = &args.state {
+            check_state_file(path)?;
+        }
+        if let Some(path) = &args.reject_file {
+            check_place("--reject-file", path)?;
+        }
         let columns = args
             .columns
             .as_deref()
             .map(|text| split_list(text, url.engine))
             .transpose()?;
+        if format == Format::Parquet {
+            return Err(UsageError(
+                "dbchunk cannot import Parquet yet (it exports it): convert the file to CSV or \
+                 NDJSON first, e.g. with duckdb -c \"COPY (FROM 'x.parquet') TO 'x.csv'\""
+                    .into(),
+            ));
+        }
         if args.no_header && columns.is_none() && format != Format::Ndjson {
             return Err(UsageError(
                 "--no-header needs --columns to say which column each field goes to".into(),
@@ -206,7 +254,7 @@ impl ImportPlan {
                 "--null applies to csv and tsv; in NDJSON, null is NULL".into(),
             ));
         }
-        if args.max_errors > 0 && args.reject_file.is_none() {
+        if args.max_errors.is_some() && args.reject_file.is_none() {
             return Err(UsageError(
                 "--max-errors goes with --reject-file, where the bad rows are kept".into(),
             ));
@@ -235,6 +283,7 @@ impl ImportPlan {
             retries: args.retries,
             progress: args.progress,
             quiet: args.quiet,
+            verbose: args.verbose,
             stats: args.stats,
         })
     }
@@ -322,19 +371,198 @@ fn parse_source(source: &SourceOpts, engine: Engine) -> Result<Source, UsageErro
     }
 }
 
-/// Compressed output is not written yet; a `.gz` name holding plain text
-/// would be worse than an error.
-fn check_uncompressed(path: &str) -> Result<(), UsageError> {
-    let lower = path.to_ascii_lowercase();
-    for ext in [".gz", ".zst", ".bz2", ".xz"] {
-        if lower.ends_with(ext) {
-            return Err(UsageError(format!(
-                "dbchunk does not compress output yet ({path:?}): write plain text and pipe it, \
-                 e.g. dbchunk export ... | gzip > {path}"
-            )));
+/// `--row-group-size` and `--parquet-compression`, which only Parquet
+/// takes; and the flags Parquet does not take, each named.
+fn parquet_options(args: &ExportArgs, format: Format) -> Result<ParquetOptions, UsageError> {
+    if format != Format::Parquet {
+        for (flag, given) in [
+            ("--row-group-size", args.row_group_size.is_some()),
+            ("--parquet-compression", args.parquet_compression.is_some()),
+        ] {
+            if given {
+                return Err(UsageError(format!(
+                    "{flag} applies to --format parquet, but the format is {}",
+                    format.name()
+                )));
+            }
         }
+        return Ok(ParquetOptions::default());
+    }
+    let text_only = [
+        ("--null", args.null.is_some()),
+        ("--no-header", args.no_header),
+    ];
+    if let Some((flag, _)) = text_only.iter().find(|(_, given)| *given) {
+        return Err(UsageError(format!(
+            "{flag} applies to csv and tsv; Parquet has no header line and stores NULL as a \
+             missing value: drop {flag}"
+        )));
+    }
+    if args.state.is_some() || args.resume || args.resume_from.is_some() {
+        return Err(UsageError(
+            "--state and --resume do not work with Parquet yet: its footer is written last, so a \
+             stopped export cannot be continued (a failed one leaves no file behind); run it \
+             again, or export csv/tsv/ndjson to resume"
+                .into(),
+        ));
+    }
+    if args.parallel > 1 {
+        return Err(UsageError(
+            "--parallel does not work with Parquet yet (one file gets one writer): drop \
+             --parallel, or export csv/tsv/ndjson in parallel"
+                .into(),
+        ));
+    }
+    let mut options = ParquetOptions::default();
+    if let Some(size) = &args.row_group_size {
+        options.row_group_bytes = parse_size(size).ok_or_else(|| {
+            UsageError(format!(
+                "--row-group-size {size:?} is not a size: use bytes, or 64MB, 512KiB, 1GB"
+            ))
+        })?;
+    }
+    if let Some(codec) = &args.parquet_compression {
+        options.compression =
+            crate::format::parquet::Compression::parse(codec).map_err(UsageError)?;
+    }
+    Ok(options)
+}
+
+/// `1048576`, `64MB`, `512KiB`, `1g`: decimal units (kB, MB, GB) and
+/// binary ones (KiB, MiB, GiB); at least one byte.
+fn parse_size(text: &str) -> Option<usize> {
+    let text = text.trim();
+    let split = text
+        .find(|c: char| !c.is_ascii_digit())
+        .unwrap_or(text.len());
+    let (number, unit) = text.split_at(split);
+    let number: usize = number.parse().ok()?;
+    let factor: usize = match unit.trim().to_ascii_lowercase().as_str() {
+        "" | "b" => 1,
+        "k" | "kb" => 1_000,
+        "m" | "mb" => 1_000_000,
+        "g" | "gb" => 1_000_000_000,
+        "kib" => 1 << 10,
+        "mib" => 1 << 20,
+        "gib" => 1 << 30,
+        _ => return None,
+    };
+    number.checked_mul(factor).filter(|&n| n > 0)
+}
+
+/// `--chunk 0` or `--batch 0` would never move.
+fn at_least_one(flag: &str, value: u64) -> Result<(), UsageError> {
+    match value {
+        0 => Err(UsageError(format!("{flag} must be at least 1"))),
+        _ => Ok(()),
+    }
+}
+
+/// The format the file name `name` implies (`path` less the `.gz` an
+/// input may carry), csv for a name without an extension, and a usage
+/// error for an extension dbchunk does not know: data in the wrong format
+/// under a trusted name is worse than stopping.
+fn format_of(flag: &str, path: &str, name: &str, verb: &str) -> Result<Format, UsageError> {
+    let format = Format::from_path(name).map_err(|unknown| {
+        UsageError(format!(
+            "{flag} {path}: {unknown}: give --format csv, tsv or ndjson to {verb} it anyway"
+        ))
+    })?;
+    Ok(format.unwrap_or(Format::Csv))
+}
+
+/// An input name without the `.gz` or `.zst` it is decompressed for.
+fn input_name(path: &str) -> Result<&str, UsageError> {
+    match Suffix::of(path) {
+        Suffix::Plain(name) | Suffix::Compressed(_, name) => Ok(name),
+        Suffix::Unsupported(tool) => Err(UsageError(format!(
+            "--input {path}: dbchunk reads gzip (.gz) and zstd (.zst), not {tool}: decompress it \
+             first, e.g. {tool} -dc {path} | dbchunk import ..."
+        ))),
+    }
+}
+
+/// A path dbchunk cannot write to at all (a directory) is found before
+/// connecting. Devices and FIFOs are fine: they are written in place.
+fn check_place(flag: &str, path: &str) -> Result<crate::place::Place, UsageError> {
+    crate::place::Place::of(std::path::Path::new(path))
+        .map_err(|e| UsageError(format!("{flag}: {e}")))
+}
+
+/// A state file must be a file: `--resume` reads it back, and a device
+/// keeps nothing.
+fn check_state_file(path: &str) -> Result<(), UsageError> {
+    match check_place("--state", path)? {
+        crate::place::Place::File(_) => Ok(()),
+        crate::place::Place::Stream(_) => Err(UsageError(format!(
+            "--state {path} is a device, FIFO or socket, not a regular file: --resume reads the \
+             state back from it; give the path of a file"
+        ))),
+    }
+}
+
+/// Parquet compresses each column inside the file; a gzip or zstd stream
+/// around it would make a file no Parquet reader opens.
+fn check_parquet_not_wrapped(
+    format: Option<Format>,
+    output: Option<&str>,
+    compress: Option<&str>,
+) -> Result<(), UsageError> {
+    let lower = output.unwrap_or_default().to_ascii_lowercase();
+    let wrapped_name = [".parquet.gz", ".parquet.zst", ".parquet.bz2", ".parquet.xz"]
+        .iter()
+        .any(|suffix| lower.ends_with(suffix));
+    let parquet = format == Some(Format::Parquet)
+        || (format.is_none() && (lower.ends_with(".parquet") || wrapped_name));
+    if parquet && (wrapped_name || compress.is_some()) {
+        return Err(UsageError(
+            "Parquet compresses inside the file (zstd unless --parquet-compression says \
+             snappy, gzip or none): name the file .parquet and drop --compress"
+                .into(),
+        ));
     }
     Ok(())
+}
+
+/// The compression of the output, from `--compress` and the `--output`
+/// name, and the name the format is read from (without `.gz`/`.zst`).
+/// A name and a flag that disagree, or a plain format's name for
+/// compressed bytes, would label a file wrongly: both are usage errors.
+fn output_compression(
+    path: Option<&str>,
+    flag: Option<Compression>,
+) -> Result<(Option<Compression>, Option<&str>), UsageError> {
+    let Some(path) = path else {
+        return Ok((flag, None));
+    };
+    match Suffix::of(path) {
+        Suffix::Unsupported(tool) => Err(UsageError(format!(
+            "--output {path}: dbchunk compresses with gzip (.gz) or zstd (.zst), not {tool}: name \
+             the file .gz or .zst, or pipe plain output: dbchunk export ... | {tool} > {path}"
+        ))),
+        Suffix::Compressed(codec, name) => match flag {
+            Some(flag) if flag.codec != codec => Err(UsageError(format!(
+                "--output {path} names {} data but --compress is {}: name the file .{} or drop \
+                 --compress",
+                codec.name(),
+                flag.codec.name(),
+                flag.codec.extension()
+            ))),
+            Some(flag) => Ok((Some(flag), Some(name))),
+            None => Ok((Some(Compression::new(codec)), Some(name))),
+        },
+        Suffix::Plain(name) => match flag {
+            Some(flag) if matches!(Format::from_path(name), Ok(Some(_))) => {
+                Err(UsageError(format!(
+                    "--output {path} names plain text but --compress is {}: name the file \
+                     {path}.{}",
+                    flag.codec.name(),
+                    flag.codec.extension()
+                )))
+            }
+            flag => Ok((flag, Some(name))),
+        },
+    }
 }
 
 #[cfg(test)]
@@ -358,15 +586,7 @@ mod tests {
             .err()
             .unwrap();
         assert!(err.0.contains("needs PostgreSQL"), "{err}");
-        assert!(plan(&[
-            "--url",
-            "postgres://r@h/db",
-            "-t",
-            "t",
-            "--strategy",
-            "copy"
-        ])
-        .is_ok());
+        assert!(plan(&["--url", "postgres://r@h/db", "-t", "t", "--strategy", "copy"]).is_ok());
     }
 
     #[test]
@@ -374,14 +594,7 @@ mod tests {
         let p = plan(&["--url", "sqlite::memory:", "-t", "t", "-o", "x.ndjson"]).unwrap();
         assert_eq!(p.format, Format::Ndjson);
         let p = plan(&[
-            "--url",
-            "sqlite::memory:",
-            "-t",
-            "t",
-            "-o",
-            "x.ndjson",
-            "--format",
-            "tsv",
+            "--url", "sqlite::memory:", "-t", "t", "-o", "x.ndjson", "--format", "tsv",
         ])
         .unwrap();
         assert_eq!((p.format, p.null.as_str()), (Format::Tsv, "\\N"));
@@ -393,7 +606,89 @@ mod tests {
     }
 
     #[test]
-    fn compressed_names_are_refused() {
-        assert!(plan(&["--url", "sqlite::memory:", "-t", "t", "-o", "x.csv.gz"]).is_err());
+    fn parquet_refuses_text_only_flags_by_name() {
+        let base = ["--url", "sqlite::memory:", "-t", "t", "-o", "x.parquet"];
+        let p = plan(&base).unwrap();
+        assert_eq!(p.format, Format::Parquet);
+        for (extra, flag) in [
+            (&["--null", "N"][..], "--null"),
+            (&["--no-header"][..], "--no-header"),
+            (&["--state", "s.json"][..], "--state"),
+        ] {
+            let mut args = base.to_vec();
+            args.extend_from_slice(extra);
+            let err = plan(&args).err().unwrap();
+            assert!(err.0.starts_with(flag), "{err}");
+        }
+        let err = plan(&[
+            "--url", "sqlite::memory:", "-t", "t", "--row-group-size", "1MB",
+        ])
+        .err()
+        .unwrap();
+        assert!(
+            err.0
+                .contains("--row-group-size applies to --format parquet"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn sizes_parse_with_units() {
+        assert_eq!(parse_size("1000"), Some(1000));
+        assert_eq!(parse_size("64MB"), Some(64_000_000));
+        assert_eq!(parse_size("512KiB"), Some(512 * 1024));
+        assert_eq!(parse_size("1 GiB"), Some(1 << 30));
+        assert_eq!(parse_size("0"), None);
+        assert_eq!(parse_size("MB"), None);
+        assert_eq!(parse_size("5 parsecs"), None);
+    }
+
+    #[test]
+    fn parquet_is_never_wrapped_in_gzip_or_zstd() {
+        let base = ["--url", "sqlite::memory:", "-t", "t"];
+        for more in [
+            &["-o", "x.parquet", "--compress", "zstd"][..],
+            &["-o", "x.parquet.gz"],
+            &["-o", "x.parquet.zst"],
+            &["--format", "parquet", "--compress", "gzip"],
+            &["-o", "x.out", "--format", "parquet", "--compress", "gzip"],
+        ] {
+            let mut args = base.to_vec();
+            args.extend_from_slice(more);
+            let err = plan(&args).err().unwrap();
+            assert!(err.0.contains("--parquet-compression"), "{more:?}: {err}");
+        }
+    }
+
+    #[test]
+    fn compression_comes_from_the_name_or_the_flag() {
+        use crate::compress::Codec;
+        let base = ["--url", "sqlite::memory:", "-t", "t"];
+        let with = |more: &[&str]| {
+            let mut args = base.to_vec();
+            args.extend_from_slice(more);
+            plan(&args)
+        };
+        let p = with(&["-o", "x.tsv.gz"]).unwrap();
+        assert_eq!(p.format, Format::Tsv);
+        assert_eq!(p.compress, Some(Compression::new(Codec::Gzip)));
+        let p = with(&["-o", "x.jsonl.zst", "--compress", "zstd:19"]).unwrap();
+        assert_eq!(p.format, Format::Ndjson);
+        assert_eq!(
+            p.compress.map(|c| (c.codec, c.level)),
+            Some((Codec::Zstd, 19))
+        );
+        let p = with(&["--compress", "gzip"]).unwrap();
+        assert_eq!(p.compress.map(|c| c.codec), Some(Codec::Gzip));
+        let p = with(&["-o", "x.zst"]).unwrap();
+        assert_eq!(p.format, Format::Csv);
+        for refused in [
+            &["-o", "x.csv.gz", "--compress", "zstd"][..],
+            &["-o", "x.csv", "--compress", "zstd"],
+            &["-o", "x.csv.bz2"],
+            &["-o", "x.csv.xz"],
+        ] {
+            assert!(with(refused).is_err(), "{refused:?}");
+        }
     }
 }

@@ -41,6 +41,10 @@ pub enum ExitCode {
     Success = 0,
     Failure = 1,
     Usage = 2,
+    /// An import with `--reject-file` completed, and some rows are in the
+    /// reject file instead of the table: not plain success, which a cron
+    /// job must be able to tell, and not a failure either.
+    Rejected = 3,
     /// Stopped by Ctrl-C (SIGINT).
     Interrupted = 130,
     /// Stopped by SIGTERM.

@@ -23,6 +23,8 @@ pub mod bulk;
 pub mod cell;
 pub mod cli;
 pub mod cmd;
+pub mod coltype;
+pub mod compress;
 pub mod config;
 pub mod db;
 pub mod error;
@@ -31,6 +33,7 @@ pub mod ident;
 pub mod input;
 pub mod output;
 pub mod pipeline;
+pub mod place;
 pub mod plan;
 pub mod progress;
 pub mod retry;
@@ -57,24 +60,26 @@ pub fn run(cli: Cli) -> ExitCode {
         error::warn(&format!("cannot handle Ctrl-C cleanly: {err}"));
     }
     match std::panic::catch_unwind(|| execute(cli)) {
-        Ok(Ok(())) => ExitCode::Success,
+        Ok(Ok(code)) => code,
         Ok(Err(err)) => error::report(&err),
         Err(_) => ExitCode::Failure,
     }
 }
 
-fn execute(cli: Cli) -> anyhow::Result<()> {
+fn execute(cli: Cli) -> anyhow::Result<ExitCode> {
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?;
     match cli.command {
         Command::Export(args) => {
             let plan = ExportPlan::from_args(args)?;
-            runtime.block_on(cmd::export::run(plan))
+            runtime.block_on(cmd::export::run(plan))?;
+            Ok(ExitCode::Success)
         }
         Command::Count(args) => {
             let plan = CountPlan::from_args(args)?;
-            runtime.block_on(cmd::count::run(plan))
+            runtime.block_on(cmd::count::run(plan))?;
+            Ok(ExitCode::Success)
         }
         Command::Import(args) => {
             let plan = ImportPlan::from_args(args)?;

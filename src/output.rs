@@ -5,7 +5,13 @@
 //! memory stays bounded by the channel's depth. A file is written under a
 //! temporary name in the same directory and renamed only once everything
 //! is written and synced: a failed export never leaves a complete-looking
-//! file behind.
+//! file behind. A device or FIFO is written in place instead
+//! ([`crate::place`] decides which, and resolves symlinks).
+//!
+//! With `--compress` (or a `.gz`/`.zst` name) the writer thread also
+//! compresses ([`crate::compress`]), ending a gzip member or zstd frame at
+//! every checkpoint and before the rename, so neither a checkpoint nor
+//! the finished file ever stands for a stream without its trailer.
 
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
@@ -16,6 +22,10 @@ use std::thread::{JoinHandle, Thread};
 use std::time::Duration;
 
 use anyhow::{Context, Result};
+
+use crate::compress::{Compression, Compressor};
+use crate::place::{open_stream, temp_beside, Place};
+use crate::state::Checkpoint;
 
 /// Buffers in flight between the encoder and the writer thread.
 const QUEUE_DEPTH: usize = 4;
@@ -28,12 +38,12 @@ pub enum Destination {
 }
 
 /// A checkpoint to record once the bytes before it are written
-/// (`--state`): the state file to write, and the resume token.
+/// (`--state`): the state file to write, and where the export stands. The
+/// writer adds the compressed length, which only it knows.
 #[derive(Clone, Debug)]
 pub struct Saved {
     pub state_file: Option<PathBuf>,
-    pub json: String,
-    pub token: String,
+    pub checkpoint: Checkpoint,
 }
 
 /// What the writer thread receives: bytes, and sometimes a checkpoint that
@@ -46,11 +56,44 @@ struct Piece {
 /// What the writer thread writes to.
 enum Target {
     Stdout,
-    /// A one-off temporary file, removed if the export fails.
-    Temp(tempfile::NamedTempFile),
-    /// A resumable export's file under a fixed name (`.NAME.dbchunk-partial`),
-    /// kept when the export stops, so a rerun with `--resume` goes on in it.
-    Partial(std::fs::File),
+    /// A one-off temporary file, renamed over `to` when complete, removed
+    /// if the export fails.
+    Temp {
+        file: tempfile::NamedTempFile,
+        to: PathBuf,
+    },
+    /// A resumable export's file under a fixed name beside `to`
+    /// (`.NAME.dbchunk-partial`), kept when the export stops, so a rerun
+    /// with `--resume` goes on in it.
+    Partial {
+        file: std::fs::File,
+        to: PathBuf,
+    },
+    /// A device, FIFO or `/proc` link, written in place: nothing to
+    /// rename, and nothing to remove when the export fails.
+    Direct(std::fs::File),
+}
+
+impl Target {
+    fn of(destination: &Destination) -> Result<Target> {
+        Ok(match destination {
+            Destination::Stdout => Target::Stdout,
+            Destination::File(path) => match place(path)? {
+                Place::File(to) => Target::Temp {
+                    file: temp_beside(&to)?,
+                    to,
+                },
+                Place::Stream(path) => Target::Direct(open_stream(&path)?),
+            },
+        })
+    }
+
+    /// Whether a failed export must wait for the writer to clean up. A
+    /// stdout or device writer may be blocked on a reader that stopped
+    /// reading, and has nothing to clean up.
+    fn cleans_up(&self) -> bool {
+        matches!(self, Target::Temp { .. } | Target::Partial { .. })
+    }
 }
 
 pub struct Output {
@@ -60,6 +103,8 @@ pub struct Output {
     spares: Receiver<Vec<u8>>,
     writer: Option<JoinHandle<io::Result<Target>>>,
     destination: Destination,
+    /// Whether dropping the output unfinished waits for the writer.
+    cleans_up: bool,
     bytes: u64,
     /// The token of the last checkpoint whose bytes are written.
     saved: Arc<Mutex<Option<String>>>,
@@ -71,38 +116,63 @@ pub struct Output {
 /// What the sending side and the writer thread both see.
 #[derive(Default)]
 struct Shared {
-    /// The thread waiting for room in the queue, unparked at each piece
-    /// the writer takes. Without it, a sender blocked on a pipe nobody
-    /// reads could never notice Ctrl-C.
+    /// The thread waiting for room in the queue (or for the writer to
+    /// end), unparked at each piece the writer takes and when it ends.
+    /// Without it, a sender blocked on a pipe nobody reads could never
+    /// notice Ctrl-C.
     waiter: Mutex<Option<Thread>>,
     /// Set when a signal stops the export: the writer writes no more
     /// pieces, so the last checkpoint it records is the one reported.
     abandoned: AtomicBool,
 }
 
+/// Where a resumed export goes on: the bytes of its format written before
+/// (the counts go on from them), and the length of the file to keep,
+/// which is less when it is compressed.
+#[derive(Clone, Copy, Debug)]
+pub struct ResumeAt {
+    pub bytes: u64,
+    pub file_bytes: u64,
+}
+
+impl ResumeAt {
+    pub fn of(checkpoint: &Checkpoint) -> ResumeAt {
+        ResumeAt {
+            bytes: checkpoint.bytes,
+            file_bytes: checkpoint.compressed_bytes.unwrap_or(checkpoint.bytes),
+        }
+    }
+}
+
 impl Output {
-    pub fn open(destination: Destination) -> Result<Output> {
-        let target = match &destination {
-            Destination::Stdout => Target::Stdout,
-            Destination::File(path) => Target::Temp(temp_beside(path)?),
-        };
-        Output::start(destination, target, 0)
+    pub fn open(destination: Destination, compression: Option<Compression>) -> Result<Output> {
+        let target = Target::of(&destination)?;
+        Output::start(destination, target, None, compression)
     }
 
     /// An output that checkpoints can resume: a file goes under its fixed
     /// partial name, and with `resume_at` the partial file is cut back to
-    /// that many bytes (the last recorded checkpoint) and continued.
-    pub fn open_resumable(destination: Destination, resume_at: Option<u64>) -> Result<Output> {
-        let path = match &destination {
-            Destination::Stdout => {
-                return Output::start(destination, Target::Stdout, resume_at.unwrap_or(0))
-            }
-            Destination::File(path) => partial_path(path),
+    /// the last recorded checkpoint and continued. To stdout or a device,
+    /// the output is the rest, to append, as with `--resume-from`.
+    pub fn open_resumable(
+        destination: Destination,
+        resume_at: Option<ResumeAt>,
+        compression: Option<Compression>,
+    ) -> Result<Output> {
+        let to = match &destination {
+            Destination::File(path) => match place(path)? {
+                Place::File(to) => to,
+                Place::Stream(_) => return Output::open_at(destination, resume_at, compression),
+            },
+            Destination::Stdout => return Output::open_at(destination, resume_at, compression),
         };
+        let path = partial_path(&to);
         let file = match resume_at {
             None => std::fs::File::create(&path)
                 .with_context(|| format!("creating {}", path.display()))?,
-            Some(bytes) => {
+            Some(ResumeAt {
+                file_bytes: bytes, ..
+            }) => {
                 let file = std::fs::OpenOptions::new()
                     .write(true)
                     .open(&path)
@@ -122,30 +192,55 @@ impl Output {
         let mut file = file;
         use std::io::Seek;
         file.seek(io::SeekFrom::End(0))?;
-        Output::start(destination, Target::Partial(file), resume_at.unwrap_or(0))
+        let target = Target::Partial { file, to };
+        Output::start(destination, target, resume_at, compression)
     }
 
-    fn start(destination: Destination, target: Target, bytes: u64) -> Result<Output> {
+    /// A stream that a resumed export continues: it starts at the bytes
+    /// written before.
+    fn open_at(
+        destination: Destination,
+        resume_at: Option<ResumeAt>,
+        compression: Option<Compression>,
+    ) -> Result<Output> {
+        let target = Target::of(&destination)?;
+        Output::start(destination, target, resume_at, compression)
+    }
+
+    fn start(
+        destination: Destination,
+        target: Target,
+        resume_at: Option<ResumeAt>,
+        compression: Option<Compression>,
+    ) -> Result<Output> {
+        let bytes = resume_at.map_or(0, |r| r.bytes);
+        let file_bytes = resume_at.map_or(0, |r| r.file_bytes);
+        let compressor = compression
+            .map(|c| Compressor::new(c, file_bytes > 0))
+            .transpose()
+            .context("starting the compressor")?;
         let (sender, receiver) = sync_channel::<Piece>(QUEUE_DEPTH);
         let (spare_sender, spares) = sync_channel::<Vec<u8>>(QUEUE_DEPTH);
         let saved = Arc::new(Mutex::new(None));
         let saved_by_writer = saved.clone();
         let shared = Arc::new(Shared::default());
         let shared_by_writer = shared.clone();
+        let cleans_up = target.cleans_up();
         let writer = std::thread::Builder::new()
             .name("dbchunk-writer".into())
             .spawn(move || {
-                let written = write_all(
-                    receiver,
-                    spare_sender,
+                let mut writer = Writer {
                     target,
-                    &saved_by_writer,
-                    &shared_by_writer,
-                );
+                    compressor,
+                    file_bytes,
+                };
+                let written =
+                    writer.write_all(receiver, spare_sender, &saved_by_writer, &shared_by_writer);
                 if let Some(waiter) = lock(&shared_by_writer.waiter).as_ref() {
                     waiter.unpark();
                 }
-                written
+                written?;
+                Ok(writer.target)
             })
             .context("starting the output thread")?;
         Ok(Output {
@@ -153,6 +248,7 @@ impl Output {
             spares,
             writer: Some(writer),
             destination,
+            cleans_up,
             bytes,
             saved,
             shared,
@@ -216,20 +312,17 @@ impl Output {
     pub fn abandon(&mut self) -> Option<String> {
         self.shared.abandoned.store(true, Ordering::SeqCst);
         drop(self.sender.take());
-        match &self.destination {
-            Destination::File(_) => {
-                if let Some(writer) = self.writer.take() {
-                    let _ = writer.join();
-                }
+        if self.cleans_up {
+            if let Some(writer) = self.writer.take() {
+                let _ = writer.join();
             }
-            // A pipe nobody reads would block a join forever.
-            Destination::Stdout => {
-                for _ in 0..20 {
-                    if self.writer.as_ref().is_none_or(|w| w.is_finished()) {
-                        break;
-                    }
-                    std::thread::sleep(Duration::from_millis(10));
+        } else {
+            // A pipe nobody reads would block a join for ever.
+            for _ in 0..20 {
+                if self.writer.as_ref().is_none_or(|w| w.is_finished()) {
+                    break;
                 }
+                std::thread::sleep(Duration::from_millis(10));
             }
         }
         self.last_saved()
@@ -257,19 +350,15 @@ impl Output {
     pub fn finish(mut self) -> Result<()> {
         drop(self.sender.take());
         self.wait_for_writer()?;
-        let target = self.join()?;
-        let Destination::File(path) = &self.destination else {
-            return Ok(());
-        };
-        let renamed = match target {
-            Target::Temp(temp) => temp.persist(path).map(drop).map_err(|e| e.error),
-            Target::Partial(file) => {
+        let (renamed, to) = match self.join()? {
+            Target::Temp { file, to } => (file.persist(&to).map(drop).map_err(|e| e.error), to),
+            Target::Partial { file, to } => {
                 drop(file);
-                std::fs::rename(partial_path(path), path)
+                (std::fs::rename(partial_path(&to), &to), to)
             }
-            Target::Stdout => Ok(()),
+            Target::Stdout | Target::Direct(_) => return Ok(()),
         };
-        renamed.with_context(|| format!("renaming the finished output to {}", path.display()))
+        renamed.with_context(|| format!("renaming the finished output to {}", to.display()))
     }
 
     /// Waits for the writer to end, or for a signal: a pipe nobody reads
@@ -304,23 +393,34 @@ impl Output {
 impl Drop for Output {
     /// An export that failed drops its output unfinished: wait for a file
     /// writer, so that a temporary file is removed (and a partial one is
-    /// complete up to its last checkpoint) before the process exits. A
-    /// stdout writer may be blocked on a full pipe, and has nothing to
-    /// clean up.
+    /// complete up to its last checkpoint) before the process exits.
     fn drop(&mut self) {
         drop(self.sender.take());
-        if self.writer.is_none() {
-            return;
-        }
-        if let (Some(writer), Destination::File(_)) = (self.writer.take(), &self.destination) {
+        if let (Some(writer), true) = (self.writer.take(), self.cleans_up) {
             let _ = writer.join();
         }
     }
 }
 
+/// Whether a resumable export to `path` that its state says is done had
+/// also moved its file into place (no partial file waits beside it). A
+/// device keeps nothing to check.
+pub fn finished(path: &Path) -> bool {
+    match Place::of(path) {
+        Ok(Place::File(to)) => to.exists() && !partial_path(&to).exists(),
+        Ok(Place::Stream(_)) => true,
+        Err(_) => false,
+    }
+}
+
+/// Where `-o PATH` is written, with the path in the error.
+fn place(path: &Path) -> Result<Place> {
+    Place::of(path).with_context(|| format!("cannot write the output to {}", path.display()))
+}
+
 /// The fixed name a resumable export writes under: `.NAME.dbchunk-partial`
-/// beside `NAME`.
-pub fn partial_path(path: &Path) -> PathBuf {
+/// beside `NAME` (beside the final target of a symlink).
+fn partial_path(path: &Path) -> PathBuf {
     let name = path
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
@@ -328,78 +428,97 @@ pub fn partial_path(path: &Path) -> PathBuf {
     path.with_file_name(format!(".{name}.dbchunk-partial"))
 }
 
-fn temp_beside(path: &Path) -> Result<tempfile::NamedTempFile> {
-    let dir = match path.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p,
-        _ => Path::new("."),
-    };
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    let prefix = format!(".{name}.");
-    let mut builder = tempfile::Builder::new();
-    builder.prefix(&prefix).suffix(".partial");
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        builder.permissions(std::fs::Permissions::from_mode(0o644));
-    }
-    builder.tempfile_in(dir).with_context(|| {
-        format!(
-            "cannot create the output file in {}: check that the directory exists and is writable",
-            dir.display()
-        )
-    })
+/// The writer thread's side: where bytes go, and how.
+struct Writer {
+    target: Target,
+    compressor: Option<Compressor>,
+    /// Bytes in the file (or on stdout) so far, compressed ones when
+    /// compressing: where a resumed export cuts the file back to.
+    file_bytes: u64,
 }
 
-fn write_all(
-    pieces: Receiver<Piece>,
-    spares: SyncSender<Vec<u8>>,
-    mut target: Target,
-    saved: &Mutex<Option<String>>,
-    shared: &Shared,
-) -> io::Result<Target> {
-    // Only a stdout writer takes the stdout lock: `--parallel` workers
-    // spooling to files run beside the one that writes to stdout.
-    let mut stdout = matches!(target, Target::Stdout).then(|| io::stdout().lock());
-    for piece in pieces {
-        if let Some(sender) = lock(&shared.waiter).as_ref() {
-            sender.unpark();
-        }
-        if shared.abandoned.load(Ordering::SeqCst) {
-            return Ok(target);
-        }
-        let out: &mut dyn Write = match (&mut target, stdout.as_mut()) {
-            (Target::Temp(file), _) => file,
-            (Target::Partial(file), _) => file,
-            (Target::Stdout, Some(out)) => out,
-            (Target::Stdout, None) => unreachable!("a stdout writer holds the lock"),
-        };
-        out.write_all(&piece.bytes)?;
-        if let Some(checkpoint) = piece.checkpoint {
-            // The state may only claim bytes that are really out.
-            out.flush()?;
-            if let Target::Partial(file) = &target {
-                file.sync_data()?;
+impl Writer {
+    fn write_all(
+        &mut self,
+        pieces: Receiver<Piece>,
+        spares: SyncSender<Vec<u8>>,
+        saved: &Mutex<Option<String>>,
+        shared: &Shared,
+    ) -> io::Result<()> {
+        // Only a stdout writer takes the stdout lock: `--parallel` workers
+        // spooling to files run beside the one that writes to stdout.
+        let mut stdout = matches!(self.target, Target::Stdout).then(|| io::stdout().lock());
+        for piece in pieces {
+            if let Some(sender) = lock(&shared.waiter).as_ref() {
+                sender.unpark();
             }
-            if let Some(path) = &checkpoint.state_file {
-                crate::state::save(path, &checkpoint.json)?;
+            if shared.abandoned.load(Ordering::SeqCst) {
+                return Ok(());
             }
-            *lock(saved) = Some(checkpoint.token);
+            let out = sink(&mut self.target, stdout.as_mut());
+            self.file_bytes += match &mut self.compressor {
+                None => {
+                    out.write_all(&piece.bytes)?;
+                    piece.bytes.len() as u64
+                }
+                Some(compressor) => compressor.write(&piece.bytes, out)?,
+            };
+            if let Some(Saved {
+                state_file,
+                mut checkpoint,
+            }) = piece.checkpoint
+            {
+                // A checkpoint ends a member or frame: the file cut back
+                // to here is a whole stream.
+                if let Some(compressor) = &mut self.compressor {
+                    self.file_bytes += compressor.end_member(out)?;
+                    checkpoint.compression = Some(compressor.codec().name().to_string());
+                    checkpoint.compressed_bytes = Some(self.file_bytes);
+                }
+                // The state may only claim bytes that are really out.
+                out.flush()?;
+                if let Target::Partial { file, .. } = &self.target {
+                    file.sync_data()?;
+                }
+                if let Some(path) = &state_file {
+                    crate::state::save(path, &checkpoint.to_json().to_string())?;
+                }
+                *lock(saved) = Some(checkpoint.token());
+            }
+            let _ = spares.try_send(piece.bytes);
         }
-        let _ = spares.try_send(piece.bytes);
-    }
-    match (&mut target, stdout.as_mut()) {
-        (Target::Temp(file), _) => {
-            file.flush()?;
-            file.as_file().sync_all()?;
+        // The trailer goes out before the sync and the rename: a file
+        // under its final name is always a complete stream.
+        if let Some(compressor) = &mut self.compressor {
+            let out = sink(&mut self.target, stdout.as_mut());
+            self.file_bytes += compressor.finish(out)?;
         }
-        (Target::Partial(file), _) => file.sync_all()?,
-        (Target::Stdout, Some(out)) => out.flush()?,
-        (Target::Stdout, None) => {}
+        match (&mut self.target, stdout.as_mut()) {
+            (Target::Temp { file, .. }, _) => {
+                file.flush()?;
+                file.as_file().sync_all()?;
+            }
+            (Target::Partial { file, .. }, _) => file.sync_all()?,
+            // A device or FIFO cannot be synced (EINVAL): written is all.
+            (Target::Direct(_), _) => {}
+            (Target::Stdout, Some(out)) => out.flush()?,
+            (Target::Stdout, None) => {}
+        }
+        Ok(())
     }
-    Ok(target)
+}
+
+/// What the writer writes to.
+fn sink<'a>(
+    target: &'a mut Target,
+    stdout: Option<&'a mut io::StdoutLock<'static>>,
+) -> &'a mut dyn Write {
+    match (target, stdout) {
+        (Target::Temp { file, .. }, _) => file,
+        (Target::Partial { file, .. } | Target::Direct(file), _) => file,
+        (Target::Stdout, Some(out)) => out,
+        (Target::Stdout, None) => unreachable!("a stdout writer holds the lock"),
+    }
 }
 
 /// A lock that a panicked writer did not poison for the rest.

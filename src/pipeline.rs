@@ -5,7 +5,7 @@ use anyhow::{anyhow, Result};
 
 use crate::cell::{Cell, Column, RowSink};
 use crate::db::Key;
-use crate::format::{Encoder, Format};
+use crate::format::{Encoder, Format, Mark, ParquetOptions};
 use crate::output::{Output, Saved};
 use crate::progress::Progress;
 use crate::state::Checkpoint;
@@ -35,7 +35,7 @@ pub struct Pipeline {
 #[derive(Clone, Copy, Debug)]
 pub struct ChunkStart {
     rows: u64,
-    buffered: usize,
+    encoder: Mark,
 }
 
 /// What every checkpoint of a resumable export (`--state`) records
@@ -56,20 +56,23 @@ pub struct Totals {
 }
 
 impl Pipeline {
+    /// Fails only for Parquet, whose schema is built here.
+    #[allow(clippy::too_many_arguments)]
     pub fn new(
         format: Format,
         columns: &[Column],
         null: &str,
         header: bool,
+        parquet: ParquetOptions,
         output: Output,
         progress: Progress,
         limit: Option<u64>,
-    ) -> Pipeline {
-        let mut encoder = Encoder::new(format, columns, null);
+    ) -> Result<Pipeline> {
+        let mut encoder = Encoder::open(format, columns, null, parquet)?;
         if header {
             encoder.header(columns);
         }
-        Pipeline {
+        Ok(Pipeline {
             encoder,
             output,
             progress,
@@ -80,7 +83,7 @@ impl Pipeline {
             checkpoints: None,
             whole_chunks: false,
             shipped_in_chunk: false,
-        }
+        })
     }
 
     /// Chunks are handed to the writer only once complete (memory then
@@ -94,18 +97,17 @@ impl Pipeline {
         self.shipped_in_chunk = false;
         ChunkStart {
             rows: self.rows,
-            buffered: self.encoder.buffered(),
+            encoder: self.encoder.mark(),
         }
     }
 
     /// Forgets the rows of the current chunk, to read it again; `false`
     /// when some of them are already written.
     pub fn rewind(&mut self, start: ChunkStart) -> bool {
-        if self.shipped_in_chunk {
+        if self.shipped_in_chunk || !self.encoder.rewind(start.encoder) {
             return false;
         }
         self.rows = start.rows;
-        self.encoder.truncate(start.buffered);
         true
     }
 
@@ -175,6 +177,7 @@ impl Pipeline {
     /// Hands out the rest of the rows and the output, still open: a
     /// `--parallel` export appends the later ranges to it.
     pub fn drain(mut self) -> Result<(Totals, Output, Progress)> {
+        self.encoder.finish()?;
         if self.checkpoints.is_some() {
             self.ship_checkpoint(None)?; // the "done" checkpoint
         } else {
@@ -201,11 +204,12 @@ impl Pipeline {
             bytes: self.output.bytes() + full.len() as u64,
             chunks: self.chunks,
             last_key,
+            compression: None,
+            compressed_bytes: None,
         };
         let saved = Saved {
             state_file: settings.state_file,
-            json: checkpoint.to_json().to_string(),
-            token: checkpoint.token(),
+            checkpoint,
         };
         let spare = self.output.send_checkpoint(full, saved)?;
         self.encoder.take_buffer(spare);
@@ -225,11 +229,28 @@ impl Pipeline {
         // `Vec::new()` does not allocate; the encoder continues in the
         // recycled buffer the writer hands back.
         let full = self.encoder.take_buffer(Vec::new());
-        let spare = self.output.send(full)?;
+        let spare = match full.len() > 2 * SHIP_AT {
+            false => self.output.send(full)?,
+            true => self.send_in_pieces(full)?,
+        };
         self.encoder.take_buffer(spare);
         self.shipped_in_chunk = true;
         self.shipped();
         Ok(())
+    }
+
+    /// A buffer much larger than usual (a whole Parquet row group) goes
+    /// to the writer a piece at a time, so the writer's queue holds a few
+    /// MiB, not a few row groups. Returns `full`, emptied, for reuse.
+    fn send_in_pieces(&mut self, mut full: Vec<u8>) -> Result<Vec<u8>> {
+        let mut spare = Vec::new();
+        for piece in full.chunks(SHIP_AT) {
+            spare.clear();
+            spare.extend_from_slice(piece);
+            spare = self.output.send(spare)?;
+        }
+        full.clear();
+        Ok(full)
     }
 
     /// After every buffer handed to the writer: the progress bar, and the
@@ -254,8 +275,11 @@ impl RowSink for Pipeline {
         if let Err(message) = self.encoder.end_row() {
             return Err(anyhow!("row {}: {message}", self.rows));
         }
-        if self.encoder.buffered() >= SHIP_AT && !self.whole_chunks {
-            self.ship()?;
+        if !self.whole_chunks {
+            self.encoder.cut_if_full()?;
+            if self.encoder.buffered() >= SHIP_AT {
+                self.ship()?;
+            }
         }
         Ok(self.remaining() > 0)
     }
@@ -272,6 +296,7 @@ impl RowSink for Pipeline {
     /// A chunk is written out before a Ctrl-C or SIGTERM stops the export.
     fn end_chunk(&mut self) -> Result<()> {
         self.chunks += 1;
+        self.encoder.cut_if_full()?;
         self.ship()?;
         self.stop_if_asked()
     }

@@ -29,6 +29,10 @@ pub struct Progress {
     /// Set for the handles of parallel workers (see [`Progress::share`]):
     /// each adds what it did since its last update to the shared totals.
     shared: Option<Shared>,
+    /// An export's look without a total, for when more rows come than the
+    /// estimate said: a total the run has already passed is a wrong one,
+    /// so it is dropped rather than stretched to the count so far.
+    without_total: Option<ProgressStyle>,
 }
 
 struct Shared {
@@ -37,14 +41,19 @@ struct Shared {
 }
 
 impl Progress {
-    /// An export's bar. `total` is a fast row estimate, if there is one:
-    /// it gives the ETA.
+    /// An export's bar. `total` is the planner's estimate of the rows the
+    /// export's own query returns, if there is one: it gives the ETA.
     pub fn new(mode: ProgressMode, quiet: bool, total: Option<u64>) -> Progress {
+        const WITHOUT_TOTAL: &str = "{elapsed_precise} {human_pos} rows, {rate}, {msg}";
         let template = match total {
             Some(_) => "{elapsed_precise} {human_pos}/~{human_len} rows, {rate}, {msg}, ETA {eta}",
-            None => "{elapsed_precise} {human_pos} rows, {rate}, {msg}",
+            None => WITHOUT_TOTAL,
         };
-        Progress::build(mode, quiet, total, template, false)
+        let mut progress = Progress::build(mode, quiet, total, template, false);
+        if progress.bar.is_some() && total.is_some() {
+            progress.without_total = Some(style(WITHOUT_TOTAL, progress.log_lines));
+        }
+        progress
     }
 
     /// An import's bar: input bytes read against the input's size (when
@@ -73,6 +82,7 @@ impl Progress {
                     by_input_bytes,
                     log_lines: false,
                     shared: None,
+                    without_total: None,
                 }
             }
             (ProgressMode::Auto, false) => {
@@ -82,6 +92,7 @@ impl Progress {
                         by_input_bytes,
                         log_lines: false,
                         shared: None,
+                        without_total: None,
                     };
                 }
                 ProgressDrawTarget::stderr()
@@ -94,21 +105,8 @@ impl Progress {
                 }
             }
         };
-        // A spinner only means something on a terminal that redraws it.
-        let template = if log_lines {
-            template.to_string()
-        } else {
-            format!("{{spinner}} {template}")
-        };
-        let style = ProgressStyle::with_template(&template)
-            .expect("valid progress template")
-            .with_key(
-                "rate",
-                |state: &ProgressState, w: &mut dyn std::fmt::Write| {
-                    let _ = write!(w, "{:.0} rows/s", state.per_sec());
-                },
-            );
-        let bar = ProgressBar::with_draw_target(total, target).with_style(style);
+        let bar =
+            ProgressBar::with_draw_target(total, target).with_style(style(template, log_lines));
         bar.set_message(if by_input_bytes {
             "0".to_string()
         } else {
@@ -120,6 +118,7 @@ impl Progress {
             by_input_bytes,
             log_lines,
             shared: None,
+            without_total: None,
         }
     }
 
@@ -134,6 +133,7 @@ impl Progress {
                 totals: totals.clone(),
                 last: std::cell::Cell::new((0, 0)),
             }),
+            without_total: self.without_total.clone(),
         }
     }
 
@@ -157,7 +157,13 @@ impl Progress {
             (rows, HumanBytes(bytes).to_string())
         };
         if bar.length().is_some_and(|len| position > len) {
-            bar.set_length(position);
+            match &self.without_total {
+                Some(style) => {
+                    bar.unset_length();
+                    bar.set_style(style.clone());
+                }
+                None => bar.set_length(position),
+            }
         }
         bar.set_position(position);
         bar.set_message(message);
@@ -168,6 +174,12 @@ impl Progress {
             return; // the bar is finished by its owner
         }
         if let Some(bar) = &self.bar {
+            // indicatif's `finish` moves the position to the total, which
+            // for an export is only an estimate: the last line must count
+            // what was written.
+            if bar.length().is_some() {
+                bar.set_length(bar.position());
+            }
             bar.finish();
             if self.log_lines {
                 let seconds = bar.elapsed().as_secs_f64();
@@ -183,6 +195,24 @@ impl Progress {
             }
         }
     }
+}
+
+/// The bar's look; a spinner only means something on a terminal that
+/// redraws it.
+fn style(template: &str, log_lines: bool) -> ProgressStyle {
+    let template = if log_lines {
+        template.to_string()
+    } else {
+        format!("{{spinner}} {template}")
+    };
+    ProgressStyle::with_template(&template)
+        .expect("valid progress template")
+        .with_key(
+            "rate",
+            |state: &ProgressState, w: &mut dyn std::fmt::Write| {
+                let _ = write!(w, "{:.0} rows/s", state.per_sec());
+            },
+        )
 }
 
 /// A "terminal" for `--progress always` when stderr is a file or pipe:

@@ -31,6 +31,8 @@ pub struct Batch {
     /// Where the input after this batch starts: once it commits, every
     /// record before this offset is in the table or the reject file.
     pub end: u64,
+    /// The line the input after this batch starts on.
+    pub end_line: u64,
     /// Each record's original text, kept only when there is a reject file.
     pub raws: Vec<Vec<u8>>,
     /// Rows that may already be in the table (a resumed import's batch
@@ -64,6 +66,7 @@ impl Batch {
         self.lines.push(record.line());
         self.starts.push(record.start_offset());
         self.end = record.end_offset();
+        self.end_line = record.next_line();
         if keep_raw {
             self.raws.push(record.raw().to_vec());
         }
@@ -72,33 +75,56 @@ impl Batch {
 
 /// Where rejected rows go (`--reject-file`): a `# line N: reason` comment,
 /// then the record's original text.
+///
+/// Written in place as rows are rejected, not renamed at the end: a killed
+/// import's rejects stay, and `--resume` cuts the file back to what its
+/// state records. A symlink is written through to its target; a device or
+/// FIFO is written as a stream and never cut back.
 pub struct Rejects {
     file: std::io::BufWriter<std::fs::File>,
     path: std::path::PathBuf,
+    /// A regular file, which [`Rejects::rewind`] can cut back.
+    rewindable: bool,
     pub count: u64,
     /// Bytes written to the file, so a resumed import can cut it back to
     /// what its state records.
     bytes: u64,
-    max: u64,
+    /// `--max-errors`; without it, no limit: the reject file is there so
+    /// that the good rows go in however many bad ones there are.
+    max: Option<u64>,
 }
 
 impl Rejects {
-    pub fn create(path: &std::path::Path, max: u64) -> Result<Rejects> {
+    pub fn create(path: &std::path::Path, max: Option<u64>) -> Result<Rejects> {
         Rejects::reopen(path, max, 0, 0)
     }
 
     /// The reject file of a resumed import: cut back to `bytes`, which
     /// hold `count` records, and continued.
-    pub fn reopen(path: &std::path::Path, max: u64, count: u64, bytes: u64) -> Result<Rejects> {
-        let file = std::fs::OpenOptions::new()
-            .create(true)
-            .write(true)
-            .truncate(bytes == 0)
-            .open(path)
+    pub fn reopen(
+        path: &std::path::Path,
+        max: Option<u64>,
+        count: u64,
+        bytes: u64,
+    ) -> Result<Rejects> {
+        use crate::place::{open_stream, Place};
+        let place = Place::of(path)
             .with_context(|| format!("cannot open the reject file {}", path.display()))?;
+        let opened = match place {
+            Place::File(target) => std::fs::OpenOptions::new()
+                .create(true)
+                .write(true)
+                .truncate(bytes == 0)
+                .open(target)
+                .map(|file| (file, true)),
+            Place::Stream(stream) => open_stream(&stream).map(|file| (file, false)),
+        };
+        let (file, rewindable) =
+            opened.with_context(|| format!("cannot open the reject file {}", path.display()))?;
         let mut rejects = Rejects {
             file: std::io::BufWriter::new(file),
             path: path.to_path_buf(),
+            rewindable,
             count,
             bytes,
             max,
@@ -108,9 +134,14 @@ impl Rejects {
     }
 
     /// Back to an earlier [`Rejects::position`]: the rejects of a batch
-    /// that is written again are recorded again.
+    /// that is written again are recorded again (on a stream, after the
+    /// first ones, which cannot be taken back).
     pub fn rewind(&mut self, (count, bytes): (u64, u64)) -> Result<()> {
         use std::io::Seek;
+        if !self.rewindable {
+            (self.count, self.bytes) = (count, bytes);
+            return Ok(());
+        }
         self.file
             .flush()
             .and_then(|()| self.file.get_mut().set_len(bytes))
@@ -128,6 +159,10 @@ impl Rejects {
         Ok((self.count, self.bytes))
     }
 
+    pub fn path(&self) -> &std::path::Path {
+        &self.path
+    }
+
     /// Records a bad row. Fails once more than `--max-errors` rows are bad.
     pub fn reject(&mut self, line: u64, raw: &[u8], reason: &str) -> Result<()> {
         self.count += 1;
@@ -143,13 +178,11 @@ impl Rejects {
             .and_then(|()| self.file.write_all(b"\n"))
             .with_context(|| format!("writing the reject file {}", self.path.display()))?;
         self.bytes += (comment.len() + raw.len() + 1) as u64;
-        if self.count > self.max {
+        if let Some(max) = self.max.filter(|&max| self.count > max) {
             self.file.flush()?;
             return Err(anyhow!(
-                "{reason}; that is {} bad rows, more than --max-errors {} (they are in {})",
-                self.count,
-                self.max,
-                self.path.display()
+                "{reason}; that is {} bad rows, more than --max-errors {max}",
+                self.count
             ));
         }
         Ok(())
@@ -172,9 +205,21 @@ pub struct Reconnect {
 /// through.
 struct InFlight {
     end: u64,
+    line: u64,
     rows: u64,
     rejects: (u64, u64),
     xid: Option<String>,
+}
+
+/// How far the input is committed: every record before `bytes` is in the
+/// table or in the reject file, which then holds `rejects` (records,
+/// bytes). A failed import names it as the place to go on from.
+#[derive(Clone, Copy, Debug)]
+pub struct Committed {
+    pub bytes: u64,
+    /// The input line at `bytes`; unknown where a resumed import starts.
+    pub line: Option<u64>,
+    pub rejects: (u64, u64),
 }
 
 /// The `--state` file of an import, saved around every commit.
@@ -193,6 +238,9 @@ pub struct BatchWriter<'a> {
     journal: Option<Journal>,
     reconnect: Option<Reconnect>,
     in_flight: Option<InFlight>,
+    /// Where the committed input ends; `None` until a batch commits,
+    /// unless a resumed import starts after committed input.
+    pub committed_at: Option<Committed>,
     /// Rows the database has accepted (committed, or pending the final
     /// commit under `--atomic`).
     pub written: u64,
@@ -218,6 +266,14 @@ impl<'a> BatchWriter<'a> {
                 .context("starting the transaction")?;
         }
         let written = journal.as_ref().map_or(0, |j| j.state.rows);
+        let committed_at = journal
+            .as_ref()
+            .filter(|j| j.state.bytes > 0)
+            .map(|j| Committed {
+                bytes: j.state.bytes,
+                line: None,
+                rejects: (j.state.rejected, j.state.reject_bytes),
+            });
         Ok(BatchWriter {
             db,
             insert,
@@ -226,6 +282,7 @@ impl<'a> BatchWriter<'a> {
             journal,
             reconnect,
             in_flight: None,
+            committed_at,
             written,
             batches: 0,
             replayed: 0,
@@ -322,6 +379,11 @@ impl<'a> BatchWriter<'a> {
     /// Records a batch whose COMMIT went through though its answer was lost.
     fn commit_went_through(&mut self, commit: InFlight) -> Result<()> {
         self.written = commit.rows;
+        self.committed_at = Some(Committed {
+            bytes: commit.end,
+            line: Some(commit.line),
+            rejects: commit.rejects,
+        });
         if let Some(journal) = self.journal.as_mut() {
             let state = &mut journal.state;
             (state.rows, state.bytes, state.pending) = (commit.rows, commit.end, None);
@@ -349,7 +411,8 @@ impl<'a> BatchWriter<'a> {
         match written {
             Ok(_) => {
                 let rows = self.written + batch.len() as u64;
-                self.close(batch.end, rows, rejects.as_deref_mut()).await?;
+                let end = (batch.end, batch.end_line);
+                self.close(end, rows, rejects.as_deref_mut()).await?;
                 self.written = rows;
                 Ok(())
             }
@@ -391,9 +454,11 @@ impl<'a> BatchWriter<'a> {
                         // The rows before this one go in. The state ends
                         // after this record if the reject file has it
                         // (--max-errors was reached), else before it.
-                        let end = match kept {
-                            true => batch.starts.get(i + 1).copied().unwrap_or(batch.end),
-                            false => batch.starts[i],
+                        let next = (batch.starts.get(i + 1), batch.lines.get(i + 1));
+                        let end = match (kept, next) {
+                            (true, (Some(&start), Some(&line))) => (start, line),
+                            (true, _) => (batch.end, batch.end_line),
+                            (false, _) => (batch.starts[i], line),
                         };
                         let rows = self.written;
                         self.close(end, rows, rejects).await?;
@@ -403,7 +468,7 @@ impl<'a> BatchWriter<'a> {
             }
         }
         let rows = self.written;
-        self.close(batch.end, rows, rejects).await
+        self.close((batch.end, batch.end_line), rows, rejects).await
     }
 
     /// Commits the `--atomic` transaction, and records in the state that
@@ -434,10 +499,16 @@ impl<'a> BatchWriter<'a> {
     }
 
     /// Ends the batch's transaction (or savepoint): after it, `rows` rows
-    /// are in, and the input up to `end` is done. With a state file, the
-    /// batch is recorded as pending just before COMMIT and as done just
-    /// after, so a crash in between leaves a state that says what to check.
-    async fn close(&mut self, end: u64, rows: u64, rejects: Option<&mut Rejects>) -> Result<()> {
+    /// are in, and the input up to `end` (offset, line) is done. With a
+    /// state file, the batch is recorded as pending just before COMMIT and
+    /// as done just after, so a crash in between leaves a state that says
+    /// what to check.
+    async fn close(
+        &mut self,
+        (end, line): (u64, u64),
+        rows: u64,
+        rejects: Option<&mut Rejects>,
+    ) -> Result<()> {
         if self.atomic {
             return self
                 .db
@@ -452,16 +523,23 @@ impl<'a> BatchWriter<'a> {
         };
         self.in_flight = Some(InFlight {
             end,
+            line,
             rows,
             rejects: (rejected, reject_bytes),
             xid: xid.clone(),
         });
+        let committed = Committed {
+            bytes: end,
+            line: Some(line),
+            rejects: (rejected, reject_bytes),
+        };
         let Some(journal) = self.journal.as_mut() else {
-            return self
-                .db
+            self.db
                 .execute("COMMIT")
                 .await
-                .context("committing the batch");
+                .context("committing the batch")?;
+            self.committed_at = Some(committed);
+            return Ok(());
         };
         let state = &mut journal.state;
         state.pending = Some(PendingBatch {
@@ -476,6 +554,7 @@ impl<'a> BatchWriter<'a> {
             .execute("COMMIT")
             .await
             .context("committing the batch")?;
+        self.committed_at = Some(committed);
         (state.rows, state.bytes, state.pending) = (rows, end, None);
         (state.rejected, state.reject_bytes) = (rejected, reject_bytes);
         state.save(&journal.path)

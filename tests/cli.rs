@@ -42,13 +42,7 @@ fn cli_copy_strategy_needs_postgres() {
     let dir = TempDir::new("cli_copy_strategy_needs_postgres");
     let url = small_db(&dir);
     let err = usage_error(&[
-        "export",
-        "--url",
-        &url,
-        "--table",
-        "t",
-        "--strategy",
-        "copy",
+        "export", "--url", &url, "--table", "t", "--strategy", "copy",
     ]);
     assert!(err.contains("copy"), "{err}");
     assert!(err.contains("PostgreSQL"), "{err}");
@@ -75,27 +69,33 @@ fn cli_unknown_url_scheme() {
 }
 
 #[test]
-fn cli_compressed_output_is_refused() {
+fn cli_unsupported_compression_is_refused() {
     let dir = TempDir::new("cli_compressed_output_is_refused");
     let url = small_db(&dir);
-    let out = dir.join("x.csv.gz");
-    let err = usage_error(&[
-        "export",
-        "--url",
-        &url,
-        "--table",
-        "t",
-        "--output",
-        out.to_str().unwrap(),
-    ]);
-    assert!(err.contains("x.csv.gz"), "{err}");
-    assert!(
-        !out.exists(),
-        "no file may be created for a refused command line"
-    );
+    for (name, more) in [("x.csv.bz2", None), ("x.csv.gz", Some("zstd"))] {
+        let out = dir.join(name);
+        let mut args = vec![
+            "export",
+            "--url",
+            &url,
+            "--table",
+            "t",
+            "--output",
+            out.to_str().unwrap(),
+        ];
+        if let Some(codec) = more {
+            args.extend(["--compress", codec]);
+        }
+        let err = usage_error(&args);
+        assert!(err.contains(name), "{err}");
+        assert!(
+            !out.exists(),
+            "no file may be created for a refused command line"
+        );
+    }
     // Relative name, as a user would type it.
     usage_error(&[
-        "export", "--url", &url, "--table", "t", "--output", "x.csv.gz",
+        "export", "--url", &url, "--table", "t", "--output", "x.csv.xz",
     ]);
 }
 
@@ -103,7 +103,10 @@ fn cli_compressed_output_is_refused() {
 fn cli_zero_chunk_is_a_usage_error() {
     let dir = TempDir::new("cli_zero_chunk_is_a_usage_error");
     let url = small_db(&dir);
-    usage_error(&["export", "--url", &url, "--table", "t", "--chunk", "0"]);
+    let err = usage_error(&["export", "--url", &url, "--table", "t", "--chunk", "0"]);
+    assert_eq!(err.trim(), "dbchunk: --chunk must be at least 1");
+    let err = usage_error(&["import", "--url", &url, "--table", "t", "--batch", "0"]);
+    assert_eq!(err.trim(), "dbchunk: --batch must be at least 1");
 }
 
 #[test]
@@ -111,36 +114,16 @@ fn cli_keyset_on_a_view_without_key_names_key_flag() {
     let dir = TempDir::new("cli_keyset_on_a_view_without_key_names_key_flag");
     let url = small_db(&dir);
     let err = usage_error(&[
-        "export",
-        "--url",
-        &url,
-        "--table",
-        "v",
-        "--strategy",
-        "keyset",
+        "export", "--url", &url, "--table", "v", "--strategy", "keyset",
     ]);
     assert!(err.contains("--key"), "{err}");
     let err = usage_error(&[
-        "export",
-        "--url",
-        &url,
-        "--table",
-        "v",
-        "--strategy",
-        "offset",
+        "export", "--url", &url, "--table", "v", "--strategy", "offset",
     ]);
     assert!(err.contains("--key"), "{err}");
     // With a key named, the same view exports.
     let run = dbchunk([
-        "export",
-        "--url",
-        &url,
-        "--table",
-        "v",
-        "--strategy",
-        "keyset",
-        "--key",
-        "id",
+        "export", "--url", &url, "--table", "v", "--strategy", "keyset", "--key", "id",
     ])
     .success();
     assert_eq!(run.stdout_str(), "id,name\n1,a\n2,b\n3,c\n");
@@ -156,11 +139,7 @@ fn cli_count_prints_one_integer_line() {
     let run = dbchunk(["count", "--url", &url, "--table", "t", "--where", "id >= 2"]).success();
     assert_eq!(run.stdout_str(), "2\n");
     let run = dbchunk([
-        "count",
-        "--url",
-        &url,
-        "--query",
-        "SELECT * FROM t WHERE name <> 'b'",
+        "count", "--url", &url, "--query", "SELECT * FROM t WHERE name <> 'b'",
     ])
     .success();
     assert_eq!(run.stdout_str(), "2\n");
@@ -238,13 +217,7 @@ fn cli_unknown_column_is_named() {
     let dir = TempDir::new("cli_unknown_column_is_named");
     let url = small_db(&dir);
     let run = dbchunk([
-        "export",
-        "--url",
-        &url,
-        "--table",
-        "t",
-        "--columns",
-        "id,nope_col",
+        "export", "--url", &url, "--table", "t", "--columns", "id,nope_col",
     ])
     .fails(1);
     assert!(run.one_error_line().contains("nope_col"), "{}", run.stderr);
@@ -317,7 +290,7 @@ fn cli_password_in_bad_usage_is_hidden() {
         run.stderr
     );
     let run = dbchunk([
-        "export", "--url", &url, "--table", "t", "--output", "x.csv.gz",
+        "export", "--url", &url, "--table", "t", "--output", "x.csv.bz2",
     ])
     .fails(2);
     assert!(

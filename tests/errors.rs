@@ -33,11 +33,7 @@ fn url_with(url: &str, port: Option<u16>, password: Option<&str>) -> String {
 #[track_caller]
 fn assert_clean(line: &str, cause: &str) {
     for noise in [
-        "Server error",
-        "Input/output error",
-        "`",
-        "db error",
-        "os error",
+        "Server error", "Input/output error", "`", "db error", "os error",
     ] {
         assert!(!line.contains(noise), "{noise:?} in: {line}");
     }
@@ -69,22 +65,10 @@ fn errors_from_clap_have_our_prefix_and_exit_2() {
     for args in [
         &["export", "--bogus"][..],
         &[
-            "export",
-            "--url",
-            "sqlite::memory:",
-            "-t",
-            "t",
-            "--chunk",
-            "abc",
+            "export", "--url", "sqlite::memory:", "-t", "t", "--chunk", "abc",
         ],
         &[
-            "count",
-            "--url",
-            "sqlite::memory:",
-            "-t",
-            "t",
-            "--connect-timeout",
-            "0",
+            "count", "--url", "sqlite::memory:", "-t", "t", "--connect-timeout", "0",
         ],
         &["frobnicate"],
     ] {

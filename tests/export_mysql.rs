@@ -192,13 +192,7 @@ fn mysql_composite_keys_use_the_expanded_form() {
     let csv = assert_strategies_agree(&["--table", table, "--chunk", "3"]);
     assert_eq!(csv.lines().count(), 41);
     let explain = export(&[
-        "--table",
-        table,
-        "--chunk",
-        "3",
-        "--strategy",
-        "keyset",
-        "--explain",
+        "--table", table, "--chunk", "3", "--strategy", "keyset", "--explain",
     ]);
     assert!(
         explain.contains("`a` >= ? AND ((`a` > ?) OR (`a` = ? AND `b` > ?))"),
@@ -229,14 +223,7 @@ fn mysql_table_without_key_uses_cursor_and_refuses_keyset() {
     .fails(2);
     assert!(run.stderr.contains("--key"), "{}", run.stderr);
     let keyed = export(&[
-        "--table",
-        table,
-        "--strategy",
-        "keyset",
-        "--key",
-        "v",
-        "--chunk",
-        "2",
+        "--table", table, "--strategy", "keyset", "--key", "v", "--chunk", "2",
     ]);
     assert_eq!(keyed, "v,w\n1,a\n2,\n3,\"\"\n");
 }
@@ -270,16 +257,7 @@ fn mysql_query_where_limit_columns_and_count() {
         "name,id\ne,5\nd,4\n"
     );
     assert_eq!(
-        export(&[
-            "--table",
-            table,
-            "--where",
-            "id % 2 = 1",
-            "--columns",
-            "name",
-            "--chunk",
-            "1"
-        ]),
+        export(&["--table", table, "--where", "id % 2 = 1", "--columns", "name", "--chunk", "1"]),
         "name\na\nc\ne\n"
     );
     let url = mysql_url();
@@ -416,14 +394,7 @@ fn mysql_parallel_output_equals_serial_and_reads_one_snapshot() {
     for strategy in ["keyset", "cursor"] {
         for workers in ["2", "3"] {
             let out = export(&[
-                "--table",
-                table,
-                "--strategy",
-                strategy,
-                "--parallel",
-                workers,
-                "--chunk",
-                "700",
+                "--table", table, "--strategy", strategy, "--parallel", workers, "--chunk", "700",
             ]);
             assert!(
                 out == serial,

@@ -122,13 +122,7 @@ fn hang_signal_while_connecting_ends_at_once() {
     ];
     for (url, signal, code, name, to_file) in cases {
         let mut args = vec![
-            "export",
-            "--url",
-            &url,
-            "-t",
-            "x",
-            "--connect-timeout",
-            "600",
+            "export", "--url", &url, "-t", "x", "--connect-timeout", "600",
         ];
         if to_file {
             args.extend(["-o", file.to_str().unwrap()]);

@@ -37,20 +37,8 @@ fn assert_resumes(
         let state = dir.join(&format!("state-{run}.json"));
         let (state_arg, input_arg) = (state.to_str().unwrap(), input.to_str().unwrap());
         let mut args = vec![
-            "import",
-            "--url",
-            url,
-            "--table",
-            table,
-            "--input",
-            input_arg,
-            "--state",
-            state_arg,
-            "--batch",
-            "40",
-            "--strategy",
-            strategy,
-            "--quiet",
+            "import", "--url", url, "--table", table, "--input", input_arg, "--state", state_arg,
+            "--batch", "40", "--strategy", strategy, "--quiet",
         ];
         kill_after(&args, Duration::from_millis(millis));
         if state.exists() {
@@ -207,8 +195,18 @@ fn resume_refuses_another_input_and_keeps_rejects_once() {
         "{message}"
     );
 
-    // The same input goes on after line 7, and each bad row is kept once.
-    import("5", true).stdin(input).success();
+    // The same input goes on after line 7, and each bad row is kept once;
+    // completed with rejects is exit 3, with its summary despite --quiet.
+    let done = import("5", true).stdin(input).fails(3);
+    assert_eq!(
+        done.stderr_lines(),
+        [format!(
+            "dbchunk: imported 5 rows into table t; 2 rows rejected, written to {}",
+            rejects.display()
+        )],
+        "{}",
+        done.stderr
+    );
     assert_eq!(
         sqlite_query_text(&path, "SELECT group_concat(id) FROM t").unwrap(),
         "1,2,4,5,7"

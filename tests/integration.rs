@@ -4,6 +4,8 @@
 mod util;
 
 mod cli;
+mod compress;
+mod counts;
 mod errors;
 mod export_mysql;
 mod export_postgres;
@@ -13,6 +15,8 @@ mod import;
 mod import_resume;
 mod load;
 mod names;
+mod output_files;
+mod parquet;
 mod resume;
 mod retry;
 mod secrets;

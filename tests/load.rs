@@ -66,18 +66,8 @@ fn eight_exports_and_four_imports_at_once() {
     .iter()
     .map(|(url, table, strategy, format)| {
         strings(&[
-            "export",
-            "--url",
-            url,
-            "--table",
-            table,
-            "--strategy",
-            strategy,
-            "--format",
-            format,
-            "--chunk",
-            "1000",
-            "--quiet",
+            "export", "--url", url, "--table", table, "--strategy", strategy, "--format", format,
+            "--chunk", "1000", "--quiet",
         ])
     })
     .collect();
@@ -101,15 +91,7 @@ fn eight_exports_and_four_imports_at_once() {
         .collect();
     for (url, table, strategy, input) in &imports {
         let args = strings(&[
-            "import",
-            "--url",
-            url,
-            "--table",
-            table,
-            "--strategy",
-            strategy,
-            "--batch",
-            "1000",
+            "import", "--url", url, "--table", table, "--strategy", strategy, "--batch", "1000",
             "--quiet",
         ]);
         children.push((args.join(" "), spawn(&args, Some(input))));

@@ -8,14 +8,11 @@
 //! `y` still holds its row. Each test has its own tables, named
 //! `it_names_<test>...`, and its own SQLite file.
 
-use std::path::PathBuf;
 use std::sync::Once;
 
-use crate::util::db::{
-    mysql_exec, mysql_query_text, mysql_url, pg_exec, pg_query_text, pg_url, sqlite_exec,
-    sqlite_query_text,
-};
-use crate::util::{dbchunk, sqlite_url, Run, TempDir};
+use crate::util::db::MysqlDropOnExit;
+use crate::util::engine::Db;
+use crate::util::{dbchunk, Run, TempDir};
 
 /// The one row of the sentinel table `y`.
 const SENTINEL: &str = "sentinel row";
@@ -27,70 +24,32 @@ const KEY: &str = "x; DROP TABLE y; --";
 /// drivers and parsers treat specially outside quoted names (string quotes,
 /// named and numbered placeholders, backslash, comments).
 const COLUMNS: [&str; 11] = [
-    "a\"b",
-    "a`b",
-    "first name",
-    "a.b",
-    "prénom",
-    "表",
-    "select",
-    "order",
-    "from",
-    "table",
+    "a\"b", "a`b", "first name", "a.b", "prénom", "表", "select", "order", "from", "table",
     "q'x :p ?1 $1 \\ #/*",
 ];
 
-/// One of the three engines, and how the tests talk to it directly.
-#[derive(Clone, Debug)]
-enum Db {
-    Pg,
-    My,
-    Lite(PathBuf),
+/// What these tests do with an engine beyond the harness's [`Db`]: the
+/// hostile table layout, the ways a user writes a name, the sentinel.
+trait Names {
+    fn with_sentinel(dir: &TempDir) -> Vec<Db>;
+    fn cli_forms(&self, name: &str, dots: bool) -> Vec<String>;
+    fn cli_column(&self, name: &str) -> String;
+    fn cli_list(&self, names: &[&str]) -> String;
+    fn hostile_columns(&self) -> String;
+    fn insert(&self, table: &str, rows: &[Row]);
+    fn dump(&self, table: &str, columns: &[&str]) -> String;
+    fn create_sentinel(&self);
+    fn assert_sentinel(&self, after: &str);
 }
 
-impl Db {
-    /// The three engines, each with the sentinel `y` in place; SQLite in a
-    /// fresh file in `dir`.
-    fn all(dir: &TempDir) -> Vec<Db> {
-        let dbs = vec![Db::Pg, Db::My, Db::Lite(dir.join("names.db"))];
+impl Names for Db {
+    /// The three engines, each with the sentinel `y` in place.
+    fn with_sentinel(dir: &TempDir) -> Vec<Db> {
+        let dbs = Db::all(dir);
         for db in &dbs {
             db.create_sentinel();
         }
         dbs
-    }
-
-    fn url(&self) -> String {
-        match self {
-            Db::Pg => pg_url(),
-            Db::My => mysql_url(),
-            Db::Lite(path) => sqlite_url(path),
-        }
-    }
-
-    #[track_caller]
-    fn exec(&self, sql: &str) {
-        match self {
-            Db::Pg => pg_exec(sql),
-            Db::My => mysql_exec(sql),
-            Db::Lite(path) => sqlite_exec(path, sql),
-        }
-    }
-
-    #[track_caller]
-    fn text(&self, sql: &str) -> Option<String> {
-        match self {
-            Db::Pg => pg_query_text(sql),
-            Db::My => mysql_query_text(sql),
-            Db::Lite(path) => sqlite_query_text(path, sql),
-        }
-    }
-
-    /// `name` quoted for the engine's SQL, for the tests' own statements.
-    fn quote(&self, name: &str) -> String {
-        match self {
-            Db::My => format!("`{}`", name.replace('`', "``")),
-            _ => double_quoted(name),
-        }
     }
 
     /// The ways a user writes `name` in `--table` (`dots: true`) or in
@@ -131,24 +90,6 @@ impl Db {
         names.join(",")
     }
 
-    /// What goes after `CREATE TABLE t (...)`.
-    fn table_options(&self) -> &'static str {
-        match self {
-            Db::My => " DEFAULT CHARSET=utf8mb4",
-            _ => "",
-        }
-    }
-
-    /// `DROP TABLE IF EXISTS table; CREATE TABLE table (columns)`; `table`
-    /// is quoted (and maybe qualified) SQL.
-    #[track_caller]
-    fn create(&self, table: &str, columns: &str) {
-        self.exec(&format!(
-            "DROP TABLE IF EXISTS {table}; CREATE TABLE {table} ({columns}){}",
-            self.table_options()
-        ));
-    }
-
     /// `CREATE TABLE` columns: the hostile key as an integer primary key,
     /// then [`COLUMNS`] (`order` an integer, the rest text).
     fn hostile_columns(&self) -> String {
@@ -181,43 +122,9 @@ impl Db {
     /// `a|b;a|b`, NULL shown as `<NULL>`.
     #[track_caller]
     fn dump(&self, table: &str, columns: &[&str]) -> String {
-        let key = self.quote(KEY);
-        let sql = match self {
-            Db::Pg => {
-                let cols: Vec<String> = columns
-                    .iter()
-                    .map(|c| format!("coalesce({}::text, '<NULL>')", self.quote(c)))
-                    .collect();
-                format!(
-                    "SELECT coalesce(string_agg(concat_ws('|', {}), ';' ORDER BY {key}), '') \
-                     FROM {table}",
-                    cols.join(", ")
-                )
-            }
-            Db::My => {
-                let cols: Vec<String> = columns
-                    .iter()
-                    .map(|c| format!("IFNULL({}, '<NULL>')", self.quote(c)))
-                    .collect();
-                format!(
-                    "SELECT IFNULL(GROUP_CONCAT(CONCAT_WS('|', {}) ORDER BY {key} SEPARATOR ';'), \
-                     '') FROM {table}",
-                    cols.join(", ")
-                )
-            }
-            Db::Lite(_) => {
-                let cols: Vec<String> = columns
-                    .iter()
-                    .map(|c| format!("coalesce(CAST({} AS TEXT), '<NULL>')", self.quote(c)))
-                    .collect();
-                format!(
-                    "SELECT coalesce(group_concat(r, ';'), '') FROM \
-                     (SELECT {} AS r FROM {table} ORDER BY {key})",
-                    cols.join(" || '|' || ")
-                )
-            }
-        };
-        self.text(&sql).unwrap_or_default()
+        let quoted: Vec<String> = columns.iter().map(|c| self.quote(c)).collect();
+        let quoted: Vec<&str> = quoted.iter().map(String::as_str).collect();
+        self.rows_by(table, &quoted, &self.quote(KEY))
     }
 
     /// Creates `y` with its one row: once per server, and in each SQLite
@@ -248,23 +155,6 @@ impl Db {
             Some(SENTINEL),
             "{self:?}: the sentinel row of y is gone after {after}"
         );
-    }
-
-    /// Every import `--strategy` of the engine but auto.
-    fn strategies(&self) -> &'static [&'static str] {
-        match self {
-            Db::Pg => &["insert", "copy"],
-            Db::My => &["insert", "load-data"],
-            Db::Lite(_) => &["insert"],
-        }
-    }
-
-    /// Every export `--strategy` of the engine but auto.
-    fn export_strategies(&self) -> &'static [&'static str] {
-        match self {
-            Db::Pg => &["keyset", "offset", "cursor", "copy"],
-            _ => &["keyset", "offset", "cursor"],
-        }
     }
 }
 
@@ -394,15 +284,10 @@ fn import(db: &Db, input: &str, args: &[&str]) -> Run {
 fn export_and_count_hostile_table_names() {
     let dir = TempDir::new("names-tables");
     let suffixes = [
-        " a\"b",
-        " a`b",
-        "x; DROP TABLE y; --",
-        " q'x :p ?1 $1 \\ #/*",
-        " my table",
-        ".dot",
+        " a\"b", " a`b", "x; DROP TABLE y; --", " q'x :p ?1 $1 \\ #/*", " my table", ".dot",
         "_prénom_表",
     ];
-    for db in Db::all(&dir) {
+    for db in Db::with_sentinel(&dir) {
         for suffix in suffixes {
             let name = format!("it_names_tab{suffix}");
             let table = db.quote(&name);
@@ -435,7 +320,9 @@ fn export_and_count_hostile_table_names() {
 #[test]
 fn export_schema_qualified_reserved_words() {
     let dir = TempDir::new("names-schema");
-    for db in Db::all(&dir) {
+    // A MySQL database is not inside the run's database: drop it here.
+    let _drop_database = MysqlDropOnExit("DROP DATABASE IF EXISTS `it_names_sch d\"b.x`".into());
+    for db in Db::with_sentinel(&dir) {
         // PostgreSQL: a schema; MySQL: a database; SQLite: `main`.
         let schema = match db {
             Db::Pg => "it_names_sch s\"x.y",
@@ -509,19 +396,10 @@ fn export_hostile_columns_and_keys() {
     let rows: Vec<Row> = (1..=5).map(hostile_row).collect();
     // Another order than the table's, the key left out.
     let output = [
-        "table",
-        "表",
-        "a\"b",
-        "a`b",
-        "first name",
-        "a.b",
-        "prénom",
-        "select",
-        "order",
-        "from",
+        "table", "表", "a\"b", "a`b", "first name", "a.b", "prénom", "select", "order", "from",
         "q'x :p ?1 $1 \\ #/*",
     ];
-    for db in Db::all(&dir) {
+    for db in Db::with_sentinel(&dir) {
         let name = "it_names_cols x; DROP TABLE y; --";
         let table = db.quote(name);
         db.create(&table, &db.hostile_columns());
@@ -532,32 +410,16 @@ fn export_hostile_columns_and_keys() {
         let key = db.cli_column(KEY);
         for strategy in db.export_strategies() {
             let args = [
-                "--table",
-                name,
-                "--columns",
-                &columns,
-                "--key",
-                &key,
-                "--chunk",
-                "2",
-                "--strategy",
-                strategy,
+                "--table", name, "--columns", &columns, "--key", &key, "--chunk", "2",
+                "--strategy", strategy,
             ];
             let run = export(&db, &args);
             assert_eq!(run.stdout_str(), expected, "{db:?} {strategy}");
         }
         if !matches!(db, Db::Lite(_)) {
             let mut args = vec![
-                "--table",
-                name,
-                "--columns",
-                &columns,
-                "--key",
-                &key,
-                "--chunk",
-                "1",
-                "--parallel",
-                "2",
+                "--table", name, "--columns", &columns, "--key", &key, "--chunk", "1",
+                "--parallel", "2",
             ];
             if let Db::My = db {
                 args.push("--no-lock"); // no global read lock on a shared server
@@ -588,16 +450,8 @@ fn export_hostile_columns_and_keys() {
         // checked against the data, then read in key order.
         let composite = db.cli_list(&["a\"b", "表"]);
         let args = [
-            "--table",
-            name,
-            "--columns",
-            &columns,
-            "--key",
-            &composite,
-            "--chunk",
-            "2",
-            "--strategy",
-            "keyset",
+            "--table", name, "--columns", &columns, "--key", &composite, "--chunk", "2",
+            "--strategy", "keyset",
         ];
         assert_eq!(
             export(&db, &args).stdout_str(),
@@ -621,13 +475,7 @@ fn export_hostile_columns_and_keys() {
         ] {
             let url = db.url();
             let run = dbchunk([
-                "export",
-                "--url",
-                &url,
-                "--table",
-                name,
-                "--strategy",
-                "keyset",
+                "export", "--url", &url, "--table", name, "--strategy", "keyset",
             ])
             .args(["--key", &db.cli_column(key)])
             .fails(2);
@@ -646,21 +494,11 @@ fn import_hostile_header() {
     let dir = TempDir::new("names-import");
     // The input's fields in another order than the table's columns.
     let header = [
-        "a\"b",
-        "表",
-        KEY,
-        "first name",
-        "a.b",
-        "prénom",
-        "select",
-        "order",
-        "from",
-        "q'x :p ?1 $1 \\ #/*",
-        "table",
-        "a`b",
+        "a\"b", "表", KEY, "first name", "a.b", "prénom", "select", "order", "from",
+        "q'x :p ?1 $1 \\ #/*", "table", "a`b",
     ];
     let all: Vec<&str> = std::iter::once(KEY).chain(COLUMNS).collect();
-    for db in Db::all(&dir) {
+    for db in Db::with_sentinel(&dir) {
         let table = db.quote("it_names_imp \"x.表; DROP TABLE y; --");
         let name = &db
             .cli_forms("it_names_imp \"x.表; DROP TABLE y; --", true)
@@ -669,15 +507,9 @@ fn import_hostile_header() {
         db.create(&table, &db.hostile_columns());
         let first: Vec<Row> = (1..=3).map(hostile_row).collect();
         let input = csv(&header, &project(&first, &header));
-        for strategy in db.strategies() {
+        for strategy in db.import_strategies() {
             let args = [
-                "--table",
-                name,
-                "--truncate",
-                "--strategy",
-                strategy,
-                "--batch",
-                "2",
+                "--table", name, "--truncate", "--strategy", strategy, "--batch", "2",
             ];
             import(&db, &input, &args);
             assert_eq!(db.dump(&table, &all), dumped(&first), "{db:?} {strategy}");
@@ -691,12 +523,7 @@ fn import_hostile_header() {
         let input = csv(&header, &project(&update, &header));
         for strategy in ["auto", "insert"] {
             let args = [
-                "--table",
-                name,
-                "--on-conflict",
-                "update",
-                "--strategy",
-                strategy,
+                "--table", name, "--on-conflict", "update", "--strategy", strategy,
             ];
             import(&db, &input, &args);
             let want = [
@@ -730,16 +557,10 @@ fn import_hostile_header() {
         let input = csv(&header, &project(&six, &header));
         let body = input.split_once('\n').expect("a header line").1;
         let columns = db.cli_list(&header);
-        for strategy in db.strategies() {
+        for strategy in db.import_strategies() {
             db.exec(&format!("DELETE FROM {table} WHERE {} = 6", db.quote(KEY)));
             let args = [
-                "--table",
-                name,
-                "--no-header",
-                "--columns",
-                &columns,
-                "--strategy",
-                strategy,
+                "--table", name, "--no-header", "--columns", &columns, "--strategy", strategy,
             ];
             import(&db, body, &args);
             let got = db.dump(&table, &all);
@@ -763,17 +584,13 @@ fn import_hostile_header() {
 #[test]
 fn hostile_names_in_errors() {
     let dir = TempDir::new("names-errors");
-    for db in Db::all(&dir) {
+    for db in Db::with_sentinel(&dir) {
         let url = db.url();
         let table = db.quote("it_names_err.dot");
         db.create(&table, "id INT NOT NULL PRIMARY KEY, v VARCHAR(20)");
         // A table that does not exist is named as it is written.
         let run = dbchunk([
-            "export",
-            "--url",
-            &url,
-            "--table",
-            "\"it_names_err no\"\"such\"",
+            "export", "--url", &url, "--table", "\"it_names_err no\"\"such\"",
         ])
         .fails(1);
         let line = run.one_error_line();
@@ -831,7 +648,7 @@ fn postgres_type_names_with_braces() {
     // name holds `{}` (the placeholder's spelling in the value expression)
     // must not get a placeholder of its own.
     let dir = TempDir::new("names-types");
-    let dbs = Db::all(&dir);
+    let dbs = Db::with_sentinel(&dir);
     let db = &dbs[0];
     let ty = db.quote("it_names_mood{}; DROP TABLE y; --");
     let table = db.quote("it_names_types");

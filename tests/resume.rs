@@ -4,8 +4,8 @@
 use std::process::Stdio;
 use std::time::Duration;
 
-use crate::util::db::{mysql_exec, mysql_url, pg_exec, pg_url};
-use crate::util::{dbchunk, kill_after, sqlite_url, TempDir};
+use crate::util::engine::{Db, Fill, Table, Ty};
+use crate::util::{dbchunk, kill_after, TempDir};
 
 fn state_bytes(state: &std::path::Path) -> usize {
     let json: serde_json::Value = serde_json::from_slice(&std::fs::read(state).unwrap()).unwrap();
@@ -15,14 +15,7 @@ fn state_bytes(state: &std::path::Path) -> usize {
 /// For a file output and for stdout: kill, resume, compare.
 fn assert_resumes(url: &str, table: &str, dir: &TempDir) {
     let clean = dbchunk([
-        "export",
-        "--url",
-        url,
-        "--table",
-        table,
-        "--strategy",
-        "keyset",
-        "--quiet",
+        "export", "--url", url, "--table", table, "--strategy", "keyset", "--quiet",
     ])
     .success()
     .stdout;
@@ -70,45 +63,36 @@ fn assert_resumes(url: &str, table: &str, dir: &TempDir) {
     }
 }
 
+/// A composite key (one part repeating), and a time column.
+fn assert_resumes_on(db: Db, dir: &TempDir) {
+    let table = Table::new("it_resume")
+        .key("a", Ty::Int)
+        .key("b", Ty::Varchar(20))
+        .col("ts", Ty::Timestamp);
+    table.create(&db).fill(
+        &db,
+        1..=20_000,
+        &[Fill::Modulo(13), Fill::Prefixed("k"), Fill::Seconds],
+    );
+    assert_resumes(&db.url(), &table.name, dir);
+}
+
 #[test]
 fn sqlite_export_resumes_after_kill() {
     let dir = TempDir::new("resume_sqlite");
-    let path = dir.join("src.db");
-    let conn = rusqlite::Connection::open(&path).unwrap();
-    conn.execute_batch(
-        "CREATE TABLE t(a INTEGER NOT NULL, b TEXT NOT NULL, v TEXT, PRIMARY KEY (a, b));
-         WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < 20000)
-         INSERT INTO t SELECT x % 13, 'k' || x, 'value, \"' || x || '\"' FROM c;",
-    )
-    .unwrap();
-    assert_resumes(&sqlite_url(&path), "t", &dir);
+    assert_resumes_on(Db::lite(&dir), &dir);
 }
 
 #[test]
 fn postgres_export_resumes_after_kill() {
     let dir = TempDir::new("resume_pg");
-    let table = "it_resume_pg";
-    pg_exec(&format!(
-        "DROP TABLE IF EXISTS {table};
-         CREATE TABLE {table}(a int, b text, ts timestamptz, PRIMARY KEY (a, b));
-         INSERT INTO {table} SELECT g % 13, 'k' || g, '2024-01-01'::timestamptz + g * interval '1 second'
-         FROM generate_series(1, 20000) g;"
-    ));
-    assert_resumes(&pg_url(), table, &dir);
+    assert_resumes_on(Db::Pg, &dir);
 }
 
 #[test]
 fn mysql_export_resumes_after_kill() {
     let dir = TempDir::new("resume_mysql");
-    let table = "it_resume_my";
-    mysql_exec(&format!(
-        "SET SESSION max_recursive_iterations = 1000000;
-         DROP TABLE IF EXISTS {table};
-         CREATE TABLE {table}(a INT NOT NULL, b VARCHAR(20) NOT NULL, d DATETIME(6), PRIMARY KEY (a, b));
-         INSERT INTO {table} WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < 20000)
-         SELECT x % 13, CONCAT('k', x), '2024-01-01' + INTERVAL x SECOND FROM c;"
-    ));
-    assert_resumes(&mysql_url(), table, &dir);
+    assert_resumes_on(Db::My, &dir);
 }
 
 /// A resume token from stderr continues an export to stdout that had no
@@ -116,29 +100,15 @@ fn mysql_export_resumes_after_kill() {
 #[test]
 fn resume_token_from_the_hint() {
     let dir = TempDir::new("resume_token");
-    let path = dir.join("src.db");
-    let conn = rusqlite::Connection::open(&path).unwrap();
-    conn.execute_batch(
-        "CREATE TABLE t(id INTEGER PRIMARY KEY, v TEXT);
-         WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < 20000)
-         INSERT INTO t SELECT x, 'v' || x FROM c;
-         CREATE TABLE other(id INTEGER PRIMARY KEY);",
-    )
-    .unwrap();
-    let url = sqlite_url(&path);
+    let db = Db::lite(&dir);
+    Table::id_v("t").create(&db).numbered(&db, 20_000);
+    Table::new("other").key("id", Ty::Int).create(&db);
+    let url = db.url();
     let clean = dbchunk(["export", "--url", &url, "--table", "t"])
         .success()
         .stdout;
     let mut child = dbchunk([
-        "export",
-        "--url",
-        &url,
-        "--table",
-        "t",
-        "--chunk",
-        "500",
-        "--max-rate",
-        "10000/s",
+        "export", "--url", &url, "--table", "t", "--chunk", "500", "--max-rate", "10000/s",
     ])
     .command()
     .stdin(Stdio::null())
@@ -175,15 +145,7 @@ fn resume_token_from_the_hint() {
     let mut joined = written[..keep].to_vec();
     joined.extend(
         dbchunk([
-            "export",
-            "--url",
-            &url,
-            "--table",
-            "t",
-            "--chunk",
-            "500",
-            "--resume-from",
-            token,
+            "export", "--url", &url, "--table", "t", "--chunk", "500", "--resume-from", token,
         ])
         .success()
         .stdout,
@@ -193,13 +155,7 @@ fn resume_token_from_the_hint() {
         "the token did not resume where the export stopped"
     );
     let run = dbchunk([
-        "export",
-        "--url",
-        &url,
-        "--table",
-        "other",
-        "--resume-from",
-        token,
+        "export", "--url", &url, "--table", "other", "--resume-from", token,
     ])
     .fails(2);
     assert!(

@@ -6,8 +6,9 @@ use std::io::{BufRead, Read};
 use std::process::Stdio;
 use std::time::Duration;
 
-use crate::util::db::{mysql_exec, mysql_url, pg_exec, pg_url};
-use crate::util::dbchunk;
+use crate::util::db::{mysql_exec, mysql_url, pg_exec, pg_url, MysqlDropOnExit};
+use crate::util::engine::{Db, Table, Ty};
+use crate::util::{dbchunk, export, import};
 
 /// Starts an export, and once it has written its first line runs `kill`
 /// (which ends its session) each time in `kills`. Returns the exit code,
@@ -45,21 +46,10 @@ fn export_killed(
 }
 
 fn assert_keyset_survives(url: &str, table: &str, kill: &dyn Fn()) {
-    let clean = dbchunk(["export", "--url", url, "--table", table, "--quiet"])
-        .success()
-        .stdout;
+    let clean = export(url, table).arg("--quiet").success().stdout;
     let args = [
-        "export",
-        "--url",
-        url,
-        "--table",
-        table,
-        "--strategy",
-        "keyset",
-        "--chunk",
-        "500",
-        "--max-rate",
-        "8000/s",
+        "export", "--url", url, "--table", table, "--strategy", "keyset", "--chunk", "500",
+        "--max-rate", "8000/s",
     ];
     let kills = [Duration::from_millis(100), Duration::from_millis(1000)];
     let (code, written, stderr) = export_killed(&args, &kills, kill);
@@ -76,17 +66,8 @@ fn assert_keyset_survives(url: &str, table: &str, kill: &dyn Fn()) {
 
 fn assert_cursor_fails_clearly(url: &str, table: &str, kill: &dyn Fn()) {
     let args = [
-        "export",
-        "--url",
-        url,
-        "--table",
-        table,
-        "--strategy",
-        "cursor",
-        "--chunk",
-        "500",
-        "--max-rate",
-        "8000/s",
+        "export", "--url", url, "--table", table, "--strategy", "cursor", "--chunk", "500",
+        "--max-rate", "8000/s",
     ];
     let (code, _, stderr) = export_killed(&args, &[Duration::from_millis(100)], kill);
     assert_eq!(code, Some(1), "{stderr}");
@@ -99,53 +80,76 @@ fn assert_cursor_fails_clearly(url: &str, table: &str, kill: &dyn Fn()) {
     );
 }
 
+/// A URL whose sessions a test can end at will, and the way to end them:
+/// PostgreSQL sessions by their application name, MySQL ones by a user of
+/// the test's own (dropped at the end) granted `grants` on `table`.
+struct Killable {
+    url: String,
+    kill: Box<dyn Fn()>,
+    _user: Option<MysqlDropOnExit>,
+}
+
+fn killable(db: &Db, name: &str, table: &str, grants: &str) -> Killable {
+    match db {
+        Db::Pg => {
+            let app = format!("{name}_app");
+            let kill = move || {
+                pg_exec(&format!(
+                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
+                     WHERE application_name = '{app}'"
+                ))
+            };
+            Killable {
+                url: format!("{}?application_name={name}_app", pg_url()),
+                kill: Box::new(kill),
+                _user: None,
+            }
+        }
+        Db::My => {
+            let user = format!("{name}_user");
+            let dropped = MysqlDropOnExit(format!("DROP USER IF EXISTS '{user}'@'%'"));
+            mysql_exec(&format!(
+                "CREATE USER IF NOT EXISTS '{user}'@'%'; GRANT {grants} ON {table} TO '{user}'@'%';"
+            ));
+            let url = mysql_url().replacen("root@", &format!("{user}@"), 1);
+            assert!(
+                url.contains(&user),
+                "DBCHUNK_TEST_MYSQL_URL must name its user before @"
+            );
+            let kill = move || {
+                mysql_exec(&format!(
+                    "FOR s IN (SELECT id FROM information_schema.processlist WHERE user = '{user}') DO
+                       KILL CONNECTION s.id;
+                     END FOR"
+                ))
+            };
+            Killable {
+                url,
+                kill: Box::new(kill),
+                _user: Some(dropped),
+            }
+        }
+        Db::Lite(_) => unreachable!("a SQLite file has no connection to lose"),
+    }
+}
+
+/// A keyset export goes on after two lost connections; a cursor one stops.
+fn export_reconnects(db: Db, name: &str) {
+    let table = Table::id_v(name);
+    table.create(&db).numbered(&db, 20_000);
+    let session = killable(&db, name, name, "SELECT");
+    assert_keyset_survives(&session.url, name, &session.kill);
+    assert_cursor_fails_clearly(&session.url, name, &session.kill);
+}
+
 #[test]
 fn postgres_keyset_export_reconnects_after_terminate() {
-    let table = "it_retry_pg";
-    pg_exec(&format!(
-        "DROP TABLE IF EXISTS {table};
-         CREATE TABLE {table}(id int PRIMARY KEY, v text);
-         INSERT INTO {table} SELECT g, 'v' || g FROM generate_series(1, 20000) g;"
-    ));
-    let app = "it_retry_pg_app";
-    let url = format!("{}?application_name={app}", pg_url());
-    let kill = || {
-        pg_exec(&format!(
-            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = '{app}'"
-        ))
-    };
-    assert_keyset_survives(&url, table, &kill);
-    assert_cursor_fails_clearly(&url, table, &kill);
+    export_reconnects(Db::Pg, "it_retry_pg");
 }
 
 #[test]
 fn mysql_keyset_export_reconnects_after_kill() {
-    let table = "it_retry_my";
-    let user = "it_retry_user";
-    mysql_exec(&format!(
-        "SET SESSION max_recursive_iterations = 100000;
-         DROP TABLE IF EXISTS {table};
-         CREATE TABLE {table}(id INT PRIMARY KEY, v TEXT);
-         INSERT INTO {table} WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < 20000)
-         SELECT x, CONCAT('v', x) FROM c;
-         CREATE USER IF NOT EXISTS '{user}'@'%';
-         GRANT SELECT ON test.{table} TO '{user}'@'%';"
-    ));
-    // The sessions of this test's own user are the ones to kill.
-    let url = mysql_url().replacen("root@", &format!("{user}@"), 1);
-    assert!(
-        url.contains(user),
-        "DBCHUNK_TEST_MYSQL_URL must name its user before @"
-    );
-    let kill = || {
-        mysql_exec(&format!(
-            "FOR s IN (SELECT id FROM information_schema.processlist WHERE user = '{user}') DO
-               KILL CONNECTION s.id;
-             END FOR"
-        ))
-    };
-    assert_keyset_survives(&url, table, &kill);
-    assert_cursor_fails_clearly(&url, table, &kill);
+    export_reconnects(Db::My, "it_retry_my");
 }
 
 /// Imports 50,000 rows while `kill` ends the session twice (each time
@@ -162,23 +166,14 @@ fn import_killed(
     for i in 1..=50_000 {
         input.push_str(&format!("{i},v{i}\n"));
     }
-    let mut child = dbchunk([
-        "import",
-        "--url",
-        url,
-        "--table",
-        table,
-        "--batch",
-        "50",
-        "--strategy",
-        strategy,
-    ])
-    .command()
-    .stdin(Stdio::piped())
-    .stdout(Stdio::null())
-    .stderr(Stdio::piped())
-    .spawn()
-    .expect("start dbchunk");
+    let mut child = import(url, table)
+        .args(["--batch", "50", "--strategy", strategy])
+        .command()
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start dbchunk");
     let mut stdin = child.stdin.take().unwrap();
     let writer =
         std::thread::spawn(move || std::io::Write::write_all(&mut stdin, input.as_bytes()));
@@ -208,58 +203,40 @@ fn import_killed(
     stderr
 }
 
+/// 50,000 rows go in once each although the session is ended twice.
+fn import_reconnects(db: Db, table: Table, strategy: &str) {
+    table.create(&db);
+    let name = &table.name;
+    let session = killable(&db, name, name, "SELECT, INSERT, UPDATE");
+    let count = || db.count(name);
+    import_killed(&session.url, name, strategy, &session.kill, &count);
+    let matching = match db {
+        Db::My => "v = CONCAT('v', id)",
+        _ => "v = 'v' || id",
+    };
+    let counts = db.rows_by(
+        &format!("(SELECT count(*) AS n, count(DISTINCT id) AS d, sum(id) AS s FROM {name} WHERE {matching}) c"),
+        &["n", "d", "s"],
+        "n",
+    );
+    assert_eq!(counts, "50000|50000|1250025000");
+}
+
 #[test]
 fn postgres_import_reconnects_and_writes_each_row_once() {
     // No key: a batch lost in its COMMIT is looked up by transaction id.
-    let table = "it_retry_import_pg";
-    pg_exec(&format!(
-        "DROP TABLE IF EXISTS {table}; CREATE TABLE {table}(id int, v text);"
-    ));
-    let app = "it_retry_import_app";
-    let url = format!("{}?application_name={app}", pg_url());
-    let kill = || {
-        pg_exec(&format!(
-            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = '{app}'"
-        ))
-    };
-    let count = || {
-        let rows = crate::util::db::pg_query_text(&format!("SELECT count(*)::text FROM {table}"));
-        rows.unwrap().parse().unwrap()
-    };
-    import_killed(&url, table, "copy", &kill, &count);
-    let counts = crate::util::db::pg_query_text(&format!(
-        "SELECT count(*) || ' ' || count(DISTINCT id) || ' ' || sum(id) FROM {table} WHERE v = 'v' || id"
-    ));
-    assert_eq!(counts.as_deref(), Some("50000 50000 1250025000"));
+    let table = Table::new("it_retry_import_pg")
+        .col("id", Ty::Int)
+        .col("v", Ty::Text);
+    import_reconnects(Db::Pg, table, "copy");
 }
 
 #[test]
 fn mysql_import_reconnects_and_writes_each_row_once() {
-    let table = "it_retry_import_my";
-    let user = "it_retry_import_user";
-    mysql_exec(&format!(
-        "DROP TABLE IF EXISTS {table};
-         CREATE TABLE {table}(id INT PRIMARY KEY, v TEXT);
-         CREATE USER IF NOT EXISTS '{user}'@'%';
-         GRANT SELECT, INSERT, UPDATE ON test.{table} TO '{user}'@'%';"
-    ));
     // A batch lost in its COMMIT is written again skipping the keys already
     // there (ON DUPLICATE KEY UPDATE id = id, hence UPDATE).
-    let url = mysql_url().replacen("root@", &format!("{user}@"), 1);
-    let kill = || {
-        mysql_exec(&format!(
-            "FOR s IN (SELECT id FROM information_schema.processlist WHERE user = '{user}') DO
-               KILL CONNECTION s.id;
-             END FOR"
-        ))
-    };
-    let count = || {
-        let rows = crate::util::db::mysql_query_text(&format!("SELECT count(*) FROM {table}"));
-        rows.unwrap().parse().unwrap()
-    };
-    import_killed(&url, table, "insert", &kill, &count);
-    let counts = crate::util::db::mysql_query_text(&format!(
-        "SELECT CONCAT(count(*), ' ', count(DISTINCT id), ' ', sum(id)) FROM {table} WHERE v = CONCAT('v', id)"
-    ));
-    assert_eq!(counts.as_deref(), Some("50000 50000 1250025000"));
+    let table = Table::new("it_retry_import_my")
+        .key("id", Ty::Int)
+        .col("v", Ty::Text);
+    import_reconnects(Db::My, table, "insert");
 }

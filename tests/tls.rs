@@ -1,28 +1,60 @@
-//! TLS (`sslmode` / `ssl-mode` in the URL) against the test servers, which
-//! scripts/test.sh sets up with a test CA (`DBCHUNK_TEST_TLS_CA`) and a
-//! server certificate for `localhost` and `127.0.0.1`. A server without TLS
-//! fails these tests with a message saying so: never a skip.
+//! TLS (`sslmode` / `ssl-mode` in the URL) against throwaway servers that
+//! scripts/test.sh starts for this run on their own ports and data
+//! directories (`DBCHUNK_TEST_TLS_PG_URL`, `DBCHUNK_TEST_TLS_MYSQL_URL`),
+//! with a throwaway CA (`DBCHUNK_TEST_TLS_CA`) and a server certificate for
+//! `localhost` and `127.0.0.1`: the machine's own servers are never
+//! reconfigured. A missing or plain server fails these tests with a message
+//! saying so: never a skip.
 
 use std::io::{Read, Write};
 use std::net::TcpListener;
 use std::path::Path;
 use std::process::Command;
 
-use crate::util::db::{mysql_exec, mysql_url, pg_exec, pg_url};
+use crate::util::db::{mysql_exec_at, pg_exec_at};
 use crate::util::{dbchunk, Run, TempDir};
 
 const PG_SSL: &str = "SELECT ssl::text AS ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()";
 const MY_CIPHER: &str = "SELECT VARIABLE_VALUE AS cipher FROM information_schema.SESSION_STATUS \
                          WHERE VARIABLE_NAME = 'Ssl_cipher'";
 
-/// The CA that signed the test servers' certificates.
+/// A setting scripts/test.sh exports for the TLS tests.
+fn tls_env(name: &str) -> String {
+    std::env::var(name).unwrap_or_else(|_| {
+        panic!(
+            "{name} is not set: run scripts/test.sh, which starts throwaway PostgreSQL and MariaDB \
+             servers with TLS and a test CA for these tests (or set DBCHUNK_TEST_TLS_PG_URL, \
+             DBCHUNK_TEST_TLS_MYSQL_URL and DBCHUNK_TEST_TLS_CA to servers of your own)"
+        )
+    })
+}
+
+/// The PostgreSQL server with TLS on.
+fn pg_url() -> String {
+    tls_env("DBCHUNK_TEST_TLS_PG_URL")
+}
+
+/// The MySQL/MariaDB server with TLS on.
+fn mysql_url() -> String {
+    tls_env("DBCHUNK_TEST_TLS_MYSQL_URL")
+}
+
+#[track_caller]
+fn pg_exec(sql: &str) {
+    pg_exec_at(&pg_url(), sql)
+}
+
+#[track_caller]
+fn mysql_exec(sql: &str) {
+    mysql_exec_at(&mysql_url(), sql)
+}
+
+/// The CA that signed the TLS servers' certificates.
 fn test_ca() -> String {
-    let path = std::env::var("DBCHUNK_TEST_TLS_CA")
-        .unwrap_or_else(|_| "/var/lib/dbchunk-test-tls/ca.crt".into());
+    let path = tls_env("DBCHUNK_TEST_TLS_CA");
     assert!(
         Path::new(&path).is_file(),
-        "no test CA at {path}: run scripts/test.sh, which makes it and turns TLS on in the \
-         test servers (or set DBCHUNK_TEST_TLS_CA to the CA of your own servers)"
+        "no test CA at {path} (DBCHUNK_TEST_TLS_CA): run scripts/test.sh, which makes one"
     );
     path
 }
@@ -88,20 +120,10 @@ fn wrong_ca(dir: &TempDir) -> String {
     let (key, cert) = (dir.join("wrong-ca.key"), dir.join("wrong-ca.crt"));
     let status = Command::new("openssl")
         .args([
-            "req",
-            "-x509",
-            "-newkey",
-            "ec",
-            "-pkeyopt",
-            "ec_paramgen_curve:prime256v1",
+            "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1",
         ])
         .args([
-            "-nodes",
-            "-days",
-            "1",
-            "-subj",
-            "/CN=dbchunk throwaway CA",
-            "-keyout",
+            "-nodes", "-days", "1", "-subj", "/CN=dbchunk throwaway CA", "-keyout",
         ])
         .arg(&key)
         .arg("-out")
@@ -244,13 +266,7 @@ fn tls_pg_count_and_import_over_verified_tls() {
     let run = dbchunk(["count", "--url", &url, "--table", "tls_import_check"]).run();
     assert_eq!(tls_value(run), "2");
     let run = dbchunk([
-        "export",
-        "--url",
-        &url,
-        "--table",
-        "tls_import_check",
-        "--strategy",
-        "copy",
+        "export", "--url", &url, "--table", "tls_import_check", "--strategy", "copy",
     ])
     .run();
     assert_eq!(tls_value(run), "id,name\n1,a\n2,b");

@@ -26,9 +26,22 @@ async fn count(plan: &CountPlan) -> Result<()> {
             .await
             .with_context(|| format!("looking up {label}"))?;
         let estimate = if plan.estimate {
-            db.estimate(&relation.select)
+            let estimate = db
+                .estimate_returned(&relation.select)
                 .await
-                .with_context(|| format!("estimating the rows of {label}"))?
+                .with_context(|| format!("estimating the rows of {label}"))?;
+            if estimate.is_none() {
+                crate::error::warn(&format!(
+                    "{} has no estimate of the rows of {label}{}; counting them exactly",
+                    db.engine().name(),
+                    if plan.request.filter.is_some() {
+                        " with this --where"
+                    } else {
+                        ""
+                    }
+                ));
+            }
+            estimate
         } else {
             None
         };

@@ -51,10 +51,10 @@ async fn export(plan: ExportPlan) -> Result<()> {
     };
     let strategy = resolve(asked, db.engine(), &relation, &label, plan.parallel > 1)?;
     if let Some(resume) = &plan.resume {
-        check_resume(resume, &label, plan.format)?;
+        check_resume(resume, &label, plan.format, plan.compress)?;
     }
-    if plan.format == Format::Ndjson {
-        check_distinct_names(&relation, &label)?;
+    if matches!(plan.format, Format::Ndjson | Format::Parquet) {
+        check_distinct_names(&relation, &label, plan.format)?;
     }
     if plan.explain {
         let explain = super::explain::run(&mut db, &relation, strategy, &plan);
@@ -94,7 +94,7 @@ async fn export(plan: ExportPlan) -> Result<()> {
     }
     if let Some(Checkpoint { last_key: None, .. }) = &plan.resume {
         if let crate::output::Destination::File(path) = &plan.destination {
-            if path.exists() && !crate::output::partial_path(path).exists() {
+            if crate::output::finished(path) {
                 if !plan.quiet {
                     eprintln!(
                         "dbchunk: the export to {} had finished: nothing to resume",
@@ -108,24 +108,29 @@ async fn export(plan: ExportPlan) -> Result<()> {
     // Every keyset export to stdout checkpoints too, so that when it stops
     // it can say how to go on (a file needs --state: its partial file is
     // kept only then).
+    // Parquet cannot be continued (its footer comes last).
     let resumable = resumable
-        || (strategy == Strategy::Keyset && plan.destination == crate::output::Destination::Stdout);
+        || (strategy == Strategy::Keyset
+            && plan.destination == crate::output::Destination::Stdout
+            && plan.format.is_text());
     let output = match resumable {
         true => Output::open_resumable(
             plan.destination.clone(),
-            plan.resume.as_ref().map(|r| r.bytes),
+            plan.resume.as_ref().map(crate::output::ResumeAt::of),
+            plan.compress,
         )?,
-        false => Output::open(plan.destination.clone())?,
+        false => Output::open(plan.destination.clone(), plan.compress)?,
     };
     let pipeline = Pipeline::new(
         plan.format,
         &relation.columns,
         &plan.null,
         plan.header && plan.resume.is_none(),
+        plan.parquet,
         output,
         progress,
         plan.limit,
-    );
+    )?;
     let mut pipeline = pipeline.with_throttle(plan.max_rate.map(Throttle::new));
     if uses_key(strategy) && plan.retries > 0 {
         pipeline = pipeline.with_whole_chunks();
@@ -217,8 +222,9 @@ fn stopped_output(plan: &ExportPlan, resumable: bool, saved: Option<String>) -> 
     match (&plan.state_file, checkpoint) {
         _ if !resumable => unfinished(plan),
         (Some(state), Some((checkpoint, _))) => {
+            let kept = checkpoint.compressed_bytes.unwrap_or(checkpoint.bytes);
             let keep = match stdout {
-                true => format!(" (keep the first {} bytes of stdout)", checkpoint.bytes),
+                true => format!(" (keep the first {kept} bytes of stdout)"),
                 false => String::new(),
             };
             format!(
@@ -234,7 +240,8 @@ fn stopped_output(plan: &ExportPlan, resumable: bool, saved: Option<String>) -> 
         (None, Some((checkpoint, token))) => format!(
             "stdout holds {} rows up to a checkpoint: keep the first {} bytes written to stdout, \
              then append the output of a rerun with --resume-from '{token}'",
-            checkpoint.rows, checkpoint.bytes
+            checkpoint.rows,
+            checkpoint.compressed_bytes.unwrap_or(checkpoint.bytes)
         ),
         (_, None) => match stdout {
             true => "no chunk was written out in full yet, so the output on stdout is \
@@ -245,14 +252,34 @@ fn stopped_output(plan: &ExportPlan, resumable: bool, saved: Option<String>) -> 
     }
 }
 
-/// A state or token from another export would resume the wrong data.
-fn check_resume(resume: &Checkpoint, label: &str, format: Format) -> Result<()> {
+/// A state or token from another export would resume the wrong data; one
+/// compressed otherwise would append a stream of another kind.
+fn check_resume(
+    resume: &Checkpoint,
+    label: &str,
+    format: Format,
+    compress: Option<crate::compress::Compression>,
+) -> Result<()> {
     if resume.source != label || resume.format != format.name() {
         return Err(UsageError(format!(
             "the state to resume is of a {} export of {}, not of a {} export of {label}",
             resume.format,
             resume.source,
             format.name()
+        ))
+        .into());
+    }
+    let asked = compress.map(|c| c.codec.name());
+    if resume.compression.as_deref() != asked {
+        let kind = |codec: Option<&str>| match codec {
+            None => "an uncompressed export".to_string(),
+            Some(codec) => format!("a {codec}-compressed export"),
+        };
+        return Err(UsageError(format!(
+            "the state to resume is of {}, but this one would be {}: resume with the same \
+             --output name and --compress",
+            kind(resume.compression.as_deref()),
+            kind(asked)
         ))
         .into());
     }
@@ -271,7 +298,7 @@ fn print_resume_hint(plan: &ExportPlan, token: Option<String>) {
             eprintln!(
                 "dbchunk: keep the first {} bytes written to stdout (the chunks before the checkpoint), \
                  then append the resumed output",
-                checkpoint.bytes
+                checkpoint.compressed_bytes.unwrap_or(checkpoint.bytes)
             );
         }
     }
@@ -341,13 +368,18 @@ async fn check_key_identifies_rows(
     Ok(())
 }
 
-/// NDJSON objects cannot hold two keys of the same name.
-fn check_distinct_names(relation: &Relation, label: &str) -> Result<()> {
+/// NDJSON objects cannot hold two keys of the same name, nor a Parquet
+/// schema two fields.
+fn check_distinct_names(relation: &Relation, label: &str, format: Format) -> Result<()> {
+    let holder = match format {
+        Format::Parquet => "one Parquet schema",
+        _ => "one NDJSON object",
+    };
     let mut seen = std::collections::HashSet::new();
     for column in &relation.columns {
         if !seen.insert(column.name.as_str()) {
             return Err(UsageError(format!(
-                "{label} has two columns named {:?}, which one NDJSON object cannot hold: give \
+                "{label} has two columns named {:?}, which {holder} cannot hold: give \
                  them distinct aliases (AS ...) or use --format csv",
                 column.name
             ))
@@ -376,12 +408,18 @@ fn offset_warning(engine: Engine, relation: &Relation) -> String {
     )
 }
 
-/// A fast row estimate for the progress bar's ETA, only when a bar is shown.
+/// The planner's estimate of the rows this export's query returns, for
+/// the progress bar's total and ETA, only when a bar is shown. No total is
+/// better than a wrong one: a failed or missing estimate gives none.
 async fn estimate(db: &mut Db, relation: &Relation, plan: &ExportPlan) -> Option<u64> {
     if plan.progress == ProgressMode::Never || plan.quiet && plan.progress == ProgressMode::Auto {
         return None;
     }
-    let estimate = db.estimate(&relation.select).await.ok().flatten()?;
+    let estimate = db
+        .estimate_returned(&relation.select)
+        .await
+        .ok()
+        .flatten()?;
     Some(plan.limit.map_or(estimate, |limit| limit.min(estimate)))
 }
 

@@ -1,9 +1,14 @@
 //! `dbchunk import`: read records, check every field against its column's
 //! type, and write them in batches through the [`BatchWriter`].
 //!
-//! Whatever goes wrong, the error names the input line (and column), and
-//! says how many rows were committed before it, so a rerun can go on from
-//! there without losing or doubling a row.
+//! Whatever goes wrong, the error names the input line (and column), says
+//! how many rows were committed before it, and where the input that is not
+//! committed starts (line and byte), with the command that goes on from
+//! there, so a rerun neither loses nor doubles a row.
+//!
+//! A successful import is silent unless asked (`--verbose`, `--stats`,
+//! `--progress always`), so cron mails nothing; one that completed with
+//! rows in the reject file says so on stderr and exits 3.
 
 use std::io::BufRead;
 use std::time::Instant;
@@ -12,16 +17,16 @@ use anyhow::{anyhow, Context, Result};
 
 use crate::config::ImportPlan;
 use crate::db::{Db, TargetColumn, TargetTable};
-use crate::error::UsageError;
+use crate::error::{ExitCode, UsageError};
 use crate::input::{Reader, Record};
 use crate::plan::insert::{Insert, OnConflict};
 use crate::progress::Progress;
 use crate::state::ImportState;
 use crate::url::Engine;
 use crate::values::{self, TargetType};
-use crate::writer::{Batch, BatchWriter, Journal, Reconnect, Rejects};
+use crate::writer::{Batch, BatchWriter, Committed, Journal, Reconnect, Rejects};
 
-pub async fn run(plan: ImportPlan) -> Result<()> {
+pub async fn run(plan: ImportPlan) -> Result<ExitCode> {
     let label = format!("table {}", plan.table.display());
     let mut db = before_rows(&plan, "while connecting", async {
         Db::connect_for_import(&plan.url)
@@ -36,25 +41,28 @@ pub async fn run(plan: ImportPlan) -> Result<()> {
             .with_context(|| format!("looking up {label}"))
     })
     .await?;
-    let (input, size) = open_input(plan.input.as_deref())?;
-    let mut reader = Reader::new(
-        plan.format,
-        input,
-        plan.header,
-        &plan.null,
-        plan.max_line_bytes,
-    );
-    // A stdin that never sends the header blocks this thread in a read
-    // that nothing can wake; nothing is written yet, so a signal may end
-    // the process from the signal thread.
+    // A stdin that never sends its first bytes (which tell a compressed
+    // input) or its header blocks this thread in a read that nothing can
+    // wake; nothing is written yet, so a signal may end the process from
+    // the signal thread.
     let (stage, outcome) = ("while reading the input's header", "nothing was imported");
     let waiting = crate::signals::exit_while(stage, outcome);
     crate::signals::check().map_err(|stop| stop.left(stage, outcome))?;
+    let (input, size) = open_input(plan.input.as_deref())?;
+    let mut reader = Reader::new(
+        plan.format, input, plan.header, &plan.null, plan.max_line_bytes,
+    );
     let header = reader
         .names()
         .map_err(|e| anyhow!(e))
         .context("reading the header")?;
     drop(waiting);
+    // The header, which a continuation of a failed import puts back in
+    // front of the rest of the input.
+    let header_bytes = match (plan.header, plan.format) {
+        (true, crate::format::Format::Csv | crate::format::Format::Tsv) => reader.bytes_read(),
+        _ => 0,
+    };
     let names = match (&plan.columns, header) {
         (Some(columns), _) => columns.clone(),
         (None, Some(names)) => names,
@@ -74,7 +82,7 @@ pub async fn run(plan: ImportPlan) -> Result<()> {
         Some(path) => {
             let journal = open_journal(&mut db, &plan, path, &label, &insert);
             let Some(resumed) = before_rows(&plan, &looking_up, journal).await? else {
-                return Ok(());
+                return Ok(ExitCode::Success);
             };
             resumed
         }
@@ -82,10 +90,7 @@ pub async fn run(plan: ImportPlan) -> Result<()> {
     let mut rejects = match (&plan.reject_file, &journal) {
         (None, _) => None,
         (Some(path), Some(journal)) => Some(Rejects::reopen(
-            path,
-            plan.max_errors,
-            journal.state.rejected,
-            journal.state.reject_bytes,
+            path, plan.max_errors, journal.state.rejected, journal.state.reject_bytes,
         )?),
         (Some(path), None) => Some(Rejects::create(path, plan.max_errors)?),
     };
@@ -101,12 +106,7 @@ pub async fn run(plan: ImportPlan) -> Result<()> {
     let reconnect = (plan.retries > 0 && db.engine() != Engine::Sqlite).then_some(reconnect);
     let starting = format!("while starting to import into {label}");
     let start = BatchWriter::start(
-        &mut db,
-        insert,
-        plan.strategy,
-        plan.atomic,
-        journal,
-        reconnect,
+        &mut db, insert, plan.strategy, plan.atomic, journal, reconnect,
     );
     let mut writer = before_rows(&plan, &starting, start).await?;
     if plan.truncate {
@@ -124,7 +124,15 @@ pub async fn run(plan: ImportPlan) -> Result<()> {
         .name("dbchunk-reader".into())
         .spawn(move || parse_input(reader, &parse_columns, batching, skip, &parsed))
         .context("starting the input thread")?;
-    let copied = copy_rows(&plan, &receiver, &mut writer, rejects.as_mut(), &progress).await;
+    let copied = copy_rows(
+        &plan,
+        header_bytes,
+        &receiver,
+        &mut writer,
+        rejects.as_mut(),
+        &progress,
+    )
+    .await;
     drop(receiver);
     // After a failure the input thread may be waiting on a slow stdin: it
     // is not waited for, and ends with the process.
@@ -133,29 +141,46 @@ pub async fn run(plan: ImportPlan) -> Result<()> {
         Err(_) => 0,
     };
     let (written, batches, replayed) = (writer.written, writer.batches, writer.replayed);
+    let committed_at = writer.committed_at;
     let result = match copied {
         Ok(()) => {
             let committed = writer.committed();
             crate::signals::until_stopped(writer.finish(bytes_read, rejects.as_mut()))
                 .await
-                .unwrap_or_else(|stop| Err(stopped_in_batch(stop, committed, &plan)))
+                .unwrap_or_else(|stop| Err(stopped_at_end(stop, committed, &plan)))
         }
         // An --atomic transaction left open is rolled back when the
         // connection closes.
         Err(err) => Err(err),
     };
+    // Without --state, the continuation the error gives writes its own
+    // reject file: this one keeps the rejects of the committed input only,
+    // so every bad row ends up in exactly one of the two. (--resume cuts
+    // the file back to what its state records by itself.)
+    if let (Err(_), Some(rejects), Some(at)) = (&result, rejects.as_mut(), committed_at) {
+        if plan.state_file.is_none() && !plan.atomic {
+            rejects.rewind(at.rejects)?;
+        }
+    }
     progress.finish();
     let rejected = rejects.as_ref().map_or(0, |r| r.count);
     if let Some(rejects) = rejects {
         rejects.finish()?;
     }
     result.with_context(|| format!("importing into {label}"))?;
-    if !plan.quiet {
-        let rejected_note = match (rejected, &plan.reject_file) {
-            (0, _) | (_, None) => String::new(),
-            (n, Some(path)) => format!("; {n} bad rows are in {}", path.display()),
-        };
-        eprintln!("dbchunk: imported {written} rows into {label}{rejected_note}");
+    let code = match (rejected, &plan.reject_file) {
+        (0, _) | (_, None) => ExitCode::Success,
+        (n, Some(path)) => {
+            // Not plain success: said even with --quiet.
+            eprintln!(
+                "dbchunk: imported {written} rows into {label}; {n} rows rejected, written to {}",
+                path.display()
+            );
+            ExitCode::Rejected
+        }
+    };
+    if plan.verbose && code == ExitCode::Success {
+        eprintln!("dbchunk: imported {written} rows into {label}");
     }
     if plan.stats {
         let seconds = started.elapsed().as_secs_f64();
@@ -171,7 +196,7 @@ pub async fn run(plan: ImportPlan) -> Result<()> {
         });
         eprintln!("{stats}");
     }
-    Ok(())
+    Ok(code)
 }
 
 /// Where a resumed import's input thread starts sending rows.
@@ -219,7 +244,7 @@ async fn open_journal(
         .into());
     }
     if state.done {
-        if !plan.quiet {
+        if plan.verbose {
             eprintln!(
                 "dbchunk: {} says this import finished ({} rows); nothing to do",
                 path.display(),
@@ -264,7 +289,7 @@ async fn open_journal(
     }
     skip.until = state.bytes;
     state.save(path)?;
-    if !plan.quiet {
+    if plan.verbose {
         eprintln!(
             "dbchunk: resuming after {} committed rows (input byte {})",
             state.rows, state.bytes
@@ -375,6 +400,7 @@ fn parse_input<R: BufRead>(
         // redoes did; the rows after it go in as usual.
         if batch.careful && skip.careful_until == Some(record.end_offset()) {
             batch.end = record.end_offset();
+            batch.end_line = record.next_line();
             messages[1] = Some(Parsed::Batch(std::mem::take(&mut batch)));
         }
         for message in messages.into_iter().flatten() {
@@ -425,6 +451,7 @@ fn resumed_position(record: &Record, skip: Skip) -> Position {
 /// says where, and how much of the input is in the table.
 async fn copy_rows(
     plan: &ImportPlan,
+    header_bytes: u64,
     parsed: &std::sync::mpsc::Receiver<Parsed>,
     writer: &mut BatchWriter<'_>,
     mut rejects: Option<&mut Rejects>,
@@ -437,21 +464,22 @@ async fn copy_rows(
         let message = match parsed.recv_timeout(std::time::Duration::from_millis(100)) {
             Ok(message) => message,
             Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {
-                crate::signals::check().map_err(|stop| committed(stop.into(), writer, plan))?;
+                crate::signals::check()
+                    .map_err(|stop| committed(stop.into(), writer, plan, header_bytes))?;
                 continue;
             }
             Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => break,
         };
         match message {
             Parsed::Batch(batch) => {
-                let before = writer.committed();
                 crate::signals::until_stopped(writer.write(&batch, rejects.as_deref_mut()))
                     .await
-                    .map_err(|stop| stopped_in_batch(stop, before, plan))?
-                    .map_err(|e| committed(e, writer, plan))?;
+                    .map_err(|stop| committed(stop.into(), writer, plan, header_bytes))?
+                    .map_err(|e| committed(e, writer, plan, header_bytes))?;
                 progress.update(writer.written, batch.end);
                 // A Ctrl-C or SIGTERM stops between batches, after a commit.
-                crate::signals::check().map_err(|stop| committed(stop.into(), writer, plan))?;
+                crate::signals::check()
+                    .map_err(|stop| committed(stop.into(), writer, plan, header_bytes))?;
             }
             Parsed::Bad {
                 line,
@@ -461,8 +489,8 @@ async fn copy_rows(
             } => match rejects.as_deref_mut() {
                 Some(r) if !fatal => r
                     .reject(line, &raw, &reason)
-                    .map_err(|e| committed(e, writer, plan))?,
-                _ => return Err(committed(anyhow!(reason), writer, plan)),
+                    .map_err(|e| committed(e, writer, plan, header_bytes))?,
+                _ => return Err(committed(anyhow!(reason), writer, plan, header_bytes)),
             },
         }
     }
@@ -488,17 +516,22 @@ async fn before_rows<T>(
         .map_err(|stop| stop.left(stage, outcome))?
 }
 
-/// A signal cut a batch off while the server had it: the server rolls it
-/// back, unless its COMMIT had already reached it (which the `--state`
-/// journal finds out on `--resume`).
-fn stopped_in_batch(
+/// A signal cut the last batch (or `--atomic`'s COMMIT) off while the
+/// server had it: the server rolls it back, unless its COMMIT had already
+/// reached it (which the `--state` journal finds out on `--resume`).
+fn stopped_at_end(
     stop: crate::signals::Interrupted,
     committed: u64,
     plan: &ImportPlan,
 ) -> anyhow::Error {
-    let stage = format!("while writing a batch into table {}", plan.table.display());
+    let stage = format!(
+        "while finishing the import into table {}",
+        plan.table.display()
+    );
     let note = match (&plan.state_file, plan.atomic) {
-        (_, true) => "nothing was committed (--atomic rolled the import back)".to_string(),
+        (_, true) => "the import is rolled back unless its COMMIT had reached the server: \
+                      check the table before running it again"
+            .to_string(),
         (Some(state), false) => format!(
             "{committed} rows were committed before that batch, and {} records whether it was: \
              go on with --resume",
@@ -513,48 +546,157 @@ fn stopped_in_batch(
     anyhow!(stop.left(stage, note))
 }
 
-/// Adds to an import error what the table now holds.
-fn committed(err: anyhow::Error, writer: &BatchWriter<'_>, plan: &ImportPlan) -> anyhow::Error {
-    let err = match crate::signals::take_stop(err) {
-        Ok(stop) => {
-            let stage = format!(
-                "while importing into table {}, between batches",
-                plan.table.display()
-            );
-            let note = match plan.atomic {
-                true => "nothing was committed (--atomic rolled the import back)".to_string(),
-                false => match &plan.state_file {
-                    Some(state) => format!(
-                        "{} rows were committed, as {} records: go on with --resume",
-                        writer.committed(),
-                        state.display()
-                    ),
-                    None => format!(
-                        "{} rows were committed: rerun with the input that follows them",
-                        writer.committed()
-                    ),
-                },
-            };
-            return anyhow!(stop.left(stage, note));
-        }
-        Err(err) => err,
+/// Adds to an import error what the table now holds, and how to go on:
+/// `--resume` with a state file, else the place in the input where the
+/// uncommitted records start and a command that imports just those.
+fn committed(
+    err: anyhow::Error,
+    writer: &BatchWriter<'_>,
+    plan: &ImportPlan,
+    header_bytes: u64,
+) -> anyhow::Error {
+    let note = match plan.atomic {
+        true => "nothing was committed (--atomic rolled the import back)".to_string(),
+        false => go_on(writer.committed(), writer.committed_at, plan, header_bytes),
     };
-    let reason = crate::error::one_line(&err);
-    if plan.atomic {
-        return anyhow!("{reason}; nothing was committed (--atomic rolled the import back)");
+    let message = format!("{}; {note}", crate::error::one_line(&err));
+    // A Ctrl-C or SIGTERM stays in the chain for its exit code; the
+    // message, which already holds its text, is all that is printed.
+    if err.downcast_ref::<crate::signals::Interrupted>().is_some() {
+        return err.context(message);
     }
-    let rows = writer.committed();
+    anyhow!(message)
+}
+
+/// How many rows are in, where the rest of the input starts, and how to
+/// import the rest.
+fn go_on(rows: u64, at: Option<Committed>, plan: &ImportPlan, header_bytes: u64) -> String {
+    let done = format!("{rows} rows were committed before this error");
+    let Some(at) = at else {
+        return format!("{done}: fix the cause and run the same command again");
+    };
+    let place = match at.line {
+        Some(line) => format!("line {line}, byte offset {}", at.bytes),
+        None => format!("byte offset {}", at.bytes),
+    };
     if let Some(state) = &plan.state_file {
-        return anyhow!(
-            "{reason}; {rows} rows were committed before this error, as {} records: fix the \
-             cause and rerun with --resume to go on after them",
+        return format!(
+            "{done}; the rest of the input starts at {place}, as {} records: fix the cause and \
+             rerun with --resume to go on from there",
             state.display()
         );
     }
-    anyhow!(
-        "{reason}; {rows} rows were committed before this error: rerun with the input that \
-         follows them, or with --on-conflict skip"
+    let Some(input) = &plan.input else {
+        return format!(
+            "{done}; the rest of the input starts at {place} of stdin: feed the input from there \
+             (with the header line in front), or give --state FILE so that --resume finds it"
+        );
+    };
+    let rejects = match &plan.reject_file {
+        Some(path) => format!(
+            "; {} holds the {} rows rejected before it",
+            path.display(),
+            at.rejects.0
+        ),
+        None => String::new(),
+    };
+    format!(
+        "{done}; the rest of the input starts at {place} of {}{rejects}; continue with: {}",
+        input.display(),
+        continuation(input, plan, header_bytes, at.bytes)
     )
+}
+
+/// The shell command that imports the input from byte `offset` on: the
+/// same `dbchunk import` fed by `tail -c` (with `head -c` for the header),
+/// without `--truncate`, which would empty the table of the rows already
+/// in, and with a reject file of its own.
+fn continuation(
+    input: &std::path::Path,
+    plan: &ImportPlan,
+    header_bytes: u64,
+    offset: u64,
+) -> String {
+    let file = shell_quote(&input.to_string_lossy());
+    let gzipped = input
+        .extension()
+        .is_some_and(|e| e.eq_ignore_ascii_case("gz"));
+    let (head, tail) = match gzipped {
+        true => (
+            format!("zcat {file} | head -c {header_bytes}"),
+            format!("zcat {file} | tail -c +{}", offset + 1),
+        ),
+        false => (
+            format!("head -c {header_bytes} {file}"),
+            format!("tail -c +{} {file}", offset + 1),
+        ),
+    };
+    let feed = match header_bytes {
+        0 => tail,
+        _ => format!("({head}; {tail})"),
+    };
+    let args: Vec<String> = std::env::args_os()
+        .skip(1)
+        .map(|a| a.to_string_lossy().into_owned())
+        .collect();
+    let mut command = vec!["dbchunk".to_string()];
+    command.extend(
+        continuation_args(&args, plan)
+            .iter()
+            .map(|a| shell_quote(a)),
+    );
+    format!("{feed} | {}", command.join(" "))
+}
+
+/// The command line of the import, for reading the rest of the input from
+/// stdin: without `--input` and `--truncate`, with `--format` (the input's
+/// name said it), and `--reject-file F` made `F.rest`.
+fn continuation_args(args: &[String], plan: &ImportPlan) -> Vec<String> {
+    let mut out = Vec::with_capacity(args.len() + 2);
+    let mut args = args.iter();
+    let mut has_format = false;
+    while let Some(arg) = args.next() {
+        let (flag, inline) = match arg.split_once('=') {
+            Some((flag, value)) if flag.starts_with("--") => (flag, Some(value)),
+            _ => (arg.as_str(), None),
+        };
+        match flag {
+            "--input" | "-i" => {
+                if inline.is_none() {
+                    args.next();
+                }
+            }
+            _ if flag.starts_with("-i") && !flag.starts_with("--") => {} // -iFILE
+            "--truncate" => {}
+            "--reject-file" => {
+                if inline.is_none() {
+                    args.next();
+                }
+                if let Some(path) = &plan.reject_file {
+                    out.push("--reject-file".to_string());
+                    out.push(format!("{}.rest", path.display()));
+                }
+            }
+            _ => {
+                has_format |= flag == "--format";
+                out.push(arg.clone());
+            }
+        }
+    }
+    if !has_format {
+        out.push("--format".to_string());
+        out.push(plan.format.name().to_string());
+    }
+    out
+}
+
+/// `text` as one shell word.
+fn shell_quote(text: &str) -> String {
+    let plain = |c: char| c.is_ascii_alphanumeric() || "_-./:@%+=,".contains(c);
+    if !text.is_empty() && text.chars().all(plain) {
+        return text.to_string();
+    }
+    format!("'{}'", text.replace('\'', "'\\''"))
 }
 
 /// Each field checked against its column's type, or the reason it does
@@ -647,14 +789,16 @@ fn insert_statement(
 }
 
 /// The input as a buffered reader, and its size when it is a plain file
-/// (for the progress bar). `.gz` files are decompressed as they are read.
+/// (for the progress bar). gzip and zstd are decompressed as they are
+/// read: a `.gz`/`.zst` name must hold that, and stdin or any other file
+/// is decompressed when it starts with their magic bytes.
 fn open_input(path: Option<&std::path::Path>) -> Result<(Box<dyn BufRead + Send>, Option<u64>)> {
+    use crate::compress::{buffered, Suffix};
     const BUFFER: usize = 256 * 1024;
     let Some(path) = path else {
-        return Ok((
-            Box::new(std::io::BufReader::with_capacity(BUFFER, std::io::stdin())),
-            None,
-        ));
+        let (input, _) =
+            buffered(Box::new(std::io::stdin()), None, "stdin", BUFFER).context("reading stdin")?;
+        return Ok((input, None));
     };
     let file = std::fs::File::open(path).with_context(|| {
         format!(
@@ -662,19 +806,65 @@ fn open_input(path: Option<&std::path::Path>) -> Result<(Box<dyn BufRead + Send>
             path.display()
         )
     })?;
-    let gzipped = path
-        .extension()
-        .is_some_and(|e| e.eq_ignore_ascii_case("gz"));
-    if gzipped {
-        let decoder = flate2::read::MultiGzDecoder::new(file);
-        return Ok((
-            Box::new(std::io::BufReader::with_capacity(BUFFER, decoder)),
-            None,
-        ));
-    }
+    let name = path.to_string_lossy();
+    let codec = match Suffix::of(&name) {
+        Suffix::Compressed(codec, _) => Some(codec),
+        Suffix::Plain(_) | Suffix::Unsupported(_) => None,
+    };
     let size = file.metadata().ok().map(|m| m.len());
-    Ok((
-        Box::new(std::io::BufReader::with_capacity(BUFFER, file)),
-        size,
-    ))
+    let (input, found) = buffered(Box::new(file), codec, &name, BUFFER)
+        .with_context(|| format!("reading the input file {}", path.display()))?;
+    // The progress bar counts decompressed bytes: a compressed file's
+    // size would not be their total.
+    Ok((input, size.filter(|_| found.is_none())))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cli::{Cli, Command};
+    use clap::Parser;
+
+    fn plan(args: &[&str]) -> ImportPlan {
+        let mut all = vec!["dbchunk", "import"];
+        all.extend_from_slice(args);
+        match Cli::try_parse_from(all).unwrap().command {
+            Command::Import(args) => ImportPlan::from_args(args).unwrap(),
+            _ => unreachable!(),
+        }
+    }
+
+    #[test]
+    fn the_continuation_reads_stdin_keeps_the_table_and_its_own_rejects() {
+        let args = [
+            "import", "--url", "sqlite://a.db", "-t", "t", "--truncate", "-i", "in.tsv",
+            "--reject-file=bad.txt", "--batch", "5",
+        ];
+        let plan = plan(&args[1..]);
+        let args: Vec<String> = args.iter().map(|a| a.to_string()).collect();
+        assert_eq!(
+            continuation_args(&args, &plan).join(" "),
+            "import --url sqlite://a.db -t t --reject-file bad.txt.rest --batch 5 --format tsv"
+        );
+        let args: Vec<String> = ["import", "--input=x.csv", "--format", "csv", "-ix.csv"]
+            .iter()
+            .map(|a| a.to_string())
+            .collect();
+        assert_eq!(
+            continuation_args(&args, &plan).join(" "),
+            "import --format csv"
+        );
+    }
+
+    #[test]
+    fn shell_words_are_quoted_only_when_needed() {
+        assert_eq!(
+            shell_quote("postgres://u@h:5432/db"),
+            "postgres://u@h:5432/db"
+        );
+        assert_eq!(shell_quote("my file.csv"), "'my file.csv'");
+        assert_eq!(shell_quote("it's"), "'it'\\''s'");
+        assert_eq!(shell_quote(""), "''");
+        assert_eq!(shell_quote("id % 2 = 0"), "'id % 2 = 0'");
+    }
 }

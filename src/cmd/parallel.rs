@@ -290,16 +290,18 @@ impl Worker {
         let _ = ready.send(failed.map_or(Ok(()), Err));
         let mut db = joined?;
         let relation = db.describe(&self.plan.request).await?;
-        let output = Output::open(self.destination.clone())?;
+        // The first worker writes the output, compressing the later
+        // ranges' plain spools too as it appends them.
+        let compress = if self.number == 1 {
+            self.plan.compress
+        } else {
+            None
+        };
+        let output = Output::open(self.destination.clone(), compress)?;
         let mut pipeline = Pipeline::new(
-            self.plan.format,
-            &relation.columns,
-            &self.plan.null,
-            self.header,
-            output,
-            self.progress,
-            None,
-        )
+            self.plan.format, &relation.columns, &self.plan.null, self.header, self.plan.parquet,
+            output, self.progress, None,
+        )?
         .with_throttle(self.plan.max_rate.map(Throttle::new));
         read(&mut db, &relation, self.strategy, &self.plan, &mut pipeline).await?;
         let (totals, output, _) = pipeline.drain()?;
@@ -345,14 +347,19 @@ fn gather(workers: Vec<JoinHandle<Result<Finished>>>, spools: &[Spool]) -> Resul
 }
 
 /// Where later ranges wait: beside the output file (same file system, no
-/// surprise on a small /tmp), or in the temporary directory for stdout.
+/// surprise on a small /tmp; beside a symlink's target), or in the
+/// temporary directory for stdout or a device (never in /dev).
 fn spool_dir(destination: &Destination) -> PathBuf {
-    match destination {
-        Destination::File(path) => match path.parent() {
+    let file = match destination {
+        Destination::File(path) => crate::place::Place::of(path).ok(),
+        Destination::Stdout => None,
+    };
+    match file {
+        Some(crate::place::Place::File(to)) => match to.parent() {
             Some(dir) if !dir.as_os_str().is_empty() => dir.to_path_buf(),
             _ => PathBuf::from("."),
         },
-        Destination::Stdout => std::env::temp_dir(),
+        _ => std::env::temp_dir(),
     }
 }
 

@@ -23,8 +23,14 @@ use crate::url::{DbUrl, Engine};
 #[derive(Clone, Debug)]
 pub struct TargetColumn {
     pub name: String,
-    /// The type as the engine spells it, for casts and messages.
+    /// The type as the engine spells it, for messages.
     pub sql_type: String,
+    /// The type to cast input text to before it is stored: PostgreSQL's
+    /// without its length or precision (`character varying`, not
+    /// `character varying(10)`), because an explicit cast to `varchar(10)`
+    /// cuts a longer value short, while storing it checks the length and
+    /// fails. Elsewhere the same as `sql_type`.
+    pub cast_type: String,
     pub target: crate::values::TargetType,
 }
 
@@ -416,6 +422,18 @@ impl Db {
         }
     }
 
+    /// The planner's estimate of how many rows the export's own query
+    /// (its `--where`, its `--query`) returns, for a progress total and
+    /// `count --estimate`; `None` when the engine has no estimate of that
+    /// query. [`Db::estimate`] may instead give the rows a plan examines,
+    /// which is enough to split a key range but not to promise a total.
+    pub async fn estimate_returned(&mut self, select: &Select) -> Result<Option<u64>> {
+        match self {
+            Db::Mysql(db) => db.estimate_returned(select).await,
+            _ => self.estimate(select).await,
+        }
+    }
+
     /// Exact `COUNT(*)`.
     pub async fn count(&mut self, select: &Select) -> Result<u64> {
         self.count_sql(&count_sql(select)).await
@@ -538,10 +556,7 @@ fn is_sql_refused(err: &anyhow::Error) -> bool {
             _ => return false,
         };
         [
-            "syntax error",
-            "no such column",
-            "no such function",
-            "unrecognized token",
+            "syntax error", "no such column", "no such function", "unrecognized token",
         ]
         .iter()
         .any(|m| message.contains(m))

@@ -1,4 +1,4 @@
-//! Encoders: turn pushed [`Cell`]s into CSV, TSV or NDJSON bytes.
+//! Encoders: turn pushed [`Cell`]s into CSV, TSV, NDJSON or Parquet bytes.
 //!
 //! An encoder appends to an in-memory chunk buffer and never touches I/O;
 //! the export loop hands full buffers to the writer thread in
@@ -8,8 +8,10 @@
 mod delimited;
 pub mod float;
 mod ndjson;
+pub mod parquet;
 
 use crate::cell::{Cell, Column};
+pub use parquet::ParquetOptions;
 
 /// The output formats dbchunk writes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
@@ -22,19 +24,55 @@ pub enum Format {
     Tsv,
     /// One JSON object per line.
     Ndjson,
+    /// Apache Parquet: typed columns from the catalog, compressed row
+    /// groups (export only).
+    Parquet,
+}
+
+/// The file name extensions dbchunk knows, and the format each implies:
+/// the one list that `--output` and `--input` names are checked against.
+const EXTENSIONS: &[(&str, Format)] = &[
+    ("csv", Format::Csv),
+    ("tsv", Format::Tsv),
+    ("tab", Format::Tsv),
+    ("ndjson", Format::Ndjson),
+    ("jsonl", Format::Ndjson),
+    ("parquet", Format::Parquet),
+];
+
+/// A file name whose extension names no format dbchunk knows (`x.json`):
+/// writing CSV under it would be a silent wrong format.
+#[derive(Debug, PartialEq, Eq)]
+pub struct UnknownExtension(pub String);
+
+impl std::fmt::Display for UnknownExtension {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let known: Vec<String> = EXTENSIONS.iter().map(|(e, _)| format!(".{e}")).collect();
+        write!(
+            f,
+            "dbchunk does not know the extension .{} (it knows {})",
+            self.0,
+            known.join(", ")
+        )
+    }
 }
 
 impl Format {
-    /// The format a file name implies, if its extension names one.
-    pub fn from_path(path: &str) -> Option<Format> {
-        let lower = path.to_ascii_lowercase();
-        let ext = lower.rsplit('.').next()?;
-        match ext {
-            "csv" => Some(Format::Csv),
-            "tsv" | "tab" => Some(Format::Tsv),
-            "ndjson" | "jsonl" => Some(Format::Ndjson),
-            _ => None,
-        }
+    /// The format a file name implies: `None` for a name without an
+    /// extension (`out`, `/dev/stdout`), which is left to the default.
+    pub fn from_path(path: &str) -> Result<Option<Format>, UnknownExtension> {
+        let Some(ext) = std::path::Path::new(path)
+            .extension()
+            .filter(|e| !e.is_empty())
+        else {
+            return Ok(None);
+        };
+        let ext = ext.to_string_lossy().to_ascii_lowercase();
+        EXTENSIONS
+            .iter()
+            .find(|(known, _)| *known == ext)
+            .map(|&(_, format)| Some(format))
+            .ok_or(UnknownExtension(ext))
     }
 
     pub fn name(self) -> &'static str {
@@ -42,13 +80,20 @@ impl Format {
             Format::Csv => "csv",
             Format::Tsv => "tsv",
             Format::Ndjson => "ndjson",
+            Format::Parquet => "parquet",
         }
+    }
+
+    /// Whether the format is text (CSV, TSV, NDJSON): `--null`,
+    /// `--no-header` and the `COPY` pass-through only mean something there.
+    pub fn is_text(self) -> bool {
+        self != Format::Parquet
     }
 
     /// How NULL is written when the user gives no `--null`.
     pub fn default_null(self) -> &'static str {
         match self {
-            Format::Csv | Format::Ndjson => "",
+            Format::Csv | Format::Ndjson | Format::Parquet => "",
             Format::Tsv => "\\N",
         }
     }
@@ -70,16 +115,49 @@ pub struct Encoder {
 enum Kind {
     Delimited(delimited::Delimited),
     Ndjson(ndjson::Ndjson),
+    Parquet(Box<parquet::Parquet>),
+}
+
+/// Where an encoder stood, to go back to when a chunk is read again.
+#[derive(Clone, Copy, Debug)]
+pub struct Mark {
+    buffered: usize,
+    parquet: Option<parquet::Mark>,
 }
 
 impl Encoder {
-    /// `null` is the text written for NULL in CSV and TSV (ignored by NDJSON).
+    /// A text encoder. `null` is the text written for NULL in CSV and TSV
+    /// (ignored by NDJSON).
     pub fn new(format: Format, columns: &[Column], null: &str) -> Encoder {
         let kind = match format {
             Format::Csv => Kind::Delimited(delimited::Delimited::csv(null, columns.len())),
             Format::Tsv => Kind::Delimited(delimited::Delimited::tsv(null)),
             Format::Ndjson => Kind::Ndjson(ndjson::Ndjson::new(columns)),
+            Format::Parquet => unreachable!("Parquet encoders are opened with Encoder::open"),
         };
+        Encoder::with_kind(kind)
+    }
+
+    /// An encoder for any format; Parquet can fail here (a column type
+    /// with no Parquet form, a bad codec level).
+    pub fn open(
+        format: Format,
+        columns: &[Column],
+        null: &str,
+        options: ParquetOptions,
+    ) -> anyhow::Result<Encoder> {
+        if format != Format::Parquet {
+            return Ok(Encoder::new(format, columns, null));
+        }
+        let parquet = parquet::Parquet::new(columns, options)?;
+        let mut encoder = Encoder::with_kind(Kind::Parquet(Box::new(parquet)));
+        if let Kind::Parquet(p) = &mut encoder.kind {
+            p.drain(&mut encoder.buf)?; // the magic bytes
+        }
+        Ok(encoder)
+    }
+
+    fn with_kind(kind: Kind) -> Encoder {
         Encoder {
             kind,
             buf: Vec::with_capacity(256 * 1024),
@@ -107,10 +185,15 @@ impl Encoder {
     pub fn cell(&mut self, cell: Cell<'_>) {
         let column = self.column;
         self.column += 1;
-        match &self.kind {
+        match &mut self.kind {
             Kind::Delimited(d) => d.write_cell(&mut self.buf, &mut self.scratch, column, cell),
             Kind::Ndjson(j) => {
                 if let Err(message) = j.write_cell(&mut self.buf, &mut self.scratch, column, cell) {
+                    self.error.get_or_insert(message);
+                }
+            }
+            Kind::Parquet(p) => {
+                if let Err(message) = p.cell(column, cell, &mut self.scratch) {
                     self.error.get_or_insert(message);
                 }
             }
@@ -120,9 +203,10 @@ impl Encoder {
     /// Ends the current row. Fails if a value of it could not be encoded.
     #[inline]
     pub fn end_row(&mut self) -> Result<(), String> {
-        match &self.kind {
+        match &mut self.kind {
             Kind::Delimited(_) => self.buf.push(b'\n'),
             Kind::Ndjson(j) => j.end_row(&mut self.buf, self.column),
+            Kind::Parquet(p) => p.end_row(),
         }
         self.column = 0;
         match self.error.take() {
@@ -141,9 +225,47 @@ impl Encoder {
         self.buf.len()
     }
 
-    /// Drops what was encoded after the first `len` bytes.
-    pub fn truncate(&mut self, len: usize) {
-        self.buf.truncate(len);
+    pub fn mark(&self) -> Mark {
+        Mark {
+            buffered: self.buf.len(),
+            parquet: match &self.kind {
+                Kind::Parquet(p) => Some(p.mark()),
+                _ => None,
+            },
+        }
+    }
+
+    /// Drops the rows encoded after `mark`; `false` if that is no longer
+    /// possible (a Parquet row group holding them was written).
+    pub fn rewind(&mut self, mark: Mark) -> bool {
+        if let (Kind::Parquet(p), Some(at)) = (&mut self.kind, mark.parquet) {
+            if !p.rewind(at) {
+                return false;
+            }
+        }
+        self.buf.truncate(mark.buffered);
+        true
+    }
+
+    /// Writes a Parquet row group once enough rows are buffered, into the
+    /// buffer to ship. Text formats write as they go: nothing to do.
+    pub fn cut_if_full(&mut self) -> anyhow::Result<()> {
+        if let Kind::Parquet(p) = &mut self.kind {
+            if p.full() {
+                p.write_row_group()?;
+                p.drain(&mut self.buf)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Ends the output: Parquet writes its last row group and its footer.
+    pub fn finish(&mut self) -> anyhow::Result<()> {
+        if let Kind::Parquet(p) = &mut self.kind {
+            p.finish()?;
+            p.drain(&mut self.buf)?;
+        }
+        Ok(())
     }
 
     /// Hands out the filled buffer and continues in `empty`.
@@ -211,11 +333,17 @@ mod tests {
 
     #[test]
     fn format_from_extension() {
-        assert_eq!(Format::from_path("out/x.CSV"), Some(Format::Csv));
-        assert_eq!(Format::from_path("x.jsonl"), Some(Format::Ndjson));
-        assert_eq!(Format::from_path("x.tsv"), Some(Format::Tsv));
-        assert_eq!(Format::from_path("x.txt"), None);
-        assert_eq!(Format::from_path("noext"), None);
+        assert_eq!(Format::from_path("out/x.CSV"), Ok(Some(Format::Csv)));
+        assert_eq!(Format::from_path("x.jsonl"), Ok(Some(Format::Ndjson)));
+        assert_eq!(Format::from_path("x.tsv"), Ok(Some(Format::Tsv)));
+        assert_eq!(Format::from_path("noext"), Ok(None));
+        assert_eq!(Format::from_path("dir.d/noext"), Ok(None));
+        assert_eq!(Format::from_path("/dev/stdout"), Ok(None));
+        assert_eq!(Format::from_path(".hidden"), Ok(None));
+        let unknown = Format::from_path("x.txt").unwrap_err();
+        assert_eq!(unknown, UnknownExtension("txt".into()));
+        assert!(unknown.to_string().contains(".csv, .tsv"), "{unknown}");
+        assert_eq!(Format::from_path("x.Parquet"), Ok(Some(Format::Parquet)));
     }
 
     #[test]

@@ -79,6 +79,7 @@ impl<R: BufRead> ReadRecord for CsvParser<R> {
                     return Ok(false);
                 }
                 record.end = self.src.offset();
+                record.next_line = self.machine.line;
                 if let Err((line, field)) = self.machine.finish(record) {
                     let message = format!("unterminated quoted field starting on line {line}");
                     return Err(InputError::new(line, message).in_field(field, names));
@@ -97,6 +98,7 @@ impl<R: BufRead> ReadRecord for CsvParser<R> {
                     record.raw.pop();
                 }
                 record.end = self.src.offset();
+                record.next_line = self.machine.line;
                 return self.check(record, names);
             }
             let pending_cr = usize::from(matches!(self.machine.state, State::Cr { .. }));
@@ -287,19 +289,28 @@ mod tests {
     }
 
     #[test]
-    fn stray_quotes_name_line_and_column() {
-        let rows = csv("a,b\n1,2\nx,ab\"c\n\"ok\"x,2\n\"a\nb\" ,3\n5,6\n", true);
-        assert_eq!(err_at(&rows, 1).0, 3);
-        assert_eq!(err_at(&rows, 1).1, Some(2));
-        assert!(err_at(&rows, 1)
-            .2
-            .starts_with("quote inside an unquoted field"));
+    fn quotes_inside_unquoted_fields_are_data() {
+        let rows = csv("a,b\nx,ab\"c\n37°36'37.8\"N,x\"y\"z\n", true);
+        assert_eq!(rows[0], Ok(row(&[Cell::Text(b"x"), Cell::Text(b"ab\"c")])));
         assert_eq!(
-            err_at(&rows, 2),
-            (4, Some(1), "text after the closing quote of a field".into())
+            rows[1],
+            Ok(row(&[
+                Cell::Text("37°36'37.8\"N".as_bytes()),
+                Cell::Text(b"x\"y\"z")
+            ]))
         );
-        assert_eq!(err_at(&rows, 3).0, 6);
-        assert_eq!(rows[4], Ok(row(&[Cell::Text(b"5"), Cell::Text(b"6")])));
+        assert_eq!(rows.len(), 2);
+    }
+
+    #[test]
+    fn text_after_a_closing_quote_names_line_and_column() {
+        let rows = csv("a,b\n1,2\n\"ok\"x,2\n\"a\nb\" ,3\n5,6\n", true);
+        assert_eq!(
+            err_at(&rows, 1),
+            (3, Some(1), "text after the closing quote of a field".into())
+        );
+        assert_eq!(err_at(&rows, 2).0, 5);
+        assert_eq!(rows[3], Ok(row(&[Cell::Text(b"5"), Cell::Text(b"6")])));
     }
 
     #[test]

@@ -48,6 +48,7 @@ impl<R: BufRead> Reader<R> {
             Format::Csv => Reader::Csv(csv::CsvReader::new(input, header, null, max_record_bytes)),
             Format::Tsv => Reader::Tsv(tsv::TsvReader::new(input, header, null, max_record_bytes)),
             Format::Ndjson => Reader::Ndjson(ndjson::NdjsonReader::new(input, max_record_bytes)),
+            Format::Parquet => unreachable!("config refuses Parquet input"),
         }
     }
 

@@ -20,6 +20,8 @@ pub struct Record {
     /// The record exactly as it was read, so a reject file can keep it.
     pub(super) raw: Vec<u8>,
     pub(super) line: u64,
+    /// The line the input after this record starts on.
+    pub(super) next_line: u64,
     pub(super) start: u64,
     pub(super) end: u64,
 }
@@ -55,6 +57,13 @@ impl Record {
     /// several lines.
     pub fn line(&self) -> u64 {
         self.line
+    }
+
+    /// The line the input after the record starts on: with a quoted CSV
+    /// field over several lines, not simply `line() + 1`. A failed import
+    /// names it as the place to go on from.
+    pub fn next_line(&self) -> u64 {
+        self.next_line
     }
 
     /// Where the record's first byte is in the input (a leading BOM counts),

@@ -265,6 +265,7 @@ impl<R: BufRead> Lines<R> {
             Line::Complete { lf } => self.line += u64::from(lf),
         }
         record.end = self.src.offset();
+        record.next_line = self.line;
         Ok(true)
     }
 }

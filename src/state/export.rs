@@ -24,11 +24,17 @@ pub struct Checkpoint {
     pub chunks: u64,
     /// `None` once the export has finished.
     pub last_key: Option<Key>,
+    /// `gzip` or `zstd` for a compressed output, and its length in
+    /// compressed bytes at this checkpoint (a member or frame ends there):
+    /// where `--resume` cuts the file back to, and what a resumed export
+    /// must compress with to stay one stream.
+    pub compression: Option<String>,
+    pub compressed_bytes: Option<u64>,
 }
 
 impl Checkpoint {
     pub fn to_json(&self) -> Json {
-        json!({
+        let mut json = json!({
             "version": 1,
             "source": self.source,
             "format": self.format,
@@ -37,7 +43,14 @@ impl Checkpoint {
             "chunks": self.chunks,
             "done": self.last_key.is_none(),
             "last_key": self.last_key.as_ref().map(key_to_json),
-        })
+        });
+        // Only a compressed export's state has these, so a plain one's
+        // reads as before.
+        if let (Some(codec), Some(bytes)) = (&self.compression, self.compressed_bytes) {
+            json["compression"] = json!(codec);
+            json["compressed_bytes"] = json!(bytes);
+        }
+        json
     }
 
     pub fn from_json(value: &Json) -> Result<Checkpoint> {
@@ -53,6 +66,14 @@ impl Checkpoint {
             last_key: match &value["last_key"] {
                 Json::Null => None,
                 key => Some(key_from_json(key)?),
+            },
+            compression: match &value["compression"] {
+                Json::Null => None,
+                _ => Some(text(value, "compression")?),
+            },
+            compressed_bytes: match &value["compressed_bytes"] {
+                Json::Null => None,
+                _ => Some(number(value, "compressed_bytes")?),
             },
         })
     }
@@ -217,6 +238,8 @@ mod tests {
             bytes: 99,
             chunks: 2,
             last_key: Some(key),
+            compression: Some("zstd".into()),
+            compressed_bytes: Some(42),
         }
     }
 

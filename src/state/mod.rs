@@ -11,18 +11,26 @@ mod import;
 pub use export::Checkpoint;
 pub use import::{ImportState, PendingBatch};
 
-/// Writes `json` to `path` atomically: a synced temporary file, renamed.
+/// Writes `json` to `path` atomically: a synced temporary file beside
+/// the file (beside a symlink's final target, so the link stays), renamed
+/// over it. A device or FIFO is refused: `--resume` must read the state
+/// back (config refuses it before anything starts).
 pub fn save(path: &std::path::Path, json: &str) -> std::io::Result<()> {
     use std::io::Write;
-    let dir = match path.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p,
-        _ => std::path::Path::new("."),
+    let to = match crate::place::Place::of(path)? {
+        crate::place::Place::File(to) => to,
+        crate::place::Place::Stream(_) => {
+            return Err(std::io::Error::other(format!(
+                "the state file {} is not a regular file",
+                path.display()
+            )))
+        }
     };
-    let mut file = tempfile::NamedTempFile::new_in(dir)?;
+    let mut file = crate::place::temp_beside(&to)?;
     file.write_all(json.as_bytes())?;
     file.write_all(b"\n")?;
     file.as_file().sync_all()?;
-    file.persist(path).map_err(|e| e.error)?;
+    file.persist(&to).map_err(|e| e.error)?;
     Ok(())
 }
 

@@ -43,8 +43,11 @@ fn pg_error(e: &tokio_postgres::Error) -> String {
 }
 
 async fn pg_connect() -> tokio_postgres::Client {
-    let url = pg_url();
-    let (client, connection) = tokio_postgres::connect(&url, tokio_postgres::NoTls)
+    pg_connect_to(&pg_url()).await
+}
+
+async fn pg_connect_to(url: &str) -> tokio_postgres::Client {
+    let (client, connection) = tokio_postgres::connect(url, tokio_postgres::NoTls)
         .await
         .unwrap_or_else(|e| {
             panic!(
@@ -64,9 +67,15 @@ async fn pg_connect() -> tokio_postgres::Client {
 /// Runs a batch of SQL statements (separated by `;`) on the test PostgreSQL.
 #[track_caller]
 pub fn pg_exec(sql: &str) {
+    pg_exec_at(&pg_url(), sql)
+}
+
+/// As [`pg_exec`], on the PostgreSQL server at `url` (the TLS tests' own).
+#[track_caller]
+pub fn pg_exec_at(url: &str, sql: &str) {
     let caller = std::panic::Location::caller();
     block_on(async {
-        let client = pg_connect().await;
+        let client = pg_connect_to(url).await;
         if let Err(e) = client.batch_execute(sql).await {
             panic!(
                 "{caller}: PostgreSQL setup SQL failed: {}\n--- SQL ---\n{sql}",
@@ -97,13 +106,17 @@ pub fn pg_query_text(sql: &str) -> Option<String> {
 /// test MySQL/MariaDB.
 #[track_caller]
 pub fn mysql_exec(sql: &str) {
+    mysql_exec_at(&mysql_url(), sql)
+}
+
+/// As [`mysql_exec`], on the MySQL server at `url` (the TLS tests' own).
+#[track_caller]
+pub fn mysql_exec_at(url: &str, sql: &str) {
     use mysql_async::prelude::Queryable;
     let caller = std::panic::Location::caller();
-    let url = mysql_url();
     block_on(async {
-        let opts = mysql_async::Opts::from_url(&url).unwrap_or_else(|e| {
-            panic!("DBCHUNK_TEST_MYSQL_URL {url:?} is not a valid MySQL URL: {e}")
-        });
+        let opts = mysql_async::Opts::from_url(url)
+            .unwrap_or_else(|e| panic!("{url:?} is not a valid MySQL URL: {e}"));
         let mut conn = mysql_async::Conn::new(opts).await.unwrap_or_else(|e| {
             panic!(
                 "cannot connect to the test MySQL/MariaDB at {url}: {e}\n\
@@ -212,5 +225,30 @@ pub fn sqlite_query_text(path: &std::path::Path, sql: &str) -> Option<String> {
         ValueRef::Real(r) => Some(r.to_string()),
         ValueRef::Text(t) => Some(String::from_utf8_lossy(t).into_owned()),
         ValueRef::Blob(b) => Some(b.iter().map(|x| format!("{x:02x}")).collect()),
+    }
+}
+
+/// Runs its SQL on the test MySQL/MariaDB when dropped, also when the test
+/// fails: for what lives outside the run's database (users, other
+/// databases), which scripts/test.sh does not drop with it and counts as a
+/// leftover.
+pub struct MysqlDropOnExit(pub String);
+
+impl Drop for MysqlDropOnExit {
+    fn drop(&mut self) {
+        use mysql_async::prelude::Queryable;
+        // No panic here: this may run while a failing test unwinds.
+        let dropped: Result<(), String> = block_on(async {
+            let opts = mysql_async::Opts::from_url(&mysql_url()).map_err(|e| e.to_string())?;
+            let mut conn = mysql_async::Conn::new(opts)
+                .await
+                .map_err(|e| e.to_string())?;
+            conn.query_drop(&self.0).await.map_err(|e| e.to_string())?;
+            let _ = conn.disconnect().await;
+            Ok(())
+        });
+        if let Err(e) = dropped {
+            eprintln!("cleanup failed: {e}\n--- SQL ---\n{}", self.0);
+        }
     }
 }

@@ -4,6 +4,7 @@
 #![allow(dead_code)] // not every test module uses every helper
 
 pub mod db;
+pub mod engine;
 
 use std::ffi::OsString;
 use std::io::Write;
@@ -36,6 +37,16 @@ where
         env_remove: Vec::new(),
         dir: None,
     }
+}
+
+/// `dbchunk export --url URL --table TABLE`, for more arguments to follow.
+pub fn export(url: &str, table: &str) -> Cmd {
+    dbchunk(["export", "--url", url, "--table", table])
+}
+
+/// `dbchunk import --url URL --table TABLE`, for more arguments to follow.
+pub fn import(url: &str, table: &str) -> Cmd {
+    dbchunk(["import", "--url", url, "--table", table])
 }
 
 impl Cmd {

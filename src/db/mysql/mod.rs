@@ -22,6 +22,7 @@ use super::{
     Source,
 };
 use crate::cell::{Cell, ChunkCounter, Column, RowSink};
+use crate::coltype::ColType;
 use crate::error::UsageError;
 use crate::format::write_padded;
 use crate::ident::QualifiedName;
@@ -164,6 +165,13 @@ impl Mysql {
                 format!("({}) AS q", trim_query(query)),
             ),
         };
+        // The result's own metadata types the columns (of a table or a
+        // query alike): what the binary protocol will send.
+        let sql = match &request.source {
+            Source::Table(_) => format!("SELECT * FROM {from}"),
+            Source::Query(query) => trim_query(query).to_string(),
+        };
+        let metadata = self.result_columns(&sql).await?;
         let output = output_names(request, &names)?;
         if let Some(key) = &request.key {
             check_names("key column", key, &names, &request.source)?;
@@ -177,7 +185,14 @@ impl Mysql {
             }
             _ => None,
         };
-        let columns = output.iter().map(|n| Column::new(n.clone(), "")).collect();
+        let columns = output
+            .iter()
+            .map(|n| {
+                let column = metadata.iter().find(|c| c.name_str() == n.as_str());
+                let ty = column.map_or(ColType::Other, |c| col_type(c, &self.json_columns));
+                Column::typed(n.clone(), "", ty)
+            })
+            .collect();
         Ok(Relation::plain(
             Dialect::Mysql,
             columns,
@@ -298,6 +313,14 @@ impl Mysql {
         }
         keys.sort_by_key(|(primary, columns)| (!primary, columns.len()));
         Ok(keys.into_iter().map(|(_, columns)| columns).collect())
+    }
+
+    /// The columns a statement returns, from preparing it (nothing runs).
+    async fn result_columns(&mut self, sql: &str) -> Result<Vec<MyColumn>> {
+        let statement = self.conn.prep(sql).await?;
+        let columns = statement.columns().to_vec();
+        self.conn.close(statement).await?;
+        Ok(columns)
     }
 
     async fn query_columns(&mut self, query: &str) -> Result<Vec<String>> {
@@ -428,9 +451,92 @@ impl Mysql {
         Ok(estimate)
     }
 
+    /// The optimizer's estimate of the rows the export's query returns,
+    /// or `None` when it has none. `EXPLAIN`'s `rows` is the rows a table
+    /// access examines: a full scan whose condition the optimizer could
+    /// not weigh (`filtered` 100, or absent as on MariaDB) examines the
+    /// whole table and says nothing of how many rows come out, and a plan
+    /// of several steps (a join, a derived table) has no single figure.
+    pub async fn estimate_returned(&mut self, select: &Select) -> Result<Option<u64>> {
+        if self.table.is_some() && select.filter.is_none() {
+            return self.estimate(select).await;
+        }
+        let mut sql = format!("EXPLAIN SELECT 1 FROM {}", select.from);
+        if let Some(filter) = &select.filter {
+            sql.push_str(&format!(" WHERE ({filter})"));
+        }
+        let rows: Vec<Row> = self.conn.query(sql).await?;
+        let [step] = rows.as_slice() else {
+            return Ok(None);
+        };
+        let text = |name: &str| {
+            step.get_opt::<Option<String>, _>(name)
+                .and_then(|v| v.ok())
+                .flatten()
+                .unwrap_or_default()
+        };
+        let Some(examined) = text("rows").parse::<f64>().ok() else {
+            return Ok(None);
+        };
+        let filtered = text("filtered").parse::<f64>().unwrap_or(100.0);
+        let full_scan = matches!(text("type").as_str(), "ALL" | "index");
+        let condition = text("Extra").contains("Using where");
+        if full_scan && condition && filtered >= 100.0 {
+            return Ok(None);
+        }
+        Ok(Some((examined * filtered / 100.0).round() as u64))
+    }
+
     pub async fn count(&mut self, sql: &str) -> Result<u64> {
         let n: Option<u64> = self.conn.exec_first(sql, Params::Empty).await?;
         Ok(n.unwrap_or(0))
+    }
+}
+
+/// The portable type of a result column, from the protocol's metadata.
+fn col_type(c: &MyColumn, json_columns: &HashSet<String>) -> ColType {
+    if json_columns.contains(c.name_str().as_ref()) {
+        return ColType::Json;
+    }
+    let signed = !c.flags().contains(ColumnFlags::UNSIGNED_FLAG);
+    let int = |bits| ColType::Int { bits, signed };
+    match c.column_type() {
+        ColumnType::MYSQL_TYPE_TINY => int(8),
+        ColumnType::MYSQL_TYPE_SHORT => int(16),
+        ColumnType::MYSQL_TYPE_INT24 | ColumnType::MYSQL_TYPE_LONG => int(32),
+        ColumnType::MYSQL_TYPE_LONGLONG => int(64),
+        // 1901 to 2155, or 0.
+        ColumnType::MYSQL_TYPE_YEAR => ColType::Int {
+            bits: 16,
+            signed: true,
+        },
+        ColumnType::MYSQL_TYPE_FLOAT => ColType::Float32,
+        ColumnType::MYSQL_TYPE_DOUBLE => ColType::Float64,
+        ColumnType::MYSQL_TYPE_DECIMAL | ColumnType::MYSQL_TYPE_NEWDECIMAL => {
+            // The display length counts a sign (when signed) and a point
+            // (when there is a fraction) besides the digits.
+            let scale = u32::from(c.decimals());
+            let extra = u32::from(scale > 0) + u32::from(signed);
+            match c.column_length().checked_sub(extra) {
+                Some(precision) if precision > 0 => ColType::Decimal { precision, scale },
+                _ => ColType::Other,
+            }
+        }
+        ColumnType::MYSQL_TYPE_DATE | ColumnType::MYSQL_TYPE_NEWDATE => ColType::Date,
+        ColumnType::MYSQL_TYPE_DATETIME | ColumnType::MYSQL_TYPE_DATETIME2 => {
+            ColType::Timestamp { utc: false }
+        }
+        ColumnType::MYSQL_TYPE_TIMESTAMP | ColumnType::MYSQL_TYPE_TIMESTAMP2 => {
+            ColType::Timestamp { utc: true }
+        }
+        ColumnType::MYSQL_TYPE_TIME | ColumnType::MYSQL_TYPE_TIME2 => ColType::Time,
+        ColumnType::MYSQL_TYPE_JSON => ColType::Json,
+        // Binary digits, as the text formats write them.
+        ColumnType::MYSQL_TYPE_BIT => ColType::Other,
+        _ if c.flags().contains(ColumnFlags::ENUM_FLAG) => ColType::Enum,
+        _ if c.flags().contains(ColumnFlags::SET_FLAG) => ColType::Other,
+        _ if c.character_set() == BINARY_CHARSET => ColType::Binary,
+        _ => ColType::Text,
     }
 }
 

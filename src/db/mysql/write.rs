@@ -50,6 +50,7 @@ impl Mysql {
                     ),
                 },
                 name,
+                cast_type: column_type.clone(),
                 sql_type: column_type,
             })
             .collect();

@@ -24,6 +24,7 @@ use super::{
     Source,
 };
 use crate::cell::{Cell, ChunkCounter, Column, RowSink};
+use crate::coltype::ColType;
 use crate::format::Format;
 use crate::ident::QualifiedName;
 use crate::plan::{Select, Statement};
@@ -68,6 +69,8 @@ enum Fixup {
     Bool,
     /// `\x0102` → `0102`.
     Bytea,
+    /// `\x0102` → the bytes 01 02, for formats that store binary as it is.
+    ByteaRaw,
     /// `2024-05-26 10:00:00` → `2024-05-26T10:00:00`.
     Timestamp,
     /// As `Timestamp`, and `+00` → `+00:00`.
@@ -99,6 +102,10 @@ pub(super) struct PgColumn {
     attnum: i16,
     /// `format_type()`: the type as SQL spells it, for casting key values.
     sql_type: String,
+    /// `format_type()` without the type modifier: see `TargetColumn::cast_type`.
+    /// `character` and `bit` without a length mean a length of 1, so those
+    /// become `bpchar` and `varbit`, which have no limit.
+    cast_type: String,
     type_name: String,
     is_array: bool,
     is_enum: bool,
@@ -247,7 +254,10 @@ impl Postgres {
         }
         let columns = output
             .iter()
-            .map(|c| Column::new(c.name.clone(), c.sql_type.clone()))
+            .map(|c| {
+                let ty = ColType::postgres(&c.type_name, &c.sql_type, c.is_array, c.is_enum);
+                Column::typed(c.name.clone(), c.sql_type.clone(), ty)
+            })
             .collect();
         Ok(Relation {
             columns,
@@ -303,7 +313,12 @@ impl Postgres {
             .client
             .query(
                 "SELECT a.attname::text, a.attnum, format_type(a.atttypid, a.atttypmod), t.typname::text, \
-                        t.typcategory = 'A', t.typtype = 'e', a.attnotnull \
+                        t.typcategory = 'A', t.typtype = 'e', a.attnotnull, \
+                        CASE a.atttypid WHEN 'bpchar'::regtype THEN 'bpchar' \
+                                        WHEN '_bpchar'::regtype THEN 'bpchar[]' \
+                                        WHEN 'bit'::regtype THEN 'varbit' \
+                                        WHEN '_bit'::regtype THEN 'varbit[]' \
+                                        ELSE format_type(a.atttypid, NULL) END \
                  FROM pg_attribute a JOIN pg_type t ON t.oid = a.atttypid \
                  WHERE a.attrelid = $1 AND a.attnum > 0 AND NOT a.attisdropped ORDER BY a.attnum",
                 &[&oid],
@@ -319,6 +334,7 @@ impl Postgres {
                 is_array: r.get(4),
                 is_enum: r.get(5),
                 not_null: r.get(6),
+                cast_type: r.get(7),
             })
             .collect();
         let keys = self.unique_keys(oid, &columns).await?;
@@ -369,6 +385,8 @@ impl Postgres {
                 name: c.name().to_string(),
                 attnum: i as i16 + 1,
                 sql_type: qualified_type_name(c.type_()),
+                // A query's result columns carry no type modifier.
+                cast_type: qualified_type_name(c.type_()),
                 type_name: c.type_().name().to_string(),
                 is_array: matches!(c.type_().kind(), TypeKind::Array(_)),
                 is_enum: matches!(c.type_().kind(), TypeKind::Enum(_)),
@@ -518,11 +536,12 @@ impl Postgres {
             Format::Csv => format!("FORMAT csv, NULL {}", literal(null)),
             Format::Tsv => format!("FORMAT text, NULL {}", literal(null)),
             // Decoded into cells: the text format has the simplest escapes.
-            Format::Ndjson => "FORMAT text".to_string(),
+            Format::Ndjson | Format::Parquet => "FORMAT text".to_string(),
         };
         // Raw columns that need finishing on the client: decode every row.
-        let decode_rows =
-            format == Format::Ndjson || self.copy_fixups.iter().any(|f| *f != Fixup::None);
+        let decode_rows = !format.is_text()
+            || format == Format::Ndjson
+            || self.copy_fixups.iter().any(|f| *f != Fixup::None);
         let options = if decode_rows {
             "FORMAT text".to_string()
         } else {
@@ -597,7 +616,9 @@ fn render(reference: &str, column: &PgColumn, format: Format) -> (String, ValueK
     let plain = |expr: String, kind| (expr, kind, Fixup::None);
     if column.is_array {
         return match format {
-            Format::Ndjson => plain(format!("to_json({reference})::text"), ValueKind::Json),
+            Format::Ndjson | Format::Parquet => {
+                plain(format!("to_json({reference})::text"), ValueKind::Json)
+            }
             _ => plain(text, ValueKind::Text),
         };
     }
@@ -613,7 +634,7 @@ fn render(reference: &str, column: &PgColumn, format: Format) -> (String, ValueK
         "json" | "jsonb" => plain(text, ValueKind::Json),
         // `\x0102`, finished on the client: the server's encode() costs
         // more than the client's strip.
-        "bytea" => (text, ValueKind::Text, Fixup::Bytea),
+        "bytea" => (text, ValueKind::Text, bytea_fixup(format)),
         // The inet-to-text cast always adds the netmask; concat() uses the
         // type's output function, which omits it for a single host.
         "inet" => plain(format!("nullif(concat({reference}), '')"), ValueKind::Text),
@@ -633,7 +654,7 @@ fn copy_render(reference: &str, expr: &str, column: &PgColumn, format: Format) -
     let raw = |fixup| (reference.to_string(), fixup);
     if column.is_array {
         return match format {
-            Format::Ndjson => (expr.to_string(), Fixup::None),
+            Format::Ndjson | Format::Parquet => (expr.to_string(), Fixup::None),
             _ => raw(Fixup::None),
         };
     }
@@ -645,10 +666,19 @@ fn copy_render(reference: &str, expr: &str, column: &PgColumn, format: Format) -
         "int2" | "int4" | "int8" | "oid" | "numeric" | "float4" | "float8" | "json" | "jsonb"
         | "date" | "time" | "timetz" | "interval" | "uuid" | "inet" => raw(Fixup::None),
         "bool" => raw(Fixup::Bool),
-        "bytea" => raw(Fixup::Bytea),
+        "bytea" => raw(bytea_fixup(format)),
         "timestamp" => raw(Fixup::Timestamp),
         "timestamptz" => raw(Fixup::TimestampTz),
         _ => (expr.to_string(), Fixup::None),
+    }
+}
+
+/// Text formats write `bytea` as hex, which the server's output already
+/// is; Parquet stores the bytes.
+fn bytea_fixup(format: Format) -> Fixup {
+    match format {
+        Format::Parquet => Fixup::ByteaRaw,
+        _ => Fixup::Bytea,
     }
 }
 
@@ -746,6 +776,14 @@ fn fixed_cell<'a>(
         Fixup::None => cell(kind, text),
         Fixup::Bool => Cell::Bool(text == b"t"),
         Fixup::Bytea => Cell::Text(text.strip_prefix(b"\\x").unwrap_or(text)),
+        Fixup::ByteaRaw => {
+            fixed.clear();
+            let hex = text.strip_prefix(b"\\x").unwrap_or(text);
+            match crate::format::parquet::text::decode_hex(hex, fixed) {
+                Some(()) => Cell::Bytes(fixed),
+                None => Cell::Text(text), // not bytea output: refused downstream
+            }
+        }
         Fixup::Timestamp | Fixup::TimestampTz => {
             fix_timestamp(text, fixup == Fixup::TimestampTz, fixed);
             Cell::Text(fixed)

@@ -31,6 +31,7 @@ impl Postgres {
             .map(|c| TargetColumn {
                 name: c.name.clone(),
                 sql_type: c.sql_type.clone(),
+                cast_type: c.cast_type.clone(),
                 target: target_type(&c.type_name, c.is_array, c.is_enum),
             })
             .collect();
@@ -97,7 +98,7 @@ impl Postgres {
 pub fn value_expression(column: &TargetColumn) -> String {
     match column.target {
         TargetType::Bytes => "decode({}::text, 'hex')".to_string(),
-        _ => format!("{{}}::text::{}", column.sql_type),
+        _ => format!("{{}}::text::{}", column.cast_type),
     }
 }
 

@@ -14,6 +14,7 @@ use super::{
     Relation, Request, Source,
 };
 use crate::cell::{Cell, ChunkCounter, Column, RowSink};
+use crate::coltype::ColType;
 use crate::plan::{Select, Statement};
 use crate::url::DbUrl;
 
@@ -99,7 +100,8 @@ impl Sqlite {
                     .iter()
                     .find(|c| &c.name == name)
                     .map(|c| c.decl.clone());
-                Column::new(name.clone(), decl.unwrap_or_default())
+                let decl = decl.unwrap_or_default();
+                Column::typed(name.clone(), decl.clone(), ColType::sqlite(&decl))
             })
             .collect();
         let from = Dialect::Sqlite.quote_qualified(table);
@@ -130,10 +132,8 @@ impl Sqlite {
         let columns = output
             .iter()
             .map(|n| {
-                Column::new(
-                    n.clone(),
-                    decls[positions(std::slice::from_ref(n), &names)[0]].clone(),
-                )
+                let decl = &decls[positions(std::slice::from_ref(n), &names)[0]];
+                Column::typed(n.clone(), decl.clone(), ColType::sqlite(decl))
             })
             .collect();
         let plain = (request.columns.is_none() && key.0.is_empty() && request.filter.is_none())

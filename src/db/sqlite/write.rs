@@ -32,6 +32,7 @@ impl Sqlite {
             .map(|c| TargetColumn {
                 name: c.name.clone(),
                 sql_type: c.decl.clone(),
+                cast_type: c.decl.clone(),
                 target: target_type(&c.decl),
             })
             .collect();

@@ -39,8 +39,6 @@ pub(super) struct Machine {
     pub(super) error: Option<(u64, usize, &'static str)>,
 }
 
-const STRAY_QUOTE: &str =
-    "quote inside an unquoted field (quote the whole field and double the quotes in it)";
 const AFTER_QUOTE: &str = "text after the closing quote of a field";
 
 impl Machine {
@@ -112,10 +110,11 @@ impl Machine {
                         }
                         b'\n' => return (i, self.end_record(record)),
                         b'\r' => self.state = State::Cr { after_quote: false },
-                        _ => {
-                            self.fail(STRAY_QUOTE);
-                            record.buf.push(b);
-                        }
+                        // A quote inside an unquoted field (`37°36'37.8"N`)
+                        // is data, as Python's csv module, the csv crate
+                        // and spreadsheets read it: only a field's first
+                        // byte opens quotes.
+                        _ => record.buf.push(b),
                     }
                 }
                 State::Quoted => {

@@ -1,0 +1,190 @@
+//! The portable type of an output column: what the catalog (or a query's
+//! result metadata) says a column holds, in words every engine and every
+//! typed format share.
+//!
+//! Text formats do not need it (every value has one canonical text), but
+//! typed formats do: Parquet's schema is written before the first row, so
+//! it must come from the catalog, never from the data. The same vocabulary
+//! is what a Parquet import maps back from and what creating a table on
+//! another engine needs, so it stays engine-neutral and small.
+
+/// What the values of one column are.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ColType {
+    Bool,
+    /// A whole number of `bits` bits (8, 16, 32 or 64).
+    Int {
+        bits: u8,
+        signed: bool,
+    },
+    Float32,
+    Float64,
+    /// An exact decimal with a declared precision and scale.
+    Decimal {
+        precision: u32,
+        scale: u32,
+    },
+    Date,
+    /// A time of day, to the microsecond.
+    Time,
+    /// A date and time to the microsecond; `utc` for an instant
+    /// (`timestamptz`, MySQL `TIMESTAMP`), not for a wall-clock reading
+    /// (`timestamp`, `DATETIME`).
+    Timestamp {
+        utc: bool,
+    },
+    /// Character data.
+    Text,
+    /// One label out of a declared set.
+    Enum,
+    Binary,
+    Uuid,
+    Json,
+    /// A type with no faithful typed form elsewhere (an interval, a range,
+    /// a `numeric` without declared precision, MySQL `BIT` or `SET`, …):
+    /// carried as its canonical text.
+    Other,
+}
+
+impl ColType {
+    /// A PostgreSQL column from its catalog: `typname` (`int4`,
+    /// `timestamptz`), `format_type()` (`numeric(10,2)`), and whether it is
+    /// an array or an enum. Arrays are written as their JSON form.
+    pub fn postgres(typname: &str, formatted: &str, is_array: bool, is_enum: bool) -> ColType {
+        if is_array {
+            return ColType::Json;
+        }
+        if is_enum {
+            return ColType::Enum;
+        }
+        let int = |bits, signed| ColType::Int { bits, signed };
+        match typname {
+            "bool" => ColType::Bool,
+            "int2" => int(16, true),
+            "int4" => int(32, true),
+            "int8" => int(64, true),
+            "oid" => int(32, false),
+            "float4" => ColType::Float32,
+            "float8" => ColType::Float64,
+            "numeric" => precision_scale(formatted).map_or(ColType::Other, |(precision, scale)| {
+                ColType::Decimal { precision, scale }
+            }),
+            "date" => ColType::Date,
+            "time" => ColType::Time,
+            "timestamp" => ColType::Timestamp { utc: false },
+            "timestamptz" => ColType::Timestamp { utc: true },
+            "text" | "varchar" | "bpchar" | "name" => ColType::Text,
+            "bytea" => ColType::Binary,
+            "uuid" => ColType::Uuid,
+            "json" | "jsonb" => ColType::Json,
+            _ => ColType::Other,
+        }
+    }
+
+    /// A SQLite column from its declared type, by SQLite's own affinity
+    /// rules (an `INT` anywhere in the name is an integer, and so on), with
+    /// the few conventional names that mean more (`BOOLEAN`, `DATE`,
+    /// `DATETIME`, `JSON`). No declared type (an expression in a query)
+    /// can hold anything: its canonical text.
+    pub fn sqlite(declared: &str) -> ColType {
+        let decl = declared.to_ascii_uppercase();
+        let name = decl.split('(').next().unwrap_or("").trim();
+        if decl.contains("INT") {
+            ColType::Int {
+                bits: 64,
+                signed: true,
+            }
+        } else if decl.contains("CHAR") || decl.contains("CLOB") || decl.contains("TEXT") {
+            ColType::Text
+        } else if decl.contains("BLOB") {
+            ColType::Binary
+        } else if decl.contains("REAL") || decl.contains("FLOA") || decl.contains("DOUB") {
+            ColType::Float64
+        } else if name.is_empty() {
+            ColType::Other
+        } else {
+            match name {
+                "BOOL" | "BOOLEAN" => ColType::Bool,
+                "DATE" => ColType::Date,
+                "DATETIME" | "TIMESTAMP" => ColType::Timestamp { utc: false },
+                "JSON" => ColType::Json,
+                // NUMERIC affinity: integers and reals, as stored.
+                _ => ColType::Float64,
+            }
+        }
+    }
+
+    /// Whether values of this type are character data, which must be
+    /// valid UTF-8 in formats that type them as strings.
+    pub fn is_textual(self) -> bool {
+        matches!(
+            self,
+            ColType::Text | ColType::Enum | ColType::Json | ColType::Other
+        )
+    }
+}
+
+/// `(p,s)` from `numeric(10,2)` or `(p,0)` from `numeric(10)`; `None` for
+/// a bare `numeric`, whose values can have any precision.
+fn precision_scale(formatted: &str) -> Option<(u32, u32)> {
+    let inner = formatted.split_once('(')?.1.strip_suffix(')')?;
+    let mut parts = inner.split(',').map(|p| p.trim().parse::<u32>());
+    let precision = parts.next()?.ok()?;
+    let scale = match parts.next() {
+        Some(s) => s.ok()?,
+        None => 0,
+    };
+    Some((precision, scale))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn postgres_numeric_keeps_its_declared_precision() {
+        assert_eq!(
+            ColType::postgres("numeric", "numeric(10,2)", false, false),
+            ColType::Decimal {
+                precision: 10,
+                scale: 2
+            }
+        );
+        assert_eq!(
+            ColType::postgres("numeric", "numeric(7)", false, false),
+            ColType::Decimal {
+                precision: 7,
+                scale: 0
+            }
+        );
+        assert_eq!(
+            ColType::postgres("numeric", "numeric", false, false),
+            ColType::Other
+        );
+        assert_eq!(
+            ColType::postgres("int4", "integer[]", true, false),
+            ColType::Json
+        );
+    }
+
+    #[test]
+    fn sqlite_follows_affinity() {
+        assert_eq!(
+            ColType::sqlite("BIGINT"),
+            ColType::Int {
+                bits: 64,
+                signed: true
+            }
+        );
+        assert_eq!(ColType::sqlite("varchar(20)"), ColType::Text);
+        assert_eq!(ColType::sqlite("DOUBLE PRECISION"), ColType::Float64);
+        assert_eq!(ColType::sqlite("decimal(10,2)"), ColType::Float64);
+        assert_eq!(ColType::sqlite("boolean"), ColType::Bool);
+        assert_eq!(
+            ColType::sqlite("DATETIME"),
+            ColType::Timestamp { utc: false }
+        );
+        assert_eq!(ColType::sqlite(""), ColType::Other);
+        assert_eq!(ColType::sqlite("blob"), ColType::Binary);
+    }
+}
