@@ -234,3 +234,63 @@ fn hang_sigterm_while_import_waits_for_its_header() {
         "dbchunk: stopped by SIGTERM while reading the input's header; nothing was imported"
     );
 }
+
+/// SIGINT during a keyset export to a file with --state: the line says
+/// what the state records, the partial file is kept, and --resume ends
+/// with the same file a clean export writes.
+#[test]
+fn hang_sigint_with_state_says_what_to_resume() {
+    let dir = TempDir::new("hang_state_sigint");
+    let path = dir.join("src.db");
+    let conn = rusqlite::Connection::open(&path).unwrap();
+    conn.execute_batch(
+        "CREATE TABLE t(id INTEGER PRIMARY KEY, v TEXT);
+         WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < 20000)
+         INSERT INTO t SELECT x, 'v' || x FROM c;",
+    )
+    .unwrap();
+    drop(conn);
+    let url = sqlite_url(&path);
+    let clean = dbchunk(["export", "--url", &url, "-t", "t"])
+        .success()
+        .stdout;
+    let (state, out) = (dir.join("s.json"), dir.join("out.csv"));
+    let (state_arg, out_arg) = (state.to_str().unwrap(), out.to_str().unwrap());
+    let args = [
+        "export", "--url", &url, "-t", "t", "--state", state_arg, "-o", out_arg, "--chunk", "500",
+        "--max-rate", "5000/s",
+    ];
+    let mut child = dbchunk(args)
+        .command()
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start dbchunk");
+    let started = Instant::now();
+    while !state.exists() {
+        assert!(
+            started.elapsed() < Duration::from_secs(20),
+            "no checkpoint was written"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    send("-INT", &child);
+    let (exit, stderr) = wait_within(&mut child, Duration::from_secs(10), "SIGINT");
+    assert_eq!(exit, 130, "{stderr}");
+    let line = one_line(&stderr);
+    assert!(
+        line.contains(&format!("--state {state_arg} records ")),
+        "{line}"
+    );
+    assert!(line.ends_with("rows: rerun with --resume"), "{line}");
+    assert!(
+        !out.exists(),
+        "an interrupted export must not leave {out:?}"
+    );
+    dbchunk(args).arg("--resume").success();
+    assert!(
+        std::fs::read(&out).unwrap() == clean,
+        "the resumed file differs"
+    );
+}
