@@ -211,3 +211,31 @@ pub fn take_stop(err: anyhow::Error) -> Result<Interrupted, anyhow::Error> {
         outcome: signal.outcome.clone(),
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_stop_says_when_and_what_was_left() {
+        let stop = Interrupted {
+            signal: SIGTERM,
+            stage: None,
+            outcome: None,
+        };
+        assert_eq!(stop.to_string(), "stopped by SIGTERM");
+        assert!(!stop.is_explained());
+        let stop = stop.left("while connecting", "nothing was written");
+        assert_eq!(
+            stop.to_string(),
+            "stopped by SIGTERM while connecting; nothing was written"
+        );
+        assert_eq!(stop.exit_code(), 143);
+        let err = anyhow::Error::new(stop).context("exporting table t");
+        assert_eq!(
+            take_stop(err).unwrap().to_string(),
+            "stopped by SIGTERM while connecting; nothing was written"
+        );
+        assert!(take_stop(anyhow::anyhow!("other")).is_err());
+    }
+}
