@@ -32,12 +32,19 @@ pub struct ConnectOpts {
     /// Database URL: postgres://user:pass@host:5432/db, mysql://user:pass@host:3306/db,
     /// sqlite://path/to/file.db or sqlite::memory:
     #[arg(long, env = "DATABASE_URL", hide_env_values = true, value_name = "URL")]
-    pub url: String,
+    pub url: Option<String>,
 
     /// Read the password from the first line of this file instead of the
     /// URL (PGPASSWORD or MYSQL_PWD are used when neither gives one).
     #[arg(long, value_name = "PATH")]
     pub password_file: Option<std::path::PathBuf>,
+
+    /// Give up on a server that has not accepted the connection and
+    /// logged in within this many seconds (TCP, TLS and authentication
+    /// together) [default: 10, or a PostgreSQL URL's connect_timeout].
+    #[arg(long, value_name = "SECONDS",
+          value_parser = clap::value_parser!(u64).range(1..=86_400))]
+    pub connect_timeout: Option<u64>,
 }
 
 #[derive(Debug, Args)]

@@ -342,14 +342,20 @@ pub fn strategy_name(strategy: ImportStrategy) -> &'static str {
 }
 
 fn parse_url(connect: &ConnectOpts) -> Result<DbUrl, UsageError> {
-    if connect.url.trim().is_empty() {
+    let Some(url) = &connect.url else {
+        return Err(UsageError(
+            "no database URL: give --url or set DATABASE_URL".into(),
+        ));
+    };
+    if url.trim().is_empty() {
         return Err(UsageError(
             "--url is empty: give a database URL or set DATABASE_URL".into(),
         ));
     }
-    DbUrl::parse(&connect.url)?.with_password_from(connect.password_file.as_deref(), |name| {
+    let url = DbUrl::parse(url)?.with_password_from(connect.password_file.as_deref(), |name| {
         std::env::var(name).ok()
-    })
+    })?;
+    Ok(url.with_connect_timeout(connect.connect_timeout.map(std::time::Duration::from_secs)))
 }
 
 fn parse_source(source: &SourceOpts, engine: Engine) -> Result<Source, UsageError> {

@@ -15,6 +15,26 @@ impl std::fmt::Display for UsageError {
 
 impl std::error::Error for UsageError {}
 
+/// clap's own errors (an unknown flag, a bad value) in dbchunk's form:
+/// `dbchunk: ` and clap's first line, then its usage and tip lines, exit
+/// 2. `--help` and `--version` still go to stdout with exit 0.
+pub fn usage_from_clap(err: clap::Error) -> std::process::ExitCode {
+    use clap::error::ErrorKind;
+    if matches!(
+        err.kind(),
+        ErrorKind::DisplayHelp
+            | ErrorKind::DisplayVersion
+            | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand
+    ) {
+        let _ = err.print();
+        return std::process::ExitCode::from(err.exit_code() as u8);
+    }
+    let text = err.render().to_string();
+    let text = text.strip_prefix("error: ").unwrap_or(&text);
+    eprint!("dbchunk: {}", scrub(text));
+    std::process::ExitCode::from(ExitCode::Usage as u8)
+}
+
 /// The process exit codes dbchunk promises.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ExitCode {
@@ -70,10 +90,15 @@ pub fn report(err: &anyhow::Error) -> ExitCode {
     if is_broken_pipe(err) {
         return ExitCode::Success;
     }
-    eprintln!("dbchunk: {}", scrub(&one_line(err)));
     let interrupted = err
         .chain()
         .find_map(|c| c.downcast_ref::<crate::signals::Interrupted>());
+    match interrupted {
+        // The stop says what the run left; the context around it would
+        // only repeat where it was.
+        Some(stop) if stop.is_explained() => eprintln!("dbchunk: {}", scrub(&stop.to_string())),
+        _ => eprintln!("dbchunk: {}", scrub(&one_line(err))),
+    }
     if let Some(stop) = interrupted {
         return match stop.exit_code() {
             143 => ExitCode::Terminated,
@@ -92,13 +117,24 @@ pub fn report(err: &anyhow::Error) -> ExitCode {
 
 /// The error and its causes joined by `: ` on one line. Drivers often
 /// repeat their cause inside their own message; a cause already said is
-/// not said again.
+/// not said again, and a driver's wrapper around it is left out.
 pub fn one_line(err: &anyhow::Error) -> String {
+    join_causes(err.chain())
+}
+
+/// [`one_line`] for an error that is not (yet) an `anyhow::Error`.
+pub fn cause_line(err: &(dyn std::error::Error + 'static)) -> String {
+    join_causes(std::iter::successors(Some(err), |e| e.source()))
+}
+
+fn join_causes<'a>(causes: impl Iterator<Item = &'a (dyn std::error::Error + 'static)>) -> String {
     let mut message = String::new();
-    for cause in err.chain() {
-        let text = cause.to_string();
+    for cause in causes {
+        let Some(text) = cause_text(cause) else {
+            continue;
+        };
         let text = text.split_whitespace().collect::<Vec<_>>().join(" ");
-        if message.contains(&text) {
+        if text.is_empty() || message.contains(&text) {
             continue;
         }
         if !message.is_empty() {
@@ -107,6 +143,43 @@ pub fn one_line(err: &anyhow::Error) -> String {
         message.push_str(&text);
     }
     message
+}
+
+/// What one cause adds to a message: `None` for a driver's wrapper whose
+/// source (next in the chain) says the same without the quoting, such as
+/// mysql_async's ``Server error: `ERROR 1045 ...'`` or tokio-postgres's
+/// `db error`.
+fn cause_text(cause: &(dyn std::error::Error + 'static)) -> Option<String> {
+    if let Some(error) = cause.downcast_ref::<mysql_async::Error>() {
+        return match error {
+            mysql_async::Error::Driver(driver) => Some(driver.to_string()),
+            _ => None,
+        };
+    }
+    if let Some(error) = cause.downcast_ref::<mysql_async::IoError>() {
+        return match error {
+            mysql_async::IoError::Io(_) => None,
+            _ => Some("TLS error".into()),
+        };
+    }
+    // `Error code 1: SQL error or missing database` after rusqlite's own
+    // message, which says the same and more.
+    if cause.is::<rusqlite::ffi::Error>() {
+        return None;
+    }
+    if let Some(error) = cause.downcast_ref::<tokio_postgres::Error>() {
+        if error.as_db_error().is_some() {
+            return None;
+        }
+    }
+    let text = cause.to_string();
+    if cause.is::<std::io::Error>() {
+        // `Connection refused (os error 111)`: the number helps no one.
+        if let Some(at) = text.find(" (os error ") {
+            return Some(text[..at].to_string());
+        }
+    }
+    Some(text)
 }
 
 /// A warning on stderr, scrubbed like errors.
@@ -142,6 +215,32 @@ mod tests {
             one_line(&err),
             "exporting table t: Server error: `ERROR 1054: Unknown column HINT: x'"
         );
+    }
+
+    #[test]
+    fn driver_wrappers_are_left_out() {
+        let refused = std::io::Error::from(std::io::ErrorKind::ConnectionRefused);
+        let refused_text = std::io::Error::from_raw_os_error(111).to_string();
+        let my = mysql_async::Error::Io(mysql_async::IoError::Io(
+            std::io::Error::from_raw_os_error(111),
+        ));
+        let line = one_line(&anyhow::Error::new(my).context("connecting"));
+        assert!(!line.contains("Input/output error"), "{line}");
+        assert!(!line.contains("os error"), "{line}");
+        assert!(
+            refused_text.starts_with(&line["connecting: ".len()..]),
+            "{line}"
+        );
+        let server = mysql_async::Error::Server(mysql_async::ServerError {
+            code: 1045,
+            message: "Access denied".into(),
+            state: "28000".into(),
+        });
+        assert_eq!(
+            one_line(&anyhow::Error::new(server)),
+            "ERROR 1045 (28000): Access denied"
+        );
+        assert_eq!(one_line(&anyhow::Error::new(refused)), "connection refused");
     }
 
     #[test]

@@ -1,7 +1,10 @@
 use clap::Parser;
 
 fn main() -> std::process::ExitCode {
-    let cli = dbchunk::cli::Cli::parse();
+    let cli = match dbchunk::cli::Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(err) => return dbchunk::error::usage_from_clap(err),
+    };
     let code = dbchunk::run(cli);
     std::process::ExitCode::from(code as u8)
 }

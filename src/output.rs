@@ -15,8 +15,11 @@
 
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
-use std::sync::mpsc::{sync_channel, Receiver, SyncSender};
-use std::thread::JoinHandle;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc::{sync_channel, Receiver, SyncSender, TrySendError};
+use std::sync::{Arc, Mutex};
+use std::thread::{JoinHandle, Thread};
+use std::time::Duration;
 
 use anyhow::{Context, Result};
 
@@ -104,7 +107,23 @@ pub struct Output {
     cleans_up: bool,
     bytes: u64,
     /// The token of the last checkpoint whose bytes are written.
-    saved: std::sync::Arc<std::sync::Mutex<Option<String>>>,
+    saved: Arc<Mutex<Option<String>>>,
+    /// Shared with the writer thread, which wakes a sender waiting on a
+    /// full queue and stops early once abandoned.
+    shared: Arc<Shared>,
+}
+
+/// What the sending side and the writer thread both see.
+#[derive(Default)]
+struct Shared {
+    /// The thread waiting for room in the queue (or for the writer to
+    /// end), unparked at each piece the writer takes and when it ends.
+    /// Without it, a sender blocked on a pipe nobody reads could never
+    /// notice Ctrl-C.
+    waiter: Mutex<Option<Thread>>,
+    /// Set when a signal stops the export: the writer writes no more
+    /// pieces, so the last checkpoint it records is the one reported.
+    abandoned: AtomicBool,
 }
 
 /// Where a resumed export goes on: the bytes of its format written before
@@ -202,8 +221,10 @@ impl Output {
             .context("starting the compressor")?;
         let (sender, receiver) = sync_channel::<Piece>(QUEUE_DEPTH);
         let (spare_sender, spares) = sync_channel::<Vec<u8>>(QUEUE_DEPTH);
-        let saved = std::sync::Arc::new(std::sync::Mutex::new(None));
+        let saved = Arc::new(Mutex::new(None));
         let saved_by_writer = saved.clone();
+        let shared = Arc::new(Shared::default());
+        let shared_by_writer = shared.clone();
         let cleans_up = target.cleans_up();
         let writer = std::thread::Builder::new()
             .name("dbchunk-writer".into())
@@ -213,7 +234,12 @@ impl Output {
                     compressor,
                     file_bytes,
                 };
-                writer.write_all(receiver, spare_sender, &saved_by_writer)?;
+                let written =
+                    writer.write_all(receiver, spare_sender, &saved_by_writer, &shared_by_writer);
+                if let Some(waiter) = lock(&shared_by_writer.waiter).as_ref() {
+                    waiter.unpark();
+                }
+                written?;
                 Ok(writer.target)
             })
             .context("starting the output thread")?;
@@ -225,6 +251,7 @@ impl Output {
             cleans_up,
             bytes,
             saved,
+            shared,
         })
     }
 
@@ -236,12 +263,13 @@ impl Output {
 
     /// The resume token of the last checkpoint that is written, if any.
     pub fn last_saved(&self) -> Option<String> {
-        self.saved.lock().unwrap_or_else(|e| e.into_inner()).clone()
+        lock(&self.saved).clone()
     }
 
     /// Queues `buffer` for writing and returns an empty buffer to fill next.
-    /// Blocks while the queue is full. Fails with the writer's own error
-    /// (a broken pipe, a full disk) once the writer has stopped.
+    /// Blocks while the queue is full, until a signal asks to stop. Fails
+    /// with the writer's own error (a broken pipe, a full disk) once the
+    /// writer has stopped.
     pub fn send(&mut self, buffer: Vec<u8>) -> Result<Vec<u8>> {
         self.send_piece(buffer, None)
     }
@@ -254,10 +282,50 @@ impl Output {
     fn send_piece(&mut self, bytes: Vec<u8>, checkpoint: Option<Saved>) -> Result<Vec<u8>> {
         self.bytes += bytes.len() as u64;
         let sender = self.sender.as_ref().expect("send after finish");
-        if sender.send(Piece { bytes, checkpoint }).is_err() {
-            return Err(self.writer_error());
+        let mut piece = Piece { bytes, checkpoint };
+        let mut registered = false;
+        loop {
+            match sender.try_send(piece) {
+                Ok(()) => break,
+                Err(TrySendError::Disconnected(_)) => return Err(self.writer_error()),
+                Err(TrySendError::Full(back)) => piece = back,
+            }
+            crate::signals::check()?;
+            if registered {
+                // The timeout only bounds a missed wake-up; the writer
+                // unparks this thread as soon as there is room.
+                std::thread::park_timeout(Duration::from_millis(100));
+            } else {
+                // Registered before trying again, so room made from now
+                // on unparks this thread.
+                *lock(&self.shared.waiter) = Some(std::thread::current());
+                registered = true;
+            }
         }
         Ok(self.spares.try_recv().unwrap_or_default())
+    }
+
+    /// After a signal: the writer finishes the piece it is writing and
+    /// writes no more. Waits a moment for it (a file's writer to the end,
+    /// so its temporary file is gone when the process exits), and returns
+    /// the token of the last checkpoint written.
+    pub fn abandon(&mut self) -> Option<String> {
+        self.shared.abandoned.store(true, Ordering::SeqCst);
+        drop(self.sender.take());
+        if self.cleans_up {
+            if let Some(writer) = self.writer.take() {
+                let _ = writer.join();
+            }
+        } else {
+            // A pipe nobody reads would block a join for ever.
+            for _ in 0..20 {
+                if self.writer.as_ref().is_none_or(|w| w.is_finished()) {
+                    break;
+                }
+                std::thread::sleep(Duration::from_millis(10));
+            }
+        }
+        self.last_saved()
     }
 
     /// Queues the whole content of `path` (a `--parallel` worker's range),
@@ -281,6 +349,7 @@ impl Output {
     /// Waits for every byte to be written, then moves a file into place.
     pub fn finish(mut self) -> Result<()> {
         drop(self.sender.take());
+        self.wait_for_writer()?;
         let (renamed, to) = match self.join()? {
             Target::Temp { file, to } => (file.persist(&to).map(drop).map_err(|e| e.error), to),
             Target::Partial { file, to } => {
@@ -290,6 +359,18 @@ impl Output {
             Target::Stdout | Target::Direct(_) => return Ok(()),
         };
         renamed.with_context(|| format!("renaming the finished output to {}", to.display()))
+    }
+
+    /// Waits for the writer to end, or for a signal: a pipe nobody reads
+    /// would otherwise hold the process here for ever.
+    fn wait_for_writer(&self) -> Result<()> {
+        *lock(&self.shared.waiter) = Some(std::thread::current());
+        while !self.writer.as_ref().is_none_or(|w| w.is_finished()) {
+            crate::signals::check()?;
+            // The writer unparks this thread as it ends.
+            std::thread::park_timeout(Duration::from_millis(100));
+        }
+        Ok(())
     }
 
     fn writer_error(&mut self) -> anyhow::Error {
@@ -361,12 +442,19 @@ impl Writer {
         &mut self,
         pieces: Receiver<Piece>,
         spares: SyncSender<Vec<u8>>,
-        saved: &std::sync::Mutex<Option<String>>,
+        saved: &Mutex<Option<String>>,
+        shared: &Shared,
     ) -> io::Result<()> {
         // Only a stdout writer takes the stdout lock: `--parallel` workers
         // spooling to files run beside the one that writes to stdout.
         let mut stdout = matches!(self.target, Target::Stdout).then(|| io::stdout().lock());
         for piece in pieces {
+            if let Some(sender) = lock(&shared.waiter).as_ref() {
+                sender.unpark();
+            }
+            if shared.abandoned.load(Ordering::SeqCst) {
+                return Ok(());
+            }
             let out = sink(&mut self.target, stdout.as_mut());
             self.file_bytes += match &mut self.compressor {
                 None => {
@@ -395,7 +483,7 @@ impl Writer {
                 if let Some(path) = &state_file {
                     crate::state::save(path, &checkpoint.to_json().to_string())?;
                 }
-                *saved.lock().unwrap_or_else(|e| e.into_inner()) = Some(checkpoint.token());
+                *lock(saved) = Some(checkpoint.token());
             }
             let _ = spares.try_send(piece.bytes);
         }
@@ -431,4 +519,9 @@ fn sink<'a>(
         (Target::Stdout, Some(out)) => out,
         (Target::Stdout, None) => unreachable!("a stdout writer holds the lock"),
     }
+}
+
+/// A lock that a panicked writer did not poison for the rest.
+fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(|e| e.into_inner())
 }

@@ -126,6 +126,12 @@ impl Pipeline {
         self
     }
 
+    /// After a signal: the writer stops after the piece it is writing;
+    /// returns the token of the last checkpoint written.
+    pub fn abandon(&mut self) -> Option<String> {
+        self.output.abandon()
+    }
+
     /// The resume token of the last checkpoint whose bytes are written.
     pub fn last_saved(&self) -> Option<String> {
         self.output.last_saved()

@@ -73,10 +73,17 @@ impl Throttle {
         Duration::from_secs_f64(due).saturating_sub(self.started.elapsed())
     }
 
+    /// Waits until `rows` and `bytes` are within the rate. A slow rate
+    /// can mean a long wait, so it is cut short by a signal, which the
+    /// export then sees at its next check.
     pub fn pace(&self, rows: u64, bytes: u64) {
-        let delay = self.delay(rows, bytes);
-        if !delay.is_zero() {
-            std::thread::sleep(delay);
+        let step = Duration::from_millis(100);
+        loop {
+            let delay = self.delay(rows, bytes);
+            if delay.is_zero() || crate::signals::check().is_err() {
+                return;
+            }
+            std::thread::sleep(delay.min(step));
         }
     }
 }

@@ -20,6 +20,10 @@ impl Engine {
     }
 }
 
+/// A server that has not let dbchunk in by then is taken for gone: long
+/// enough for a slow network and TLS, short enough for a cron job.
+pub const DEFAULT_CONNECT_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
+
 /// A parsed `--url`. `Debug` is not derived: it would print the password.
 #[derive(Clone)]
 pub struct DbUrl {
@@ -36,6 +40,8 @@ pub struct DbUrl {
     password: Option<String>,
     /// `sslmode`/`sslrootcert` (PostgreSQL), `ssl-mode`/`ssl-ca` (MySQL).
     pub tls: TlsOptions,
+    /// `--connect-timeout`, when given: it wins over the URL's own.
+    connect_timeout: Option<std::time::Duration>,
 }
 
 impl std::fmt::Debug for DbUrl {
@@ -82,12 +88,27 @@ impl DbUrl {
             sqlite_path,
             password: None,
             tls,
+            connect_timeout: None,
         })
     }
 
     /// The URL for the driver. Keep it out of every message.
     pub fn raw(&self) -> &str {
         &self.raw
+    }
+
+    /// How long connecting may take: `--connect-timeout`, or for
+    /// PostgreSQL the URL's `connect_timeout`, or
+    /// [`DEFAULT_CONNECT_TIMEOUT`].
+    pub fn connect_timeout(&self, from_url: Option<std::time::Duration>) -> std::time::Duration {
+        self.connect_timeout
+            .or(from_url)
+            .unwrap_or(DEFAULT_CONNECT_TIMEOUT)
+    }
+
+    pub fn with_connect_timeout(mut self, timeout: Option<std::time::Duration>) -> DbUrl {
+        self.connect_timeout = timeout;
+        self
     }
 
     /// The password to send when the URL has none.

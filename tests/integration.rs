@@ -4,11 +4,13 @@
 mod util;
 
 mod cli;
-mod counts;
 mod compress;
+mod counts;
+mod errors;
 mod export_mysql;
 mod export_postgres;
 mod export_sqlite;
+mod hangs;
 mod import;
 mod import_resume;
 mod load;

@@ -1,9 +1,10 @@
 //! `dbchunk export`: connect, describe, pick a strategy, then push chunks
 //! through the [`Pipeline`] until the source is exhausted.
 
+use std::future::Future;
 use std::time::Instant;
 
-use anyhow::{Context, Result};
+use anyhow::{anyhow, Context, Result};
 
 use crate::cell::RowSink;
 use crate::config::ExportPlan;
@@ -15,19 +16,33 @@ use crate::pipeline::{Checkpoints, Pipeline, Totals};
 use crate::plan::{Statement, Strategy};
 use crate::progress::{Progress, ProgressMode};
 use crate::retry::Retries;
+use crate::signals::until_stopped;
 use crate::state::Checkpoint;
 use crate::throttle::Throttle;
 use crate::url::Engine;
 
 pub async fn run(plan: ExportPlan) -> Result<()> {
+    let request = plan.request.clone();
+    export(plan)
+        .await
+        .map_err(|err| crate::db::hint_raw_sql(err, &request))
+}
+
+async fn export(plan: ExportPlan) -> Result<()> {
     let label = plan.request.source.label();
-    let mut db = Db::connect(&plan.url)
-        .await
-        .with_context(|| format!("connecting to {}", plan.url.shown))?;
-    let relation = db
-        .describe(&plan.request)
-        .await
-        .with_context(|| format!("looking up {label}"))?;
+    let mut db = before_output(&plan, "while connecting", async {
+        Db::connect(&plan.url)
+            .await
+            .with_context(|| format!("connecting to {}", plan.url.shown))
+    })
+    .await?;
+    let looking_up = format!("while looking up {label}");
+    let relation = before_output(&plan, &looking_up, async {
+        db.describe(&plan.request)
+            .await
+            .with_context(|| format!("looking up {label}"))
+    })
+    .await?;
     let resumable = plan.state_file.is_some() || plan.resume.is_some();
     // A resumable export is a keyset export, whatever `auto` would pick.
     let asked = match plan.strategy {
@@ -42,23 +57,35 @@ pub async fn run(plan: ExportPlan) -> Result<()> {
         check_distinct_names(&relation, &label, plan.format)?;
     }
     if plan.explain {
-        return super::explain::run(&mut db, &relation, strategy, &plan).await;
+        let explain = super::explain::run(&mut db, &relation, strategy, &plan);
+        return until_stopped(explain).await.map_err(|stop| {
+            stop.left("while running --explain", "the plans are not all printed")
+        })?;
     }
     if uses_key(strategy) && relation.key_check == KeyCheck::Unproven {
-        check_key_identifies_rows(&mut db, &relation, strategy, &label).await?;
+        let checking = format!("while checking that --key identifies the rows of {label}");
+        before_output(
+            &plan,
+            &checking,
+            check_key_identifies_rows(&mut db, &relation, strategy, &label),
+        )
+        .await?;
     }
     if strategy == Strategy::Offset && !plan.quiet {
         warn(&offset_warning(db.engine(), &relation));
     }
-    let progress = Progress::new(
-        plan.progress,
-        plan.quiet,
-        estimate(&mut db, &relation, &plan).await,
-    );
+    let estimated = before_output(&plan, &looking_up, async {
+        Ok(estimate(&mut db, &relation, &plan).await)
+    })
+    .await?;
+    let progress = Progress::new(plan.progress, plan.quiet, estimated);
     if plan.parallel > 1 {
         let started = Instant::now();
-        let totals = super::parallel::run(&plan, &mut db, &relation, strategy, progress)
+        let workers = format!("while exporting {label} with {} workers", plan.parallel);
+        let parallel = super::parallel::run(&plan, &mut db, &relation, strategy, progress);
+        let totals = until_stopped(parallel)
             .await
+            .map_err(|stop| stop.left(workers, unfinished(&plan)))?
             .with_context(|| format!("exporting {label} with {} workers", plan.parallel))?;
         if plan.stats {
             print_stats(&totals, strategy, started);
@@ -117,7 +144,17 @@ pub async fn run(plan: ExportPlan) -> Result<()> {
         pipeline = pipeline.with_checkpoints(checkpoints, plan.resume.as_ref());
     }
     let started = Instant::now();
-    let result = read(&mut db, &relation, strategy, &plan, &mut pipeline).await;
+    let reading = until_stopped(read(&mut db, &relation, strategy, &plan, &mut pipeline)).await;
+    let result = match reading {
+        Ok(result) => result,
+        Err(stop) => {
+            let stage = format!("while exporting {label}, after {} rows", pipeline.rows());
+            let saved = pipeline.abandon();
+            return Err(stop
+                .left(stage, stopped_output(&plan, resumable, saved))
+                .into());
+        }
+    };
     if let Err(err) = result {
         // A reader that closed the pipe is success, and quiet.
         if resumable && !crate::error::is_broken_pipe(&err) {
@@ -125,11 +162,94 @@ pub async fn run(plan: ExportPlan) -> Result<()> {
         }
         return Err(err.context(format!("exporting {label}")));
     }
-    let totals = pipeline.finish()?;
+    let rows = pipeline.rows();
+    let totals = pipeline
+        .finish()
+        .map_err(|err| match crate::signals::take_stop(err) {
+            // Stopped while the last bytes waited for room in a full pipe.
+            Ok(stop) => anyhow!(stop.left(
+                format!("while writing the end of {label}, after {rows} rows"),
+                unfinished(&plan)
+            )),
+            Err(err) => err,
+        })?;
     if plan.stats {
         print_stats(&totals, strategy, started);
     }
     Ok(())
+}
+
+/// Runs a step that comes before any output: a signal stops it with
+/// nothing written.
+async fn before_output<T>(
+    plan: &ExportPlan,
+    stage: &str,
+    work: impl Future<Output = Result<T>>,
+) -> Result<T> {
+    until_stopped(work)
+        .await
+        .map_err(|stop| stop.left(stage, nothing_written(plan)))?
+}
+
+fn nothing_written(plan: &ExportPlan) -> &'static str {
+    match plan.destination {
+        crate::output::Destination::Stdout => "nothing was written",
+        crate::output::Destination::File(_) => "the output file was not created",
+    }
+}
+
+/// What a stopped export left, when no checkpoint tells more.
+fn unfinished(plan: &ExportPlan) -> String {
+    match (&plan.destination, &plan.state_file) {
+        (_, Some(state)) => format!(
+            "{} records the last complete chunk: rerun with --state {0} --resume",
+            state.display()
+        ),
+        (crate::output::Destination::Stdout, None) => {
+            "the output on stdout is incomplete".to_string()
+        }
+        (crate::output::Destination::File(_), None) => {
+            "the output file was not created".to_string()
+        }
+    }
+}
+
+/// What a stopped export left: the output, and the checkpoint (`saved`,
+/// a resume token) that a rerun goes on from.
+fn stopped_output(plan: &ExportPlan, resumable: bool, saved: Option<String>) -> String {
+    let checkpoint = saved.and_then(|token| Some((Checkpoint::from_token(&token).ok()?, token)));
+    let stdout = plan.destination == crate::output::Destination::Stdout;
+    match (&plan.state_file, checkpoint) {
+        _ if !resumable => unfinished(plan),
+        (Some(state), Some((checkpoint, _))) => {
+            let kept = checkpoint.compressed_bytes.unwrap_or(checkpoint.bytes);
+            let keep = match stdout {
+                true => format!(" (keep the first {kept} bytes of stdout)"),
+                false => String::new(),
+            };
+            format!(
+                "--state {} records {} rows{keep}: rerun with --resume",
+                state.display(),
+                checkpoint.rows
+            )
+        }
+        (Some(state), None) if plan.resume.is_some() => format!(
+            "--state {} still records where the export stood: rerun with --resume",
+            state.display()
+        ),
+        (None, Some((checkpoint, token))) => format!(
+            "stdout holds {} rows up to a checkpoint: keep the first {} bytes written to stdout, \
+             then append the output of a rerun with --resume-from '{token}'",
+            checkpoint.rows,
+            checkpoint.compressed_bytes.unwrap_or(checkpoint.bytes)
+        ),
+        (_, None) => match stdout {
+            true => "no chunk was written out in full yet, so the output on stdout is \
+                     incomplete: run the export again"
+                .to_string(),
+            false => "no chunk was written out in full yet: run the export again".to_string(),
+        },
+    }
 }
 
 /// A state or token from another export would resume the wrong data; one

@@ -28,13 +28,26 @@ use crate::writer::{Batch, BatchWriter, Committed, Journal, Reconnect, Rejects};
 
 pub async fn run(plan: ImportPlan) -> Result<ExitCode> {
     let label = format!("table {}", plan.table.display());
-    let mut db = Db::connect_for_import(&plan.url)
-        .await
-        .with_context(|| format!("connecting to {}", plan.url.shown))?;
-    let table = db
-        .describe_target(&plan.table)
-        .await
-        .with_context(|| format!("looking up {label}"))?;
+    let mut db = before_rows(&plan, "while connecting", async {
+        Db::connect_for_import(&plan.url)
+            .await
+            .with_context(|| format!("connecting to {}", plan.url.shown))
+    })
+    .await?;
+    let looking_up = format!("while looking up {label}");
+    let table = before_rows(&plan, &looking_up, async {
+        db.describe_target(&plan.table)
+            .await
+            .with_context(|| format!("looking up {label}"))
+    })
+    .await?;
+    // A stdin that never sends its first bytes (which tell a compressed
+    // input) or its header blocks this thread in a read that nothing can
+    // wake; nothing is written yet, so a signal may end the process from
+    // the signal thread.
+    let (stage, outcome) = ("while reading the input's header", "nothing was imported");
+    let waiting = crate::signals::exit_while(stage, outcome);
+    crate::signals::check().map_err(|stop| stop.left(stage, outcome))?;
     let (input, size) = open_input(plan.input.as_deref())?;
     let mut reader = Reader::new(
         plan.format,
@@ -47,6 +60,7 @@ pub async fn run(plan: ImportPlan) -> Result<ExitCode> {
         .names()
         .map_err(|e| anyhow!(e))
         .context("reading the header")?;
+    drop(waiting);
     // The header, which a continuation of a failed import puts back in
     // front of the rest of the input.
     let header_bytes = match (plan.header, plan.format) {
@@ -70,7 +84,8 @@ pub async fn run(plan: ImportPlan) -> Result<ExitCode> {
     let (journal, skip) = match &plan.state_file {
         None => (None, Skip::default()),
         Some(path) => {
-            let Some(resumed) = open_journal(&mut db, &plan, path, &label, &insert).await? else {
+            let journal = open_journal(&mut db, &plan, path, &label, &insert);
+            let Some(resumed) = before_rows(&plan, &looking_up, journal).await? else {
                 return Ok(ExitCode::Success);
             };
             resumed
@@ -96,17 +111,13 @@ pub async fn run(plan: ImportPlan) -> Result<ExitCode> {
         },
     };
     let reconnect = (plan.retries > 0 && db.engine() != Engine::Sqlite).then_some(reconnect);
-    let mut writer = BatchWriter::start(
-        &mut db,
-        insert,
-        plan.strategy,
-        plan.atomic,
-        journal,
-        reconnect,
-    )
-    .await?;
+    let starting = format!("while starting to import into {label}");
+    let start = BatchWriter::start(
+        &mut db, insert, plan.strategy, plan.atomic, journal, reconnect,
+    );
+    let mut writer = before_rows(&plan, &starting, start).await?;
     if plan.truncate {
-        writer.truncate().await?;
+        before_rows(&plan, &starting, writer.truncate()).await?;
     }
     // Reading and checking the next batch overlaps with writing this one.
     let (parsed, receiver) = std::sync::mpsc::sync_channel(2);
@@ -139,7 +150,12 @@ pub async fn run(plan: ImportPlan) -> Result<ExitCode> {
     let (written, batches, replayed) = (writer.written, writer.batches, writer.replayed);
     let committed_at = writer.committed_at;
     let result = match copied {
-        Ok(()) => writer.finish(bytes_read, rejects.as_mut()).await,
+        Ok(()) => {
+            let committed = writer.committed();
+            crate::signals::until_stopped(writer.finish(bytes_read, rejects.as_mut()))
+                .await
+                .unwrap_or_else(|stop| Err(stopped_at_end(stop, committed, &plan)))
+        }
         // An --atomic transaction left open is rolled back when the
         // connection closes.
         Err(err) => Err(err),
@@ -448,13 +464,24 @@ async fn copy_rows(
     mut rejects: Option<&mut Rejects>,
     progress: &Progress,
 ) -> Result<()> {
-    // recv blocks this thread, which has nothing else to do meanwhile.
-    while let Ok(message) = parsed.recv() {
+    // recv blocks this thread, which has nothing else to do meanwhile; it
+    // wakes now and then to see whether a signal asks to stop (the input
+    // thread may be waiting for a stdin that never comes).
+    loop {
+        let message = match parsed.recv_timeout(std::time::Duration::from_millis(100)) {
+            Ok(message) => message,
+            Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {
+                crate::signals::check()
+                    .map_err(|stop| committed(stop.into(), writer, plan, header_bytes))?;
+                continue;
+            }
+            Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => break,
+        };
         match message {
             Parsed::Batch(batch) => {
-                writer
-                    .write(&batch, rejects.as_deref_mut())
+                crate::signals::until_stopped(writer.write(&batch, rejects.as_deref_mut()))
                     .await
+                    .map_err(|stop| committed(stop.into(), writer, plan, header_bytes))?
                     .map_err(|e| committed(e, writer, plan, header_bytes))?;
                 progress.update(writer.written, batch.end);
                 // A Ctrl-C or SIGTERM stops between batches, after a commit.
@@ -475,6 +502,55 @@ async fn copy_rows(
         }
     }
     Ok(())
+}
+
+/// Runs a step before any row is written: a signal stops it with nothing
+/// imported.
+async fn before_rows<T>(
+    plan: &ImportPlan,
+    stage: &str,
+    work: impl std::future::Future<Output = Result<T>>,
+) -> Result<T> {
+    let outcome = match (&plan.state_file, plan.resume) {
+        (Some(state), true) => format!(
+            "this run imported nothing, and {} still records what was: rerun with --resume",
+            state.display()
+        ),
+        _ => "nothing was imported".to_string(),
+    };
+    crate::signals::until_stopped(work)
+        .await
+        .map_err(|stop| stop.left(stage, outcome))?
+}
+
+/// A signal cut the last batch (or `--atomic`'s COMMIT) off while the
+/// server had it: the server rolls it back, unless its COMMIT had already
+/// reached it (which the `--state` journal finds out on `--resume`).
+fn stopped_at_end(
+    stop: crate::signals::Interrupted,
+    committed: u64,
+    plan: &ImportPlan,
+) -> anyhow::Error {
+    let stage = format!(
+        "while finishing the import into table {}",
+        plan.table.display()
+    );
+    let note = match (&plan.state_file, plan.atomic) {
+        (_, true) => "the import is rolled back unless its COMMIT had reached the server: \
+                      check the table before running it again"
+            .to_string(),
+        (Some(state), false) => format!(
+            "{committed} rows were committed before that batch, and {} records whether it was: \
+             go on with --resume",
+            state.display()
+        ),
+        (None, false) => format!(
+            "{committed} rows were committed before that batch, which is rolled back unless its \
+             COMMIT had reached the server: check the table's last rows, then rerun with the \
+             input that follows them"
+        ),
+    };
+    anyhow!(stop.left(stage, note))
 }
 
 /// Adds to an import error what the table now holds, and how to go on:

@@ -272,8 +272,12 @@ impl Worker {
             .enable_all()
             .build()?;
         let number = self.number;
+        // A worker waiting on its query must hear a signal too: the leader
+        // is blocked joining the workers meanwhile.
         runtime
-            .block_on(self.export(ready))
+            .block_on(crate::signals::until_stopped(self.export(ready)))
+            .map_err(anyhow::Error::from)
+            .and_then(|result| result)
             .with_context(|| format!("worker {number}"))
     }
 

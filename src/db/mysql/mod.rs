@@ -32,7 +32,10 @@ use crate::url::DbUrl;
 
 mod write;
 
-const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+/// TCP keepalives after this much silence, so that a peer that vanished
+/// is noticed (the system's default waits two hours); the URL's own
+/// `tcp_keepalive` wins.
+const KEEPALIVE_IDLE: Duration = Duration::from_secs(60);
 
 /// The character set number MySQL reports for binary strings.
 const BINARY_CHARSET: u16 = 63;
@@ -88,8 +91,10 @@ impl Mysql {
         let to_socket = over_socket || (opts.prefer_socket() && loopback);
         // mysql_async's own require_ssl=true, when ssl-mode is not given, stays as it is.
         let own_ssl = opts.ssl_opts().is_some() && !tls.explicit;
+        let keepalive = opts.tcp_keepalive().unwrap_or(KEEPALIVE_IDLE);
         let mut builder = OptsBuilder::from_opts(opts)
-            .init(vec!["SET NAMES utf8mb4", "SET time_zone = '+00:00'"]);
+            .init(vec!["SET NAMES utf8mb4", "SET time_zone = '+00:00'"])
+            .tcp_keepalive(Some(keepalive));
         if let Some(password) = url.password() {
             builder = builder.pass(Some(password));
         }
@@ -124,11 +129,14 @@ impl Mysql {
                 (result, _) => result,
             }
         };
-        let conn = match tokio::time::timeout(CONNECT_TIMEOUT, connect).await {
-            Err(_) => bail!(
-                "no answer from {host}:{port} within {}s; check the host and port, and any firewall",
-                CONNECT_TIMEOUT.as_secs()
-            ),
+        // mysql_async parses no connect timeout of its own: the flag's, or
+        // the default, covers TCP, TLS, login and the session setup.
+        let timeout = url.connect_timeout(None);
+        let conn = match tokio::time::timeout(timeout, connect).await {
+            Err(_) => {
+                let at = format!("{host}:{port}");
+                return Err(super::no_answer(crate::url::Engine::Mysql, &at, timeout));
+            }
             Ok(Err(mysql_async::Error::Driver(DriverError::NoClientSslFlagFromServer))) => {
                 bail!("{}", tls.no_tls_message())
             }
@@ -703,23 +711,32 @@ fn ssl_opts(resolved: &Resolved) -> SslOpts {
 }
 
 fn connect_error(err: mysql_async::Error, user: &str, host: &str, port: u16) -> anyhow::Error {
-    let hint = match &err {
-        mysql_async::Error::Server(e) if e.code == 1045 => {
-            format!(
-                "check the user ({user}) and the password (in --url, --password-file or MYSQL_PWD)"
-            )
-        }
-        mysql_async::Error::Server(e) if e.code == 1049 => {
-            "check the database name in --url".to_string()
-        }
-        mysql_async::Error::Io(_) => {
-            format!(
-                "cannot reach {host}:{port}: is MySQL/MariaDB running, and on that host and port?"
-            )
-        }
-        _ => "check --url".to_string(),
+    use mysql_async::{Error, IoError};
+    let io = match &err {
+        Error::Io(IoError::Io(io)) => Some(io),
+        _ => None,
     };
-    anyhow!("{err}; {hint}")
+    match (&err, io) {
+        (Error::Server(e), _) if e.code == 1045 => anyhow!(
+            "{e}; check the user ({user}) and the password (in --url, --password-file or MYSQL_PWD)"
+        ),
+        (Error::Server(e), _) if e.code == 1049 => {
+            anyhow!("{e}; check the database name in --url")
+        }
+        (Error::Server(e), _) => anyhow!("{e}; check --url"),
+        (_, Some(io)) if io.kind() == std::io::ErrorKind::ConnectionRefused => anyhow!(
+            "{host}:{port} refused the connection: check that MySQL/MariaDB is running on that \
+             host and port (in --url)"
+        ),
+        (_, Some(io)) if io.to_string().contains("lookup address") => anyhow!(
+            "cannot find the host of {host}:{port} ({}): check the host name in --url",
+            crate::error::cause_line(io)
+        ),
+        _ => anyhow!(
+            "{}; check the host and port in --url, and that the server is running",
+            crate::error::cause_line(&err)
+        ),
+    }
 }
 
 #[cfg(test)]

@@ -31,7 +31,12 @@ use crate::plan::{Select, Statement};
 use crate::tls::TlsMode;
 use crate::url::DbUrl;
 
-const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+/// TCP keepalives: a peer that vanished (a dead host, a dropped NAT
+/// entry) is noticed after about a minute and a half of silence rather
+/// than the system's default two hours.
+const KEEPALIVE_IDLE: Duration = Duration::from_secs(60);
+const KEEPALIVE_INTERVAL: Duration = Duration::from_secs(10);
+const KEEPALIVE_RETRIES: u32 = 3;
 
 /// Settings that make the server's text forms canonical and stable.
 const SESSION_SETUP: &str = "SET TimeZone = 'UTC'; SET DateStyle = 'ISO, YMD'; \
@@ -116,8 +121,15 @@ impl Postgres {
         if let Some(password) = url.password() {
             config.password(password);
         }
-        if config.get_connect_timeout().is_none() {
-            config.connect_timeout(CONNECT_TIMEOUT);
+        // tokio-postgres's own timeout covers each TCP connect only; the
+        // one around `connecting` below covers TLS and login too.
+        let timeout = url.connect_timeout(config.get_connect_timeout().copied());
+        config.connect_timeout(timeout);
+        if config.get_keepalives_idle() == Duration::from_secs(2 * 60 * 60) {
+            config
+                .keepalives_idle(KEEPALIVE_IDLE)
+                .keepalives_interval(KEEPALIVE_INTERVAL)
+                .keepalives_retries(KEEPALIVE_RETRIES);
         }
         let resolved = url.tls.resolve()?;
         config.ssl_mode(match resolved.mode {
@@ -126,22 +138,30 @@ impl Postgres {
             TlsMode::Require | TlsMode::VerifyCa | TlsMode::VerifyFull => SslMode::Require,
         });
         let connector = tls::MakeRustls(crate::tls::client_config(&resolved)?);
-        let (client, connection) = config.connect(connector).await.map_err(|e| {
-            if error_chain(&e).contains("server does not support TLS") {
-                return anyhow!("{}", url.tls.no_tls_message());
-            }
-            match url.tls.explain(&e, &resolved) {
-                Some(line) => anyhow!("{line}"),
-                None => connect_error(e, &config),
-            }
-        })?;
-        tokio::spawn(async move {
-            let _ = connection.await;
-        });
-        client
-            .batch_execute(SESSION_SETUP)
+        let connecting = async {
+            let (client, connection) = config.connect(connector).await.map_err(|e| {
+                if error_chain(&e).contains("server does not support TLS") {
+                    return anyhow!("{}", url.tls.no_tls_message());
+                }
+                match url.tls.explain(&e, &resolved) {
+                    Some(line) => anyhow!("{line}"),
+                    None => connect_error(e, &config),
+                }
+            })?;
+            tokio::spawn(async move {
+                let _ = connection.await;
+            });
+            client
+                .batch_execute(SESSION_SETUP)
+                .await
+                .context("setting up the session")?;
+            Ok::<_, anyhow::Error>(client)
+        };
+        let client = tokio::time::timeout(timeout, connecting)
             .await
-            .context("setting up the session")?;
+            .map_err(|_| {
+                super::no_answer(crate::url::Engine::Postgres, &host_port(&config), timeout)
+            })??;
         Ok(Postgres {
             client,
             prepared: None,
@@ -845,8 +865,8 @@ fn connect_error(err: tokio_postgres::Error, config: &tokio_postgres::Config) ->
     use tokio_postgres::error::SqlState;
     let user = config.get_user().unwrap_or("(default)");
     let db = config.get_dbname().unwrap_or("(default)");
-    let hint = if let Some(db_error) = err.as_db_error() {
-        match *db_error.code() {
+    if let Some(db_error) = err.as_db_error() {
+        let hint = match *db_error.code() {
             SqlState::INVALID_PASSWORD | SqlState::INVALID_AUTHORIZATION_SPECIFICATION => {
                 format!(
                     "check the user ({user}) and the password (in --url, --password-file or \
@@ -855,25 +875,42 @@ fn connect_error(err: tokio_postgres::Error, config: &tokio_postgres::Config) ->
             }
             SqlState::INVALID_CATALOG_NAME => format!("check the database name ({db}) in --url"),
             _ => "check --url".to_string(),
+        };
+        return anyhow!("{}; {hint}", db_error.message());
+    }
+    let at = host_port(config);
+    let io = std::error::Error::source(&err).and_then(|s| s.downcast_ref::<std::io::Error>());
+    match io {
+        Some(io) if io.kind() == std::io::ErrorKind::ConnectionRefused => anyhow!(
+            "{at} refused the connection: check that PostgreSQL is running on that host and port \
+             (in --url)"
+        ),
+        Some(io) if io.kind() == std::io::ErrorKind::TimedOut => {
+            let timeout = config.get_connect_timeout().copied().unwrap_or_default();
+            super::no_answer(crate::url::Engine::Postgres, &at, timeout)
         }
-    } else {
-        let text = err.to_string();
-        let io = std::error::Error::source(&err).and_then(|s| s.downcast_ref::<std::io::Error>());
-        match io.map(|e| e.kind()) {
-            Some(std::io::ErrorKind::ConnectionRefused) => {
-                "connection refused: is PostgreSQL running, and on that host and port?".to_string()
-            }
-            _ if text.contains("timeout") || text.contains("timed out") => {
-                "no answer in time: check the host and port, and any firewall".to_string()
-            }
-            _ => "check the host and port in --url, and that the server is running".to_string(),
+        Some(io) if io.to_string().contains("lookup address") => anyhow!(
+            "cannot find the host of {at} ({}): check the host name in --url",
+            crate::error::cause_line(io)
+        ),
+        _ => anyhow!(
+            "{}; check the host and port in --url, and that the server is running",
+            crate::error::cause_line(&err)
+        ),
+    }
+}
+
+/// `host:port` of the first server the config names, for messages.
+fn host_port(config: &tokio_postgres::Config) -> String {
+    let port = config.get_ports().first().copied().unwrap_or(5432);
+    match config.get_hosts().first() {
+        Some(tokio_postgres::config::Host::Tcp(host)) => format!("{host}:{port}"),
+        #[cfg(unix)]
+        Some(tokio_postgres::config::Host::Unix(dir)) => {
+            format!("{}/.s.PGSQL.{port}", dir.display())
         }
-    };
-    let detail = match err.as_db_error() {
-        Some(db_error) => db_error.message().to_string(),
-        None => error_chain(&err),
-    };
-    anyhow!("{detail}; {hint}")
+        None => format!("localhost:{port}"),
+    }
 }
 
 /// An error and its sources, joined by `: `.

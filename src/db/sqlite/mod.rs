@@ -54,6 +54,10 @@ impl Sqlite {
             Connection::open_with_flags(&path, flags)
                 .with_context(|| format!("opening SQLite database {path:?}"))?
         };
+        // A statement runs synchronously on this thread (a long COUNT(*)
+        // or sort): only another thread can cut it short on Ctrl-C.
+        let interrupt = conn.get_interrupt_handle();
+        crate::signals::on_stop(move || interrupt.interrupt());
         Ok(Sqlite { conn, path })
     }
 

@@ -1,0 +1,185 @@
+//! Errors read as dbchunk's own: the `dbchunk:` prefix and exit 2 for every
+//! usage error (clap's included), and the drivers' messages cleaned to one
+//! line without doubled causes or quoting.
+
+use crate::util::db::{mysql_url, pg_url};
+use crate::util::{dbchunk, BIN};
+
+/// A port on 127.0.0.1 where nothing listens (bound, then let go).
+fn closed_port() -> u16 {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    listener.local_addr().unwrap().port()
+}
+
+/// `url` with its host and port replaced, and with `password` if given.
+fn url_with(url: &str, port: Option<u16>, password: Option<&str>) -> String {
+    let (scheme, rest) = url.split_once("://").unwrap();
+    let (authority, path) = rest.split_once('/').unwrap_or((rest, ""));
+    let (user, host) = authority.rsplit_once('@').unwrap_or(("", authority));
+    let user = user.split(':').next().unwrap();
+    let user = match password {
+        Some(password) => format!("{user}:{password}@"),
+        None if user.is_empty() => String::new(),
+        None => format!("{user}@"),
+    };
+    let host = match port {
+        Some(port) => format!("127.0.0.1:{port}"),
+        None => host.to_string(),
+    };
+    format!("{scheme}://{user}{host}/{path}")
+}
+
+/// No driver wrapper, quoting or repeated cause in a cleaned line.
+#[track_caller]
+fn assert_clean(line: &str, cause: &str) {
+    for noise in [
+        "Server error", "Input/output error", "`", "db error", "os error",
+    ] {
+        assert!(!line.contains(noise), "{noise:?} in: {line}");
+    }
+    let lower = line.to_lowercase();
+    assert_eq!(
+        lower.matches(cause).count(),
+        1,
+        "{cause:?} should be said once: {line}"
+    );
+}
+
+#[test]
+fn errors_missing_url_is_ours_with_exit_2() {
+    let output = dbchunk(["export", "-t", "x"])
+        .command()
+        .env_clear()
+        .output()
+        .expect("run dbchunk");
+    assert_eq!(output.status.code(), Some(2));
+    assert_eq!(
+        String::from_utf8_lossy(&output.stderr),
+        "dbchunk: no database URL: give --url or set DATABASE_URL\n"
+    );
+    assert!(output.stdout.is_empty());
+}
+
+#[test]
+fn errors_from_clap_have_our_prefix_and_exit_2() {
+    for args in [
+        &["export", "--bogus"][..],
+        &[
+            "export", "--url", "sqlite::memory:", "-t", "t", "--chunk", "abc",
+        ],
+        &[
+            "count", "--url", "sqlite::memory:", "-t", "t", "--connect-timeout", "0",
+        ],
+        &["frobnicate"],
+    ] {
+        let run = dbchunk(args.to_vec()).fails(2);
+        assert!(run.stdout.is_empty(), "{args:?}");
+        let first = run.stderr.lines().next().unwrap_or("");
+        assert!(first.starts_with("dbchunk: "), "{args:?}: {}", run.stderr);
+        assert!(
+            !run.stderr.lines().any(|l| l.starts_with("error:")),
+            "{args:?}: {}",
+            run.stderr
+        );
+    }
+    let run = dbchunk(["export", "--bogus"]).fails(2);
+    assert!(run
+        .stderr
+        .starts_with("dbchunk: unexpected argument '--bogus' found"));
+    assert!(
+        run.stderr.contains("Usage: dbchunk export"),
+        "{}",
+        run.stderr
+    );
+    // Help and version still go to stdout, with success.
+    let help = dbchunk(["export", "--help"]).success();
+    assert!(help.stdout_str().contains("--connect-timeout <SECONDS>"));
+    assert!(help.stderr.is_empty());
+    let version = dbchunk(["--version"]).success();
+    assert!(version.stdout_str().starts_with("dbchunk "));
+    assert!(std::path::Path::new(BIN).exists());
+}
+
+#[test]
+fn errors_mysql_connection_failures_read_cleanly() {
+    let refused = url_with(&mysql_url(), Some(closed_port()), None);
+    let run = dbchunk(["count", "--url", &refused, "-t", "x"]).fails(1);
+    let line = run.one_error_line();
+    assert_clean(line, "refused");
+    assert!(line.contains("refused the connection"), "{line}");
+
+    let wrong = url_with(&mysql_url(), None, Some("errors_wrong_pw"));
+    let run = dbchunk(["export", "--url", &wrong, "-t", "x"]).fails(1);
+    let line = run.one_error_line();
+    assert_clean(line, "access denied");
+    assert!(line.contains("ERROR 1045 (28000): Access denied"), "{line}");
+    assert!(line.contains("check the user"), "{line}");
+    assert!(!line.contains("errors_wrong_pw"), "{line}");
+
+    let (base, _) = mysql_url()
+        .rsplit_once('/')
+        .map(|(b, d)| (b.to_string(), d.to_string()))
+        .unwrap();
+    let unknown = format!("{base}/errors_no_such_db");
+    let run = dbchunk(["count", "--url", &unknown, "-t", "x"]).fails(1);
+    let line = run.one_error_line();
+    assert_clean(line, "unknown database");
+    assert!(line.contains("ERROR 1049 (42000)"), "{line}");
+
+    let run = dbchunk([
+        "count",
+        "--url",
+        &mysql_url(),
+        "-q",
+        "SELECT 1 AS a",
+        "--where",
+        "a = = 1",
+    ])
+    .fails(1);
+    let line = run.one_error_line();
+    assert_clean(line, "error in your sql syntax");
+    assert!(line.contains("ERROR 1064 (42000)"), "{line}");
+    assert!(
+        line.ends_with("check the SQL of --where and --query (it runs as written)"),
+        "{line}"
+    );
+}
+
+#[test]
+fn errors_postgres_connection_failures_read_cleanly() {
+    let port = closed_port();
+    let refused = url_with(&pg_url(), Some(port), None);
+    for command in ["export", "count"] {
+        let run = dbchunk([command, "--url", &refused, "-t", "x"]).fails(1);
+        let line = run.one_error_line();
+        assert_clean(line, "refused");
+        assert!(
+            line.contains(&format!("127.0.0.1:{port} refused the connection")),
+            "{line}"
+        );
+    }
+
+    let (base, _) = pg_url()
+        .rsplit_once('/')
+        .map(|(b, d)| (b.to_string(), d.to_string()))
+        .unwrap();
+    let unknown = format!("{base}/errors_no_such_db");
+    let run = dbchunk(["count", "--url", &unknown, "-t", "x"]).fails(1);
+    let line = run.one_error_line();
+    assert_clean(line, "does not exist");
+    assert!(line.contains("check the database name"), "{line}");
+
+    let run = dbchunk([
+        "export",
+        "--url",
+        &pg_url(),
+        "-q",
+        "SELECT 1 AS a",
+        "--where",
+        "a = = 1",
+    ])
+    .fails(1);
+    let line = run.one_error_line();
+    assert_clean(line, "syntax error");
+    assert!(line.contains("check the SQL of --where"), "{line}");
+}
