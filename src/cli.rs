@@ -335,17 +335,10 @@ mod tests {
     fn table_and_query_are_exclusive_and_one_is_required() {
         let parse = |args: &[&str]| Cli::try_parse_from(args);
         assert!(parse(&["dbchunk", "export", "--url", "sqlite::memory:"]).is_err());
-        assert!(parse(&[
-            "dbchunk",
-            "export",
-            "--url",
-            "sqlite::memory:",
-            "-t",
-            "a",
-            "-q",
-            "b"
-        ])
-        .is_err());
+        assert!(
+            parse(&["dbchunk", "export", "--url", "sqlite::memory:", "-t", "a", "-q", "b"])
+                .is_err()
+        );
         assert!(parse(&["dbchunk", "export", "--url", "sqlite::memory:", "-t", "a"]).is_ok());
     }
 }

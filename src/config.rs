@@ -110,7 +110,11 @@ impl ExportPlan {
             Destination::File(path) => Some(path.to_string_lossy().into_owned()),
             Destination::Stdout => None,
         };
-        check_parquet_not_wrapped(args.format, output_name.as_deref(), args.compress.as_deref())?;
+        check_parquet_not_wrapped(
+            args.format,
+            output_name.as_deref(),
+            args.compress.as_deref(),
+        )?;
         let compress = args
             .compress
             .as_deref()
@@ -582,15 +586,7 @@ mod tests {
             .err()
             .unwrap();
         assert!(err.0.contains("needs PostgreSQL"), "{err}");
-        assert!(plan(&[
-            "--url",
-            "postgres://r@h/db",
-            "-t",
-            "t",
-            "--strategy",
-            "copy"
-        ])
-        .is_ok());
+        assert!(plan(&["--url", "postgres://r@h/db", "-t", "t", "--strategy", "copy"]).is_ok());
     }
 
     #[test]
@@ -598,14 +594,7 @@ mod tests {
         let p = plan(&["--url", "sqlite::memory:", "-t", "t", "-o", "x.ndjson"]).unwrap();
         assert_eq!(p.format, Format::Ndjson);
         let p = plan(&[
-            "--url",
-            "sqlite::memory:",
-            "-t",
-            "t",
-            "-o",
-            "x.ndjson",
-            "--format",
-            "tsv",
+            "--url", "sqlite::memory:", "-t", "t", "-o", "x.ndjson", "--format", "tsv",
         ])
         .unwrap();
         assert_eq!((p.format, p.null.as_str()), (Format::Tsv, "\\N"));
@@ -632,12 +621,7 @@ mod tests {
             assert!(err.0.starts_with(flag), "{err}");
         }
         let err = plan(&[
-            "--url",
-            "sqlite::memory:",
-            "-t",
-            "t",
-            "--row-group-size",
-            "1MB",
+            "--url", "sqlite::memory:", "-t", "t", "--row-group-size", "1MB",
         ])
         .err()
         .unwrap();

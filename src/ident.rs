@@ -196,14 +196,7 @@ mod tests {
         assert_eq!(parse("a`b", pg), (None, "a`b".into()));
         assert_eq!(parse("`a.b`", pg), (some("`a"), "b`".into()));
         for bad in [
-            "a.b.c",
-            "a.",
-            ".a",
-            "\"open",
-            "\"\"",
-            "a\"b",
-            "\"a\"b",
-            "\"a\".\"b\"c",
+            "a.b.c", "a.", ".a", "\"open", "\"\"", "a\"b", "\"a\"b", "\"a\".\"b\"c",
         ] {
             assert!(QualifiedName::parse(bad, pg).is_err(), "{bad}");
         }

@@ -296,11 +296,7 @@ impl TlsOptions {
 fn mode_names(engine: Engine) -> [&'static str; 5] {
     match engine {
         Engine::Mysql => [
-            "DISABLED",
-            "PREFERRED",
-            "REQUIRED",
-            "VERIFY_CA",
-            "VERIFY_IDENTITY",
+            "DISABLED", "PREFERRED", "REQUIRED", "VERIFY_CA", "VERIFY_IDENTITY",
         ],
         _ => ["disable", "prefer", "require", "verify-ca", "verify-full"],
     }

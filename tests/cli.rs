@@ -290,13 +290,7 @@ fn cli_password_in_bad_usage_is_hidden() {
         run.stderr
     );
     let run = dbchunk([
-        "export",
-        "--url",
-        &url,
-        "--table",
-        "t",
-        "--output",
-        "x.csv.bz2",
+        "export", "--url", &url, "--table", "t", "--output", "x.csv.bz2",
     ])
     .fails(2);
     assert!(

@@ -147,20 +147,8 @@ fn compress_files_and_stdout_decompress_to_the_plain_bytes() {
             ("zstd:19", "offset"),
         ] {
             let run = dbchunk([
-                "export",
-                "--url",
-                &url,
-                "--table",
-                "t",
-                "--format",
-                format,
-                "--compress",
-                compress,
-                "--strategy",
-                strategy,
-                "--chunk",
-                "70",
-                "--quiet",
+                "export", "--url", &url, "--table", "t", "--format", format, "--compress",
+                compress, "--strategy", strategy, "--chunk", "70", "--quiet",
             ])
             .success();
             let got = tool_decompress(tool_of(compress), &run.stdout);
@@ -213,13 +201,7 @@ fn compress_mismatches_and_unsupported_codecs_are_usage_errors() {
     // A .zst name that holds plain text is refused, not read as text.
     std::fs::write(dir.join("plain.csv.zst"), "id\n1\n").unwrap();
     let run = dbchunk([
-        "import",
-        "--url",
-        &url,
-        "--table",
-        "t",
-        "-i",
-        "plain.csv.zst",
+        "import", "--url", &url, "--table", "t", "-i", "plain.csv.zst",
     ])
     .current_dir(dir.path())
     .fails(1);
@@ -361,14 +343,7 @@ fn compress_resume_after_kill() {
     let dir = TempDir::new("compress_resume");
     let url = source_db(&dir, 20_000);
     let clean = dbchunk([
-        "export",
-        "--url",
-        &url,
-        "--table",
-        "t",
-        "--strategy",
-        "keyset",
-        "--quiet",
+        "export", "--url", &url, "--table", "t", "--strategy", "keyset", "--quiet",
     ])
     .success()
     .stdout;

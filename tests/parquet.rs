@@ -548,13 +548,7 @@ fn pq_flags_it_cannot_honour_are_refused_by_name() {
     .fails(2);
     assert!(run.one_error_line().contains("--parallel"));
     let run = dbchunk([
-        "export",
-        "--url",
-        &url,
-        "-t",
-        "t",
-        "--row-group-size",
-        "1MB",
+        "export", "--url", &url, "-t", "t", "--row-group-size", "1MB",
     ])
     .fails(2);
     assert!(run.one_error_line().contains("--format parquet"));

@@ -50,11 +50,7 @@ pub async fn run(plan: ImportPlan) -> Result<ExitCode> {
     crate::signals::check().map_err(|stop| stop.left(stage, outcome))?;
     let (input, size) = open_input(plan.input.as_deref())?;
     let mut reader = Reader::new(
-        plan.format,
-        input,
-        plan.header,
-        &plan.null,
-        plan.max_line_bytes,
+        plan.format, input, plan.header, &plan.null, plan.max_line_bytes,
     );
     let header = reader
         .names()
@@ -94,10 +90,7 @@ pub async fn run(plan: ImportPlan) -> Result<ExitCode> {
     let mut rejects = match (&plan.reject_file, &journal) {
         (None, _) => None,
         (Some(path), Some(journal)) => Some(Rejects::reopen(
-            path,
-            plan.max_errors,
-            journal.state.rejected,
-            journal.state.reject_bytes,
+            path, plan.max_errors, journal.state.rejected, journal.state.reject_bytes,
         )?),
         (Some(path), None) => Some(Rejects::create(path, plan.max_errors)?),
     };
@@ -844,17 +837,8 @@ mod tests {
     #[test]
     fn the_continuation_reads_stdin_keeps_the_table_and_its_own_rejects() {
         let args = [
-            "import",
-            "--url",
-            "sqlite://a.db",
-            "-t",
-            "t",
-            "--truncate",
-            "-i",
-            "in.tsv",
-            "--reject-file=bad.txt",
-            "--batch",
-            "5",
+            "import", "--url", "sqlite://a.db", "-t", "t", "--truncate", "-i", "in.tsv",
+            "--reject-file=bad.txt", "--batch", "5",
         ];
         let plan = plan(&args[1..]);
         let args: Vec<String> = args.iter().map(|a| a.to_string()).collect();

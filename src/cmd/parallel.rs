@@ -299,14 +299,8 @@ impl Worker {
         };
         let output = Output::open(self.destination.clone(), compress)?;
         let mut pipeline = Pipeline::new(
-            self.plan.format,
-            &relation.columns,
-            &self.plan.null,
-            self.header,
-            self.plan.parquet,
-            output,
-            self.progress,
-            None,
+            self.plan.format, &relation.columns, &self.plan.null, self.header, self.plan.parquet,
+            output, self.progress, None,
         )?
         .with_throttle(self.plan.max_rate.map(Throttle::new));
         read(&mut db, &relation, self.strategy, &self.plan, &mut pipeline).await?;

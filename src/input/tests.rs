@@ -221,24 +221,11 @@ fn no_input_makes_a_reader_panic_or_loop() {
 /// Random valid JSON of the kinds export writes and more, as text.
 fn json_value(rng: &mut Rng, depth: usize, out: &mut String) {
     const STRINGS: [&str; 8] = [
-        "",
-        "a",
-        "\\\"q\\\"",
-        "\\\\",
-        "\\n\\r\\t\\b\\f\\/",
-        "\\u00e9\\ud83e\\udd80",
-        "é🦀",
+        "", "a", "\\\"q\\\"", "\\\\", "\\n\\r\\t\\b\\f\\/", "\\u00e9\\ud83e\\udd80", "é🦀",
         "\\u0000",
     ];
     const NUMBERS: [&str; 8] = [
-        "0",
-        "-12",
-        "1.5e3",
-        "18446744073709551615",
-        "-0.0E-2",
-        "1e400",
-        "3.25",
-        "7E+1",
+        "0", "-12", "1.5e3", "18446744073709551615", "-0.0E-2", "1e400", "3.25", "7E+1",
     ];
     match rng.below(if depth > 3 { 4 } else { 6 }) {
         0 => out.push_str(&format!("\"{}\"", STRINGS[rng.below(STRINGS.len())])),
