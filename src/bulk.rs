@@ -5,7 +5,7 @@
 //! checked, so the writer only sends bytes and the next batch is encoded
 //! while the server still loads this one.
 
-use crate::cli::ImportStrategy;
+use crate::plan::insert::ImportStrategy;
 use crate::values::Value;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

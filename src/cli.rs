@@ -4,7 +4,7 @@
 use clap::{Args, Parser, Subcommand};
 
 use crate::format::Format;
-use crate::plan::insert::OnConflict;
+use crate::plan::insert::{ImportStrategy, OnConflict};
 use crate::plan::Strategy;
 use crate::progress::ProgressMode;
 
@@ -305,20 +305,6 @@ pub struct ImportArgs {
     /// Print one JSON line of totals to stderr at the end.
     #[arg(long)]
     pub stats: bool,
-}
-
-/// How an import writes rows.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
-pub enum ImportStrategy {
-    /// The fastest the engine has: copy on PostgreSQL, load-data on MySQL,
-    /// insert on SQLite (insert wherever --on-conflict is skip or update).
-    Auto,
-    /// Multi-row INSERT with bound parameters.
-    Insert,
-    /// PostgreSQL COPY ... FROM STDIN.
-    Copy,
-    /// MySQL LOAD DATA LOCAL INFILE, fed from the stream (no temp file).
-    LoadData,
 }
 
 #[cfg(test)]

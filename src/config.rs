@@ -2,17 +2,18 @@
 //! can be found without a database is found here, and is a usage error
 //! (exit 2) before anything connects.
 
-use crate::cli::{ConnectOpts, CountArgs, ExportArgs, ImportArgs, ImportStrategy, SourceOpts};
+use crate::cli::{ConnectOpts, CountArgs, ExportArgs, ImportArgs, SourceOpts};
 use crate::compress::{Compression, Suffix};
 use crate::db::{Request, Source};
+use crate::engine::Engine;
 use crate::error::UsageError;
 use crate::format::{Format, ParquetOptions};
 use crate::ident::{split_list, QualifiedName};
 use crate::output::Destination;
-use crate::plan::insert::OnConflict;
+use crate::plan::insert::{ImportStrategy, OnConflict};
 use crate::plan::Strategy;
 use crate::progress::ProgressMode;
-use crate::url::{DbUrl, Engine};
+use crate::url::DbUrl;
 
 #[derive(Clone)]
 pub struct ExportPlan {

@@ -8,8 +8,8 @@
 //! its ends. The parts are then quoted again for the engine by
 //! [`crate::db::Dialect::quote`], so a name can never inject SQL.
 
+use crate::engine::Engine;
 use crate::error::UsageError;
-use crate::url::Engine;
 
 /// A possibly schema-qualified name, unquoted.
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -27,6 +27,7 @@ pub mod coltype;
 pub mod compress;
 pub mod config;
 pub mod db;
+pub mod engine;
 pub mod error;
 pub mod format;
 pub mod ident;

@@ -1,24 +1,8 @@
 //! Database URLs: which engine, and how to show one without its password.
 
+use crate::engine::Engine;
 use crate::error::{register_secret, UsageError};
 use crate::tls::TlsOptions;
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Engine {
-    Postgres,
-    Mysql,
-    Sqlite,
-}
-
-impl Engine {
-    pub fn name(self) -> &'static str {
-        match self {
-            Engine::Postgres => "PostgreSQL",
-            Engine::Mysql => "MySQL",
-            Engine::Sqlite => "SQLite",
-        }
-    }
-}
 
 /// A server that has not let dbchunk in by then is taken for gone: long
 /// enough for a slow network and TLS, short enough for a cron job.

@@ -14,8 +14,8 @@ use std::io::Write;
 use anyhow::{anyhow, Context, Result};
 
 use crate::bulk::BulkFormat;
-use crate::cli::ImportStrategy;
 use crate::db::Db;
+use crate::plan::insert::ImportStrategy;
 use crate::plan::insert::Insert;
 use crate::state::{ImportState, PendingBatch};
 use crate::values::Value;

@@ -17,12 +17,12 @@ use anyhow::{anyhow, Context, Result};
 
 use crate::config::ImportPlan;
 use crate::db::{Db, TargetColumn, TargetTable};
+use crate::engine::Engine;
 use crate::error::{ExitCode, UsageError};
 use crate::input::{Reader, Record};
 use crate::plan::insert::{Insert, OnConflict};
 use crate::progress::Progress;
 use crate::state::ImportState;
-use crate::url::Engine;
 use crate::values::{self, TargetType};
 use crate::writer::{Batch, BatchWriter, Committed, Journal, Reconnect, Rejects};
 

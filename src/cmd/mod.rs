@@ -5,3 +5,4 @@ pub mod explain;
 pub mod export;
 pub mod import;
 pub mod parallel;
+pub mod read;

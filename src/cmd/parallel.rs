@@ -23,7 +23,7 @@ use std::thread::JoinHandle;
 
 use anyhow::{anyhow, Context, Result};
 
-use super::export::read;
+use super::read::read;
 use crate::config::ExportPlan;
 use crate::db::{Db, Key, Relation};
 use crate::error::UsageError;

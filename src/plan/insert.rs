@@ -1,7 +1,21 @@
 //! The SQL of one multi-row `INSERT`, per engine, with the `--on-conflict`
 //! behaviour each engine spells differently.
 
-use crate::db::Dialect;
+use crate::db::dialect::Dialect;
+
+/// How an import writes rows.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum ImportStrategy {
+    /// The fastest the engine has: copy on PostgreSQL, load-data on MySQL,
+    /// insert on SQLite (insert wherever --on-conflict is skip or update).
+    Auto,
+    /// Multi-row INSERT with bound parameters.
+    Insert,
+    /// PostgreSQL COPY ... FROM STDIN.
+    Copy,
+    /// MySQL LOAD DATA LOCAL INFILE, fed from the stream (no temp file).
+    LoadData,
+}
 
 /// What happens to a row whose key is already in the table.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]

@@ -6,7 +6,7 @@
 //! column: `a >= ? AND (a > ? OR (a = ? AND b > ?))`.
 
 use super::Statement;
-use crate::db::Dialect;
+use crate::db::dialect::Dialect;
 
 /// How rows compare with a key value, in key order.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

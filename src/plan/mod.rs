@@ -8,7 +8,7 @@
 pub mod insert;
 pub mod keyset;
 
-use crate::db::Dialect;
+use crate::db::dialect::Dialect;
 
 /// How rows are read. See `docs/strategies.md` for the trade-offs.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]

@@ -17,12 +17,13 @@ use mysql_async::{
     Column as MyColumn, Conn, DriverError, Opts, OptsBuilder, Params, Row, SslOpts, Value,
 };
 
-use super::{
-    check_names, choose_key, output_names, trim_query, ChunkRead, Dialect, Key, Relation, Request,
-    Source,
-};
 use crate::cell::{Cell, ChunkCounter, Column, RowSink};
 use crate::coltype::ColType;
+use crate::db::dialect::Dialect;
+use crate::db::errors::no_answer;
+use crate::db::relation::{
+    check_names, choose_key, output_names, trim_query, ChunkRead, Key, Relation, Request, Source,
+};
 use crate::error::UsageError;
 use crate::format::write_padded;
 use crate::ident::QualifiedName;
@@ -135,7 +136,7 @@ impl Mysql {
         let conn = match tokio::time::timeout(timeout, connect).await {
             Err(_) => {
                 let at = format!("{host}:{port}");
-                return Err(super::no_answer(crate::url::Engine::Mysql, &at, timeout));
+                return Err(no_answer(crate::engine::Engine::Mysql, &at, timeout));
             }
             Ok(Err(mysql_async::Error::Driver(DriverError::NoClientSslFlagFromServer))) => {
                 bail!("{}", tls.no_tls_message())

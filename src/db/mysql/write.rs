@@ -9,7 +9,7 @@ use mysql_async::prelude::Queryable;
 use mysql_async::{Params, Value as MyValue};
 
 use super::Mysql;
-use crate::db::{TargetColumn, TargetTable};
+use crate::db::relation::{TargetColumn, TargetTable};
 use crate::ident::QualifiedName;
 use crate::plan::insert::Insert;
 use crate::values::{TargetType, Value};

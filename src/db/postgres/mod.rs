@@ -19,12 +19,13 @@ mod tls;
 mod write;
 pub use write::value_expression;
 
-use super::{
-    check_names, choose_key, output_names, trim_query, ChunkRead, Dialect, Key, Relation, Request,
-    Source,
-};
 use crate::cell::{Cell, ChunkCounter, Column, RowSink};
 use crate::coltype::ColType;
+use crate::db::dialect::Dialect;
+use crate::db::errors::no_answer;
+use crate::db::relation::{
+    check_names, choose_key, output_names, trim_query, ChunkRead, Key, Relation, Request, Source,
+};
 use crate::format::Format;
 use crate::ident::QualifiedName;
 use crate::plan::{Select, Statement};
@@ -160,7 +161,11 @@ impl Postgres {
         let client = tokio::time::timeout(timeout, connecting)
             .await
             .map_err(|_| {
-                super::no_answer(crate::url::Engine::Postgres, &host_port(&config), timeout)
+                no_answer(
+                    crate::engine::Engine::Postgres,
+                    &host_port(&config),
+                    timeout,
+                )
             })??;
         Ok(Postgres {
             client,
@@ -887,7 +892,7 @@ fn connect_error(err: tokio_postgres::Error, config: &tokio_postgres::Config) ->
         ),
         Some(io) if io.kind() == std::io::ErrorKind::TimedOut => {
             let timeout = config.get_connect_timeout().copied().unwrap_or_default();
-            super::no_answer(crate::url::Engine::Postgres, &at, timeout)
+            no_answer(crate::engine::Engine::Postgres, &at, timeout)
         }
         Some(io) if io.to_string().contains("lookup address") => anyhow!(
             "cannot find the host of {at} ({}): check the host name in --url",

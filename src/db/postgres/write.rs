@@ -6,7 +6,7 @@
 use anyhow::{Context, Result};
 
 use super::Postgres;
-use crate::db::{TargetColumn, TargetTable};
+use crate::db::relation::{TargetColumn, TargetTable};
 use crate::ident::QualifiedName;
 use crate::plan::insert::Insert;
 use crate::values::{TargetType, Value};

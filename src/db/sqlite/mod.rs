@@ -9,12 +9,13 @@ use anyhow::{bail, Context, Result};
 use rusqlite::types::{Value, ValueRef};
 use rusqlite::{Connection, OpenFlags};
 
-use super::{
-    check_names, choose_key, output_names, positions, trim_query, ChunkRead, Dialect, Key,
-    Relation, Request, Source,
-};
 use crate::cell::{Cell, ChunkCounter, Column, RowSink};
 use crate::coltype::ColType;
+use crate::db::dialect::Dialect;
+use crate::db::relation::{
+    check_names, choose_key, output_names, positions, trim_query, ChunkRead, Key, Relation,
+    Request, Source,
+};
 use crate::plan::{Select, Statement};
 use crate::url::DbUrl;
 

@@ -8,7 +8,7 @@ use anyhow::{bail, Result};
 use rusqlite::types::Value as LiteValue;
 
 use super::Sqlite;
-use crate::db::{TargetColumn, TargetTable};
+use crate::db::relation::{TargetColumn, TargetTable};
 use crate::ident::QualifiedName;
 use crate::plan::insert::Insert;
 use crate::values::{TargetType, Value};
@@ -37,7 +37,7 @@ impl Sqlite {
             })
             .collect();
         Ok(TargetTable {
-            quoted: crate::db::Dialect::Sqlite.quote_qualified(table),
+            quoted: crate::db::dialect::Dialect::Sqlite.quote_qualified(table),
             columns,
             // The rowid is not a conflict target: only declared keys are.
             key: keys
