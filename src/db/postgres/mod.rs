@@ -15,8 +15,12 @@ use tokio_postgres::config::SslMode;
 use tokio_postgres::types::{FromSql, Kind as TypeKind, Type};
 use tokio_postgres::{Client, Row};
 
+mod connect;
+mod render;
 mod tls;
 mod write;
+
+use render::{copy_render, fix_timestamp, is_text_type, render};
 pub use write::value_expression;
 
 use crate::cell::{Cell, ChunkCounter, Column, RowSink};
@@ -31,18 +35,6 @@ use crate::ident::QualifiedName;
 use crate::plan::{Select, Statement};
 use crate::tls::TlsMode;
 use crate::url::DbUrl;
-
-/// TCP keepalives: a peer that vanished (a dead host, a dropped NAT
-/// entry) is noticed after about a minute and a half of silence rather
-/// than the system's default two hours.
-const KEEPALIVE_IDLE: Duration = Duration::from_secs(60);
-const KEEPALIVE_INTERVAL: Duration = Duration::from_secs(10);
-const KEEPALIVE_RETRIES: u32 = 3;
-
-/// Settings that make the server's text forms canonical and stable.
-const SESSION_SETUP: &str = "SET TimeZone = 'UTC'; SET DateStyle = 'ISO, YMD'; \
-    SET IntervalStyle = 'iso_8601'; SET extra_float_digits = 1; \
-    SET standard_conforming_strings = on; SET client_encoding = 'UTF8'";
 
 pub struct Postgres {
     client: Client,
@@ -114,69 +106,6 @@ pub(super) struct PgColumn {
 }
 
 impl Postgres {
-    pub async fn connect(url: &DbUrl) -> Result<Postgres> {
-        let mut config: tokio_postgres::Config = url
-            .raw()
-            .parse()
-            .map_err(|e| anyhow!("the PostgreSQL URL is not valid: {e}"))?;
-        if let Some(password) = url.password() {
-            config.password(password);
-        }
-        // tokio-postgres's own timeout covers each TCP connect only; the
-        // one around `connecting` below covers TLS and login too.
-        let timeout = url.connect_timeout(config.get_connect_timeout().copied());
-        config.connect_timeout(timeout);
-        if config.get_keepalives_idle() == Duration::from_secs(2 * 60 * 60) {
-            config
-                .keepalives_idle(KEEPALIVE_IDLE)
-                .keepalives_interval(KEEPALIVE_INTERVAL)
-                .keepalives_retries(KEEPALIVE_RETRIES);
-        }
-        let resolved = url.tls.resolve()?;
-        config.ssl_mode(match resolved.mode {
-            TlsMode::Disable => SslMode::Disable,
-            TlsMode::Prefer => SslMode::Prefer,
-            TlsMode::Require | TlsMode::VerifyCa | TlsMode::VerifyFull => SslMode::Require,
-        });
-        let connector = tls::MakeRustls(crate::tls::client_config(&resolved)?);
-        let connecting = async {
-            let (client, connection) = config.connect(connector).await.map_err(|e| {
-                if error_chain(&e).contains("server does not support TLS") {
-                    return anyhow!("{}", url.tls.no_tls_message());
-                }
-                match url.tls.explain(&e, &resolved) {
-                    Some(line) => anyhow!("{line}"),
-                    None => connect_error(e, &config),
-                }
-            })?;
-            tokio::spawn(async move {
-                let _ = connection.await;
-            });
-            client
-                .batch_execute(SESSION_SETUP)
-                .await
-                .context("setting up the session")?;
-            Ok::<_, anyhow::Error>(client)
-        };
-        let client = tokio::time::timeout(timeout, connecting)
-            .await
-            .map_err(|_| {
-                no_answer(
-                    crate::engine::Engine::Postgres,
-                    &host_port(&config),
-                    timeout,
-                )
-            })??;
-        Ok(Postgres {
-            client,
-            prepared: None,
-            kinds: Vec::new(),
-            row_fixups: Vec::new(),
-            copy_list: Vec::new(),
-            copy_fixups: Vec::new(),
-        })
-    }
-
     /// Opens a repeatable-read transaction and exports its snapshot, for
     /// `--parallel` workers to share. The transaction must stay open until
     /// every worker has joined it.
@@ -614,114 +543,6 @@ impl Postgres {
     }
 }
 
-/// The select expression and value kind of one column: text that is
-/// already canonical goes as it is, the rest is rendered by the server.
-fn render(reference: &str, column: &PgColumn, format: Format) -> (String, ValueKind, Fixup) {
-    let text = format!("{reference}::text");
-    let plain = |expr: String, kind| (expr, kind, Fixup::None);
-    if column.is_array {
-        return match format {
-            Format::Ndjson | Format::Parquet => {
-                plain(format!("to_json({reference})::text"), ValueKind::Json)
-            }
-            _ => plain(text, ValueKind::Text),
-        };
-    }
-    if column.is_enum {
-        return plain(text, ValueKind::Text);
-    }
-    match column.type_name.as_str() {
-        name if is_text_type(name) => plain(reference.to_string(), ValueKind::Text),
-        "int2" | "int4" | "int8" | "oid" | "numeric" | "float4" | "float8" => {
-            plain(text, ValueKind::Number)
-        }
-        "bool" => plain(text, ValueKind::Bool),
-        "json" | "jsonb" => plain(text, ValueKind::Json),
-        // `\x0102`, finished on the client: the server's encode() costs
-        // more than the client's strip.
-        "bytea" => (text, ValueKind::Text, bytea_fixup(format)),
-        // The inet-to-text cast always adds the netmask; concat() uses the
-        // type's output function, which omits it for a single host.
-        "inet" => plain(format!("nullif(concat({reference}), '')"), ValueKind::Text),
-        // The output function's text, turned into ISO 8601 with a `T` and
-        // a `+00:00` offset on the client, as `COPY` does: to_json on the
-        // server made a typed table's export about 1.4× slower.
-        "timestamp" => (text, ValueKind::Text, Fixup::Timestamp),
-        "timestamptz" => (text, ValueKind::Text, Fixup::TimestampTz),
-        _ => plain(text, ValueKind::Text),
-    }
-}
-
-/// What `COPY` selects for a column, and what the client does to its text.
-/// Only types whose raw output is known to match the row strategies'
-/// rendering go raw; anything else keeps the server-side expression.
-fn copy_render(reference: &str, expr: &str, column: &PgColumn, format: Format) -> (String, Fixup) {
-    let raw = |fixup| (reference.to_string(), fixup);
-    if column.is_array {
-        return match format {
-            Format::Ndjson | Format::Parquet => (expr.to_string(), Fixup::None),
-            _ => raw(Fixup::None),
-        };
-    }
-    if column.is_enum {
-        return raw(Fixup::None);
-    }
-    match column.type_name.as_str() {
-        name if is_text_type(name) => raw(Fixup::None),
-        "int2" | "int4" | "int8" | "oid" | "numeric" | "float4" | "float8" | "json" | "jsonb"
-        | "date" | "time" | "timetz" | "interval" | "uuid" | "inet" => raw(Fixup::None),
-        "bool" => raw(Fixup::Bool),
-        "bytea" => raw(bytea_fixup(format)),
-        "timestamp" => raw(Fixup::Timestamp),
-        "timestamptz" => raw(Fixup::TimestampTz),
-        _ => (expr.to_string(), Fixup::None),
-    }
-}
-
-/// Text formats write `bytea` as hex, which the server's output already
-/// is; Parquet stores the bytes.
-fn bytea_fixup(format: Format) -> Fixup {
-    match format {
-        Format::Parquet => Fixup::ByteaRaw,
-        _ => Fixup::Bytea,
-    }
-}
-
-/// PostgreSQL's timestamp output (`ISO` style, UTC session) in the form
-/// `to_json` writes: the first space becomes `T`, and a whole-hour offset
-/// (`+00`) gets its minutes (`+00:00`). `infinity` has no space and stays.
-fn fix_timestamp(text: &[u8], zoned: bool, out: &mut Vec<u8>) {
-    out.clear();
-    out.extend_from_slice(text);
-    let Some(space) = out.iter().position(|&b| b == b' ') else {
-        return;
-    };
-    out[space] = b'T';
-    if !zoned {
-        return;
-    }
-    // The offset starts at the last sign after the date; it ends at a
-    // ` BC` suffix or at the end.
-    let end = out[space..]
-        .iter()
-        .position(|&b| b == b' ')
-        .map_or(out.len(), |p| space + p);
-    if let Some(sign) = out[space..end]
-        .iter()
-        .rposition(|&b| b == b'+' || b == b'-')
-    {
-        if end - (space + sign) == 3 {
-            out.splice(end..end, *b":00");
-        }
-    }
-}
-
-/// Types whose binary form is their text, so they need no cast. `char(n)`
-/// is one: casting it to text would drop its trailing blanks.
-fn is_text_type(name: &str) -> bool {
-    matches!(name, "text" | "varchar" | "bpchar" | "name")
-}
-
 fn qualified_type_name(ty: &Type) -> String {
     if ty.schema() == "pg_catalog" {
         ty.name().to_string()
@@ -865,71 +686,6 @@ fn decode_text_row(line: &[u8], scratch: &mut Vec<u8>, fields: &mut Vec<Option<(
     }
 }
 
-/// One line with the hint a user needs, for the usual ways connecting fails.
-fn connect_error(err: tokio_postgres::Error, config: &tokio_postgres::Config) -> anyhow::Error {
-    use tokio_postgres::error::SqlState;
-    let user = config.get_user().unwrap_or("(default)");
-    let db = config.get_dbname().unwrap_or("(default)");
-    if let Some(db_error) = err.as_db_error() {
-        let hint = match *db_error.code() {
-            SqlState::INVALID_PASSWORD | SqlState::INVALID_AUTHORIZATION_SPECIFICATION => {
-                format!(
-                    "check the user ({user}) and the password (in --url, --password-file or \
-                     PGPASSWORD)"
-                )
-            }
-            SqlState::INVALID_CATALOG_NAME => format!("check the database name ({db}) in --url"),
-            _ => "check --url".to_string(),
-        };
-        return anyhow!("{}; {hint}", db_error.message());
-    }
-    let at = host_port(config);
-    let io = std::error::Error::source(&err).and_then(|s| s.downcast_ref::<std::io::Error>());
-    match io {
-        Some(io) if io.kind() == std::io::ErrorKind::ConnectionRefused => anyhow!(
-            "{at} refused the connection: check that PostgreSQL is running on that host and port \
-             (in --url)"
-        ),
-        Some(io) if io.kind() == std::io::ErrorKind::TimedOut => {
-            let timeout = config.get_connect_timeout().copied().unwrap_or_default();
-            no_answer(crate::engine::Engine::Postgres, &at, timeout)
-        }
-        Some(io) if io.to_string().contains("lookup address") => anyhow!(
-            "cannot find the host of {at} ({}): check the host name in --url",
-            crate::error::cause_line(io)
-        ),
-        _ => anyhow!(
-            "{}; check the host and port in --url, and that the server is running",
-            crate::error::cause_line(&err)
-        ),
-    }
-}
-
-/// `host:port` of the first server the config names, for messages.
-fn host_port(config: &tokio_postgres::Config) -> String {
-    let port = config.get_ports().first().copied().unwrap_or(5432);
-    match config.get_hosts().first() {
-        Some(tokio_postgres::config::Host::Tcp(host)) => format!("{host}:{port}"),
-        #[cfg(unix)]
-        Some(tokio_postgres::config::Host::Unix(dir)) => {
-            format!("{}/.s.PGSQL.{port}", dir.display())
-        }
-        None => format!("localhost:{port}"),
-    }
-}
-
-/// An error and its sources, joined by `: `.
-fn error_chain(err: &dyn std::error::Error) -> String {
-    let mut text = err.to_string();
-    let mut source = err.source();
-    while let Some(s) = source {
-        text.push_str(": ");
-        text.push_str(&s.to_string());
-        source = s.source();
-    }
-    text
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -946,34 +702,6 @@ mod tests {
         assert_eq!(
             got,
             vec![Some(&b"a\tb"[..]), None, Some(b""), Some(b"x\\y\nz")]
-        );
-    }
-
-    #[test]
-    fn copy_timestamps_get_the_to_json_form() {
-        let fix = |text: &str, zoned| {
-            let mut out = Vec::new();
-            fix_timestamp(text.as_bytes(), zoned, &mut out);
-            String::from_utf8(out).unwrap()
-        };
-        assert_eq!(fix("2024-05-26 10:00:00.5", false), "2024-05-26T10:00:00.5");
-        assert_eq!(
-            fix("2024-05-26 10:00:00.5+00", true),
-            "2024-05-26T10:00:00.5+00:00"
-        );
-        assert_eq!(
-            fix("0044-03-15 10:00:00+00 BC", true),
-            "0044-03-15T10:00:00+00:00 BC"
-        );
-        assert_eq!(
-            fix("0044-03-15 10:00:00 BC", false),
-            "0044-03-15T10:00:00 BC"
-        );
-        assert_eq!(fix("infinity", true), "infinity");
-        assert_eq!(fix("-infinity", true), "-infinity");
-        assert_eq!(
-            fix("2024-05-26 10:00:00+05:30", true),
-            "2024-05-26T10:00:00+05:30"
         );
     }
 
