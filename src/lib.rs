@@ -1,19 +1,11 @@
 //! dbchunk: move huge tables out of PostgreSQL, MySQL/MariaDB and SQLite in
 //! chunks, with memory bounded by the chunk, never by the table.
 //!
-//! One row's path from the driver to the bytes:
+//! The two paths (docs/architecture.md has them whole):
 //!
 //! ```text
-//!  cli ──► config ──► cmd::export
-//!                        │ plan::Select builds the SQL of each chunk
-//!                        ▼
-//!   db::{postgres,mysql,sqlite}  ── runs it, pushes each value as a cell::Cell
-//!                        │            (borrowed from the driver's buffer)
-//!                        ▼
-//!   pipeline::Pipeline   ── format::Encoder appends CSV/TSV/NDJSON to a chunk buffer,
-//!                        │   counts rows, ticks the progress bar (stderr)
-//!                        ▼   full buffers, over a bounded channel
-//!   output::Output       ── writer thread: stdout, or a temp file renamed at the end
+//!  export: cmd::export ─► cmd::read ─► db::<engine> ─► cell::Cell ─► pipeline ─► format ─► output
+//!  import: cmd::import ─► input ─► values ─► bulk ─► writer ─► db::<engine>::write
 //! ```
 //!
 //! PostgreSQL's `copy` strategy skips the cells: the server's `COPY` bytes
