@@ -490,11 +490,7 @@ fn check_state_file(path: &str) -> Result<(), UsageError> {
 /// Parquet input names its fields and stores NULL as a missing value, and
 /// compresses inside the file: the text-only flags and a compressed name
 /// are refused by name.
-fn check_parquet_input(
-    no_header: bool,
-    null: bool,
-    input: Option<&str>,
-) -> Result<(), UsageError> {
+fn check_parquet_input(no_header: bool, null: bool, input: Option<&str>) -> Result<(), UsageError> {
     for (flag, given) in [("--no-header", no_header), ("--null", null)] {
         if given {
             return Err(UsageError(format!(

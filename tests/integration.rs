@@ -4,8 +4,8 @@
 mod util;
 
 mod cli;
-mod counts;
 mod compress;
+mod counts;
 mod export_mysql;
 mod export_postgres;
 mod export_sqlite;
@@ -15,6 +15,7 @@ mod load;
 mod names;
 mod output_files;
 mod parquet;
+mod parquet_import;
 mod resume;
 mod retry;
 mod secrets;

@@ -834,6 +834,8 @@ fn position_unit(format: Format) -> &'static str {
     }
 }
 
+type InputReader = Reader<Box<dyn BufRead + Send>>;
+
 /// The Parquet reader, and the file's size for progress. Parquet is read
 /// from its footer, which comes last, so stdin (or a pipe given as
 /// `--input`) is first copied to an unnamed temporary file in `$TMPDIR`:
@@ -841,7 +843,7 @@ fn position_unit(format: Format) -> &'static str {
 fn open_parquet(
     path: Option<&std::path::Path>,
     max_record_bytes: usize,
-) -> Result<(Reader<Box<dyn BufRead + Send>>, Option<u64>)> {
+) -> Result<(InputReader, Option<u64>)> {
     let name = path.map_or("stdin".to_string(), |p| p.display().to_string());
     let file = match path {
         Some(path) => Some(std::fs::File::open(path).with_context(|| {
@@ -905,12 +907,16 @@ fn check_parquet_magic(file: &std::fs::File, name: &str) -> Result<()> {
         return Ok(());
     }
     let looks = match head {
-        [0x1f, 0x8b, ..] => "it is gzip-compressed: decompress it first (Parquet compresses inside)",
+        [0x1f, 0x8b, ..] => {
+            "it is gzip-compressed: decompress it first (Parquet compresses inside)"
+        }
         [0x28, 0xb5, 0x2f, 0xfd] => {
             "it is zstd-compressed: decompress it first (Parquet compresses inside)"
         }
         _ if len == 0 => "it is empty",
-        _ if &head == b"PAR1" => "it has no Parquet footer: the file was cut short, or is still being written",
+        _ if &head == b"PAR1" => {
+            "it has no Parquet footer: the file was cut short, or is still being written"
+        }
         _ => "give --format csv, tsv or ndjson if it is text",
     };
     Err(UsageError(format!(

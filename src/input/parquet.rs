@@ -38,14 +38,21 @@ enum Kind {
     Bool,
     /// `1` / `0`.
     BoolDigits,
-    Int { unsigned: bool },
-    Decimal { scale: u32 },
+    Int {
+        unsigned: bool,
+    },
+    Decimal {
+        scale: u32,
+    },
     Float,
     Float16,
     /// Days since 1970-01-01.
     Date,
     Time(Unit),
-    Timestamp { unit: Unit, utc: bool },
+    Timestamp {
+        unit: Unit,
+        utc: bool,
+    },
     /// Impala/Spark's nanosecond timestamp (Julian day and nanoseconds of
     /// the day), read as pyarrow reads it: without a time zone.
     Int96,
@@ -293,7 +300,9 @@ impl ParquetReader {
             };
             let root = &roots[schema.get_column_root_idx(field.leaf)];
             let leaves = (0..schema.num_columns())
-                .filter(|&l| schema.get_column_root_idx(l) == schema.get_column_root_idx(field.leaf))
+                .filter(|&l| {
+                    schema.get_column_root_idx(l) == schema.get_column_root_idx(field.leaf)
+                })
                 .count();
             let descr = schema.column(field.leaf);
             let nested = |what: &str| {
@@ -409,7 +418,9 @@ impl ParquetReader {
                 Some(element_def) => field.list_json(element_def, &mut record.buf),
                 None => field.scalar(&mut record.buf),
             };
-            record.fields.push(present.then(|| (start, record.buf.len())));
+            record
+                .fields
+                .push(present.then_some((start, record.buf.len())));
         }
         self.row += 1;
         self.batch_left -= 1;
@@ -437,7 +448,9 @@ impl ParquetReader {
         }
         let group = match self.file.get_row_group(self.group) {
             Ok(group) => group,
-            Err(err) => return Err(self.fatal(format!("cannot read row group {}: {err}", self.group))),
+            Err(err) => {
+                return Err(self.fatal(format!("cannot read row group {}: {err}", self.group)))
+            }
         };
         for field in &mut self.fields {
             let reader = match group.get_column_reader(field.leaf) {
@@ -751,7 +764,9 @@ fn write_int(value: i64, kind: Kind, bits: u32, out: &mut Vec<u8>) {
         Kind::Int { unsigned: true } if bits == 32 => {
             out.extend_from_slice(buffer.format(value as u32).as_bytes())
         }
-        Kind::Int { unsigned: true } => out.extend_from_slice(buffer.format(value as u64).as_bytes()),
+        Kind::Int { unsigned: true } => {
+            out.extend_from_slice(buffer.format(value as u64).as_bytes())
+        }
         Kind::Decimal { scale } => write_decimal(i128::from(value), scale, out),
         Kind::Date => write_date(value, out),
         Kind::Time(unit) => write_time(value, unit, out),
@@ -789,9 +804,10 @@ fn write_bytes(bytes: &[u8], kind: Kind, out: &mut Vec<u8>) {
                 out.push(HEX[usize::from(b & 15)]);
             }
         }
-        Kind::Float16 if bytes.len() == 2 => {
-            crate::format::float::write_f32(out, f16_to_f32(u16::from_le_bytes([bytes[0], bytes[1]])))
-        }
+        Kind::Float16 if bytes.len() == 2 => crate::format::float::write_f32(
+            out,
+            f16_to_f32(u16::from_le_bytes([bytes[0], bytes[1]])),
+        ),
         _ => out.extend_from_slice(bytes),
     }
 }
@@ -803,7 +819,11 @@ fn write_decimal(unscaled: i128, scale: u32, out: &mut Vec<u8>) {
         out.push(b'-');
     }
     let mut buffer = itoa::Buffer::new();
-    point(buffer.format(unscaled.unsigned_abs()).as_bytes(), scale, out);
+    point(
+        buffer.format(unscaled.unsigned_abs()).as_bytes(),
+        scale,
+        out,
+    );
 }
 
 /// Digits with a decimal point `scale` places from the right, zeros added
@@ -883,7 +903,11 @@ fn write_date(days: i64, out: &mut Vec<u8>) {
 
 fn write_ymd(date: crate::values::Date, out: &mut Vec<u8>) {
     use std::io::Write;
-    let year = if date.year <= 0 { 1 - date.year } else { date.year };
+    let year = if date.year <= 0 {
+        1 - date.year
+    } else {
+        date.year
+    };
     let _ = write!(out, "{year:04}-{:02}-{:02}", date.month, date.day);
 }
 
@@ -997,7 +1021,12 @@ mod tests {
             text(|o| write_wide_decimal(&bytes, 1, o)),
             "10000000000000000000000000000000000000000.5"
         );
-        crate::format::parquet::text::parse_wide_decimal(b"-12345678901234567890123456789012345678901234.000001", 6, &mut bytes).unwrap();
+        crate::format::parquet::text::parse_wide_decimal(
+            b"-12345678901234567890123456789012345678901234.000001",
+            6,
+            &mut bytes,
+        )
+        .unwrap();
         assert_eq!(
             text(|o| write_wide_decimal(&bytes, 6, o)),
             "-12345678901234567890123456789012345678901234.000001"
@@ -1007,15 +1036,24 @@ mod tests {
     #[test]
     fn times_and_timestamps_read_back_as_export_writes_them() {
         assert_eq!(text(|o| write_date(0, o)), "1970-01-01");
-        assert_eq!(text(|o| write_date(-719_893, o)), "0001-12-31 BC");
-        assert_eq!(text(|o| write_time(86_400_000_000, Unit::Micros, o)), "24:00:00");
-        assert_eq!(text(|o| write_time(3_723_500, Unit::Millis, o)), "01:02:03.5");
-        let ts = |v: i64, unit: Unit, utc| {
-            text(|o| write_int(v, Kind::Timestamp { unit, utc }, 64, o))
-        };
+        assert_eq!(text(|o| write_date(-719_163, o)), "0001-12-31 BC");
+        assert_eq!(text(|o| write_date(-719_893, o)), "0002-01-01 BC");
+        assert_eq!(
+            text(|o| write_time(86_400_000_000, Unit::Micros, o)),
+            "24:00:00"
+        );
+        assert_eq!(
+            text(|o| write_time(3_723_500, Unit::Millis, o)),
+            "01:02:03.5"
+        );
+        let ts =
+            |v: i64, unit: Unit, utc| text(|o| write_int(v, Kind::Timestamp { unit, utc }, 64, o));
         assert_eq!(ts(1_500, Unit::Millis, true), "1970-01-01T00:00:01.5+00:00");
         assert_eq!(ts(-1, Unit::Micros, false), "1969-12-31T23:59:59.999999");
-        assert_eq!(ts(1_000_000_001, Unit::Nanos, false), "1970-01-01T00:00:01.000000001");
+        assert_eq!(
+            ts(1_000_000_001, Unit::Nanos, false),
+            "1970-01-01T00:00:01.000000001"
+        );
     }
 
     #[test]

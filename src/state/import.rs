@@ -162,7 +162,10 @@ mod tests {
             ..ImportState::default()
         };
         let json = state.to_json();
-        assert_eq!((&json["input_rows"], &json["bytes"]), (&json!(12), &Json::Null));
+        assert_eq!(
+            (&json["input_rows"], &json["bytes"]),
+            (&json!(12), &Json::Null)
+        );
         assert_eq!(json["pending"]["input_rows"], json!(20));
         assert_eq!(ImportState::from_json(&json).unwrap(), state);
     }
