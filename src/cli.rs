@@ -216,11 +216,16 @@ pub struct ImportArgs {
     pub table: String,
 
     /// Input file, or - for stdin (default). gzip and zstd input (a .gz or
-    /// .zst name, or their magic bytes on stdin) is decompressed.
+    /// .zst name, or their magic bytes on stdin) is decompressed. Parquet
+    /// on stdin (or from a pipe) is first copied to an unnamed temporary
+    /// file in $TMPDIR, since it is read from its footer; it is gone when
+    /// dbchunk exits.
     #[arg(long, short = 'i', value_name = "PATH")]
     pub input: Option<String>,
 
     /// Input format (default: from the --input extension, else csv).
+    /// parquet: fields matched to columns by name, stdin spooled to
+    /// $TMPDIR.
     #[arg(long, value_enum)]
     pub format: Option<Format>,
 

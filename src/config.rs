@@ -239,11 +239,7 @@ impl ImportPlan {
             .map(|text| split_list(text, url.engine))
             .transpose()?;
         if format == Format::Parquet {
-            return Err(UsageError(
-                "dbchunk cannot import Parquet yet (it exports it): convert the file to CSV or \
-                 NDJSON first, e.g. with duckdb -c \"COPY (FROM 'x.parquet') TO 'x.csv'\""
-                    .into(),
-            ));
+            check_parquet_input(args.no_header, args.null.is_some(), input.as_deref())?;
         }
         if args.no_header && columns.is_none() && format != Format::Ndjson {
             return Err(UsageError(
@@ -500,6 +496,29 @@ fn check_state_file(path: &str) -> Result<(), UsageError> {
              state back from it; give the path of a file"
         ))),
     }
+}
+
+/// Parquet input names its fields and stores NULL as a missing value, and
+/// compresses inside the file: the text-only flags and a compressed name
+/// are refused by name.
+fn check_parquet_input(no_header: bool, null: bool, input: Option<&str>) -> Result<(), UsageError> {
+    for (flag, given) in [("--no-header", no_header), ("--null", null)] {
+        if given {
+            return Err(UsageError(format!(
+                "{flag} applies to csv and tsv; Parquet names its fields in its schema and \
+                 stores NULL as a missing value: drop {flag}"
+            )));
+        }
+    }
+    if let Some(path) = input {
+        if let Suffix::Compressed(_, _) = Suffix::of(path) {
+            return Err(UsageError(format!(
+                "--input {path}: Parquet compresses inside the file, and dbchunk does not read \
+                 a Parquet file in gzip or zstd: decompress it first"
+            )));
+        }
+    }
+    Ok(())
 }
 
 /// Parquet compresses each column inside the file; a gzip or zstd stream

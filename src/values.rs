@@ -424,7 +424,8 @@ fn days_from_civil(date: Date) -> i64 {
     era * 146_097 + doe - 719_468
 }
 
-fn civil_from_days(days: i64) -> Date {
+/// The date `days` after 1970-01-01 (proleptic Gregorian; year 0 is 1 BC).
+pub(crate) fn civil_from_days(days: i64) -> Date {
     let z = days + 719_468;
     let era = z.div_euclid(146_097);
     let doe = z - era * 146_097;

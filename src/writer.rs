@@ -167,7 +167,7 @@ impl Rejects {
     pub fn reject(&mut self, line: u64, raw: &[u8], reason: &str) -> Result<()> {
         self.count += 1;
         let reason = reason.replace('\n', " ");
-        let reason = match reason.starts_with("line ") {
+        let reason = match reason.starts_with("line ") || reason.starts_with("row ") {
             true => reason,
             false => format!("line {line}: {reason}"),
         };
@@ -247,6 +247,9 @@ pub struct BatchWriter<'a> {
     pub batches: u64,
     /// Batches that failed as a whole and were replayed row by row.
     pub replayed: u64,
+    /// What the input's record numbers count in messages: `line`, or `row`
+    /// for Parquet.
+    pub input_unit: &'static str,
 }
 
 impl<'a> BatchWriter<'a> {
@@ -286,6 +289,7 @@ impl<'a> BatchWriter<'a> {
             written,
             batches: 0,
             replayed: 0,
+            input_unit: "line",
         })
     }
 
@@ -365,9 +369,10 @@ impl<'a> BatchWriter<'a> {
                 None if self.insert.key_is_in_input() => careful = true,
                 None => {
                     return Err(anyhow!(
-                        "the connection was lost while the batch ending on line {} was being \
+                        "the connection was lost while the batch ending on {} {} was being \
                          committed, and {} has no key to tell whether it was: check for those \
                          rows before rerunning",
+                        self.input_unit,
                         batch.lines.last().copied().unwrap_or(0),
                         self.insert.table
                     ))
@@ -434,6 +439,7 @@ impl<'a> BatchWriter<'a> {
         self.open().await?;
         for (i, values) in batch.values.iter().enumerate() {
             let line = batch.lines[i];
+            let unit = self.input_unit;
             self.db.execute("SAVEPOINT dbchunk_row").await?;
             match self.db.insert(insert, std::slice::from_ref(values)).await {
                 Ok(_) => {
@@ -442,13 +448,13 @@ impl<'a> BatchWriter<'a> {
                 }
                 Err(err) => {
                     self.db.execute("ROLLBACK TO SAVEPOINT dbchunk_row").await?;
-                    let reason = crate::error::one_line(&err);
+                    let reason = format!("{unit} {line}: {}", crate::error::one_line(&err));
                     let (rejected, kept) = match rejects.as_deref_mut() {
                         Some(rejects) => {
                             let raw = batch.raws.get(i).map_or(&[][..], Vec::as_slice);
                             (rejects.reject(line, raw, &reason), true)
                         }
-                        None => (Err(anyhow!("line {line}: {reason}")), false),
+                        None => (Err(anyhow!(reason)), false),
                     };
                     if let Err(stop) = rejected {
                         // The rows before this one go in. The state ends

@@ -17,6 +17,7 @@ mod load;
 mod names;
 mod output_files;
 mod parquet;
+mod parquet_import;
 mod resume;
 mod retry;
 mod secrets;

@@ -126,7 +126,7 @@ sys.exit(1 if problems else 0)
 "#;
 
 /// The Python with pyarrow and DuckDB; missing is a failure, not a skip.
-fn python() -> String {
+pub(crate) fn python() -> String {
     std::env::var("DBCHUNK_TEST_PYTHON").unwrap_or_else(|_| {
         panic!(
             "DBCHUNK_TEST_PYTHON is not set: it names a Python with pyarrow and duckdb, which \
@@ -137,7 +137,7 @@ fn python() -> String {
 
 /// Runs Python `code` with `args`; its stdout, or a panic with its output.
 #[track_caller]
-fn run_python(code: &str, args: &[&str]) -> String {
+pub(crate) fn run_python(code: &str, args: &[&str]) -> String {
     let out = Command::new(python())
         .arg("-c")
         .arg(code)
@@ -210,21 +210,9 @@ fn check_engine(
     }
 }
 
-const INT8: &str = "INT32 Int(bitWidth=8, isSigned=true)";
-const INT16: &str = "INT32 Int(bitWidth=16, isSigned=true)";
-const INT32: &str = "INT32 Int(bitWidth=32, isSigned=true)";
-const INT64: &str = "INT64 Int(bitWidth=64, isSigned=true)";
-const STRING: &str = "BYTE_ARRAY String";
-const JSON: &str = "BYTE_ARRAY JSON";
-const BINARY: &str = "BYTE_ARRAY None";
-const DATE: &str = "INT32 Date";
-const TIME: &str = "INT64 Time(isAdjustedToUTC=false, timeUnit=microseconds)";
-const TIMESTAMP: &str = "INT64 Timestamp(isAdjustedToUTC=false, timeUnit=microseconds";
-const TIMESTAMP_UTC: &str = "INT64 Timestamp(isAdjustedToUTC=true, timeUnit=microseconds";
-
-#[test]
-fn pq_postgres_types_match_ndjson_from_every_strategy() {
-    let table = "it_pq_pg_types";
+/// The PostgreSQL table of every type the Parquet tests read back (export)
+/// and import: `{table}` and its enum type `{table}_mood`.
+pub(crate) fn create_pg_types(table: &str) {
     pg_exec(&format!(
         r#"
 DROP TABLE IF EXISTS {table};
@@ -257,6 +245,65 @@ INSERT INTO {table} VALUES
     'null', '"s"', 'ffffffff-ffff-ffff-ffff-ffffffffffff', '{{-2147483648,2147483647}}', 'happy', '10.0.0.0/8');
 "#
     ));
+}
+
+/// The MariaDB table of every type (inserted in a +02:00 session, so
+/// `TIMESTAMP` values are converted).
+pub(crate) fn create_mysql_types(table: &str) {
+    mysql_exec(&format!(
+        "SET time_zone = '+02:00';
+         DROP TABLE IF EXISTS {table};
+         CREATE TABLE {table} (id INT PRIMARY KEY, ti TINYINT, tu TINYINT UNSIGNED, si SMALLINT,
+           mu MEDIUMINT UNSIGNED, ii INT, iu INT UNSIGNED, bi BIGINT, bu BIGINT UNSIGNED,
+           de DECIMAL(10,2), dw DECIMAL(30,5), du DECIMAL(5,0) UNSIGNED, fl FLOAT, do DOUBLE,
+           bt BIT(10), ch CHAR(6), vc VARCHAR(20), tx TEXT, bn BINARY(4), bl BLOB,
+           dt DATE, tm TIME(6), dtm DATETIME(6), ts TIMESTAMP(6) NULL, yr YEAR, js JSON,
+           en ENUM('a','b c'), st SET('x','y','z')) DEFAULT CHARSET=utf8mb4;
+         INSERT INTO {table} VALUES
+         (1, -128, 255, -32768, 16777215, -2147483648, 4294967295, -9223372036854775808,
+          18446744073709551615, -12345678.99, '-1234567890123456789012345.12345', 99999,
+          2.5, 0.1, b'1010101010', 'ab', 'x', 'a,b \"q\" 😀', X'00FF', X'DEADBEEF',
+          '1000-01-01', '10:00:00.5', '2024-05-26 10:00:00.123456', '2024-05-26 12:00:00.5',
+          2024, '{{\"a\": [1, 2], \"b\": null}}', 'b c', 'x,z'),
+         (2, 127, 0, 32767, 0, 2147483647, 0, 9223372036854775807, 0, 0.01, 0, 0,
+          -1e38, 1e300, b'0', '', '', '', X'', X'', '9999-12-31', '23:59:59.999999',
+          '2024-05-26 10:00:00', '1999-01-01 02:00:00', 1901, '[]', 'a', ''),
+         (3, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL,
+          NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL);"
+    ));
+}
+
+/// The SQLite table `t` of every declared type, in the file `db`.
+pub(crate) fn create_sqlite_types(db: &Path) {
+    sqlite_exec(
+        db,
+        "CREATE TABLE t (id INTEGER PRIMARY KEY, i BIGINT, r REAL, n NUMERIC, v VARCHAR(10),
+           b BLOB, flag BOOLEAN, d DATE, ts DATETIME, j JSON, x);
+         INSERT INTO t VALUES
+           (1, -9223372036854775808, 0.1, 104500, 'é', x'00ff', 1, '2024-01-02',
+            '2024-01-02 10:00:00.5', '{\"a\": 1}', 'z'),
+           (2, 9223372036854775807, -1e308, 54500.86, '', x'', 0, '1999-12-31',
+            '1999-12-31T23:59:59', '[]', 5),
+           (3, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL);",
+    );
+}
+
+const INT8: &str = "INT32 Int(bitWidth=8, isSigned=true)";
+const INT16: &str = "INT32 Int(bitWidth=16, isSigned=true)";
+const INT32: &str = "INT32 Int(bitWidth=32, isSigned=true)";
+const INT64: &str = "INT64 Int(bitWidth=64, isSigned=true)";
+const STRING: &str = "BYTE_ARRAY String";
+const JSON: &str = "BYTE_ARRAY JSON";
+const BINARY: &str = "BYTE_ARRAY None";
+const DATE: &str = "INT32 Date";
+const TIME: &str = "INT64 Time(isAdjustedToUTC=false, timeUnit=microseconds)";
+const TIMESTAMP: &str = "INT64 Timestamp(isAdjustedToUTC=false, timeUnit=microseconds";
+const TIMESTAMP_UTC: &str = "INT64 Timestamp(isAdjustedToUTC=true, timeUnit=microseconds";
+
+#[test]
+fn pq_postgres_types_match_ndjson_from_every_strategy() {
+    let table = "it_pq_pg_types";
+    create_pg_types(table);
     let dir = TempDir::new("pq_pg_types");
     let types = [
         ("id", INT32),
@@ -320,27 +367,7 @@ INSERT INTO {table} VALUES
 #[test]
 fn pq_mysql_types_match_ndjson_from_every_strategy() {
     let table = "it_pq_my_types";
-    mysql_exec(&format!(
-        "SET time_zone = '+02:00';
-         DROP TABLE IF EXISTS {table};
-         CREATE TABLE {table} (id INT PRIMARY KEY, ti TINYINT, tu TINYINT UNSIGNED, si SMALLINT,
-           mu MEDIUMINT UNSIGNED, ii INT, iu INT UNSIGNED, bi BIGINT, bu BIGINT UNSIGNED,
-           de DECIMAL(10,2), dw DECIMAL(30,5), du DECIMAL(5,0) UNSIGNED, fl FLOAT, do DOUBLE,
-           bt BIT(10), ch CHAR(6), vc VARCHAR(20), tx TEXT, bn BINARY(4), bl BLOB,
-           dt DATE, tm TIME(6), dtm DATETIME(6), ts TIMESTAMP(6) NULL, yr YEAR, js JSON,
-           en ENUM('a','b c'), st SET('x','y','z')) DEFAULT CHARSET=utf8mb4;
-         INSERT INTO {table} VALUES
-         (1, -128, 255, -32768, 16777215, -2147483648, 4294967295, -9223372036854775808,
-          18446744073709551615, -12345678.99, '-1234567890123456789012345.12345', 99999,
-          2.5, 0.1, b'1010101010', 'ab', 'x', 'a,b \"q\" 😀', X'00FF', X'DEADBEEF',
-          '1000-01-01', '10:00:00.5', '2024-05-26 10:00:00.123456', '2024-05-26 12:00:00.5',
-          2024, '{{\"a\": [1, 2], \"b\": null}}', 'b c', 'x,z'),
-         (2, 127, 0, 32767, 0, 2147483647, 0, 9223372036854775807, 0, 0.01, 0, 0,
-          -1e38, 1e300, b'0', '', '', '', X'', X'', '9999-12-31', '23:59:59.999999',
-          '2024-05-26 10:00:00', '1999-01-01 02:00:00', 1901, '[]', 'a', ''),
-         (3, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL,
-          NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL);"
-    ));
+    create_mysql_types(table);
     let dir = TempDir::new("pq_my_types");
     let types = [
         ("id", INT32),
@@ -386,17 +413,7 @@ fn pq_mysql_types_match_ndjson_from_every_strategy() {
 fn pq_sqlite_types_match_ndjson_from_every_strategy() {
     let dir = TempDir::new("pq_sqlite_types");
     let db = dir.join("t.db");
-    sqlite_exec(
-        &db,
-        "CREATE TABLE t (id INTEGER PRIMARY KEY, i BIGINT, r REAL, n NUMERIC, v VARCHAR(10),
-           b BLOB, flag BOOLEAN, d DATE, ts DATETIME, j JSON, x);
-         INSERT INTO t VALUES
-           (1, -9223372036854775808, 0.1, 104500, 'é', x'00ff', 1, '2024-01-02',
-            '2024-01-02 10:00:00.5', '{\"a\": 1}', 'z'),
-           (2, 9223372036854775807, -1e308, 54500.86, '', x'', 0, '1999-12-31',
-            '1999-12-31T23:59:59', '[]', 5),
-           (3, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL);",
-    );
+    create_sqlite_types(&db);
     let types = [
         ("id", INT64),
         ("i", INT64),

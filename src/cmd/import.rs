@@ -19,6 +19,7 @@ use crate::config::ImportPlan;
 use crate::db::{Db, TargetColumn, TargetTable};
 use crate::engine::Engine;
 use crate::error::{ExitCode, UsageError};
+use crate::format::Format;
 use crate::input::{Reader, Record};
 use crate::plan::insert::{Insert, OnConflict};
 use crate::progress::Progress;
@@ -48,10 +49,17 @@ pub async fn run(plan: ImportPlan) -> Result<ExitCode> {
     let (stage, outcome) = ("while reading the input's header", "nothing was imported");
     let waiting = crate::signals::exit_while(stage, outcome);
     crate::signals::check().map_err(|stop| stop.left(stage, outcome))?;
-    let (input, size) = open_input(plan.input.as_deref())?;
-    let mut reader = Reader::new(
-        plan.format, input, plan.header, &plan.null, plan.max_line_bytes,
-    );
+    let parquet = plan.format == Format::Parquet;
+    let (mut reader, size) = match parquet {
+        true => open_parquet(plan.input.as_deref(), plan.max_line_bytes)?,
+        false => {
+            let (input, size) = open_input(plan.input.as_deref())?;
+            let reader = Reader::new(
+                plan.format, input, plan.header, &plan.null, plan.max_line_bytes,
+            );
+            (reader, size)
+        }
+    };
     let header = reader
         .names()
         .map_err(|e| anyhow!(e))
@@ -60,15 +68,37 @@ pub async fn run(plan: ImportPlan) -> Result<ExitCode> {
     // The header, which a continuation of a failed import puts back in
     // front of the rest of the input.
     let header_bytes = match (plan.header, plan.format) {
-        (true, crate::format::Format::Csv | crate::format::Format::Tsv) => reader.bytes_read(),
+        (true, Format::Csv | Format::Tsv) => reader.bytes_read(),
         _ => 0,
     };
+    // Parquet: how far through the file the rows read are, for progress.
+    let parquet_rows = match &reader {
+        Reader::Parquet(r) => Some(r.total_rows()),
+        _ => None,
+    };
     let names = match (&plan.columns, header) {
+        (Some(columns), Some(fields)) if parquet && columns.len() != fields.len() => {
+            return Err(UsageError(format!(
+                "--columns names {} columns, but the Parquet file has {} fields ({}): name \
+                 each field, in order",
+                columns.len(),
+                fields.len(),
+                crate::ident::display_list(&fields, ", ")
+            ))
+            .into());
+        }
         (Some(columns), _) => columns.clone(),
         (None, Some(names)) => names,
         (None, None) => Vec::new(), // empty input
     };
     let columns = map_columns(&names, &table, &label)?;
+    if let Reader::Parquet(r) = &mut reader {
+        let targets: Vec<(String, TargetType)> =
+            columns.iter().map(|c| (c.name.clone(), c.target)).collect();
+        r.bind(&targets)
+            .with_context(|| format!("reading {}", input_label(&plan)))?;
+        r.keep_raw(plan.reject_file.is_some());
+    }
     if plan.on_conflict == OnConflict::Update && table.key.is_empty() {
         return Err(UsageError(format!(
             "--on-conflict update needs a primary key or unique NOT NULL key on {label} to find \
@@ -109,6 +139,9 @@ pub async fn run(plan: ImportPlan) -> Result<ExitCode> {
         &mut db, insert, plan.strategy, plan.atomic, journal, reconnect,
     );
     let mut writer = before_rows(&plan, &starting, start).await?;
+    if parquet {
+        writer.input_unit = "row";
+    }
     if plan.truncate {
         before_rows(&plan, &starting, writer.truncate()).await?;
     }
@@ -124,6 +157,14 @@ pub async fn run(plan: ImportPlan) -> Result<ExitCode> {
         .name("dbchunk-reader".into())
         .spawn(move || parse_input(reader, &parse_columns, batching, skip, &parsed))
         .context("starting the input thread")?;
+    // The bar counts input bytes; Parquet's positions count rows, shown
+    // as the same share of the file's bytes.
+    let shown_bytes = move |position: u64| match (parquet_rows, size) {
+        (Some(rows), Some(size)) if rows > 0 => {
+            (u128::from(position) * u128::from(size) / u128::from(rows)) as u64
+        }
+        _ => position,
+    };
     let copied = copy_rows(
         &plan,
         header_bytes,
@@ -131,6 +172,7 @@ pub async fn run(plan: ImportPlan) -> Result<ExitCode> {
         &mut writer,
         rejects.as_mut(),
         &progress,
+        &shown_bytes,
     )
     .await;
     drop(receiver);
@@ -187,7 +229,7 @@ pub async fn run(plan: ImportPlan) -> Result<ExitCode> {
         let stats = serde_json::json!({
             "rows": written,
             "rejected": rejected,
-            "bytes": bytes_read,
+            "bytes": shown_bytes(bytes_read),
             "batches": batches,
             "replayed_batches": replayed,
             "strategy": crate::config::strategy_name(plan.strategy),
@@ -291,8 +333,10 @@ async fn open_journal(
     state.save(path)?;
     if plan.verbose {
         eprintln!(
-            "dbchunk: resuming after {} committed rows (input byte {})",
-            state.rows, state.bytes
+            "dbchunk: resuming after {} committed rows (input {} {})",
+            state.rows,
+            position_unit(plan.format),
+            state.bytes
         );
     }
     let journal = Journal {
@@ -340,15 +384,28 @@ fn parse_input<R: BufRead>(
         ..Batch::default()
     };
     let mut record = Record::new();
+    let unit = match reader {
+        Reader::Parquet(_) => "row",
+        _ => "byte",
+    };
     let mismatch = |offset: u64| Parsed::Bad {
         line: 0,
         raw: Vec::new(),
         reason: format!(
-            "--resume: the state says the input was done up to byte {offset}, but no record of \
+            "--resume: the state says the input was done up to {unit} {offset}, but no record of \
              this input ends there: resume with the same input file, format and options"
         ),
         fatal: true,
     };
+    if let Err(err) = reader.skip_to(skip.until) {
+        let _ = out.send(Parsed::Bad {
+            line: err.line,
+            raw: Vec::new(),
+            reason: err.to_string(),
+            fatal: true,
+        });
+        return reader.bytes_read();
+    }
     loop {
         let read = reader.read(&mut record);
         // At most two messages per record (no allocation per record): a
@@ -456,6 +513,7 @@ async fn copy_rows(
     writer: &mut BatchWriter<'_>,
     mut rejects: Option<&mut Rejects>,
     progress: &Progress,
+    shown_bytes: &dyn Fn(u64) -> u64,
 ) -> Result<()> {
     // recv blocks this thread, which has nothing else to do meanwhile; it
     // wakes now and then to see whether a signal asks to stop (the input
@@ -476,7 +534,7 @@ async fn copy_rows(
                     .await
                     .map_err(|stop| committed(stop.into(), writer, plan, header_bytes))?
                     .map_err(|e| committed(e, writer, plan, header_bytes))?;
-                progress.update(writer.written, batch.end);
+                progress.update(writer.written, shown_bytes(batch.end));
                 // A Ctrl-C or SIGTERM stops between batches, after a commit.
                 crate::signals::check()
                     .map_err(|stop| committed(stop.into(), writer, plan, header_bytes))?;
@@ -575,15 +633,25 @@ fn go_on(rows: u64, at: Option<Committed>, plan: &ImportPlan, header_bytes: u64)
     let Some(at) = at else {
         return format!("{done}: fix the cause and run the same command again");
     };
-    let place = match at.line {
-        Some(line) => format!("line {line}, byte offset {}", at.bytes),
-        None => format!("byte offset {}", at.bytes),
+    let place = match (at.line, plan.format) {
+        (_, Format::Parquet) => format!("row {} (counting from 1)", at.bytes + 1),
+        (Some(line), _) => format!("line {line}, byte offset {}", at.bytes),
+        (None, _) => format!("byte offset {}", at.bytes),
     };
     if let Some(state) = &plan.state_file {
         return format!(
             "{done}; the rest of the input starts at {place}, as {} records: fix the cause and \
              rerun with --resume to go on from there",
             state.display()
+        );
+    }
+    if plan.format == Format::Parquet {
+        // A Parquet file cannot be cut at a row with head or tail.
+        return format!(
+            "{done}; the rest of the input starts at {place} of {}: rerun with --on-conflict \
+             skip to pass over the rows already in (the table needs a key), or import into an \
+             empty table again; with --state FILE a failed import goes on with --resume",
+            input_label(plan)
         );
     }
     let Some(input) = &plan.input else {
@@ -704,8 +772,8 @@ fn shell_quote(text: &str) -> String {
 fn parse_record(record: &Record, columns: &[TargetColumn]) -> Result<Vec<values::Value>, String> {
     if record.len() != columns.len() {
         return Err(format!(
-            "line {}: expected {} fields, found {}",
-            record.line(),
+            "{}: expected {} fields, found {}",
+            record.place(),
             columns.len(),
             record.len()
         ));
@@ -722,8 +790,8 @@ fn parse_record(record: &Record, columns: &[TargetColumn]) -> Result<Vec<values:
         let field = quoted.as_deref().map(str::as_bytes).or(field);
         let value = values::parse(field, column.target).map_err(|reason| {
             format!(
-                "line {}, column {} ({}): {reason}",
-                record.line(),
+                "{}, column {} ({}): {reason}",
+                record.place(),
                 i + 1,
                 column.name
             )
@@ -817,6 +885,113 @@ fn open_input(path: Option<&std::path::Path>) -> Result<(Box<dyn BufRead + Send>
     // The progress bar counts decompressed bytes: a compressed file's
     // size would not be their total.
     Ok((input, size.filter(|_| found.is_none())))
+}
+
+/// The input's name in messages.
+fn input_label(plan: &ImportPlan) -> String {
+    match &plan.input {
+        Some(path) => path.display().to_string(),
+        None => "stdin".to_string(),
+    }
+}
+
+/// What `--state`'s position counts for this format.
+fn position_unit(format: Format) -> &'static str {
+    match format {
+        Format::Parquet => "row",
+        _ => "byte",
+    }
+}
+
+type InputReader = Reader<Box<dyn BufRead + Send>>;
+
+/// The Parquet reader, and the file's size for progress. Parquet is read
+/// from its footer, which comes last, so stdin (or a pipe given as
+/// `--input`) is first copied to an unnamed temporary file in `$TMPDIR`:
+/// unnamed, it is gone when dbchunk exits, however it exits.
+fn open_parquet(
+    path: Option<&std::path::Path>,
+    max_record_bytes: usize,
+) -> Result<(InputReader, Option<u64>)> {
+    let name = path.map_or("stdin".to_string(), |p| p.display().to_string());
+    let file = match path {
+        Some(path) => Some(std::fs::File::open(path).with_context(|| {
+            format!(
+                "cannot open the input file {}: check the path",
+                path.display()
+            )
+        })?),
+        None => None,
+    };
+    let seekable = match &file {
+        Some(f) => f.metadata().is_ok_and(|m| m.is_file()),
+        None => false,
+    };
+    let file = match (file, seekable) {
+        (Some(file), true) => file,
+        (file, _) => spool(file, &name)?,
+    };
+    let size = file.metadata().ok().map(|m| m.len());
+    check_parquet_magic(&file, &name)?;
+    let reader = crate::input::parquet::ParquetReader::open(file, max_record_bytes)
+        .with_context(|| format!("reading {name}"))?;
+    Ok((Reader::Parquet(Box::new(reader)), size))
+}
+
+/// Copies a stream (stdin, or a pipe given as `--input`) into an unnamed
+/// temporary file in `$TMPDIR`, so that the footer can be read first.
+fn spool(stream: Option<std::fs::File>, name: &str) -> Result<std::fs::File> {
+    use std::io::{Seek, SeekFrom};
+    let dir = std::env::temp_dir();
+    let context = || {
+        format!(
+            "copying {name} to a temporary file in {} (Parquet is read from its end): set \
+             TMPDIR to a directory with room for the whole file, or give --input FILE",
+            dir.display()
+        )
+    };
+    let mut spooled = tempfile::tempfile().with_context(context)?;
+    let copied = match stream {
+        Some(mut file) => std::io::copy(&mut file, &mut spooled),
+        None => std::io::copy(&mut std::io::stdin().lock(), &mut spooled),
+    };
+    copied.with_context(context)?;
+    spooled.seek(SeekFrom::Start(0)).with_context(context)?;
+    Ok(spooled)
+}
+
+/// A Parquet file starts and ends with `PAR1`; anything else gets a
+/// message that says what it looks like instead.
+fn check_parquet_magic(file: &std::fs::File, name: &str) -> Result<()> {
+    use std::os::unix::fs::FileExt;
+    let len = file.metadata().map(|m| m.len()).unwrap_or(0);
+    let mut head = [0u8; 4];
+    let mut tail = [0u8; 4];
+    let ok = len >= 12
+        && file.read_exact_at(&mut head, 0).is_ok()
+        && file.read_exact_at(&mut tail, len - 4).is_ok()
+        && &head == b"PAR1"
+        && &tail == b"PAR1";
+    if ok {
+        return Ok(());
+    }
+    let looks = match head {
+        [0x1f, 0x8b, ..] => {
+            "it is gzip-compressed: decompress it first (Parquet compresses inside)"
+        }
+        [0x28, 0xb5, 0x2f, 0xfd] => {
+            "it is zstd-compressed: decompress it first (Parquet compresses inside)"
+        }
+        _ if len == 0 => "it is empty",
+        _ if &head == b"PAR1" => {
+            "it has no Parquet footer: the file was cut short, or is still being written"
+        }
+        _ => "give --format csv, tsv or ndjson if it is text",
+    };
+    Err(UsageError(format!(
+        "{name} is not a Parquet file (no PAR1 at its start and end): {looks}"
+    ))
+    .into())
 }
 
 #[cfg(test)]

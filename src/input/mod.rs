@@ -15,6 +15,7 @@ pub mod csv;
 mod header;
 mod json;
 pub mod ndjson;
+pub mod parquet;
 mod record;
 mod source;
 pub mod tsv;
@@ -30,6 +31,9 @@ pub enum Reader<R: BufRead> {
     Csv(csv::CsvReader<R>),
     Tsv(tsv::TsvReader<R>),
     Ndjson(ndjson::NdjsonReader<R>),
+    /// Reads its own file (Parquet needs its footer first, so it is never
+    /// a stream): `R` is unused.
+    Parquet(Box<parquet::ParquetReader>),
 }
 
 impl<R: BufRead> Reader<R> {
@@ -48,7 +52,7 @@ impl<R: BufRead> Reader<R> {
             Format::Csv => Reader::Csv(csv::CsvReader::new(input, header, null, max_record_bytes)),
             Format::Tsv => Reader::Tsv(tsv::TsvReader::new(input, header, null, max_record_bytes)),
             Format::Ndjson => Reader::Ndjson(ndjson::NdjsonReader::new(input, max_record_bytes)),
-            Format::Parquet => unreachable!("config refuses Parquet input"),
+            Format::Parquet => unreachable!("Parquet input is opened with Reader::Parquet"),
         }
     }
 
@@ -65,6 +69,7 @@ impl<R: BufRead> Reader<R> {
             Reader::Csv(r) => r.names(),
             Reader::Tsv(r) => r.names(),
             Reader::Ndjson(r) => r.names(),
+            Reader::Parquet(r) => Ok(Some(r.names())),
         }
     }
 
@@ -80,16 +85,29 @@ impl<R: BufRead> Reader<R> {
             Reader::Csv(r) => r.read(record),
             Reader::Tsv(r) => r.read(record),
             Reader::Ndjson(r) => r.read(record),
+            Reader::Parquet(r) => r.read(record),
         }
     }
 
     /// Bytes consumed from the input so far (a BOM included), for progress;
-    /// NDJSON's `names()` reads one line ahead.
+    /// NDJSON's `names()` reads one line ahead. Parquet counts rows.
     pub fn bytes_read(&self) -> u64 {
         match self {
             Reader::Csv(r) => r.bytes_read(),
             Reader::Tsv(r) => r.bytes_read(),
             Reader::Ndjson(r) => r.bytes_read(),
+            Reader::Parquet(r) => r.position(),
+        }
+    }
+
+    /// A resumed import starts reading at `offset`. Text is read up to
+    /// there and each record compared (an offset that is not a record
+    /// boundary means another input); Parquet's offsets count rows, so it
+    /// goes straight there.
+    pub fn skip_to(&mut self, offset: u64) -> Result<(), InputError> {
+        match self {
+            Reader::Parquet(r) => r.skip_to(offset),
+            _ => Ok(()),
         }
     }
 }

@@ -24,6 +24,10 @@ pub struct Record {
     pub(super) next_line: u64,
     pub(super) start: u64,
     pub(super) end: u64,
+    /// Parquet: the row group and the row within it (from 0); `line` is
+    /// then the row number in the file (from 1), and the offsets count
+    /// rows, not bytes.
+    pub(super) row_group: Option<(usize, u64)>,
 }
 
 impl Record {
@@ -77,6 +81,12 @@ impl Record {
         self.end
     }
 
+    /// Where the record is, for messages: `line 12`, or for Parquet
+    /// `row 1201 (row group 1, row 200 in it, from 0)`.
+    pub fn place(&self) -> String {
+        place(self.line, self.row_group)
+    }
+
     /// The record's original bytes without its final line terminator, for a
     /// reject file. Empty after a "record longer than" error: such a record
     /// is never held whole.
@@ -109,6 +119,8 @@ pub struct InputError {
     /// rather than count it as one more rejected row. Every other error
     /// leaves the reader after the bad record, ready to go on.
     pub fatal: bool,
+    /// Parquet: the row group and row in it; `line` is the row number.
+    pub row_group: Option<(usize, u64)>,
 }
 
 impl InputError {
@@ -119,6 +131,7 @@ impl InputError {
             column_name: None,
             message: message.into(),
             fatal: false,
+            row_group: None,
         }
     }
 
@@ -133,7 +146,7 @@ impl InputError {
 
 impl fmt::Display for InputError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "line {}", self.line)?;
+        write!(f, "{}", place(self.line, self.row_group))?;
         if let Some(column) = self.column {
             write!(f, ", column {column}")?;
             if let Some(name) = &self.column_name {
@@ -145,6 +158,15 @@ impl fmt::Display for InputError {
 }
 
 impl std::error::Error for InputError {}
+
+/// `line N`, or a Parquet row with its row group: both counted from 0 as
+/// Parquet readers (pyarrow's `read_row_group`, DuckDB) count them.
+fn place(line: u64, row_group: Option<(usize, u64)>) -> String {
+    match row_group {
+        None => format!("line {line}"),
+        Some((group, row)) => format!("row {line} (row group {group}, row {row} in it, from 0)"),
+    }
+}
 
 #[cfg(test)]
 mod tests {

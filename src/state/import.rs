@@ -19,7 +19,8 @@ pub struct ImportState {
     pub format: String,
     /// Rows committed.
     pub rows: u64,
-    /// Input bytes whose records are all committed or rejected.
+    /// Input bytes whose records are all committed or rejected; for
+    /// Parquet, rows (from the file's first), written as `input_rows`.
     pub bytes: u64,
     /// Records in the reject file, and its length.
     pub rejected: u64,
@@ -45,34 +46,41 @@ pub struct PendingBatch {
 
 impl ImportState {
     pub fn to_json(&self) -> Json {
-        json!({
+        let position = position_key(&self.format);
+        let mut state = json!({
             "version": 1,
             "kind": "import",
             "table": self.table,
             "format": self.format,
             "rows": self.rows,
-            "bytes": self.bytes,
             "rejected": self.rejected,
             "reject_bytes": self.reject_bytes,
-            "pending": self.pending.as_ref().map(|p| json!({
-                "bytes": p.bytes,
-                "rows": p.rows,
-                "rejected": p.rejected,
-                "reject_bytes": p.reject_bytes,
-                "xid": p.xid,
-            })),
+            "pending": self.pending.as_ref().map(|p| {
+                let mut pending = json!({
+                    "rows": p.rows,
+                    "rejected": p.rejected,
+                    "reject_bytes": p.reject_bytes,
+                    "xid": p.xid,
+                });
+                pending[position] = json!(p.bytes);
+                pending
+            }),
             "done": self.done,
-        })
+        });
+        state[position] = json!(self.bytes);
+        state
     }
 
     pub fn from_json(value: &Json) -> Result<ImportState> {
         if value["version"] != 1 || value["kind"] != "import" {
             bail!("this is not an import state written by this dbchunk (version 1)");
         }
+        let format = text(value, "format")?;
+        let position = position_key(&format);
         let pending = match &value["pending"] {
             Json::Null => None,
             p => Some(PendingBatch {
-                bytes: number(p, "bytes")?,
+                bytes: number(p, position)?,
                 rows: number(p, "rows")?,
                 rejected: number(p, "rejected")?,
                 reject_bytes: number(p, "reject_bytes")?,
@@ -81,9 +89,9 @@ impl ImportState {
         };
         Ok(ImportState {
             table: text(value, "table")?,
-            format: text(value, "format")?,
+            format,
             rows: number(value, "rows")?,
-            bytes: number(value, "bytes")?,
+            bytes: number(value, position)?,
             rejected: number(value, "rejected")?,
             reject_bytes: number(value, "reject_bytes")?,
             pending,
@@ -100,6 +108,15 @@ impl ImportState {
     pub fn save(&self, path: &std::path::Path) -> Result<()> {
         super::save(path, &self.to_json().to_string())
             .with_context(|| format!("writing the state file {}", path.display()))
+    }
+}
+
+/// A Parquet file is read by rows, and its rows are what the state
+/// counts; text input is counted in bytes.
+fn position_key(format: &str) -> &'static str {
+    match format {
+        "parquet" => "input_rows",
+        _ => "bytes",
     }
 }
 
@@ -128,6 +145,29 @@ mod tests {
             xid: Some("7731".into()),
         });
         assert_eq!(ImportState::from_json(&state.to_json()).unwrap(), state);
+    }
+
+    #[test]
+    fn a_parquet_import_counts_input_rows() {
+        let state = ImportState {
+            table: "table t".into(),
+            format: "parquet".into(),
+            rows: 10,
+            bytes: 12,
+            pending: Some(PendingBatch {
+                bytes: 20,
+                rows: 8,
+                ..PendingBatch::default()
+            }),
+            ..ImportState::default()
+        };
+        let json = state.to_json();
+        assert_eq!(
+            (&json["input_rows"], &json["bytes"]),
+            (&json!(12), &Json::Null)
+        );
+        assert_eq!(json["pending"]["input_rows"], json!(20));
+        assert_eq!(ImportState::from_json(&json).unwrap(), state);
     }
 
     #[test]
