@@ -1,10 +1,8 @@
 //! `dbchunk export` and `count` against the test MySQL/MariaDB. Every test
 //! creates (and first drops) its own tables, named after the test.
 
-use std::io::{BufRead, BufReader};
-use std::process::Stdio;
-
 use crate::util::db::{mysql_exec, mysql_url};
+use crate::util::engine::{Db, Fill, Table, Ty};
 use crate::util::{dbchunk, Csv};
 
 const STRATEGIES: [&str; 4] = ["auto", "keyset", "offset", "cursor"];
@@ -296,46 +294,17 @@ fn mysql_unknown_table_and_bad_password_are_one_line() {
 
 #[test]
 fn mysql_closed_stdout_is_success() {
-    let table = "it_my_closed_stdout";
-    mysql_exec(&format!(
-        "SET SESSION max_recursive_iterations = 1000000;
-         DROP TABLE IF EXISTS {table}; CREATE TABLE {table}(id INT PRIMARY KEY, name VARCHAR(30));
-         INSERT INTO {table} WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < 100000)
-         SELECT x, CONCAT('name-', x) FROM c;"
-    ));
+    let db = Db::My;
+    let table = Table::new("it_my_closed_stdout")
+        .key("id", Ty::Int)
+        .col("name", Ty::Varchar(30));
+    table
+        .create(&db)
+        .fill(&db, 1..=100_000, &[Fill::Id, Fill::Prefixed("name-")]);
     for strategy in ["keyset", "cursor"] {
-        let mut child = dbchunk([
-            "export",
-            "--url",
-            &mysql_url(),
-            "--table",
-            table,
-            "--strategy",
-            strategy,
-        ])
-        .command()
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("start dbchunk");
-        let mut reader = BufReader::new(child.stdout.take().unwrap());
-        let mut first = String::new();
-        reader.read_line(&mut first).unwrap();
-        drop(reader);
-        let output = child.wait_with_output().unwrap();
-        assert_eq!(first, "id,name\n");
-        assert_eq!(
-            output.status.code(),
-            Some(0),
-            "{strategy}: {}",
-            String::from_utf8_lossy(&output.stderr)
-        );
-        assert!(
-            output.stderr.is_empty(),
-            "{}",
-            String::from_utf8_lossy(&output.stderr)
-        );
+        crate::util::export(&db.url(), &table.name)
+            .args(["--strategy", strategy])
+            .assert_quiet_head(|first| first == "id,name\n");
     }
 }
 
@@ -417,12 +386,7 @@ fn mysql_parallel_output_equals_serial_and_reads_one_snapshot() {
         "--max-rate",
         "8000/s",
     ])
-    .command()
-    .stdin(Stdio::null())
-    .stdout(Stdio::piped())
-    .stderr(Stdio::piped())
-    .spawn()
-    .expect("start dbchunk");
+    .spawn();
     // The first output line comes after every worker has its snapshot:
     // only then are the changes made.
     let mut stdout = std::io::BufReader::new(child.stdout.take().unwrap());

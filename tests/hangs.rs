@@ -184,13 +184,7 @@ fn hang_sigint_while_blocked_on_a_full_pipe() {
     ];
     for args in runs {
         // stdout is a pipe that nobody reads: the export fills it and waits.
-        let mut child = dbchunk(args.to_vec())
-            .command()
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("start dbchunk");
+        let mut child = dbchunk(args.to_vec()).spawn();
         std::thread::sleep(Duration::from_millis(1500));
         assert!(
             child.try_wait().unwrap().is_none(),

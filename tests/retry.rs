@@ -18,13 +18,7 @@ fn export_killed(
     kills: &[Duration],
     kill: &dyn Fn(),
 ) -> (Option<i32>, Vec<u8>, String) {
-    let mut child = dbchunk(args.to_vec())
-        .command()
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("start dbchunk");
+    let mut child = dbchunk(args.to_vec()).spawn();
     let mut stdout = std::io::BufReader::new(child.stdout.take().unwrap());
     let mut written = Vec::new();
     stdout.read_until(b'\n', &mut written).unwrap();

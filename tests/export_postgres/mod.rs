@@ -5,9 +5,6 @@ mod keys;
 mod runs;
 mod types;
 
-use std::io::{BufRead, BufReader};
-use std::process::Stdio;
-
 use crate::util::db::{pg_exec, pg_query_text, pg_url};
 use crate::util::{dbchunk, Csv};
 

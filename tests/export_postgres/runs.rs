@@ -1,6 +1,7 @@
 //! --explain, --query, names, count, stats, closed pipes, --parallel.
 
 use super::*;
+use crate::util::engine::{Db, Fill, Table, Ty};
 
 #[test]
 fn pg_explain_shows_chunk_sql_and_plans() {
@@ -310,41 +311,18 @@ fn pg_export_stats_and_output_file() {
 /// `dbchunk export ... | head -1` on PostgreSQL: a closed pipe is success.
 #[test]
 fn pg_closed_stdout_is_success() {
-    let table = "it_pg_closed_stdout";
-    pg_exec(&format!(
-        "DROP TABLE IF EXISTS {table};
-         CREATE TABLE {table}(id int PRIMARY KEY, name text);
-         INSERT INTO {table} SELECT g, 'name-' || g FROM generate_series(1, 300000) g;"
-    ));
-    let url = pg_url();
+    let db = Db::Pg;
+    let table = Table::new("it_pg_closed_stdout")
+        .key("id", Ty::Int)
+        .col("name", Ty::Text);
+    table
+        .create(&db)
+        .fill(&db, 1..=300_000, &[Fill::Id, Fill::Prefixed("name-")]);
     for strategy in ["copy", "keyset", "cursor"] {
         for format in ["csv", "ndjson"] {
-            let mut child = dbchunk([
-                "export", "--url", &url, "--table", table, "--strategy", strategy, "--format",
-                format,
-            ])
-            .command()
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("start dbchunk");
-            let mut reader = BufReader::new(child.stdout.take().unwrap());
-            let mut first = String::new();
-            reader.read_line(&mut first).unwrap();
-            drop(reader);
-            let output = child.wait_with_output().unwrap();
-            let stderr = String::from_utf8_lossy(&output.stderr);
-            assert!(
-                first == "id,name\n" || first.starts_with("{\"id\":"),
-                "{first:?}"
-            );
-            assert_eq!(
-                output.status.code(),
-                Some(0),
-                "{strategy} {format}: stderr: {stderr}"
-            );
-            assert_eq!(stderr, "", "{strategy} {format}");
+            crate::util::export(&db.url(), &table.name)
+                .args(["--strategy", strategy, "--format", format])
+                .assert_quiet_head(|first| first == "id,name\n" || first.starts_with("{\"id\":"));
         }
     }
 }
@@ -423,12 +401,7 @@ fn pg_parallel_export_reads_one_snapshot() {
         "export", "--url", &url, "--table", table, "--parallel", "2", "--strategy", "keyset",
         "--chunk", "500", "--max-rate", "8000/s",
     ])
-    .command()
-    .stdin(Stdio::null())
-    .stdout(Stdio::piped())
-    .stderr(Stdio::piped())
-    .spawn()
-    .expect("start dbchunk");
+    .spawn();
     // The first output line comes after every worker has its snapshot:
     // only then are the changes made.
     let mut stdout = std::io::BufReader::new(child.stdout.take().unwrap());

@@ -6,9 +6,7 @@ mod query_and_files;
 mod runs;
 mod values;
 
-use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
-use std::process::Stdio;
 use std::sync::OnceLock;
 
 use rusqlite::types::Value;

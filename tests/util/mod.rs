@@ -105,6 +105,48 @@ impl Cmd {
     }
 
     /// Runs to completion, whatever the exit code.
+    /// Starts the binary with stdin empty and stdout and stderr piped, for
+    /// a test that reads (or stops reading) while it runs.
+    pub fn spawn(&self) -> std::process::Child {
+        use std::process::Stdio;
+        self.command()
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("start dbchunk")
+    }
+
+    /// Runs the binary, reads the first line of its stdout, then closes
+    /// the pipe (`dbchunk ... | head -1`): that line, the exit code and
+    /// stderr.
+    pub fn first_line_then_close(&self) -> (String, Option<i32>, String) {
+        use std::io::BufRead;
+        let mut child = self.spawn();
+        let mut reader = std::io::BufReader::new(child.stdout.take().unwrap());
+        let mut first = String::new();
+        reader.read_line(&mut first).unwrap();
+        drop(reader);
+        let output = child.wait_with_output().unwrap();
+        let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
+        (first, output.status.code(), stderr)
+    }
+
+    /// `dbchunk ... | head -1`: the first line is `first_ok`, and the
+    /// closed pipe ends the run with exit 0 and nothing on stderr.
+    #[track_caller]
+    pub fn assert_quiet_head(&self, first_ok: impl Fn(&str) -> bool) {
+        let (first, code, stderr) = self.first_line_then_close();
+        let args = self.describe();
+        assert!(first_ok(&first), "{args}: first line {first:?}");
+        assert_eq!(
+            code,
+            Some(0),
+            "{args}: a closed pipe is success; stderr: {stderr}"
+        );
+        assert_eq!(stderr, "", "{args}: nothing on stderr for a closed pipe");
+    }
+
     pub fn run(&self) -> Run {
         let mut command = self.command();
         command
