@@ -462,7 +462,8 @@ fn at_least_one(flag: &str, value: u64) -> Result<(), UsageError> {
 fn format_of(flag: &str, path: &str, name: &str, verb: &str) -> Result<Format, UsageError> {
     let format = Format::from_path(name).map_err(|unknown| {
         UsageError(format!(
-            "{flag} {path}: {unknown}: give --format csv, tsv or ndjson to {verb} it anyway"
+            "{flag} {path}: {unknown}: give --format csv, tsv, ndjson or parquet to {verb} it \
+             anyway (a .gz or .zst after the format's extension compresses it)"
         ))
     })?;
     Ok(format.unwrap_or(Format::Csv))
