@@ -2,70 +2,23 @@
 //! copy, export again, the same bytes.
 
 use super::*;
+use crate::util::fixtures::pg_every_type;
 
-/// A PostgreSQL table (and enum type `name_mood`) with a column of every
-/// type dbchunk renders, six rows of edge values, and its empty copy.
+/// The PostgreSQL table of every type ([`pg_every_type`]), with more edge
+/// values than the export tests check byte for byte (a 40-digit decimal,
+/// an enum label with a comma and quotes, `\N` in text, the largest
+/// double), and its empty copy.
 fn create_pg_types(name: &str, copy: &str) {
+    pg_exec(&format!("DROP TABLE IF EXISTS {copy}"));
+    pg_every_type(name);
+    pg_exec(&format!("ALTER TYPE {name}_mood ADD VALUE 'so, \"so\"'"));
     pg_exec(&format!(
         r#"
-DROP TABLE IF EXISTS {copy};
-DROP TABLE IF EXISTS {name};
-DROP TYPE IF EXISTS {name}_mood;
-CREATE TYPE {name}_mood AS ENUM ('sad', 'happy', 'so, "so"');
-CREATE TABLE {name} (
-    id integer PRIMARY KEY,
-    si smallint, i integer, bi bigint,
-    n numeric, ns numeric(40, 12),
-    r real, d double precision,
-    b boolean,
-    c char(6), vc varchar(20), t text,
-    by bytea,
-    dt date, tm time, ts timestamp, tz timestamptz, iv interval,
-    j json, jb jsonb,
-    u uuid,
-    ia int[], ta text[],
-    e {name}_mood,
-    ip inet
-);
+ALTER TABLE {name} ALTER COLUMN ns TYPE numeric(40, 12);
+-- The JSON value null comes back from NDJSON as SQL NULL (docs/types.md):
+-- a round trip in every format needs another value there.
+UPDATE {name} SET j = '{{"k": "v"}}' WHERE id = 4;
 INSERT INTO {name} VALUES
-(1, -32768, -2147483648, -9223372036854775808,
-    123456789012345678901234567890.123456789, -1234567890123456789012345678.123456789012,
-    'NaN', 'NaN', true,
-    'ab', 'v', E'a,b"c\r\nd\te\\f😀',
-    '\x00ff',
-    '0001-01-01', '10:00:00.5', '2024-05-26 10:00:00.123456', '2024-05-26 10:00:00+02', '1 day 2 hours',
-    '{{"a": [1, 2]}}', '{{"b": {{"c": null}}}}',
-    'A0EEBC99-9C0B-4EF8-BB6D-6BB9BD380A11',
-    '{{1,NULL,3}}', '{{"x,y","q\"z",NULL}}',
-    'happy', '192.168.0.1/24'),
-(2, 32767, 2147483647, 9223372036854775807,
-    -0.000000000000000000000000000001, 0.000000000001,
-    'Infinity', '-Infinity', false,
-    'abcdef', '', '',
-    '\x',
-    '9999-12-31', '23:59:59.999999', '1999-12-31 23:59:59', '1970-01-01 00:00:00+00', '-3 mons',
-    '[]', '[1, "x"]',
-    '00000000-0000-0000-0000-000000000000',
-    '{{}}', '{{}}',
-    'sad', '2001:db8::/32'),
-(3, 0, 0, 0, 0, 0, '-Infinity', '-0', NULL,
-    NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL),
-(4, 1, 1, 1, 1e20, 0.0001, '-0', 0.1, true,
-    '  x', 'NULL', E'\\.',
-    '\xDEADBEEF',
-    '2000-02-29', '00:00', '2024-01-01 00:00:00', '2024-05-26 10:00:00.123456-05:30', '1 year 2 mons 3 days 04:05:06.789',
-    '{{"k": "v"}}', '"s"',
-    'FFFFFFFF-FFFF-FFFF-FFFF-FFFFFFFFFFFF',
-    '{{{{1,2}},{{3,4}}}}', '{{"",NULL}}',
-    'so, "so"', '10.0.0.0/8'),
-(5, NULL, NULL, NULL, 'NaN', 99999999.9999, 3.4028235e38, 5e-324, false,
-    '', E'tab\there', E'\u00e9\u00e8 🚀 "quoted" \\N',
-    '\x0a0d',
-    '2024-02-29', '12:34:56', '0001-01-01 00:00:00', '9999-12-31 23:59:59.999999+00', '0 seconds',
-    '{{"nested": {{"deep": [true, false, null, 1.5e10]}}}}', '{{"k": "v\nw"}}',
-    'a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11',
-    '{{-2147483648,2147483647}}', '{{"with space","back\\slash",""}}',
-    'sad', '255.255.0.0/16'),
 (6, -1, -1, -1, -1.5, -0.5, 1.5, -1.7976931348623157e308, true,
     'xy    ', 'trailing  ', E'\t lead and trail \t',
     '\x00',
@@ -73,7 +26,12 @@ INSERT INTO {name} VALUES
     '"plain string"', '123',
     '12345678-1234-5678-1234-567812345678',
     '{{NULL}}', '{{"NULL","null"}}',
-    'happy', '::1');
+    'happy', '::1'),
+(7, NULL, NULL, NULL, NULL, -1234567890123456789012345678.123456789012, '-0', NULL, NULL,
+    NULL, NULL, E'\u00e9\u00e8 🚀 "quoted" \\N', NULL, NULL, NULL, NULL, NULL, NULL,
+    '{{"k": "v"}}', NULL, NULL, NULL, NULL, 'so, "so"', NULL),
+(8, NULL, NULL, NULL, NULL, 0.000000000001, NULL, NULL, NULL, NULL, NULL, NULL, NULL,
+    NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL);
 CREATE TABLE {copy} (LIKE {name} INCLUDING ALL);
 "#
     ));

@@ -5,6 +5,7 @@
 
 pub mod db;
 pub mod engine;
+pub mod fixtures;
 
 use std::ffi::OsString;
 use std::io::Write;
