@@ -102,24 +102,64 @@ fn assert_bad_input_with(
 #[track_caller]
 fn bad_line_6(case: &str, dbs: Vec<Db>, args: &[&str], input: &[u8], expected: &[&str]) {
     for db in dbs {
-        let table = format!("it_imp_bad_{case}_{}", db.tag());
+        let table = format!("it_imp_{case}_{}", db.tag());
         assert_bad_input(&db, &table, args, input, expected, 4, FIRST_4);
     }
 }
 
-#[test]
-fn bad_unterminated_quote() {
-    // The quote opened on line 6 runs to the end of the input.
-    let input = csv_with_bad_line_6(b"5,5,\"never closed,2024-01-05");
-    let expected = ["line 6, column 3 (t)", "unterminated quoted field"];
-    bad_line_6("quote", Db::servers(), &[], &input, &expected);
+/// One test a row: its name, the engines it runs on, extra arguments, the
+/// input, and what the one error line must say.
+macro_rules! bad_line_6_tests {
+    ($($name:ident: $engines:expr, $args:expr, $input:expr, $expected:expr;)*) => {$(
+        #[test]
+        fn $name() {
+            let dir = TempDir::new(stringify!($name));
+            let engines: fn(&TempDir) -> Vec<Db> = $engines;
+            bad_line_6(stringify!($name), engines(&dir), $args, &$input, &$expected);
+        }
+    )*};
 }
 
-#[test]
-fn bad_text_after_closing_quote() {
-    let input = csv_with_bad_line_6(b"5,5,\"ab\"c,2024-01-05");
-    let expected = ["line 6, column 3 (t)", "text after the closing quote"];
-    bad_line_6("stray_quote", vec![Db::Pg], &[], &input, &expected);
+fn servers(_: &TempDir) -> Vec<Db> {
+    Db::servers()
+}
+
+fn pg(_: &TempDir) -> Vec<Db> {
+    vec![Db::Pg]
+}
+
+/// An input that ends inside a quoted field on line 6.
+fn cut_off_in_a_quote() -> Vec<u8> {
+    let mut input = format!("{BAD_HEADER}{}", good_lines(1..=4)).into_bytes();
+    input.extend_from_slice(b"5,5,\"cut off here");
+    input
+}
+
+const NDJSON: &[&str] = &["--format", "ndjson"];
+
+bad_line_6_tests! {
+    // The quote opened on line 6 runs to the end of the input.
+    bad_unterminated_quote: servers, &[], csv_with_bad_line_6(b"5,5,\"never closed,2024-01-05"),
+        ["line 6, column 3 (t)", "unterminated quoted field"];
+    bad_text_after_closing_quote: pg, &[], csv_with_bad_line_6(b"5,5,\"ab\"c,2024-01-05"),
+        ["line 6, column 3 (t)", "text after the closing quote"];
+    bad_input_ends_inside_a_quoted_field: |dir| vec![Db::Pg, Db::lite(dir)], &[],
+        cut_off_in_a_quote(), ["line 6, column 3 (t)", "unterminated quoted field"];
+    bad_field_count: Db::all, &[], csv_with_bad_line_6(b"5,5,too few"),
+        ["line 6", "expected 4 fields, found 3"];
+    bad_utf8: Db::all, &[], csv_with_bad_line_6(b"5,5,ab\xff\xfecd,2024-01-05"),
+        ["line 6, column 3 (t)", "UTF-8"];
+    bad_number_out_of_range: servers, &[], csv_with_bad_line_6(b"5,99999,x,2024-01-05"),
+        ["line 6, column 2 (si)", "99999", "out of range"];
+    bad_text_in_integer_column: servers, &[], csv_with_bad_line_6(b"5,five,x,2024-01-05"),
+        ["line 6, column 2 (si)", "\"five\"", "not an integer"];
+    bad_impossible_date: servers, &[], csv_with_bad_line_6(b"5,5,x,2023-02-30"),
+        ["line 6, column 4 (d)", "2023-02-30"];
+    bad_ndjson_invalid_json: servers, NDJSON,
+        ndjson_with_bad_line_6("{\"id\":6,\"si\":6,\"t\":\"x\",\"d\":"),
+        ["line 6: ", "invalid JSON"];
+    bad_ndjson_not_an_object: pg, NDJSON, ndjson_with_bad_line_6("[6, 6, \"x\", \"2024-01-06\"]"),
+        ["line 6: ", "expected a JSON object"];
 }
 
 /// A quote inside an unquoted field is data, as Python's csv module reads
@@ -141,58 +181,6 @@ fn quote_inside_unquoted_field_is_literal() {
             db.exec(&format!("DROP TABLE {table}"));
         }
     }
-}
-
-#[test]
-fn bad_input_ends_inside_a_quoted_field() {
-    let mut input = format!("{BAD_HEADER}{}", good_lines(1..=4)).into_bytes();
-    input.extend_from_slice(b"5,5,\"cut off here");
-    let dir = TempDir::new("imp-bad-eof-quote");
-    let expected = ["line 6, column 3 (t)", "unterminated quoted field"];
-    bad_line_6(
-        "eof_quote",
-        vec![Db::Pg, Db::lite(&dir)],
-        &[],
-        &input,
-        &expected,
-    );
-}
-
-#[test]
-fn bad_field_count() {
-    let dir = TempDir::new("imp-bad-count");
-    let input = csv_with_bad_line_6(b"5,5,too few");
-    let expected = ["line 6", "expected 4 fields, found 3"];
-    bad_line_6("count", Db::all(&dir), &[], &input, &expected);
-}
-
-#[test]
-fn bad_utf8() {
-    let dir = TempDir::new("imp-bad-utf8");
-    let input = csv_with_bad_line_6(b"5,5,ab\xff\xfecd,2024-01-05");
-    let expected = ["line 6, column 3 (t)", "UTF-8"];
-    bad_line_6("utf8", Db::all(&dir), &[], &input, &expected);
-}
-
-#[test]
-fn bad_number_out_of_range() {
-    let input = csv_with_bad_line_6(b"5,99999,x,2024-01-05");
-    let expected = ["line 6, column 2 (si)", "99999", "out of range"];
-    bad_line_6("range", Db::servers(), &[], &input, &expected);
-}
-
-#[test]
-fn bad_text_in_integer_column() {
-    let input = csv_with_bad_line_6(b"5,five,x,2024-01-05");
-    let expected = ["line 6, column 2 (si)", "\"five\"", "not an integer"];
-    bad_line_6("int", Db::servers(), &[], &input, &expected);
-}
-
-#[test]
-fn bad_impossible_date() {
-    let input = csv_with_bad_line_6(b"5,5,x,2023-02-30");
-    let expected = ["line 6, column 4 (d)", "2023-02-30"];
-    bad_line_6("date", Db::servers(), &[], &input, &expected);
 }
 
 /// Line 6 has the key of a row that was in the table before the import.
@@ -284,32 +272,6 @@ fn bad_duplicate_within_the_input() {
         let input = csv_with_bad_line_6(b"1,5,x,2024-01-05");
         assert_bad_input(&db, table, &[], &input, &["line 6: "], 4, FIRST_4);
     }
-}
-
-#[test]
-fn bad_ndjson_invalid_json() {
-    let input = ndjson_with_bad_line_6("{\"id\":6,\"si\":6,\"t\":\"x\",\"d\":");
-    let expected = ["line 6: ", "invalid JSON"];
-    bad_line_6(
-        "json",
-        Db::servers(),
-        &["--format", "ndjson"],
-        &input,
-        &expected,
-    );
-}
-
-#[test]
-fn bad_ndjson_not_an_object() {
-    let input = ndjson_with_bad_line_6("[6, 6, \"x\", \"2024-01-06\"]");
-    let expected = ["line 6: ", "expected a JSON object"];
-    bad_line_6(
-        "json_array",
-        vec![Db::Pg],
-        &["--format", "ndjson"],
-        &input,
-        &expected,
-    );
 }
 
 /// A header naming a column the table does not have is a usage error
