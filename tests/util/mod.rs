@@ -219,6 +219,18 @@ pub struct Run {
 }
 
 impl Run {
+    /// Neither stdout nor stderr shows `secret` (a password).
+    #[track_caller]
+    pub fn assert_hides(&self, secret: &str) {
+        let stdout = String::from_utf8_lossy(&self.stdout);
+        assert!(
+            !self.stderr.contains(secret) && !stdout.contains(secret),
+            "{}: password leaked: {}",
+            self.args,
+            self.stderr
+        );
+    }
+
     #[track_caller]
     pub fn assert_code(&self, expected: i32) {
         assert_eq!(
