@@ -539,3 +539,75 @@ impl RowSink for Pipeline {
         self.stop_if_asked()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::progress::ProgressMode;
+    use crate::split::{Limit, Split};
+
+    /// A CSV pipeline split every `rows` rows into `dir/p.csv`, holding
+    /// whole chunks as a keyset export with `--retries` does.
+    fn split_csv(dir: &std::path::Path, rows: u64) -> Pipeline {
+        let columns = [Column::new("n", "int")];
+        let split = Split {
+            limit: Limit::Rows(rows),
+            base: dir.join("p.csv"),
+            overwrite: false,
+        };
+        let (parts, first) = Parts::start(split, None).unwrap();
+        let progress = Progress::new(ProgressMode::Never, true, None);
+        let pipeline = Pipeline::new(
+            Format::Csv,
+            &columns,
+            "",
+            true,
+            ParquetOptions::default(),
+            first,
+            progress,
+            None,
+        )
+        .unwrap();
+        pipeline.with_whole_chunks().with_parts(
+            parts,
+            Format::Csv,
+            &columns,
+            "",
+            true,
+            ParquetOptions::default(),
+        )
+    }
+
+    fn push(pipeline: &mut Pipeline, from: i64, to: i64) {
+        for n in from..=to {
+            pipeline.cell(Cell::Int(n));
+            pipeline.end_row().unwrap();
+        }
+    }
+
+    #[test]
+    fn a_chunk_read_again_forgets_the_part_ends_it_had_marked() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut pipeline = split_csv(dir.path(), 3);
+        pipeline.chunk_start();
+        push(&mut pipeline, 1, 4);
+        pipeline.end_chunk().unwrap();
+        // The second chunk is cut short by a lost connection after two
+        // rows, one of which ended a part, and read again whole.
+        let start_again = pipeline.chunk_start();
+        push(&mut pipeline, 5, 6);
+        assert!(pipeline.rewind(start_again));
+        push(&mut pipeline, 5, 8);
+        pipeline.end_chunk().unwrap();
+        let (totals, parts) = pipeline.finish_parts().unwrap();
+        assert_eq!(totals.rows, 8);
+        let read = |n: u64| {
+            std::fs::read_to_string(crate::split::part_path(&dir.path().join("p.csv"), n)).unwrap()
+        };
+        assert_eq!(read(1), "n\n1\n2\n3\n");
+        assert_eq!(read(2), "n\n4\n5\n6\n");
+        assert_eq!(read(3), "n\n7\n8\n");
+        let rows: Vec<u64> = parts.iter().map(|p| p.rows).collect();
+        assert_eq!(rows, [3, 3, 2]);
+    }
+}

@@ -20,4 +20,5 @@ mod parquet;
 mod resume;
 mod retry;
 mod secrets;
+mod split;
 mod tls;
