@@ -450,6 +450,13 @@ fn split_plan(
     destination: &Destination,
 ) -> Result<Option<crate::split::Split>, UsageError> {
     use crate::split::{Limit, Split};
+    if args.overwrite && args.split_rows.is_none() && args.split_bytes.is_none() {
+        return Err(UsageError(
+            "--overwrite goes with --split-rows or --split-bytes (a single --output file is \
+             always replaced): drop --overwrite"
+                .into(),
+        ));
+    }
     let (flag, limit) = match (args.split_rows, &args.split_bytes) {
         (Some(rows), _) => ("--split-rows", Limit::Rows(rows)),
         (None, Some(size)) => {
@@ -460,25 +467,21 @@ fn split_plan(
             })?;
             ("--split-bytes", Limit::Bytes(bytes as u64))
         }
-        (None, None) if args.overwrite => {
-            return Err(UsageError(
-                "--overwrite goes with --split-rows or --split-bytes (a single --output file is                  always replaced): drop --overwrite"
-                    .into(),
-            ))
-        }
         (None, None) => return Ok(None),
     };
     let base = match destination {
         Destination::File(path) => path,
         Destination::Stdout => {
             return Err(UsageError(format!(
-                "{flag} writes numbered files named after --output, and stdout cannot be split:                  give -o NAME (e.g. -o orders.csv.zst for orders.00001.csv.zst, ...)"
+                "{flag} writes numbered files named after --output, and stdout cannot be split: \
+                 give -o NAME (e.g. -o orders.csv.zst for orders.00001.csv.zst, ...)"
             )))
         }
     };
     if let Ok(crate::place::Place::Stream(_)) = crate::place::Place::of(base) {
         return Err(UsageError(format!(
-            "{flag}: --output {} is a device, FIFO or socket; the parts are numbered files              beside the name: give the name of a file",
+            "{flag}: --output {} is a device, FIFO or socket; the parts are numbered files \
+             beside the name: give the name of a file",
             base.display()
         )));
     }
@@ -489,7 +492,8 @@ fn split_plan(
     ];
     if let Some((other, _)) = refused.iter().find(|(_, given)| *given) {
         return Err(UsageError(format!(
-            "{flag} does not work with {other} yet: a split export is rerun whole (with              --overwrite); drop {other}, or export one file"
+            "{flag} does not work with {other} yet: a split export is rerun whole (with \
+             --overwrite); drop {other}, or export one file"
         )));
     }
     if !args.overwrite {
@@ -497,7 +501,8 @@ fn split_plan(
             .map_err(|e| UsageError(format!("{flag}: looking for earlier parts: {e}")))?;
         if let Some(first) = existing.first() {
             return Err(UsageError(format!(
-                "{flag}: {} and {} other part(s) of an earlier export exist; new parts must not                  mix with them: remove them, or give --overwrite to remove them before writing",
+                "{flag}: {} and {} other part(s) of an earlier export exist; new parts must not \
+                 mix with them: remove them, or give --overwrite to remove them before writing",
                 first.display(),
                 existing.len() - 1
             )));

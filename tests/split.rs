@@ -618,3 +618,43 @@ fn postgres_copy_rows_are_split_at_row_boundaries() {
     }
     pg_exec("DROP TABLE split_pg_copy");
 }
+
+#[test]
+fn a_failed_split_export_keeps_its_complete_parts_and_names_them() {
+    let dir = TempDir::new("split-failed");
+    let path = dir.join("bad.db");
+    // Row 2500 holds bytes NDJSON cannot carry: the export fails there.
+    sqlite_exec(
+        &path,
+        "CREATE TABLE split_failed(id INTEGER PRIMARY KEY, v TEXT);
+         WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 3000)
+         INSERT INTO split_failed
+           SELECT i, CASE WHEN i = 2500 THEN CAST(x'ff' AS TEXT) ELSE 'v' END FROM n;",
+    );
+    let out = dir.join("f.ndjson");
+    let run = dbchunk([
+        "export",
+        "--url",
+        &sqlite_url(&path),
+        "--table",
+        "split_failed",
+        "--split-rows",
+        "1000",
+        "--chunk",
+        "100",
+        "-o",
+        out.to_str().unwrap(),
+    ])
+    .fails(1);
+    let line = run.one_error_line();
+    assert!(line.contains("f.00001.ndjson to "), "{line}");
+    assert!(line.contains("f.00002.ndjson were complete"), "{line}");
+    assert!(line.contains("row 2500"), "{line}");
+    assert_eq!(
+        dir.entries(),
+        ["bad.db", "f.00001.ndjson", "f.00002.ndjson"]
+    );
+    let second = std::fs::read_to_string(dir.join("f.00002.ndjson")).unwrap();
+    assert_eq!(second.lines().count(), 1000);
+    assert!(second.starts_with("{\"id\":1001,"), "{second}");
+}

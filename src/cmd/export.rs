@@ -174,12 +174,16 @@ async fn export(plan: ExportPlan) -> Result<()> {
         if resumable && !crate::error::is_broken_pipe(&err) {
             print_resume_hint(&plan, pipeline.last_saved());
         }
-        let done = pipeline.parts_done();
-        let err = match done {
-            0 => err,
-            _ => err.context(parts_left(&plan, done)),
+        let exporting = match (&plan.split, pipeline.parts_done()) {
+            (Some(split), done @ 1..) => format!(
+                "exporting {label} (parts {} to {} were complete and are kept; rerun with \
+                 --overwrite)",
+                crate::split::part_path(&split.base, 1).display(),
+                crate::split::part_path(&split.base, done as u64).display()
+            ),
+            _ => format!("exporting {label}"),
         };
-        return Err(err.context(format!("exporting {label}")));
+        return Err(err.context(exporting));
     }
     let rows = pipeline.rows();
     let (totals, parts) =
@@ -227,7 +231,8 @@ fn parts_left(plan: &ExportPlan, done: usize) -> String {
     match done {
         0 => "no part was complete, and none was written: run the export again".to_string(),
         _ => format!(
-            "parts {} to {} are complete and kept, the part being written was removed: rerun              with --overwrite to export the whole again",
+            "parts {} to {} are complete and kept, the part being written was removed: rerun \
+             with --overwrite to export the whole again",
             crate::split::part_path(&split.base, 1).display(),
             crate::split::part_path(&split.base, done as u64).display()
         ),
