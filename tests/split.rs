@@ -658,3 +658,64 @@ fn a_failed_split_export_keeps_its_complete_parts_and_names_them() {
     assert_eq!(second.lines().count(), 1000);
     assert!(second.starts_with("{\"id\":1001,"), "{second}");
 }
+
+#[test]
+fn sigint_keeps_the_complete_parts_and_says_which() {
+    let dir = TempDir::new("split-sigint");
+    let db = Db::lite(&dir);
+    Table::id_v("split_sigint")
+        .create(&db)
+        .numbered(&db, 100_000);
+    let out = dir.join("i.csv");
+    let url = db.url();
+    let mut child = dbchunk([
+        "export",
+        "--url",
+        &url,
+        "--table",
+        "split_sigint",
+        "--split-rows",
+        "1000",
+        "--chunk",
+        "500",
+        "--max-rate",
+        "10000/s",
+        "-o",
+        out.to_str().unwrap(),
+    ])
+    .command()
+    .stdin(std::process::Stdio::null())
+    .stdout(std::process::Stdio::null())
+    .stderr(std::process::Stdio::piped())
+    .spawn()
+    .expect("start dbchunk");
+    let started = std::time::Instant::now();
+    while !dir.join("i.00002.csv").exists() {
+        assert!(
+            started.elapsed() < Duration::from_secs(20),
+            "no second part"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let sent = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(sent.success());
+    let output = child.wait_with_output().unwrap();
+    assert_eq!(output.status.code(), Some(130));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    let parts = parts_of(&dir, "i", ".csv");
+    let last = parts.last().unwrap().file_name().unwrap().to_string_lossy();
+    assert!(
+        stderr.contains(&format!("i.00001.csv to {}", dir.join(&last).display())),
+        "{stderr}"
+    );
+    assert!(stderr.contains("are complete and kept"), "{stderr}");
+    // Nothing else is left: the part being written was removed.
+    assert_eq!(dir.entries().len(), parts.len() + 1, "{:?}", dir.entries());
+    for part in &parts {
+        let text = std::fs::read_to_string(part).unwrap();
+        assert_eq!(text.lines().count(), 1001, "{part:?}");
+    }
+}
