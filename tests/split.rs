@@ -668,7 +668,7 @@ fn sigint_keeps_the_complete_parts_and_says_which() {
         .numbered(&db, 100_000);
     let out = dir.join("i.csv");
     let url = db.url();
-    let mut child = dbchunk([
+    let child = dbchunk([
         "export",
         "--url",
         &url,
