@@ -108,6 +108,26 @@ pub struct ExportArgs {
     #[arg(long, value_name = "CODEC[:LEVEL]")]
     pub compress: Option<String>,
 
+    /// Write the export as numbered parts of N rows each (the last may
+    /// hold fewer), named after --output: orders.00001.csv.zst, ... Each
+    /// part is complete on its own (header, compressed stream, Parquet
+    /// footer) and renamed into place when written.
+    #[arg(long, value_name = "N", conflicts_with = "split_bytes",
+          value_parser = clap::value_parser!(u64).range(1..))]
+    pub split_rows: Option<u64>,
+
+    /// As --split-rows, but a part ends at the first row after it holds
+    /// SIZE bytes of the format before gzip/zstd (Parquet: after the row
+    /// group that reaches SIZE in the file): 100MB, 1GiB, or bytes.
+    #[arg(long, value_name = "SIZE")]
+    pub split_bytes: Option<String>,
+
+    /// With --split-rows/--split-bytes: remove the parts an earlier export
+    /// wrote under the same name before writing new ones (without it,
+    /// existing parts stop the export, exit 2).
+    #[arg(long)]
+    pub overwrite: bool,
+
     /// Do not write the CSV/TSV header line.
     #[arg(long)]
     pub no_header: bool,

@@ -37,6 +37,8 @@ pub struct ExportPlan {
     pub state_file: Option<std::path::PathBuf>,
     /// `--resume` or `--resume-from`: where to go on from.
     pub resume: Option<crate::state::Checkpoint>,
+    /// `--split-rows`/`--split-bytes`: numbered parts instead of one file.
+    pub split: Option<crate::split::Split>,
     /// Workers for `--parallel` (1: no parallelism).
     pub parallel: usize,
     /// `--no-lock`: MySQL workers start their snapshots without a brief
@@ -139,7 +141,17 @@ impl ExportPlan {
                 "--null applies to csv and tsv; NDJSON always writes NULL as null".into(),
             ));
         }
-        let parquet = parquet_options(&args, format)?;
+        let mut parquet = parquet_options(&args, format)?;
+        let split = split_plan(&args, &destination)?;
+        if let Some(crate::split::Split {
+            limit: crate::split::Limit::Bytes(size),
+            ..
+        }) = &split
+        {
+            // A part ends after a row group: none may be much bigger.
+            let size = usize::try_from(*size).unwrap_or(usize::MAX);
+            parquet.row_group_bytes = parquet.row_group_bytes.min(size);
+        }
         if args.parallel > 1 && args.limit.is_some() {
             return Err(UsageError(
                 "--parallel splits the whole key range; it does not go with --limit".into(),
@@ -207,6 +219,7 @@ impl ExportPlan {
                 .map_err(UsageError)?,
             state_file: args.state.map(Into::into),
             resume,
+            split,
             parallel: usize::from(args.parallel),
             no_lock: args.no_lock,
             explain: args.explain,
@@ -423,6 +436,80 @@ fn parquet_options(args: &ExportArgs, format: Format) -> Result<ParquetOptions, 
             crate::format::parquet::Compression::parse(codec).map_err(UsageError)?;
     }
     Ok(options)
+}
+
+/// `--split-rows`/`--split-bytes`: a file name to number the parts after,
+/// none of the flags splitting cannot honour, and no parts of an earlier
+/// export under the name unless `--overwrite` (a rerun must not mix its
+/// parts with older ones).
+fn split_plan(
+    args: &ExportArgs,
+    destination: &Destination,
+) -> Result<Option<crate::split::Split>, UsageError> {
+    use crate::split::{Limit, Split};
+    if args.overwrite && args.split_rows.is_none() && args.split_bytes.is_none() {
+        return Err(UsageError(
+            "--overwrite goes with --split-rows or --split-bytes (a single --output file is \
+             always replaced): drop --overwrite"
+                .into(),
+        ));
+    }
+    let (flag, limit) = match (args.split_rows, &args.split_bytes) {
+        (Some(rows), _) => ("--split-rows", Limit::Rows(rows)),
+        (None, Some(size)) => {
+            let bytes = parse_size(size).ok_or_else(|| {
+                UsageError(format!(
+                    "--split-bytes {size:?} is not a size: use bytes, or 100MB, 512KiB, 1GB"
+                ))
+            })?;
+            ("--split-bytes", Limit::Bytes(bytes as u64))
+        }
+        (None, None) => return Ok(None),
+    };
+    let base = match destination {
+        Destination::File(path) => path,
+        Destination::Stdout => {
+            return Err(UsageError(format!(
+                "{flag} writes numbered files named after --output, and stdout cannot be split: \
+                 give -o NAME (e.g. -o orders.csv.zst for orders.00001.csv.zst, ...)"
+            )))
+        }
+    };
+    if let Ok(crate::place::Place::Stream(_)) = crate::place::Place::of(base) {
+        return Err(UsageError(format!(
+            "{flag}: --output {} is a device, FIFO or socket; the parts are numbered files \
+             beside the name: give the name of a file",
+            base.display()
+        )));
+    }
+    let refused = [
+        ("--state", args.state.is_some()),
+        ("--resume-from", args.resume_from.is_some()),
+        ("--parallel", args.parallel > 1),
+    ];
+    if let Some((other, _)) = refused.iter().find(|(_, given)| *given) {
+        return Err(UsageError(format!(
+            "{flag} does not work with {other} yet: a split export is rerun whole (with \
+             --overwrite); drop {other}, or export one file"
+        )));
+    }
+    if !args.overwrite {
+        let existing = crate::split::existing_parts(base)
+            .map_err(|e| UsageError(format!("{flag}: looking for earlier parts: {e}")))?;
+        if let Some(first) = existing.first() {
+            return Err(UsageError(format!(
+                "{flag}: {} and {} other part(s) of an earlier export exist; new parts must not \
+                 mix with them: remove them, or give --overwrite to remove them before writing",
+                first.display(),
+                existing.len() - 1
+            )));
+        }
+    }
+    Ok(Some(Split {
+        limit,
+        base: base.clone(),
+        overwrite: args.overwrite,
+    }))
 }
 
 /// `1048576`, `64MB`, `512KiB`, `1g`: decimal units (kB, MB, GB) and

@@ -31,6 +31,7 @@ pub mod plan;
 pub mod progress;
 pub mod retry;
 pub mod signals;
+pub mod split;
 pub mod state;
 pub mod throttle;
 pub mod tls;

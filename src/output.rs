@@ -124,6 +124,11 @@ struct Shared {
     /// Set when a signal stops the export: the writer writes no more
     /// pieces, so the last checkpoint it records is the one reported.
     abandoned: AtomicBool,
+    /// Set by the writer just before it wakes the waiter for the last
+    /// time: `JoinHandle::is_finished` turns true only a moment after, and
+    /// a waiter that saw it false would sleep its whole timeout (100 ms
+    /// per file, per part of a split export).
+    ended: AtomicBool,
 }
 
 /// Where a resumed export goes on: the bytes of its format written before
@@ -236,6 +241,7 @@ impl Output {
                 };
                 let written =
                     writer.write_all(receiver, spare_sender, &saved_by_writer, &shared_by_writer);
+                shared_by_writer.ended.store(true, Ordering::SeqCst);
                 if let Some(waiter) = lock(&shared_by_writer.waiter).as_ref() {
                     waiter.unpark();
                 }
@@ -365,7 +371,9 @@ impl Output {
     /// would otherwise hold the process here for ever.
     fn wait_for_writer(&self) -> Result<()> {
         *lock(&self.shared.waiter) = Some(std::thread::current());
-        while !self.writer.as_ref().is_none_or(|w| w.is_finished()) {
+        while !self.shared.ended.load(Ordering::SeqCst)
+            && !self.writer.as_ref().is_none_or(|w| w.is_finished())
+        {
             crate::signals::check()?;
             // The writer unparks this thread as it ends.
             std::thread::park_timeout(Duration::from_millis(100));

@@ -8,6 +8,7 @@ use crate::db::Key;
 use crate::format::{Encoder, Format, Mark, ParquetOptions};
 use crate::output::{Output, Saved};
 use crate::progress::Progress;
+use crate::split::{Limit, Part, Parts};
 use crate::state::Checkpoint;
 use crate::throttle::Throttle;
 
@@ -29,6 +30,42 @@ pub struct Pipeline {
     whole_chunks: bool,
     /// Whether bytes of the current chunk have gone to the writer.
     shipped_in_chunk: bool,
+    /// `--split-rows`/`--split-bytes`: where parts end, and the parts.
+    split: Option<Splitter>,
+}
+
+/// The state of a split export. A CSV, TSV or NDJSON part ends at a row
+/// boundary that is only marked in the chunk buffer (a [`Cut`]), and the
+/// buffer is divided between the parts when it is shipped: so a keyset
+/// chunk held whole for `--retries` can still be read again (its cuts are
+/// forgotten with it). A Parquet part ends at once: its last row group
+/// and footer are written and a new file starts.
+struct Splitter {
+    parts: Parts,
+    /// What every part after the first starts with (the CSV/TSV header).
+    header: Vec<u8>,
+    /// For Parquet, what a fresh encoder for the next part is made from.
+    parquet: Option<(Vec<Column>, ParquetOptions)>,
+    /// Rows of the part being filled, buffered ones included.
+    rows: u64,
+    /// Part ends in the chunk buffer, not yet shipped.
+    cuts: Vec<Cut>,
+    /// Bytes of the format in the parts already complete.
+    bytes_done: u64,
+}
+
+/// A part ends at byte `at` of the chunk buffer, after `rows` rows.
+#[derive(Clone, Copy, Debug)]
+struct Cut {
+    at: usize,
+    rows: u64,
+}
+
+/// Where a split export stood at the start of a chunk.
+#[derive(Clone, Copy, Debug)]
+struct SplitMark {
+    rows: u64,
+    cuts: usize,
 }
 
 /// Where a chunk started in the pipeline, to go back to.
@@ -36,6 +73,7 @@ pub struct Pipeline {
 pub struct ChunkStart {
     rows: u64,
     encoder: Mark,
+    split: Option<SplitMark>,
 }
 
 /// What every checkpoint of a resumable export (`--state`) records
@@ -83,7 +121,37 @@ impl Pipeline {
             checkpoints: None,
             whole_chunks: false,
             shipped_in_chunk: false,
+            split: None,
         })
+    }
+
+    /// Writes the export as numbered parts: `output` (from
+    /// [`Parts::start`]) is the first, and each later part starts with the
+    /// same header (CSV/TSV) or is a Parquet file of its own.
+    pub fn with_parts(
+        mut self,
+        parts: Parts,
+        format: Format,
+        columns: &[Column],
+        null: &str,
+        header: bool,
+        parquet: ParquetOptions,
+    ) -> Pipeline {
+        let mut header_bytes = Vec::new();
+        if header && format.is_text() {
+            let mut encoder = Encoder::new(format, columns, null);
+            encoder.header(columns);
+            header_bytes = encoder.take_buffer(Vec::new());
+        }
+        self.split = Some(Splitter {
+            parts,
+            header: header_bytes,
+            parquet: (format == Format::Parquet).then(|| (columns.to_vec(), parquet)),
+            rows: 0,
+            cuts: Vec::new(),
+            bytes_done: 0,
+        });
+        self
     }
 
     /// Chunks are handed to the writer only once complete (memory then
@@ -98,6 +166,10 @@ impl Pipeline {
         ChunkStart {
             rows: self.rows,
             encoder: self.encoder.mark(),
+            split: self.split.as_ref().map(|s| SplitMark {
+                rows: s.rows,
+                cuts: s.cuts.len(),
+            }),
         }
     }
 
@@ -108,6 +180,10 @@ impl Pipeline {
             return false;
         }
         self.rows = start.rows;
+        if let (Some(split), Some(mark)) = (&mut self.split, start.split) {
+            split.rows = mark.rows;
+            split.cuts.truncate(mark.cuts);
+        }
         true
     }
 
@@ -168,10 +244,155 @@ impl Pipeline {
 
     /// Writes what is left and waits for the output to be complete.
     pub fn finish(self) -> Result<Totals> {
-        let (totals, output, progress) = self.drain()?;
-        output.finish()?;
-        progress.finish();
-        Ok(totals)
+        Ok(self.finish_parts()?.0)
+    }
+
+    /// As `finish`, with the parts of a split export (none otherwise).
+    pub fn finish_parts(mut self) -> Result<(Totals, Vec<Part>)> {
+        let Some(split) = &self.split else {
+            let (totals, output, progress) = self.drain()?;
+            output.finish()?;
+            progress.finish();
+            return Ok((totals, Vec::new()));
+        };
+        // The part opened after the last cut holds no row: the export
+        // ended exactly at a part's end. It is dropped, not written.
+        let empty_tail =
+            split.rows == 0 && !(split.parts.done().is_empty() && split.cuts.is_empty());
+        if !(empty_tail && split.parquet.is_some()) {
+            self.encoder.finish()?;
+            self.ship()?;
+        }
+        let mut split = self.split.take().expect("a split export");
+        match empty_tail {
+            true => drop(self.output),
+            false => {
+                split.bytes_done += self.output.bytes();
+                split.parts.finish(self.output, split.rows)?;
+            }
+        }
+        let totals = Totals {
+            rows: self.rows,
+            bytes: split.bytes_done,
+            chunks: self.chunks,
+        };
+        self.progress.update(totals.rows, totals.bytes);
+        self.progress.finish();
+        Ok((totals, split.parts.into_done()))
+    }
+
+    /// How many parts of a split export are complete (0 if not split).
+    pub fn parts_done(&self) -> usize {
+        self.split.as_ref().map_or(0, |s| s.parts.done().len())
+    }
+
+    /// Bytes handed to the writer so far, in every part.
+    fn bytes(&self) -> u64 {
+        self.output.bytes() + self.split.as_ref().map_or(0, |s| s.bytes_done)
+    }
+
+    /// After `rows` more rows: whether the part is full, and if so where
+    /// it ends. A text part is marked to end after the rows just encoded;
+    /// a Parquet part by rows ends now (by bytes, see
+    /// [`Pipeline::end_parquet_part_if_big`]).
+    fn count_part_rows(&mut self, rows: u64) -> Result<()> {
+        let buffered = self.encoder.buffered();
+        let in_output = self.output.bytes();
+        let Some(split) = &mut self.split else {
+            return Ok(());
+        };
+        split.rows += rows;
+        let full = match split.parts.limit() {
+            Limit::Rows(n) => split.rows >= n,
+            Limit::Bytes(_) if split.parquet.is_some() => false,
+            Limit::Bytes(n) => {
+                let bytes = match split.cuts.last() {
+                    Some(cut) => split.header.len() + buffered - cut.at,
+                    None => in_output as usize + buffered,
+                };
+                bytes as u64 >= n
+            }
+        };
+        if !full {
+            return Ok(());
+        }
+        if split.parquet.is_some() {
+            return self.end_parquet_part();
+        }
+        split.cuts.push(Cut {
+            at: buffered,
+            rows: split.rows,
+        });
+        split.rows = 0;
+        Ok(())
+    }
+
+    /// A Parquet part by bytes ends after the row group that takes its
+    /// file to the size (row groups are at most that size of values, see
+    /// `config`).
+    fn end_parquet_part_if_big(&mut self) -> Result<()> {
+        let bytes = self.output.bytes() + self.encoder.buffered() as u64;
+        match &self.split {
+            Some(split) if split.parquet.is_some() && split.rows > 0 => match split.parts.limit() {
+                Limit::Bytes(n) if bytes >= n => self.end_parquet_part(),
+                _ => Ok(()),
+            },
+            _ => Ok(()),
+        }
+    }
+
+    /// Writes the Parquet part's last row group and footer, moves it into
+    /// place, and starts the next file.
+    fn end_parquet_part(&mut self) -> Result<()> {
+        self.encoder.finish()?;
+        self.ship()?;
+        let split = self.split.as_mut().expect("a split export");
+        let (columns, options) = split.parquet.clone().expect("a Parquet export");
+        self.encoder = Encoder::open(Format::Parquet, &columns, "", options)?;
+        let rows = std::mem::take(&mut split.rows);
+        self.next_part(rows)?;
+        // Rows before the cut are in a finished file: no rewind past it.
+        self.shipped_in_chunk = true;
+        Ok(())
+    }
+
+    /// Moves the current part (of `rows` rows) into place and opens the
+    /// next one, which starts with the header.
+    fn next_part(&mut self, rows: u64) -> Result<()> {
+        let split = self.split.as_mut().expect("a split export");
+        let next = split.parts.open()?;
+        let finished = std::mem::replace(&mut self.output, next);
+        split.bytes_done += finished.bytes();
+        split.parts.finish(finished, rows)?;
+        if !split.header.is_empty() {
+            let header = split.header.clone();
+            self.output.send(header)?;
+        }
+        Ok(())
+    }
+
+    /// Ships a buffer that holds part ends: each part's bytes go to its
+    /// own output. Returns `full`, emptied, for reuse.
+    fn ship_across_parts(&mut self, mut full: Vec<u8>, cuts: Vec<Cut>) -> Result<Vec<u8>> {
+        let mut from = 0;
+        for cut in cuts {
+            self.send_slice(&full[from..cut.at])?;
+            self.next_part(cut.rows)?;
+            from = cut.at;
+        }
+        self.send_slice(&full[from..])?;
+        full.clear();
+        Ok(full)
+    }
+
+    /// Sends a copy of `bytes`, a piece at a time.
+    fn send_slice(&mut self, bytes: &[u8]) -> Result<()> {
+        for piece in bytes.chunks(SHIP_AT) {
+            let mut spare = Vec::new();
+            spare.extend_from_slice(piece);
+            self.output.send(spare)?;
+        }
+        Ok(())
     }
 
     /// Hands out the rest of the rows and the output, still open: a
@@ -229,7 +450,12 @@ impl Pipeline {
         // `Vec::new()` does not allocate; the encoder continues in the
         // recycled buffer the writer hands back.
         let full = self.encoder.take_buffer(Vec::new());
+        let cuts = match &mut self.split {
+            Some(split) => std::mem::take(&mut split.cuts),
+            None => Vec::new(),
+        };
         let spare = match full.len() > 2 * SHIP_AT {
+            _ if !cuts.is_empty() => self.ship_across_parts(full, cuts)?,
             false => self.output.send(full)?,
             true => self.send_in_pieces(full)?,
         };
@@ -256,9 +482,9 @@ impl Pipeline {
     /// After every buffer handed to the writer: the progress bar, and the
     /// pause that keeps `--max-rate`.
     fn shipped(&self) {
-        self.progress.update(self.rows, self.output.bytes());
+        self.progress.update(self.rows, self.bytes());
         if let Some(throttle) = &self.throttle {
-            throttle.pace(self.rows, self.output.bytes());
+            throttle.pace(self.rows, self.bytes());
         }
     }
 }
@@ -275,8 +501,14 @@ impl RowSink for Pipeline {
         if let Err(message) = self.encoder.end_row() {
             return Err(anyhow!("row {}: {message}", self.rows));
         }
+        if self.split.is_some() {
+            self.count_part_rows(1)?;
+        }
         if !self.whole_chunks {
             self.encoder.cut_if_full()?;
+            if self.split.is_some() {
+                self.end_parquet_part_if_big()?;
+            }
             if self.encoder.buffered() >= SHIP_AT {
                 self.ship()?;
             }
@@ -287,6 +519,9 @@ impl RowSink for Pipeline {
     fn raw_rows(&mut self, bytes: &[u8], rows: u64) -> Result<bool> {
         self.encoder.raw(bytes);
         self.rows += rows;
+        if self.split.is_some() {
+            self.count_part_rows(rows)?;
+        }
         if self.encoder.buffered() >= SHIP_AT && !self.whole_chunks {
             self.ship()?;
         }
@@ -297,7 +532,82 @@ impl RowSink for Pipeline {
     fn end_chunk(&mut self) -> Result<()> {
         self.chunks += 1;
         self.encoder.cut_if_full()?;
+        if self.split.is_some() {
+            self.end_parquet_part_if_big()?;
+        }
         self.ship()?;
         self.stop_if_asked()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::progress::ProgressMode;
+    use crate::split::{Limit, Split};
+
+    /// A CSV pipeline split every `rows` rows into `dir/p.csv`, holding
+    /// whole chunks as a keyset export with `--retries` does.
+    fn split_csv(dir: &std::path::Path, rows: u64) -> Pipeline {
+        let columns = [Column::new("n", "int")];
+        let split = Split {
+            limit: Limit::Rows(rows),
+            base: dir.join("p.csv"),
+            overwrite: false,
+        };
+        let (parts, first) = Parts::start(split, None).unwrap();
+        let progress = Progress::new(ProgressMode::Never, true, None);
+        let pipeline = Pipeline::new(
+            Format::Csv,
+            &columns,
+            "",
+            true,
+            ParquetOptions::default(),
+            first,
+            progress,
+            None,
+        )
+        .unwrap();
+        pipeline.with_whole_chunks().with_parts(
+            parts,
+            Format::Csv,
+            &columns,
+            "",
+            true,
+            ParquetOptions::default(),
+        )
+    }
+
+    fn push(pipeline: &mut Pipeline, from: i64, to: i64) {
+        for n in from..=to {
+            pipeline.cell(Cell::Int(n));
+            pipeline.end_row().unwrap();
+        }
+    }
+
+    #[test]
+    fn a_chunk_read_again_forgets_the_part_ends_it_had_marked() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut pipeline = split_csv(dir.path(), 3);
+        pipeline.chunk_start();
+        push(&mut pipeline, 1, 4);
+        pipeline.end_chunk().unwrap();
+        // The second chunk is cut short by a lost connection after two
+        // rows, one of which ended a part, and read again whole.
+        let start_again = pipeline.chunk_start();
+        push(&mut pipeline, 5, 6);
+        assert!(pipeline.rewind(start_again));
+        push(&mut pipeline, 5, 8);
+        pipeline.end_chunk().unwrap();
+        let (totals, parts) = pipeline.finish_parts().unwrap();
+        assert_eq!(totals.rows, 8);
+        let read = |n: u64| {
+            std::fs::read_to_string(crate::split::part_path(&dir.path().join("p.csv"), n)).unwrap()
+        };
+        assert_eq!(read(1), "n\n1\n2\n3\n");
+        assert_eq!(read(2), "n\n4\n5\n6\n");
+        assert_eq!(read(3), "n\n7\n8\n");
+        let rows: Vec<u64> = parts.iter().map(|p| p.rows).collect();
+        assert_eq!(rows, [3, 3, 2]);
     }
 }

@@ -21,4 +21,5 @@ mod parquet_import;
 mod resume;
 mod retry;
 mod secrets;
+mod split;
 mod tls;

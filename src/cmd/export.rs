@@ -15,6 +15,7 @@ use crate::pipeline::{Checkpoints, Pipeline, Totals};
 use crate::plan::Strategy;
 use crate::progress::{Progress, ProgressMode};
 use crate::signals::until_stopped;
+use crate::split::{Part, Parts};
 use crate::state::Checkpoint;
 use crate::throttle::Throttle;
 
@@ -113,13 +114,19 @@ async fn export(plan: ExportPlan) -> Result<()> {
         || (strategy == Strategy::Keyset
             && plan.destination == crate::output::Destination::Stdout
             && plan.format.is_text());
-    let output = match resumable {
-        true => Output::open_resumable(
+    let mut parts = None;
+    let output = match (resumable, &plan.split) {
+        (true, _) => Output::open_resumable(
             plan.destination.clone(),
             plan.resume.as_ref().map(crate::output::ResumeAt::of),
             plan.compress,
         )?,
-        false => Output::open(plan.destination.clone(), plan.compress)?,
+        (false, Some(split)) => {
+            let (first_parts, first) = Parts::start(split.clone(), plan.compress)?;
+            parts = Some(first_parts);
+            first
+        }
+        (false, None) => Output::open(plan.destination.clone(), plan.compress)?,
     };
     let pipeline = Pipeline::new(
         plan.format,
@@ -132,6 +139,11 @@ async fn export(plan: ExportPlan) -> Result<()> {
         plan.limit,
     )?;
     let mut pipeline = pipeline.with_throttle(plan.max_rate.map(Throttle::new));
+    if let Some(parts) = parts {
+        pipeline = pipeline.with_parts(
+            parts, plan.format, &relation.columns, &plan.null, plan.header, plan.parquet,
+        );
+    }
     if uses_key(strategy) && plan.retries > 0 {
         pipeline = pipeline.with_whole_chunks();
     }
@@ -150,9 +162,11 @@ async fn export(plan: ExportPlan) -> Result<()> {
         Err(stop) => {
             let stage = format!("while exporting {label}, after {} rows", pipeline.rows());
             let saved = pipeline.abandon();
-            return Err(stop
-                .left(stage, stopped_output(&plan, resumable, saved))
-                .into());
+            let left = match plan.split {
+                Some(_) => parts_left(&plan, pipeline.parts_done()),
+                None => stopped_output(&plan, resumable, saved),
+            };
+            return Err(stop.left(stage, left).into());
         }
     };
     if let Err(err) = result {
@@ -160,21 +174,31 @@ async fn export(plan: ExportPlan) -> Result<()> {
         if resumable && !crate::error::is_broken_pipe(&err) {
             print_resume_hint(&plan, pipeline.last_saved());
         }
-        return Err(err.context(format!("exporting {label}")));
+        let exporting = match (&plan.split, pipeline.parts_done()) {
+            (Some(split), done @ 1..) => format!(
+                "exporting {label} (parts {} to {} were complete and are kept; rerun with \
+                 --overwrite)",
+                crate::split::part_path(&split.base, 1).display(),
+                crate::split::part_path(&split.base, done as u64).display()
+            ),
+            _ => format!("exporting {label}"),
+        };
+        return Err(err.context(exporting));
     }
     let rows = pipeline.rows();
-    let totals = pipeline
-        .finish()
-        .map_err(|err| match crate::signals::take_stop(err) {
-            // Stopped while the last bytes waited for room in a full pipe.
-            Ok(stop) => anyhow!(stop.left(
-                format!("while writing the end of {label}, after {rows} rows"),
-                unfinished(&plan)
-            )),
-            Err(err) => err,
-        })?;
+    let (totals, parts) =
+        pipeline
+            .finish_parts()
+            .map_err(|err| match crate::signals::take_stop(err) {
+                // Stopped while the last bytes waited for room in a full pipe.
+                Ok(stop) => anyhow!(stop.left(
+                    format!("while writing the end of {label}, after {rows} rows"),
+                    unfinished(&plan)
+                )),
+                Err(err) => err,
+            })?;
     if plan.stats {
-        print_stats(&totals, strategy, started);
+        print_stats_with_parts(&totals, strategy, started, &parts);
     }
     Ok(())
 }
@@ -195,6 +219,23 @@ fn nothing_written(plan: &ExportPlan) -> &'static str {
     match plan.destination {
         crate::output::Destination::Stdout => "nothing was written",
         crate::output::Destination::File(_) => "the output file was not created",
+    }
+}
+
+/// What a failed or stopped split export left: the parts complete so
+/// far, each valid alone; the part being written was removed.
+fn parts_left(plan: &ExportPlan, done: usize) -> String {
+    let Some(split) = &plan.split else {
+        return unfinished(plan);
+    };
+    match done {
+        0 => "no part was complete, and none was written: run the export again".to_string(),
+        _ => format!(
+            "parts {} to {} are complete and kept, the part being written was removed: rerun \
+             with --overwrite to export the whole again",
+            crate::split::part_path(&split.base, 1).display(),
+            crate::split::part_path(&split.base, done as u64).display()
+        ),
     }
 }
 
@@ -424,8 +465,14 @@ async fn estimate(db: &mut Db, relation: &Relation, plan: &ExportPlan) -> Option
 }
 
 fn print_stats(totals: &Totals, strategy: Strategy, started: Instant) {
+    print_stats_with_parts(totals, strategy, started, &[]);
+}
+
+/// The `--stats` line; a split export adds `parts`: each part's name, rows
+/// and size on disk.
+fn print_stats_with_parts(totals: &Totals, strategy: Strategy, started: Instant, parts: &[Part]) {
     let seconds = started.elapsed().as_secs_f64();
-    let stats = serde_json::json!({
+    let mut stats = serde_json::json!({
         "rows": totals.rows,
         "bytes": totals.bytes,
         "chunks": totals.chunks,
@@ -434,6 +481,19 @@ fn print_stats(totals: &Totals, strategy: Strategy, started: Instant) {
         "rows_per_sec": if seconds > 0.0 { (totals.rows as f64 / seconds).round() } else { 0.0 },
         "peak_rss_kb": peak_rss_kb(),
     });
+    if !parts.is_empty() {
+        let parts: Vec<_> = parts
+            .iter()
+            .map(|p| {
+                serde_json::json!({
+                    "name": p.path.display().to_string(),
+                    "rows": p.rows,
+                    "bytes": p.bytes,
+                })
+            })
+            .collect();
+        stats["parts"] = serde_json::Value::from(parts);
+    }
     eprintln!("{stats}");
 }
 
