@@ -44,31 +44,20 @@ macro_rules! each_typed {
 
 impl Typed {
     fn new(reader: ColumnReader) -> Typed {
+        macro_rules! typed {
+            ($variant:ident) => {
+                Typed::$variant(get_typed_column_reader(reader), Vec::new())
+            };
+        }
         match reader {
-            ColumnReader::BoolColumnReader(_) => {
-                Typed::Bool(get_typed_column_reader(reader), Vec::new())
-            }
-            ColumnReader::Int32ColumnReader(_) => {
-                Typed::I32(get_typed_column_reader(reader), Vec::new())
-            }
-            ColumnReader::Int64ColumnReader(_) => {
-                Typed::I64(get_typed_column_reader(reader), Vec::new())
-            }
-            ColumnReader::Int96ColumnReader(_) => {
-                Typed::I96(get_typed_column_reader(reader), Vec::new())
-            }
-            ColumnReader::FloatColumnReader(_) => {
-                Typed::F32(get_typed_column_reader(reader), Vec::new())
-            }
-            ColumnReader::DoubleColumnReader(_) => {
-                Typed::F64(get_typed_column_reader(reader), Vec::new())
-            }
-            ColumnReader::ByteArrayColumnReader(_) => {
-                Typed::Bytes(get_typed_column_reader(reader), Vec::new())
-            }
-            ColumnReader::FixedLenByteArrayColumnReader(_) => {
-                Typed::Fixed(get_typed_column_reader(reader), Vec::new())
-            }
+            ColumnReader::BoolColumnReader(_) => typed!(Bool),
+            ColumnReader::Int32ColumnReader(_) => typed!(I32),
+            ColumnReader::Int64ColumnReader(_) => typed!(I64),
+            ColumnReader::Int96ColumnReader(_) => typed!(I96),
+            ColumnReader::FloatColumnReader(_) => typed!(F32),
+            ColumnReader::DoubleColumnReader(_) => typed!(F64),
+            ColumnReader::ByteArrayColumnReader(_) => typed!(Bytes),
+            ColumnReader::FixedLenByteArrayColumnReader(_) => typed!(Fixed),
         }
     }
 
