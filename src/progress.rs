@@ -73,37 +73,25 @@ impl Progress {
         template: &str,
         by_input_bytes: bool,
     ) -> Progress {
-        let log_lines =
-            mode == ProgressMode::Always && !std::io::IsTerminal::is_terminal(&std::io::stderr());
+        let terminal = std::io::IsTerminal::is_terminal(&std::io::stderr());
+        let log_lines = mode == ProgressMode::Always && !terminal;
         let target = match (mode, quiet) {
-            (ProgressMode::Never, _) | (ProgressMode::Auto, true) => {
-                return Progress {
-                    bar: None,
-                    by_input_bytes,
-                    log_lines: false,
-                    shared: None,
-                    without_total: None,
-                }
-            }
-            (ProgressMode::Auto, false) => {
-                if !std::io::IsTerminal::is_terminal(&std::io::stderr()) {
-                    return Progress {
-                        bar: None,
-                        by_input_bytes,
-                        log_lines: false,
-                        shared: None,
-                        without_total: None,
-                    };
-                }
-                ProgressDrawTarget::stderr()
-            }
-            (ProgressMode::Always, _) => {
-                if std::io::IsTerminal::is_terminal(&std::io::stderr()) {
-                    ProgressDrawTarget::stderr()
-                } else {
-                    ProgressDrawTarget::term_like_with_hz(Box::new(LogLines::default()), 1)
-                }
-            }
+            (ProgressMode::Never, _) | (ProgressMode::Auto, true) => None,
+            (ProgressMode::Auto, false) => terminal.then(ProgressDrawTarget::stderr),
+            (ProgressMode::Always, _) if terminal => Some(ProgressDrawTarget::stderr()),
+            (ProgressMode::Always, _) => Some(ProgressDrawTarget::term_like_with_hz(
+                Box::new(LogLines::default()),
+                1,
+            )),
+        };
+        let Some(target) = target else {
+            return Progress {
+                bar: None,
+                by_input_bytes,
+                log_lines: false,
+                shared: None,
+                without_total: None,
+            };
         };
         let bar =
             ProgressBar::with_draw_target(total, target).with_style(style(template, log_lines));

@@ -2,8 +2,11 @@
 
 use anyhow::{Context, Result};
 
+use super::step::{connect, step};
 use crate::config::CountPlan;
-use crate::db::Db;
+
+/// What a count stopped by a signal leaves.
+const NOTHING: &str = "no count was printed";
 
 pub async fn run(plan: CountPlan) -> Result<()> {
     count(&plan)
@@ -13,14 +16,9 @@ pub async fn run(plan: CountPlan) -> Result<()> {
 
 async fn count(plan: &CountPlan) -> Result<()> {
     let label = plan.request.source.label();
-    let mut db = step("while connecting", async {
-        Db::connect(&plan.url)
-            .await
-            .with_context(|| format!("connecting to {}", plan.url.shown))
-    })
-    .await?;
+    let mut db = connect(&plan.url, false, NOTHING).await?;
     let counting = format!("while counting the rows of {label}");
-    let rows = step(&counting, async {
+    let rows = step(&counting, NOTHING, async {
         let relation = db
             .describe(&plan.request)
             .await
@@ -57,11 +55,4 @@ async fn count(plan: &CountPlan) -> Result<()> {
     use std::io::Write;
     writeln!(std::io::stdout(), "{rows}").context("writing to stdout")?;
     Ok(())
-}
-
-/// A step that a signal may cut short: no count is printed then.
-async fn step<T>(stage: &str, work: impl std::future::Future<Output = Result<T>>) -> Result<T> {
-    crate::signals::until_stopped(work)
-        .await
-        .map_err(|stop| stop.left(stage, "no count was printed"))?
 }

@@ -6,3 +6,4 @@ pub mod export;
 pub mod import;
 pub mod parallel;
 pub mod read;
+pub mod step;

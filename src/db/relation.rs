@@ -5,7 +5,7 @@
 use anyhow::Result;
 
 use super::dialect::Dialect;
-use crate::cell::Column;
+use crate::cell::{Column, RowSink};
 use crate::format::Format;
 use crate::ident::QualifiedName;
 use crate::plan::Select;
@@ -207,9 +207,30 @@ impl Key {
 }
 
 /// The outcome of one chunk query.
+#[derive(Default)]
 pub struct ChunkRead {
     pub rows: u64,
     pub last_key: Option<Key>,
+}
+
+impl ChunkRead {
+    /// Ends a row the engine has pushed into `sink`; on the chunk's
+    /// `limit`th row, the last of a full chunk, keeps its key, where the
+    /// next chunk starts (`key` is read only then). Every engine's chunk
+    /// loop ends its rows here.
+    pub fn end_row(
+        &mut self,
+        sink: &mut impl RowSink,
+        limit: u64,
+        key: impl FnOnce() -> Result<Key>,
+    ) -> Result<()> {
+        self.rows += 1;
+        sink.end_row()?;
+        if self.rows == limit {
+            self.last_key = Some(key()?);
+        }
+        Ok(())
+    }
 }
 
 /// Strips what would break wrapping a query as `(query) AS q`.

@@ -312,23 +312,34 @@ pub(crate) fn write_padded(out: &mut Vec<u8>, value: u32, width: usize) {
     out.extend_from_slice(digits);
 }
 
+/// What an export writes for `rows`, header included: the encoders'
+/// tests check it, and the input readers' tests read it back.
+#[cfg(test)]
+pub(crate) fn encode_rows<'a>(
+    format: Format,
+    null: &str,
+    rows: &[impl AsRef<[Cell<'a>]>],
+) -> Vec<u8> {
+    let columns: Vec<Column> = (0..rows[0].as_ref().len())
+        .map(|i| Column::new(format!("c{i}"), "text"))
+        .collect();
+    let mut encoder = Encoder::new(format, &columns, null);
+    encoder.header(&columns);
+    for row in rows {
+        for &cell in row.as_ref() {
+            encoder.cell(cell);
+        }
+        encoder.end_row().unwrap();
+    }
+    encoder.take_buffer(Vec::new())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     pub(super) fn encode(format: Format, null: &str, rows: &[&[Cell<'_>]]) -> String {
-        let columns: Vec<Column> = (0..rows[0].len())
-            .map(|i| Column::new(format!("c{i}"), "text"))
-            .collect();
-        let mut encoder = Encoder::new(format, &columns, null);
-        encoder.header(&columns);
-        for row in rows {
-            for &cell in *row {
-                encoder.cell(cell);
-            }
-            encoder.end_row().unwrap();
-        }
-        String::from_utf8(encoder.take_buffer(Vec::new())).unwrap()
+        String::from_utf8(encode_rows(format, null, rows)).unwrap()
     }
 
     #[test]

@@ -5,27 +5,13 @@ use std::io::{BufRead, BufReader, Read};
 use std::time::{Duration, Instant};
 
 use super::{InputError, Reader, Record};
-use crate::cell::{Cell, Column};
-use crate::format::{write_scalar, Encoder, Format};
+use crate::cell::Cell;
+use crate::format::{write_scalar, Format};
 
 pub(super) type Fields = Vec<Option<Vec<u8>>>;
 pub(super) type Rows = Vec<Result<Fields, InputError>>;
 
-/// What `dbchunk export` writes for `rows`, header included.
-pub(super) fn encode(format: Format, null: &str, rows: &[Vec<Cell<'_>>]) -> Vec<u8> {
-    let columns: Vec<Column> = (0..rows[0].len())
-        .map(|i| Column::new(format!("c{i}"), "text"))
-        .collect();
-    let mut encoder = Encoder::new(format, &columns, null);
-    encoder.header(&columns);
-    for row in rows {
-        for &cell in row {
-            encoder.cell(cell);
-        }
-        encoder.end_row().unwrap();
-    }
-    encoder.take_buffer(Vec::new())
-}
+pub(super) use crate::format::encode_rows as encode;
 
 /// The fields a reader must give back for `cells`: their text, NULL as None.
 pub(super) fn row(cells: &[Cell<'_>]) -> Fields {

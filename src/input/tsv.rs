@@ -154,12 +154,7 @@ fn unescape(text: &[u8], out: &mut Vec<u8>) -> Result<(), &'static str> {
 }
 
 fn hex(d: u8) -> Option<u8> {
-    match d {
-        b'0'..=b'9' => Some(d - b'0'),
-        b'a'..=b'f' => Some(d - b'a' + 10),
-        b'A'..=b'F' => Some(d - b'A' + 10),
-        _ => None,
-    }
+    char::from(d).to_digit(16).map(|v| v as u8)
 }
 
 #[cfg(test)]

@@ -351,24 +351,18 @@ impl Mysql {
         let kinds = kinds(result.columns_ref(), &self.json_columns);
         let width = relation.columns.len();
         let mut scratch = Vec::with_capacity(64);
-        let mut count = 0;
-        let mut last_key = None;
+        let mut chunk = ChunkRead::default();
         while let Some(row) = result.next().await? {
             push_row(&row, &kinds[..width], &mut scratch, sink);
-            count += 1;
-            sink.end_row()?;
-            if count == statement.limit {
+            chunk.end_row(sink, statement.limit, || {
                 let values = relation
                     .key_positions
                     .iter()
                     .map(|&p| row.as_ref(p).cloned().unwrap_or(Value::NULL));
-                last_key = Some(Key::Mysql(values.collect()));
-            }
+                Ok(Key::Mysql(values.collect()))
+            })?;
         }
-        Ok(ChunkRead {
-            rows: count,
-            last_key,
-        })
+        Ok(chunk)
     }
 
     /// `cursor`: one statement whose rows the server streams as we read

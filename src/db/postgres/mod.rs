@@ -353,21 +353,15 @@ impl Postgres {
         let prepared = self.prepare(&statement.sql).await?;
         let stream = self.client.query_raw(&prepared, params.iter()).await?;
         pin_mut!(stream);
-        let mut count = 0;
-        let mut last_key = None;
+        let mut chunk = ChunkRead::default();
         let mut fixed = Vec::new();
         while let Some(row) = stream.try_next().await? {
             self.push_row(&row, relation.columns.len(), sink, &mut fixed)?;
-            count += 1;
-            sink.end_row()?;
-            if count == statement.limit {
-                last_key = Some(row_key(&row, &relation.key_positions)?);
-            }
+            chunk.end_row(sink, statement.limit, || {
+                row_key(&row, &relation.key_positions)
+            })?;
         }
-        Ok(ChunkRead {
-            rows: count,
-            last_key,
-        })
+        Ok(chunk)
     }
 
     /// `cursor`: one statement in a read-only transaction, fetched through

@@ -261,26 +261,20 @@ impl Sqlite {
         }
         let width = relation.columns.len();
         let mut rows = stmt.raw_query();
-        let mut count = 0;
-        let mut last: Option<Vec<Value>> = None;
+        let mut chunk = ChunkRead::default();
         while let Some(row) = rows.next()? {
             for i in 0..width {
                 sink.cell(cell(row.get_ref(i)?));
             }
-            count += 1;
-            sink.end_row()?;
-            if count == statement.limit {
+            chunk.end_row(sink, statement.limit, || {
                 let key = relation
                     .key_positions
                     .iter()
                     .map(|&p| row.get_ref(p).map(Value::from));
-                last = Some(key.collect::<Result<_, _>>()?);
-            }
+                Ok(Key::Sqlite(key.collect::<Result<_, _>>()?))
+            })?;
         }
-        Ok(ChunkRead {
-            rows: count,
-            last_key: last.map(Key::Sqlite),
-        })
+        Ok(chunk)
     }
 
     pub fn stream(

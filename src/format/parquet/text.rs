@@ -192,12 +192,7 @@ pub fn decode_hex(text: &[u8], out: &mut Vec<u8>) -> Option<()> {
 }
 
 fn hex_value(b: u8) -> Option<u8> {
-    match b {
-        b'0'..=b'9' => Some(b - b'0'),
-        b'a'..=b'f' => Some(b - b'a' + 10),
-        b'A'..=b'F' => Some(b - b'A' + 10),
-        _ => None,
-    }
+    char::from(b).to_digit(16).map(|v| v as u8)
 }
 
 fn strip_bc(text: &[u8]) -> (&[u8], bool) {
