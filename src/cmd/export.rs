@@ -31,12 +31,7 @@ pub async fn run(plan: ExportPlan) -> Result<()> {
 
 async fn export(plan: ExportPlan) -> Result<()> {
     let label = plan.request.source.label();
-    let mut db = before_output(&plan, "while connecting", async {
-        Db::connect(&plan.url)
-            .await
-            .with_context(|| format!("connecting to {}", plan.url.shown))
-    })
-    .await?;
+    let mut db = super::step::connect(&plan.url, false, nothing_written(&plan)).await?;
     let looking_up = format!("while looking up {label}");
     let relation = before_output(&plan, &looking_up, async {
         db.describe(&plan.request)
@@ -210,9 +205,7 @@ async fn before_output<T>(
     stage: &str,
     work: impl Future<Output = Result<T>>,
 ) -> Result<T> {
-    until_stopped(work)
-        .await
-        .map_err(|stop| stop.left(stage, nothing_written(plan)))?
+    super::step::step(stage, nothing_written(plan), work).await
 }
 
 fn nothing_written(plan: &ExportPlan) -> &'static str {
