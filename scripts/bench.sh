@@ -516,7 +516,7 @@ datasets() {
         log "PostgreSQL $DB: accounts_10m ($NARROW_ROWS rows, the shape of pgbench_accounts)"
         pgdb -c "DROP TABLE IF EXISTS accounts_10m;
             CREATE TABLE accounts_10m (aid int NOT NULL, bid int, abalance int, filler char(84));
-            INSERT INTO accounts_10m SELECT g, (g - 1) / 100000 + 1, (g * 7919) % 10001 - 5000, ''
+            INSERT INTO accounts_10m SELECT g, (g - 1) / 100000 + 1, (g::bigint * 7919) % 10001 - 5000, ''
                 FROM generate_series(1, $NARROW_ROWS) AS g;
             ALTER TABLE accounts_10m ADD PRIMARY KEY (aid);
             COMMENT ON TABLE accounts_10m IS '$NARROW_VERSION';" || die "creating PostgreSQL accounts_10m failed"
