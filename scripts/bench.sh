@@ -23,8 +23,8 @@
 #   - measurements: about 27 minutes, growing linearly with RUNS (the
 #     SQLAlchemy baselines are half of it);
 #   - --quick: about 1 minute;
-#   - --only formats: about 8 minutes (plus about 2 minutes the first time,
-#     for the 10M-row table accounts_10m).
+#   - --only formats: about 5 minutes (plus about 2 minutes the first time,
+#     for pgbench -i, typed and the 10M-row table accounts_10m).
 #
 # Usage:
 #   scripts/bench.sh              full run, writes docs/benchmarks.md

@@ -428,7 +428,11 @@ def formats_section(meta, groups, cases):
         "checked after each run. ConnectorX + pyarrow is "
         "[scripts/bench/connectorx_parquet.py](../scripts/bench/connectorx_parquet.py): "
         "`cx.read_sql(url, \"SELECT * FROM table\", return_type=\"arrow\")` (one connection, binary protocol, "
-        "no TLS), then `pyarrow.parquet.write_table(t, path, compression=\"zstd\")`.",
+        "no TLS), then `pyarrow.parquet.write_table(t, path, compression=\"zstd\")`; dbchunk connects with TLS "
+        "(sslmode=prefer, as everywhere in this file) and reads, for Parquet, PostgreSQL's COPY text in key order.",
+        "",
+        "Where the time goes in the targets missed (client and server CPU, profiles): "
+        "[profile.md](profile.md#formats-issue-16-parquet-and-zstd).",
         "",
         "Commands, exactly as run (`dbchunk` is target/release/dbchunk, `python` the venv's, `$TMP` the "
         "scratch directory on tmpfs):",
@@ -442,7 +446,7 @@ def formats_section(meta, groups, cases):
         out += [c.command for c in members]
         out += ["```", ""]
     out += [
-        "Rerun this section alone (about 8 minutes; the rest of this file is kept):",
+        "Rerun this section alone (about 5 minutes; the rest of this file is kept):",
         "",
         "```sh",
         "scripts/bench.sh --only formats          # RUNS=3",
