@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# scripts/bench.sh - dbchunk's side-by-side benchmark (issue 4).
+# scripts/bench.sh - dbchunk's side-by-side benchmark (issues 4 and 16).
 #
 # Measures, in one run, dbchunk's export strategies and import strategies
 # against the tools users would pick instead (psql COPY, mariadb --batch,
@@ -7,13 +7,24 @@
 # SQLite, and writes docs/benchmarks.md: median and min-max wall time,
 # rows/s, MB/s, peak RSS, and the ratios the issue's targets are stated in.
 #
+# The formats comparison (issue 16, PostgreSQL only) puts dbchunk's Parquet
+# export next to its CSV export and to ConnectorX + pyarrow
+# (scripts/bench/connectorx_parquet.py; wall time, CPU time and peak RSS),
+# zstd and gzip CSV next to plain CSV, Parquet export's peak RSS at 1M and
+# 10M rows (the table accounts_10m), and Parquet import next to CSV import
+# (files made by dbchunk). sling is not in it: its Parquet writer
+# (sling-linux-amd64 1.4.11 from PyPI) downloads the DuckDB CLI
+# at run time, which a machine without general internet access cannot do.
+#
 # Expected duration on the reference machine (2 cores, 24 GiB, local
 # PostgreSQL 15 and MariaDB 10.11), RUNS=3:
 #   - datasets, the first time (or with --rebuild): about 1-2 minutes
 #     (pgbench -i -s 50, the MariaDB copy, the typed tables, SQLite);
 #   - measurements: about 27 minutes, growing linearly with RUNS (the
 #     SQLAlchemy baselines are half of it);
-#   - --quick: about 1 minute.
+#   - --quick: about 1 minute;
+#   - --only formats: about 5 minutes (plus about 2 minutes the first time,
+#     for pgbench -i, typed and the 10M-row table accounts_10m).
 #
 # Usage:
 #   scripts/bench.sh              full run, writes docs/benchmarks.md
@@ -22,6 +33,13 @@
 #   scripts/bench.sh --quick      small datasets (database bench_quick), RUNS=1,
 #                                 report to a temporary file; tests the script
 #   scripts/bench.sh --datasets-only   make the datasets (if missing) and stop
+#   scripts/bench.sh --only formats    only the formats comparison (issue 16:
+#                                 Parquet, gzip/zstd CSV, Parquet import), on
+#                                 PostgreSQL; makes only the PostgreSQL datasets
+#                                 and rewrites only the section "Formats:
+#                                 Parquet and compression (issue 16)" of the
+#                                 report (added before "Where the time goes"
+#                                 when missing), leaving the rest as it is
 #
 # Needs: the local PostgreSQL (postgres@127.0.0.1:5432, trust auth) and
 # MariaDB (root@127.0.0.1:3306, no password, local_infile=ON) that
@@ -29,7 +47,8 @@
 # when either does not answer), root or sudo for apt-get, and cargo.
 # Installs when missing: mydumper, GNU time, pgbench (postgresql-contrib or
 # postgresql-client-NN), the sqlite3 shell, and a Python venv with
-# sqlalchemy>=2, psycopg2-binary and pymysql in target/bench-venv.
+# sqlalchemy>=2, psycopg2-binary, pymysql, connectorx and pyarrow (pinned:
+# CX_VERSION, PYARROW_VERSION below) in target/bench-venv.
 #
 # It only creates, fills and drops objects in the databases named "bench"
 # (--quick: "bench_quick") and files under target/bench. Server-wide, it
@@ -60,11 +79,32 @@ usage() { sed -n '/^# Usage:/,/^# Needs:/p' "$0" | sed '$d; s/^# \{0,1\}//'; }
 QUICK=0
 REBUILD=0
 DATASETS_ONLY=0
-for arg in "$@"; do
-    case "$arg" in
+# ONLY: "" (everything) or "formats" (the issue-16 comparison alone).
+ONLY=""
+while [ "$#" -gt 0 ]; do
+    case "$1" in
     --quick) QUICK=1 ;;
     --datasets-only) DATASETS_ONLY=1 ;;
     --rebuild) REBUILD=1 ;;
+    --only | --only=*)
+        if [ "$1" = --only ]; then
+            [ "$#" -ge 2 ] || {
+                usage >&2
+                exit 2
+            }
+            ONLY=$2
+            shift
+        else
+            ONLY=${1#--only=}
+        fi
+        case "$ONLY" in
+        formats) ;;
+        *)
+            printf 'bench.sh: --only takes "formats", not "%s"\n' "$ONLY" >&2
+            exit 2
+            ;;
+        esac
+        ;;
     -h | --help)
         usage
         exit 0
@@ -74,6 +114,7 @@ for arg in "$@"; do
         exit 2
         ;;
     esac
+    shift
 done
 
 REPO_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -112,6 +153,12 @@ SUBSET_ROWS=$((ACCOUNTS_ROWS / 5))
 # Rows the offset strategy reads (--limit): 200,000 at full size.
 OFFSET_ROWS=$((TYPED_ROWS / 5))
 TYPED_VERSION="dbchunk-bench typed v1, $TYPED_ROWS rows"
+# The narrow table whose Parquet export's peak RSS is measured at 1/10 of its
+# rows (--limit) and at all of them: 10,000,000 rows at full size, the shape
+# of pgbench_accounts.
+NARROW_ROWS=$((ACCOUNTS_ROWS * 2))
+NARROW_SMALL=$((NARROW_ROWS / 10))
+NARROW_VERSION="dbchunk-bench accounts_10m v1, $NARROW_ROWS rows"
 CHUNK=5000
 
 PG_URL="postgres://$PG_USER@$PG_HOST:$PG_PORT/$DB"
@@ -127,6 +174,12 @@ VENV="$REPO_ROOT/target/bench-venv"
 PY="$VENV/bin/python"
 SA_EXPORT="$REPO_ROOT/scripts/bench/sqlalchemy_export.py"
 SA_IMPORT="$REPO_ROOT/scripts/bench/sqlalchemy_import.py"
+CX_PARQUET="$REPO_ROOT/scripts/bench/connectorx_parquet.py"
+CX_PG_URL="postgresql://$PG_USER@$PG_HOST:$PG_PORT/$DB"
+# The Arrow peers of the formats comparison, pinned so that reruns compare
+# the same thing.
+CX_VERSION=0.4.6
+PYARROW_VERSION=26.0.1
 
 mkdir -p "$WORK"
 # Outputs of the measured commands go to memory (tmpfs) when there is one,
@@ -200,6 +253,12 @@ install_tools() {
         python3 -m venv "$VENV" || die "python3 -m venv failed"
         "$VENV/bin/pip" install -q --disable-pip-version-check 'sqlalchemy>=2' psycopg2-binary pymysql \
             >>"$SETUP_LOG" 2>&1 || die "pip install into $VENV failed (see $SETUP_LOG)"
+    fi
+    if ! "$PY" -c "import connectorx, pyarrow, sys
+sys.exit(connectorx.__version__ != '$CX_VERSION' or pyarrow.__version__ != '$PYARROW_VERSION')" >/dev/null 2>&1; then
+        log "installing connectorx==$CX_VERSION and pyarrow==$PYARROW_VERSION into $VENV"
+        "$VENV/bin/pip" install -q --disable-pip-version-check "connectorx==$CX_VERSION" "pyarrow==$PYARROW_VERSION" \
+            >>"$SETUP_LOG" 2>&1 || die "pip install connectorx pyarrow into $VENV failed (see $SETUP_LOG)"
     fi
 }
 
@@ -439,6 +498,36 @@ datasets() {
             die "pgbench -i failed (see $SETUP_LOG)"
     fi
 
+    # typed, PostgreSQL
+    n=$(pg_count typed)
+    if [ "$REBUILD" -eq 1 ] || [ "$n" != "$TYPED_ROWS" ] ||
+        [ "$(pgdb -c "select obj_description('typed'::regclass, 'pg_class')")" != "$TYPED_VERSION" ]; then
+        log "PostgreSQL $DB: typed ($TYPED_ROWS rows)"
+        fill "$PG_TYPED_SQL" | psql -X -w -q -v ON_ERROR_STOP=1 -h "$PG_HOST" -p "$PG_PORT" -U "$PG_USER" -d "$DB" \
+            >/dev/null || die "creating PostgreSQL typed failed"
+        pgdb -c 'VACUUM (FREEZE, ANALYZE) typed'
+        REBUILT_PG_TYPED=1
+    fi
+
+    # accounts_10m, PostgreSQL: the formats comparison's memory rows
+    n=$(pg_count accounts_10m)
+    if [ "$REBUILD" -eq 1 ] || [ "$n" != "$NARROW_ROWS" ] ||
+        [ "$(pgdb -c "select obj_description('accounts_10m'::regclass, 'pg_class')")" != "$NARROW_VERSION" ]; then
+        log "PostgreSQL $DB: accounts_10m ($NARROW_ROWS rows, the shape of pgbench_accounts)"
+        pgdb -c "DROP TABLE IF EXISTS accounts_10m;
+            CREATE TABLE accounts_10m (aid int NOT NULL, bid int, abalance int, filler char(84));
+            INSERT INTO accounts_10m SELECT g, (g - 1) / 100000 + 1, (g::bigint * 7919) % 10001 - 5000, ''
+                FROM generate_series(1, $NARROW_ROWS) AS g;
+            ALTER TABLE accounts_10m ADD PRIMARY KEY (aid);
+            COMMENT ON TABLE accounts_10m IS '$NARROW_VERSION';" || die "creating PostgreSQL accounts_10m failed"
+        pgdb -c 'VACUUM (FREEZE, ANALYZE) accounts_10m'
+    fi
+
+    if [ "$ONLY" = formats ]; then
+        log "datasets ready ($(($(date +%s) - t0)) s; --only formats: PostgreSQL's only)"
+        return 0
+    fi
+
     # MariaDB pgbench_accounts: the same rows, through COPY text and LOAD DATA
     n=$(my_count pgbench_accounts)
     if [ "$REBUILD" -eq 1 ] || [ "$n" != "$ACCOUNTS_ROWS" ]; then
@@ -453,17 +542,6 @@ datasets() {
         rm -f "$f"
         n=$(my_count pgbench_accounts)
         [ "$n" = "$ACCOUNTS_ROWS" ] || die "MariaDB pgbench_accounts has $n rows after loading, not $ACCOUNTS_ROWS"
-    fi
-
-    # typed, PostgreSQL
-    n=$(pg_count typed)
-    if [ "$REBUILD" -eq 1 ] || [ "$n" != "$TYPED_ROWS" ] ||
-        [ "$(pgdb -c "select obj_description('typed'::regclass, 'pg_class')")" != "$TYPED_VERSION" ]; then
-        log "PostgreSQL $DB: typed ($TYPED_ROWS rows)"
-        fill "$PG_TYPED_SQL" | psql -X -w -q -v ON_ERROR_STOP=1 -h "$PG_HOST" -p "$PG_PORT" -U "$PG_USER" -d "$DB" \
-            >/dev/null || die "creating PostgreSQL typed failed"
-        pgdb -c 'VACUUM (FREEZE, ANALYZE) typed'
-        REBUILT_PG_TYPED=1
     fi
 
     # typed, MariaDB
@@ -535,8 +613,10 @@ RUN=1
 # bench GROUP CASE_ID LABEL ROWS -- CMD...
 #   Runs CMD once (the RUN-th time), timed, and appends a line to $RESULTS.
 #   stdout goes to $SCRATCH/out and counts as the output bytes, unless
-#   B_DIR (an output directory: bytes = its *.sql/*.csv files) or B_INPUT (an
-#   import: bytes = the input file, stdout discarded) is set.
+#   B_DIR (an output directory: bytes = its *.sql/*.csv files), B_FILE (an
+#   output file the command writes itself: bytes = its size, stdout
+#   discarded) or B_INPUT (an import: bytes = the input file, stdout
+#   discarded) is set. Records wall time, peak RSS and CPU time (user+sys).
 #   B_PRE / B_POST: commands run before / after (untimed); a failing B_POST
 #   (an import check) marks the run failed.
 bench() {
@@ -547,7 +627,7 @@ bench() {
     if [ "$RUN" -eq 1 ]; then
         local shown
         shown=$(pretty "$(shq "$@")")
-        if [ -n "${B_INPUT:-}${B_DIR:-}" ]; then :; else shown="$shown > \$TMP/out"; fi
+        if [ -n "${B_INPUT:-}${B_DIR:-}${B_FILE:-}" ]; then :; else shown="$shown > \$TMP/out"; fi
         printf '%s\t%s\t%s\t%s\t%s\n' "$id" "$group" "$label" "$rows" "$shown" >>"$CASES"
     fi
     rm -rf "$out" "$errf" "$tf"
@@ -559,19 +639,25 @@ bench() {
         rm -rf "$B_DIR"
         mkdir -p "$B_DIR"
     fi
-    local t0 t1 rc=0 wall rss=0 bytes=0
+    [ -n "${B_FILE:-}" ] && rm -f "$B_FILE"
+    local t0 t1 rc=0 wall rss=0 bytes=0 cpu=0
     if [ "$status" = ok ]; then
         t0=$(date +%s%N)
-        if [ -n "${B_INPUT:-}${B_DIR:-}" ]; then
-            /usr/bin/time -f '%e %M' -o "$tf" "$@" >/dev/null 2>"$errf" || rc=$?
+        if [ -n "${B_INPUT:-}${B_DIR:-}${B_FILE:-}" ]; then
+            /usr/bin/time -f '%e %M %U %S' -o "$tf" "$@" >/dev/null 2>"$errf" || rc=$?
         else
-            /usr/bin/time -f '%e %M' -o "$tf" "$@" >"$out" 2>"$errf" || rc=$?
+            /usr/bin/time -f '%e %M %U %S' -o "$tf" "$@" >"$out" 2>"$errf" || rc=$?
         fi
         t1=$(date +%s%N)
         wall=$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.3f", (b - a) / 1e9 }')
         rss=$(tail -n 1 "$tf" 2>/dev/null | awk '{ print $2 + 0 }')
+        # CPU time of the command (user + sys, its threads and waited-for
+        # children): the client's side only, the database server's is not in it.
+        cpu=$(tail -n 1 "$tf" 2>/dev/null | awk '{ printf "%.2f", $3 + $4 }')
         if [ -n "${B_INPUT:-}" ]; then
             bytes=$(stat -c %s "$B_INPUT")
+        elif [ -n "${B_FILE:-}" ]; then
+            bytes=$(stat -c %s "$B_FILE" 2>/dev/null || echo 0)
         elif [ -n "${B_DIR:-}" ]; then
             bytes=$(find "$B_DIR" -type f \( -name '*.sql' -o -name '*.csv' \) ! -name '*-schema*' -printf '%s\n' |
                 awk '{ s += $1 } END { print s + 0 }')
@@ -586,16 +672,18 @@ bench() {
     else
         wall=0
     fi
-    printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$id" "$RUN" "$status" "$wall" "$rss" "$bytes" "$rows" >>"$RESULTS"
+    printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$id" "$RUN" "$status" "$wall" "$rss" "$bytes" "$rows" "$cpu" \
+        >>"$RESULTS"
     if [ "$status" = ok ]; then
-        printf 'bench.sh:   run %d  %-36s %8.2f s %8.1f MB %-3s %6.1f MB rss\n' "$RUN" "$label" "$wall" \
-            "$(awk -v b="$bytes" 'BEGIN { print b / 1e6 }')" "$([ -n "${B_INPUT:-}" ] && echo in || echo out)" \
+        printf 'bench.sh:   run %d  %-36s %8.2f s %8.2f s cpu %8.1f MB %-3s %6.1f MB rss\n' "$RUN" "$label" "$wall" \
+            "$cpu" "$(awk -v b="$bytes" 'BEGIN { print b / 1e6 }')" "$([ -n "${B_INPUT:-}" ] && echo in || echo out)" \
             "$(awk -v r="$rss" 'BEGIN { print r / 1024 }')" >&2
     else
         printf 'bench.sh:   run %d  %-36s %s\n' "$RUN" "$label" "$status" >&2
     fi
     rm -rf "$out"
     [ -n "${B_DIR:-}" ] && rm -rf "$B_DIR"
+    [ -n "${B_FILE:-}" ] && rm -f "$B_FILE"
     return 0
 }
 
@@ -636,10 +724,6 @@ export_pg() { # DATASET TABLE ROWS KEY
                 "$DBCHUNK" export --url "$PG_URL" --table "$table" --strategy "$s" --format "$f" --chunk "$CHUNK"
         done
     done
-    # zstd-compressed CSV, next to "dbchunk auto csv" above (issue 16: at
-    # most 1.2x its time); compressed in dbchunk's writer thread.
-    bench "$g" "$g.dbchunk-auto-csv-zstd" "dbchunk auto csv --compress zstd" "$rows" -- \
-        "$DBCHUNK" export --url "$PG_URL" --table "$table" --format csv --compress zstd --chunk "$CHUNK"
     if [ "$ds" = typed ]; then offset_cases "$g" "$PG_URL" "$table"; fi
     if [ "$HAS_PARALLEL" -eq 1 ]; then
         bench "$g" "$g.dbchunk-parallel2-csv" "dbchunk auto --parallel 2 csv" "$rows" -- \
@@ -820,6 +904,93 @@ import_sqlite() { # ROWS
         "$PY" "$SA_IMPORT" --url "$SA_SQLITE_IMPORT_URL" --table typed_import --input "$input" --batch "$CHUNK"
 }
 
+# --- formats (issue 16) -------------------------------------------------------
+
+FORMATS_DIR="$WORK/formats"
+
+# Parquet and compressed CSV next to plain CSV, and next to ConnectorX +
+# pyarrow, on one PostgreSQL table. Every command writes a file
+# on tmpfs (-o), as a user making a data-lake file would.
+formats_export() { # DATASET TABLE ROWS
+    local ds=$1 table=$2 rows=$3 g="formats.export.$1"
+    B_FILE="$SCRATCH/$ds.csv" bench "$g" "$g.dbchunk-csv" "dbchunk csv" "$rows" -- \
+        "$DBCHUNK" export --url "$PG_URL" --table "$table" --chunk "$CHUNK" -o "$SCRATCH/$ds.csv"
+    B_FILE="$SCRATCH/$ds.parquet" bench "$g" "$g.dbchunk-parquet" "dbchunk parquet (zstd)" "$rows" -- \
+        "$DBCHUNK" export --url "$PG_URL" --table "$table" --chunk "$CHUNK" --format parquet -o "$SCRATCH/$ds.parquet"
+    B_FILE="$SCRATCH/$ds.cx.parquet" bench "$g" "$g.connectorx" "ConnectorX + pyarrow (zstd)" "$rows" -- \
+        "$PY" "$CX_PARQUET" --url "$CX_PG_URL" --table "$table" --output "$SCRATCH/$ds.cx.parquet"
+    B_FILE="$SCRATCH/$ds.csv.zst" bench "$g" "$g.dbchunk-csv-zstd" "dbchunk csv.zst (zstd level 3)" "$rows" -- \
+        "$DBCHUNK" export --url "$PG_URL" --table "$table" --chunk "$CHUNK" -o "$SCRATCH/$ds.csv.zst"
+    B_FILE="$SCRATCH/$ds.csv.gz" bench "$g" "$g.dbchunk-csv-gzip" "dbchunk csv.gz (gzip level 6)" "$rows" -- \
+        "$DBCHUNK" export --url "$PG_URL" --table "$table" --chunk "$CHUNK" -o "$SCRATCH/$ds.csv.gz"
+}
+
+formats_memory() { # Parquet export of accounts_10m: a tenth of it (--limit) and all of it
+    B_FILE="$SCRATCH/narrow_small.parquet" bench formats.memory formats.memory.dbchunk-parquet-small \
+        "dbchunk parquet --limit $NARROW_SMALL" "$NARROW_SMALL" -- \
+        "$DBCHUNK" export --url "$PG_URL" --table accounts_10m --chunk "$CHUNK" --limit "$NARROW_SMALL" \
+        -o "$SCRATCH/narrow_small.parquet"
+    B_FILE="$SCRATCH/narrow_full.parquet" bench formats.memory formats.memory.dbchunk-parquet-full \
+        "dbchunk parquet, all $NARROW_ROWS rows" "$NARROW_ROWS" -- \
+        "$DBCHUNK" export --url "$PG_URL" --table accounts_10m --chunk "$CHUNK" -o "$SCRATCH/narrow_full.parquet"
+}
+
+# The import inputs: dbchunk's own CSV, zstd CSV and Parquet of the same rows,
+# and empty copies of the tables.
+formats_import_inputs() {
+    mkdir -p "$FORMATS_DIR"
+    log "exporting the formats import inputs to $FORMATS_DIR"
+    local ext
+    for ext in csv csv.zst parquet; do
+        "$DBCHUNK" export --url "$PG_URL" --table pgbench_accounts --limit "$SUBSET_ROWS" --quiet \
+            -o "$FORMATS_DIR/accounts.$ext" || die "exporting $FORMATS_DIR/accounts.$ext failed"
+        "$DBCHUNK" export --url "$PG_URL" --table typed --quiet -o "$FORMATS_DIR/typed.$ext" ||
+            die "exporting $FORMATS_DIR/typed.$ext failed"
+    done
+    pgdb -c "DROP TABLE IF EXISTS fmt_accounts_import, fmt_typed_import;
+        CREATE TABLE fmt_accounts_import (LIKE pgbench_accounts INCLUDING ALL);
+        CREATE TABLE fmt_typed_import (LIKE typed INCLUDING ALL);"
+}
+
+formats_import() { # DATASET TARGET_TABLE ROWS
+    local ds=$1 table=$2 rows=$3 g="formats.import.$1" ext
+    local -x B_PRE="pg_truncate $table" B_POST="pg_check $table $rows"
+    for ext in csv parquet csv.zst; do
+        B_INPUT="$FORMATS_DIR/$ds.$ext" bench "$g" "$g.dbchunk-copy-${ext/./-}" "dbchunk import copy, $ext" "$rows" -- \
+            "$DBCHUNK" import --url "$PG_URL" --table "$table" --input "$FORMATS_DIR/$ds.$ext" --strategy copy \
+            --batch "$CHUNK"
+    done
+}
+
+run_formats() {
+    log "formats: PostgreSQL pgbench_accounts ($ACCOUNTS_ROWS rows)"
+    group formats.export.accounts "PostgreSQL export to files, pgbench_accounts ($ACCOUNTS_ROWS rows)" \
+        formats.export.accounts.dbchunk-csv ""
+    warm_pg pgbench_accounts
+    rounds formats_export accounts pgbench_accounts "$ACCOUNTS_ROWS"
+
+    log "formats: PostgreSQL typed ($TYPED_ROWS rows)"
+    group formats.export.typed "PostgreSQL export to files, typed ($TYPED_ROWS rows)" formats.export.typed.dbchunk-csv ""
+    warm_pg typed
+    rounds formats_export typed typed "$TYPED_ROWS"
+
+    log "formats: Parquet peak RSS, accounts_10m ($NARROW_SMALL and $NARROW_ROWS rows)"
+    group formats.memory "Parquet export's peak RSS, accounts_10m ($NARROW_SMALL rows with --limit, and all $NARROW_ROWS)" \
+        formats.memory.dbchunk-parquet-small ""
+    warm_pg accounts_10m
+    rounds formats_memory
+
+    formats_import_inputs
+    log "formats: PostgreSQL import, Parquet and CSV"
+    group formats.import.accounts "PostgreSQL import, pgbench_accounts ($SUBSET_ROWS rows, files made by dbchunk)" \
+        formats.import.accounts.dbchunk-copy-csv ""
+    rounds formats_import accounts fmt_accounts_import "$SUBSET_ROWS"
+    group formats.import.typed "PostgreSQL import, typed ($TYPED_ROWS rows, files made by dbchunk)" \
+        formats.import.typed.dbchunk-copy-csv ""
+    rounds formats_import typed fmt_typed_import "$TYPED_ROWS"
+    pgdb -c "DROP TABLE IF EXISTS fmt_accounts_import, fmt_typed_import" || true
+}
+
 # ---------------------------------------------------------------------------
 # facts about the run
 
@@ -860,6 +1031,13 @@ print(f"SQLAlchemy {sqlalchemy.__version__}, psycopg2 {psycopg2.__version__.spli
     meta scale "$SCALE"
     meta db "$DB"
     meta load_data_typed "$(pretty "${MY_LOAD_TYPED//@FILE@/$IMPORT_DIR/my_typed.csv}")"
+    meta narrow_rows "$NARROW_ROWS"
+    meta only "$ONLY"
+    meta arrow_libs "$("$PY" -c 'import connectorx, pyarrow
+print(f"connectorx {connectorx.__version__}, pyarrow {pyarrow.__version__}")')"
+    meta pg_settings "$(pg -d "$DB" -F ' ' -c "select string_agg(name || ' = ' || setting || coalesce(unit, ''), ', ' order by name)
+        from pg_settings where name in ('shared_buffers', 'work_mem', 'max_wal_size', 'synchronous_commit', 'fsync',
+            'wal_level', 'ssl', 'checkpoint_timeout', 'effective_io_concurrency')")"
 }
 
 # ---------------------------------------------------------------------------
@@ -869,7 +1047,7 @@ log "mode: $([ "$QUICK" -eq 1 ] && echo quick || echo full), RUNS=$RUNS, databas
 install_tools
 build_dbchunk
 ensure_servers
-set_buffer_pool
+[ "$ONLY" = formats ] || set_buffer_pool
 HAS_PARALLEL=0
 if "$DBCHUNK" export --help | grep -q -- '--parallel'; then HAS_PARALLEL=1; fi
 datasets
@@ -880,6 +1058,26 @@ fi
 record_meta
 
 MEASURE_START=$(date +%s)
+
+write_report() { # extra arguments for report.py
+    "$PY" "$REPO_ROOT/scripts/bench/report.py" --meta "$META" --groups "$GROUPS_FILE" --cases "$CASES" \
+        --results "$RESULTS" --output "$OUT_MD" "$@" || die "writing the report failed"
+    log "done in $(($(date +%s) - BENCH_START)) s; report: $OUT_MD"
+    if grep -q $'\tfail' "$RESULTS"; then
+        log "some commands failed (marked FAILED in the report):"
+        awk -F'\t' '$3 ~ /^fail/ { print "  " $1 " run " $2 ": " $3 }' "$RESULTS" >&2
+    fi
+}
+
+if [ "$ONLY" = formats ]; then
+    run_formats
+    meta load_end "$(cut -d' ' -f1-3 /proc/loadavg)"
+    meta measure_seconds "$(($(date +%s) - MEASURE_START))"
+    meta total_seconds "$(($(date +%s) - BENCH_START))"
+    write_report --section formats
+    exit 0
+fi
+
 PAR_NOTE=""
 [ "$HAS_PARALLEL" -eq 1 ] || PAR_NOTE=" dbchunk --parallel is not implemented yet (not in dbchunk export --help), so it has no row."
 
@@ -941,15 +1139,11 @@ pgdb -c "DROP TABLE IF EXISTS accounts_import, typed_import" || true
 mydb -e "DROP TABLE IF EXISTS accounts_import, typed_import" || true
 rm -f "$SQLITE_IMPORT_DB"
 
+run_formats
+
 meta load_end "$(cut -d' ' -f1-3 /proc/loadavg)"
 meta measure_seconds "$(($(date +%s) - MEASURE_START))"
 meta total_seconds "$(($(date +%s) - BENCH_START))"
 restore_buffer_pool
 
-"$PY" "$REPO_ROOT/scripts/bench/report.py" --meta "$META" --groups "$GROUPS_FILE" --cases "$CASES" \
-    --results "$RESULTS" --output "$OUT_MD" || die "writing the report failed"
-log "done in $(($(date +%s) - BENCH_START)) s; report: $OUT_MD"
-if grep -q $'\tfail' "$RESULTS"; then
-    log "some commands failed (marked FAILED in the report):"
-    awk -F'\t' '$3 ~ /^fail/ { print "  " $1 " run " $2 ": " $3 }' "$RESULTS" >&2
-fi
+write_report

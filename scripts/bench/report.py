@@ -5,10 +5,15 @@ Inputs (tab-separated, written by bench.sh):
   --meta     key, value                        facts about the machine and the run
   --groups   group, title, baseline case, note, load average (1 min) at its start
   --cases    case, group, label, rows, command in the order they ran
-  --results  case, run, status, wall s, peak RSS KiB, bytes, rows
+  --results  case, run, status, wall s, peak RSS KiB, bytes, rows, CPU s (user+sys)
+
+With --section formats, only the section "Formats: Parquet and compression
+(issue 16)" is written: it replaces that section of --output (or goes before
+"Where the time goes", or at the end), and the rest of the file is kept.
 """
 
 import argparse
+import os
 import statistics
 from collections import OrderedDict, defaultdict
 
@@ -27,7 +32,7 @@ def read_tsv(path, ncols):
 class Case:
     def __init__(self, cid, group, label, rows, command):
         self.id, self.group, self.label, self.rows, self.command = cid, group, label, int(rows), command
-        self.walls, self.rss, self.bytes, self.failures = [], [], [], []
+        self.walls, self.rss, self.bytes, self.cpus, self.failures = [], [], [], [], []
 
     @property
     def ok(self):
@@ -36,6 +41,10 @@ class Case:
     @property
     def median(self):
         return statistics.median(self.walls) if self.walls else None
+
+    @property
+    def cpu(self):
+        return statistics.median(self.cpus) if self.cpus else None
 
     @property
     def peak_rss_mb(self):
@@ -52,7 +61,7 @@ def load(args):
     cases = OrderedDict()
     for cid, group, label, rows, command in read_tsv(args.cases, 5):
         cases[cid] = Case(cid, group, label, rows, command)
-    for cid, run, status, wall, rss, nbytes, rows in read_tsv(args.results, 7):
+    for cid, run, status, wall, rss, nbytes, rows, cpu in read_tsv(args.results, 8):
         c = cases.get(cid)
         if c is None:
             continue
@@ -60,6 +69,8 @@ def load(args):
             c.walls.append(float(wall))
             c.rss.append(int(float(rss)))
             c.bytes.append(int(nbytes))
+            if cpu:
+                c.cpus.append(float(cpu))
         else:
             c.failures.append(f"run {run}: {status}")
     return meta, groups, cases
@@ -234,6 +245,237 @@ def build_targets(cases, meta):
     return t.rows
 
 
+FORMATS_TITLE = "## Formats: Parquet and compression (issue 16)"
+
+# Each formats row's pair: the row it is divided by in the tables (suffixes
+# of case ids within a group).
+FORMATS_PAIRS = {
+    "dbchunk-parquet": "dbchunk-csv",
+    "connectorx": "dbchunk-parquet",
+    "dbchunk-csv-zstd": "dbchunk-csv",
+    "dbchunk-csv-gzip": "dbchunk-csv",
+    "dbchunk-parquet-full": "dbchunk-parquet-small",
+    "dbchunk-copy-parquet": "dbchunk-copy-csv",
+    "dbchunk-copy-csv-zst": "dbchunk-copy-csv",
+}
+
+
+def spread(values):
+    if not values:
+        return "–"
+    return f"{statistics.median(values):.2f} ({min(values):.2f}–{max(values):.2f})"
+
+
+def formats_targets(cases, meta):
+    """Issue 16's benchmark targets: (what, measured, target, met)."""
+    rows = []
+
+    def get(cid):
+        c = cases.get(cid)
+        return c if c is not None and c.ok else None
+
+    def ratio(what, num, den, limit, figure="wall"):
+        a, b = get(num), get(den)
+        if a is None or b is None:
+            if num in cases or den in cases:
+                rows.append((what, "failed or not run", "–" if limit is None else f"≤ {limit:g}", "–"))
+            return
+        x, y = (a.median, b.median) if figure == "wall" else (a.cpu, b.cpu)
+        if x is None or y is None or y == 0:
+            return
+        r = x / y
+        shown = f"{r:.2f} ({x:.2f} s ÷ {y:.2f} s)"
+        if limit is None:
+            rows.append((what, shown, "–", "(reference)"))
+        else:
+            rows.append((what, shown, f"≤ {limit:g}", "yes" if r <= limit else "**no**"))
+
+    def rss(what, cid, limit):
+        c = get(cid)
+        if c is None:
+            return
+        shown = f"{c.peak_rss_mb:.1f} MB"
+        if limit is None:
+            rows.append((what, shown, "–", "(reference)"))
+        else:
+            rows.append((what, shown, f"≤ {limit:g} MB", "yes" if c.peak_rss_mb <= limit else "**no**"))
+
+    for ds in ("accounts", "typed"):
+        g = f"formats.export.{ds}"
+        ratio(f"{ds}: dbchunk Parquet ÷ dbchunk CSV, wall", f"{g}.dbchunk-parquet", f"{g}.dbchunk-csv", 1.3)
+        ratio(f"{ds}: dbchunk Parquet ÷ ConnectorX + pyarrow, wall", f"{g}.dbchunk-parquet", f"{g}.connectorx", 0.8)
+        ratio(f"{ds}: dbchunk Parquet ÷ ConnectorX + pyarrow, CPU (user+sys of the client)",
+              f"{g}.dbchunk-parquet", f"{g}.connectorx", 0.5, figure="cpu")
+        ratio(f"{ds}: dbchunk CSV ÷ ConnectorX + pyarrow, wall", f"{g}.dbchunk-csv", f"{g}.connectorx", None)
+        ratio(f"{ds}: dbchunk CSV ÷ ConnectorX + pyarrow, CPU", f"{g}.dbchunk-csv", f"{g}.connectorx", None,
+              figure="cpu")
+        rss(f"{ds}: dbchunk Parquet peak RSS", f"{g}.dbchunk-parquet", 128)
+        rss(f"{ds}: ConnectorX + pyarrow peak RSS", f"{g}.connectorx", None)
+        ratio(f"{ds}: dbchunk zstd CSV ÷ plain CSV, wall", f"{g}.dbchunk-csv-zstd", f"{g}.dbchunk-csv", 1.2)
+        ratio(f"{ds}: dbchunk gzip CSV ÷ plain CSV, wall", f"{g}.dbchunk-csv-gzip", f"{g}.dbchunk-csv", None)
+    small = get("formats.memory.dbchunk-parquet-small")
+    full = get("formats.memory.dbchunk-parquet-full")
+    if small is not None:
+        rss(f"dbchunk Parquet peak RSS, {small.rows:,} rows", "formats.memory.dbchunk-parquet-small", 128)
+    if full is not None:
+        rss(f"dbchunk Parquet peak RSS, {full.rows:,} rows", "formats.memory.dbchunk-parquet-full", 128)
+    if small is not None and full is not None:
+        r = full.peak_rss_mb / small.peak_rss_mb
+        rows.append((f"dbchunk Parquet peak RSS, {full.rows:,} ÷ {small.rows:,} rows (flat)",
+                     f"{r:.2f} ({full.peak_rss_mb:.1f} MB ÷ {small.peak_rss_mb:.1f} MB)", "≤ 1.1",
+                     "yes" if r <= 1.1 else "**no**"))
+    for ds in ("accounts", "typed"):
+        g = f"formats.import.{ds}"
+        ratio(f"import {ds}: dbchunk Parquet ÷ CSV (copy), wall", f"{g}.dbchunk-copy-parquet", f"{g}.dbchunk-copy-csv", 1.2)
+        ratio(f"import {ds}: dbchunk zstd CSV ÷ CSV (copy), wall", f"{g}.dbchunk-copy-csv-zst", f"{g}.dbchunk-copy-csv",
+              None)
+    return rows
+
+
+def formats_group_table(g, cases):
+    gid, title, _baseline, note, load = g[:5]
+    members = [c for c in cases.values() if c.group == gid]
+    import_kind = gid.startswith("formats.import.")
+    mb_head = "input MB" if import_kind else "output MB"
+    lines = [
+        f"### {title}",
+        "",
+        f"| command | wall s, median (min–max) | CPU s (user+sys), median (min–max) | rows/s | {mb_head} "
+        "| peak RSS MB | pair | wall ÷ pair | CPU ÷ pair |",
+        "|---|---:|---:|---:|---:|---:|---|---:|---:|",
+    ]
+    for c in members:
+        if not c.ok:
+            why = "; ".join(c.failures) if c.failures else "not run"
+            lines.append(f"| {c.label} | FAILED | {why.replace('|', '/')} | | | | | | |")
+            continue
+        suffix = c.id[len(gid) + 1:]
+        pair = cases.get(f"{gid}.{FORMATS_PAIRS[suffix]}") if suffix in FORMATS_PAIRS else None
+        if pair is not None and pair.ok:
+            pair_cells = [pair.label, ratio_text(c.median / pair.median),
+                          ratio_text(c.cpu / pair.cpu) if c.cpu and pair.cpu else "–"]
+        else:
+            pair_cells = ["–", "–", "–"]
+        lines.append("| " + " | ".join([
+            c.label,
+            spread(c.walls),
+            spread(c.cpus),
+            thousands(c.rows / c.median if c.median else None),
+            f"{c.mb:.1f}",
+            f"{c.peak_rss_mb:.1f}",
+        ] + pair_cells) + " |")
+    if load:
+        note = (note + " " if note else "") + f"Load average (1 min) when this comparison started: {load}."
+    if note:
+        lines += ["", note]
+    lines.append("")
+    return lines
+
+
+def formats_section(meta, groups, cases):
+    m = meta.get
+    fgroups = [g for gid, g in groups.items() if gid.startswith("formats.")]
+    if not fgroups:
+        return []
+    how = "`scripts/bench.sh --only formats`" if m("only") == "formats" else "`scripts/bench.sh`"
+    out = [
+        FORMATS_TITLE,
+        "",
+        f"<!-- Written by {how.strip('`')} (scripts/bench/report.py); rerun it rather than editing the numbers. -->",
+        "",
+        f"Measured on {m('date')} by {how}"
+        + (" **in --quick mode (small datasets, not representative)**" if m("mode") == "quick" else "")
+        + f": every command run {m('runs')} times, the commands of one comparison taking turns, each writing a "
+        "file on tmpfs. Times are the median with the fastest and slowest run; CPU time is the client "
+        "process's user + sys (its threads included) from GNU time, without the PostgreSQL server's; peak RSS "
+        "is the largest of the runs. Ratios are between medians of the same run.",
+        "",
+        "### Targets",
+        "",
+        "| target | measured | target | met |",
+        "|---|---|---|---|",
+    ]
+    for what, shown, limit, met in formats_targets(cases, meta):
+        out.append(f"| {what} | {shown} | {limit} | {met} |")
+    out.append("")
+    for g in fgroups:
+        out += formats_group_table(g, cases)
+    out += [
+        "### Setup",
+        "",
+        "| | |",
+        "|---|---|",
+        f"| machine | {m('nproc')} CPUs ({m('cpu')}), {m('memory')} memory, {m('os')}, {m('kernel')} |",
+        f"| load average (1, 5, 15 min) | at the start {m('load_start')}; at the end {m('load_end')} "
+        "(other work on the machine at the same time slows the runs it overlaps) |",
+        f"| dbchunk | {m('dbchunk')}, `cargo build --release`, {m('rustc')}; defaults: `--chunk {m('chunk')}`, "
+        "Parquet zstd level 1 inside the file, `--row-group-size 32MiB`; `.csv.zst` zstd level 3, `.csv.gz` "
+        "gzip level 6; strategy auto |",
+        f"| PostgreSQL | server {m('pg_server')}; {m('pg_settings')} |",
+        "| MariaDB | not used by these rows (the bench's `innodb_buffer_pool_size` change is skipped with "
+        "`--only formats`) |",
+        f"| Python | {m('python')}: {m('arrow_libs')} (pinned in scripts/bench.sh) |",
+        "| sling | not measured: its Parquet writer (sling-linux-amd64 1.4.11 from PyPI) downloads the DuckDB CLI at "
+        "run time, which this machine cannot reach |",
+        f"| time | measurements {minutes(m('measure_seconds', '0'))}, {minutes(m('total_seconds', '0'))} in all |",
+        "",
+        f"Datasets (database `{m('db')}`): `pgbench_accounts` (`pgbench -i -s "
+        f"{m('scale')}`), `typed` (see Method above), and `accounts_10m`: {int(m('narrow_rows', '0')):,} rows of "
+        "pgbench_accounts' shape (`aid int` primary key, `bid`, `abalance int`, `filler char(84)`) from "
+        "`generate_series`. The import inputs are dbchunk's own exports of the same rows (CSV, `.csv.zst`, "
+        f"Parquet; pgbench_accounts' first {int(m('subset_rows', '0')):,} rows), loaded with `--strategy copy` "
+        "into a freshly truncated `(LIKE ... INCLUDING ALL)` copy after a `CHECKPOINT`; the row count is "
+        "checked after each run. ConnectorX + pyarrow is "
+        "[scripts/bench/connectorx_parquet.py](../scripts/bench/connectorx_parquet.py): "
+        "`cx.read_sql(url, \"SELECT * FROM table\", return_type=\"arrow\")` (one connection, binary protocol, "
+        "no TLS), then `pyarrow.parquet.write_table(t, path, compression=\"zstd\")`; dbchunk connects with TLS "
+        "(sslmode=prefer, as everywhere in this file) and reads, for Parquet, PostgreSQL's COPY text in key order.",
+        "",
+        "Where the time goes in the targets missed (client and server CPU, profiles): "
+        "[profile.md](profile.md#formats-issue-16-parquet-and-zstd).",
+        "",
+        "Commands, exactly as run (`dbchunk` is target/release/dbchunk, `python` the venv's, `$TMP` the "
+        "scratch directory on tmpfs):",
+        "",
+    ]
+    for g in fgroups:
+        members = [c for c in cases.values() if c.group == g[0]]
+        if not members:
+            continue
+        out += [f"{g[1]}:", "", "```sh"]
+        out += [c.command for c in members]
+        out += ["```", ""]
+    out += [
+        "Rerun this section alone (about 5 minutes; the rest of this file is kept):",
+        "",
+        "```sh",
+        "scripts/bench.sh --only formats          # RUNS=3",
+        "RUNS=5 scripts/bench.sh --only formats   # 5 runs of every command",
+        "```",
+        "",
+    ]
+    return out
+
+
+def splice_section(path, section_lines):
+    """`path` with its formats section replaced by `section_lines` (the rest kept)."""
+    text = open(path, encoding="utf-8").read() if os.path.exists(path) else ""
+    lines = text.split("\n") if text else []
+    new = [ln for ln in section_lines]
+    if FORMATS_TITLE in lines:
+        start = lines.index(FORMATS_TITLE)
+        end = next((i for i in range(start + 1, len(lines)) if lines[i].startswith("## ")), len(lines))
+        lines[start:end] = new
+    elif "## Where the time goes" in lines:
+        i = lines.index("## Where the time goes")
+        lines[i:i] = new
+    else:
+        if lines and lines[-1] != "":
+            lines.append("")
+        lines += new
+    return "\n".join(lines)
+
+
 def buffer_pool_text(meta):
     used = int(meta.get("buffer_pool", "0")) / 2**20
     orig = int(meta.get("buffer_pool_orig", "0")) / 2**20
@@ -355,6 +597,7 @@ def report(meta, groups, cases):
         for gid, g in groups.items():
             if gid.startswith(prefix):
                 out += group_table(g, cases, prefix == "import.")
+    out += formats_section(meta, groups, cases)
     out += [
         "## Where the time goes",
         "",
@@ -368,7 +611,7 @@ def report(meta, groups, cases):
     ]
     for gid, g in groups.items():
         members = [c for c in cases.values() if c.group == gid]
-        if not members:
+        if not members or gid.startswith("formats."):
             continue
         out += [f"{g[1]}:", "", "```sh"]
         out += [c.command for c in members]
@@ -381,6 +624,7 @@ def report(meta, groups, cases):
         "RUNS=5 scripts/bench.sh       # 5 runs of every command instead of 3",
         "scripts/bench.sh --rebuild    # recreate the datasets first",
         "scripts/bench.sh --quick      # small datasets (database bench_quick), 1 run, report to a temporary file",
+        "scripts/bench.sh --only formats   # the issue-16 formats section alone (rewrites only that section)",
         "```",
         "",
         "The script needs the local PostgreSQL and MariaDB of `scripts/test.sh`, installs what else it needs "
@@ -396,9 +640,13 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     for name in ("meta", "groups", "cases", "results", "output"):
         ap.add_argument(f"--{name}", required=True)
+    ap.add_argument("--section", choices=["formats"], help="rewrite only this section of --output")
     args = ap.parse_args()
     meta, groups, cases = load(args)
-    text = report(meta, groups, cases)
+    if args.section == "formats":
+        text = splice_section(args.output, formats_section(meta, groups, cases))
+    else:
+        text = report(meta, groups, cases)
     with open(args.output, "w", encoding="utf-8") as f:
         f.write(text)
 
