@@ -4,5 +4,6 @@ pub mod count;
 pub mod explain;
 pub mod export;
 pub mod import;
+pub mod incremental;
 pub mod parallel;
 pub mod read;
