@@ -17,6 +17,8 @@ pub struct Cli {
     pub command: Command,
 }
 
+// Parsed once and matched once: boxing the big variant buys nothing.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Write a table or query to CSV, TSV or NDJSON, chunk by chunk.
@@ -206,6 +208,24 @@ pub struct ExportArgs {
     /// Print one JSON line of totals to stderr at the end.
     #[arg(long)]
     pub stats: bool,
+
+    /// Export only the rows whose COL changed since the last successful
+    /// run recorded in --state FILE (the first run exports every row), in
+    /// (COL, key) order. COL: a timestamp the writing transaction stamps
+    /// (now(), ON UPDATE CURRENT_TIMESTAMP) or an ever-growing id. See
+    /// docs/incremental.md.
+    #[arg(long, value_name = "COL", requires = "state")]
+    pub incremental: Option<String>,
+
+    /// With --incremental: when no row changed, write nothing (no file,
+    /// not even a header line) instead of an output without rows.
+    #[arg(long, requires = "incremental")]
+    pub skip_empty: bool,
+
+    /// When another run holds the lock of the --state file, wait up to
+    /// this long for it (30s, 5m, 1h) instead of exiting 75 at once.
+    #[arg(long, value_name = "DURATION", requires = "state")]
+    pub wait_lock: Option<String>,
 }
 
 #[derive(Debug, Args)]
@@ -312,6 +332,11 @@ pub struct ImportArgs {
     /// exactly the input that is already in the table.
     #[arg(long, requires = "state", conflicts_with = "truncate")]
     pub resume: bool,
+
+    /// When another run holds the lock of the --state file, wait up to
+    /// this long for it (30s, 5m, 1h) instead of exiting 75 at once.
+    #[arg(long, value_name = "DURATION", requires = "state")]
+    pub wait_lock: Option<String>,
 
     /// Show the progress bar on stderr: auto = when stderr is a terminal.
     #[arg(long, value_enum, default_value_t = ProgressMode::Auto)]

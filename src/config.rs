@@ -48,6 +48,21 @@ pub struct ExportPlan {
     pub progress: ProgressMode,
     pub quiet: bool,
     pub stats: bool,
+    /// `--incremental COL --state FILE`: a scheduled run's plan (then
+    /// `state_file` is `None`: the file holds no checkpoints).
+    pub incremental: Option<Incremental>,
+    /// `--wait-lock`: how long to wait for another run's lock of the
+    /// `--state` file.
+    pub wait_lock: Option<std::time::Duration>,
+}
+
+/// `--incremental COL --state FILE [--skip-empty]`.
+#[derive(Clone, Debug)]
+pub struct Incremental {
+    /// Unquoted.
+    pub column: String,
+    pub state_file: std::path::PathBuf,
+    pub skip_empty: bool,
 }
 
 pub struct ImportPlan {
@@ -80,6 +95,9 @@ pub struct ImportPlan {
     /// `--verbose`: the summary line on success.
     pub verbose: bool,
     pub stats: bool,
+    /// `--wait-lock`: how long to wait for another run's lock of the
+    /// `--state` file.
+    pub wait_lock: Option<std::time::Duration>,
 }
 
 pub struct CountPlan {
@@ -105,7 +123,8 @@ impl ExportPlan {
             // offset of its own, over what the shell writes after us.
             Some("/dev/stdout" | "/dev/fd/1" | "/proc/self/fd/1") => Destination::Stdout,
             Some(path) => {
-                check_place("--output", path)?;
+                let path = crate::schedule::expand_name(path, std::time::SystemTime::now())?;
+                check_place("--output", &path)?;
                 Destination::File(path.into())
             }
         };
@@ -136,6 +155,8 @@ impl ExportPlan {
         if let Some(path) = &args.state {
             check_state_file(path)?;
         }
+        let incremental = incremental_plan(&args, url.engine)?;
+        let wait_lock = wait_lock(args.wait_lock.as_deref())?;
         if args.null.is_some() && format == Format::Ndjson {
             return Err(UsageError(
                 "--null applies to csv and tsv; NDJSON always writes NULL as null".into(),
@@ -175,7 +196,7 @@ impl ExportPlan {
             ),
             _ => None,
         };
-        let resumable = resume.is_some() || args.state.is_some();
+        let resumable = resume.is_some() || (args.state.is_some() && incremental.is_none());
         if resumable && args.parallel > 1 {
             return Err(UsageError(
                 "--state and --resume do not go with --parallel yet".into(),
@@ -217,7 +238,7 @@ impl ExportPlan {
                 .map(crate::throttle::Rate::parse)
                 .transpose()
                 .map_err(UsageError)?,
-            state_file: args.state.map(Into::into),
+            state_file: args.state.filter(|_| incremental.is_none()).map(Into::into),
             resume,
             split,
             parallel: usize::from(args.parallel),
@@ -226,8 +247,65 @@ impl ExportPlan {
             progress: args.progress,
             quiet: args.quiet,
             stats: args.stats,
+            incremental,
+            wait_lock,
         })
     }
+}
+
+/// `--wait-lock DURATION`.
+fn wait_lock(text: Option<&str>) -> Result<Option<std::time::Duration>, UsageError> {
+    text.map(|t| crate::schedule::parse_duration("--wait-lock", t))
+        .transpose()
+}
+
+/// `--incremental COL`: one column of a table, read by keyset from where
+/// the state file says, so the flags that read otherwise are refused.
+fn incremental_plan(args: &ExportArgs, engine: Engine) -> Result<Option<Incremental>, UsageError> {
+    let Some(column) = &args.incremental else {
+        return Ok(None);
+    };
+    let refused = [
+        ("--query", args.source.query.is_some(), "give --table"),
+        ("--resume", args.resume, "a failed run is simply run again"),
+        (
+            "--resume-from",
+            args.resume_from.is_some(),
+            "a failed run is simply run again",
+        ),
+        (
+            "--limit",
+            args.limit.is_some(),
+            "the state would pass rows never sent",
+        ),
+        (
+            "--parallel",
+            args.parallel > 1,
+            "one connection reads the changes",
+        ),
+    ];
+    if let Some((flag, _, why)) = refused.iter().find(|(_, given, _)| *given) {
+        return Err(UsageError(format!(
+            "--incremental does not go with {flag}: {why}"
+        )));
+    }
+    if !matches!(args.strategy, Strategy::Auto | Strategy::Keyset) {
+        return Err(UsageError(format!(
+            "--incremental reads by keyset in (COL, key) order: drop --strategy {}",
+            args.strategy.name()
+        )));
+    }
+    let mut names = split_list(column, engine)?;
+    if names.len() != 1 {
+        return Err(UsageError(format!(
+            "--incremental {column:?}: give one column (a timestamp or an ever-growing id)"
+        )));
+    }
+    Ok(Some(Incremental {
+        column: names.remove(0),
+        state_file: args.state.clone().unwrap_or_default().into(),
+        skip_empty: args.skip_empty,
+    }))
 }
 
 impl ImportPlan {
@@ -295,6 +373,7 @@ impl ImportPlan {
             quiet: args.quiet,
             verbose: args.verbose,
             stats: args.stats,
+            wait_lock: wait_lock(args.wait_lock.as_deref())?,
         })
     }
 }
@@ -408,7 +487,8 @@ fn parquet_options(args: &ExportArgs, format: Format) -> Result<ParquetOptions, 
              missing value: drop {flag}"
         )));
     }
-    if args.state.is_some() || args.resume || args.resume_from.is_some() {
+    let resumable = args.state.is_some() && args.incremental.is_none();
+    if resumable || args.resume || args.resume_from.is_some() {
         return Err(UsageError(
             "--state and --resume do not work with Parquet yet: its footer is written last, so a \
              stopped export cannot be continued (a failed one leaves no file behind); run it \

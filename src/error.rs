@@ -15,6 +15,19 @@ impl std::fmt::Display for UsageError {
 
 impl std::error::Error for UsageError {}
 
+/// Another run holds what this one needs (the lock of its `--state`
+/// file): exit 75 (`EX_TEMPFAIL`), which says "try again later".
+#[derive(Debug)]
+pub struct Busy(pub String);
+
+impl std::fmt::Display for Busy {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for Busy {}
+
 /// clap's own errors (an unknown flag, a bad value) in dbchunk's form:
 /// `dbchunk: ` and clap's first line, then its usage and tip lines, exit
 /// 2. `--help` and `--version` still go to stdout with exit 0.
@@ -45,6 +58,8 @@ pub enum ExitCode {
     /// reject file instead of the table: not plain success, which a cron
     /// job must be able to tell, and not a failure either.
     Rejected = 3,
+    /// Another run with the same `--state` holds its lock (`EX_TEMPFAIL`).
+    Busy = 75,
     /// Stopped by Ctrl-C (SIGINT).
     Interrupted = 130,
     /// Stopped by SIGTERM.
@@ -105,7 +120,9 @@ pub fn report(err: &anyhow::Error) -> ExitCode {
             _ => ExitCode::Interrupted,
         };
     }
-    if err
+    if err.chain().any(|c| c.downcast_ref::<Busy>().is_some()) {
+        ExitCode::Busy
+    } else if err
         .chain()
         .any(|c| c.downcast_ref::<UsageError>().is_some())
     {

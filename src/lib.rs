@@ -30,6 +30,7 @@ pub mod place;
 pub mod plan;
 pub mod progress;
 pub mod retry;
+pub mod schedule;
 pub mod signals;
 pub mod split;
 pub mod state;
@@ -67,6 +68,8 @@ fn execute(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
         Command::Export(args) => {
             let plan = ExportPlan::from_args(args)?;
+            let state = plan.incremental.as_ref().map(|i| &i.state_file);
+            let _lock = lock_state(state.or(plan.state_file.as_ref()), plan.wait_lock)?;
             runtime.block_on(cmd::export::run(plan))?;
             Ok(ExitCode::Success)
         }
@@ -77,7 +80,17 @@ fn execute(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         Command::Import(args) => {
             let plan = ImportPlan::from_args(args)?;
+            let _lock = lock_state(plan.state_file.as_ref(), plan.wait_lock)?;
             runtime.block_on(cmd::import::run(plan))
         }
     }
+}
+
+/// Two runs with one `--state` file would each write it: the second
+/// waits, or ends at once with exit 75, before it touches anything.
+fn lock_state(
+    state: Option<&std::path::PathBuf>,
+    wait: Option<std::time::Duration>,
+) -> anyhow::Result<Option<state::lock::StateLock>> {
+    state.map(|path| state::lock::lock(path, wait)).transpose()
 }

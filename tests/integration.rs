@@ -13,6 +13,7 @@ mod export_sqlite;
 mod hangs;
 mod import;
 mod import_resume;
+mod incremental;
 mod load;
 mod names;
 mod output_files;

@@ -32,6 +32,9 @@ pub async fn run(plan: ExportPlan) -> Result<()> {
 async fn export(plan: ExportPlan) -> Result<()> {
     let label = plan.request.source.label();
     let mut db = super::step::connect(&plan.url, false, nothing_written(&plan)).await?;
+    if let Some(incremental) = &plan.incremental {
+        return super::incremental::export(&plan, incremental, db).await;
+    }
     let looking_up = format!("while looking up {label}");
     let relation = before_output(&plan, &looking_up, async {
         db.describe(&plan.request)
@@ -200,7 +203,7 @@ async fn export(plan: ExportPlan) -> Result<()> {
 
 /// Runs a step that comes before any output: a signal stops it with
 /// nothing written.
-async fn before_output<T>(
+pub(super) async fn before_output<T>(
     plan: &ExportPlan,
     stage: &str,
     work: impl Future<Output = Result<T>>,
@@ -233,7 +236,7 @@ fn parts_left(plan: &ExportPlan, done: usize) -> String {
 }
 
 /// What a stopped export left, when no checkpoint tells more.
-fn unfinished(plan: &ExportPlan) -> String {
+pub(super) fn unfinished(plan: &ExportPlan) -> String {
     match (&plan.destination, &plan.state_file) {
         (_, Some(state)) => format!(
             "{} records the last complete chunk: rerun with --state {0} --resume",
@@ -374,7 +377,7 @@ fn resolve(
 /// A `--key` that no unique index proves is checked against the data: on a
 /// key with duplicates or NULLs, keyset and offset would skip or repeat
 /// rows without any error.
-async fn check_key_identifies_rows(
+pub(super) async fn check_key_identifies_rows(
     db: &mut Db,
     relation: &Relation,
     strategy: Strategy,
@@ -404,7 +407,7 @@ async fn check_key_identifies_rows(
 
 /// NDJSON objects cannot hold two keys of the same name, nor a Parquet
 /// schema two fields.
-fn check_distinct_names(relation: &Relation, label: &str, format: Format) -> Result<()> {
+pub(super) fn check_distinct_names(relation: &Relation, label: &str, format: Format) -> Result<()> {
     let holder = match format {
         Format::Parquet => "one Parquet schema",
         _ => "one NDJSON object",
@@ -491,7 +494,7 @@ fn print_stats_with_parts(totals: &Totals, strategy: Strategy, started: Instant,
 }
 
 /// The process's peak resident memory, from `/proc` (Linux only).
-fn peak_rss_kb() -> Option<u64> {
+pub(super) fn peak_rss_kb() -> Option<u64> {
     let status = std::fs::read_to_string("/proc/self/status").ok()?;
     let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
     line.split_whitespace().nth(1)?.parse().ok()

@@ -4,6 +4,7 @@ pub mod count;
 pub mod explain;
 pub mod export;
 pub mod import;
+pub mod incremental;
 pub mod parallel;
 pub mod read;
 pub mod step;

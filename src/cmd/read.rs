@@ -59,7 +59,7 @@ pub async fn read(
 /// Reads one chunk. When the connection is lost, the chunk's rows are
 /// dropped, and it is read again on a new connection, up to `--retries`
 /// times with a growing pause in between.
-async fn read_chunk_again_on_loss(
+pub(super) async fn read_chunk_again_on_loss(
     db: &mut Db,
     relation: &Relation,
     statement: &Statement,

@@ -166,6 +166,22 @@ impl Db {
         Ok(read.last_key)
     }
 
+    /// The key of the `n`th row after `after` in key order: the key of the
+    /// last row of a keyset chunk that ended short (readers keep only the
+    /// key of a full chunk's last row).
+    pub async fn key_after(
+        &mut self,
+        relation: &Relation,
+        after: Option<&Key>,
+        n: u64,
+    ) -> Result<Option<Key>> {
+        let statement = relation.select.keyset_chunk(n, after.is_some());
+        let read = self
+            .read_chunk(relation, &statement, after, &mut Discard)
+            .await?;
+        Ok(read.last_key)
+    }
+
     /// Runs one statement and streams all its rows, `fetch` at a time.
     pub async fn stream(
         &mut self,
@@ -235,6 +251,16 @@ impl Db {
             .count_sql(&format!("SELECT COUNT(*) FROM ({inner}) AS d"))
             .await?;
         Ok(found > 0)
+    }
+
+    /// The first row of a statement, in the form each engine binds back
+    /// as a [`Key`] (and writes as SQL literals); `None` without a row.
+    pub async fn first_row(&mut self, sql: &str) -> Result<Option<Key>> {
+        match self {
+            Db::Postgres(db) => db.first_row(sql).await,
+            Db::Mysql(db) => db.first_row(sql).await,
+            Db::Sqlite(db) => db.first_row(sql),
+        }
     }
 
     /// Runs a statement that returns one integer.

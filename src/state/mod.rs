@@ -7,9 +7,12 @@
 
 mod export;
 mod import;
+mod incremental;
+pub mod lock;
 
 pub use export::Checkpoint;
 pub use import::{ImportState, PendingBatch};
+pub use incremental::IncrementalState;
 
 /// Writes `json` to `path` atomically: a synced temporary file beside
 /// the file (beside a symlink's final target, so the link stays), renamed

@@ -15,7 +15,7 @@ pub(super) fn quoted(text: &str) -> String {
 /// Lowercase or uppercase hex, with or without PostgreSQL's `\x` prefix.
 pub(super) fn parse_hex(text: &str) -> Result<Vec<u8>, String> {
     let hex = text.strip_prefix("\\x").unwrap_or(text);
-    if hex.len() % 2 != 0 {
+    if !hex.len().is_multiple_of(2) {
         return Err(format!("{} is not hex: odd number of digits", quoted(text)));
     }
     let digit = |b: u8| (b as char).to_digit(16).map(|d| d as u8);

@@ -140,7 +140,7 @@ fn csv_with_bad_line_6(bad: &[u8]) -> Vec<u8> {
 fn reject_entries(path: &Path) -> Vec<(String, String)> {
     let text = std::fs::read_to_string(path).unwrap();
     let lines: Vec<&str> = text.split_terminator('\n').collect();
-    assert!(lines.len() % 2 == 0, "reject file:\n{text}");
+    assert!(lines.len().is_multiple_of(2), "reject file:\n{text}");
     lines
         .chunks(2)
         .map(|pair| (pair[0].to_string(), pair[1].to_string()))

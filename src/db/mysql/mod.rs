@@ -486,6 +486,13 @@ impl Mysql {
         let n: Option<u64> = self.conn.exec_first(sql, Params::Empty).await?;
         Ok(n.unwrap_or(0))
     }
+
+    /// The first row of `sql`, typed by the binary protocol (the form a
+    /// [`Key::Mysql`] binds back); `None` when there is no row.
+    pub async fn first_row(&mut self, sql: &str) -> Result<Option<Key>> {
+        let row: Option<mysql_async::Row> = self.conn.exec_first(sql, Params::Empty).await?;
+        Ok(row.map(|row| Key::Mysql(row.unwrap())))
+    }
 }
 
 /// The portable type of a result column, from the protocol's metadata.

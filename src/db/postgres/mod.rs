@@ -515,6 +515,19 @@ impl Postgres {
         Ok(n as u64)
     }
 
+    /// The first row of `sql`, every value in the server's text form (the
+    /// form a [`Key::Text`] binds back); `None` when there is no row.
+    pub async fn first_row(&mut self, sql: &str) -> Result<Option<Key>> {
+        use tokio_postgres::SimpleQueryMessage;
+        for message in self.client.simple_query(sql).await? {
+            if let SimpleQueryMessage::Row(row) = message {
+                let values = (0..row.len()).map(|i| row.get(i).map(str::to_string));
+                return Ok(Some(Key::Text(values.collect())));
+            }
+        }
+        Ok(None)
+    }
+
     async fn prepare(&mut self, sql: &str) -> Result<tokio_postgres::Statement> {
         if let Some((cached_sql, statement)) = &self.prepared {
             if cached_sql == sql {

@@ -334,6 +334,19 @@ impl Sqlite {
         let n: i64 = self.conn.query_row(sql, [], |row| row.get(0))?;
         Ok(n as u64)
     }
+
+    /// The first row of `sql`, each value with its storage class; `None`
+    /// when there is no row.
+    pub fn first_row(&mut self, sql: &str) -> Result<Option<Key>> {
+        let mut statement = self.conn.prepare(sql)?;
+        let width = statement.column_count();
+        let mut rows = statement.query([])?;
+        let Some(row) = rows.next()? else {
+            return Ok(None);
+        };
+        let values = (0..width).map(|i| row.get::<_, rusqlite::types::Value>(i));
+        Ok(Some(Key::Sqlite(values.collect::<rusqlite::Result<_>>()?)))
+    }
 }
 
 struct TableColumn {

@@ -182,7 +182,7 @@ pub fn parse_uuid(text: &[u8]) -> Option<[u8; 16]> {
 
 /// Appends the bytes that lowercase or uppercase hex text stands for.
 pub fn decode_hex(text: &[u8], out: &mut Vec<u8>) -> Option<()> {
-    if text.len() % 2 != 0 {
+    if !text.len().is_multiple_of(2) {
         return None;
     }
     for pair in text.chunks_exact(2) {
