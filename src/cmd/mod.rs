@@ -5,4 +5,6 @@ pub mod explain;
 pub mod export;
 pub mod import;
 pub mod parallel;
+pub mod plan;
 pub mod read;
+pub mod snapshot;

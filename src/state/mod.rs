@@ -9,6 +9,7 @@ mod export;
 mod import;
 
 pub use export::Checkpoint;
+pub(crate) use export::{key_from_json, key_to_json};
 pub use import::{ImportState, PendingBatch};
 
 /// Writes `json` to `path` atomically: a synced temporary file beside
