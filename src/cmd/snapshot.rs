@@ -84,13 +84,19 @@ pub async fn run(args: SnapshotArgs) -> Result<()> {
             }
         }
     };
-    tokio::select! {
-        _ = crate::signals::stopped() => Ok(()),
-        () = stdin_closed => Ok(()),
-        lost = connection_lost => Err(anyhow!(
+    let lost = tokio::select! {
+        _ = crate::signals::stopped() => None,
+        () = stdin_closed => None,
+        lost = connection_lost => Some(lost),
+    };
+    if let Some(lost) = lost {
+        return Err(anyhow!(
             "the connection holding snapshot {id} was lost ({lost}), and the snapshot with it: \
              parts not yet read cannot join it; take a new snapshot, plan again with it, and \
              export every part again"
-        )),
+        ));
     }
+    // Ended before exiting, so that once this process is gone the snapshot
+    // is too, not a moment later when the server notices.
+    pg.execute("COMMIT").await.context("releasing the snapshot")
 }
