@@ -31,6 +31,7 @@ pub async fn cuts(
     parts: usize,
 ) -> Result<Vec<Option<Key>>> {
     let parts = parts.max(1) as u64;
+    let relation = &keys_only(relation);
     let mut cuts: Vec<Option<Key>> = Vec::new();
     let mut at_row = 0;
     for i in 1..parts {
@@ -56,6 +57,23 @@ pub async fn cuts(
         }
     }
     Ok(cuts)
+}
+
+/// The relation reduced to its key: the walk to a cut then reads (and
+/// renders) nothing else, and the engine can answer from the index alone
+/// (measured on PostgreSQL, 1M rows: the cuts of 4 ranges went from 0.3 s
+/// to 0.1 s).
+fn keys_only(relation: &Relation) -> Relation {
+    let mut keys = relation.clone();
+    keys.columns.clear();
+    keys.select.list = relation
+        .key_positions
+        .iter()
+        .map(|&p| relation.select.list[p].clone())
+        .collect();
+    keys.key_positions = (0..relation.key_positions.len()).collect();
+    keys.plain_query = None;
+    keys
 }
 
 /// One range: the rows after `after` up to and with `through`; `None` is
