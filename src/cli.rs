@@ -17,6 +17,8 @@ pub struct Cli {
     pub command: Command,
 }
 
+// One command is parsed once per run: its size does not matter.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Write a table or query to CSV, TSV or NDJSON, chunk by chunk.

@@ -461,6 +461,25 @@ fn plans_carry_the_source_and_format_to_every_part() {
         "{}",
         my.stderr
     );
+    let missing = dbchunk(["export", "--url", &db.url(), "--plan"])
+        .arg(dir.join("none.json"))
+        .args(["--partition", "1"])
+        .fails(2);
+    let line = missing.one_error_line();
+    assert!(
+        line.contains("cannot read the plan") && line.contains("none.json"),
+        "{line}"
+    );
+    std::fs::write(dir.join("bad.json"), "{\"dbchunk_plan\": 7}").unwrap();
+    let bad = dbchunk(["export", "--url", &db.url(), "--plan"])
+        .arg(dir.join("bad.json"))
+        .args(["--partition", "1"])
+        .fails(2);
+    assert!(
+        bad.one_error_line().contains("is damaged"),
+        "{}",
+        bad.stderr
+    );
 }
 
 /// MySQL/MariaDB cannot share a snapshot: `--snapshot` is refused there,

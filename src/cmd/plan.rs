@@ -497,8 +497,10 @@ impl PartitionPlan {
     /// file.
     pub fn load(path: &std::path::Path) -> Result<PartitionPlan> {
         let shown = path.display();
-        let text = std::fs::read(path)
-            .map_err(|e| UsageError(format!("cannot read the plan {shown}: {e}")))?;
+        let text = std::fs::read(path).map_err(|e| {
+            let cause = crate::error::cause_line(&e);
+            UsageError(format!("cannot read the plan {shown}: {cause}"))
+        })?;
         let json: Json = serde_json::from_slice(&text).map_err(|e| {
             UsageError(format!(
                 "the plan {shown} is not valid JSON ({e}): write it with dbchunk plan"
