@@ -27,6 +27,12 @@ pub enum Command {
     Count(CountArgs),
     /// Load CSV, TSV or NDJSON into an existing table, batch by batch.
     Import(ImportArgs),
+    /// Cut a table into N key ranges of about equal rows and write them
+    /// down (JSON), for `export --plan` workers on any machine.
+    Plan(PlanArgs),
+    /// PostgreSQL: hold a snapshot open and print its id, for `plan` and
+    /// `export --snapshot` to read in, until stdin closes or SIGTERM.
+    Snapshot(SnapshotArgs),
 }
 
 #[derive(Debug, Args)]
@@ -178,6 +184,24 @@ pub struct ExportArgs {
     /// privilege; the workers' snapshots may then differ slightly).
     #[arg(long)]
     pub no_lock: bool,
+
+    /// Export one partition of a plan written by `dbchunk plan`, which
+    /// names the table or query, columns, key and ranges.
+    #[arg(long, value_name = "FILE", group = "SourceOpts",
+          conflicts_with_all = ["columns", "filter", "key", "parallel", "limit"])]
+    pub plan: Option<String>,
+
+    /// Which of the plan's partitions (1..N); default: from
+    /// JOB_COMPLETION_INDEX (Kubernetes, 0-based) or SLURM_ARRAY_TASK_ID
+    /// (Slurm, 1-based). {partition} in --output and --state becomes K.
+    #[arg(long, value_name = "K", requires = "plan",
+          value_parser = clap::value_parser!(u32).range(1..))]
+    pub partition: Option<u32>,
+
+    /// PostgreSQL: read in this exported snapshot (printed by `dbchunk
+    /// snapshot`, which must still be running); default: the plan's.
+    #[arg(long, value_name = "ID", conflicts_with = "parallel")]
+    pub snapshot: Option<String>,
 
     /// Record where a keyset export stands after every chunk in this JSON
     /// file (written atomically), so an interrupted export can --resume.
@@ -355,6 +379,75 @@ pub struct ImportArgs {
     /// Print one JSON line of totals to stderr at the end.
     #[arg(long)]
     pub stats: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct PlanArgs {
+    #[command(flatten)]
+    pub connect: ConnectOpts,
+
+    #[command(flatten)]
+    pub source: SourceOpts,
+
+    /// How many partitions (workers) to cut the rows into.
+    #[arg(long, short = 'n', value_name = "N",
+          value_parser = clap::value_parser!(u32).range(1..=100_000))]
+    pub partitions: u32,
+
+    /// Columns every partition exports, in this order (default: all).
+    #[arg(long, value_name = "a,b,c")]
+    pub columns: Option<String>,
+
+    /// SQL condition rows must meet. Raw SQL, added as `WHERE (...)`.
+    #[arg(long = "where", value_name = "SQL")]
+    pub filter: Option<String>,
+
+    /// Column(s) that order and split the rows (default: the primary key,
+    /// else a NOT NULL unique index).
+    #[arg(long, value_name = "col[,col...]")]
+    pub key: Option<String>,
+
+    /// Output format every partition writes (default: each worker's
+    /// --format or --output extension).
+    #[arg(long, value_enum)]
+    pub format: Option<Format>,
+
+    /// Text every partition writes for NULL in CSV and TSV.
+    #[arg(long, value_name = "STR")]
+    pub null: Option<String>,
+
+    /// Partitions write no CSV/TSV header line.
+    #[arg(long)]
+    pub no_header: bool,
+
+    /// PostgreSQL: cut the ranges in this exported snapshot (from `dbchunk
+    /// snapshot`) and record it, so every partition reads in it too.
+    #[arg(long, value_name = "ID")]
+    pub snapshot: Option<String>,
+
+    /// Cut by the planner's row estimate instead of an exact count: no
+    /// full count on a huge table, but less even partitions.
+    #[arg(long)]
+    pub estimate: bool,
+
+    /// Where to write the plan (JSON), or - for stdout (default).
+    #[arg(long, short = 'o', value_name = "PATH")]
+    pub output: Option<String>,
+
+    /// No warnings.
+    #[arg(long)]
+    pub quiet: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct SnapshotArgs {
+    #[command(flatten)]
+    pub connect: ConnectOpts,
+
+    /// Hold the snapshot until SIGTERM or SIGINT only, whatever stdin
+    /// does (for a container or service whose stdin is /dev/null).
+    #[arg(long)]
+    pub until_signal: bool,
 }
 
 #[cfg(test)]

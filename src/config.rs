@@ -434,7 +434,7 @@ pub fn strategy_name(strategy: ImportStrategy) -> &'static str {
     }
 }
 
-fn parse_url(connect: &ConnectOpts) -> Result<DbUrl, UsageError> {
+pub fn parse_url(connect: &ConnectOpts) -> Result<DbUrl, UsageError> {
     let Some(url) = &connect.url else {
         return Err(UsageError(
             "no database URL: give --url or set DATABASE_URL".into(),
@@ -451,7 +451,7 @@ fn parse_url(connect: &ConnectOpts) -> Result<DbUrl, UsageError> {
     Ok(url.with_connect_timeout(connect.connect_timeout.map(std::time::Duration::from_secs)))
 }
 
-fn parse_source(source: &SourceOpts, engine: Engine) -> Result<Source, UsageError> {
+pub fn parse_source(source: &SourceOpts, engine: Engine) -> Result<Source, UsageError> {
     match (&source.table, &source.query) {
         (Some(table), None) => Ok(Source::Table(QualifiedName::parse(table, engine)?)),
         (None, Some(query)) if !query.trim().is_empty() => Ok(Source::Query(query.clone())),

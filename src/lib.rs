@@ -25,6 +25,7 @@ pub mod format;
 pub mod ident;
 pub mod input;
 pub mod output;
+pub mod partition;
 pub mod pipeline;
 pub mod place;
 pub mod plan;
@@ -41,7 +42,7 @@ pub mod values;
 pub mod writer;
 
 use cli::{Cli, Command};
-use config::{CountPlan, ExportPlan, ImportPlan};
+use config::{CountPlan, ImportPlan};
 use error::ExitCode;
 
 /// Runs one command line and returns the exit code. A panic is a bug; it
@@ -67,10 +68,15 @@ fn execute(cli: Cli) -> anyhow::Result<ExitCode> {
         .build()?;
     match cli.command {
         Command::Export(args) => {
-            let plan = ExportPlan::from_args(args)?;
+            let (plan, expect) = cmd::plan::export_plan(args)?;
             let state = plan.incremental.as_ref().map(|i| &i.state_file);
             let _lock = lock_state(state.or(plan.state_file.as_ref()), plan.wait_lock)?;
-            runtime.block_on(cmd::export::run(plan))?;
+            runtime.block_on(async {
+                if let Some(expect) = expect {
+                    expect.check(&plan.url).await?;
+                }
+                cmd::export::run(plan).await
+            })?;
             Ok(ExitCode::Success)
         }
         Command::Count(args) => {
@@ -82,6 +88,14 @@ fn execute(cli: Cli) -> anyhow::Result<ExitCode> {
             let plan = ImportPlan::from_args(args)?;
             let _lock = lock_state(plan.state_file.as_ref(), plan.wait_lock)?;
             runtime.block_on(cmd::import::run(plan))
+        }
+        Command::Plan(args) => {
+            runtime.block_on(cmd::plan::run(args))?;
+            Ok(ExitCode::Success)
+        }
+        Command::Snapshot(args) => {
+            runtime.block_on(cmd::snapshot::run(args))?;
+            Ok(ExitCode::Success)
         }
     }
 }

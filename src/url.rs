@@ -26,6 +26,10 @@ pub struct DbUrl {
     pub tls: TlsOptions,
     /// `--connect-timeout`, when given: it wins over the URL's own.
     connect_timeout: Option<std::time::Duration>,
+    /// PostgreSQL: an exported snapshot (`dbchunk snapshot`, `--snapshot`)
+    /// that every connection joins as it opens, a reconnection too, so
+    /// every read of the run sees the same data.
+    snapshot: Option<String>,
 }
 
 impl std::fmt::Debug for DbUrl {
@@ -73,6 +77,7 @@ impl DbUrl {
             password: None,
             tls,
             connect_timeout: None,
+            snapshot: None,
         })
     }
 
@@ -93,6 +98,17 @@ impl DbUrl {
     pub fn with_connect_timeout(mut self, timeout: Option<std::time::Duration>) -> DbUrl {
         self.connect_timeout = timeout;
         self
+    }
+
+    /// Every connection opened from this URL reads in `snapshot`.
+    pub fn with_snapshot(mut self, snapshot: Option<String>) -> DbUrl {
+        self.snapshot = snapshot;
+        self
+    }
+
+    /// The snapshot every connection joins (see [`DbUrl::with_snapshot`]).
+    pub fn snapshot(&self) -> Option<&str> {
+        self.snapshot.as_deref()
     }
 
     /// The password to send when the URL has none.

@@ -6,6 +6,7 @@ mod util;
 mod cli;
 mod compress;
 mod counts;
+mod distributed;
 mod errors;
 mod export_mysql;
 mod export_postgres;

@@ -6,5 +6,7 @@ pub mod export;
 pub mod import;
 pub mod incremental;
 pub mod parallel;
+pub mod plan;
 pub mod read;
+pub mod snapshot;
 pub mod step;

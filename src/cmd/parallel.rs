@@ -1,9 +1,9 @@
 //! `export --parallel N`: N connections, one consistent snapshot, one
 //! output in key order.
 //!
-//! The key space is split at the keys of rows `total·i/N` (read from the
-//! index with one-row offset queries, so the ranges follow the real
-//! distribution of keys, however skewed). Every worker runs the chosen
+//! The key space is split at the keys of rows `total·i/N`
+//! ([`crate::partition`], which `dbchunk plan` shares: the ranges follow
+//! the real distribution of keys, however skewed). Every worker runs the chosen
 //! strategy on its own connection and thread, restricted to its range by a
 //! key condition. All workers read the same snapshot:
 //!
@@ -28,8 +28,8 @@ use crate::config::ExportPlan;
 use crate::db::{Db, Key, Relation};
 use crate::error::UsageError;
 use crate::output::{Destination, Output};
+use crate::partition::{self, Range};
 use crate::pipeline::{Pipeline, Totals};
-use crate::plan::keyset::{compare, Comparison};
 use crate::plan::Strategy;
 use crate::progress::Progress;
 use crate::throttle::{Rate, Throttle};
@@ -60,7 +60,7 @@ pub async fn run(
         ),
         _ => Snapshot::Mysql,
     };
-    let bounds = split_points(leader, relation, plan.parallel).await?;
+    let ranges = split(leader, relation, plan.parallel).await?;
     if matches!(snapshot, Snapshot::Mysql) && !plan.no_lock {
         leader
             .execute("FLUSH TABLES WITH READ LOCK")
@@ -78,8 +78,8 @@ pub async fn run(
     let spool_dir = spool_dir(&plan.destination);
     let mut workers = Vec::new();
     let mut spools = Vec::new();
-    for (i, range) in ranges(&bounds).into_iter().enumerate() {
-        let worker_plan = worker_plan(plan, relation, &range, bounds.len() + 1);
+    for (i, range) in ranges.iter().enumerate() {
+        let worker_plan = worker_plan(plan, relation, range, ranges.len());
         let destination = if i == 0 {
             plan.destination.clone()
         } else {
@@ -156,91 +156,43 @@ fn check(db: &Db, relation: &Relation, strategy: Strategy) -> Result<()> {
     Ok(())
 }
 
-/// The keys at rows `total·i/n`, in order, without repeats. Fewer rows
-/// than workers give fewer ranges.
-async fn split_points(db: &mut Db, relation: &Relation, workers: usize) -> Result<Vec<Key>> {
+/// The cuts between the workers' ranges: the keys at rows `total·i/N`
+/// ([`partition::cuts`]), from the planner's estimate of the total, without
+/// repeats or empty ranges. Fewer rows than workers give fewer ranges.
+async fn split(db: &mut Db, relation: &Relation, workers: usize) -> Result<Vec<Range>> {
     let total = db
         .estimate(&relation.select)
         .await
         .context("estimating the rows to split")?
         .unwrap_or(0);
-    let mut bounds: Vec<Key> = Vec::new();
-    for i in 1..workers as u64 {
-        let row = total * i / workers as u64;
-        if row == 0 {
-            continue;
-        }
-        let Some(key) = db
-            .key_of_row(relation, row)
-            .await
-            .context("finding the key ranges")?
-        else {
-            break;
-        };
-        if bounds
+    let mut cuts: Vec<Option<Key>> = Vec::new();
+    for key in partition::cuts(db, relation, total, workers)
+        .await?
+        .into_iter()
+        .flatten()
+    {
+        let repeat = cuts
             .last()
-            .is_none_or(|last| last.literals() != key.literals())
-        {
-            bounds.push(key);
+            .and_then(Option::as_ref)
+            .is_some_and(|last| last.literals() == key.literals());
+        if !repeat {
+            cuts.push(Some(key));
         }
     }
-    Ok(bounds)
-}
-
-/// One worker's share of the key: from `lower` (inclusive) to `upper`
-/// (exclusive); `None` is open-ended.
-struct Range<'a> {
-    lower: Option<&'a Key>,
-    upper: Option<&'a Key>,
-}
-
-fn ranges(bounds: &[Key]) -> Vec<Range<'_>> {
-    (0..=bounds.len())
-        .map(|i| Range {
-            lower: i.checked_sub(1).map(|j| &bounds[j]),
-            upper: bounds.get(i),
-        })
-        .collect()
+    Ok(partition::ranges(&cuts))
 }
 
 /// The plan a worker runs: the user's filter and its key range.
 fn worker_plan(
     plan: &ExportPlan,
     relation: &Relation,
-    range: &Range<'_>,
+    range: &Range,
     workers: usize,
 ) -> ExportPlan {
     let select = &relation.select;
-    let mut conditions: Vec<String> = plan
-        .request
-        .filter
-        .iter()
-        .map(|f| format!("({f})"))
-        .collect();
-    if let Some(lower) = range.lower {
-        conditions.push(
-            compare(
-                select.dialect,
-                &select.key,
-                &lower.literals(),
-                Comparison::AtOrAfter,
-            )
-            .sql,
-        );
-    }
-    if let Some(upper) = range.upper {
-        conditions.push(
-            compare(
-                select.dialect,
-                &select.key,
-                &upper.literals(),
-                Comparison::Before,
-            )
-            .sql,
-        );
-    }
+    let conditions = partition::conditions(select.dialect, &select.key, range);
     let mut worker = plan.clone();
-    worker.request.filter = (!conditions.is_empty()).then(|| conditions.join(" AND "));
+    worker.request.filter = partition::with_range(plan.request.filter.as_deref(), conditions);
     // A new connection would not see the shared snapshot: a worker that
     // loses its connection fails the export instead.
     worker.retries = 0;

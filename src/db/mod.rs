@@ -159,23 +159,29 @@ impl Db {
     /// The key of row `n` in key order, read with a one-row offset query
     /// (the index walks `n` entries; nothing is sent but the one row).
     pub async fn key_of_row(&mut self, relation: &Relation, n: u64) -> Result<Option<Key>> {
-        let statement = relation.select.offset_chunk(1, n.saturating_sub(1));
-        let read = self
-            .read_chunk(relation, &statement, None, &mut Discard)
-            .await?;
-        Ok(read.last_key)
+        self.key_after(relation, None, n).await
     }
 
-    /// The key of the `n`th row after `after` in key order: the key of the
-    /// last row of a keyset chunk that ended short (readers keep only the
-    /// key of a full chunk's last row).
+    /// The key of the `n`th row after `after` (of row `n` when `None`):
+    /// splitting walks on from the last cut instead of from the start, so
+    /// cutting N ranges walks the index once, not N/2 times.
     pub async fn key_after(
         &mut self,
         relation: &Relation,
         after: Option<&Key>,
         n: u64,
     ) -> Result<Option<Key>> {
-        let statement = relation.select.keyset_chunk(n, after.is_some());
+        let skip = n.saturating_sub(1);
+        let statement = match after {
+            None => relation.select.offset_chunk(1, skip),
+            Some(_) => {
+                let mut statement = relation.select.keyset_chunk(1, true);
+                if skip > 0 {
+                    statement.sql.push_str(&format!(" OFFSET {skip}"));
+                }
+                statement
+            }
+        };
         let read = self
             .read_chunk(relation, &statement, after, &mut Discard)
             .await?;

@@ -15,8 +15,11 @@ pub enum Comparison {
     After,
     /// `>=`: the first row of a `--parallel` range and those after it.
     AtOrAfter,
-    /// `<`: the rows before the next `--parallel` range.
+    /// `<`: the rows before a key.
     Before,
+    /// `<=`: the rows of a range up to and with its last key (`--parallel`
+    /// and `plan` ranges).
+    AtOrBefore,
 }
 
 impl Comparison {
@@ -27,6 +30,7 @@ impl Comparison {
             Comparison::After => (">", ">"),
             Comparison::AtOrAfter => (">=", ">"),
             Comparison::Before => ("<", "<"),
+            Comparison::AtOrBefore => ("<=", "<"),
         }
     }
 }
@@ -69,10 +73,9 @@ pub fn compare(
 /// column the index can use, then the exact condition.
 fn expanded(key: &[String], params: &[String], comparison: Comparison) -> Statement {
     let (last, strict) = comparison.operators();
-    let leading = if comparison == Comparison::Before {
-        "<="
-    } else {
-        ">="
+    let leading = match comparison {
+        Comparison::Before | Comparison::AtOrBefore => "<=",
+        Comparison::After | Comparison::AtOrAfter => ">=",
     };
     let mut order = vec![0];
     let mut sql = format!("{} {leading} {} AND (", key[0], params[0]);
@@ -137,6 +140,14 @@ mod tests {
         assert_eq!(
             compare(Dialect::Mysql, &key, &values, Comparison::AtOrAfter).sql,
             "a >= 1 AND ((a > 1) OR (a = 1 AND b >= 'x'))"
+        );
+        assert_eq!(
+            compare(Dialect::Mysql, &key, &values, Comparison::AtOrBefore).sql,
+            "a <= 1 AND ((a < 1) OR (a = 1 AND b <= 'x'))"
+        );
+        assert_eq!(
+            compare(Dialect::Sqlite, &key, &values, Comparison::AtOrBefore).sql,
+            "(a, b) <= (1, 'x')"
         );
     }
 

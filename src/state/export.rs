@@ -114,7 +114,7 @@ impl Checkpoint {
 }
 
 /// Each engine's key values, tagged so they come back with their type.
-pub(super) fn key_to_json(key: &Key) -> Json {
+pub(crate) fn key_to_json(key: &Key) -> Json {
     use mysql_async::Value as My;
     use rusqlite::types::Value as Lite;
     let hex = |b: &[u8]| b.iter().map(|b| format!("{b:02x}")).collect::<String>();
@@ -140,7 +140,7 @@ pub(super) fn key_to_json(key: &Key) -> Json {
     }
 }
 
-pub(super) fn key_from_json(value: &Json) -> Result<Key> {
+pub(crate) fn key_from_json(value: &Json) -> Result<Key> {
     use mysql_async::Value as My;
     use rusqlite::types::Value as Lite;
     let bad = || anyhow!("the state's last key is damaged");

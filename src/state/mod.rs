@@ -11,6 +11,7 @@ mod incremental;
 pub mod lock;
 
 pub use export::Checkpoint;
+pub(crate) use export::{key_from_json, key_to_json};
 pub use import::{ImportState, PendingBatch};
 pub use incremental::IncrementalState;
 

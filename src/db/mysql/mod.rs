@@ -493,6 +493,42 @@ impl Mysql {
         let row: Option<mysql_async::Row> = self.conn.exec_first(sql, Params::Empty).await?;
         Ok(row.map(|row| Key::Mysql(row.unwrap())))
     }
+
+    /// Where the binary log stands (`file:position`, and the GTID position
+    /// where the server keeps one); `None` when binary logging is off. A
+    /// MySQL connection's snapshot cannot be shared, so this is what
+    /// `dbchunk plan` records to tell later whether anything was written.
+    pub async fn binlog_position(&mut self) -> Result<Option<String>> {
+        let on: Option<u64> = self.conn.query_first("SELECT @@log_bin").await?;
+        if on != Some(1) {
+            return Ok(None);
+        }
+        // MySQL 8.4 knows only the new name.
+        let status: Option<mysql_async::Row> =
+            match self.conn.query_first("SHOW MASTER STATUS").await {
+                Ok(row) => row,
+                Err(_) => self.conn.query_first("SHOW BINARY LOG STATUS").await?,
+            };
+        let Some(status) = status else {
+            return Ok(None);
+        };
+        let file: Option<String> = status.get(0);
+        let position: Option<u64> = status.get(1);
+        let mut shown = format!("{}:{}", file.unwrap_or_default(), position.unwrap_or(0));
+        // MariaDB's GTID position, else MySQL's executed set.
+        let gtid: Option<String> = match self.conn.query_first("SELECT @@gtid_binlog_pos").await {
+            Ok(gtid) => gtid,
+            Err(_) => self
+                .conn
+                .query_first("SELECT @@global.gtid_executed")
+                .await
+                .unwrap_or(None),
+        };
+        if let Some(gtid) = gtid.filter(|g| !g.is_empty()) {
+            shown.push_str(&format!(" gtid {gtid}"));
+        }
+        Ok(Some(shown))
+    }
 }
 
 /// The portable type of a result column, from the protocol's metadata.

@@ -60,6 +60,9 @@ impl Postgres {
                 .batch_execute(SESSION_SETUP)
                 .await
                 .context("setting up the session")?;
+            if let Some(snapshot) = url.snapshot() {
+                join_snapshot(&client, snapshot).await?;
+            }
             Ok::<_, anyhow::Error>(client)
         };
         let client = tokio::time::timeout(timeout, connecting)
@@ -80,6 +83,26 @@ impl Postgres {
             copy_fixups: Vec::new(),
         })
     }
+}
+
+/// Opens the transaction that reads in an exported snapshot. A snapshot
+/// the server does not know is gone: its holder ended, and with it the
+/// view every part must share.
+pub(super) async fn join_snapshot(client: &Client, snapshot: &str) -> Result<()> {
+    let sql = format!(
+        "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY; SET TRANSACTION SNAPSHOT {}",
+        literal(snapshot)
+    );
+    client.batch_execute(&sql).await.map_err(|e| {
+        let message = e
+            .as_db_error()
+            .map_or(e.to_string(), |d| d.message().to_string());
+        anyhow!(
+            "cannot read in snapshot {snapshot:?}: {message}; the snapshot lives only while the \
+             `dbchunk snapshot` that printed it runs (on this same server): start it again, and \
+             plan and export every part again with its new id"
+        )
+    })
 }
 
 /// One line with the hint a user needs, for the usual ways connecting fails.

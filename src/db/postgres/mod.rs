@@ -122,11 +122,7 @@ impl Postgres {
 
     /// Starts a transaction that sees exactly the exported snapshot.
     pub async fn join_snapshot(&mut self, snapshot: &str) -> Result<()> {
-        let sql = format!(
-            "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY; SET TRANSACTION SNAPSHOT {}",
-            literal(snapshot)
-        );
-        Ok(self.client.batch_execute(&sql).await?)
+        connect::join_snapshot(&self.client, snapshot).await
     }
 
     pub async fn describe(&mut self, request: &Request) -> Result<Relation> {

@@ -1,0 +1,572 @@
+//! `dbchunk plan`, `export --plan --partition K` and `dbchunk snapshot`:
+//! workers as separate processes, as a scheduler would run them on other
+//! machines, against the real servers.
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Stdio};
+use std::time::{Duration, Instant};
+
+use crate::util::engine::{Db, Fill, Table, Ty};
+use crate::util::{dbchunk, export, TempDir};
+
+/// `dbchunk plan` of `table` into `N` partitions, written to `plan.json`
+/// in `dir`; the path, and the run (for its stderr).
+fn plan(db: &Db, table: &str, n: usize, extra: &[&str], dir: &TempDir) -> PathBuf {
+    let path = dir.join(&format!("plan-{table}-{n}.json"));
+    dbchunk(["plan", "--url", &db.url(), "--table", table])
+        .args(["--partitions", &n.to_string(), "-o"])
+        .arg(&path)
+        .args(extra)
+        .success();
+    path
+}
+
+fn read_plan(path: &Path) -> serde_json::Value {
+    serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap()
+}
+
+/// A worker exporting partition `k` of `plan` to `dir/part-K.csv`.
+fn worker(db: &Db, plan: &Path, k: usize, dir: &TempDir, extra: &[&str]) -> Child {
+    dbchunk(["export", "--url", &db.url(), "--plan"])
+        .arg(plan)
+        .args(["--partition", &k.to_string(), "-o"])
+        .arg(dir.join("part-{partition}.csv"))
+        .args(extra)
+        .command()
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start a worker")
+}
+
+#[track_caller]
+fn wait_ok(child: Child, what: &str) {
+    let output = child.wait_with_output().unwrap();
+    assert_eq!(
+        output.status.code(),
+        Some(0),
+        "{what}: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+}
+
+/// All `n` partitions at once, each its own process; the parts' bytes.
+fn run_parts(db: &Db, plan: &Path, n: usize, dir: &TempDir, extra: &[&str]) -> Vec<Vec<u8>> {
+    let workers: Vec<Child> = (1..=n).map(|k| worker(db, plan, k, dir, extra)).collect();
+    for (k, child) in workers.into_iter().enumerate() {
+        wait_ok(child, &format!("partition {} on {}", k + 1, db.name()));
+    }
+    (1..=n).map(|k| read_part(dir, k)).collect()
+}
+
+fn read_part(dir: &TempDir, k: usize) -> Vec<u8> {
+    let path = dir.join(&format!("part-{k}.csv"));
+    std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
+/// The parts in order, the header of all but the first left out.
+fn join(parts: &[Vec<u8>]) -> Vec<u8> {
+    let mut all = parts[0].clone();
+    for part in &parts[1..] {
+        let body = part.iter().position(|&b| b == b'\n').map_or(0, |i| i + 1);
+        all.extend_from_slice(&part[body..]);
+    }
+    all
+}
+
+/// Data lines of a CSV part (its values hold no newline).
+fn rows(part: &[u8]) -> usize {
+    part.iter().filter(|&&b| b == b'\n').count() - 1
+}
+
+/// N = 4 workers, run at once as separate processes, write parts that
+/// join (headers aside) to the serial export's bytes, on a composite key,
+/// with every part holding about a quarter of the rows.
+#[test]
+fn parts_join_to_the_serial_export_on_every_engine() {
+    let dir = TempDir::new("dist-join");
+    for db in Db::all(&dir) {
+        let name = format!("it_dist_join_{}", db.tag());
+        let table = Table::new(&name)
+            .key("a", Ty::Int)
+            .key("b", Ty::Varchar(20))
+            .col("v", Ty::Text);
+        table.create(&db).fill(
+            &db,
+            1..=20_000,
+            &[Fill::Modulo(97), Fill::Prefixed("k"), Fill::Prefixed("v")],
+        );
+        // SQLite would split by its rowid: the composite key is named.
+        let key = ["--key", "a,b"];
+        let serial = export(&db.url(), &name).args(key).success().stdout;
+        let path = plan(&db, &name, 4, &key, &dir);
+        let planned = read_plan(&path);
+        assert_eq!(
+            planned["key"],
+            serde_json::json!(["a", "b"]),
+            "{}",
+            db.name()
+        );
+        let parts = run_parts(&db, &path, 4, &dir, &["--chunk", "700"]);
+        assert!(
+            join(&parts) == serial,
+            "{}: the parts do not join to the serial export",
+            db.name()
+        );
+        for (k, part) in parts.iter().enumerate() {
+            assert_eq!(rows(part), 5_000, "{}: partition {}", db.name(), k + 1);
+            assert_eq!(planned["partitions"][k]["rows"], 5_000, "{}", db.name());
+        }
+        db.exec(&format!("DROP TABLE {name}"));
+    }
+}
+
+/// A dense block of keys and a sparse tail: equal key *widths* would put
+/// nearly every row in the first part; the plan cuts where the rows are.
+#[test]
+fn skewed_keys_still_give_balanced_parts() {
+    let dir = TempDir::new("dist-skew");
+    for db in Db::all(&dir) {
+        let name = format!("it_dist_skew_{}", db.tag());
+        let table = Table::id_v(&name);
+        table.create(&db).numbered(&db, 15_000);
+        table.fill(&db, 20_000..=24_999, &[Fill::Id, Fill::Prefixed("v")]);
+        db.exec(&format!(
+            "UPDATE {name} SET id = id * 1000 WHERE id >= 20000"
+        ));
+        let serial = export(&db.url(), &name).success().stdout;
+        let path = plan(&db, &name, 4, &[], &dir);
+        let parts = run_parts(&db, &path, 4, &dir, &[]);
+        assert!(
+            join(&parts) == serial,
+            "{}: the parts do not join to the serial export",
+            db.name()
+        );
+        for (k, part) in parts.iter().enumerate() {
+            let n = rows(part);
+            assert!(
+                (3_750..=6_250).contains(&n),
+                "{}: partition {} holds {n} rows, not 5000 ± 25%",
+                db.name(),
+                k + 1
+            );
+        }
+        db.exec(&format!("DROP TABLE {name}"));
+    }
+}
+
+/// `dbchunk snapshot`, its stdin kept open: its id on stdout.
+fn hold_snapshot(url: &str) -> (Child, String) {
+    let mut holder = dbchunk(["snapshot", "--url", url])
+        .command()
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start dbchunk snapshot");
+    let mut line = String::new();
+    BufReader::new(holder.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let id = line.trim().to_string();
+    assert!(!id.is_empty(), "dbchunk snapshot printed no id");
+    (holder, id)
+}
+
+/// With a held snapshot, rows inserted, deleted and changed after it never
+/// show in any part, from the plan's snapshot or one given by
+/// `--snapshot`; once the holder is released (stdin closed, exit 0), the
+/// snapshot is gone and a part cannot read in it.
+#[test]
+fn pg_rows_changed_after_a_held_snapshot_never_show() {
+    let dir = TempDir::new("dist-snapshot");
+    let db = Db::Pg;
+    let name = "it_dist_snapshot";
+    Table::id_v(name).create(&db).numbered(&db, 20_000);
+    let before = export(&db.url(), name).success().stdout;
+    let (mut holder, id) = hold_snapshot(&db.url());
+    let path = plan(&db, name, 4, &["--snapshot", &id], &dir);
+    assert_eq!(read_plan(&path)["snapshot"], id.as_str());
+    db.exec(&format!(
+        "DELETE FROM {name} WHERE id BETWEEN 4000 AND 6000 OR id > 19000;
+         UPDATE {name} SET v = 'changed' WHERE id % 100 = 0;
+         INSERT INTO {name} SELECT g, 'new' FROM generate_series(30001, 31000) g;"
+    ));
+    assert!(
+        export(&db.url(), name).success().stdout != before,
+        "the rows changed"
+    );
+    let parts = run_parts(&db, &path, 4, &dir, &[]);
+    assert!(
+        join(&parts) == before,
+        "a part saw rows changed after the snapshot"
+    );
+    // The snapshot given to the export itself, here to a plan made without one.
+    let unsnapped = plan(&db, name, 2, &[], &dir);
+    let part = dbchunk(["export", "--url", &db.url(), "--plan"])
+        .arg(&unsnapped)
+        .args(["--partition", "1", "--snapshot", &id])
+        .success()
+        .stdout;
+    assert!(
+        before.starts_with(&part),
+        "--snapshot reads in the snapshot"
+    );
+    drop(holder.stdin.take());
+    let released = holder.wait_with_output().unwrap();
+    assert_eq!(
+        released.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&released.stderr)
+    );
+    let gone = dbchunk(["export", "--url", &db.url(), "--plan"])
+        .arg(&path)
+        .args(["--partition", "2"])
+        .fails(1);
+    let line = gone.one_error_line();
+    assert!(
+        line.contains(&id) && line.contains("dbchunk snapshot"),
+        "{line}"
+    );
+    db.exec(&format!("DROP TABLE {name}"));
+}
+
+/// SIGTERM releases the snapshot with exit 0; a holder whose connection
+/// is cut fails loudly, since the snapshot is gone with it.
+#[test]
+fn pg_snapshot_holder_ends_on_sigterm_and_fails_when_its_connection_dies() {
+    // Its stdin stays open: only the signal ends it.
+    let (mut holder, _) = hold_snapshot(&Db::Pg.url());
+    let stdin = holder.stdin.take();
+    let pid = holder.id().to_string();
+    std::process::Command::new("kill")
+        .args(["-TERM", &pid])
+        .status()
+        .unwrap();
+    let ended = holder.wait_with_output().unwrap();
+    assert_eq!(
+        ended.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&ended.stderr)
+    );
+
+    let app = "it_dist_holder";
+    let url = with_param(&Db::Pg.url(), &format!("application_name={app}"));
+    let (mut holder, id) = hold_snapshot(&url);
+    let stdin2 = holder.stdin.take();
+    Db::Pg.exec(&format!(
+        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = '{app}'"
+    ));
+    let started = Instant::now();
+    let ended = holder.wait_with_output().unwrap();
+    assert!(started.elapsed() < Duration::from_secs(30), "noticed late");
+    assert_eq!(ended.status.code(), Some(1), "a lost snapshot is a failure");
+    drop((stdin, stdin2));
+    let stderr = String::from_utf8_lossy(&ended.stderr);
+    assert!(
+        stderr.starts_with("dbchunk: ") && stderr.contains(&id) && stderr.contains("lost"),
+        "{stderr}"
+    );
+}
+
+fn with_param(url: &str, param: &str) -> String {
+    let separator = if url.contains('?') { '&' } else { '?' };
+    format!("{url}{separator}{param}")
+}
+
+/// A worker killed with -9 leaves no part that looks complete; run again
+/// (afresh, or with --resume from its --state), the set completes.
+#[test]
+fn a_worker_killed_and_run_again_completes_the_set() {
+    let dir = TempDir::new("dist-kill");
+    let db = Db::My;
+    let name = "it_dist_kill";
+    Table::id_v(name).create(&db).numbered(&db, 20_000);
+    let serial = export(&db.url(), name).success().stdout;
+    let path = plan(&db, name, 4, &[], &dir);
+    let slow = ["--chunk", "250", "--max-rate", "4000/s"];
+    let state = dir.join("part-{partition}.state");
+    let with_state = ["--state", state.to_str().unwrap()];
+    for k in [2, 3] {
+        let extra: Vec<&str> = match k {
+            2 => slow.to_vec(),
+            _ => slow.iter().chain(&with_state).copied().collect(),
+        };
+        let mut child = worker(&db, &path, k, &dir, &extra);
+        std::thread::sleep(Duration::from_millis(600));
+        child.kill().unwrap();
+        child.wait().unwrap();
+        assert!(
+            !dir.join(&format!("part-{k}.csv")).exists(),
+            "a killed part must not look complete"
+        );
+    }
+    let mut rerun = vec![
+        worker(&db, &path, 1, &dir, &[]),
+        worker(&db, &path, 4, &dir, &[]),
+    ];
+    rerun.push(worker(&db, &path, 2, &dir, &[]));
+    // As a scheduler's script would: --resume once a state was written
+    // (a worker killed before its first chunk leaves none).
+    let mut resume = vec!["--state", state.to_str().unwrap()];
+    if dir.join("part-3.state").exists() {
+        resume.push("--resume");
+    }
+    rerun.push(worker(&db, &path, 3, &dir, &resume));
+    for child in rerun {
+        wait_ok(child, "a rerun");
+    }
+    let parts: Vec<Vec<u8>> = (1..=4).map(|k| read_part(&dir, k)).collect();
+    assert!(
+        join(&parts) == serial,
+        "the rerun set does not join to the serial export"
+    );
+    db.exec(&format!("DROP TABLE {name}"));
+}
+
+/// Without --partition, Kubernetes' 0-based JOB_COMPLETION_INDEX and
+/// Slurm's 1-based SLURM_ARRAY_TASK_ID pick the part; none, or one out
+/// of range, is a usage error.
+#[test]
+fn the_schedulers_index_picks_the_part() {
+    let dir = TempDir::new("dist-index");
+    let db = Db::lite(&dir);
+    let name = "it_dist_index";
+    Table::id_v(name).create(&db).numbered(&db, 1_000);
+    let path = plan(&db, name, 4, &[], &dir);
+    let part = |vars: &[(&str, &str)]| {
+        let mut cmd = dbchunk(["export", "--url", &db.url(), "--plan"])
+            .arg(&path)
+            .env_remove("JOB_COMPLETION_INDEX")
+            .env_remove("SLURM_ARRAY_TASK_ID");
+        for (name, value) in vars {
+            cmd = cmd.env(*name, *value);
+        }
+        cmd
+    };
+    let third = part(&[]).args(["--partition", "3"]).success().stdout;
+    assert!(
+        third.starts_with(b"id,v\n501,v501\n"),
+        "{}",
+        String::from_utf8_lossy(&third)
+    );
+    assert_eq!(
+        part(&[("JOB_COMPLETION_INDEX", "2")]).success().stdout,
+        third
+    );
+    assert_eq!(
+        part(&[("SLURM_ARRAY_TASK_ID", "3")]).success().stdout,
+        third
+    );
+    let none = part(&[]).fails(2);
+    assert!(
+        none.one_error_line().contains("JOB_COMPLETION_INDEX"),
+        "{}",
+        none.stderr
+    );
+    let past = part(&[("JOB_COMPLETION_INDEX", "4")]).fails(2);
+    assert!(
+        past.one_error_line().contains("partitions 1..4"),
+        "{}",
+        past.stderr
+    );
+    let zero = part(&[("SLURM_ARRAY_TASK_ID", "0")]).fails(2);
+    assert!(
+        zero.one_error_line().contains("--array=1-N"),
+        "{}",
+        zero.stderr
+    );
+}
+
+/// The plan is shared with every worker and machine: it holds neither
+/// the password nor the URL.
+#[test]
+fn pg_plans_hold_no_password() {
+    let name = "it_dist_secret";
+    Table::id_v(name).create(&Db::Pg).numbered(&Db::Pg, 100);
+    let url = Db::Pg
+        .url()
+        .replacen("postgres@", "postgres:s3cr3t-dist-pw@", 1);
+    assert!(
+        url.contains("s3cr3t-dist-pw"),
+        "the test URL names user postgres: {url}"
+    );
+    let run = dbchunk(["plan", "--url", &url, "--table", name, "--partitions", "3"]).success();
+    let text = run.stdout_str();
+    assert!(text.contains("\"partitions\""), "{text}");
+    assert!(
+        !text.contains("s3cr3t-dist-pw") && !text.contains("127.0.0.1"),
+        "{text}"
+    );
+    Db::Pg.exec(&format!("DROP TABLE {name}"));
+}
+
+/// Format options live in the plan, so every part is written alike; a
+/// worker that asks for another is refused. The plan's query, columns and
+/// filter reach every part.
+#[test]
+fn plans_carry_the_source_and_format_to_every_part() {
+    let dir = TempDir::new("dist-format");
+    let db = Db::lite(&dir);
+    let name = "it_dist_format";
+    Table::id_v(name).create(&db).numbered(&db, 1_000);
+    let query = format!("SELECT id, v FROM {name}");
+    let path = dir.join("query-plan.json");
+    dbchunk(["plan", "--url", &db.url(), "--query", &query, "--key", "id"])
+        .args([
+            "--columns", "v,id", "--where", "id % 2 = 0", "--format", "ndjson",
+        ])
+        .args(["--partitions", "3", "-o"])
+        .arg(&path)
+        .success();
+    let serial = dbchunk([
+        "export",
+        "--url",
+        &db.url(),
+        "--query",
+        &query,
+        "--key",
+        "id",
+    ])
+    .args([
+        "--columns", "v,id", "--where", "id % 2 = 0", "--format", "ndjson",
+    ])
+    .success()
+    .stdout;
+    let mut joined = Vec::new();
+    for k in ["1", "2", "3"] {
+        let part = dbchunk(["export", "--url", &db.url(), "--plan"])
+            .arg(&path)
+            .args(["--partition", k])
+            .success()
+            .stdout;
+        joined.extend(part);
+    }
+    assert!(joined == serial, "{}", String::from_utf8_lossy(&joined));
+    assert!(serial.starts_with(b"{\"v\":\"v2\",\"id\":2}\n"));
+    let refused = dbchunk(["export", "--url", &db.url(), "--plan"])
+        .arg(&path)
+        .args(["--partition", "1", "--format", "csv"])
+        .fails(2);
+    assert!(
+        refused.one_error_line().contains("plan's ndjson"),
+        "{}",
+        refused.stderr
+    );
+    let my = dbchunk(["export", "--url", &Db::My.url(), "--plan"])
+        .arg(&path)
+        .args(["--partition", "1"])
+        .fails(2);
+    assert!(
+        my.one_error_line().contains("is for SQLite"),
+        "{}",
+        my.stderr
+    );
+    let missing = dbchunk(["export", "--url", &db.url(), "--plan"])
+        .arg(dir.join("none.json"))
+        .args(["--partition", "1"])
+        .fails(2);
+    let line = missing.one_error_line();
+    assert!(
+        line.contains("cannot read the plan") && line.contains("none.json"),
+        "{line}"
+    );
+    std::fs::write(dir.join("bad.json"), "{\"dbchunk_plan\": 7}").unwrap();
+    let bad = dbchunk(["export", "--url", &db.url(), "--plan"])
+        .arg(dir.join("bad.json"))
+        .args(["--partition", "1"])
+        .fails(2);
+    assert!(
+        bad.one_error_line().contains("is damaged"),
+        "{}",
+        bad.stderr
+    );
+}
+
+/// MySQL/MariaDB cannot share a snapshot: `--snapshot` is refused there,
+/// and a plan made with binary logging off says what it cannot check.
+#[test]
+fn mysql_plans_say_what_they_cannot_promise() {
+    let db = Db::My;
+    let name = "it_dist_mysql";
+    Table::id_v(name).create(&db).numbered(&db, 100);
+    let refused = dbchunk(["plan", "--url", &db.url(), "--table", name, "-n", "2"])
+        .args(["--snapshot", "00000003-0000001B-1"])
+        .fails(2);
+    assert!(
+        refused.one_error_line().contains("needs PostgreSQL"),
+        "{}",
+        refused.stderr
+    );
+    let snapshot = dbchunk(["snapshot", "--url", &db.url()]).fails(2);
+    assert!(
+        snapshot.one_error_line().contains("needs PostgreSQL"),
+        "{}",
+        snapshot.stderr
+    );
+    let run = dbchunk(["plan", "--url", &db.url(), "--table", name, "-n", "2"]).success();
+    let plan: serde_json::Value = serde_json::from_slice(&run.stdout).unwrap();
+    let logging: String = db.text("SELECT @@log_bin").unwrap_or_default();
+    if logging == "1" {
+        assert!(plan["binlog"].is_string(), "{plan}");
+    } else {
+        assert!(plan["binlog"].is_null(), "{plan}");
+        assert!(
+            run.stderr.contains("binary logging is off"),
+            "{}",
+            run.stderr
+        );
+    }
+    db.exec(&format!("DROP TABLE {name}"));
+}
+
+/// Many `dbchunk import` processes load the parts of one dump into one
+/// table at once: each batch commits on its own, each part has its own
+/// --state, and a part loaded again with --on-conflict skip changes
+/// nothing.
+#[test]
+fn four_imports_of_four_parts_at_once_load_one_table() {
+    let dir = TempDir::new("dist-import");
+    for db in Db::servers() {
+        let source = format!("it_dist_import_src_{}", db.tag());
+        let target = format!("it_dist_import_dst_{}", db.tag());
+        Table::id_v(&source).create(&db).numbered(&db, 20_000);
+        Table::id_v(&target).create(&db);
+        let path = plan(&db, &source, 4, &[], &dir);
+        run_parts(&db, &path, 4, &dir, &[]);
+        let imports: Vec<Child> = (1..=4)
+            .map(|k| {
+                let input = dir.join(&format!("part-{k}.csv"));
+                let state = dir.join(&format!("import-{}-{k}.state", db.tag()));
+                crate::util::import(&db.url(), &target)
+                    .args([
+                        "--batch", "500", "--strategy", "insert", "--on-conflict", "skip",
+                    ])
+                    .arg("--input")
+                    .arg(&input)
+                    .arg("--state")
+                    .arg(&state)
+                    .command()
+                    .stdin(Stdio::null())
+                    .stdout(Stdio::piped())
+                    .stderr(Stdio::piped())
+                    .spawn()
+                    .unwrap()
+            })
+            .collect();
+        for child in imports {
+            wait_ok(child, &format!("an import on {}", db.name()));
+        }
+        db.assert_same_table(&source, &target, "four imports at once");
+        crate::util::import(&db.url(), &target)
+            .args(["--on-conflict", "skip", "--input"])
+            .arg(dir.join("part-2.csv"))
+            .success();
+        assert_eq!(db.count(&target), 20_000, "{}", db.name());
+        db.exec(&format!("DROP TABLE {source}; DROP TABLE {target}"));
+    }
+}
