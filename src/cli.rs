@@ -111,7 +111,7 @@ pub struct ExportArgs {
     pub output: Option<String>,
 
     /// Compress the output: gzip or zstd, with an optional level
-    /// (gzip:1..9, default 6; zstd:1..22, default 3). Implied by an
+    /// (gzip:1..9, default 6; zstd:1..22, default 1). Implied by an
     /// --output name ending in .gz or .zst; given with one, it must agree.
     #[arg(long, value_name = "CODEC[:LEVEL]")]
     pub compress: Option<String>,
