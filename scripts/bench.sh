@@ -919,7 +919,7 @@ formats_export() { # DATASET TABLE ROWS
         "$DBCHUNK" export --url "$PG_URL" --table "$table" --chunk "$CHUNK" --format parquet -o "$SCRATCH/$ds.parquet"
     B_FILE="$SCRATCH/$ds.cx.parquet" bench "$g" "$g.connectorx" "ConnectorX + pyarrow (zstd)" "$rows" -- \
         "$PY" "$CX_PARQUET" --url "$CX_PG_URL" --table "$table" --output "$SCRATCH/$ds.cx.parquet"
-    B_FILE="$SCRATCH/$ds.csv.zst" bench "$g" "$g.dbchunk-csv-zstd" "dbchunk csv.zst (zstd level 3)" "$rows" -- \
+    B_FILE="$SCRATCH/$ds.csv.zst" bench "$g" "$g.dbchunk-csv-zstd" "dbchunk csv.zst (zstd level 1)" "$rows" -- \
         "$DBCHUNK" export --url "$PG_URL" --table "$table" --chunk "$CHUNK" -o "$SCRATCH/$ds.csv.zst"
     B_FILE="$SCRATCH/$ds.csv.gz" bench "$g" "$g.dbchunk-csv-gzip" "dbchunk csv.gz (gzip level 6)" "$rows" -- \
         "$DBCHUNK" export --url "$PG_URL" --table "$table" --chunk "$CHUNK" -o "$SCRATCH/$ds.csv.gz"

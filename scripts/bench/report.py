@@ -409,7 +409,7 @@ def formats_section(meta, groups, cases):
         f"| load average (1, 5, 15 min) | at the start {m('load_start')}; at the end {m('load_end')} "
         "(other work on the machine at the same time slows the runs it overlaps) |",
         f"| dbchunk | {m('dbchunk')}, `cargo build --release`, {m('rustc')}; defaults: `--chunk {m('chunk')}`, "
-        "Parquet zstd level 1 inside the file, `--row-group-size 32MiB`; `.csv.zst` zstd level 3, `.csv.gz` "
+        "Parquet zstd level 1 inside the file, `--row-group-size 32MiB`; `.csv.zst` zstd level 1 (the default), `.csv.gz` "
         "gzip level 6; strategy auto |",
         f"| PostgreSQL | server {m('pg_server')}; {m('pg_settings')} |",
         "| MariaDB | not used by these rows (the bench's `innodb_buffer_pool_size` change is skipped with "
