@@ -661,19 +661,24 @@ fn decode_text_row(line: &[u8], scratch: &mut Vec<u8>, fields: &mut Vec<Option<(
     scratch.clear();
     fields.clear();
     let line = line.strip_suffix(b"\n").unwrap_or(line);
-    for raw in line.split(|&b| b == b'\t') {
+    for raw in memchr::memchr_iter(b'\t', line)
+        .chain(std::iter::once(line.len()))
+        .scan(0, |start, end| {
+            let field = &line[*start..end];
+            *start = end + 1;
+            Some(field)
+        })
+    {
         if raw == b"\\N" {
             fields.push(None);
             continue;
         }
         let start = scratch.len();
-        let mut bytes = raw.iter();
-        while let Some(&b) = bytes.next() {
-            if b != b'\\' {
-                scratch.push(b);
-                continue;
-            }
-            let unescaped = match bytes.next() {
+        // Most fields hold no backslash: copied whole, not byte by byte.
+        let mut rest = raw;
+        while let Some(at) = memchr::memchr(b'\\', rest) {
+            scratch.extend_from_slice(&rest[..at]);
+            let unescaped = match rest.get(at + 1) {
                 Some(b'n') => b'\n',
                 Some(b't') => b'\t',
                 Some(b'r') => b'\r',
@@ -684,7 +689,9 @@ fn decode_text_row(line: &[u8], scratch: &mut Vec<u8>, fields: &mut Vec<Option<(
                 None => b'\\',
             };
             scratch.push(unescaped);
+            rest = rest.get(at + 2..).unwrap_or_default();
         }
+        scratch.extend_from_slice(rest);
         fields.push(Some((start, scratch.len())));
     }
 }
@@ -706,6 +713,13 @@ mod tests {
             got,
             vec![Some(&b"a\tb"[..]), None, Some(b""), Some(b"x\\y\nz")]
         );
+        // A field that ends in a lone backslash keeps it; an empty line is
+        // one empty field.
+        decode_text_row(b"plain\tend\\", &mut scratch, &mut fields);
+        let got: Vec<&[u8]> = fields.iter().map(|f| f.map(|(a, b)| &scratch[a..b]).unwrap()).collect();
+        assert_eq!(got, vec![&b"plain"[..], b"end\\"]);
+        decode_text_row(b"", &mut scratch, &mut fields);
+        assert_eq!(fields, vec![Some((0, 0))]);
     }
 
     #[test]
