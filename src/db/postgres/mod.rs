@@ -716,7 +716,10 @@ mod tests {
         // A field that ends in a lone backslash keeps it; an empty line is
         // one empty field.
         decode_text_row(b"plain\tend\\", &mut scratch, &mut fields);
-        let got: Vec<&[u8]> = fields.iter().map(|f| f.map(|(a, b)| &scratch[a..b]).unwrap()).collect();
+        let got: Vec<&[u8]> = fields
+            .iter()
+            .map(|f| f.map(|(a, b)| &scratch[a..b]).unwrap())
+            .collect();
         assert_eq!(got, vec![&b"plain"[..], b"end\\"]);
         decode_text_row(b"", &mut scratch, &mut fields);
         assert_eq!(fields, vec![Some((0, 0))]);
