@@ -1,7 +1,6 @@
 //! `dbchunk export`: connect, describe, pick a strategy, then push chunks
 //! through the [`Pipeline`] until the source is exhausted.
 
-use std::future::Future;
 use std::time::Instant;
 
 use anyhow::{anyhow, Context, Result};
@@ -19,6 +18,9 @@ use crate::split::{Part, Parts};
 use crate::state::Checkpoint;
 use crate::throttle::Throttle;
 
+use super::prepare::{
+    before_output, check_distinct_names, check_key_identifies_rows, nothing_written, peak_rss_kb,
+};
 use super::read::read;
 use crate::engine::Engine;
 
@@ -201,23 +203,6 @@ async fn export(plan: ExportPlan) -> Result<()> {
     Ok(())
 }
 
-/// Runs a step that comes before any output: a signal stops it with
-/// nothing written.
-pub(super) async fn before_output<T>(
-    plan: &ExportPlan,
-    stage: &str,
-    work: impl Future<Output = Result<T>>,
-) -> Result<T> {
-    super::step::step(stage, nothing_written(plan), work).await
-}
-
-fn nothing_written(plan: &ExportPlan) -> &'static str {
-    match plan.destination {
-        crate::output::Destination::Stdout => "nothing was written",
-        crate::output::Destination::File(_) => "the output file was not created",
-    }
-}
-
 /// What a failed or stopped split export left: the parts complete so
 /// far, each valid alone; the part being written was removed.
 fn parts_left(plan: &ExportPlan, done: usize) -> String {
@@ -374,58 +359,6 @@ fn resolve(
     Ok(chosen)
 }
 
-/// A `--key` that no unique index proves is checked against the data: on a
-/// key with duplicates or NULLs, keyset and offset would skip or repeat
-/// rows without any error.
-pub(super) async fn check_key_identifies_rows(
-    db: &mut Db,
-    relation: &Relation,
-    strategy: Strategy,
-    label: &str,
-) -> Result<()> {
-    let duplicates = db
-        .key_has_duplicates(&relation.select)
-        .await
-        .with_context(|| {
-            format!(
-                "checking that --key {} identifies rows",
-                crate::ident::display_list(&relation.key_names, ",")
-            )
-        })?;
-    if duplicates {
-        return Err(UsageError(format!(
-            "--key {} does not identify rows of {label}: some rows share a key value or have a NULL \
-             in it, and --strategy {} would skip or repeat them; use a unique NOT NULL key, or \
-             --strategy cursor (which only orders by --key)",
-            crate::ident::display_list(&relation.key_names, ","),
-            strategy.name()
-        ))
-        .into());
-    }
-    Ok(())
-}
-
-/// NDJSON objects cannot hold two keys of the same name, nor a Parquet
-/// schema two fields.
-pub(super) fn check_distinct_names(relation: &Relation, label: &str, format: Format) -> Result<()> {
-    let holder = match format {
-        Format::Parquet => "one Parquet schema",
-        _ => "one NDJSON object",
-    };
-    let mut seen = std::collections::HashSet::new();
-    for column in &relation.columns {
-        if !seen.insert(column.name.as_str()) {
-            return Err(UsageError(format!(
-                "{label} has two columns named {:?}, which {holder} cannot hold: give \
-                 them distinct aliases (AS ...) or use --format csv",
-                column.name
-            ))
-            .into());
-        }
-    }
-    Ok(())
-}
-
 /// Strategies that split the rows by key, and so need a key that
 /// identifies rows.
 fn uses_key(strategy: Strategy) -> bool {
@@ -491,11 +424,4 @@ fn print_stats_with_parts(totals: &Totals, strategy: Strategy, started: Instant,
         stats["parts"] = serde_json::Value::from(parts);
     }
     eprintln!("{stats}");
-}
-
-/// The process's peak resident memory, from `/proc` (Linux only).
-pub(super) fn peak_rss_kb() -> Option<u64> {
-    let status = std::fs::read_to_string("/proc/self/status").ok()?;
-    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
-    line.split_whitespace().nth(1)?.parse().ok()
 }

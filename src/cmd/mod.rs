@@ -7,6 +7,7 @@ pub mod import;
 pub mod incremental;
 pub mod parallel;
 pub mod plan;
+pub mod prepare;
 pub mod read;
 pub mod snapshot;
 pub mod step;

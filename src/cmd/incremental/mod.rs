@@ -19,7 +19,7 @@ use std::time::Instant;
 
 use anyhow::{anyhow, Context, Result};
 
-use super::export::{before_output, check_distinct_names, check_key_identifies_rows};
+use super::prepare::{before_output, check_distinct_names, check_key_identifies_rows, peak_rss_kb};
 use super::read::read_chunk_again_on_loss;
 use crate::config::{ExportPlan, Incremental};
 use crate::db::{Db, Key, KeyCheck, Relation, Request};
@@ -337,7 +337,7 @@ fn print_stats(
         "held": next.held,
         "runs": state.runs,
         "seconds": (seconds * 1000.0).round() / 1000.0,
-        "peak_rss_kb": super::export::peak_rss_kb(),
+        "peak_rss_kb": peak_rss_kb(),
     });
     eprintln!("{stats}");
 }
