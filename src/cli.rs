@@ -4,6 +4,7 @@
 use clap::{Args, Parser, Subcommand};
 
 use crate::format::Format;
+use crate::log::LogFormat;
 use crate::plan::insert::{ImportStrategy, OnConflict};
 use crate::plan::Strategy;
 use crate::progress::ProgressMode;
@@ -13,6 +14,11 @@ use crate::progress::ProgressMode;
 #[derive(Debug, Parser)]
 #[command(name = "dbchunk", version, propagate_version = true)]
 pub struct Cli {
+    /// How stderr lines are written: text (`dbchunk: ...`), or json, one
+    /// object a line (level, message, ts, fields) for log collectors.
+    #[arg(long, value_enum, global = true, default_value_t = LogFormat::Text)]
+    pub log_format: LogFormat,
+
     #[command(subcommand)]
     pub command: Command,
 }

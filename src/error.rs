@@ -43,8 +43,18 @@ pub fn usage_from_clap(err: clap::Error) -> std::process::ExitCode {
         return std::process::ExitCode::from(err.exit_code() as u8);
     }
     let text = err.render().to_string();
-    let text = text.strip_prefix("error: ").unwrap_or(&text);
-    eprint!("dbchunk: {}", scrub(text));
+    let text = scrub(text.strip_prefix("error: ").unwrap_or(&text));
+    if crate::log::is_json() {
+        // clap's usage and tip lines go in a field: one object, one line.
+        let (first, rest) = text.split_once('\n').unwrap_or((&text, ""));
+        let mut fields = serde_json::Map::new();
+        if !rest.trim().is_empty() {
+            fields.insert("detail".into(), rest.trim().into());
+        }
+        crate::log::emit(crate::log::Level::Error, first, fields);
+    } else {
+        eprint!("dbchunk: {text}");
+    }
     std::process::ExitCode::from(ExitCode::Usage as u8)
 }
 
@@ -111,8 +121,8 @@ pub fn report(err: &anyhow::Error) -> ExitCode {
     match interrupted {
         // The stop says what the run left; the context around it would
         // only repeat where it was.
-        Some(stop) if stop.is_explained() => eprintln!("dbchunk: {}", scrub(&stop.to_string())),
-        _ => eprintln!("dbchunk: {}", scrub(&one_line(err))),
+        Some(stop) if stop.is_explained() => crate::log::error(&scrub(&stop.to_string())),
+        _ => crate::log::error(&scrub(&one_line(err))),
     }
     if let Some(stop) = interrupted {
         return match stop.exit_code() {
@@ -201,7 +211,7 @@ fn cause_text(cause: &(dyn std::error::Error + 'static)) -> Option<String> {
 
 /// A warning on stderr, scrubbed like errors.
 pub fn warn(message: &str) {
-    eprintln!("dbchunk: warning: {}", scrub(message));
+    crate::log::emit(crate::log::Level::Warn, &scrub(message), Default::default());
 }
 
 #[cfg(test)]

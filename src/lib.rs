@@ -24,6 +24,7 @@ pub mod error;
 pub mod format;
 pub mod ident;
 pub mod input;
+pub mod log;
 pub mod output;
 pub mod partition;
 pub mod pipeline;
@@ -48,9 +49,10 @@ use error::ExitCode;
 /// Runs one command line and returns the exit code. A panic is a bug; it
 /// still ends as one scrubbed `dbchunk:` line and exit 1, never a dump.
 pub fn run(cli: Cli) -> ExitCode {
+    log::set_format(cli.log_format);
     std::panic::set_hook(Box::new(|info| {
         let message = error::scrub(&info.to_string());
-        eprintln!("dbchunk: internal error, please report it: {message}");
+        log::error(&format!("internal error, please report it: {message}"));
     }));
     if let Err(err) = signals::install() {
         error::warn(&format!("cannot handle Ctrl-C cleanly: {err}"));

@@ -179,7 +179,14 @@ impl Progress {
                 } else {
                     (bar.position().to_string(), bar.message().to_string())
                 };
-                eprintln!("dbchunk: done: {rows} rows, {bytes} in {seconds:.1}s");
+                let mut fields = serde_json::Map::new();
+                fields.insert("event".into(), "done".into());
+                if let Ok(count) = rows.parse::<u64>() {
+                    fields.insert("rows".into(), count.into());
+                }
+                fields.insert("seconds".into(), ((seconds * 10.0).round() / 10.0).into());
+                let message = format!("done: {rows} rows, {bytes} in {seconds:.1}s");
+                crate::log::emit(crate::log::Level::Info, &message, fields);
             }
         }
     }
@@ -218,6 +225,12 @@ impl LogLines {
             return Ok(());
         }
         *last = Some(std::time::Instant::now());
+        if crate::log::is_json() {
+            let mut fields = serde_json::Map::new();
+            fields.insert("event".into(), "progress".into());
+            crate::log::emit(crate::log::Level::Info, text.trim(), fields);
+            return Ok(());
+        }
         writeln!(std::io::stderr(), "dbchunk: {}", text.trim())
     }
 }

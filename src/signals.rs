@@ -110,7 +110,8 @@ pub fn install() -> std::io::Result<()> {
                         stage: None,
                         outcome: None,
                     };
-                    eprintln!("dbchunk: {}", stop.left(stage, outcome));
+                    let stop = stop.left(stage, outcome).to_string();
+                    crate::log::error(&crate::error::scrub(&stop));
                     std::process::exit(128 + signal);
                 }
                 STOP.notify_waiters();

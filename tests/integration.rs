@@ -16,6 +16,7 @@ mod import;
 mod import_resume;
 mod incremental;
 mod load;
+mod log_format;
 mod names;
 mod output_files;
 mod parquet;

@@ -97,10 +97,10 @@ async fn export(plan: ExportPlan) -> Result<()> {
         if let crate::output::Destination::File(path) = &plan.destination {
             if crate::output::finished(path) {
                 if !plan.quiet {
-                    eprintln!(
-                        "dbchunk: the export to {} had finished: nothing to resume",
+                    crate::log::info(&format!(
+                        "the export to {} had finished: nothing to resume",
                         path.display()
-                    );
+                    ));
                 }
                 return Ok(());
             }
@@ -312,16 +312,16 @@ fn check_resume(
 fn print_resume_hint(plan: &ExportPlan, token: Option<String>) {
     let Some(token) = token else { return };
     match &plan.state_file {
-        Some(path) => eprintln!("dbchunk: resume with --state {} --resume", path.display()),
-        None => eprintln!("dbchunk: resume with --resume-from '{token}'"),
+        Some(path) => crate::log::info(&format!("resume with --state {} --resume", path.display())),
+        None => crate::log::info(&format!("resume with --resume-from '{token}'")),
     }
     if plan.destination == crate::output::Destination::Stdout {
         if let Ok(checkpoint) = Checkpoint::from_token(&token) {
-            eprintln!(
-                "dbchunk: keep the first {} bytes written to stdout (the chunks before the checkpoint), \
+            crate::log::info(&format!(
+                "keep the first {} bytes written to stdout (the chunks before the checkpoint), \
                  then append the resumed output",
                 checkpoint.compressed_bytes.unwrap_or(checkpoint.bytes)
-            );
+            ));
         }
     }
 }
@@ -423,5 +423,5 @@ fn print_stats_with_parts(totals: &Totals, strategy: Strategy, started: Instant,
             .collect();
         stats["parts"] = serde_json::Value::from(parts);
     }
-    eprintln!("{stats}");
+    crate::log::stats(&stats);
 }

@@ -54,9 +54,9 @@ pub async fn run(args: SnapshotArgs) -> Result<()> {
         .context("printing the snapshot id")?;
     drop(stdout);
     if std::io::stderr().is_terminal() {
-        eprintln!(
-            "dbchunk: holding snapshot {id}; close stdin (Ctrl-D) or send SIGTERM to release it"
-        );
+        crate::log::info(&format!(
+            "holding snapshot {id}; close stdin (Ctrl-D) or send SIGTERM to release it"
+        ));
     }
     let stdin_closed = async {
         if args.until_signal {

@@ -220,15 +220,15 @@ pub async fn run(plan: ImportPlan) -> Result<ExitCode> {
         (0, _) | (_, None) => ExitCode::Success,
         (n, Some(path)) => {
             // Not plain success: said even with --quiet.
-            eprintln!(
-                "dbchunk: imported {written} rows into {label}; {n} rows rejected, written to {}",
+            crate::log::info(&format!(
+                "imported {written} rows into {label}; {n} rows rejected, written to {}",
                 path.display()
-            );
+            ));
             ExitCode::Rejected
         }
     };
     if plan.verbose && code == ExitCode::Success {
-        eprintln!("dbchunk: imported {written} rows into {label}");
+        crate::log::info(&format!("imported {written} rows into {label}"));
     }
     if plan.stats {
         let seconds = started.elapsed().as_secs_f64();
@@ -242,7 +242,7 @@ pub async fn run(plan: ImportPlan) -> Result<ExitCode> {
             "seconds": (seconds * 1000.0).round() / 1000.0,
             "rows_per_sec": if seconds > 0.0 { (written as f64 / seconds).round() } else { 0.0 },
         });
-        eprintln!("{stats}");
+        crate::log::stats(&stats);
     }
     Ok(code)
 }
@@ -283,11 +283,11 @@ async fn open_journal(
     }
     if state.done {
         if plan.verbose {
-            eprintln!(
-                "dbchunk: {} says this import finished ({} rows); nothing to do",
+            crate::log::info(&format!(
+                "{} says this import finished ({} rows); nothing to do",
                 path.display(),
                 state.rows
-            );
+            ));
         }
         return Ok(None);
     }
@@ -328,12 +328,12 @@ async fn open_journal(
     skip.until = state.bytes;
     state.save(path)?;
     if plan.verbose {
-        eprintln!(
-            "dbchunk: resuming after {} committed rows (input {} {})",
+        crate::log::info(&format!(
+            "resuming after {} committed rows (input {} {})",
             state.rows,
             position_unit(plan.format),
             state.bytes
-        );
+        ));
     }
     let journal = Journal {
         path: path.to_path_buf(),

@@ -339,7 +339,7 @@ fn print_stats(
         "seconds": (seconds * 1000.0).round() / 1000.0,
         "peak_rss_kb": peak_rss_kb(),
     });
-    eprintln!("{stats}");
+    crate::log::stats(&stats);
 }
 
 /// A start value as text, for `--stats`.

@@ -1,0 +1,101 @@
+//! `--log-format json`: every stderr line is one JSON object a log
+//! collector parses, with its level, message and fields, and no password.
+
+use crate::util::db::sqlite_exec;
+use crate::util::{dbchunk, export, sqlite_url, Run, TempDir};
+
+const PASSWORD: &str = "Log-Pw-7q2";
+
+/// Each stderr line parsed, or the test fails naming the line.
+fn json_lines(run: &Run) -> Vec<serde_json::Value> {
+    assert!(!run.stderr.trim().is_empty(), "no stderr from {}", run.args);
+    assert!(!run.stderr.contains(PASSWORD), "{}", run.stderr);
+    run.stderr
+        .lines()
+        .map(|line| {
+            let value: serde_json::Value = serde_json::from_str(line)
+                .unwrap_or_else(|e| panic!("not JSON ({e}): {line:?} in {}", run.stderr));
+            assert!(
+                value["ts"].as_str().is_some_and(|ts| ts.ends_with('Z')),
+                "{line}"
+            );
+            assert!(value["message"].is_string(), "{line}");
+            value
+        })
+        .collect()
+}
+
+#[test]
+fn json_log_lines_for_success_failure_and_usage() {
+    let dir = TempDir::new("logfmt");
+    let db = dir.join("logfmt.db");
+    sqlite_exec(
+        &db,
+        "CREATE TABLE logfmt_t(id INTEGER PRIMARY KEY, v TEXT);
+         WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 300)
+         INSERT INTO logfmt_t SELECT i, 'v' || i FROM n;",
+    );
+    let url = sqlite_url(&db);
+
+    let ok = export(&url, "logfmt_t")
+        .args(["--log-format", "json", "--stats", "--progress", "always"])
+        .args(["--chunk", "50", "-o"])
+        .arg(dir.join("out.csv"))
+        .success();
+    let lines = json_lines(&ok);
+    assert!(lines.iter().all(|l| l["level"] == "info"), "{}", ok.stderr);
+    let stats = lines.iter().find(|l| l["message"] == "stats");
+    let stats = stats.unwrap_or_else(|| panic!("no stats line: {}", ok.stderr));
+    assert_eq!(stats["rows"], 300, "{}", ok.stderr);
+    assert_eq!(stats["strategy"], "keyset", "{}", ok.stderr);
+    let done = lines.iter().find(|l| l["event"] == "done");
+    assert_eq!(done.unwrap_or_else(|| panic!("{}", ok.stderr))["rows"], 300);
+
+    let bad = export(&url, "logfmt_missing")
+        .args(["--log-format", "json"])
+        .fails(1);
+    let lines = json_lines(&bad);
+    assert_eq!(lines.len(), 1, "{}", bad.stderr);
+    assert_eq!(lines[0]["level"], "error");
+    assert!(
+        lines[0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("logfmt_missing"),
+        "{}",
+        bad.stderr
+    );
+
+    // A server that is not there, with a password in the URL.
+    let refused = format!("postgres://someone:{PASSWORD}@127.0.0.1:1/db");
+    let refused = export(&refused, "logfmt_t")
+        .args(["--log-format", "json", "--connect-timeout", "2"])
+        .run();
+    assert_ne!(refused.code, Some(0), "{}", refused.stderr);
+    let lines = json_lines(&refused);
+    assert_eq!(
+        lines.last().unwrap()["level"],
+        "error",
+        "{}",
+        refused.stderr
+    );
+
+    let usage = dbchunk(["export", "--log-format", "json", "--url", &url])
+        .args(["--table", "logfmt_t", "--no-such-flag"])
+        .fails(2);
+    let lines = json_lines(&usage);
+    assert_eq!(lines.len(), 1, "{}", usage.stderr);
+    assert_eq!(lines[0]["level"], "error");
+    assert!(
+        lines[0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("--no-such-flag"),
+        "{}",
+        usage.stderr
+    );
+
+    // The default stays text.
+    let text = export(&url, "logfmt_missing").fails(1);
+    assert!(text.stderr.starts_with("dbchunk: "), "{}", text.stderr);
+}
