@@ -39,6 +39,17 @@ pub enum Command {
     /// PostgreSQL: hold a snapshot open and print its id, for `plan` and
     /// `export --snapshot` to read in, until stdin closes or SIGTERM.
     Snapshot(SnapshotArgs),
+    /// Print a shell completion script on stdout:
+    /// `dbchunk completions bash > /etc/bash_completion.d/dbchunk`.
+    Completions(CompletionsArgs),
+    /// Print the man page (roff) on stdout: `dbchunk man > dbchunk.1`.
+    Man,
+}
+
+#[derive(Debug, Args)]
+pub struct CompletionsArgs {
+    #[arg(value_enum)]
+    pub shell: clap_complete::Shell,
 }
 
 #[derive(Debug, Args)]

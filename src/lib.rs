@@ -99,6 +99,14 @@ fn execute(cli: Cli) -> anyhow::Result<ExitCode> {
             runtime.block_on(cmd::snapshot::run(args))?;
             Ok(ExitCode::Success)
         }
+        Command::Completions(args) => {
+            cmd::docs::completions(args.shell)?;
+            Ok(ExitCode::Success)
+        }
+        Command::Man => {
+            cmd::docs::man()?;
+            Ok(ExitCode::Success)
+        }
     }
 }
 

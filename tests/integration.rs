@@ -4,6 +4,7 @@
 mod util;
 
 mod cli;
+mod completions;
 mod compress;
 mod counts;
 mod distributed;

@@ -1,6 +1,7 @@
 //! One file per subcommand, each a short orchestration of the modules.
 
 pub mod count;
+pub mod docs;
 pub mod explain;
 pub mod export;
 pub mod import;
