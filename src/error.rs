@@ -1,7 +1,7 @@
 //! How failures reach the user: exit codes, the `dbchunk:` prefix, broken
 //! pipes treated as success, and passwords scrubbed from every message.
 
-use std::sync::Mutex;
+use crate::secrets::scrub;
 
 /// A mistake in how dbchunk was called, found before any work: exit 2.
 #[derive(Debug)]
@@ -74,29 +74,6 @@ pub enum ExitCode {
     Interrupted = 130,
     /// Stopped by SIGTERM.
     Terminated = 143,
-}
-
-/// Secrets that must never be printed (passwords from URLs). A std
-/// `Mutex` is enough: it is touched once at start-up and once per error.
-static SECRETS: Mutex<Vec<String>> = Mutex::new(Vec::new());
-
-pub fn register_secret(secret: &str) {
-    if !secret.is_empty() {
-        SECRETS
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .push(secret.to_string());
-    }
-}
-
-/// `message` with every registered secret replaced by `***`.
-pub fn scrub(message: &str) -> String {
-    let secrets = SECRETS.lock().unwrap_or_else(|e| e.into_inner());
-    let mut message = message.to_string();
-    for secret in secrets.iter() {
-        message = message.replace(secret.as_str(), "***");
-    }
-    message
 }
 
 /// Whether the failure is only that the reader of our stdout went away
@@ -268,11 +245,5 @@ mod tests {
             "ERROR 1045 (28000): Access denied"
         );
         assert_eq!(one_line(&anyhow::Error::new(refused)), "connection refused");
-    }
-
-    #[test]
-    fn secrets_are_scrubbed() {
-        register_secret("hunter2-unit");
-        assert_eq!(scrub("auth failed for hunter2-unit"), "auth failed for ***");
     }
 }

@@ -33,6 +33,7 @@ pub mod plan;
 pub mod progress;
 pub mod retry;
 pub mod schedule;
+pub mod secrets;
 pub mod signals;
 pub mod split;
 pub mod state;
@@ -51,7 +52,7 @@ use error::ExitCode;
 pub fn run(cli: Cli) -> ExitCode {
     log::set_format(cli.log_format);
     std::panic::set_hook(Box::new(|info| {
-        let message = error::scrub(&info.to_string());
+        let message = secrets::scrub(&info.to_string());
         log::error(&format!("internal error, please report it: {message}"));
     }));
     if let Err(err) = signals::install() {

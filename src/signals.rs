@@ -111,7 +111,7 @@ pub fn install() -> std::io::Result<()> {
                         outcome: None,
                     };
                     let stop = stop.left(stage, outcome).to_string();
-                    crate::log::error(&crate::error::scrub(&stop));
+                    crate::log::error(&crate::secrets::scrub(&stop));
                     std::process::exit(128 + signal);
                 }
                 STOP.notify_waiters();

@@ -1,7 +1,8 @@
 //! Database URLs: which engine, and how to show one without its password.
 
 use crate::engine::Engine;
-use crate::error::{register_secret, UsageError};
+use crate::error::UsageError;
+use crate::secrets::register_secret;
 use crate::tls::TlsOptions;
 
 /// A server that has not let dbchunk in by then is taken for gone: long
