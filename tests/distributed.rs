@@ -730,3 +730,44 @@ fn a_worker_in_another_network_namespace_exports_its_part() {
         db.exec(&format!("DROP TABLE {name}"));
     }
 }
+
+/// A counted plan places its cuts at the planner's estimate and counts
+/// only the rows past the last one: each part's planned rows are still
+/// the rows it holds, and an estimate off by more than the last part can
+/// absorb (5%) is cut again at counted positions, evenly.
+#[test]
+fn pg_counted_plans_count_every_part_when_the_estimate_is_off() {
+    let dir = TempDir::new("dist-estimate");
+    let db = Db::Pg;
+    let name = "it_dist_estimate_pg";
+    Table::id_v(name).create(&db).numbered(&db, 20_000);
+    db.exec(&format!("ANALYZE {name}"));
+    // The estimate stays 20000 (ANALYZE's, scaled by the table's pages).
+    for (deleted, expected) in [
+        (200, [5_000, 5_000, 5_000, 4_800]),
+        (2_000, [4_500, 4_500, 4_500, 4_500]),
+    ] {
+        db.exec(&format!(
+            "DELETE FROM {name} WHERE id > {}",
+            20_000 - deleted
+        ));
+        let path = plan(&db, name, 4, &[], &dir);
+        let planned = read_plan(&path);
+        assert_eq!(planned["rows"], 20_000 - deleted);
+        let serial = export(&db.url(), name).success().stdout;
+        let parts = run_parts(&db, &path, 4, &dir, &[]);
+        assert!(
+            join(&parts) == serial,
+            "{deleted} deleted: parts do not join"
+        );
+        for (k, part) in parts.iter().enumerate() {
+            assert_eq!(rows(part), expected[k], "{deleted} deleted: part {}", k + 1);
+            assert_eq!(planned["partitions"][k]["rows"], expected[k]);
+        }
+        db.exec(&format!(
+            "INSERT INTO {name} SELECT g, 'v' || g FROM generate_series({}, 20000) g",
+            20_001 - deleted
+        ));
+    }
+    db.exec(&format!("DROP TABLE {name}"));
+}
