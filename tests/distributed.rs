@@ -570,3 +570,204 @@ fn four_imports_of_four_parts_at_once_load_one_table() {
         db.exec(&format!("DROP TABLE {source}; DROP TABLE {target}"));
     }
 }
+
+/// A network namespace joined to this one by a veth pair: a worker run in
+/// it sees only its own loopback and the host side's address, as a worker
+/// on another machine sees only the network. Removed on drop, also when
+/// the test fails (deleting the host end of the pair deletes the other).
+struct Netns {
+    name: String,
+    veth: String,
+    host: String,
+}
+
+/// `ip ARGS`, failing the test with what went wrong: a machine that does
+/// not allow network namespaces cannot run this test, and says so.
+#[track_caller]
+fn ip(args: &[&str]) {
+    let output = std::process::Command::new("ip")
+        .args(args)
+        .output()
+        .unwrap_or_else(|e| {
+            panic!(
+                "`ip {}` did not start ({e}): this test needs iproute2",
+                args.join(" ")
+            )
+        });
+    assert!(
+        output.status.success(),
+        "`ip {}` failed: {}this test needs network namespaces (root or CAP_NET_ADMIN, \
+         `ip netns add` allowed)",
+        args.join(" "),
+        String::from_utf8_lossy(&output.stderr)
+    );
+}
+
+impl Netns {
+    fn new(tag: &str) -> Netns {
+        let id = std::process::id();
+        let subnet = id % 250 + 1;
+        let netns = Netns {
+            name: format!("dbchunk_{tag}_{id}"),
+            veth: format!("vd{tag}{}", id % 100_000),
+            host: format!("10.200.{subnet}.1"),
+        };
+        let peer = format!("{}p", netns.veth);
+        let inside = format!("10.200.{subnet}.2/24");
+        ip(&["netns", "add", &netns.name]);
+        ip(&[
+            "link", "add", &netns.veth, "type", "veth", "peer", "name", &peer,
+        ]);
+        ip(&["link", "set", &peer, "netns", &netns.name]);
+        ip(&[
+            "addr",
+            "add",
+            &format!("{}/24", netns.host),
+            "dev",
+            &netns.veth,
+        ]);
+        ip(&["link", "set", &netns.veth, "up"]);
+        let exec = ["netns", "exec", &netns.name, "ip"];
+        ip(&[&exec[..], &["addr", "add", &inside, "dev", &peer]].concat());
+        ip(&[&exec[..], &["link", "set", &peer, "up"]].concat());
+        ip(&[&exec[..], &["link", "set", "lo", "up"]].concat());
+        netns
+    }
+}
+
+impl Drop for Netns {
+    fn drop(&mut self) {
+        let _ = std::process::Command::new("ip")
+            .args(["link", "del", &self.veth])
+            .output();
+        let _ = std::process::Command::new("ip")
+            .args(["netns", "del", &self.name])
+            .output();
+    }
+}
+
+/// A TCP relay listening on `at` (port chosen by the system) that copies
+/// every connection to and from `to`: the servers listen on 127.0.0.1
+/// only, which the namespace cannot reach. The address it listens on.
+fn relay(at: &str, to: String) -> String {
+    let listener = std::net::TcpListener::bind((at, 0)).expect("listen on the veth address");
+    let address = listener.local_addr().unwrap().to_string();
+    std::thread::spawn(move || {
+        for client in listener.incoming().flatten() {
+            let Ok(server) = std::net::TcpStream::connect(&to) else {
+                continue;
+            };
+            let (mut client_r, mut server_w) =
+                (client.try_clone().unwrap(), server.try_clone().unwrap());
+            let (mut server_r, mut client_w) = (server, client);
+            std::thread::spawn(move || {
+                let _ = std::io::copy(&mut client_r, &mut server_w);
+                let _ = server_w.shutdown(std::net::Shutdown::Write);
+            });
+            std::thread::spawn(move || {
+                let _ = std::io::copy(&mut server_r, &mut client_w);
+                let _ = client_w.shutdown(std::net::Shutdown::Write);
+            });
+        }
+    });
+    address
+}
+
+/// `url` with its `host:port` swapped for `address`, and the `host:port`
+/// it had.
+fn via(url: &str, address: &str) -> (String, String) {
+    let start = url
+        .find('@')
+        .map_or_else(|| url.find("://").unwrap() + 3, |i| i + 1);
+    let end = start + url[start..].find('/').unwrap_or(url.len() - start);
+    let target = url[start..end].to_string();
+    (format!("{}{address}{}", &url[..start], &url[end..]), target)
+}
+
+/// A worker "on another machine": partition 2 exported from inside a
+/// network namespace, reaching the server over a veth pair, is the same
+/// bytes as partition 2 exported here. What a worker needs is the plan
+/// file and a route to the server; nothing on the planning machine.
+#[test]
+fn a_worker_in_another_network_namespace_exports_its_part() {
+    let dir = TempDir::new("dist-netns");
+    let netns = Netns::new("d2");
+    for db in Db::servers() {
+        let name = format!("it_dist_netns_{}", db.tag());
+        Table::id_v(&name).create(&db).numbered(&db, 8_000);
+        let path = plan(&db, &name, 4, &[], &dir);
+        wait_ok(worker(&db, &path, 2, &dir, &[]), "partition 2 here");
+        let here = read_part(&dir, 2);
+        let (remote_url, server) = via(&db.url(), "HOST");
+        let address = relay(&netns.host, server);
+        let remote_url = remote_url.replace("HOST", &address);
+        let there = dir.join(&format!("there-{}.csv", db.tag()));
+        let output = std::process::Command::new("ip")
+            .args(["netns", "exec", &netns.name, crate::util::BIN, "export"])
+            .args(["--url", &remote_url, "--plan"])
+            .arg(&path)
+            .args(["--partition", "2", "-o"])
+            .arg(&there)
+            .env_remove("DATABASE_URL")
+            .stdin(Stdio::null())
+            .output()
+            .expect("start a worker in the namespace");
+        assert_eq!(
+            output.status.code(),
+            Some(0),
+            "{}: partition 2 in namespace {} via {remote_url}: {}",
+            db.name(),
+            netns.name,
+            String::from_utf8_lossy(&output.stderr)
+        );
+        let there = std::fs::read(&there).unwrap();
+        assert_eq!(rows(&here), 2_000, "{}", db.name());
+        assert!(
+            there == here,
+            "{}: the part exported in the namespace differs from the one exported here",
+            db.name()
+        );
+        db.exec(&format!("DROP TABLE {name}"));
+    }
+}
+
+/// A counted plan places its cuts at the planner's estimate and counts
+/// only the rows past the last one: each part's planned rows are still
+/// the rows it holds, and an estimate off by more than the last part can
+/// absorb (5%) is cut again at counted positions, evenly.
+#[test]
+fn pg_counted_plans_count_every_part_when_the_estimate_is_off() {
+    let dir = TempDir::new("dist-estimate");
+    let db = Db::Pg;
+    let name = "it_dist_estimate_pg";
+    Table::id_v(name).create(&db).numbered(&db, 20_000);
+    db.exec(&format!("ANALYZE {name}"));
+    // The estimate stays 20000 (ANALYZE's, scaled by the table's pages).
+    for (deleted, expected) in [
+        (200, [5_000, 5_000, 5_000, 4_800]),
+        (2_000, [4_500, 4_500, 4_500, 4_500]),
+    ] {
+        db.exec(&format!(
+            "DELETE FROM {name} WHERE id > {}",
+            20_000 - deleted
+        ));
+        let path = plan(&db, name, 4, &[], &dir);
+        let planned = read_plan(&path);
+        assert_eq!(planned["rows"], 20_000 - deleted);
+        let serial = export(&db.url(), name).success().stdout;
+        let parts = run_parts(&db, &path, 4, &dir, &[]);
+        assert!(
+            join(&parts) == serial,
+            "{deleted} deleted: parts do not join"
+        );
+        for (k, part) in parts.iter().enumerate() {
+            assert_eq!(rows(part), expected[k], "{deleted} deleted: part {}", k + 1);
+            assert_eq!(planned["partitions"][k]["rows"], expected[k]);
+        }
+        db.exec(&format!(
+            "INSERT INTO {name} SELECT g, 'v' || g FROM generate_series({}, 20000) g",
+            20_001 - deleted
+        ));
+    }
+    db.exec(&format!("DROP TABLE {name}"));
+}
