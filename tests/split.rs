@@ -12,24 +12,12 @@ use std::time::Duration;
 
 use crate::util::db::{pg_exec, pg_url, sqlite_exec};
 use crate::util::engine::{Db, Table};
+use crate::util::fixtures::sqlite_awkward;
 use crate::util::{dbchunk, kill_after, parse_csv, sqlite_url, TempDir};
 
-/// A SQLite file with `split_t`: `rows` rows of awkward values (quotes,
-/// commas, newlines inside fields, tabs, non-ASCII, NULLs, floats, blobs).
+/// The awkward-values table `split_t` ([`sqlite_awkward`]).
 fn source_db(dir: &TempDir, rows: u32) -> String {
-    let path = dir.join("source.db");
-    sqlite_exec(
-        &path,
-        &format!(
-            "CREATE TABLE split_t(id INTEGER PRIMARY KEY, name TEXT, note TEXT, x REAL, b BLOB);
-             WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < {rows})
-             INSERT INTO split_t SELECT i, 'name ' || i || ', \"q\"',
-               CASE i % 4 WHEN 0 THEN NULL WHEN 1 THEN '' WHEN 2 THEN 'l1' || char(10) || 'l2\\t'
-               ELSE 'é ' || i END,
-               i / 7.0, CASE WHEN i % 3 = 0 THEN NULL ELSE randomblob(4) END FROM n;"
-        ),
-    );
-    sqlite_url(&path)
+    sqlite_awkward(dir, "split_t", rows)
 }
 
 /// The unsplit export of `table` to stdout, with `more` arguments.

@@ -1,7 +1,8 @@
 //! Tables holding every type an engine has, with edge values: made once
 //! here, read by the export, import and Parquet tests.
 
-use super::db::pg_exec;
+use super::db::{pg_exec, sqlite_exec};
+use super::{sqlite_url, TempDir};
 
 /// Creates table `name` (and enum type `name_mood`) with a column of every
 /// type dbchunk must render, and five rows of edge values (ids 1..5).
@@ -67,4 +68,23 @@ INSERT INTO {name} VALUES
     'sad', '255.255.0.0/16');
 "#
     ));
+}
+
+/// A SQLite file `source.db` in `dir` with `table`: `rows` rows of awkward
+/// values (quotes, commas, newlines inside fields, tabs, non-ASCII, NULLs,
+/// floats, blobs); its URL.
+pub fn sqlite_awkward(dir: &TempDir, table: &str, rows: u32) -> String {
+    let path = dir.join("source.db");
+    sqlite_exec(
+        &path,
+        &format!(
+            "CREATE TABLE {table}(id INTEGER PRIMARY KEY, name TEXT, note TEXT, x REAL, b BLOB);
+             WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < {rows})
+             INSERT INTO {table} SELECT i, 'name ' || i || ', \"q\"',
+               CASE i % 4 WHEN 0 THEN NULL WHEN 1 THEN '' WHEN 2 THEN 'l1' || char(10) || 'l2\\t'
+               ELSE 'é ' || i END,
+               i / 7.0, CASE WHEN i % 3 = 0 THEN NULL ELSE randomblob(4) END FROM n;"
+        ),
+    );
+    sqlite_url(&path)
 }
