@@ -33,6 +33,7 @@
 #   scripts/bench.sh --quick      small datasets (database bench_quick), RUNS=1,
 #                                 report to a temporary file; tests the script
 #   scripts/bench.sh --datasets-only   make the datasets (if missing) and stop
+#   (incremental runs, issue 14: scripts/bench/incremental.sh, on these datasets)
 #   scripts/bench.sh --only formats    only the formats comparison (issue 16:
 #                                 Parquet, gzip/zstd CSV, Parquet import), on
 #                                 PostgreSQL; makes only the PostgreSQL datasets
