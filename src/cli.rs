@@ -46,6 +46,21 @@ pub enum Command {
     Man,
 }
 
+impl Command {
+    /// The subcommand's name, as typed.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Command::Export(_) => "export",
+            Command::Count(_) => "count",
+            Command::Import(_) => "import",
+            Command::Plan(_) => "plan",
+            Command::Snapshot(_) => "snapshot",
+            Command::Completions(_) => "completions",
+            Command::Man => "man",
+        }
+    }
+}
+
 #[derive(Debug, Args)]
 pub struct CompletionsArgs {
     #[arg(value_enum)]

@@ -66,6 +66,14 @@ pub fn run(cli: Cli) -> ExitCode {
 }
 
 fn execute(cli: Cli) -> anyhow::Result<ExitCode> {
+    if log::is_json() {
+        // A collector sees each run begin, with what it runs.
+        let mut fields = serde_json::Map::new();
+        fields.insert("event".into(), "start".into());
+        fields.insert("command".into(), cli.command.name().into());
+        fields.insert("version".into(), env!("CARGO_PKG_VERSION").into());
+        log::emit(log::Level::Info, "start", fields);
+    }
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?;

@@ -74,8 +74,15 @@ impl Progress {
         by_input_bytes: bool,
     ) -> Progress {
         let terminal = std::io::IsTerminal::is_terminal(&std::io::stderr());
-        let log_lines = mode == ProgressMode::Always && !terminal;
+        // With --log-format json a log collector reads stderr: progress
+        // goes there by default, as a line every JSON_PROGRESS_EVERY.
+        let json_lines = crate::log::is_json() && mode == ProgressMode::Auto && !quiet && !terminal;
+        let log_lines = (mode == ProgressMode::Always && !terminal) || json_lines;
         let target = match (mode, quiet) {
+            _ if json_lines => Some(ProgressDrawTarget::term_like_with_hz(
+                Box::new(LogLines::every(JSON_PROGRESS_EVERY)),
+                1,
+            )),
             (ProgressMode::Never, _) | (ProgressMode::Auto, true) => None,
             (ProgressMode::Auto, false) => terminal.then(ProgressDrawTarget::stderr),
             (ProgressMode::Always, _) if terminal => Some(ProgressDrawTarget::stderr()),
@@ -210,18 +217,37 @@ fn style(template: &str, log_lines: bool) -> ProgressStyle {
         )
 }
 
+/// How often `--log-format json` writes a progress line when no
+/// `--progress` flag asks otherwise: often enough to see a run move, rarely
+/// enough not to flood a collector.
+const JSON_PROGRESS_EVERY: Duration = Duration::from_secs(10);
+
 /// A "terminal" for `--progress always` when stderr is a file or pipe:
-/// at most one plain line a second, with no cursor movement, so a log
-/// file stays readable.
-#[derive(Debug, Default)]
+/// at most one plain line a second (or every `every`), with no cursor
+/// movement, so a log file stays readable.
+#[derive(Debug)]
 struct LogLines {
     last: std::sync::Mutex<Option<std::time::Instant>>,
+    every: Duration,
+}
+
+impl Default for LogLines {
+    fn default() -> LogLines {
+        LogLines::every(Duration::from_secs(1))
+    }
 }
 
 impl LogLines {
+    fn every(every: Duration) -> LogLines {
+        LogLines {
+            last: std::sync::Mutex::new(None),
+            every,
+        }
+    }
+
     fn line(&self, text: &str) -> std::io::Result<()> {
         let mut last = self.last.lock().unwrap_or_else(|e| e.into_inner());
-        if text.trim().is_empty() || last.is_some_and(|t| t.elapsed() < Duration::from_secs(1)) {
+        if text.trim().is_empty() || last.is_some_and(|t| t.elapsed() < self.every) {
             return Ok(());
         }
         *last = Some(std::time::Instant::now());

@@ -51,14 +51,36 @@ fn json_log_lines_for_success_failure_and_usage() {
     let done = lines.iter().find(|l| l["event"] == "done");
     assert_eq!(done.unwrap_or_else(|| panic!("{}", ok.stderr))["rows"], 300);
 
+    // Without --progress, a JSON log still gets the start and the totals
+    // (stderr is a pipe here, as under cron).
+    let quiet = export(&url, "logfmt_t")
+        .args(["--log-format", "json", "-o"])
+        .arg(dir.join("out2.csv"))
+        .success();
+    let lines = json_lines(&quiet);
+    assert_eq!(
+        lines.first().map(|l| &l["event"]),
+        Some(&"start".into()),
+        "{}",
+        quiet.stderr
+    );
+    let done = lines.iter().find(|l| l["event"] == "done");
+    assert_eq!(
+        done.unwrap_or_else(|| panic!("{}", quiet.stderr))["rows"],
+        300
+    );
+
     let bad = export(&url, "logfmt_missing")
         .args(["--log-format", "json"])
         .fails(1);
     let lines = json_lines(&bad);
-    assert_eq!(lines.len(), 1, "{}", bad.stderr);
-    assert_eq!(lines[0]["level"], "error");
+    // The run's start, then its one error.
+    assert_eq!(lines.len(), 2, "{}", bad.stderr);
+    assert_eq!(lines[0]["event"], "start", "{}", bad.stderr);
+    assert_eq!(lines[0]["command"], "export", "{}", bad.stderr);
+    assert_eq!(lines[1]["level"], "error");
     assert!(
-        lines[0]["message"]
+        lines[1]["message"]
             .as_str()
             .unwrap()
             .contains("logfmt_missing"),
