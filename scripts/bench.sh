@@ -33,7 +33,9 @@
 #   scripts/bench.sh --quick      small datasets (database bench_quick), RUNS=1,
 #                                 report to a temporary file; tests the script
 #   scripts/bench.sh --datasets-only   make the datasets (if missing) and stop
-#   (incremental runs, issue 14: scripts/bench/incremental.sh, on these datasets)
+#   scripts/bench.sh --only incremental   only the incremental runs (issue 14,
+#                                 scripts/bench/incremental.sh): rewrites only
+#                                 the section "Incremental runs (issue 14)"
 #   scripts/bench.sh --only formats    only the formats comparison (issue 16:
 #                                 Parquet, gzip/zstd CSV, Parquet import), on
 #                                 PostgreSQL; makes only the PostgreSQL datasets
@@ -99,9 +101,9 @@ while [ "$#" -gt 0 ]; do
             ONLY=${1#--only=}
         fi
         case "$ONLY" in
-        formats) ;;
+        formats | incremental) ;;
         *)
-            printf 'bench.sh: --only takes "formats", not "%s"\n' "$ONLY" >&2
+            printf 'bench.sh: --only takes "formats" or "incremental", not "%s"\n' "$ONLY" >&2
             exit 2
             ;;
         esac
@@ -524,8 +526,8 @@ datasets() {
         pgdb -c 'VACUUM (FREEZE, ANALYZE) accounts_10m'
     fi
 
-    if [ "$ONLY" = formats ]; then
-        log "datasets ready ($(($(date +%s) - t0)) s; --only formats: PostgreSQL's only)"
+    if [ -n "$ONLY" ]; then
+        log "datasets ready ($(($(date +%s) - t0)) s; --only $ONLY: PostgreSQL's only)"
         return 0
     fi
 
@@ -1070,6 +1072,31 @@ write_report() { # extra arguments for report.py
     fi
 }
 
+# The incremental runs (issue 14) have their own script, which prints its
+# section; it replaces the section of the same title in the report, or goes
+# at its end.
+incremental_section() {
+    # Its own script, which prints its section; it replaces the section of
+    # the same title in the report, or goes at its end.
+    section="$SCRATCH/incremental.md"
+    RUNS="$RUNS" "$REPO_ROOT/scripts/bench/incremental.sh" "$DBCHUNK" >"$section" ||
+        die "scripts/bench/incremental.sh failed"
+    "$PY" - "$OUT_MD" "$section" <<'EOF' || die "writing the incremental section failed"
+import re, sys
+report, section = sys.argv[1], open(sys.argv[2]).read().rstrip() + "\n\n"
+text = open(report).read() if __import__("os").path.exists(report) else ""
+pattern = re.compile(r"^## Incremental runs \(issue 14\)\n.*?(?=^## |\Z)", re.S | re.M)
+text = pattern.sub(lambda _: section, text) if pattern.search(text) else text.rstrip() + "\n\n" + section
+open(report, "w").write(text)
+EOF
+}
+
+if [ "$ONLY" = incremental ]; then
+    incremental_section
+    log "done in $(($(date +%s) - BENCH_START)) s; report: $OUT_MD"
+    exit 0
+fi
+
 if [ "$ONLY" = formats ]; then
     run_formats
     meta load_end "$(cut -d' ' -f1-3 /proc/loadavg)"
@@ -1148,3 +1175,6 @@ meta total_seconds "$(($(date +%s) - BENCH_START))"
 restore_buffer_pool
 
 write_report
+
+log "incremental runs (issue 14)"
+incremental_section

@@ -101,4 +101,4 @@ for engine in pg my; do
     printf '| %s | %.2f | %.3f | %.1f%% | %s | %s | %s |\n' "$name" "$full" "$inc" \
         "$(awk -v i="$inc" -v f="$full" 'BEGIN { print 100 * i / f }')" "$rows" "$overlap" "$plan"
 done
-printf '\nTarget (issue 14): the incremental run reads only the changed rows through an index range scan, takes at most 5%% of a full export, and re-sends at most 1%% of the changed rows when no transaction is held open.\n'
+printf '\nTarget (issue 14): the incremental run reads only the changed rows through an index range scan, takes at most 5%% of a full export, and re-sends at most 1%% of the changed rows when no transaction is held open. Rerun: `scripts/bench.sh --only incremental` (after `--datasets-only` once).\n'
