@@ -6,13 +6,12 @@
 //! thread and the input reader.
 
 use std::io::Write;
-use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use crate::util::db::{sqlite_exec, sqlite_query_text};
 use crate::util::fixtures::sqlite_awkward;
-use crate::util::{dbchunk, kill_after, sqlite_url, TempDir};
+use crate::util::{dbchunk, decompress_file, kill_after, sqlite_url, TempDir};
 
 /// The awkward-values table `t` ([`sqlite_awkward`]).
 fn source_db(dir: &TempDir, rows: u32) -> String {
@@ -48,22 +47,6 @@ fn tool_decompress(tool: &str, data: &[u8]) -> Vec<u8> {
     assert!(
         out.status.success(),
         "{tool} -dc failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    out.stdout
-}
-
-/// `tool -dc FILE`, which must succeed.
-#[track_caller]
-fn tool_decompress_file(tool: &str, path: &Path) -> Vec<u8> {
-    let out = Command::new(tool)
-        .arg("-dc")
-        .arg(path)
-        .output()
-        .unwrap_or_else(|e| panic!("cannot run {tool}: {e}"));
-    assert!(
-        out.status.success(),
-        "{tool} -dc {path:?} failed: {}",
         String::from_utf8_lossy(&out.stderr)
     );
     out.stdout
@@ -122,7 +105,7 @@ fn compress_files_and_stdout_decompress_to_the_plain_bytes() {
             dbchunk(["export", "--url", &url, "--table", "t", "--quiet", "-o"])
                 .arg(&path)
                 .success();
-            let got = tool_decompress_file(tool_of(name), &path);
+            let got = decompress_file(tool_of(name), &path);
             assert_same(name, &expected, &got);
             std::fs::remove_file(&path).unwrap();
         }
@@ -151,7 +134,7 @@ fn compress_files_and_stdout_decompress_to_the_plain_bytes() {
             .arg(&path)
             .success();
         assert!(std::fs::metadata(&path).unwrap().len() > 0, "{name}");
-        assert_eq!(tool_decompress_file(tool_of(name), &path), b"", "{name}");
+        assert_eq!(decompress_file(tool_of(name), &path), b"", "{name}");
     }
 }
 
@@ -376,7 +359,7 @@ fn compress_resume_after_kill() {
             assert_same(
                 &format!(".{ext} resumed after {millis} ms"),
                 &clean,
-                &tool_decompress_file(tool, &output),
+                &decompress_file(tool, &output),
             );
             assert!(!partial.exists());
 

@@ -13,7 +13,7 @@ use std::time::Duration;
 use crate::util::db::{pg_exec, pg_url, sqlite_exec};
 use crate::util::engine::{Db, Table};
 use crate::util::fixtures::sqlite_awkward;
-use crate::util::{dbchunk, kill_after, parse_csv, sqlite_url, TempDir};
+use crate::util::{dbchunk, decompress_file, kill_after, parse_csv, sqlite_url, TempDir};
 
 /// The awkward-values table `split_t` ([`sqlite_awkward`]).
 fn source_db(dir: &TempDir, rows: u32) -> String {
@@ -38,22 +38,6 @@ fn parts_of(dir: &TempDir, stem: &str, chain: &str) -> Vec<PathBuf> {
         })
         .map(|n| dir.join(&n))
         .collect()
-}
-
-/// `tool -dc FILE` (gzip or zstd), which must succeed.
-#[track_caller]
-fn decompress(tool: &str, path: &Path) -> Vec<u8> {
-    let out = Command::new(tool)
-        .arg("-dc")
-        .arg(path)
-        .output()
-        .unwrap_or_else(|e| panic!("cannot run {tool}: {e}"));
-    assert!(
-        out.status.success(),
-        "{tool} -dc {path:?} failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    out.stdout
 }
 
 /// The first line of `bytes` (with its newline), which a header is.
@@ -206,7 +190,7 @@ fn compressed_parts_each_decompress_alone_with_the_real_tools() {
         assert_eq!(files.len(), 5, "{name}: 300 rows in parts of 64");
         // Each part alone is a complete stream (the tool checks the
         // trailer, and zstd the checksum).
-        let parts: Vec<Vec<u8>> = files.iter().map(|p| decompress(tool, p)).collect();
+        let parts: Vec<Vec<u8>> = files.iter().map(|p| decompress_file(tool, p)).collect();
         assert_parts_make(&whole, &parts, format, format != "ndjson", 64);
     }
     // --split-bytes counts the bytes before compression.
@@ -225,7 +209,7 @@ fn compressed_parts_each_decompress_alone_with_the_real_tools() {
     .success();
     let files = parts_of(&dir, "sb", ".csv.gz");
     assert!(files.len() > 2, "{} parts", files.len());
-    let first = decompress("gzip", &files[0]);
+    let first = decompress_file("gzip", &files[0]);
     assert!(
         first.len() >= 5000,
         "{} bytes before compression",
@@ -544,7 +528,7 @@ fn a_killed_split_export_leaves_only_complete_parts_under_final_names() {
     assert!(parts.len() < 200, "the export was not cut short");
     for (i, part) in parts.iter().enumerate() {
         assert_eq!(part, &dir.join(&format!("k.{:05}.csv.zst", i + 1)));
-        let text = String::from_utf8(decompress("zstd", part)).unwrap();
+        let text = String::from_utf8(decompress_file("zstd", part)).unwrap();
         let lines: Vec<&str> = text.lines().collect();
         assert_eq!(lines.len(), 1001, "{part:?}: the header and 1000 rows");
         assert_eq!(lines[0], "id,v");

@@ -459,3 +459,20 @@ impl Csv {
         self.rows[row][i].as_deref()
     }
 }
+
+/// `tool -dc FILE` with the real gzip or zstd tool, which must succeed: the
+/// decompressed bytes.
+#[track_caller]
+pub fn decompress_file(tool: &str, path: &Path) -> Vec<u8> {
+    let out = Command::new(tool)
+        .arg("-dc")
+        .arg(path)
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run {tool} (scripts/test.sh installs it): {e}"));
+    assert!(
+        out.status.success(),
+        "{tool} -dc {path:?} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out.stdout
+}
