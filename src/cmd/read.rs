@@ -59,7 +59,7 @@ pub async fn read(
 /// Reads one chunk. When the connection is lost, the chunk's rows are
 /// dropped, and it is read again on a new connection, up to `--retries`
 /// times with a growing pause in between.
-pub(super) async fn read_chunk_again_on_loss(
+async fn read_chunk_again_on_loss(
     db: &mut Db,
     relation: &Relation,
     statement: &Statement,
@@ -125,19 +125,35 @@ async fn read_keyset(
         if limit == 0 {
             break;
         }
-        let statement = relation.select.keyset_chunk(limit, after.is_some());
-        let first_row = pipeline.rows() + 1;
         let read =
-            read_chunk_again_on_loss(db, relation, &statement, after.as_ref(), pipeline, plan)
-                .await
-                .with_context(|| format!("chunk {number} (rows from {first_row})"))?;
-        pipeline.end_chunk_at(read.last_key.as_ref())?;
+            keyset_chunk(db, relation, plan, pipeline, number, limit, after.as_ref()).await?;
         if read.rows < limit {
             break;
         }
         after = read.last_key;
     }
     Ok(())
+}
+
+/// Chunk `number` of a keyset read: up to `limit` rows after `after`,
+/// read again on a new connection if the old one is lost, then ended in
+/// the pipeline at its last key. Shared with incremental runs.
+pub(super) async fn keyset_chunk(
+    db: &mut Db,
+    relation: &Relation,
+    plan: &ExportPlan,
+    pipeline: &mut Pipeline,
+    number: u64,
+    limit: u64,
+    after: Option<&Key>,
+) -> Result<ChunkRead> {
+    let statement = relation.select.keyset_chunk(limit, after.is_some());
+    let first_row = pipeline.rows() + 1;
+    let read = read_chunk_again_on_loss(db, relation, &statement, after, pipeline, plan)
+        .await
+        .with_context(|| format!("chunk {number} (rows from {first_row})"))?;
+    pipeline.end_chunk_at(read.last_key.as_ref())?;
+    Ok(read)
 }
 
 async fn read_offset(

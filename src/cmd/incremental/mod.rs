@@ -20,7 +20,7 @@ use std::time::Instant;
 use anyhow::{anyhow, Context, Result};
 
 use super::prepare::{before_output, check_distinct_names, check_key_identifies_rows, peak_rss_kb};
-use super::read::read_chunk_again_on_loss;
+use super::read::keyset_chunk;
 use crate::config::{ExportPlan, Incremental};
 use crate::db::{Db, Key, KeyCheck, Relation, Request};
 use crate::error::{warn, UsageError};
@@ -280,13 +280,16 @@ async fn read_range(
 ) -> Result<Option<Key>> {
     let mut after = start;
     for number in 1.. {
-        let statement = relation.select.keyset_chunk(plan.chunk, after.is_some());
-        let first_row = pipeline.rows() + 1;
-        let read =
-            read_chunk_again_on_loss(db, relation, &statement, after.as_ref(), pipeline, plan)
-                .await
-                .with_context(|| format!("chunk {number} (rows from {first_row})"))?;
-        pipeline.end_chunk_at(read.last_key.as_ref())?;
+        let read = keyset_chunk(
+            db,
+            relation,
+            plan,
+            pipeline,
+            number,
+            plan.chunk,
+            after.as_ref(),
+        )
+        .await?;
         if read.rows == plan.chunk {
             after = read.last_key;
             continue;
