@@ -288,7 +288,8 @@ impl Run {
 }
 
 /// A fresh, empty directory for one test: `$TMP/dbchunk-it-NAME-PID`.
-/// Removed when dropped, unless the test is failing (kept to look at).
+/// Removed when dropped, also when the test fails; `DBCHUNK_TEST_KEEP=1`
+/// keeps a failing test's directory to look at.
 pub struct TempDir {
     path: PathBuf,
 }
@@ -331,8 +332,9 @@ impl TempDir {
 
 impl Drop for TempDir {
     fn drop(&mut self) {
-        if std::thread::panicking() {
-            eprintln!("keeping {} for inspection", self.path.display());
+        let keep = std::env::var_os("DBCHUNK_TEST_KEEP").is_some_and(|v| v == "1");
+        if keep && std::thread::panicking() {
+            eprintln!("keeping {} (DBCHUNK_TEST_KEEP=1)", self.path.display());
         } else {
             let _ = std::fs::remove_dir_all(&self.path);
         }
