@@ -298,6 +298,7 @@ fn mysql_closed_stdout_is_success() {
     let table = Table::new("it_my_closed_stdout")
         .key("id", Ty::Int)
         .col("name", Ty::Varchar(30));
+    let _drop = db.drop_on_exit(&table.name);
     table
         .create(&db)
         .fill(&db, 1..=100_000, &[Fill::Id, Fill::Prefixed("name-")]);

@@ -69,6 +69,7 @@ fn assert_resumes_on(db: Db, dir: &TempDir) {
         .key("a", Ty::Int)
         .key("b", Ty::Varchar(20))
         .col("ts", Ty::Timestamp);
+    let _drop = db.drop_on_exit(&table.name);
     table.create(&db).fill(
         &db,
         1..=20_000,

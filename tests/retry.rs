@@ -130,6 +130,7 @@ fn killable(db: &Db, name: &str, table: &str, grants: &str) -> Killable {
 /// A keyset export goes on after two lost connections; a cursor one stops.
 fn export_reconnects(db: Db, name: &str) {
     let table = Table::id_v(name);
+    let _drop = db.drop_on_exit(name);
     table.create(&db).numbered(&db, 20_000);
     let session = killable(&db, name, name, "SELECT");
     assert_keyset_survives(&session.url, name, &session.kill);
@@ -199,6 +200,7 @@ fn import_killed(
 
 /// 50,000 rows go in once each although the session is ended twice.
 fn import_reconnects(db: Db, table: Table, strategy: &str) {
+    let _drop = db.drop_on_exit(&table.name);
     table.create(&db);
     let name = &table.name;
     let session = killable(&db, name, name, "SELECT, INSERT, UPDATE");

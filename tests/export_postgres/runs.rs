@@ -315,6 +315,7 @@ fn pg_closed_stdout_is_success() {
     let table = Table::new("it_pg_closed_stdout")
         .key("id", Ty::Int)
         .col("name", Ty::Text);
+    let _drop = db.drop_on_exit(&table.name);
     table
         .create(&db)
         .fill(&db, 1..=300_000, &[Fill::Id, Fill::Prefixed("name-")]);

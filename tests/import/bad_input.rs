@@ -438,6 +438,7 @@ fn too_long_text_is_refused_not_truncated() {
     for db in [Db::Pg, Db::My] {
         for strategy in db.import_strategies() {
             let table = format!("it_imp_too_long_{}", strategy.replace('-', "_"));
+            let _drop = db.drop_on_exit(&table);
             db.create(&table, "id INT PRIMARY KEY, v VARCHAR(5), c CHAR(3)");
             let rejects = dir.join(&format!("{table}.rejects"));
             let run = import(

@@ -252,3 +252,27 @@ impl Drop for MysqlDropOnExit {
         }
     }
 }
+
+/// Runs its SQL on the test PostgreSQL when dropped, also when the test
+/// fails: a test's tables and types go with it, not only with the run's
+/// database.
+pub struct PgDropOnExit(pub String);
+
+impl Drop for PgDropOnExit {
+    fn drop(&mut self) {
+        // No panic here: this may run while a failing test unwinds.
+        let dropped: Result<(), String> = block_on(async {
+            let (client, connection) = tokio_postgres::connect(&pg_url(), tokio_postgres::NoTls)
+                .await
+                .map_err(|e| pg_error(&e))?;
+            tokio::spawn(connection);
+            client
+                .batch_execute(&self.0)
+                .await
+                .map_err(|e| pg_error(&e))
+        });
+        if let Err(e) = dropped {
+            eprintln!("cleanup failed: {e}\n--- SQL ---\n{}", self.0);
+        }
+    }
+}

@@ -15,7 +15,7 @@ use std::path::PathBuf;
 
 use super::db::{
     mysql_exec, mysql_query_text, mysql_url, pg_exec, pg_query_text, pg_url, sqlite_exec,
-    sqlite_query_text,
+    sqlite_query_text, MysqlDropOnExit, PgDropOnExit,
 };
 use super::{sqlite_url, TempDir};
 
@@ -121,6 +121,17 @@ impl Db {
             "DROP TABLE IF EXISTS {table}; CREATE TABLE {table} ({columns}){}",
             self.table_options()
         ));
+    }
+
+    /// Drops `table` when the returned guard goes, also when the test
+    /// fails. A SQLite table goes with its file, in the test's directory.
+    pub fn drop_on_exit(&self, table: &str) -> DropOnExit {
+        let sql = format!("DROP TABLE IF EXISTS {table}");
+        match self {
+            Db::Pg => DropOnExit::Pg(PgDropOnExit(sql)),
+            Db::My => DropOnExit::My(MysqlDropOnExit(sql)),
+            Db::Lite(_) => DropOnExit::Nothing,
+        }
     }
 
     /// Every export `--strategy` the engine has, auto first.
@@ -255,6 +266,13 @@ impl Db {
             );
         }
     }
+}
+
+/// What [`Db::drop_on_exit`] drops when it goes out of scope.
+pub enum DropOnExit {
+    Pg(PgDropOnExit),
+    My(MysqlDropOnExit),
+    Nothing,
 }
 
 /// A column type, written the right way for each engine.
