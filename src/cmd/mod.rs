@@ -1,5 +1,6 @@
 //! One file per subcommand, each a short orchestration of the modules.
 
+pub mod consistent;
 pub mod count;
 pub mod docs;
 pub mod explain;
