@@ -114,6 +114,43 @@ impl ColType {
         }
     }
 
+    /// A MySQL/MariaDB column from `information_schema.COLUMNS`: its
+    /// `DATA_TYPE` (`int`, `decimal`) and `COLUMN_TYPE` (`int(10) unsigned`,
+    /// `decimal(10,2)`), as the result metadata would type it.
+    pub fn mysql(data_type: &str, column_type: &str) -> ColType {
+        let column_type = column_type.to_ascii_lowercase();
+        let signed = !column_type.contains("unsigned");
+        let int = |bits| ColType::Int { bits, signed };
+        match data_type.to_ascii_lowercase().as_str() {
+            "tinyint" => int(8),
+            "smallint" => int(16),
+            "mediumint" | "int" | "integer" => int(32),
+            "bigint" => int(64),
+            "year" => ColType::Int {
+                bits: 16,
+                signed: true,
+            },
+            "float" => ColType::Float32,
+            "double" | "real" => ColType::Float64,
+            "decimal" | "numeric" => precision_scale(&column_type)
+                .map_or(ColType::Other, |(precision, scale)| ColType::Decimal {
+                    precision,
+                    scale,
+                }),
+            "date" => ColType::Date,
+            "datetime" => ColType::Timestamp { utc: false },
+            "timestamp" => ColType::Timestamp { utc: true },
+            "time" => ColType::Time,
+            "json" => ColType::Json,
+            "enum" => ColType::Enum,
+            "binary" | "varbinary" | "tinyblob" | "blob" | "mediumblob" | "longblob" => {
+                ColType::Binary
+            }
+            "char" | "varchar" | "tinytext" | "text" | "mediumtext" | "longtext" => ColType::Text,
+            _ => ColType::Other,
+        }
+    }
+
     /// Whether values of this type are character data, which must be
     /// valid UTF-8 in formats that type them as strings.
     pub fn is_textual(self) -> bool {

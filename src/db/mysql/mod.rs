@@ -31,6 +31,7 @@ use crate::plan::{Select, Statement};
 use crate::tls::{Resolved, Roots, TlsMode, Verify};
 use crate::url::DbUrl;
 
+mod catalog;
 mod connect;
 mod write;
 

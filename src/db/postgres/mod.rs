@@ -15,6 +15,7 @@ use tokio_postgres::config::SslMode;
 use tokio_postgres::types::{FromSql, Kind as TypeKind, Type};
 use tokio_postgres::{Client, Row};
 
+mod catalog;
 mod connect;
 mod render;
 mod tls;

@@ -19,6 +19,7 @@ use crate::db::relation::{
 use crate::plan::{Select, Statement};
 use crate::url::DbUrl;
 
+mod catalog;
 mod write;
 
 pub struct Sqlite {

@@ -1,0 +1,76 @@
+//! What a whole table is, beyond the columns an export reads: the words a
+//! dump writes into its manifest and a restore creates tables from.
+//!
+//! Every engine fills the same shapes from its own catalog
+//! (`db/{postgres,mysql,sqlite}/catalog.rs`). Types keep the engine's own
+//! spelling (`engine_type`) beside the portable one ([`ColType`]), because
+//! a restore into the same engine wants the first and one into another
+//! engine wants both (the portable type to choose, the engine's words for
+//! what it loses: lengths, labels, unsignedness).
+
+use crate::coltype::ColType;
+use crate::ident::QualifiedName;
+
+/// A base table and everything a restore needs to make it again.
+#[derive(Clone, Debug)]
+pub struct TableSchema {
+    pub name: QualifiedName,
+    pub columns: Vec<ColumnSchema>,
+    /// Column names; empty without a primary key.
+    pub primary_key: Vec<String>,
+    /// Secondary indexes, unique or not (the primary key's is not here).
+    pub indexes: Vec<IndexSchema>,
+    pub foreign_keys: Vec<ForeignKey>,
+}
+
+#[derive(Clone, Debug)]
+pub struct ColumnSchema {
+    pub name: String,
+    /// As the engine writes it: `numeric(10,2)`, `int(10) unsigned`,
+    /// `enum('a','b')`, `VARCHAR(20)`.
+    pub engine_type: String,
+    pub portable: ColType,
+    pub nullable: bool,
+    /// The default as the engine's own SQL expression; `None` without one
+    /// and for the defaults that are the key's counter (see `generated`).
+    pub default: Option<String>,
+    /// The engine numbers new rows itself: `serial`/identity,
+    /// `AUTO_INCREMENT`, SQLite's `INTEGER PRIMARY KEY`.
+    pub auto_increment: bool,
+}
+
+#[derive(Clone, Debug)]
+pub struct IndexSchema {
+    pub name: String,
+    /// Plain column names, in index order; empty when the index is over
+    /// expressions (then only `definition` can make it again).
+    pub columns: Vec<String>,
+    pub unique: bool,
+    /// The engine's own `CREATE INDEX` statement, for an index the
+    /// columns alone cannot describe (expressions, a `WHERE`, a prefix
+    /// length): replayed on the same engine, reported elsewhere.
+    pub definition: Option<String>,
+}
+
+#[derive(Clone, Debug)]
+pub struct ForeignKey {
+    pub name: String,
+    pub columns: Vec<String>,
+    pub references: QualifiedName,
+    pub referenced_columns: Vec<String>,
+    /// `CASCADE`, `SET NULL`, `SET DEFAULT`, `RESTRICT` or `NO ACTION`.
+    pub on_delete: String,
+    pub on_update: String,
+}
+
+/// PostgreSQL's one-letter referential action, as SQL words.
+pub fn referential_action(code: &str) -> String {
+    match code {
+        "c" => "CASCADE",
+        "n" => "SET NULL",
+        "d" => "SET DEFAULT",
+        "r" => "RESTRICT",
+        _ => "NO ACTION",
+    }
+    .to_string()
+}
