@@ -36,6 +36,9 @@ pub enum Command {
     /// Cut a table into N key ranges of about equal rows and write them
     /// down (JSON), for `export --plan` workers on any machine.
     Plan(PlanArgs),
+    /// Write every table of a database (or those named) to a directory,
+    /// one file each, from one consistent snapshot, with a manifest.
+    Dump(DumpArgs),
     /// PostgreSQL: hold a snapshot open and print its id, for `plan` and
     /// `export --snapshot` to read in, until stdin closes or SIGTERM.
     Snapshot(SnapshotArgs),
@@ -54,6 +57,7 @@ impl Command {
             Command::Count(_) => "count",
             Command::Import(_) => "import",
             Command::Plan(_) => "plan",
+            Command::Dump(_) => "dump",
             Command::Snapshot(_) => "snapshot",
             Command::Completions(_) => "completions",
             Command::Man => "man",
@@ -469,6 +473,75 @@ pub struct PlanArgs {
     /// No warnings.
     #[arg(long)]
     pub quiet: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct DumpArgs {
+    #[command(flatten)]
+    pub connect: ConnectOpts,
+
+    /// The directory to write: one file per table and manifest.json, which
+    /// is written last (a directory without it is an unfinished dump).
+    #[arg(long, short = 'o', value_name = "DIR")]
+    pub output: std::path::PathBuf,
+
+    /// Only these tables: names or patterns with * (`orders,sales.*`).
+    #[arg(long, value_name = "a,b,'s.*'")]
+    pub tables: Option<String>,
+
+    /// Leave out these tables (names or patterns with *).
+    #[arg(long, value_name = "a,b,'s.*'")]
+    pub exclude: Option<String>,
+
+    /// The schema to dump (PostgreSQL; a database on MySQL, an attached
+    /// database on SQLite) [default: PostgreSQL's search path, the URL's
+    /// database, SQLite's main].
+    #[arg(long, value_name = "NAME")]
+    pub schema: Option<String>,
+
+    /// Format of the table files.
+    #[arg(long, value_enum, default_value_t = Format::Csv)]
+    pub format: Format,
+
+    /// Compression of the table files: zstd[:LEVEL], gzip[:LEVEL] or none
+    /// (Parquet compresses inside the file: none).
+    #[arg(long, value_name = "CODEC[:LEVEL]", default_value = "zstd")]
+    pub compress: String,
+
+    /// Tables read at once, each on its own connection, all in the same
+    /// snapshot (SQLite: 1).
+    #[arg(long, short = 'j', value_name = "N", default_value_t = 2,
+          value_parser = clap::value_parser!(u32).range(1..=256))]
+    pub jobs: u32,
+
+    /// Go on with an unfinished dump in DIR: tables whose files are
+    /// complete (checked against their checksums) are kept, the rest are
+    /// dumped again, in a new snapshot.
+    #[arg(long)]
+    pub resume: bool,
+
+    /// MySQL/MariaDB: start the workers' snapshots without the brief global
+    /// read lock (FLUSH TABLES WITH READ LOCK needs the RELOAD privilege);
+    /// the tables may then be read at slightly different points.
+    #[arg(long)]
+    pub no_lock: bool,
+
+    /// Rows fetched per round trip.
+    #[arg(long, value_name = "N", default_value_t = 10_000,
+          value_parser = clap::value_parser!(u64).range(1..))]
+    pub chunk: u64,
+
+    /// Show the progress bar on stderr: auto = when stderr is a terminal.
+    #[arg(long, value_enum, default_value_t = ProgressMode::Auto)]
+    pub progress: ProgressMode,
+
+    /// No progress and no warnings.
+    #[arg(long)]
+    pub quiet: bool,
+
+    /// Print a JSON summary on stderr at the end (tables, rows, bytes, seconds).
+    #[arg(long)]
+    pub stats: bool,
 }
 
 #[derive(Debug, Args)]

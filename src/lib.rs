@@ -25,6 +25,7 @@ pub mod format;
 pub mod ident;
 pub mod input;
 pub mod log;
+pub mod manifest;
 pub mod output;
 pub mod partition;
 pub mod pipeline;
@@ -102,6 +103,11 @@ fn execute(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         Command::Plan(args) => {
             runtime.block_on(cmd::plan::run(args))?;
+            Ok(ExitCode::Success)
+        }
+        Command::Dump(args) => {
+            let plan = config::dump::DumpPlan::from_args(args)?;
+            runtime.block_on(cmd::dump::run(plan))?;
             Ok(ExitCode::Success)
         }
         Command::Snapshot(args) => {

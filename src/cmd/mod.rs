@@ -3,6 +3,7 @@
 pub mod consistent;
 pub mod count;
 pub mod docs;
+pub mod dump;
 pub mod explain;
 pub mod export;
 pub mod import;

@@ -15,6 +15,7 @@ use crate::plan::Strategy;
 use crate::progress::ProgressMode;
 use crate::url::DbUrl;
 
+pub mod dump;
 mod files;
 use files::*;
 

@@ -201,8 +201,7 @@ impl Mysql {
         };
         let columns = rest.split_once(' ').map(|(_, r)| r).unwrap_or_default();
         let columns = columns.split_once(' ').map(|(_, r)| r).unwrap_or_default();
-        Ok(format!(
-            "CREATE {unique}INDEX {wanted} ON {{table}} {columns}"
-        ))
+        let table = crate::db::dialect::Dialect::Mysql.quote(&table.name);
+        Ok(format!("CREATE {unique}INDEX {wanted} ON {table} {columns}"))
     }
 }

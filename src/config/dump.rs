@@ -1,0 +1,139 @@
+//! `dbchunk dump`'s flags, checked before anything connects.
+
+use std::path::PathBuf;
+
+use crate::cli::DumpArgs;
+use crate::compress::Compression;
+use crate::error::UsageError;
+use crate::format::Format;
+use crate::progress::ProgressMode;
+use crate::url::DbUrl;
+
+/// What `dbchunk dump` was asked to do.
+#[derive(Clone, Debug)]
+pub struct DumpPlan {
+    pub url: DbUrl,
+    pub dir: PathBuf,
+    /// `--tables`: names or `*` patterns; `None` is every table.
+    pub tables: Option<Vec<String>>,
+    pub exclude: Vec<String>,
+    pub schema: Option<String>,
+    pub format: Format,
+    pub compression: Option<Compression>,
+    pub jobs: usize,
+    pub resume: bool,
+    pub no_lock: bool,
+    pub chunk: u64,
+    pub progress: ProgressMode,
+    pub quiet: bool,
+    pub stats: bool,
+}
+
+impl DumpPlan {
+    pub fn from_args(args: DumpArgs) -> Result<DumpPlan, UsageError> {
+        let url = super::parse_url(&args.connect)?;
+        let compression = match args.compress.to_ascii_lowercase().as_str() {
+            "none" => None,
+            _ if args.format == Format::Parquet => {
+                return Err(UsageError(
+                    "--format parquet compresses inside each file (zstd): give --compress none"
+                        .into(),
+                ))
+            }
+            text => Some(Compression::parse(text).map_err(UsageError)?),
+        };
+        let patterns = |text: &str, flag: &str| -> Result<Vec<String>, UsageError> {
+            let list: Vec<String> = text
+                .split(',')
+                .map(|p| p.trim().to_string())
+                .filter(|p| !p.is_empty())
+                .collect();
+            if list.is_empty() {
+                return Err(UsageError(format!("{flag} is empty: name tables, or leave it out")));
+            }
+            Ok(list)
+        };
+        Ok(DumpPlan {
+            tables: args
+                .tables
+                .as_deref()
+                .map(|t| patterns(t, "--tables"))
+                .transpose()?,
+            exclude: args
+                .exclude
+                .as_deref()
+                .map(|t| patterns(t, "--exclude"))
+                .transpose()?
+                .unwrap_or_default(),
+            // One connection reads a SQLite file: its transaction is the
+            // snapshot, and it cannot be shared.
+            jobs: match url.engine {
+                crate::engine::Engine::Sqlite => 1,
+                _ => args.jobs as usize,
+            },
+            url,
+            dir: args.output,
+            schema: args.schema,
+            format: args.format,
+            compression,
+            resume: args.resume,
+            no_lock: args.no_lock,
+            chunk: args.chunk,
+            progress: args.progress,
+            quiet: args.quiet,
+            stats: args.stats,
+        })
+    }
+}
+
+/// Whether a table's name matches a `--tables`/`--exclude` pattern: `*`
+/// stands for any run of characters; a pattern with a dot matches
+/// `schema.table`, one without matches the table's own name.
+pub fn matches(pattern: &str, schema: Option<&str>, table: &str) -> bool {
+    match (pattern.split_once('.'), schema) {
+        (Some((schema_pattern, table_pattern)), Some(schema)) => {
+            glob(schema_pattern, schema) && glob(table_pattern, table)
+        }
+        (Some(_), None) => glob(pattern, table),
+        (None, _) => glob(pattern, table),
+    }
+}
+
+/// `*` as any run of characters, everything else itself.
+fn glob(pattern: &str, text: &str) -> bool {
+    let mut parts = pattern.split('*');
+    let first = parts.next().unwrap_or_default();
+    let Some(mut rest) = text.strip_prefix(first) else {
+        return false;
+    };
+    let parts: Vec<&str> = parts.collect();
+    let Some((last, middle)) = parts.split_last() else {
+        return rest.is_empty();
+    };
+    for part in middle {
+        match rest.find(part) {
+            Some(at) => rest = &rest[at + part.len()..],
+            None => return false,
+        }
+    }
+    rest.len() >= last.len() && rest.ends_with(last)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn patterns_match_names_and_schemas() {
+        assert!(matches("orders", Some("public"), "orders"));
+        assert!(!matches("orders", Some("public"), "orders_old"));
+        assert!(matches("orders*", None, "orders_old"));
+        assert!(matches("sales.*", Some("sales"), "anything"));
+        assert!(!matches("sales.*", Some("public"), "anything"));
+        assert!(matches("*_log", Some("public"), "audit_log"));
+        assert!(matches("a*b*c", None, "axxbyyc"));
+        assert!(!matches("a*b*c", None, "axxbyy"));
+        assert!(!matches("ab*ba", None, "aba"));
+        assert!(matches("*", None, ""));
+    }
+}
