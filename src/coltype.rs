@@ -132,11 +132,11 @@ impl ColType {
             },
             "float" => ColType::Float32,
             "double" | "real" => ColType::Float64,
-            "decimal" | "numeric" => precision_scale(&column_type)
-                .map_or(ColType::Other, |(precision, scale)| ColType::Decimal {
-                    precision,
-                    scale,
-                }),
+            "decimal" | "numeric" => {
+                precision_scale(&column_type).map_or(ColType::Other, |(precision, scale)| {
+                    ColType::Decimal { precision, scale }
+                })
+            }
             "date" => ColType::Date,
             "datetime" => ColType::Timestamp { utc: false },
             "timestamp" => ColType::Timestamp { utc: true },
@@ -157,7 +157,10 @@ impl ColType {
         match self {
             ColType::Bool => "bool".into(),
             ColType::Int { bits, signed: true } => format!("int{bits}"),
-            ColType::Int { bits, signed: false } => format!("uint{bits}"),
+            ColType::Int {
+                bits,
+                signed: false,
+            } => format!("uint{bits}"),
             ColType::Float32 => "float32".into(),
             ColType::Float64 => "float64".into(),
             ColType::Decimal { precision, scale } => format!("decimal({precision},{scale})"),
@@ -177,7 +180,10 @@ impl ColType {
     /// The type a [`ColType::name`] names.
     pub fn from_name(name: &str) -> Option<ColType> {
         let int = |digits: &str, signed| {
-            let bits = digits.parse().ok().filter(|b| [8, 16, 32, 64].contains(b))?;
+            let bits = digits
+                .parse()
+                .ok()
+                .filter(|b| [8, 16, 32, 64].contains(b))?;
             Some(ColType::Int { bits, signed })
         };
         if let Some(bits) = name.strip_prefix("uint") {
@@ -265,11 +271,20 @@ mod tests {
     fn portable_names_read_back() {
         let all = [
             ColType::Bool,
-            ColType::Int { bits: 8, signed: false },
-            ColType::Int { bits: 64, signed: true },
+            ColType::Int {
+                bits: 8,
+                signed: false,
+            },
+            ColType::Int {
+                bits: 64,
+                signed: true,
+            },
             ColType::Float32,
             ColType::Float64,
-            ColType::Decimal { precision: 38, scale: 9 },
+            ColType::Decimal {
+                precision: 38,
+                scale: 9,
+            },
             ColType::Date,
             ColType::Time,
             ColType::Timestamp { utc: false },
@@ -292,13 +307,22 @@ mod tests {
     fn mysql_reads_unsigned_and_decimals_from_the_column_type() {
         assert_eq!(
             ColType::mysql("int", "int(10) unsigned"),
-            ColType::Int { bits: 32, signed: false }
+            ColType::Int {
+                bits: 32,
+                signed: false
+            }
         );
         assert_eq!(
             ColType::mysql("decimal", "decimal(12,3)"),
-            ColType::Decimal { precision: 12, scale: 3 }
+            ColType::Decimal {
+                precision: 12,
+                scale: 3
+            }
         );
-        assert_eq!(ColType::mysql("timestamp", "timestamp(6)"), ColType::Timestamp { utc: true });
+        assert_eq!(
+            ColType::mysql("timestamp", "timestamp(6)"),
+            ColType::Timestamp { utc: true }
+        );
         assert_eq!(ColType::mysql("set", "set('a','b')"), ColType::Other);
         assert_eq!(ColType::mysql("longblob", "longblob"), ColType::Binary);
     }

@@ -232,7 +232,6 @@ impl Worker {
             Ok((totals, None))
         }
     }
-
 }
 
 /// Waits for the workers in key order and appends each spooled range to

@@ -49,7 +49,9 @@ impl DumpPlan {
                 .filter(|p| !p.is_empty())
                 .collect();
             if list.is_empty() {
-                return Err(UsageError(format!("{flag} is empty: name tables, or leave it out")));
+                return Err(UsageError(format!(
+                    "{flag} is empty: name tables, or leave it out"
+                )));
             }
             Ok(list)
         };

@@ -92,7 +92,11 @@ fn remove_partials(dir: &Path) -> Result<()> {
 /// with every byte that is not a letter, digit, `_` or `-` written as
 /// `%XX` (so a name can hold a dot, a slash or anything else and still be
 /// one file, different from every other table's).
-pub fn table_file(table: &QualifiedName, format: Format, compression: Option<Compression>) -> String {
+pub fn table_file(
+    table: &QualifiedName,
+    format: Format,
+    compression: Option<Compression>,
+) -> String {
     let mut name = String::new();
     if let Some(schema) = &table.schema {
         name.push_str(&escape(schema));
@@ -205,6 +209,9 @@ mod tests {
             table_file(&name(Some("a.b"), "c"), Format::Csv, None),
             table_file(&name(Some("a"), "b.c"), Format::Csv, None)
         );
-        assert_eq!(table_file(&name(None, "é"), Format::Csv, None), "%C3%A9.csv");
+        assert_eq!(
+            table_file(&name(None, "é"), Format::Csv, None),
+            "%C3%A9.csv"
+        );
     }
 }

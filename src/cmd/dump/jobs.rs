@@ -250,8 +250,14 @@ impl Worker {
         };
         let output = Output::open(plan.destination.clone(), plan.compress)?;
         let mut pipeline = Pipeline::new(
-            plan.format, &relation.columns, &plan.null, plan.header, plan.parquet, output,
-            self.progress.share(&self.totals), None,
+            plan.format,
+            &relation.columns,
+            &plan.null,
+            plan.header,
+            plan.parquet,
+            output,
+            self.progress.share(&self.totals),
+            None,
         )?;
         read(db, &relation, strategy, &plan, &mut pipeline).await?;
         let (totals, output, _) = pipeline.drain()?;

@@ -86,7 +86,16 @@ pub async fn run(plan: DumpPlan) -> Result<()> {
     let progress = Progress::for_tables(plan.progress, plan.quiet, total, schemas.len());
     progress.tables_done(kept.len(), schemas.len());
     let journal = files::Journal::open(&plan.dir.join(JOURNAL), kept.values())?;
-    let done = jobs::run(&plan, &mut leader, snapshot, todo, &progress, journal, (kept.len(), schemas.len())).await;
+    let done = jobs::run(
+        &plan,
+        &mut leader,
+        snapshot,
+        todo,
+        &progress,
+        journal,
+        (kept.len(), schemas.len()),
+    )
+    .await;
     progress.finish();
     let mut done = done.map_err(|err| match crate::signals::take_stop(err) {
         Ok(stop) => stop.left("while dumping", unfinished(&plan.dir)).into(),
@@ -170,7 +179,11 @@ fn choose(listed: &[QualifiedName], plan: &DumpPlan) -> Result<Vec<QualifiedName
     }
     let chosen: Vec<QualifiedName> = listed
         .iter()
-        .filter(|t| plan.tables.as_ref().is_none_or(|w| w.iter().any(|p| hit(p, t))))
+        .filter(|t| {
+            plan.tables
+                .as_ref()
+                .is_none_or(|w| w.iter().any(|p| hit(p, t)))
+        })
         .filter(|t| !plan.exclude.iter().any(|p| hit(p, t)))
         .cloned()
         .collect();
@@ -179,10 +192,7 @@ fn choose(listed: &[QualifiedName], plan: &DumpPlan) -> Result<Vec<QualifiedName
             "no tables to dump: {}",
             match listed.is_empty() {
                 true => "the database (or --schema) holds no base tables".to_string(),
-                false => format!(
-                    "--tables/--exclude leave none of {}",
-                    shown(listed)
-                ),
+                false => format!("--tables/--exclude leave none of {}", shown(listed)),
             }
         ))
         .into());

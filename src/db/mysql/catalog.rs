@@ -105,7 +105,15 @@ impl Mysql {
             index.columns.clear();
             index.definition = Some(self.index_definition(&database, table, &index.name).await?);
         }
-        type ForeignRow = (String, String, Option<String>, String, String, String, String);
+        type ForeignRow = (
+            String,
+            String,
+            Option<String>,
+            String,
+            String,
+            String,
+            String,
+        );
         let rows: Vec<ForeignRow> = self
             .conn
             .exec(
@@ -202,6 +210,8 @@ impl Mysql {
         let columns = rest.split_once(' ').map(|(_, r)| r).unwrap_or_default();
         let columns = columns.split_once(' ').map(|(_, r)| r).unwrap_or_default();
         let table = crate::db::dialect::Dialect::Mysql.quote(&table.name);
-        Ok(format!("CREATE {unique}INDEX {wanted} ON {table} {columns}"))
+        Ok(format!(
+            "CREATE {unique}INDEX {wanted} ON {table} {columns}"
+        ))
     }
 }

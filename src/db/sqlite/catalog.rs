@@ -58,7 +58,9 @@ impl Sqlite {
         let primary_key: Vec<String> = pk.into_iter().map(|(_, n)| n).collect();
         // An INTEGER PRIMARY KEY is the rowid: new rows get the next one.
         let rowid_key = |column: &str, decl: &str| {
-            primary_key.len() == 1 && primary_key[0] == column && decl.eq_ignore_ascii_case("INTEGER")
+            primary_key.len() == 1
+                && primary_key[0] == column
+                && decl.eq_ignore_ascii_case("INTEGER")
         };
         let columns = rows
             .iter()
