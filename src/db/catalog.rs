@@ -46,9 +46,11 @@ pub struct IndexSchema {
     /// expressions (then only `definition` can make it again).
     pub columns: Vec<String>,
     pub unique: bool,
-    /// The engine's own `CREATE INDEX` statement, for an index the
-    /// columns alone cannot describe (expressions, a `WHERE`, a prefix
-    /// length): replayed on the same engine, reported elsewhere.
+    /// For an index the columns alone cannot describe (expressions, a
+    /// `WHERE`, a prefix length), the engine's own words after `CREATE
+    /// INDEX name ON table`: `USING btree (lower(x)) WHERE y > 0`,
+    /// `` (`doc`(10)) ``. A restore into the same engine puts them after
+    /// its own `CREATE INDEX ... ON target`; another engine cannot read them.
     pub definition: Option<String>,
 }
 

@@ -180,8 +180,8 @@ impl Mysql {
         }
     }
 
-    /// The `KEY ...` line of `SHOW CREATE TABLE` for one index, made into
-    /// a `CREATE INDEX` statement.
+    /// The key part list of one index's `KEY ...` line in `SHOW CREATE
+    /// TABLE`: `` (`doc`(10), `b`) ``.
     async fn index_definition(
         &mut self,
         database: &str,
@@ -197,21 +197,13 @@ impl Mysql {
             .query_first(format!("SHOW CREATE TABLE {quoted}"))
             .await?;
         let create = create.map(|(_, sql)| sql).unwrap_or_default();
-        let wanted = crate::db::dialect::Dialect::Mysql.quote(index);
-        let line = create
+        let key = format!("KEY {} ", crate::db::dialect::Dialect::Mysql.quote(index));
+        let columns = create
             .lines()
-            .map(|l| l.trim().trim_end_matches(','))
-            .find(|l| l.contains(&format!("KEY {wanted} ")))
+            .filter_map(|l| l.trim().trim_end_matches(',').split_once(&key))
+            .map(|(_, columns)| columns)
+            .next()
             .unwrap_or_default();
-        let (unique, rest) = match line.strip_prefix("UNIQUE ") {
-            Some(rest) => ("UNIQUE ", rest),
-            None => ("", line),
-        };
-        let columns = rest.split_once(' ').map(|(_, r)| r).unwrap_or_default();
-        let columns = columns.split_once(' ').map(|(_, r)| r).unwrap_or_default();
-        let table = crate::db::dialect::Dialect::Mysql.quote(&table.name);
-        Ok(format!(
-            "CREATE {unique}INDEX {wanted} ON {table} {columns}"
-        ))
+        Ok(columns.to_string())
     }
 }

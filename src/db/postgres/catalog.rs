@@ -107,7 +107,7 @@ impl Postgres {
                 name: r.get(0),
                 columns: if plain { columns } else { Vec::new() },
                 unique: r.get(1),
-                definition: (!plain).then(|| r.get(5)),
+                definition: (!plain).then(|| after_table(r.get(5))),
             });
         }
         let foreign_keys = self
@@ -173,5 +173,14 @@ impl Postgres {
             )
             .await?;
         Ok(row.get(0))
+    }
+}
+
+/// What `pg_get_indexdef` writes after the table's name: from its
+/// ` USING ` on (the method, the keys, `INCLUDE`, `WITH`, `WHERE`).
+fn after_table(definition: String) -> String {
+    match definition.find(" USING ") {
+        Some(at) => definition[at + 1..].to_string(),
+        None => definition,
     }
 }

@@ -104,7 +104,7 @@ impl Sqlite {
             let plain = names.into_iter().collect::<Option<Vec<String>>>();
             let (columns, definition) = match plain {
                 Some(columns) if !partial => (columns, None),
-                _ => (Vec::new(), sql),
+                _ => (Vec::new(), sql.as_deref().map(after_table)),
             };
             indexes.push(IndexSchema {
                 name: index,
@@ -164,5 +164,16 @@ impl Sqlite {
     /// `SQLite 3.50.2`, for a dump's manifest.
     pub fn server_version(&self) -> String {
         format!("SQLite {}", rusqlite::version())
+    }
+}
+
+/// What a `CREATE INDEX ... ON table` statement says after the table's
+/// name: from the first `(` after ` ON ` (the keys, then any `WHERE`).
+fn after_table(sql: &str) -> String {
+    let upper = sql.to_ascii_uppercase();
+    let from = upper.find(" ON ").unwrap_or(0);
+    match sql[from..].find('(') {
+        Some(at) => sql[from + at..].to_string(),
+        None => sql.to_string(),
     }
 }
