@@ -39,6 +39,9 @@ pub enum Command {
     /// Write every table of a database (or those named) to a directory,
     /// one file each, from one consistent snapshot, with a manifest.
     Dump(DumpArgs),
+    /// Load a dump directory (its manifest.json) into a database,
+    /// creating the tables with --create.
+    Restore(RestoreArgs),
     /// PostgreSQL: hold a snapshot open and print its id, for `plan` and
     /// `export --snapshot` to read in, until stdin closes or SIGTERM.
     Snapshot(SnapshotArgs),
@@ -58,6 +61,7 @@ impl Command {
             Command::Import(_) => "import",
             Command::Plan(_) => "plan",
             Command::Dump(_) => "dump",
+            Command::Restore(_) => "restore",
             Command::Snapshot(_) => "snapshot",
             Command::Completions(_) => "completions",
             Command::Man => "man",
@@ -540,6 +544,80 @@ pub struct DumpArgs {
     pub quiet: bool,
 
     /// Print a JSON summary on stderr at the end (tables, rows, bytes, seconds).
+    #[arg(long)]
+    pub stats: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct RestoreArgs {
+    #[command(flatten)]
+    pub connect: ConnectOpts,
+
+    /// The dump directory (written by `dbchunk dump`).
+    #[arg(value_name = "DIR")]
+    pub dir: std::path::PathBuf,
+
+    /// Only these tables of the dump: names or patterns with *.
+    #[arg(long, value_name = "a,b,'s.*'")]
+    pub tables: Option<String>,
+
+    /// Leave out these tables (names or patterns with *).
+    #[arg(long, value_name = "a,b,'s.*'")]
+    pub exclude: Option<String>,
+
+    /// The schema to restore into (PostgreSQL; a database on MySQL, an
+    /// attached database on SQLite) [default: the URL's own].
+    #[arg(long, value_name = "NAME")]
+    pub schema: Option<String>,
+
+    /// Create the tables that do not exist, from the manifest, translated
+    /// to this engine (docs/types.md); indexes and foreign keys are added
+    /// after the rows.
+    #[arg(long)]
+    pub create: bool,
+
+    /// With --create: a column whose type has no counterpart here becomes
+    /// a text column instead of an error.
+    #[arg(long)]
+    pub unmapped_as_text: bool,
+
+    /// With --create: no secondary indexes.
+    #[arg(long)]
+    pub no_indexes: bool,
+
+    /// With --create: no foreign keys.
+    #[arg(long)]
+    pub no_foreign_keys: bool,
+
+    /// Empty each table before loading it (in the transaction of the
+    /// first batch).
+    #[arg(long)]
+    pub truncate: bool,
+
+    /// What to do with a row whose key is already there: error, skip, or
+    /// update (insert strategy).
+    #[arg(long, value_enum, default_value_t = OnConflict::Error)]
+    pub on_conflict: OnConflict,
+
+    /// Tables loaded at once, each on its own connection.
+    #[arg(long, short = 'j', value_name = "N", default_value_t = 2,
+          value_parser = clap::value_parser!(u32).range(1..=256))]
+    pub jobs: u32,
+
+    /// Rows per batch: one round trip and one commit.
+    #[arg(long, value_name = "N", default_value_t = 10_000,
+          value_parser = clap::value_parser!(u64).range(1..))]
+    pub batch: u64,
+
+    /// Show the progress on stderr: auto = when stderr is a terminal.
+    #[arg(long, value_enum, default_value_t = ProgressMode::Auto)]
+    pub progress: ProgressMode,
+
+    /// No progress and no warnings.
+    #[arg(long)]
+    pub quiet: bool,
+
+    /// Print a JSON summary on stderr at the end.
     #[arg(long)]
     pub stats: bool,
 }

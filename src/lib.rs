@@ -110,6 +110,11 @@ fn execute(cli: Cli) -> anyhow::Result<ExitCode> {
             runtime.block_on(cmd::dump::run(plan))?;
             Ok(ExitCode::Success)
         }
+        Command::Restore(args) => {
+            let plan = config::restore::RestorePlan::from_args(args)?;
+            runtime.block_on(cmd::restore::run(plan))?;
+            Ok(ExitCode::Success)
+        }
         Command::Snapshot(args) => {
             runtime.block_on(cmd::snapshot::run(args))?;
             Ok(ExitCode::Success)

@@ -9,6 +9,7 @@
 
 use anyhow::{anyhow, bail, Context, Result};
 use serde_json::{json, Value};
+use sha2::Digest;
 
 use crate::coltype::ColType;
 use crate::db::catalog::{ColumnSchema, ForeignKey, IndexSchema, TableSchema};
@@ -275,6 +276,29 @@ fn names(value: &Value, field: &str) -> Result<Vec<String>> {
                 .ok_or_else(|| anyhow!("field {field:?} holds something other than names"))
         })
         .collect()
+}
+
+/// SHA-256 of a file's bytes (lowercase hex) and its length.
+pub fn checksum(path: &std::path::Path) -> Result<(String, u64)> {
+    let mut file =
+        std::fs::File::open(path).with_context(|| format!("reading {}", path.display()))?;
+    let mut hasher = sha2::Sha256::new();
+    let mut buffer = vec![0; 1 << 20];
+    let mut bytes = 0;
+    loop {
+        let n = std::io::Read::read(&mut file, &mut buffer)?;
+        if n == 0 {
+            break;
+        }
+        hasher.update(&buffer[..n]);
+        bytes += n as u64;
+    }
+    let sum = hasher
+        .finalize()
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    Ok((sum, bytes))
 }
 
 /// Reads `DIR/manifest.json`.

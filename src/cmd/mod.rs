@@ -12,5 +12,6 @@ pub mod parallel;
 pub mod plan;
 pub mod prepare;
 pub mod read;
+pub mod restore;
 pub mod snapshot;
 pub mod step;

@@ -326,7 +326,7 @@ pub fn export_plan(mut args: ExportArgs) -> Result<(ExportPlan, Option<Expect>)>
     let snapshot = snapshot.or(file.snapshot.clone());
     check_snapshot_engine(plan.url.engine, snapshot.as_deref())?;
     plan.url = plan.url.with_snapshot(snapshot);
-    let dialect = dialect(file.engine);
+    let dialect = Dialect::of(file.engine);
     let key: Vec<String> = file.key.iter().map(|k| dialect.quote(k)).collect();
     let range = &file.parts[k - 1].range;
     plan.request.columns = file.columns.clone();
@@ -405,22 +405,6 @@ fn partition_number(
     Ok(k)
 }
 
-fn dialect(engine: Engine) -> Dialect {
-    match engine {
-        Engine::Postgres => Dialect::Postgres,
-        Engine::Mysql => Dialect::Mysql,
-        Engine::Sqlite => Dialect::Sqlite,
-    }
-}
-
-fn engine_name(engine: Engine) -> &'static str {
-    match engine {
-        Engine::Postgres => "postgres",
-        Engine::Mysql => "mysql",
-        Engine::Sqlite => "sqlite",
-    }
-}
-
 impl PartitionPlan {
     pub fn to_json(&self) -> Json {
         let key = |k: &Option<crate::db::Key>| k.as_ref().map(crate::state::key_to_json);
@@ -444,7 +428,7 @@ impl PartitionPlan {
         json!({
             "dbchunk_plan": VERSION,
             "dbchunk_version": env!("CARGO_PKG_VERSION"),
-            "engine": engine_name(self.engine),
+            "engine": self.engine.key(),
             "table": self.table,
             "query": self.query,
             "columns": self.columns,
@@ -484,11 +468,9 @@ impl PartitionPlan {
                 _ => bail!("{name:?} is not a list of names"),
             }
         };
-        let engine = match text("engine")?.as_deref() {
-            Some("postgres") => Engine::Postgres,
-            Some("mysql") => Engine::Mysql,
-            Some("sqlite") => Engine::Sqlite,
-            other => bail!("unknown \"engine\" {other:?}"),
+        let engine = text("engine")?;
+        let Some(engine) = engine.as_deref().and_then(Engine::from_key) else {
+            bail!("unknown \"engine\" {engine:?}");
         };
         let format = match text("format")? {
             None => None,

@@ -6,6 +6,7 @@ use crate::cli::DumpArgs;
 use crate::compress::Compression;
 use crate::error::UsageError;
 use crate::format::Format;
+use crate::ident::QualifiedName;
 use crate::progress::ProgressMode;
 use crate::url::DbUrl;
 
@@ -42,19 +43,6 @@ impl DumpPlan {
             }
             text => Some(Compression::parse(text).map_err(UsageError)?),
         };
-        let patterns = |text: &str, flag: &str| -> Result<Vec<String>, UsageError> {
-            let list: Vec<String> = text
-                .split(',')
-                .map(|p| p.trim().to_string())
-                .filter(|p| !p.is_empty())
-                .collect();
-            if list.is_empty() {
-                return Err(UsageError(format!(
-                    "{flag} is empty: name tables, or leave it out"
-                )));
-            }
-            Ok(list)
-        };
         Ok(DumpPlan {
             tables: args
                 .tables
@@ -86,6 +74,28 @@ impl DumpPlan {
             stats: args.stats,
         })
     }
+}
+
+/// The names or patterns of `--tables` or `--exclude`.
+pub fn patterns(text: &str, flag: &str) -> Result<Vec<String>, UsageError> {
+    let list: Vec<String> = text
+        .split(',')
+        .map(|p| p.trim().to_string())
+        .filter(|p| !p.is_empty())
+        .collect();
+    if list.is_empty() {
+        return Err(UsageError(format!(
+            "{flag} is empty: name tables, or leave it out"
+        )));
+    }
+    Ok(list)
+}
+
+/// Whether `table` is chosen: named by `--tables` (every table without
+/// it) and not by `--exclude`.
+pub fn chosen(tables: Option<&[String]>, exclude: &[String], table: &QualifiedName) -> bool {
+    let hit = |pattern: &String| matches(pattern, table.schema.as_deref(), &table.name);
+    tables.is_none_or(|t| t.iter().any(hit)) && !exclude.iter().any(hit)
 }
 
 /// Whether a table's name matches a `--tables`/`--exclude` pattern: `*`

@@ -17,6 +17,7 @@ use crate::url::DbUrl;
 
 pub mod dump;
 mod files;
+pub mod restore;
 use files::*;
 
 #[derive(Clone)]
@@ -401,7 +402,7 @@ impl CountPlan {
 
 /// `auto` becomes the engine's bulk path; a bulk path the engine lacks, or
 /// one that cannot honour `--on-conflict`, is a usage error.
-fn import_strategy(
+pub(crate) fn import_strategy(
     asked: ImportStrategy,
     engine: Engine,
     on_conflict: OnConflict,

@@ -145,6 +145,13 @@ impl Db {
         }
     }
 
+    /// `COUNT(*)` of a whole table.
+    pub async fn count_table(&mut self, table: &QualifiedName) -> Result<u64> {
+        let quoted = Dialect::of(self.engine()).quote_qualified(table);
+        self.count_sql(&format!("SELECT COUNT(*) FROM {quoted}"))
+            .await
+    }
+
     /// The engine and its version: `PostgreSQL 15.19`, `MariaDB 10.11.19`.
     pub async fn server_version(&mut self) -> Result<String> {
         match self {

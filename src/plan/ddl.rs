@@ -60,7 +60,7 @@ pub fn table_ddl(
     how: Translation,
     rename: &dyn Fn(&QualifiedName) -> QualifiedName,
 ) -> Result<TableDdl, Unmapped> {
-    let dialect = dialect(how.target);
+    let dialect = Dialect::of(how.target);
     let quoted = dialect.quote_qualified(target);
     let mut ddl = TableDdl::default();
     let keyed = |name: &str| {
@@ -183,14 +183,6 @@ pub fn table_ddl(
     Ok(ddl)
 }
 
-pub fn dialect(engine: Engine) -> Dialect {
-    match engine {
-        Engine::Postgres => Dialect::Postgres,
-        Engine::Mysql => Dialect::Mysql,
-        Engine::Sqlite => Dialect::Sqlite,
-    }
-}
-
 fn quoted_list(dialect: Dialect, names: &[String]) -> String {
     names
         .iter()
@@ -220,18 +212,23 @@ pub fn column_type(
     };
     let engine_type = column.engine_type.to_ascii_lowercase();
     let length = declared_length(&engine_type);
+    // `char(n)` / `character(n)`, blank-padded; not `character varying`.
+    let fixed = matches!(
+        engine_type.split('(').next().map(str::trim),
+        Some("char" | "character" | "bpchar" | "nchar")
+    );
     let mut portable = column.portable;
     if how.source == Engine::Postgres && engine_type.ends_with("[]") && how.text_files {
         portable = ColType::Other;
     }
     let text = |length: Option<u32>| match how.target {
         Engine::Postgres => match length {
-            Some(n) if engine_type.starts_with("char") => format!("character({n})"),
+            Some(n) if fixed => format!("character({n})"),
             Some(n) => format!("character varying({n})"),
             None => "text".into(),
         },
         Engine::Mysql => match length {
-            Some(n) if engine_type.starts_with("char") && n <= 255 => format!("char({n})"),
+            Some(n) if fixed && n <= 255 => format!("char({n})"),
             Some(n) if n <= 16_383 => format!("varchar({n})"),
             // A key over text needs a bounded type: 768 characters is
             // InnoDB's 3072-byte key limit in utf8mb4.

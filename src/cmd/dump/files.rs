@@ -3,18 +3,17 @@
 //! manifest written last.
 
 use std::fs::{self, File, OpenOptions};
-use std::io::{Read, Write};
+use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
-use sha2::{Digest, Sha256};
 
 use super::JOURNAL;
 use crate::compress::Compression;
 use crate::error::UsageError;
 use crate::format::Format;
 use crate::ident::QualifiedName;
-use crate::manifest::{self, FileEntry, Manifest, TableEntry, MANIFEST_NAME};
+use crate::manifest::{self, checksum, FileEntry, Manifest, TableEntry, MANIFEST_NAME};
 
 /// Makes sure `dir` can take this dump, and returns the tables an
 /// unfinished dump there already completed (with `--resume`; checked
@@ -121,28 +120,6 @@ fn escape(part: &str) -> String {
         }
     }
     out
-}
-
-/// SHA-256 of a file's bytes (lowercase hex) and its length.
-pub fn checksum(path: &Path) -> Result<(String, u64)> {
-    let mut file = File::open(path).with_context(|| format!("reading {}", path.display()))?;
-    let mut hasher = Sha256::new();
-    let mut buffer = vec![0; 1 << 20];
-    let mut bytes = 0;
-    loop {
-        let n = file.read(&mut buffer)?;
-        if n == 0 {
-            break;
-        }
-        hasher.update(&buffer[..n]);
-        bytes += n as u64;
-    }
-    let sum = hasher
-        .finalize()
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect();
-    Ok((sum, bytes))
 }
 
 /// The journal of finished tables: a line each, synced before the next

@@ -9,7 +9,7 @@ use std::sync::{mpsc, Arc, Mutex};
 
 use anyhow::{anyhow, Context, Result};
 
-use super::files::{checksum, Journal};
+use super::files::Journal;
 use crate::cmd::consistent::{join, Snapshot};
 use crate::cmd::read::read;
 use crate::config::dump::DumpPlan;
@@ -17,6 +17,7 @@ use crate::config::ExportPlan;
 use crate::db::catalog::TableSchema;
 use crate::db::{Db, Request, Source};
 use crate::format::Format;
+use crate::manifest::checksum;
 use crate::manifest::{FileEntry, TableEntry};
 use crate::output::{Destination, Output};
 use crate::pipeline::Pipeline;

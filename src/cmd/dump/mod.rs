@@ -25,7 +25,7 @@ use std::time::Instant;
 use anyhow::{Context, Result};
 
 use super::consistent::Snapshot;
-use crate::config::dump::{matches, DumpPlan};
+use crate::config::dump::{chosen, matches, DumpPlan};
 use crate::db::catalog::TableSchema;
 use crate::db::Db;
 use crate::error::UsageError;
@@ -110,12 +110,7 @@ pub async fn run(plan: DumpPlan) -> Result<()> {
         })
         .collect();
     let manifest = Manifest {
-        engine: match plan.url.engine {
-            crate::engine::Engine::Postgres => "postgres",
-            crate::engine::Engine::Mysql => "mysql",
-            crate::engine::Engine::Sqlite => "sqlite",
-        }
-        .to_string(),
+        engine: plan.url.engine.key().to_string(),
         server: leader.server_version().await.unwrap_or_default(),
         point,
         format: plan.format.name().to_string(),
@@ -177,17 +172,12 @@ fn choose(listed: &[QualifiedName], plan: &DumpPlan) -> Result<Vec<QualifiedName
             }
         }
     }
-    let chosen: Vec<QualifiedName> = listed
+    let picked: Vec<QualifiedName> = listed
         .iter()
-        .filter(|t| {
-            plan.tables
-                .as_ref()
-                .is_none_or(|w| w.iter().any(|p| hit(p, t)))
-        })
-        .filter(|t| !plan.exclude.iter().any(|p| hit(p, t)))
+        .filter(|t| chosen(plan.tables.as_deref(), &plan.exclude, t))
         .cloned()
         .collect();
-    if chosen.is_empty() {
+    if picked.is_empty() {
         return Err(UsageError(format!(
             "no tables to dump: {}",
             match listed.is_empty() {
@@ -197,7 +187,7 @@ fn choose(listed: &[QualifiedName], plan: &DumpPlan) -> Result<Vec<QualifiedName
         ))
         .into());
     }
-    Ok(chosen)
+    Ok(picked)
 }
 
 fn shown(tables: &[QualifiedName]) -> String {
