@@ -11,6 +11,7 @@ use std::time::Duration;
 
 use crate::util::db::{sqlite_exec, sqlite_query_text};
 use crate::util::fixtures::sqlite_awkward;
+use crate::util::procs::kill_and_resume;
 use crate::util::{dbchunk, decompress_file, kill_after, sqlite_url, TempDir};
 
 /// The awkward-values table `t` ([`sqlite_awkward`]).
@@ -320,9 +321,9 @@ fn compress_resume_after_kill() {
     .stdout;
     let slow = ["--chunk", "300", "--max-rate", "20000/s", "--quiet"];
     let mut cut_midway = 0;
-    for ext in ["zst", "gz"] {
-        let tool = if ext == "gz" { "gzip" } else { "zstd" };
+    for (ext, tool) in [("zst", "zstd"), ("gz", "gzip")] {
         for (run, millis) in [150u64, 450, 800].into_iter().enumerate() {
+            let after = Duration::from_millis(millis);
             let state = dir.join(&format!("file-{ext}-{run}.json"));
             let output = dir.join(&format!("out-{run}.csv.{ext}"));
             let partial = dir.join(&format!(".out-{run}.csv.{ext}.dbchunk-partial"));
@@ -330,21 +331,16 @@ fn compress_resume_after_kill() {
             args.extend(["--state", state.to_str().unwrap()]);
             args.extend(["-o", output.to_str().unwrap()]);
             args.extend(slow);
-            kill_after(&args, Duration::from_millis(millis));
-            assert!(
-                !output.exists(),
-                "a killed export must not leave {output:?}"
-            );
-            if state.exists() {
-                let saved: serde_json::Value =
-                    serde_json::from_slice(&std::fs::read(&state).unwrap()).unwrap();
+            kill_and_resume(&args, &state, after, |saved| {
+                assert!(
+                    !output.exists(),
+                    "a killed export must not leave {output:?}"
+                );
+                let Some(saved) = saved else { return };
                 let at = saved["compressed_bytes"]
                     .as_u64()
                     .expect("compressed_bytes");
-                assert_eq!(
-                    saved["compression"],
-                    if ext == "gz" { "gzip" } else { "zstd" }
-                );
+                assert_eq!(saved["compression"], tool);
                 assert!(std::fs::metadata(&partial).unwrap().len() >= at);
                 // What the state claims is a whole stream already.
                 let mut kept = std::fs::read(&partial).unwrap();
@@ -353,9 +349,7 @@ fn compress_resume_after_kill() {
                 assert_eq!(head.len() as u64, saved["bytes"].as_u64().unwrap());
                 assert!(clean.starts_with(&head));
                 cut_midway += u32::from(saved["done"] == false && at > 0);
-                args.push("--resume");
-            }
-            dbchunk(args).success();
+            });
             assert_same(
                 &format!(".{ext} resumed after {millis} ms"),
                 &clean,
@@ -366,24 +360,14 @@ fn compress_resume_after_kill() {
             // To stdout: keep the compressed bytes the state records, append
             // the resumed output.
             let state = dir.join(&format!("stdout-{ext}-{run}.json"));
-            let compress = if ext == "gz" { "gzip" } else { "zstd" };
             let mut args = vec!["export", "--url", &url, "--table", "t"];
-            args.extend(["--state", state.to_str().unwrap(), "--compress", compress]);
+            args.extend(["--state", state.to_str().unwrap(), "--compress", tool]);
             args.extend(slow);
-            let written = kill_after(&args, Duration::from_millis(millis));
-            let mut joined = Vec::new();
-            if state.exists() {
-                let saved: serde_json::Value =
-                    serde_json::from_slice(&std::fs::read(&state).unwrap()).unwrap();
-                let at = saved["compressed_bytes"].as_u64().unwrap() as usize;
-                joined.extend_from_slice(&written[..at]);
-                args.push("--resume");
-            }
-            joined.extend(dbchunk(args).success().stdout);
+            let resumed = kill_and_resume(&args, &state, after, |_| {});
             assert_same(
-                &format!("stdout --compress {compress} resumed after {millis} ms"),
+                &format!("stdout --compress {tool} resumed after {millis} ms"),
                 &clean,
-                &tool_decompress(tool, &joined),
+                &tool_decompress(tool, &resumed.joined("compressed_bytes")),
             );
         }
     }

@@ -5,7 +5,8 @@ use std::time::Duration;
 
 use crate::util::db::{mysql_exec, mysql_query_text, mysql_url, pg_exec, pg_query_text, pg_url};
 use crate::util::db::{sqlite_exec, sqlite_query_text};
-use crate::util::{dbchunk, kill_after, sqlite_url, TempDir};
+use crate::util::procs::{kill_and_resume, read_json};
+use crate::util::{dbchunk, sqlite_url, TempDir};
 
 const ROWS: u64 = 20_000;
 
@@ -40,26 +41,23 @@ fn assert_resumes(
             "import", "--url", url, "--table", table, "--input", input_arg, "--state", state_arg,
             "--batch", "40", "--strategy", strategy, "--quiet",
         ];
-        kill_after(&args, Duration::from_millis(millis));
-        if state.exists() {
-            let saved = read_state(&state);
+        kill_and_resume(&args, &state, Duration::from_millis(millis), |saved| {
+            let Some(saved) = saved else { return };
             let rows = saved["rows"].as_u64().unwrap();
             cut_midway += u32::from(saved["done"] == false && rows > 0);
             pending += u32::from(!saved["pending"].is_null());
-            args.push("--resume");
-        }
-        dbchunk(args.clone()).success();
+        });
         assert_eq!(
             check(),
             format!("{ROWS} {ROWS} {}", ROWS * (ROWS + 1) / 2),
             "killed after {millis} ms"
         );
-        let state: serde_json::Value =
-            serde_json::from_slice(&std::fs::read(&state).unwrap()).unwrap();
+        let state = read_json(&state);
         assert_eq!(state["done"], true);
         assert_eq!(state["rows"], ROWS);
         assert_eq!(state["bytes"], std::fs::metadata(&input).unwrap().len());
         // A finished import resumed again writes nothing.
+        args.push("--resume");
         dbchunk(args).success();
         assert_eq!(check(), format!("{ROWS} {ROWS} {}", ROWS * (ROWS + 1) / 2));
     }
@@ -68,10 +66,6 @@ fn assert_resumes(
         "no run was killed half-way: make the import slower"
     );
     eprintln!("{cut_midway} runs killed half-way, {pending} with a batch pending");
-}
-
-fn read_state(path: &std::path::Path) -> serde_json::Value {
-    serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap()
 }
 
 #[test]
@@ -179,7 +173,7 @@ fn resume_refuses_another_input_and_keeps_rejects_once() {
         sqlite_query_text(&path, "SELECT group_concat(id) FROM t").unwrap(),
         "1,2,4,5"
     );
-    let saved: serde_json::Value = serde_json::from_slice(&std::fs::read(&state).unwrap()).unwrap();
+    let saved = read_json(&state);
     assert_eq!(
         (saved["rows"].as_u64(), saved["rejected"].as_u64()),
         (Some(4), Some(2))

@@ -9,7 +9,8 @@ use std::time::Duration;
 use crate::parquet::{create_mysql_types, create_pg_types, create_sqlite_types, run_python};
 use crate::util::db::{pg_exec, pg_query_text, pg_url};
 use crate::util::engine::Db;
-use crate::util::{dbchunk, kill_after, sqlite_url, TempDir};
+use crate::util::procs::{kill_and_resume, read_json};
+use crate::util::{dbchunk, sqlite_url, TempDir};
 
 /// Exports `table` to Parquet in `dir`; the file's path.
 fn export_parquet(url: &str, table: &str, dir: &TempDir, name: &str) -> String {
@@ -301,6 +302,7 @@ fn pqin_resumes_after_kill_with_every_row_once() {
     const ROWS: u32 = 20_000;
     let file = dir.join("rows.parquet");
     int_file(&file, ROWS, 0);
+    let path = file.to_str().unwrap();
     let table = "it_pqin_resume";
     let url = pg_url();
     let mut cut_midway = 0;
@@ -311,14 +313,14 @@ fn pqin_resumes_after_kill_with_every_row_once() {
             "DROP TABLE IF EXISTS {table}; CREATE TABLE {table} (id int, v int);"
         ));
         let state = dir.join(&format!("state-{run}.json"));
-        let mut args = vec![
+        let args = [
             "import",
             "--url",
             &url,
             "-t",
             table,
             "-i",
-            file.to_str().unwrap(),
+            path,
             "--state",
             state.to_str().unwrap(),
             "--batch",
@@ -327,15 +329,11 @@ fn pqin_resumes_after_kill_with_every_row_once() {
             "insert",
             "--quiet",
         ];
-        kill_after(&args, Duration::from_millis(millis));
-        if state.exists() {
-            let saved: serde_json::Value =
-                serde_json::from_slice(&std::fs::read(&state).unwrap()).unwrap();
+        kill_and_resume(&args, &state, Duration::from_millis(millis), |saved| {
+            let Some(saved) = saved else { return };
             let done = saved["input_rows"].as_u64().unwrap();
             cut_midway += u32::from(saved["done"] == false && done > 0);
-            args.push("--resume");
-        }
-        dbchunk(args).success();
+        });
         assert_eq!(
             pg_query_text(&format!(
                 "SELECT count(*) || ' ' || count(DISTINCT id) || ' ' || sum(id) FROM {table} \
@@ -348,8 +346,7 @@ fn pqin_resumes_after_kill_with_every_row_once() {
             ),
             "killed after {millis} ms"
         );
-        let saved: serde_json::Value =
-            serde_json::from_slice(&std::fs::read(&state).unwrap()).unwrap();
+        let saved = read_json(&state);
         assert_eq!(saved["done"], true);
         assert_eq!(saved["input_rows"], u64::from(ROWS));
     }
