@@ -100,48 +100,61 @@ fn errors_from_clap_have_our_prefix_and_exit_2() {
     assert!(std::path::Path::new(BIN).exists());
 }
 
+/// `url` with its database swapped for one that does not exist.
+fn unknown_database(url: &str) -> String {
+    let (base, _) = url.rsplit_once('/').unwrap();
+    format!("{base}/errors_no_such_db")
+}
+
+/// Each run fails with exit 1 and one line that says its `cause` once,
+/// cleaned ([`assert_clean`]), and each of `says`; the lines.
+#[track_caller]
+fn assert_fail_cleanly(cases: &[(Vec<&str>, &str, Vec<&str>)]) -> Vec<String> {
+    let mut lines = Vec::new();
+    for (args, cause, says) in cases {
+        let run = dbchunk(args.clone()).fails(1);
+        assert_clean(run.error_says(says), cause);
+        lines.push(run.one_error_line().to_string());
+    }
+    lines
+}
+
+/// A query whose --where is not SQL.
+const BAD_WHERE: [&str; 4] = ["-q", "SELECT 1 AS a", "--where", "a = = 1"];
+
 #[test]
 fn errors_mysql_connection_failures_read_cleanly() {
     let refused = url_with(&mysql_url(), Some(closed_port()), None);
-    let run = dbchunk(["count", "--url", &refused, "-t", "x"]).fails(1);
-    let line = run.one_error_line();
-    assert_clean(line, "refused");
-    assert!(line.contains("refused the connection"), "{line}");
-
     let wrong = url_with(&mysql_url(), None, Some("errors_wrong_pw"));
-    let run = dbchunk(["export", "--url", &wrong, "-t", "x"]).fails(1);
-    let line = run.one_error_line();
-    assert_clean(line, "access denied");
-    assert!(line.contains("ERROR 1045 (28000): Access denied"), "{line}");
-    assert!(line.contains("check the user"), "{line}");
-    assert!(!line.contains("errors_wrong_pw"), "{line}");
-
-    let (base, _) = mysql_url()
-        .rsplit_once('/')
-        .map(|(b, d)| (b.to_string(), d.to_string()))
-        .unwrap();
-    let unknown = format!("{base}/errors_no_such_db");
-    let run = dbchunk(["count", "--url", &unknown, "-t", "x"]).fails(1);
-    let line = run.one_error_line();
-    assert_clean(line, "unknown database");
-    assert!(line.contains("ERROR 1049 (42000)"), "{line}");
-
-    let run = dbchunk([
-        "count",
-        "--url",
-        &mysql_url(),
-        "-q",
-        "SELECT 1 AS a",
-        "--where",
-        "a = = 1",
-    ])
-    .fails(1);
-    let line = run.one_error_line();
-    assert_clean(line, "error in your sql syntax");
-    assert!(line.contains("ERROR 1064 (42000)"), "{line}");
+    let unknown = unknown_database(&mysql_url());
+    let url = mysql_url();
+    let lines = assert_fail_cleanly(&[
+        (
+            vec!["count", "--url", &refused, "-t", "x"],
+            "refused",
+            vec!["refused the connection"],
+        ),
+        (
+            vec!["export", "--url", &wrong, "-t", "x"],
+            "access denied",
+            vec!["ERROR 1045 (28000): Access denied", "check the user"],
+        ),
+        (
+            vec!["count", "--url", &unknown, "-t", "x"],
+            "unknown database",
+            vec!["ERROR 1049 (42000)"],
+        ),
+        (
+            [&["count", "--url", &url][..], &BAD_WHERE].concat(),
+            "error in your sql syntax",
+            vec!["ERROR 1064 (42000)"],
+        ),
+    ]);
+    assert!(!lines[1].contains("errors_wrong_pw"), "{}", lines[1]);
     assert!(
-        line.ends_with("check the SQL of --where and --query (it runs as written)"),
-        "{line}"
+        lines[3].ends_with("check the SQL of --where and --query (it runs as written)"),
+        "{}",
+        lines[3]
     );
 }
 
@@ -149,37 +162,29 @@ fn errors_mysql_connection_failures_read_cleanly() {
 fn errors_postgres_connection_failures_read_cleanly() {
     let port = closed_port();
     let refused = url_with(&pg_url(), Some(port), None);
-    for command in ["export", "count"] {
-        let run = dbchunk([command, "--url", &refused, "-t", "x"]).fails(1);
-        let line = run.one_error_line();
-        assert_clean(line, "refused");
-        assert!(
-            line.contains(&format!("127.0.0.1:{port} refused the connection")),
-            "{line}"
-        );
-    }
-
-    let (base, _) = pg_url()
-        .rsplit_once('/')
-        .map(|(b, d)| (b.to_string(), d.to_string()))
-        .unwrap();
-    let unknown = format!("{base}/errors_no_such_db");
-    let run = dbchunk(["count", "--url", &unknown, "-t", "x"]).fails(1);
-    let line = run.one_error_line();
-    assert_clean(line, "does not exist");
-    assert!(line.contains("check the database name"), "{line}");
-
-    let run = dbchunk([
-        "export",
-        "--url",
-        &pg_url(),
-        "-q",
-        "SELECT 1 AS a",
-        "--where",
-        "a = = 1",
-    ])
-    .fails(1);
-    let line = run.one_error_line();
-    assert_clean(line, "syntax error");
-    assert!(line.contains("check the SQL of --where"), "{line}");
+    let refused_says = format!("127.0.0.1:{port} refused the connection");
+    let unknown = unknown_database(&pg_url());
+    let url = pg_url();
+    assert_fail_cleanly(&[
+        (
+            vec!["export", "--url", &refused, "-t", "x"],
+            "refused",
+            vec![&refused_says],
+        ),
+        (
+            vec!["count", "--url", &refused, "-t", "x"],
+            "refused",
+            vec![&refused_says],
+        ),
+        (
+            vec!["count", "--url", &unknown, "-t", "x"],
+            "does not exist",
+            vec!["check the database name"],
+        ),
+        (
+            [&["export", "--url", &url][..], &BAD_WHERE].concat(),
+            "syntax error",
+            vec!["check the SQL of --where"],
+        ),
+    ]);
 }

@@ -7,9 +7,10 @@ use std::net::TcpListener;
 use std::process::Child;
 use std::time::{Duration, Instant};
 
-use crate::util::db::{mysql_url, pg_url, sqlite_exec};
+use crate::util::db::{mysql_url, pg_url};
+use crate::util::engine::{Db, Fill, Table};
 use crate::util::procs::{finish, signal, wait_until};
-use crate::util::{dbchunk, sqlite_url, Run, TempDir};
+use crate::util::{dbchunk, Run, TempDir};
 
 /// A server on 127.0.0.1 that accepts every connection and never says a
 /// word. Returns its port; the connections are held until the tests end.
@@ -80,20 +81,6 @@ fn stop(mut child: Child, delay: Duration, signal_name: &str, code: i32) -> Stri
     line.to_string()
 }
 
-/// A SQLite file `name` in `dir` with table `t`: `rows` rows of `v`.
-fn sqlite_rows(dir: &TempDir, name: &str, rows: u32, v: &str) -> String {
-    let path = dir.join(name);
-    sqlite_exec(
-        &path,
-        &format!(
-            "CREATE TABLE t(id INTEGER PRIMARY KEY, v TEXT);
-             WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < {rows})
-             INSERT INTO t SELECT x, {v} FROM c;"
-        ),
-    );
-    sqlite_url(&path)
-}
-
 #[test]
 fn hang_silent_server_fails_after_connect_timeout() {
     let port = silent_server();
@@ -157,7 +144,10 @@ fn hang_signal_while_connecting_ends_at_once() {
 #[test]
 fn hang_sigint_while_blocked_on_a_full_pipe() {
     let dir = TempDir::new("hang_full_pipe");
-    let sqlite = sqlite_rows(&dir, "big.db", 100_000, "printf('%.100c', 'x')");
+    let db = Db::lite(&dir);
+    let row = [Fill::Id, Fill::Literal("printf('%.100c', 'x')")];
+    Table::id_v("t").create(&db).fill(&db, 1..=100_000, &row);
+    let sqlite = db.url();
     let pg = pg_url();
     let runs: [&[&str]; 2] = [
         &["export", "--url", &sqlite, "-t", "t"],
@@ -180,12 +170,9 @@ fn hang_sigint_while_blocked_on_a_full_pipe() {
 #[test]
 fn hang_sigterm_while_import_waits_for_its_header() {
     let dir = TempDir::new("hang_import_header");
-    let path = dir.join("target.db");
-    sqlite_exec(
-        &path,
-        "CREATE TABLE hang_t(id INTEGER PRIMARY KEY, v TEXT);",
-    );
-    let url = sqlite_url(&path);
+    let db = Db::lite(&dir);
+    Table::id_v("hang_t").create(&db);
+    let url = db.url();
     // stdin stays open and empty: the header never comes.
     let child = dbchunk(["import", "--url", &url, "-t", "hang_t"]).spawn_with_stdin();
     assert_eq!(
@@ -200,7 +187,9 @@ fn hang_sigterm_while_import_waits_for_its_header() {
 #[test]
 fn hang_sigint_with_state_says_what_to_resume() {
     let dir = TempDir::new("hang_state_sigint");
-    let url = sqlite_rows(&dir, "src.db", 20_000, "'v' || x");
+    let db = Db::lite(&dir);
+    Table::id_v("t").create(&db).numbered(&db, 20_000);
+    let url = db.url();
     let clean = dbchunk(["export", "--url", &url, "-t", "t"])
         .success()
         .stdout;

@@ -5,6 +5,7 @@ use std::time::Duration;
 
 use crate::util::db::{mysql_exec, mysql_query_text, mysql_url, pg_exec, pg_query_text, pg_url};
 use crate::util::db::{sqlite_exec, sqlite_query_text};
+use crate::util::lite::{import_t, lite_file, NOT_NULL_T};
 use crate::util::procs::{kill_and_resume, read_json};
 use crate::util::{dbchunk, sqlite_url, TempDir};
 
@@ -131,46 +132,20 @@ fn sqlite_import_resumes_after_kill() {
 #[test]
 fn resume_refuses_another_input_and_keeps_rejects_once() {
     let dir = TempDir::new("import_resume_rejects");
-    let path = dir.join("t.db");
-    sqlite_exec(
-        &path,
-        "CREATE TABLE t(id INTEGER PRIMARY KEY, n INTEGER NOT NULL);",
-    );
-    let url = sqlite_url(&path);
+    let db = lite_file(&dir, "t.db", NOT_NULL_T);
     let (state, rejects) = (dir.join("s.json"), dir.join("rejects.txt"));
     let import = |max_errors: &str, resume: bool| {
-        let mut args = vec![
-            "import",
-            "--url",
-            &url,
-            "--table",
-            "t",
-            "--batch",
-            "2",
-            "--max-errors",
-            max_errors,
-            "--state",
-            state.to_str().unwrap(),
-            "--reject-file",
-            rejects.to_str().unwrap(),
-            "--quiet",
-        ];
-        if resume {
-            args.push("--resume");
-        }
-        dbchunk(args)
+        import_t(&db, &state, "2", resume)
+            .args(["--max-errors", max_errors, "--reject-file"])
+            .arg(&rejects)
     };
     // Line 4 breaks NOT NULL; line 7 repeats key 1, the second bad row: over
     // --max-errors 1, which stops the import.
     let input = "id,n\n1,1\n2,2\n3,\n4,4\n5,5\n1,6\n7,7\n";
     let failed = import("1", false).stdin(input).fails(1);
-    assert!(
-        failed.one_error_line().contains("--max-errors"),
-        "{}",
-        failed.one_error_line()
-    );
+    failed.error_says(&["--max-errors"]);
     assert_eq!(
-        sqlite_query_text(&path, "SELECT group_concat(id) FROM t").unwrap(),
+        db.text("SELECT group_concat(id) FROM t").unwrap(),
         "1,2,4,5"
     );
     let saved = read_json(&state);
@@ -182,12 +157,10 @@ fn resume_refuses_another_input_and_keeps_rejects_once() {
 
     // Another input: no record ends where the state says.
     let other = "id,n\n10,10\n11,11\n12,12\n13,13\n14,14\n15,15\n16,16\n";
-    let refused = import("5", true).stdin(other).fails(1);
-    let message = refused.one_error_line();
-    assert!(
-        message.contains("no record of this input ends there"),
-        "{message}"
-    );
+    import("5", true)
+        .stdin(other)
+        .fails(1)
+        .error_says(&["no record of this input ends there"]);
 
     // The same input goes on after line 7, and each bad row is kept once;
     // completed with rejects is exit 3, with its summary despite --quiet.
@@ -202,7 +175,7 @@ fn resume_refuses_another_input_and_keeps_rejects_once() {
         done.stderr
     );
     assert_eq!(
-        sqlite_query_text(&path, "SELECT group_concat(id) FROM t").unwrap(),
+        db.text("SELECT group_concat(id) FROM t").unwrap(),
         "1,2,4,5,7"
     );
     let kept = std::fs::read_to_string(&rejects).unwrap();

@@ -395,12 +395,9 @@ fn a_second_run_on_the_same_state_exits_75() {
         std::thread::sleep(Duration::from_millis(20));
     }
     std::thread::sleep(Duration::from_millis(200));
-    let second = args(&[]).fails(75);
-    let line = second.one_error_line();
-    assert!(
-        line.contains("another dbchunk run") && line.contains("75"),
-        "{line}"
-    );
+    args(&[])
+        .fails(75)
+        .error_says(&["another dbchunk run", "75"]);
     assert!(!state.exists(), "the busy run wrote the state");
     let waited = args(&["--wait-lock", "30s", "--stats"]).success();
     assert!(first.wait().unwrap().success());

@@ -7,6 +7,8 @@ use std::path::Path;
 use std::process::Command;
 
 use crate::util::db::{mysql_exec, mysql_url, pg_exec, pg_url, sqlite_exec};
+use crate::util::engine::{Db, Fill, Table, Ty};
+use crate::util::lite::lite_file;
 use crate::util::{dbchunk, sqlite_url, TempDir};
 
 /// Reads a Parquet file with pyarrow and DuckDB and compares every value
@@ -355,11 +357,7 @@ fn pq_postgres_types_match_ndjson_from_every_strategy() {
         out.to_str().unwrap(),
     ])
     .fails(1);
-    let line = run.one_error_line();
-    assert!(
-        line.contains("column \"dt\"") && line.contains("infinity"),
-        "{line}"
-    );
+    run.error_says(&["column \"dt\"", "infinity"]);
     assert!(!out.exists());
     pg_exec(&format!("DROP TABLE {table}; DROP TYPE {table}_mood;"));
 }
@@ -436,18 +434,14 @@ fn pq_sqlite_types_match_ndjson_from_every_strategy() {
     );
 }
 
-/// A table of `rows` rows in a new SQLite file.
-fn sqlite_rows(dir: &TempDir, rows: u32) -> String {
-    let db = dir.join("rows.db");
-    sqlite_exec(
-        &db,
-        &format!(
-            "CREATE TABLE t (id INTEGER PRIMARY KEY, name TEXT);
-             WITH RECURSIVE s(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM s WHERE i < {rows})
-             INSERT INTO t SELECT i, 'name ' || i FROM s;"
-        ),
-    );
-    sqlite_url(&db)
+/// Table `t` of `rows` rows `(id, 'name ID')` in a new SQLite file.
+fn sqlite_rows(dir: &TempDir, rows: u64) -> String {
+    let db = Db::lite(dir);
+    let table = Table::new("t").key("id", Ty::Int).col("name", Ty::Text);
+    table
+        .create(&db)
+        .fill(&db, 1..=rows, &[Fill::Id, Fill::Prefixed("name ")]);
+    db.url()
 }
 
 #[test]
@@ -545,12 +539,11 @@ fn pq_flags_it_cannot_honour_are_refused_by_name() {
         (&["--parquet-compression", "lz4"][..], "lz4"),
         (&["--row-group-size", "big"][..], "--row-group-size"),
     ] {
-        let run = dbchunk(["export", "--url", &url, "-t", "t", "-o", out])
+        dbchunk(["export", "--url", &url, "-t", "t", "-o", out])
             .args(extra)
             .current_dir(dir.path())
-            .fails(2);
-        let line = run.one_error_line();
-        assert!(line.contains(flag), "{extra:?}: {line}");
+            .fails(2)
+            .error_says(&[flag]);
     }
     let run = dbchunk([
         "export",
@@ -563,33 +556,29 @@ fn pq_flags_it_cannot_honour_are_refused_by_name() {
     ])
     .args(["--parallel", "2"])
     .fails(2);
-    assert!(run.one_error_line().contains("--parallel"));
-    let run = dbchunk([
+    run.error_says(&["--parallel"]);
+    dbchunk([
         "export", "--url", &url, "-t", "t", "--row-group-size", "1MB",
     ])
-    .fails(2);
-    assert!(run.one_error_line().contains("--format parquet"));
-    assert_eq!(dir.entries(), ["rows.db"]);
+    .fails(2)
+    .error_says(&["--format parquet"]);
+    assert_eq!(dir.entries(), ["test.db"]);
 }
 
 #[test]
 fn pq_failed_export_leaves_no_parquet() {
     let dir = TempDir::new("pq_failed");
-    let db = dir.join("bad.db");
     // Row 2 holds text in a DATE column: Parquet's DATE cannot hold it.
-    sqlite_exec(
-        &db,
+    let db = lite_file(
+        &dir,
+        "bad.db",
         "CREATE TABLE t (id INTEGER PRIMARY KEY, d DATE);
          INSERT INTO t VALUES (1, '2024-01-01'), (2, 'someday');",
     );
     let out = dir.join("out.parquet");
-    let run = dbchunk(["export", "--url", &sqlite_url(&db), "-t", "t"])
+    dbchunk(["export", "--url", &db.url(), "-t", "t"])
         .args(["-o", out.to_str().unwrap()])
-        .fails(1);
-    let line = run.one_error_line();
-    assert!(
-        line.contains("row 2") && line.contains("column \"d\"") && line.contains("someday"),
-        "{line}"
-    );
+        .fails(1)
+        .error_says(&["row 2", "column \"d\"", "someday"]);
     assert_eq!(dir.entries(), ["bad.db"]);
 }

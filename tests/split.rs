@@ -479,11 +479,7 @@ fn splitting_needs_a_file_and_refuses_what_it_cannot_honour() {
         "--split-rows", "10", "-o", out,
     ])
     .fails(2);
-    assert!(
-        run.one_error_line().contains("--parallel"),
-        "{}",
-        run.stderr
-    );
+    run.error_says(&["--parallel"]);
     let run = dbchunk([
         "export", "--url", &url, "--table", "t", "--split-rows", "0", "-o", out,
     ])

@@ -49,11 +49,18 @@ pub fn finish(child: Child, what: &str) -> Run {
     let output = child
         .wait_with_output()
         .unwrap_or_else(|e| panic!("waiting for {what}: {e}"));
-    Run {
-        args: what.to_string(),
-        code: output.status.code(),
-        stdout: output.stdout,
-        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+    Run::from_output(what, output)
+}
+
+impl Run {
+    /// What a finished process (described as `what`) left behind.
+    pub fn from_output(what: &str, output: std::process::Output) -> Run {
+        Run {
+            args: what.to_string(),
+            code: output.status.code(),
+            stdout: output.stdout,
+            stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+        }
     }
 }
 
