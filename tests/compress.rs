@@ -11,8 +11,8 @@ use std::time::Duration;
 
 use crate::util::db::sqlite_exec;
 use crate::util::fixtures::sqlite_awkward;
-use crate::util::lite::{import_t, lite_file, NOT_NULL_T};
 use crate::util::procs::{kill_and_resume, read_json};
+use crate::util::tables::{import_t, lite_file, NOT_NULL_T};
 use crate::util::{dbchunk, decompress_file, kill_after, TempDir};
 
 /// The awkward-values table `t` ([`sqlite_awkward`]).
@@ -29,11 +29,12 @@ fn plain(url: &str, format: &str) -> Vec<u8> {
     .stdout
 }
 
-/// `tool -dc` (gzip or zstd) of `data`, which must succeed.
+/// `tool ARGS` (gzip or zstd) with `data` on stdin, which must succeed:
+/// its stdout.
 #[track_caller]
-fn tool_decompress(tool: &str, data: &[u8]) -> Vec<u8> {
+fn tool_filter(tool: &str, args: &[&str], data: &[u8]) -> Vec<u8> {
     let mut child = Command::new(tool)
-        .arg("-dc")
+        .args(args)
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -48,27 +49,22 @@ fn tool_decompress(tool: &str, data: &[u8]) -> Vec<u8> {
     feeder.join().unwrap();
     assert!(
         out.status.success(),
-        "{tool} -dc failed: {}",
+        "{tool} {args:?} failed: {}",
         String::from_utf8_lossy(&out.stderr)
     );
     out.stdout
 }
 
+/// `tool -dc` (gzip or zstd) of `data`, which must succeed.
+#[track_caller]
+fn tool_decompress(tool: &str, data: &[u8]) -> Vec<u8> {
+    tool_filter(tool, &["-dc"], data)
+}
+
 /// `tool -c` (compress) of `data`.
+#[track_caller]
 fn tool_compress(tool: &str, data: &[u8]) -> Vec<u8> {
-    let mut child = Command::new(tool)
-        .args(["-c", "-q"])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap_or_else(|e| panic!("cannot run {tool}: {e}"));
-    let mut stdin = child.stdin.take().unwrap();
-    let data = data.to_vec();
-    let feeder = std::thread::spawn(move || stdin.write_all(&data).unwrap());
-    let out = child.wait_with_output().unwrap();
-    feeder.join().unwrap();
-    assert!(out.status.success(), "{tool} -c failed");
-    out.stdout
+    tool_filter(tool, &["-c", "-q"], data)
 }
 
 fn tool_of(name: &str) -> &'static str {

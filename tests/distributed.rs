@@ -10,6 +10,7 @@ use std::time::{Duration, Instant};
 
 use crate::util::engine::{Db, Fill, Table, Ty};
 use crate::util::procs::{finish, read_json, signal};
+use crate::util::tables::lite_id_v;
 use crate::util::{dbchunk, export, Cmd, Run, TempDir};
 
 /// `dbchunk plan` of `table` into `N` partitions, written to `plan.json`
@@ -312,9 +313,8 @@ fn a_worker_killed_and_run_again_completes_the_set() {
 #[test]
 fn the_schedulers_index_picks_the_part() {
     let dir = TempDir::new("dist-index");
-    let db = Db::lite(&dir);
     let name = "it_dist_index";
-    Table::id_v(name).create(&db).numbered(&db, 1_000);
+    let db = lite_id_v(&dir, name, 1_000);
     let path = plan(&db, name, 4, &[], &dir);
     let part = |vars: &[(&str, &str)]| {
         let mut cmd = from_plan(&db.url(), &path)
@@ -377,9 +377,8 @@ fn pg_plans_hold_no_password() {
 #[test]
 fn plans_carry_the_source_and_format_to_every_part() {
     let dir = TempDir::new("dist-format");
-    let db = Db::lite(&dir);
     let name = "it_dist_format";
-    Table::id_v(name).create(&db).numbered(&db, 1_000);
+    let db = lite_id_v(&dir, name, 1_000);
     let query = format!("SELECT id, v FROM {name}");
     let path = dir.join("query-plan.json");
     let source = [

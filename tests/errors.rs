@@ -106,51 +106,62 @@ fn unknown_database(url: &str) -> String {
     format!("{base}/errors_no_such_db")
 }
 
-/// Each run fails with exit 1 and one line that says its `cause` once,
-/// cleaned ([`assert_clean`]), and each of `says`; the lines.
+/// What follows `--url` in a run that must fail.
+const TABLE_X: [&str; 2] = ["-t", "x"];
+/// A query whose --where is not SQL.
+const BAD_WHERE: [&str; 4] = ["-q", "SELECT 1 AS a", "--where", "a = = 1"];
+
+/// Each `command --url URL SOURCE` fails with exit 1 and one line that
+/// says its `cause` once, cleaned ([`assert_clean`]), and each of `says`;
+/// the lines.
 #[track_caller]
-fn assert_fail_cleanly(cases: &[(Vec<&str>, &str, Vec<&str>)]) -> Vec<String> {
+fn assert_fail_cleanly(cases: &[(&str, &str, &[&str], &str, &[&str])]) -> Vec<String> {
     let mut lines = Vec::new();
-    for (args, cause, says) in cases {
-        let run = dbchunk(args.clone()).fails(1);
+    for (command, url, source, cause, says) in cases {
+        let run = dbchunk([command, "--url", url]).args(*source).fails(1);
         assert_clean(run.error_says(says), cause);
         lines.push(run.one_error_line().to_string());
     }
     lines
 }
 
-/// A query whose --where is not SQL.
-const BAD_WHERE: [&str; 4] = ["-q", "SELECT 1 AS a", "--where", "a = = 1"];
-
 #[test]
 fn errors_mysql_connection_failures_read_cleanly() {
     let refused = url_with(&mysql_url(), Some(closed_port()), None);
     let wrong = url_with(&mysql_url(), None, Some("errors_wrong_pw"));
-    let unknown = unknown_database(&mysql_url());
-    let url = mysql_url();
     let lines = assert_fail_cleanly(&[
         (
-            vec!["count", "--url", &refused, "-t", "x"],
+            "count",
+            &refused,
+            &TABLE_X,
             "refused",
-            vec!["refused the connection"],
+            &["refused the connection"],
         ),
         (
-            vec!["export", "--url", &wrong, "-t", "x"],
+            "export",
+            &wrong,
+            &TABLE_X,
             "access denied",
-            vec!["ERROR 1045 (28000): Access denied", "check the user"],
+            &["ERROR 1045 (28000): Access denied"],
         ),
         (
-            vec!["count", "--url", &unknown, "-t", "x"],
+            "count",
+            &unknown_database(&mysql_url()),
+            &TABLE_X,
             "unknown database",
-            vec!["ERROR 1049 (42000)"],
+            &["ERROR 1049"],
         ),
         (
-            [&["count", "--url", &url][..], &BAD_WHERE].concat(),
+            "count",
+            &mysql_url(),
+            &BAD_WHERE,
             "error in your sql syntax",
-            vec!["ERROR 1064 (42000)"],
+            &["ERROR 1064 (42000)"],
         ),
     ]);
+    assert!(lines[1].contains("check the user"), "{}", lines[1]);
     assert!(!lines[1].contains("errors_wrong_pw"), "{}", lines[1]);
+    assert!(lines[2].contains("ERROR 1049 (42000)"), "{}", lines[2]);
     assert!(
         lines[3].ends_with("check the SQL of --where and --query (it runs as written)"),
         "{}",
@@ -162,29 +173,23 @@ fn errors_mysql_connection_failures_read_cleanly() {
 fn errors_postgres_connection_failures_read_cleanly() {
     let port = closed_port();
     let refused = url_with(&pg_url(), Some(port), None);
-    let refused_says = format!("127.0.0.1:{port} refused the connection");
-    let unknown = unknown_database(&pg_url());
-    let url = pg_url();
+    let says = format!("127.0.0.1:{port} refused the connection");
     assert_fail_cleanly(&[
+        ("export", &refused, &TABLE_X, "refused", &[&says]),
+        ("count", &refused, &TABLE_X, "refused", &[&says]),
         (
-            vec!["export", "--url", &refused, "-t", "x"],
-            "refused",
-            vec![&refused_says],
-        ),
-        (
-            vec!["count", "--url", &refused, "-t", "x"],
-            "refused",
-            vec![&refused_says],
-        ),
-        (
-            vec!["count", "--url", &unknown, "-t", "x"],
+            "count",
+            &unknown_database(&pg_url()),
+            &TABLE_X,
             "does not exist",
-            vec!["check the database name"],
+            &["check the database name"],
         ),
         (
-            [&["export", "--url", &url][..], &BAD_WHERE].concat(),
+            "export",
+            &pg_url(),
+            &BAD_WHERE,
             "syntax error",
-            vec!["check the SQL of --where"],
+            &["check the SQL of --where"],
         ),
     ]);
 }

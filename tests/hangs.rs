@@ -10,6 +10,7 @@ use std::time::{Duration, Instant};
 use crate::util::db::{mysql_url, pg_url};
 use crate::util::engine::{Db, Fill, Table};
 use crate::util::procs::{finish, signal, wait_until};
+use crate::util::tables::lite_id_v;
 use crate::util::{dbchunk, Run, TempDir};
 
 /// A server on 127.0.0.1 that accepts every connection and never says a
@@ -187,8 +188,7 @@ fn hang_sigterm_while_import_waits_for_its_header() {
 #[test]
 fn hang_sigint_with_state_says_what_to_resume() {
     let dir = TempDir::new("hang_state_sigint");
-    let db = Db::lite(&dir);
-    Table::id_v("t").create(&db).numbered(&db, 20_000);
+    let db = lite_id_v(&dir, "t", 20_000);
     let url = db.url();
     let clean = dbchunk(["export", "--url", &url, "-t", "t"])
         .success()

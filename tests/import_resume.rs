@@ -3,11 +3,10 @@
 
 use std::time::Duration;
 
-use crate::util::db::{mysql_exec, mysql_query_text, mysql_url, pg_exec, pg_query_text, pg_url};
-use crate::util::db::{sqlite_exec, sqlite_query_text};
-use crate::util::lite::{import_t, lite_file, NOT_NULL_T};
+use crate::util::engine::Db;
 use crate::util::procs::{kill_and_resume, read_json};
-use crate::util::{dbchunk, sqlite_url, TempDir};
+use crate::util::tables::{id_counts, ids_once, import_t, lite_file, NOT_NULL_T};
+use crate::util::{dbchunk, TempDir};
 
 const ROWS: u64 = 20_000;
 
@@ -22,24 +21,26 @@ fn input(dir: &TempDir) -> std::path::PathBuf {
     path
 }
 
-/// Kills imports at several points, resumes each, and checks with
-/// `check` (run after each resume) that every row is there once.
-fn assert_resumes(
-    url: &str,
-    table: &str,
-    strategy: &str,
-    dir: &TempDir,
-    reset: &dyn Fn(),
-    check: &dyn Fn() -> String,
-) {
+/// Kills imports into a table of `columns` on `db` at several points,
+/// resumes each, and checks after each resume that every row is there
+/// once.
+fn assert_resumes(db: Db, columns: &str, strategy: &str, dir: &TempDir) {
+    let table = &format!("it_import_resume_{}", db.tag());
+    let _drop = db.drop_on_exit(table);
+    let matching = match db {
+        Db::Pg => "name = 'n' || id || ', \"q\"' || chr(10) || 'line'",
+        Db::My => "name = CONCAT('n', id, ', \"q\"\\nline')",
+        Db::Lite(_) => "name = 'n' || id || ', \"q\"' || char(10) || 'line'",
+    };
+    let url = db.url();
     let input = input(dir);
     let (mut cut_midway, mut pending) = (0, 0);
     for (run, millis) in [150u64, 400, 900].into_iter().enumerate() {
-        reset();
+        db.create(table, columns);
         let state = dir.join(&format!("state-{run}.json"));
         let (state_arg, input_arg) = (state.to_str().unwrap(), input.to_str().unwrap());
         let mut args = vec![
-            "import", "--url", url, "--table", table, "--input", input_arg, "--state", state_arg,
+            "import", "--url", &url, "--table", table, "--input", input_arg, "--state", state_arg,
             "--batch", "40", "--strategy", strategy, "--quiet",
         ];
         kill_and_resume(&args, &state, Duration::from_millis(millis), |saved| {
@@ -48,11 +49,8 @@ fn assert_resumes(
             cut_midway += u32::from(saved["done"] == false && rows > 0);
             pending += u32::from(!saved["pending"].is_null());
         });
-        assert_eq!(
-            check(),
-            format!("{ROWS} {ROWS} {}", ROWS * (ROWS + 1) / 2),
-            "killed after {millis} ms"
-        );
+        let what = format!("{}: killed after {millis} ms", db.name());
+        assert_eq!(id_counts(&db, table, matching), ids_once(ROWS), "{what}");
         let state = read_json(&state);
         assert_eq!(state["done"], true);
         assert_eq!(state["rows"], ROWS);
@@ -60,7 +58,7 @@ fn assert_resumes(
         // A finished import resumed again writes nothing.
         args.push("--resume");
         dbchunk(args).success();
-        assert_eq!(check(), format!("{ROWS} {ROWS} {}", ROWS * (ROWS + 1) / 2));
+        assert_eq!(id_counts(&db, table, matching), ids_once(ROWS), "{what}");
     }
     assert!(
         cut_midway > 0,
@@ -73,60 +71,20 @@ fn assert_resumes(
 fn postgres_import_without_a_key_resumes_after_kill() {
     // No key: whether the batch in flight committed is asked of the server.
     let dir = TempDir::new("import_resume_pg");
-    let table = "it_import_resume_pg";
-    let reset = || {
-        pg_exec(&format!(
-            "DROP TABLE IF EXISTS {table}; CREATE TABLE {table}(id int, name text);"
-        ))
-    };
-    let check = || {
-        pg_query_text(&format!(
-            "SELECT count(*) || ' ' || count(DISTINCT id) || ' ' || sum(id) FROM {table} \
-             WHERE name = 'n' || id || ', \"q\"' || chr(10) || 'line'"
-        ))
-        .unwrap()
-    };
-    assert_resumes(&pg_url(), table, "copy", &dir, &reset, &check);
+    assert_resumes(Db::Pg, "id int, name text", "copy", &dir);
 }
 
 #[test]
 fn mysql_import_resumes_after_kill() {
     let dir = TempDir::new("import_resume_my");
-    let table = "it_import_resume_my";
-    let reset = || {
-        mysql_exec(&format!(
-            "DROP TABLE IF EXISTS {table}; CREATE TABLE {table}(id INT PRIMARY KEY, name TEXT);"
-        ))
-    };
-    let check = || {
-        mysql_query_text(&format!(
-            "SELECT CONCAT(count(*), ' ', count(DISTINCT id), ' ', sum(id)) FROM {table} \
-             WHERE name = CONCAT('n', id, ', \"q\"\\nline')"
-        ))
-        .unwrap()
-    };
-    assert_resumes(&mysql_url(), table, "load-data", &dir, &reset, &check);
+    assert_resumes(Db::My, "id INT PRIMARY KEY, name TEXT", "load-data", &dir);
 }
 
 #[test]
 fn sqlite_import_resumes_after_kill() {
     let dir = TempDir::new("import_resume_lite");
-    let path = dir.join("t.db");
-    let reset = || {
-        sqlite_exec(
-            &path,
-            "DROP TABLE IF EXISTS t; CREATE TABLE t(id INTEGER PRIMARY KEY, name TEXT NOT NULL);",
-        )
-    };
-    let check = || {
-        sqlite_query_text(
-            &path,
-            "SELECT count(*) || ' ' || count(DISTINCT id) || ' ' || sum(id) FROM t \
-             WHERE name = 'n' || id || ', \"q\"' || char(10) || 'line'",
-        )
-        .unwrap()
-    };
-    assert_resumes(&sqlite_url(&path), "t", "insert", &dir, &reset, &check);
+    let columns = "id INTEGER PRIMARY KEY, name TEXT NOT NULL";
+    assert_resumes(Db::lite(&dir), columns, "insert", &dir);
 }
 
 #[test]

@@ -1,7 +1,7 @@
 //! `--log-format json`: every stderr line is one JSON object a log
 //! collector parses, with its level, message and fields, and no password.
 
-use crate::util::engine::{Db, Table};
+use crate::util::tables::lite_id_v;
 use crate::util::{dbchunk, export, Run, TempDir};
 
 const PASSWORD: &str = "Log-Pw-7q2";
@@ -36,8 +36,7 @@ fn assert_error(line: &serde_json::Value, says: &str, run: &Run) {
 #[test]
 fn json_log_lines_for_success_failure_and_usage() {
     let dir = TempDir::new("logfmt");
-    let db = Db::lite(&dir);
-    Table::id_v("logfmt_t").create(&db).numbered(&db, 300);
+    let db = lite_id_v(&dir, "logfmt_t", 300);
     let url = db.url();
 
     let ok = export(&url, "logfmt_t")

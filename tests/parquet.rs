@@ -8,7 +8,7 @@ use std::process::Command;
 
 use crate::util::db::{mysql_exec, mysql_url, pg_exec, pg_url, sqlite_exec};
 use crate::util::engine::{Db, Fill, Table, Ty};
-use crate::util::lite::lite_file;
+use crate::util::tables::lite_file;
 use crate::util::{dbchunk, sqlite_url, TempDir};
 
 /// Reads a Parquet file with pyarrow and DuckDB and compares every value

@@ -5,6 +5,7 @@ use std::time::Duration;
 
 use crate::util::engine::{Db, Fill, Table, Ty};
 use crate::util::procs::{finish, kill_and_resume, signal};
+use crate::util::tables::lite_id_v;
 use crate::util::{dbchunk, TempDir};
 
 /// For a file output and for stdout: kill, resume, compare.
@@ -89,8 +90,7 @@ fn mysql_export_resumes_after_kill() {
 #[test]
 fn resume_token_from_the_hint() {
     let dir = TempDir::new("resume_token");
-    let db = Db::lite(&dir);
-    Table::id_v("t").create(&db).numbered(&db, 20_000);
+    let db = lite_id_v(&dir, "t", 20_000);
     Table::new("other").key("id", Ty::Int).create(&db);
     let url = db.url();
     let clean = dbchunk(["export", "--url", &url, "--table", "t"])

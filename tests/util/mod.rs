@@ -473,5 +473,5 @@ pub fn decompress_file(tool: &str, path: &Path) -> Vec<u8> {
     out.stdout
 }
 
-pub mod lite;
 pub mod procs;
+pub mod tables;
