@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 
 use crate::util::engine::{Db, Fill, Table, Ty};
 use crate::util::procs::{finish, read_json, signal};
-use crate::util::tables::lite_id_v;
+use crate::util::tables::{lite_id_v, test_table};
 use crate::util::{dbchunk, export, Cmd, Run, TempDir};
 
 /// `dbchunk plan` of `table` into `N` partitions, written to `plan.json`
@@ -113,8 +113,7 @@ fn assert_parts(
 fn parts_join_to_the_serial_export_on_every_engine() {
     let dir = TempDir::new("dist-join");
     for db in Db::all(&dir) {
-        let name = format!("it_dist_join_{}", db.tag());
-        let _drop = db.drop_on_exit(&name);
+        let (name, _drop) = test_table(&db, "it_dist_join");
         let table = Table::new(&name)
             .key("a", Ty::Int)
             .key("b", Ty::Varchar(20))
@@ -152,8 +151,7 @@ fn parts_join_to_the_serial_export_on_every_engine() {
 fn skewed_keys_still_give_balanced_parts() {
     let dir = TempDir::new("dist-skew");
     for db in Db::all(&dir) {
-        let name = format!("it_dist_skew_{}", db.tag());
-        let _drop = db.drop_on_exit(&name);
+        let (name, _drop) = test_table(&db, "it_dist_skew");
         let table = Table::id_v(&name);
         table.create(&db).numbered(&db, 15_000);
         table.fill(&db, 20_000..=24_999, &[Fill::Id, Fill::Prefixed("v")]);
@@ -462,9 +460,8 @@ fn mysql_plans_say_what_they_cannot_promise() {
 fn four_imports_of_four_parts_at_once_load_one_table() {
     let dir = TempDir::new("dist-import");
     for db in Db::servers() {
-        let source = format!("it_dist_import_src_{}", db.tag());
-        let target = format!("it_dist_import_dst_{}", db.tag());
-        let _drops = (db.drop_on_exit(&source), db.drop_on_exit(&target));
+        let (source, _drop_source) = test_table(&db, "it_dist_import_src");
+        let (target, _drop_target) = test_table(&db, "it_dist_import_dst");
         Table::id_v(&source).create(&db).numbered(&db, 20_000);
         Table::id_v(&target).create(&db);
         let path = plan(&db, &source, 4, &[], &dir);
@@ -618,8 +615,7 @@ fn a_worker_in_another_network_namespace_exports_its_part() {
     let dir = TempDir::new("dist-netns");
     let netns = Netns::new("d2");
     for db in Db::servers() {
-        let name = format!("it_dist_netns_{}", db.tag());
-        let _drop = db.drop_on_exit(&name);
+        let (name, _drop) = test_table(&db, "it_dist_netns");
         Table::id_v(&name).create(&db).numbered(&db, 8_000);
         let path = plan(&db, &name, 4, &[], &dir);
         wait_ok(worker(&db, &path, 2, &dir, &[]), "partition 2 here");

@@ -111,11 +111,14 @@ const TABLE_X: [&str; 2] = ["-t", "x"];
 /// A query whose --where is not SQL.
 const BAD_WHERE: [&str; 4] = ["-q", "SELECT 1 AS a", "--where", "a = = 1"];
 
-/// Each `command --url URL SOURCE` fails with exit 1 and one line that
-/// says its `cause` once, cleaned ([`assert_clean`]), and each of `says`;
-/// the lines.
+/// A run that must fail: `command --url URL SOURCE`, the `cause` its line
+/// says once, and what else it says.
+type Failing<'a> = (&'a str, &'a str, &'a [&'a str], &'a str, &'a [&'a str]);
+
+/// Each run fails with exit 1 and one line that says its `cause` once,
+/// cleaned ([`assert_clean`]), and each of `says`; the lines.
 #[track_caller]
-fn assert_fail_cleanly(cases: &[(&str, &str, &[&str], &str, &[&str])]) -> Vec<String> {
+fn assert_fail_cleanly(cases: &[Failing]) -> Vec<String> {
     let mut lines = Vec::new();
     for (command, url, source, cause, says) in cases {
         let run = dbchunk([command, "--url", url]).args(*source).fails(1);

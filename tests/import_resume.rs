@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use crate::util::engine::Db;
 use crate::util::procs::{kill_and_resume, read_json};
-use crate::util::tables::{id_counts, ids_once, import_t, lite_file, NOT_NULL_T};
+use crate::util::tables::{id_counts, ids_once, import_t, lite_file, test_table, NOT_NULL_T};
 use crate::util::{dbchunk, TempDir};
 
 const ROWS: u64 = 20_000;
@@ -25,8 +25,8 @@ fn input(dir: &TempDir) -> std::path::PathBuf {
 /// resumes each, and checks after each resume that every row is there
 /// once.
 fn assert_resumes(db: Db, columns: &str, strategy: &str, dir: &TempDir) {
-    let table = &format!("it_import_resume_{}", db.tag());
-    let _drop = db.drop_on_exit(table);
+    let (table, _drop) = test_table(&db, "it_import_resume");
+    let table = &table;
     let matching = match db {
         Db::Pg => "name = 'n' || id || ', \"q\"' || chr(10) || 'line'",
         Db::My => "name = CONCAT('n', id, ', \"q\"\\nline')",

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use crate::util::engine::Db;
 use crate::util::procs::wait_until;
-use crate::util::tables::lite_id_v;
+use crate::util::tables::{lite_id_v, test_table};
 use crate::util::{dbchunk, export, kill_after, sqlite_url, TempDir, BIN};
 
 /// A transaction held open on its own connection, across dbchunk runs.
@@ -127,8 +127,7 @@ fn held(stderr: &str) -> bool {
 fn simulated_days_lose_no_row() {
     for db in Db::servers() {
         let dir = TempDir::new("incr_days");
-        let table = format!("incr_days_{}", db.tag());
-        let _drop = db.drop_on_exit(&table);
+        let (table, _drop) = test_table(&db, "incr_days");
         let (stamp, column) = match db {
             Db::Pg => ("now()", "u timestamptz NOT NULL DEFAULT now()"),
             _ => (
@@ -249,8 +248,7 @@ fn series(db: &Db, from: u64, to: u64) -> String {
 fn an_id_column_sends_each_row_once() {
     let dir = TempDir::new("incr_id");
     for db in Db::all(&dir) {
-        let table = format!("incr_id_{}", db.tag());
-        let _drop = db.drop_on_exit(&table);
+        let (table, _drop) = test_table(&db, "incr_id");
         db.create(&table, "id INT PRIMARY KEY, v VARCHAR(40)");
         db.exec(&format!("INSERT INTO {table} VALUES (1, 'a'), (2, 'b')"));
         let state = dir.join(&format!("{table}.json"));
@@ -387,7 +385,9 @@ fn a_second_run_on_the_same_state_exits_75() {
     };
     let mut first = args(&["--max-rate", "1000/s"]).spawn();
     let lock = dir.join("state.json.lock");
-    wait_until(Duration::from_secs(10), "the first run's lock", || lock.exists());
+    wait_until(Duration::from_secs(10), "the first run's lock", || {
+        lock.exists()
+    });
     std::thread::sleep(Duration::from_millis(200));
     args(&[])
         .fails(75)

@@ -8,7 +8,7 @@ use std::time::Duration;
 use crate::util::db::{mysql_exec, mysql_url, pg_exec, pg_url, MysqlDropOnExit};
 use crate::util::engine::{Db, Table, Ty};
 use crate::util::procs::finish;
-use crate::util::tables::{id_counts, ids_once};
+use crate::util::tables::{id_counts, ids_once, test_table};
 use crate::util::{dbchunk, export, import};
 
 /// Starts an export, and once it has written its first line runs `kill`
@@ -197,12 +197,12 @@ fn import_killed(
 /// 50,000 rows go in once each although the session is ended twice, into
 /// `id, v` with `id` the key or not.
 fn import_reconnects(db: Db, keyed: bool, strategy: &str) {
-    let name = &format!("it_retry_import_{}", db.tag());
+    let (name, _drop) = test_table(&db, "it_retry_import");
+    let name = &name;
     let table = match keyed {
         true => Table::new(name).key("id", Ty::Int),
         false => Table::new(name).col("id", Ty::Int),
     };
-    let _drop = db.drop_on_exit(name);
     table.col("v", Ty::Text).create(&db);
     let session = killable(&db, name, name, "SELECT, INSERT, UPDATE");
     let count = || db.count(name);

@@ -2,7 +2,7 @@
 
 use std::path::Path;
 
-use super::engine::{Db, Table};
+use super::engine::{Db, DropOnExit, Table};
 use super::{Cmd, TempDir};
 
 /// The SQLite file `name` in `dir`, after `sql` ran in it.
@@ -52,4 +52,13 @@ pub fn id_counts(db: &Db, table: &str, matching: &str) -> String {
 /// [`id_counts`] of ids 1..=`n`, each once.
 pub fn ids_once(n: u64) -> String {
     format!("{n}|{n}|{}", n * (n + 1) / 2)
+}
+
+/// A test's table on `db`: `PREFIX_TAG` (`it_x_pg`, `it_x_my`,
+/// `it_x_lite`), and the guard that drops it when the test ends, also when
+/// it fails ([`Db::drop_on_exit`]).
+pub fn test_table(db: &Db, prefix: &str) -> (String, DropOnExit) {
+    let name = format!("{prefix}_{}", db.tag());
+    let guard = db.drop_on_exit(&name);
+    (name, guard)
 }
