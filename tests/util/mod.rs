@@ -109,13 +109,7 @@ impl Cmd {
     /// Starts the binary with stdin empty and stdout and stderr piped, for
     /// a test that reads (or stops reading) while it runs.
     pub fn spawn(&self) -> std::process::Child {
-        use std::process::Stdio;
-        self.command()
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("start dbchunk")
+        self.spawn_reading(Stdio::null())
     }
 
     /// Runs the binary, reads the first line of its stdout, then closes
@@ -478,3 +472,6 @@ pub fn decompress_file(tool: &str, path: &Path) -> Vec<u8> {
     );
     out.stdout
 }
+
+pub mod procs;
+pub mod tables;
