@@ -122,10 +122,9 @@ fn cli_keyset_on_a_view_without_key_names_key_flag() {
     ]);
     assert!(err.contains("--key"), "{err}");
     // With a key named, the same view exports.
-    let run = dbchunk([
-        "export", "--url", &url, "--table", "v", "--strategy", "keyset", "--key", "id",
-    ])
-    .success();
+    let run = crate::util::export(&url, "v")
+        .args(["--strategy", "keyset", "--key", "id"])
+        .success();
     assert_eq!(run.stdout_str(), "id,name\n1,a\n2,b\n3,c\n");
 }
 
@@ -181,46 +180,24 @@ fn cli_missing_sqlite_file_names_the_path() {
 fn cli_unknown_table_is_named() {
     let dir = TempDir::new("cli_unknown_table_is_named");
     let url = small_db(&dir);
-    let run = dbchunk(["export", "--url", &url, "--table", "no_such_table_xyz"]).fails(1);
-    assert!(
-        run.one_error_line().contains("no_such_table_xyz"),
-        "{}",
-        run.stderr
-    );
-    let run = dbchunk(["count", "--url", &url, "--table", "no_such_table_xyz"]).fails(1);
-    assert!(
-        run.one_error_line().contains("no_such_table_xyz"),
-        "{}",
-        run.stderr
-    );
+    crate::util::export(&url, "no_such_table_xyz").fails_saying(1, "no_such_table_xyz");
+    dbchunk(["count", "--url", &url, "--table", "no_such_table_xyz"])
+        .fails_saying(1, "no_such_table_xyz");
 }
 
 #[test]
 fn cli_unknown_postgres_table_is_named() {
-    let run = dbchunk([
-        "export",
-        "--url",
-        &pg_url(),
-        "--table",
-        "cli_no_such_table_xyz",
-    ])
-    .fails(1);
-    assert!(
-        run.one_error_line().contains("cli_no_such_table_xyz"),
-        "{}",
-        run.stderr
-    );
+    crate::util::export(&pg_url(), "cli_no_such_table_xyz")
+        .fails_saying(1, "cli_no_such_table_xyz");
 }
 
 #[test]
 fn cli_unknown_column_is_named() {
     let dir = TempDir::new("cli_unknown_column_is_named");
     let url = small_db(&dir);
-    let run = dbchunk([
-        "export", "--url", &url, "--table", "t", "--columns", "id,nope_col",
-    ])
-    .fails(1);
-    assert!(run.one_error_line().contains("nope_col"), "{}", run.stderr);
+    crate::util::export(&url, "t")
+        .args(["--columns", "id,nope_col"])
+        .fails_saying(1, "nope_col");
 }
 
 #[test]
@@ -251,7 +228,7 @@ fn cli_postgres_auth_failure_hides_password() {
 #[test]
 fn cli_unreachable_postgres_gives_a_hint_and_hides_password() {
     let url = format!("postgres://u:{SECRET}@127.0.0.1:1/test");
-    let run = dbchunk(["export", "--url", &url, "--table", "t"]).fails(1);
+    let run = crate::util::export(&url, "t").fails(1);
     let line = run.one_error_line().to_lowercase();
     run.assert_hides(SECRET);
     assert!(
@@ -267,12 +244,11 @@ fn cli_unreachable_postgres_gives_a_hint_and_hides_password() {
 fn cli_password_in_bad_usage_is_hidden() {
     // A usage error found after the URL was read must not echo the URL's password.
     let url = format!("postgres://u:{SECRET}@127.0.0.1:1/test");
-    let run = dbchunk(["export", "--url", &url, "--table", "a.b.c"]).fails(2);
+    let run = crate::util::export(&url, "a.b.c").fails(2);
     run.assert_hides(SECRET);
-    let run = dbchunk([
-        "export", "--url", &url, "--table", "t", "--output", "x.csv.bz2",
-    ])
-    .fails(2);
+    let run = crate::util::export(&url, "t")
+        .args(["--output", "x.csv.bz2"])
+        .fails(2);
     run.assert_hides(SECRET);
 }
 

@@ -265,10 +265,9 @@ fn tls_pg_count_and_import_over_verified_tls() {
     tls_value(run);
     let run = dbchunk(["count", "--url", &url, "--table", "tls_import_check"]).run();
     assert_eq!(tls_value(run), "2");
-    let run = dbchunk([
-        "export", "--url", &url, "--table", "tls_import_check", "--strategy", "copy",
-    ])
-    .run();
+    let run = crate::util::export(&url, "tls_import_check")
+        .args(["--strategy", "copy"])
+        .run();
     assert_eq!(tls_value(run), "id,name\n1,a\n2,b");
     pg_exec("DROP TABLE tls_import_check");
 }

@@ -40,33 +40,14 @@ fn pg_types_every_strategy_same_bytes() {
 fn pg_types_offset_warns_once() {
     let table = "it_pg_types_offset_warns_once";
     create_types_table(table);
-    let run = dbchunk([
-        "export",
-        "--url",
-        &pg_url(),
-        "--table",
-        table,
-        "--strategy",
-        "offset",
-        "--chunk",
-        "1",
-    ])
-    .success();
+    let run = crate::util::export(&pg_url(), table)
+        .args(["--strategy", "offset", "--chunk", "1"])
+        .success();
     assert_eq!(run.stderr.matches("warning").count(), 1, "{}", run.stderr);
     assert!(run.stderr.contains("keyset"), "{}", run.stderr);
-    let quiet = dbchunk([
-        "export",
-        "--url",
-        &pg_url(),
-        "--table",
-        table,
-        "--strategy",
-        "offset",
-        "--chunk",
-        "1",
-        "--quiet",
-    ])
-    .success();
+    let quiet = crate::util::export(&pg_url(), table)
+        .args(["--strategy", "offset", "--chunk", "1", "--quiet"])
+        .success();
     assert_eq!(quiet.stderr, "");
     assert_eq!(quiet.stdout, run.stdout);
 }
