@@ -3,6 +3,7 @@
 
 use crate::util::db::{mysql_exec, mysql_url};
 use crate::util::engine::{assert_strategies_agree_at, Db, Fill, Table, Ty, PARALLEL_PACED};
+use crate::util::fixtures::AWKWARD_DOUBLES;
 use crate::util::{dbchunk, Csv};
 
 const STRATEGIES: [&str; 4] = ["auto", "keyset", "offset", "cursor"];
@@ -128,16 +129,7 @@ fn mysql_ndjson_keeps_json_types() {
 #[test]
 fn mysql_doubles_survive_exactly() {
     let table = "it_my_doubles";
-    let values = [
-        0.1,
-        1.0 / 3.0,
-        2.0f64.sqrt(),
-        1e300,
-        2.2250738585072014e-308,
-        123456789.12345679,
-        -0.30000000000000004,
-        f64::MAX,
-    ];
+    let values = AWKWARD_DOUBLES;
     let rows: Vec<String> = values
         .iter()
         .enumerate()
@@ -246,7 +238,7 @@ fn mysql_query_where_limit_columns_and_count() {
 #[test]
 fn mysql_unknown_table_and_bad_password_are_one_line() {
     let url = mysql_url();
-    crate::util::export(&url, "it_my_no_such_table").fails_saying(1, "it_my_no_such_table");
+    crate::util::export(&url, "it_my_no_such_table").fails_saying(1, &["it_my_no_such_table"]);
     let bad = url.replacen("://root@", "://root:Wr0ngSecret@", 1);
     let run = crate::util::export(&bad, "t").fails(1);
     let line = run.one_error_line();
@@ -280,7 +272,7 @@ fn mysql_key_that_is_not_unique_is_refused_for_keyset() {
     ));
     crate::util::export(&mysql_url(), table)
         .args(["--key", "k", "--strategy", "offset"])
-        .fails_saying(2, "does not identify rows");
+        .fails_saying(2, &["does not identify rows"]);
     // Without --key, the unique NOT NULL index is the key.
     let explain = export(&["--table", table, "--explain"]);
     assert!(explain.contains("strategy: keyset, key: u"), "{explain}");

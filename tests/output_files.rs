@@ -79,12 +79,9 @@ fn output_files_device_node_stays_a_device() {
 fn output_files_dev_full_fails_naming_it() {
     let dir = TempDir::new("output_files_dev_full_fails_naming_it");
     let url = table_db(&dir, 2000);
-    let run = crate::util::export(&url, "t")
+    crate::util::export(&url, "t")
         .args(["-o", "/dev/full"])
-        .fails(1);
-    let line = run.one_error_line();
-    assert!(line.contains("/dev/full"), "{line}");
-    assert!(line.contains("No space left"), "{line}");
+        .fails_saying(1, &["/dev/full", "No space left"]);
     let meta = std::fs::symlink_metadata("/dev/full").unwrap();
     assert!(meta.file_type().is_char_device(), "/dev/full was replaced");
 }
@@ -239,20 +236,13 @@ fn output_files_reject_file_on_a_device() {
 fn output_files_state_on_a_device_or_output_on_a_directory_is_refused() {
     let dir = TempDir::new("output_files_state_on_a_device_or_output_on_a_directory");
     let url = table_db(&dir, 1);
-    let run = crate::util::export(&url, "t")
+    crate::util::export(&url, "t")
         .args(["--state", "/dev/null"])
-        .fails(2);
-    let line = run.one_error_line();
-    assert!(
-        line.contains("/dev/null") && line.contains("regular file"),
-        "{line}"
-    );
-    let run = crate::util::export(&url, "t")
+        .fails_saying(2, &["/dev/null", "regular file"]);
+    crate::util::export(&url, "t")
         .arg("-o")
         .arg(dir.path())
-        .fails(2);
-    let line = run.one_error_line();
-    assert!(line.contains("is a directory"), "{line}");
+        .fails_saying(2, &["is a directory"]);
 }
 
 #[test]

@@ -6,12 +6,28 @@ mod runs;
 mod types;
 
 use crate::util::db::{pg_exec, pg_query_text, pg_url};
-use crate::util::engine::assert_strategies_agree_at;
+use crate::util::engine::{assert_strategies_agree_at, Db, DropOnExit, Fill, Table, Ty};
 use crate::util::fixtures::pg_every_type as create_types_table;
 use crate::util::{dbchunk, Csv};
 
 const FORMATS: [&str; 3] = ["csv", "tsv", "ndjson"];
 const PG_STRATEGIES: [&str; 5] = ["auto", "copy", "keyset", "offset", "cursor"];
+
+/// The PostgreSQL table `table (id int PRIMARY KEY, NAME TYPE)` with the
+/// rows 1..=`rows`, the column filled as `fill` says, and analyzed; it is
+/// dropped when the returned guard goes.
+#[track_caller]
+fn numbered_table(table: &str, (name, ty, fill): (&str, Ty, Fill), rows: u64) -> DropOnExit {
+    let db = Db::Pg;
+    let guard = db.drop_on_exit(table);
+    Table::new(table)
+        .key("id", Ty::Int)
+        .col(name, ty)
+        .create(&db)
+        .fill(&db, 1..=rows, &[Fill::Id, fill]);
+    db.exec(&format!("ANALYZE {table}"));
+    guard
+}
 
 /// `dbchunk export --url PG ARGS...`, which must succeed; its stdout.
 #[track_caller]

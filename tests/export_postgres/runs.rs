@@ -6,12 +6,8 @@ use crate::util::engine::{Db, Fill, Table, Ty, PARALLEL_PACED};
 #[test]
 fn pg_explain_shows_chunk_sql_and_plans() {
     let table = "it_pg_explain";
-    pg_exec(&format!(
-        "DROP TABLE IF EXISTS {table};
-         CREATE TABLE {table}(id int PRIMARY KEY, secret_payload text);
-         INSERT INTO {table} SELECT g, 'payload-value-' || g FROM generate_series(1, 5) g;
-         ANALYZE {table};"
-    ));
+    let column = ("secret_payload", Ty::Text, Fill::Prefixed("payload-value-"));
+    let _drop = numbered_table(table, column, 5);
     let run = crate::util::export(&pg_url(), table)
         .args(["--strategy", "keyset", "--chunk", "2", "--explain"])
         .success();
@@ -108,7 +104,7 @@ fn pg_query_export_copy_and_cursor_agree() {
         "--query",
         "SELECT 1 AS x, 2 AS x",
     ])
-    .fails_saying(1, "alias");
+    .fails_saying(1, &["alias"]);
     let run = dbchunk(["export", "--url", &pg_url(), "--query", "SELEKT 1"]).fails(1);
     run.one_error_line();
     // Keyset needs a key for a query; with --key it agrees with the others.
@@ -152,7 +148,7 @@ fn pg_schema_qualified_and_odd_table_names() {
     assert_eq!(csv, "id,v\n1,one\n2,two\n3,three\n");
     // Not on the search path without its schema.
 
-    crate::util::export(&pg_url(), "mytable").fails_saying(1, "mytable");
+    crate::util::export(&pg_url(), "mytable").fails_saying(1, &["mytable"]);
     let count = dbchunk(["count", "--url", &pg_url(), "--table", &qualified]).success();
     assert_eq!(count.stdout_str(), "3\n");
 
@@ -187,12 +183,7 @@ fn pg_schema_qualified_and_odd_table_names() {
 #[test]
 fn pg_count() {
     let table = "it_pg_count";
-    pg_exec(&format!(
-        "DROP TABLE IF EXISTS {table};
-         CREATE TABLE {table}(id int PRIMARY KEY, grp int);
-         INSERT INTO {table} SELECT g, g % 10 FROM generate_series(1, 5000) g;
-         ANALYZE {table};"
-    ));
+    let _drop = numbered_table(table, ("grp", Ty::Int, Fill::Modulo(10)), 5000);
     let url = pg_url();
     let run = dbchunk(["count", "--url", &url, "--table", table]).success();
     assert_eq!(run.stdout_str(), "5000\n");
@@ -308,7 +299,7 @@ fn pg_key_that_is_not_unique_is_refused_for_keyset() {
     ));
     crate::util::export(&pg_url(), table)
         .args(["--key", "k", "--strategy", "keyset"])
-        .fails_saying(2, "does not identify rows");
+        .fails_saying(2, &["does not identify rows"]);
     let all = export_text(&["--table", table, "--key", "k", "--strategy", "cursor"]);
     assert_eq!(all.lines().count(), 7, "{all}");
 }
@@ -344,12 +335,7 @@ fn pg_parallel_output_equals_serial() {
 #[test]
 fn pg_parallel_export_reads_one_snapshot() {
     let table = "it_pg_parallel_snapshot";
-    pg_exec(&format!(
-        "DROP TABLE IF EXISTS {table};
-         CREATE TABLE {table}(id int PRIMARY KEY, v text);
-         INSERT INTO {table} SELECT g, 'v' || g FROM generate_series(1, 20000) g;
-         ANALYZE {table};"
-    ));
+    let _drop = numbered_table(table, ("v", Ty::Text, Fill::Prefixed("v")), 20_000);
     let before = export(&["--table", table]);
     // 20,000 rows at 8,000 rows a second: about 2.5 seconds. The first
     // output line comes after every worker has its snapshot: only then are

@@ -161,5 +161,5 @@ fn sqlite_without_rowid_table_and_explicit_key() {
     // A key that is not a column is refused and named.
     crate::util::export(&url, "wr")
         .args(["--key", "nope_key"])
-        .fails_saying(1, "nope_key");
+        .fails_saying(1, &["nope_key"]);
 }

@@ -145,7 +145,7 @@ fn sqlite_failed_export_leaves_no_output_file() {
             .args(["--where", "no_such_column = 1"])
             .args(["--strategy", strategy, "--quiet", "--output"])
             .arg(&path)
-            .fails_saying(1, "no_such_column");
+            .fails_saying(1, &["no_such_column"]);
         assert!(
             !path.exists(),
             "--strategy {strategy}: a failed export must not leave {}",
@@ -167,7 +167,7 @@ fn sqlite_failed_export_leaves_no_output_file() {
     crate::util::export(&url, "people")
         .arg("--output")
         .arg(&missing)
-        .fails_saying(1, "no-such-dir");
+        .fails_saying(1, &["no-such-dir"]);
 }
 
 #[test]

@@ -279,7 +279,7 @@ fn sqlite_duplicate_column_names_are_refused_in_ndjson() {
     dbchunk([
         "export", "--url", &url, "--query", query, "--format", "ndjson",
     ])
-    .fails_saying(2, "two columns named \"a\"");
+    .fails_saying(2, &["two columns named \"a\""]);
     assert_eq!(export_text(&url, &["--query", query]), "a,a\n1,a\n");
 }
 

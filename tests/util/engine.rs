@@ -190,41 +190,31 @@ impl Db {
     /// with NULL shown as `<NULL>`: for exact expectations.
     #[track_caller]
     pub fn rows_by(&self, table: &str, columns: &[&str], order: &str) -> String {
+        let cols: Vec<String> = columns
+            .iter()
+            .map(|c| match self {
+                Db::Pg => format!("coalesce({c}::text, '<NULL>')"),
+                Db::My => format!("IFNULL({c}, '<NULL>')"),
+                Db::Lite(_) => format!("coalesce(CAST({c} AS TEXT), '<NULL>')"),
+            })
+            .collect();
         let sql = match self {
-            Db::Pg => {
-                let cols: Vec<String> = columns
-                    .iter()
-                    .map(|c| format!("coalesce({c}::text, '<NULL>')"))
-                    .collect();
-                format!(
-                    "SELECT coalesce(string_agg(concat_ws('|', {}), ';' ORDER BY {order}), '') \
-                     FROM {table}",
-                    cols.join(", ")
-                )
-            }
-            Db::My => {
-                let cols: Vec<String> = columns
-                    .iter()
-                    .map(|c| format!("IFNULL({c}, '<NULL>')"))
-                    .collect();
-                format!(
-                    "SET SESSION group_concat_max_len = 1073741824; \
-                     SELECT IFNULL(GROUP_CONCAT(CONCAT_WS('|', {}) ORDER BY {order} SEPARATOR ';'), \
-                     '') FROM {table}",
-                    cols.join(", ")
-                )
-            }
-            Db::Lite(_) => {
-                let cols: Vec<String> = columns
-                    .iter()
-                    .map(|c| format!("coalesce(CAST({c} AS TEXT), '<NULL>')"))
-                    .collect();
-                format!(
-                    "SELECT coalesce(group_concat(r, ';'), '') FROM \
-                     (SELECT {} AS r FROM {table} ORDER BY {order})",
-                    cols.join(" || '|' || ")
-                )
-            }
+            Db::Pg => format!(
+                "SELECT coalesce(string_agg(concat_ws('|', {}), ';' ORDER BY {order}), '') \
+                 FROM {table}",
+                cols.join(", ")
+            ),
+            Db::My => format!(
+                "SET SESSION group_concat_max_len = 1073741824; \
+                 SELECT IFNULL(GROUP_CONCAT(CONCAT_WS('|', {}) ORDER BY {order} SEPARATOR ';'), \
+                 '') FROM {table}",
+                cols.join(", ")
+            ),
+            Db::Lite(_) => format!(
+                "SELECT coalesce(group_concat(r, ';'), '') FROM \
+                 (SELECT {} AS r FROM {table} ORDER BY {order})",
+                cols.join(" || '|' || ")
+            ),
         };
         self.text(&sql).unwrap_or_default()
     }

@@ -199,16 +199,19 @@ impl Cmd {
     }
 
     /// Runs and asserts the usual shape of a failure (see
-    /// [`Run::one_error_line`]) with exit `code` and a line that has `text`.
+    /// [`Run::one_error_line`]) with exit `code` and a line that has each
+    /// of `texts`.
     #[track_caller]
-    pub fn fails_saying(&self, code: i32, text: &str) -> Run {
+    pub fn fails_saying(&self, code: i32, texts: &[&str]) -> Run {
         let run = self.fails(code);
         let line = run.one_error_line();
-        assert!(
-            line.contains(text),
-            "{}: {text:?} is not in: {line}",
-            run.args
-        );
+        for text in texts {
+            assert!(
+                line.contains(text),
+                "{}: {text:?} is not in: {line}",
+                run.args
+            );
+        }
         run
     }
 
