@@ -328,11 +328,12 @@ fn too_long_text_is_refused_not_truncated() {
             let _drop = db.drop_on_exit(&table);
             db.create(&table, "id INT PRIMARY KEY, v VARCHAR(5), c CHAR(3)");
             let rejects = dir.join(&format!("{table}.rejects"));
+            let input = "id,v,c\n1,abc,x\n2,abcdefgh,y\n3,xyz,abcd\n4,vwxyz,zzz\n";
             let run = import(
                 &db,
                 &table,
                 &["--strategy", strategy, "--batch", "2"],
-                "id,v,c\n1,abc,x\n2,abcdefgh,y\n3,xyz,abcd\n4,vwxyz,zzz\n",
+                input,
             );
             assert_ne!(run.code, Some(0), "{db:?} {strategy}: {}", run.stderr);
             assert!(
@@ -341,19 +342,8 @@ fn too_long_text_is_refused_not_truncated() {
                 run.stderr
             );
             db.exec(&format!("DELETE FROM {table}"));
-            let run = import(
-                &db,
-                &table,
-                &[
-                    "--strategy",
-                    strategy,
-                    "--batch",
-                    "2",
-                    "--reject-file",
-                    rejects.to_str().unwrap(),
-                ],
-                "id,v,c\n1,abc,x\n2,abcdefgh,y\n3,xyz,abcd\n4,vwxyz,zzz\n",
-            );
+            let args = reject_args(strategy, &rejects);
+            let run = import(&db, &table, &args, input);
             run.assert_code(3);
             assert_eq!(
                 db.rows(&table, &["id", "v", "c"]),
@@ -369,19 +359,20 @@ fn too_long_text_is_refused_not_truncated() {
     }
 }
 
+/// `--strategy STRATEGY --batch 2 --reject-file REJECTS`.
+fn reject_args<'a>(strategy: &'a str, rejects: &'a Path) -> [&'a str; 6] {
+    let rejects = rejects.to_str().unwrap();
+    [
+        "--strategy", strategy, "--batch", "2", "--reject-file", rejects,
+    ]
+}
+
 #[track_caller]
 fn check_rejects(dir: &TempDir, case: &RejectCase, strategy: &str, lines: &[&str]) {
     let (db, table) = (&case.db, case.table);
     let _drop = db.drop_on_exit(table);
     let rejects = dir.join(&format!("{table}.rejects"));
-    let args = [
-        "--strategy",
-        strategy,
-        "--batch",
-        "2",
-        "--reject-file",
-        rejects.to_str().unwrap(),
-    ];
+    let args = reject_args(strategy, &rejects);
     // Completed with rejects is exit 3, with the good rows in the table.
     let completes = |more: &[&str]| {
         db.create(table, BAD_COLUMNS);

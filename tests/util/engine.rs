@@ -17,7 +17,7 @@ use super::db::{
     mysql_exec, mysql_query_text, mysql_url, pg_exec, pg_query_text, pg_url, sqlite_exec,
     sqlite_query_text, MysqlDropOnExit, PgDropOnExit,
 };
-use super::{dbchunk, sqlite_url, TempDir};
+use super::{dbchunk, sqlite_url, Run, TempDir};
 
 /// One of the three engines, and how the tests talk to it directly.
 #[derive(Clone, Debug)]
@@ -160,13 +160,14 @@ impl Db {
         self.exec(changes);
         stdout.read_to_end(&mut written).unwrap();
         let output = child.wait_with_output().unwrap();
-        assert_eq!(
-            output.status.code(),
-            Some(0),
-            "{self:?} {args:?}: {}",
-            String::from_utf8_lossy(&output.stderr)
-        );
-        written
+        let run = Run {
+            args: format!("{self:?}: export {args:?}"),
+            code: output.status.code(),
+            stdout: written,
+            stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+        };
+        run.assert_code(0);
+        run.stdout
     }
 
     /// Every export `--strategy` the engine has, auto first.
