@@ -192,6 +192,23 @@ impl Cmd {
         run
     }
 
+    /// Runs and asserts the usual shape of a failure (see
+    /// [`Run::one_error_line`]) with exit `code` and a line that has each
+    /// of `texts`.
+    #[track_caller]
+    pub fn fails_saying(&self, code: i32, texts: &[&str]) -> Run {
+        let run = self.fails(code);
+        let line = run.one_error_line();
+        for text in texts {
+            assert!(
+                line.contains(text),
+                "{}: {text:?} is not in: {line}",
+                run.args
+            );
+        }
+        run
+    }
+
     fn describe(&self) -> String {
         let args: Vec<String> = self
             .args
