@@ -198,14 +198,7 @@ impl Cmd {
     #[track_caller]
     pub fn fails_saying(&self, code: i32, texts: &[&str]) -> Run {
         let run = self.fails(code);
-        let line = run.one_error_line();
-        for text in texts {
-            assert!(
-                line.contains(text),
-                "{}: {text:?} is not in: {line}",
-                run.args
-            );
-        }
+        run.error_says(texts);
         run
     }
 
