@@ -12,7 +12,7 @@ use crate::util::engine::{Db, Fill, Table, Ty};
 use crate::util::{dbchunk, decompress_file, export, TempDir};
 
 /// `manifest.json` of a dump directory.
-fn manifest(dir: &Path) -> serde_json::Value {
+pub fn manifest(dir: &Path) -> serde_json::Value {
     let text = std::fs::read_to_string(dir.join("manifest.json")).expect("a manifest");
     serde_json::from_str(&text).expect("the manifest is JSON")
 }
@@ -68,7 +68,7 @@ fn assert_dump_matches(db: &Db, dir: &Path, tables: &[&str]) {
 }
 
 /// A parent (51 rows) and a child table with a foreign key, `rows` children.
-fn family(db: &Db, prefix: &str, rows: u64) -> [String; 2] {
+pub fn family(db: &Db, prefix: &str, rows: u64) -> [String; 2] {
     let parent = format!("{prefix}_parent");
     let child = format!("{prefix}_child");
     db.exec(&format!("DROP TABLE IF EXISTS {child}"));

@@ -23,6 +23,7 @@ mod names;
 mod output_files;
 mod parquet;
 mod parquet_import;
+mod restore;
 mod resume;
 mod retry;
 mod secrets;

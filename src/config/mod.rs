@@ -103,6 +103,10 @@ pub struct ImportPlan {
     /// `--wait-lock`: how long to wait for another run's lock of the
     /// `--state` file.
     pub wait_lock: Option<std::time::Duration>,
+    /// What a failure says to do, for an import run by another command
+    /// (restore), whose own command line the import's continuation would
+    /// get wrong; `None`: the import's own advice.
+    pub advice: Option<String>,
 }
 
 pub struct CountPlan {
@@ -379,6 +383,7 @@ impl ImportPlan {
             verbose: args.verbose,
             stats: args.stats,
             wait_lock: wait_lock(args.wait_lock.as_deref())?,
+            advice: None,
         })
     }
 }

@@ -68,6 +68,9 @@ pub(super) fn committed(
 /// import the rest.
 fn go_on(rows: u64, at: Option<Committed>, plan: &ImportPlan, header_bytes: u64) -> String {
     let done = format!("{rows} rows were committed before this error");
+    if let Some(advice) = &plan.advice {
+        return format!("{done}: {advice}");
+    }
     let Some(at) = at else {
         return format!("{done}: fix the cause and run the same command again");
     };

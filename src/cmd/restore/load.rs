@@ -35,6 +35,12 @@ pub fn run(
         }
     }
     imports.sort_by_key(|(rows, _)| std::cmp::Reverse(*rows));
+    // SQLite checks foreign keys as rows arrive (they are part of its
+    // tables): a referenced table is loaded before the tables that point
+    // at it. One job loads a SQLite file, in this order.
+    if plan.url.engine == crate::engine::Engine::Sqlite {
+        imports = parents_first(imports, tables);
+    }
     let queue = Mutex::new(imports.into_iter().map(|(_, p)| p).collect::<VecDeque<_>>());
     let stop = AtomicBool::new(false);
     let failure: Mutex<Option<anyhow::Error>> = Mutex::new(None);
@@ -110,5 +116,39 @@ fn import_plan(
         verbose: false,
         stats: false,
         wait_lock: None,
+        advice: Some(format!(
+            "fix the cause, then restore this table again into an empty table: add --truncate \
+             --tables {}",
+            table.schema.name.display()
+        )),
     }
+}
+
+/// The imports reordered so that a table comes after every table its
+/// foreign keys reference (within the dump); a cycle keeps the rest in
+/// their order.
+fn parents_first(
+    imports: Vec<(u64, ImportPlan)>,
+    tables: &[&TableEntry],
+) -> Vec<(u64, ImportPlan)> {
+    let parents = |plan: &ImportPlan| -> Vec<String> {
+        tables
+            .iter()
+            .filter(|t| t.schema.name.name == plan.table.name)
+            .flat_map(|t| &t.schema.foreign_keys)
+            .map(|fk| fk.references.name.clone())
+            .filter(|parent| *parent != plan.table.name)
+            .collect()
+    };
+    let mut waiting = imports;
+    let mut ordered: Vec<(u64, ImportPlan)> = Vec::new();
+    while !waiting.is_empty() {
+        let ready = waiting.iter().position(|(_, plan)| {
+            parents(plan)
+                .iter()
+                .all(|p| !waiting.iter().any(|(_, w)| w.table.name == *p))
+        });
+        ordered.push(waiting.remove(ready.unwrap_or(0)));
+    }
+    ordered
 }
