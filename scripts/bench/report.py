@@ -88,9 +88,26 @@ def ratio_text(r):
     return "–" if r is None else f"{r:.2f}×"
 
 
+def members_of(cases, gid):
+    return [c for c in cases.values() if c.group == gid]
+
+
+def command_blocks(groups, cases):
+    """Each group's commands, as run, in a sh block under its title (groups without cases left out)."""
+    out = []
+    for g in groups:
+        members = members_of(cases, g[0])
+        if not members:
+            continue
+        out += [f"{g[1]}:", "", "```sh"]
+        out += [c.command for c in members]
+        out += ["```", ""]
+    return out
+
+
 def group_table(g, cases, import_kind):
     gid, title, baseline_id, note, load = g[:5]
-    members = [c for c in cases.values() if c.group == gid]
+    members = members_of(cases, gid)
     base = cases.get(baseline_id)
     base_med = base.median if base is not None and base.ok else None
     mb_head = "input MB" if import_kind else "output MB"
@@ -334,7 +351,7 @@ def formats_targets(cases, meta):
 
 def formats_group_table(g, cases):
     gid, title, _baseline, note, load = g[:5]
-    members = [c for c in cases.values() if c.group == gid]
+    members = members_of(cases, gid)
     import_kind = gid.startswith("formats.import.")
     mb_head = "input MB" if import_kind else "output MB"
     lines = [
@@ -438,13 +455,7 @@ def formats_section(meta, groups, cases):
         "scratch directory on tmpfs):",
         "",
     ]
-    for g in fgroups:
-        members = [c for c in cases.values() if c.group == g[0]]
-        if not members:
-            continue
-        out += [f"{g[1]}:", "", "```sh"]
-        out += [c.command for c in members]
-        out += ["```", ""]
+    out += command_blocks(fgroups, cases)
     out += [
         "Rerun this section alone (about 5 minutes; the rest of this file is kept):",
         "",
@@ -609,13 +620,7 @@ def report(meta, groups, cases):
         "directory). Each comparison's commands ran in turn, in this order, once per round.",
         "",
     ]
-    for gid, g in groups.items():
-        members = [c for c in cases.values() if c.group == gid]
-        if not members or gid.startswith("formats."):
-            continue
-        out += [f"{g[1]}:", "", "```sh"]
-        out += [c.command for c in members]
-        out += ["```", ""]
+    out += command_blocks([g for gid, g in groups.items() if not gid.startswith("formats.")], cases)
     out += [
         "## Rerunning",
         "",
