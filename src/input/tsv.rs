@@ -159,39 +159,20 @@ fn hex(d: u8) -> Option<u8> {
 
 #[cfg(test)]
 mod tests {
-    use super::super::tests::{encode, read_all, row};
+    use super::super::tests::{assert_round_trip, read_all, row, AWKWARD_TEXTS};
     use super::*;
     use crate::cell::Cell;
     use crate::format::Format;
 
     #[test]
     fn round_trip_of_export_output() {
-        let texts: [&[u8]; 13] = [
-            b"",
-            b"a,b",
-            b"say \"hi\"",
-            b"line\nbreak",
-            b"cr\r",
-            b"crlf\r\n",
-            b"tab\there",
-            b"back\\slash\\",
-            b"\\.",
-            b"\\N",
-            "emoji 🦀".as_bytes(),
-            b"\x08\x0b\x0c",
-            b"NULL",
-        ];
-        let mut rows: Vec<Vec<Cell<'_>>> = texts
+        let mut rows: Vec<Vec<Cell<'_>>> = AWKWARD_TEXTS
             .iter()
             .map(|t| vec![Cell::Text(t), Cell::Null, Cell::UInt(u64::MAX)])
             .collect();
         rows.push(vec![Cell::Null, Cell::Null, Cell::Null]);
         for null in ["\\N", "NULL_VALUE"] {
-            let bytes = encode(Format::Tsv, null, &rows);
-            let (names, got) = read_all(Format::Tsv, &bytes, true, null, 1 << 20);
-            assert_eq!(names, Some(vec!["c0".into(), "c1".into(), "c2".into()]));
-            let want: Vec<_> = rows.iter().map(|r| Ok(row(r))).collect();
-            assert_eq!(got, want, "null {null:?}");
+            assert_round_trip(Format::Tsv, null, &rows);
         }
     }
 
