@@ -202,27 +202,33 @@ class Targets:
         )
 
 
+def client_ratios(t, what, g, base, same):
+    """dbchunk auto CSV against the engine's own client (`base`: case, label[, short label]), and
+    against that client running what dbchunk runs (`same`: case, label, what it costs, note)."""
+    base_id, base_label = base[:2]
+    base_short = base[2] if len(base) > 2 else base_label
+    same_id, same_label, cost, note = same
+    t.time_ratio(f"{what}: dbchunk auto CSV ÷ {base_label}", f"{g}.dbchunk-auto-csv", f"{g}.{base_id}", 1.0)
+    t.time_ratio(f"{what}: {same_label} ÷ {base_short} {cost}", f"{g}.{same_id}", f"{g}.{base_id}", None)
+    t.time_ratio(f"{what}: dbchunk auto CSV ÷ {same_label} {note}", f"{g}.dbchunk-auto-csv", f"{g}.{same_id}", None)
+
+
 def build_targets(cases, meta):
     t = Targets(cases)
     big, subset = meta.get("accounts_rows", "?"), meta.get("subset_rows", "?")
     for ds in ("accounts", "typed"):
         g = f"export.pg.{ds}"
-        t.time_ratio(f"PostgreSQL {ds}: dbchunk auto CSV ÷ psql COPY", f"{g}.dbchunk-auto-csv", f"{g}.psql-copy", 1.0)
-        t.time_ratio(f"PostgreSQL {ds}: psql COPY ORDER BY key ÷ psql COPY (the price of key order)",
-                     f"{g}.psql-copy-ordered", f"{g}.psql-copy", None)
-        t.time_ratio(f"PostgreSQL {ds}: dbchunk auto CSV ÷ psql COPY ORDER BY key (the same query)",
-                     f"{g}.dbchunk-auto-csv", f"{g}.psql-copy-ordered", None)
+        client_ratios(t, f"PostgreSQL {ds}", g, ("psql-copy", "psql COPY"),
+                      ("psql-copy-ordered", "psql COPY ORDER BY key", "(the price of key order)", "(the same query)"))
         for s in ("keyset", "cursor"):
             t.time_ratio(f"PostgreSQL {ds}: dbchunk {s} CSV ÷ psql COPY", f"{g}.dbchunk-{s}-csv", f"{g}.psql-copy", 1.3)
         for s in ("auto", "keyset", "cursor"):
             t.time_ratio(f"PostgreSQL {ds}: dbchunk {s} NDJSON ÷ {s} CSV", f"{g}.dbchunk-{s}-ndjson", f"{g}.dbchunk-{s}-csv", 1.3)
     for ds in ("accounts", "typed"):
         g = f"export.my.{ds}"
-        t.time_ratio(f"MariaDB {ds}: dbchunk auto CSV ÷ mariadb --quick --batch", f"{g}.dbchunk-auto-csv", f"{g}.mariadb-batch", 1.0)
-        t.time_ratio(f"MariaDB {ds}: mariadb running the keyset queries ÷ one SELECT (the price of a query per chunk)",
-                     f"{g}.mariadb-keyset", f"{g}.mariadb-batch", None)
-        t.time_ratio(f"MariaDB {ds}: dbchunk auto CSV ÷ mariadb running the keyset queries (the same queries)",
-                     f"{g}.dbchunk-auto-csv", f"{g}.mariadb-keyset", None)
+        client_ratios(t, f"MariaDB {ds}", g, ("mariadb-batch", "mariadb --quick --batch", "one SELECT"),
+                      ("mariadb-keyset", "mariadb running the keyset queries", "(the price of a query per chunk)",
+                       "(the same queries)"))
         t.time_ratio(f"MariaDB {ds}: dbchunk cursor CSV ÷ mariadb --quick --batch (one query, as the client)",
                      f"{g}.dbchunk-cursor-csv", f"{g}.mariadb-batch", None)
     for ds in ("accounts", "typed"):
