@@ -36,7 +36,7 @@ use crate::plan::insert::{Insert, OnConflict};
 use crate::progress::Progress;
 use crate::state::ImportState;
 use crate::values::TargetType;
-use crate::writer::{BatchWriter, Journal, Reconnect, Rejects};
+use crate::writer::{BatchWriter, Journal, Reconnect, Rejects, WriteOptions};
 
 pub async fn run(plan: ImportPlan) -> Result<ExitCode> {
     let label = format!("table {}", plan.table.display());
@@ -141,9 +141,14 @@ pub async fn run(plan: ImportPlan) -> Result<ExitCode> {
     };
     let reconnect = (plan.retries > 0 && db.engine() != Engine::Sqlite).then_some(reconnect);
     let starting = format!("while starting to import into {label}");
-    let start = BatchWriter::start(
-        &mut db, insert, plan.strategy, plan.atomic, journal, reconnect,
-    );
+    let options = WriteOptions {
+        insert,
+        strategy: plan.strategy,
+        atomic: plan.atomic,
+        journal,
+        reconnect,
+    };
+    let start = BatchWriter::start(&mut db, options);
     let mut writer = before_rows(&plan, &starting, start).await?;
     if parquet {
         writer.input_unit = "row";
