@@ -494,10 +494,17 @@ impl<'a> BatchWriter<'a> {
     }
 
     async fn open(&mut self) -> Result<()> {
+        self.batch_statement("SAVEPOINT dbchunk_batch", "BEGIN")
+            .await
+    }
+
+    /// Runs a batch's `on_savepoint` inside the one `--atomic`
+    /// transaction, else its own transaction's `alone`.
+    async fn batch_statement(&mut self, on_savepoint: &str, alone: &str) -> Result<()> {
         let sql = if self.options.atomic {
-            "SAVEPOINT dbchunk_batch"
+            on_savepoint
         } else {
-            "BEGIN"
+            alone
         };
         self.db.execute(sql).await
     }
@@ -565,12 +572,8 @@ impl<'a> BatchWriter<'a> {
     }
 
     async fn abandon(&mut self) -> Result<()> {
-        let sql = if self.options.atomic {
-            "ROLLBACK TO SAVEPOINT dbchunk_batch"
-        } else {
-            "ROLLBACK"
-        };
-        self.db.execute(sql).await
+        self.batch_statement("ROLLBACK TO SAVEPOINT dbchunk_batch", "ROLLBACK")
+            .await
     }
 }
 

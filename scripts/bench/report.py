@@ -105,6 +105,13 @@ def command_blocks(groups, cases):
     return out
 
 
+def closing_note(note, load):
+    """The lines that end a comparison's table: its note, with the load average when it started."""
+    if load:
+        note = (note + " " if note else "") + f"Load average (1 min) when this comparison started: {load}."
+    return (["", note] if note else []) + [""]
+
+
 def group_table(g, cases, import_kind):
     gid, title, baseline_id, note, load = g[:5]
     members = members_of(cases, gid)
@@ -147,12 +154,7 @@ def group_table(g, cases, import_kind):
         if c.id == baseline_id:
             cells[0] = f"**{c.label}** (baseline)"
         lines.append("| " + " | ".join(cells) + " |")
-    if load:
-        note = (note + " " if note else "") + f"Load average (1 min) when this comparison started: {load}."
-    if note:
-        lines += ["", note]
-    lines.append("")
-    return lines
+    return lines + closing_note(note, load)
 
 
 class Targets:
@@ -387,12 +389,7 @@ def formats_group_table(g, cases):
             f"{c.mb:.1f}",
             f"{c.peak_rss_mb:.1f}",
         ] + pair_cells) + " |")
-    if load:
-        note = (note + " " if note else "") + f"Load average (1 min) when this comparison started: {load}."
-    if note:
-        lines += ["", note]
-    lines.append("")
-    return lines
+    return lines + closing_note(note, load)
 
 
 def formats_section(meta, groups, cases):
