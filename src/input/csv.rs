@@ -15,7 +15,7 @@ use machine::{Machine, State};
 use super::header::{Headed, ReadRecord};
 use super::record::{InputError, Record};
 use super::source::{reserve_capped, Source};
-use super::{check_utf8, field_count, io_error, too_long};
+use super::{check_record, io_error, too_long};
 
 /// The header is handled as TSV handles it, by [`Headed`].
 pub type CsvReader<R> = Headed<CsvParser<R>>;
@@ -146,16 +146,8 @@ impl<R: BufRead> CsvParser<R> {
         if record.raw.len() > self.max {
             return Err(too_long(record, self.max, record.end));
         }
-        let found = self.machine.count;
-        let expected = *self.expected.get_or_insert(found);
-        if let Some((line, field, message)) = self.machine.error {
-            return Err(InputError::new(line, message).in_field(field, names));
-        }
-        if found != expected {
-            return Err(field_count(record.line, expected, found));
-        }
-        check_utf8(record, names)?;
-        Ok(true)
+        let (found, error) = (self.machine.count, self.machine.error);
+        check_record(record, names, &mut self.expected, found, error)
     }
 }
 

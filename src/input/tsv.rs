@@ -7,10 +7,10 @@
 
 use std::io::BufRead;
 
+use super::check_record;
 use super::header::{Headed, ReadRecord};
 use super::record::{InputError, Record};
 use super::source::{reserve_capped, Lines};
-use super::{check_utf8, field_count};
 
 /// The header is handled as CSV handles it, by [`Headed`].
 pub type TsvReader<R> = Headed<TsvParser<R>>;
@@ -48,15 +48,8 @@ impl<R: BufRead> ReadRecord for TsvParser<R> {
         let cap = self.expected.unwrap_or(usize::MAX);
         let null = (!header).then_some(self.null.as_slice());
         let (found, error) = split(record, null, cap);
-        let expected = *self.expected.get_or_insert(found);
-        if let Some((field, message)) = error {
-            return Err(InputError::new(record.line, message).in_field(field, names));
-        }
-        if found != expected {
-            return Err(field_count(record.line, expected, found));
-        }
-        check_utf8(record, names)?;
-        Ok(true)
+        let error = error.map(|(field, message)| (record.line, field, message));
+        check_record(record, names, &mut self.expected, found, error)
     }
 
     fn bytes_read(&self) -> u64 {
