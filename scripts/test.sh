@@ -603,23 +603,18 @@ not_other_live_runs() {
 # Fails when the servers hold databases, roles or users they did not hold
 # before the run, or when a test left a file in the run's TMPDIR.
 check_leftovers() {
-    local left=0 extra
-    if [ -s "$RUN_DIR/pg-before" ]; then
-        extra=$(pg_objects | LC_ALL=C comm -13 "$RUN_DIR/pg-before" - | not_other_live_runs) || extra="(cannot list)"
+    local left=0 extra server name
+    for server in pg:PostgreSQL my:MariaDB; do
+        name=${server#*:} server=${server%%:*}
+        [ -s "$RUN_DIR/$server-before" ] || continue
+        extra=$("${server}_objects" | LC_ALL=C comm -13 "$RUN_DIR/$server-before" - | not_other_live_runs) ||
+            extra="(cannot list)"
         if [ -n "$extra" ]; then
-            log "LEFTOVER in PostgreSQL after the suite (a test did not drop it):"
+            log "LEFTOVER in $name after the suite (a test did not drop it):"
             printf '  %s\n' "$extra" >&2
             left=1
         fi
-    fi
-    if [ -s "$RUN_DIR/my-before" ]; then
-        extra=$(my_objects | LC_ALL=C comm -13 "$RUN_DIR/my-before" - | not_other_live_runs) || extra="(cannot list)"
-        if [ -n "$extra" ]; then
-            log "LEFTOVER in MariaDB after the suite (a test did not drop it):"
-            printf '  %s\n' "$extra" >&2
-            left=1
-        fi
-    fi
+    done
     # dbchunk-it-shared-PID is the one fixture shared by the tests of a run
     # (a big SQLite file, built once); it goes with the run directory.
     extra=$(find "$RUN_DIR/tmp" -mindepth 1 -maxdepth 1 ! -name 'dbchunk-it-shared-*' -printf '%f\n' 2>/dev/null |
