@@ -108,14 +108,9 @@ pub struct SourceOpts {
     pub query: Option<String>,
 }
 
+/// What is read of the source: `export`, and `plan` for its partitions.
 #[derive(Debug, Args)]
-pub struct ExportArgs {
-    #[command(flatten)]
-    pub connect: ConnectOpts,
-
-    #[command(flatten)]
-    pub source: SourceOpts,
-
+pub struct SelectOpts {
     /// Columns to export, in this order (default: all).
     #[arg(long, value_name = "a,b,c")]
     pub columns: Option<String>,
@@ -124,10 +119,39 @@ pub struct ExportArgs {
     #[arg(long = "where", value_name = "SQL")]
     pub filter: Option<String>,
 
-    /// Column(s) that order and split the export (default: the primary key,
+    /// Column(s) that order and split the rows (default: the primary key,
     /// else a NOT NULL unique index).
     #[arg(long, value_name = "col[,col...]")]
     pub key: Option<String>,
+}
+
+/// The text an export writes: `export`, and `plan` for its partitions.
+#[derive(Debug, Args)]
+pub struct TextOutputOpts {
+    /// Output format (default: from the export's --output extension, else
+    /// csv).
+    #[arg(long, value_enum)]
+    pub format: Option<Format>,
+
+    /// Do not write the CSV/TSV header line.
+    #[arg(long)]
+    pub no_header: bool,
+
+    /// Text written for NULL in CSV (default: empty, unquoted) and TSV (default: \N).
+    #[arg(long, value_name = "STR")]
+    pub null: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct ExportArgs {
+    #[command(flatten)]
+    pub connect: ConnectOpts,
+
+    #[command(flatten)]
+    pub source: SourceOpts,
+
+    #[command(flatten)]
+    pub select: SelectOpts,
 
     /// How rows are read: auto picks from the engine and the table's keys.
     #[arg(long, value_enum, default_value_t = Strategy::Auto)]
@@ -139,9 +163,8 @@ pub struct ExportArgs {
     #[arg(long, default_value_t = 5000, value_name = "N")]
     pub chunk: u64,
 
-    /// Output format (default: from the --output extension, else csv).
-    #[arg(long, value_enum)]
-    pub format: Option<Format>,
+    #[command(flatten)]
+    pub text: TextOutputOpts,
 
     /// Output file, or - for stdout (default). A file is written under a
     /// temporary name beside it (beside a symlink's target, keeping the
@@ -175,14 +198,6 @@ pub struct ExportArgs {
     /// existing parts stop the export, exit 2).
     #[arg(long)]
     pub overwrite: bool,
-
-    /// Do not write the CSV/TSV header line.
-    #[arg(long)]
-    pub no_header: bool,
-
-    /// Text written for NULL in CSV (default: empty, unquoted) and TSV (default: \N).
-    #[arg(long, value_name = "STR")]
-    pub null: Option<String>,
 
     /// Parquet: values buffered per row group before it is written, which
     /// bounds memory (default 32MiB; 64MB, 512KiB, 1GB, or bytes).
@@ -434,31 +449,8 @@ pub struct PlanArgs {
           value_parser = clap::value_parser!(u32).range(1..=100_000))]
     pub partitions: u32,
 
-    /// Columns every partition exports, in this order (default: all).
-    #[arg(long, value_name = "a,b,c")]
-    pub columns: Option<String>,
-
-    /// SQL condition rows must meet. Raw SQL, added as `WHERE (...)`.
-    #[arg(long = "where", value_name = "SQL")]
-    pub filter: Option<String>,
-
-    /// Column(s) that order and split the rows (default: the primary key,
-    /// else a NOT NULL unique index).
-    #[arg(long, value_name = "col[,col...]")]
-    pub key: Option<String>,
-
-    /// Output format every partition writes (default: each worker's
-    /// --format or --output extension).
-    #[arg(long, value_enum)]
-    pub format: Option<Format>,
-
-    /// Text every partition writes for NULL in CSV and TSV.
-    #[arg(long, value_name = "STR")]
-    pub null: Option<String>,
-
-    /// Partitions write no CSV/TSV header line.
-    #[arg(long)]
-    pub no_header: bool,
+    #[command(flatten)]
+    pub select: SelectOpts,
 
     /// PostgreSQL: cut the ranges in this exported snapshot (from `dbchunk
     /// snapshot`) and record it, so every partition reads in it too.
@@ -477,6 +469,13 @@ pub struct PlanArgs {
     /// No warnings.
     #[arg(long)]
     pub quiet: bool,
+
+    // Last: the heading holds for every flag after it.
+    #[command(
+        flatten,
+        next_help_heading = "What every partition writes (default: each worker's own flags)"
+    )]
+    pub text: TextOutputOpts,
 }
 
 #[derive(Debug, Args)]

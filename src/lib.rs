@@ -38,6 +38,8 @@ pub mod secrets;
 pub mod signals;
 pub mod split;
 pub mod state;
+#[cfg(test)]
+mod testing;
 pub mod throttle;
 pub mod tls;
 pub mod url;

@@ -62,16 +62,16 @@ pub async fn run(args: PlanArgs) -> Result<()> {
     check_snapshot_engine(url.engine, args.snapshot.as_deref())?;
     let url = url.with_snapshot(args.snapshot.clone());
     let source = parse_source(&args.source, url.engine)?;
-    if args.null.is_some() && args.format == Some(Format::Ndjson) {
+    if args.text.null.is_some() && args.text.format == Some(Format::Ndjson) {
         return Err(UsageError("--null applies to csv and tsv; NDJSON writes null".into()).into());
     }
     let names = |text: &str| split_list(text, url.engine);
     let request = Request {
         source: source.clone(),
-        columns: args.columns.as_deref().map(names).transpose()?,
-        key: args.key.as_deref().map(names).transpose()?,
-        filter: args.filter.clone(),
-        format: args.format.unwrap_or(Format::Csv),
+        columns: args.select.columns.as_deref().map(names).transpose()?,
+        key: args.select.key.as_deref().map(names).transpose()?,
+        filter: args.select.filter.clone(),
+        format: args.text.format.unwrap_or(Format::Csv),
     };
     let label = source.label();
     let mut db = Db::connect(&url)
@@ -124,10 +124,10 @@ pub async fn run(args: PlanArgs) -> Result<()> {
         query: args.source.query.clone(),
         columns: request.columns.clone(),
         key: relation.key_names.clone(),
-        filter: args.filter.clone(),
-        format: args.format,
-        null: args.null.clone(),
-        header: !args.no_header,
+        filter: args.select.filter.clone(),
+        format: args.text.format,
+        null: args.text.null.clone(),
+        header: !args.text.no_header,
         snapshot: args.snapshot.clone(),
         binlog,
         rows,
@@ -308,11 +308,11 @@ pub fn export_plan(mut args: ExportArgs) -> Result<(ExportPlan, Option<Expect>)>
     }
     args.source.table = file.table.clone();
     args.source.query = file.query.clone();
-    args.format = agree("--format", args.format, file.format, |f| f.name())?;
-    args.null = agree("--null", args.null.take(), file.null.clone(), |n| {
+    args.text.format = agree("--format", args.text.format, file.format, |f| f.name())?;
+    args.text.null = agree("--null", args.text.null.take(), file.null.clone(), |n| {
         n.as_str()
     })?;
-    args.no_header |= !file.header;
+    args.text.no_header |= !file.header;
     let quiet = args.quiet;
     let mut plan = ExportPlan::from_args(args)?;
     if plan.url.engine != file.engine {

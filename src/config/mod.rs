@@ -142,7 +142,7 @@ impl ExportPlan {
             Destination::Stdout => None,
         };
         check_parquet_not_wrapped(
-            args.format,
+            args.text.format,
             output_name.as_deref(),
             args.compress.as_deref(),
         )?;
@@ -153,7 +153,7 @@ impl ExportPlan {
             .transpose()
             .map_err(UsageError)?;
         let (compress, name) = output_compression(output_name.as_deref(), compress)?;
-        let format = match (args.format, name) {
+        let format = match (args.text.format, name) {
             (Some(format), _) => format,
             (None, Some(name)) => {
                 let path = output_name.as_deref().unwrap_or_default();
@@ -166,7 +166,7 @@ impl ExportPlan {
         }
         let incremental = incremental_plan(&args, url.engine)?;
         let wait_lock = wait_lock(args.wait_lock.as_deref())?;
-        if args.null.is_some() && format == Format::Ndjson {
+        if args.text.null.is_some() && format == Format::Ndjson {
             return Err(UsageError(
                 "--null applies to csv and tsv; NDJSON always writes NULL as null".into(),
             ));
@@ -218,12 +218,12 @@ impl ExportPlan {
             )));
         }
         let names = |text: &str| split_list(text, url.engine);
-        let key = args.key.as_deref().map(names).transpose()?;
+        let key = args.select.key.as_deref().map(names).transpose()?;
         let request = Request {
             source: parse_source(&args.source, url.engine)?,
-            columns: args.columns.as_deref().map(names).transpose()?,
+            columns: args.select.columns.as_deref().map(names).transpose()?,
             key,
-            filter: args.filter,
+            filter: args.select.filter,
             format,
         };
         Ok(ExportPlan {
@@ -234,8 +234,9 @@ impl ExportPlan {
             format,
             destination,
             compress,
-            header: !args.no_header,
+            header: !args.text.no_header,
             null: args
+                .text
                 .null
                 .unwrap_or_else(|| format.default_null().to_string()),
             parquet,

@@ -13,8 +13,8 @@ use crate::cell::{Cell, ChunkCounter, Column, RowSink};
 use crate::coltype::ColType;
 use crate::db::dialect::Dialect;
 use crate::db::relation::{
-    check_names, choose_key, output_names, positions, trim_query, ChunkRead, Key, Relation,
-    Request, Source,
+    check_names, choose_key, output_names, positions, trim_query, ChunkRead, Key, KeyCheck,
+    Relation, Request, Source,
 };
 use crate::plan::{Select, Statement};
 use crate::url::DbUrl;
@@ -95,27 +95,12 @@ impl Sqlite {
         }
         let unique_keys = self.unique_keys(&table.name, &schema, &info)?;
         let key = choose_key(request.key.as_deref(), Some(&unique_keys));
-        let columns = output
-            .iter()
-            .map(|name| {
-                let decl = info
-                    .iter()
-                    .find(|c| &c.name == name)
-                    .map(|c| c.decl.clone());
-                let decl = decl.unwrap_or_default();
-                Column::typed(name.clone(), decl.clone(), ColType::sqlite(&decl))
-            })
-            .collect();
+        let decl_of = |name: &String| {
+            let column = info.iter().find(|c| &c.name == name);
+            column.map(|c| c.decl.clone()).unwrap_or_default()
+        };
         let from = Dialect::Sqlite.quote_qualified(table);
-        Ok(Relation::plain(
-            Dialect::Sqlite,
-            columns,
-            output,
-            key,
-            from,
-            request.filter.clone(),
-            None,
-        ))
+        Ok(relation(request, output, decl_of, key, from, None))
     }
 
     fn describe_query(&mut self, request: &Request, query: &str) -> Result<Relation> {
@@ -131,25 +116,11 @@ impl Sqlite {
         let output = output_names(request, &names)?;
         let key = choose_key(request.key.as_deref(), None);
         check_names("key column", &key.0, &names, &request.source)?;
-        let columns = output
-            .iter()
-            .map(|n| {
-                let decl = &decls[positions(std::slice::from_ref(n), &names)[0]];
-                Column::typed(n.clone(), decl.clone(), ColType::sqlite(decl))
-            })
-            .collect();
+        let decl_of = |n: &String| decls[positions(std::slice::from_ref(n), &names)[0]].clone();
         let plain = (request.columns.is_none() && key.0.is_empty() && request.filter.is_none())
             .then(|| query.to_string());
         let from = format!("({query}) AS q");
-        Ok(Relation::plain(
-            Dialect::Sqlite,
-            columns,
-            output,
-            key,
-            from,
-            request.filter.clone(),
-            plain,
-        ))
+        Ok(relation(request, output, decl_of, key, from, plain))
     }
 
     /// The table's columns; none when there is no such table, or no
@@ -348,6 +319,35 @@ impl Sqlite {
         let values = (0..width).map(|i| row.get::<_, rusqlite::types::Value>(i));
         Ok(Some(Key::Sqlite(values.collect::<rusqlite::Result<_>>()?)))
     }
+}
+
+/// What SQLite exports: the `output` columns of `from`, each typed by
+/// its declared type (`decl_of`, SQLite's affinity rules), then the key.
+fn relation(
+    request: &Request,
+    output: Vec<String>,
+    decl_of: impl Fn(&String) -> String,
+    key: (Vec<String>, KeyCheck),
+    from: String,
+    plain_query: Option<String>,
+) -> Relation {
+    let columns = output
+        .iter()
+        .map(|name| {
+            let decl = decl_of(name);
+            Column::typed(name.clone(), decl.clone(), ColType::sqlite(&decl))
+        })
+        .collect();
+    let filter = request.filter.clone();
+    Relation::plain(
+        Dialect::Sqlite,
+        columns,
+        output,
+        key,
+        from,
+        filter,
+        plain_query,
+    )
 }
 
 struct TableColumn {
