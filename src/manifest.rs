@@ -115,10 +115,7 @@ impl Manifest {
             format: text(value, "format")?,
             compression: optional_text(value, "compression"),
             null: text(value, "null")?,
-            tables: array(value, "tables")?
-                .iter()
-                .map(TableEntry::from_json)
-                .collect::<Result<_>>()?,
+            tables: list(value, "tables", TableEntry::from_json)?,
         })
     }
 }
@@ -167,41 +164,10 @@ impl TableEntry {
             name: text(value, "name")?,
         };
         let inside = |e: anyhow::Error| e.context(format!("table {}", name.display()));
-        let columns = array(value, "columns")
-            .and_then(|columns| columns.iter().map(column).collect::<Result<Vec<_>>>())
-            .map_err(inside)?;
-        let indexes = array(value, "indexes")
-            .and_then(|indexes| {
-                indexes
-                    .iter()
-                    .map(|i| {
-                        Ok(IndexSchema {
-                            name: text(i, "name")?,
-                            columns: names(i, "columns")?,
-                            unique: i["unique"].as_bool().unwrap_or(false),
-                            definition: optional_text(i, "definition"),
-                        })
-                    })
-                    .collect::<Result<Vec<_>>>()
-            })
-            .map_err(inside)?;
-        let foreign_keys = array(value, "foreign_keys")
-            .and_then(|keys| keys.iter().map(foreign_key).collect::<Result<Vec<_>>>())
-            .map_err(inside)?;
-        let files = array(value, "files")
-            .and_then(|files| {
-                files
-                    .iter()
-                    .map(|f| {
-                        Ok(FileEntry {
-                            path: text(f, "path")?,
-                            bytes: number(f, "bytes")?,
-                            sha256: text(f, "sha256")?,
-                        })
-                    })
-                    .collect::<Result<Vec<_>>>()
-            })
-            .map_err(inside)?;
+        let columns = list(value, "columns", column).map_err(inside)?;
+        let indexes = list(value, "indexes", index).map_err(inside)?;
+        let foreign_keys = list(value, "foreign_keys", foreign_key).map_err(inside)?;
+        let files = list(value, "files", file).map_err(inside)?;
         Ok(TableEntry {
             rows: number(value, "rows").map_err(inside)?,
             schema: TableSchema {
@@ -214,6 +180,28 @@ impl TableEntry {
             files,
         })
     }
+}
+
+/// Each element of the list `field`, read by `read`.
+fn list<T>(value: &Value, field: &str, read: fn(&Value) -> Result<T>) -> Result<Vec<T>> {
+    array(value, field)?.iter().map(read).collect()
+}
+
+fn index(value: &Value) -> Result<IndexSchema> {
+    Ok(IndexSchema {
+        name: text(value, "name")?,
+        columns: names(value, "columns")?,
+        unique: value["unique"].as_bool().unwrap_or(false),
+        definition: optional_text(value, "definition"),
+    })
+}
+
+fn file(value: &Value) -> Result<FileEntry> {
+    Ok(FileEntry {
+        path: text(value, "path")?,
+        bytes: number(value, "bytes")?,
+        sha256: text(value, "sha256")?,
+    })
 }
 
 fn column(value: &Value) -> Result<ColumnSchema> {

@@ -9,7 +9,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use crate::util::engine::{Db, Fill, Table, Ty};
-use crate::util::{dbchunk, decompress_file, export, TempDir};
+use crate::util::{dbchunk, decompress_file, export, Cmd, TempDir};
 
 /// `manifest.json` of a dump directory.
 pub fn manifest(dir: &Path) -> serde_json::Value {
@@ -67,6 +67,19 @@ fn assert_dump_matches(db: &Db, dir: &Path, tables: &[&str]) {
     }
 }
 
+/// `dump` of the tables named `PREFIX_*` into `out`.
+pub fn dump_to(db: &Db, prefix: &str, out: &Path) -> Cmd {
+    dbchunk([
+        "dump",
+        "--url",
+        &db.url(),
+        "--tables",
+        &format!("{prefix}_*"),
+    ])
+    .arg("-o")
+    .arg(out)
+}
+
 /// A parent (51 rows) and a child table with a foreign key, `rows` children.
 pub fn family(db: &Db, prefix: &str, rows: u64) -> [String; 2] {
     let parent = format!("{prefix}_parent");
@@ -104,17 +117,9 @@ fn dump_writes_every_table_a_checksum_and_the_manifest_last() {
         let [parent, child] = family(&db, &prefix, 2_000);
         let _drop = [db.drop_on_exit(&child), db.drop_on_exit(&parent)];
         let out = dir.join(&format!("out-{}", db.tag()));
-        let run = dbchunk([
-            "dump",
-            "--url",
-            &db.url(),
-            "--tables",
-            &format!("{prefix}_*"),
-        ])
-        .arg("-o")
-        .arg(&out)
-        .args(["--jobs", "2", "--stats"])
-        .success();
+        let run = dump_to(&db, &prefix, &out)
+            .args(["--jobs", "2", "--stats"])
+            .success();
         let stats: serde_json::Value =
             serde_json::from_str(run.stderr_lines().last().expect("stats")).expect("JSON stats");
         assert_eq!(stats["tables"], 2, "{}", db.name());
@@ -237,17 +242,9 @@ fn dump_reads_every_table_in_one_snapshot_while_others_write() {
         std::thread::sleep(Duration::from_millis(200));
         let out = TempDir::new(&format!("dump-snapshot-{}", db.tag()));
         let target = out.join("dump");
-        dbchunk([
-            "dump",
-            "--url",
-            &db.url(),
-            "--tables",
-            &format!("{prefix}_*"),
-        ])
-        .arg("-o")
-        .arg(&target)
-        .args(["--jobs", "2"])
-        .success();
+        dump_to(&db, &prefix, &target)
+            .args(["--jobs", "2"])
+            .success();
         writing.store(false, Ordering::Relaxed);
         let moves = writer.join().unwrap();
         assert!(moves > 0, "the writer moved nothing");
@@ -294,18 +291,9 @@ fn a_killed_dump_resumes_keeping_the_finished_tables() {
     let dir = TempDir::new("dump-kill");
     let out = dir.join("dump");
     let args = |extra: &[&str]| {
-        dbchunk([
-            "dump",
-            "--url",
-            &db.url(),
-            "--tables",
-            &format!("{prefix}_*"),
-            "--jobs",
-            "1",
-        ])
-        .arg("-o")
-        .arg(&out)
-        .args(extra.to_vec())
+        dump_to(&db, prefix, &out)
+            .args(["--jobs", "1"])
+            .args(extra.to_vec())
     };
     // The small tables go last (largest first): kill once one is done.
     let mut child = args(&[]).spawn();

@@ -3,7 +3,7 @@
 
 use std::path::{Path, PathBuf};
 
-use crate::dump::family;
+use crate::dump::{dump_to, family};
 use crate::util::db::{MysqlDropOnExit, PgDropOnExit};
 use crate::util::engine::{Db, DropOnExit};
 use crate::util::{dbchunk, export, sqlite_url, TempDir};
@@ -101,16 +101,7 @@ impl Elsewhere {
 /// Dumps the tables named `PREFIX_*` of `db` into `dir/dump-NAME`.
 fn dump(db: &Db, prefix: &str, dir: &TempDir, name: &str) -> PathBuf {
     let out = dir.join(&format!("dump-{name}"));
-    dbchunk([
-        "dump",
-        "--url",
-        &db.url(),
-        "--tables",
-        &format!("{prefix}_*"),
-    ])
-    .arg("-o")
-    .arg(&out)
-    .success();
+    dump_to(db, prefix, &out).success();
     out
 }
 

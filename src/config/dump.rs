@@ -15,9 +15,7 @@ use crate::url::DbUrl;
 pub struct DumpPlan {
     pub url: DbUrl,
     pub dir: PathBuf,
-    /// `--tables`: names or `*` patterns; `None` is every table.
-    pub tables: Option<Vec<String>>,
-    pub exclude: Vec<String>,
+    pub choice: TableChoice,
     pub schema: Option<String>,
     pub format: Format,
     pub compression: Option<Compression>,
@@ -44,17 +42,7 @@ impl DumpPlan {
             text => Some(Compression::parse(text).map_err(UsageError)?),
         };
         Ok(DumpPlan {
-            tables: args
-                .tables
-                .as_deref()
-                .map(|t| patterns(t, "--tables"))
-                .transpose()?,
-            exclude: args
-                .exclude
-                .as_deref()
-                .map(|t| patterns(t, "--exclude"))
-                .transpose()?
-                .unwrap_or_default(),
+            choice: TableChoice::parse(args.tables.as_deref(), args.exclude.as_deref())?,
             // One connection reads a SQLite file: its transaction is the
             // snapshot, and it cannot be shared.
             jobs: match url.engine {
@@ -76,26 +64,86 @@ impl DumpPlan {
     }
 }
 
-/// The names or patterns of `--tables` or `--exclude`.
-pub fn patterns(text: &str, flag: &str) -> Result<Vec<String>, UsageError> {
-    let list: Vec<String> = text
-        .split(',')
-        .map(|p| p.trim().to_string())
-        .filter(|p| !p.is_empty())
-        .collect();
-    if list.is_empty() {
-        return Err(UsageError(format!(
-            "{flag} is empty: name tables, or leave it out"
-        )));
-    }
-    Ok(list)
+/// `--tables` and `--exclude`: which tables of a database (dump) or of a
+/// dump (restore) a command takes.
+#[derive(Clone, Debug, Default)]
+pub struct TableChoice {
+    /// Names or `*` patterns; `None` is every table.
+    pub tables: Option<Vec<String>>,
+    pub exclude: Vec<String>,
 }
 
-/// Whether `table` is chosen: named by `--tables` (every table without
-/// it) and not by `--exclude`.
-pub fn chosen(tables: Option<&[String]>, exclude: &[String], table: &QualifiedName) -> bool {
-    let hit = |pattern: &String| matches(pattern, table.schema.as_deref(), &table.name);
-    tables.is_none_or(|t| t.iter().any(hit)) && !exclude.iter().any(hit)
+impl TableChoice {
+    pub fn parse(tables: Option<&str>, exclude: Option<&str>) -> Result<TableChoice, UsageError> {
+        let list = |text: &str, flag: &str| -> Result<Vec<String>, UsageError> {
+            let list: Vec<String> = text
+                .split(',')
+                .map(|p| p.trim().to_string())
+                .filter(|p| !p.is_empty())
+                .collect();
+            match list.is_empty() {
+                true => Err(UsageError(format!(
+                    "{flag} is empty: name tables, or leave it out"
+                ))),
+                false => Ok(list),
+            }
+        };
+        Ok(TableChoice {
+            tables: tables.map(|t| list(t, "--tables")).transpose()?,
+            exclude: exclude
+                .map(|t| list(t, "--exclude"))
+                .transpose()?
+                .unwrap_or_default(),
+        })
+    }
+
+    /// The tables of `from` chosen, in order. A name in `--tables` without
+    /// a `*` that is none of them is a mistake worth stopping for, and so
+    /// is a choice of nothing; `place` names where the tables were looked
+    /// for, for those messages.
+    pub fn pick<'a, T>(
+        &self,
+        from: &'a [T],
+        name: impl Fn(&T) -> &QualifiedName,
+        place: &str,
+    ) -> Result<Vec<&'a T>, UsageError> {
+        let shown = || {
+            let mut names: Vec<String> = from.iter().take(10).map(|t| name(t).display()).collect();
+            if from.len() > 10 {
+                names.push(format!("and {} more", from.len() - 10));
+            }
+            names.join(", ")
+        };
+        let hit = |pattern: &String, t: &T| {
+            let table = name(t);
+            matches(pattern, table.schema.as_deref(), &table.name)
+        };
+        for pattern in self.tables.iter().flatten().filter(|p| !p.contains('*')) {
+            if !from.iter().any(|t| hit(pattern, t)) {
+                return Err(UsageError(format!(
+                    "--tables names {pattern:?}, which is not a table of {place} (tables there: {})",
+                    shown()
+                )));
+            }
+        }
+        let picked: Vec<&T> = from
+            .iter()
+            .filter(|t| {
+                self.tables
+                    .as_ref()
+                    .is_none_or(|w| w.iter().any(|p| hit(p, t)))
+            })
+            .filter(|t| !self.exclude.iter().any(|p| hit(p, t)))
+            .collect();
+        match (picked.is_empty(), from.is_empty()) {
+            (false, _) => Ok(picked),
+            (true, true) => Err(UsageError(format!("{place} holds no tables"))),
+            (true, false) => Err(UsageError(format!(
+                "--tables/--exclude leave none of the tables of {place}: {}",
+                shown()
+            ))),
+        }
+    }
 }
 
 /// Whether a table's name matches a `--tables`/`--exclude` pattern: `*`

@@ -2,7 +2,7 @@
 
 use std::path::PathBuf;
 
-use super::dump::patterns;
+use super::dump::TableChoice;
 use crate::cli::RestoreArgs;
 use crate::error::UsageError;
 use crate::plan::insert::{ImportStrategy, OnConflict};
@@ -14,8 +14,7 @@ use crate::url::DbUrl;
 pub struct RestorePlan {
     pub url: DbUrl,
     pub dir: PathBuf,
-    pub tables: Option<Vec<String>>,
-    pub exclude: Vec<String>,
+    pub choice: TableChoice,
     pub schema: Option<String>,
     pub create: bool,
     pub unmapped_as_text: bool,
@@ -57,17 +56,7 @@ impl RestorePlan {
             },
             url,
             dir: args.dir,
-            tables: args
-                .tables
-                .as_deref()
-                .map(|t| patterns(t, "--tables"))
-                .transpose()?,
-            exclude: args
-                .exclude
-                .as_deref()
-                .map(|t| patterns(t, "--exclude"))
-                .transpose()?
-                .unwrap_or_default(),
+            choice: TableChoice::parse(args.tables.as_deref(), args.exclude.as_deref())?,
             schema: args.schema,
             create: args.create,
             unmapped_as_text: args.unmapped_as_text,

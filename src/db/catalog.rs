@@ -65,6 +65,35 @@ pub struct ForeignKey {
     pub on_update: String,
 }
 
+/// Table names found in `schema` (`None`: the connection's own), as the
+/// names a command is given.
+pub fn named_in(schema: Option<&str>, names: Vec<String>) -> Vec<QualifiedName> {
+    names
+        .into_iter()
+        .map(|name| QualifiedName {
+            schema: schema.map(str::to_string),
+            name,
+        })
+        .collect()
+}
+
+/// Gathers foreign keys read a row per column, in key order: `key` (with
+/// no columns yet) starts a new one when its name differs from the last.
+pub fn add_key_column(
+    keys: &mut Vec<ForeignKey>,
+    key: ForeignKey,
+    column: String,
+    referenced: Option<String>,
+) {
+    if keys.last().is_none_or(|last| last.name != key.name) {
+        keys.push(key);
+    }
+    let last = keys.last_mut().expect("pushed above");
+    last.columns.push(column);
+    // None: the referenced table's primary key (SQLite).
+    last.referenced_columns.extend(referenced);
+}
+
 /// PostgreSQL's one-letter referential action, as SQL words.
 pub fn referential_action(code: &str) -> String {
     match code {

@@ -25,11 +25,9 @@ use std::time::Instant;
 use anyhow::{Context, Result};
 
 use super::consistent::Snapshot;
-use crate::config::dump::{chosen, matches, DumpPlan};
+use crate::config::dump::DumpPlan;
 use crate::db::catalog::TableSchema;
 use crate::db::Db;
-use crate::error::UsageError;
-use crate::ident::QualifiedName;
 use crate::manifest::{Manifest, Point, TableEntry};
 use crate::progress::Progress;
 use crate::signals::until_stopped;
@@ -141,7 +139,11 @@ async fn look_up(db: &mut Db, plan: &DumpPlan) -> Result<(Vec<TableSchema>, Vec<
         .list_tables(plan.schema.as_deref())
         .await
         .context("listing the tables")?;
-    let chosen = choose(&listed, plan)?;
+    let place = match &plan.schema {
+        Some(schema) => format!("schema {}", crate::ident::display_name(schema)),
+        None => "the database".to_string(),
+    };
+    let chosen = plan.choice.pick(&listed, |t| t, &place)?;
     let mut schemas = Vec::with_capacity(chosen.len());
     let mut estimates = Vec::with_capacity(chosen.len());
     for table in chosen {
@@ -154,48 +156,6 @@ async fn look_up(db: &mut Db, plan: &DumpPlan) -> Result<(Vec<TableSchema>, Vec<
         estimates.push(estimate);
     }
     Ok((schemas, estimates))
-}
-
-/// The listed tables that `--tables` names (all without it), minus
-/// `--exclude`. A name in `--tables` without a `*` that matches nothing
-/// is a mistake worth stopping for.
-fn choose(listed: &[QualifiedName], plan: &DumpPlan) -> Result<Vec<QualifiedName>> {
-    let hit = |pattern: &str, t: &QualifiedName| matches(pattern, t.schema.as_deref(), &t.name);
-    if let Some(wanted) = &plan.tables {
-        for pattern in wanted.iter().filter(|p| !p.contains('*')) {
-            if !listed.iter().any(|t| hit(pattern, t)) {
-                return Err(UsageError(format!(
-                    "--tables names {pattern:?}, which is not a base table here (tables found: {})",
-                    shown(listed)
-                ))
-                .into());
-            }
-        }
-    }
-    let picked: Vec<QualifiedName> = listed
-        .iter()
-        .filter(|t| chosen(plan.tables.as_deref(), &plan.exclude, t))
-        .cloned()
-        .collect();
-    if picked.is_empty() {
-        return Err(UsageError(format!(
-            "no tables to dump: {}",
-            match listed.is_empty() {
-                true => "the database (or --schema) holds no base tables".to_string(),
-                false => format!("--tables/--exclude leave none of {}", shown(listed)),
-            }
-        ))
-        .into());
-    }
-    Ok(picked)
-}
-
-fn shown(tables: &[QualifiedName]) -> String {
-    let mut names: Vec<String> = tables.iter().take(10).map(QualifiedName::display).collect();
-    if tables.len() > 10 {
-        names.push(format!("and {} more", tables.len() - 10));
-    }
-    names.join(", ")
 }
 
 /// Where the snapshot stands in the database's history, read while it is

@@ -19,7 +19,6 @@ use std::time::Instant;
 
 use anyhow::{anyhow, bail, Context, Result};
 
-use crate::config::dump::chosen;
 use crate::config::restore::RestorePlan;
 use crate::db::catalog::TableSchema;
 use crate::db::{Db, Dialect};
@@ -39,7 +38,10 @@ pub async fn run(plan: RestorePlan) -> Result<()> {
             manifest.engine
         )
     })?;
-    let tables = choose(&manifest, &plan)?;
+    let place = format!("the dump {}", plan.dir.display());
+    let tables = plan
+        .choice
+        .pick(&manifest.tables, |t| &t.schema.name, &place)?;
     check_files(&plan, &tables)?;
     let mut db = super::step::connect(&plan.url, true, "nothing was restored").await?;
     let target = |name: &QualifiedName| QualifiedName {
@@ -84,35 +86,6 @@ pub async fn run(plan: RestorePlan) -> Result<()> {
         }));
     }
     Ok(())
-}
-
-/// The manifest's tables that `--tables` names (all without it), minus
-/// `--exclude`.
-fn choose<'a>(manifest: &'a Manifest, plan: &RestorePlan) -> Result<Vec<&'a TableEntry>> {
-    if let Some(wanted) = &plan.tables {
-        for name in wanted.iter().filter(|p| !p.contains('*')) {
-            let named =
-                |t: &&TableEntry| chosen(Some(std::slice::from_ref(name)), &[], &t.schema.name);
-            if !manifest.tables.iter().any(|t| named(&t)) {
-                return Err(UsageError(format!(
-                    "--tables names {name:?}, which is not in the dump {}",
-                    plan.dir.display()
-                ))
-                .into());
-            }
-        }
-    }
-    let tables: Vec<&TableEntry> = manifest
-        .tables
-        .iter()
-        .filter(|t| chosen(plan.tables.as_deref(), &plan.exclude, &t.schema.name))
-        .collect();
-    if tables.is_empty() {
-        return Err(
-            UsageError("--tables/--exclude leave no table of the dump to restore".into()).into(),
-        );
-    }
-    Ok(tables)
 }
 
 /// Every file is there with the size and checksum the manifest records:

@@ -6,10 +6,22 @@ use mysql_async::prelude::Queryable;
 
 use super::Mysql;
 use crate::coltype::ColType;
-use crate::db::catalog::{ColumnSchema, ForeignKey, IndexSchema, TableSchema};
+use crate::db::catalog::{
+    add_key_column, named_in, ColumnSchema, ForeignKey, IndexSchema, TableSchema,
+};
 use crate::ident::QualifiedName;
 
 impl Mysql {
+    /// `MariaDB 10.11.19` or `MySQL 8.4.0`, for a dump's manifest.
+    pub async fn server_version(&mut self) -> Result<String> {
+        let version: Option<String> = self.conn.query_first("SELECT VERSION()").await?;
+        let version = version.unwrap_or_default();
+        Ok(match version.split_once("-MariaDB") {
+            Some((number, _)) => format!("MariaDB {number}"),
+            None => format!("MySQL {version}"),
+        })
+    }
+
     /// The base tables of `schema` (a database), or of the URL's database.
     pub async fn list_tables(&mut self, schema: Option<&str>) -> Result<Vec<QualifiedName>> {
         let database = self.database_or(schema).await?;
@@ -21,13 +33,7 @@ impl Mysql {
                 (&database,),
             )
             .await?;
-        Ok(names
-            .into_iter()
-            .map(|name| QualifiedName {
-                schema: schema.map(str::to_string),
-                name,
-            })
-            .collect())
+        Ok(named_in(schema, names))
     }
 
     pub async fn table_schema(&mut self, table: &QualifiedName) -> Result<TableSchema> {
@@ -128,27 +134,22 @@ impl Mysql {
                 at,
             )
             .await?;
-        let mut foreign_keys: Vec<ForeignKey> = Vec::new();
+        let mut foreign_keys = Vec::new();
         for (name, column, schema, referenced, referenced_column, on_delete, on_update) in rows {
-            if foreign_keys.last().is_none_or(|last| last.name != name) {
-                // The same database is left unqualified, so a restore into
-                // another database points at its own tables.
-                let schema = schema.filter(|s| *s != database);
-                foreign_keys.push(ForeignKey {
-                    name,
-                    columns: Vec::new(),
-                    references: QualifiedName {
-                        schema,
-                        name: referenced,
-                    },
-                    referenced_columns: Vec::new(),
-                    on_delete,
-                    on_update,
-                });
-            }
-            let last = foreign_keys.last_mut().expect("pushed above");
-            last.columns.push(column);
-            last.referenced_columns.push(referenced_column);
+            // The same database is left unqualified, so a restore into
+            // another database points at its own tables.
+            let key = ForeignKey {
+                name,
+                columns: Vec::new(),
+                references: QualifiedName {
+                    schema: schema.filter(|s| *s != database),
+                    name: referenced,
+                },
+                referenced_columns: Vec::new(),
+                on_delete,
+                on_update,
+            };
+            add_key_column(&mut foreign_keys, key, column, Some(referenced_column));
         }
         Ok(TableSchema {
             name: table.clone(),
@@ -156,16 +157,6 @@ impl Mysql {
             primary_key,
             indexes,
             foreign_keys,
-        })
-    }
-
-    /// `MariaDB 10.11.19` or `MySQL 8.4.0`, for a dump's manifest.
-    pub async fn server_version(&mut self) -> Result<String> {
-        let version: Option<String> = self.conn.query_first("SELECT VERSION()").await?;
-        let version = version.unwrap_or_default();
-        Ok(match version.split_once("-MariaDB") {
-            Some((number, _)) => format!("MariaDB {number}"),
-            None => format!("MySQL {version}"),
         })
     }
 

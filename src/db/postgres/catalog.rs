@@ -37,12 +37,7 @@ impl Postgres {
 
     pub async fn table_schema(&mut self, table: &QualifiedName) -> Result<TableSchema> {
         let quoted = Dialect::Postgres.quote_qualified(table);
-        let oid: Option<u32> = self
-            .client
-            .query_one("SELECT to_regclass($1::text)::oid", &[&quoted])
-            .await?
-            .get(0);
-        let Some(oid) = oid else {
+        let Some(oid) = self.oid_of(&quoted).await? else {
             bail!("table {} does not exist", table.display());
         };
         let columns = self

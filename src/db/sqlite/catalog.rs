@@ -4,7 +4,9 @@ use anyhow::{bail, Result};
 
 use super::Sqlite;
 use crate::coltype::ColType;
-use crate::db::catalog::{ColumnSchema, ForeignKey, IndexSchema, TableSchema};
+use crate::db::catalog::{
+    add_key_column, named_in, ColumnSchema, ForeignKey, IndexSchema, TableSchema,
+};
 use crate::ident::QualifiedName;
 
 impl Sqlite {
@@ -18,13 +20,7 @@ impl Sqlite {
         let names = stmt
             .query_map([schema.unwrap_or("main")], |row| row.get::<_, String>(0))?
             .collect::<Result<Vec<_>, _>>()?;
-        Ok(names
-            .into_iter()
-            .map(|name| QualifiedName {
-                schema: schema.map(str::to_string),
-                name,
-            })
-            .collect())
+        Ok(named_in(schema, names))
     }
 
     pub fn table_schema(&self, table: &QualifiedName) -> Result<TableSchema> {
@@ -95,14 +91,7 @@ impl Sqlite {
             if origin == "pk" {
                 continue;
             }
-            let mut cols = self
-                .conn
-                .prepare("SELECT name FROM pragma_index_info(?1, ?2) ORDER BY seqno")?;
-            let names: Vec<Option<String>> = cols
-                .query_map([index.as_str(), schema], |row| row.get(0))?
-                .collect::<Result<_, _>>()?;
-            let plain = names.into_iter().collect::<Option<Vec<String>>>();
-            let (columns, definition) = match plain {
+            let (columns, definition) = match self.index_columns(&index, schema)? {
                 Some(columns) if !partial => (columns, None),
                 _ => (Vec::new(), sql.as_deref().map(after_table)),
             };
@@ -129,35 +118,27 @@ impl Sqlite {
                 ))
             })?
             .collect::<Result<Vec<_>, _>>()?;
-        let mut foreign_keys: Vec<(i64, ForeignKey)> = Vec::new();
+        let mut foreign_keys = Vec::new();
         for (id, referenced, from, to, on_update, on_delete) in rows {
-            if foreign_keys.last().is_none_or(|(last, _)| *last != id) {
-                foreign_keys.push((
-                    id,
-                    ForeignKey {
-                        name: format!("{name}_fk{id}"),
-                        columns: Vec::new(),
-                        references: QualifiedName {
-                            schema: None,
-                            name: referenced,
-                        },
-                        referenced_columns: Vec::new(),
-                        on_delete,
-                        on_update,
-                    },
-                ));
-            }
-            let (_, last) = foreign_keys.last_mut().expect("pushed above");
-            last.columns.push(from);
-            // No `to`: the referenced table's primary key.
-            last.referenced_columns.extend(to);
+            let key = ForeignKey {
+                name: format!("{name}_fk{id}"),
+                columns: Vec::new(),
+                references: QualifiedName {
+                    schema: None,
+                    name: referenced,
+                },
+                referenced_columns: Vec::new(),
+                on_delete,
+                on_update,
+            };
+            add_key_column(&mut foreign_keys, key, from, to);
         }
         Ok(TableSchema {
             name: table.clone(),
             columns,
             primary_key,
             indexes,
-            foreign_keys: foreign_keys.into_iter().map(|(_, fk)| fk).collect(),
+            foreign_keys,
         })
     }
 

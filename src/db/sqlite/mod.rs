@@ -183,6 +183,18 @@ impl Sqlite {
         Ok(keys)
     }
 
+    /// An index's columns in order; `None` when one of its keys is an
+    /// expression.
+    fn index_columns(&self, index: &str, schema: &str) -> Result<Option<Vec<String>>> {
+        let mut cols = self
+            .conn
+            .prepare("SELECT name FROM pragma_index_info(?1, ?2) ORDER BY seqno")?;
+        let names: Vec<Option<String>> = cols
+            .query_map([index, schema], |row| row.get(0))?
+            .collect::<Result<_, _>>()?;
+        Ok(names.into_iter().collect())
+    }
+
     /// Unique, non-partial indexes over NOT NULL columns, narrowest first.
     fn unique_indexes(
         &self,
@@ -198,13 +210,7 @@ impl Sqlite {
             .collect::<Result<_, _>>()?;
         let mut found: Vec<Vec<String>> = Vec::new();
         for index in indexes {
-            let mut cols = self
-                .conn
-                .prepare("SELECT name FROM pragma_index_info(?1, ?2) ORDER BY seqno")?;
-            let names: Vec<Option<String>> = cols
-                .query_map([index.as_str(), schema], |row| row.get(0))?
-                .collect::<Result<_, _>>()?;
-            let Some(names) = names.into_iter().collect::<Option<Vec<String>>>() else {
+            let Some(names) = self.index_columns(&index, schema)? else {
                 continue; // an expression index
             };
             let not_null = names
