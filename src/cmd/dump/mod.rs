@@ -148,7 +148,7 @@ async fn look_up(db: &mut Db, plan: &DumpPlan) -> Result<(Vec<TableSchema>, Vec<
     let mut estimates = Vec::with_capacity(chosen.len());
     for table in chosen {
         let schema = db
-            .table_schema(&table)
+            .table_schema(table)
             .await
             .with_context(|| format!("looking up table {}", table.display()))?;
         let estimate = jobs::estimate(db, &schema, plan.format).await;
