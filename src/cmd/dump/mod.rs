@@ -39,24 +39,8 @@ pub async fn run(plan: DumpPlan) -> Result<()> {
     let started = Instant::now();
     let kept = files::prepare_dir(&plan.dir, plan.resume)?;
     let mut leader = super::step::connect(&plan.url, false, "nothing was written").await?;
-    let stage = "while looking up the tables";
-    let outcome = "the dump directory holds no manifest (an unfinished dump: --resume goes on)";
-    let point_taken = crate::log::now_utc();
-    // PostgreSQL: the catalog is read in the snapshot the rows are.
-    let snapshot = until_stopped(Snapshot::open(&mut leader, plan.no_lock))
-        .await
-        .map_err(|stop| stop.left(stage, outcome))??;
-    let looked_up = until_stopped(look_up(&mut leader, &plan))
-        .await
-        .map_err(|stop| anyhow::Error::from(stop.left(stage, outcome)))
-        .and_then(|result| result);
-    let (schemas, estimates) = match looked_up {
-        Ok(found) => found,
-        Err(err) => {
-            let _ = snapshot.release(&mut leader).await;
-            return Err(err);
-        }
-    };
+    let (snapshot, point_taken, (schemas, estimates)) =
+        snapshot_and_tables(&mut leader, &plan).await?;
     let point = point_of(&mut leader, &snapshot, point_taken, &plan, kept.len()).await;
     let kept: HashMap<String, TableEntry> = kept
         .into_iter()
@@ -120,6 +104,42 @@ pub async fn run(plan: DumpPlan) -> Result<()> {
     let _ = std::fs::remove_file(plan.dir.join(JOURNAL));
     report(&plan, &manifest, started);
     Ok(())
+}
+
+/// The shared snapshot, when it was taken, and the tables to dump with
+/// their row estimates. PostgreSQL (and SQLite) read the catalog in the
+/// snapshot the rows are read in; MySQL looks up first, so that its global
+/// read lock is held only while the jobs start their snapshots.
+async fn snapshot_and_tables(
+    leader: &mut Db,
+    plan: &DumpPlan,
+) -> Result<(Snapshot, String, (Vec<TableSchema>, Vec<u64>))> {
+    let stage = "while looking up the tables";
+    let outcome = "the dump directory holds no manifest (an unfinished dump: --resume goes on)";
+    let catalog_in_snapshot = !matches!(leader, Db::Mysql(_));
+    let mut found = None;
+    if !catalog_in_snapshot {
+        let looked_up = until_stopped(look_up(leader, plan)).await;
+        found = Some(looked_up.map_err(|stop| stop.left(stage, outcome))??);
+    }
+    let taken = crate::log::now_utc();
+    let snapshot = until_stopped(Snapshot::open(leader, plan.no_lock))
+        .await
+        .map_err(|stop| stop.left(stage, outcome))??;
+    if let Some(found) = found {
+        return Ok((snapshot, taken, found));
+    }
+    let looked_up = until_stopped(look_up(leader, plan))
+        .await
+        .map_err(|stop| anyhow::Error::from(stop.left(stage, outcome)))
+        .and_then(|result| result);
+    match looked_up {
+        Ok(found) => Ok((snapshot, taken, found)),
+        Err(err) => {
+            let _ = snapshot.release(leader).await;
+            Err(err)
+        }
+    }
 }
 
 /// What a stopped or failed dump leaves.
