@@ -598,6 +598,12 @@ pub struct RestoreArgs {
     #[arg(long, value_enum, default_value_t = OnConflict::Error)]
     pub on_conflict: OnConflict,
 
+    /// Go on with a restore that stopped: a table holding the dump's row
+    /// count is kept, any other one is emptied and loaded again; with
+    /// --create, the indexes and foreign keys not there yet are added.
+    #[arg(long)]
+    pub resume: bool,
+
     /// Tables loaded at once, each on its own connection.
     #[arg(long, short = 'j', value_name = "N", default_value_t = 2,
           value_parser = clap::value_parser!(u32).range(1..=256))]

@@ -21,6 +21,8 @@ pub struct RestorePlan {
     pub indexes: bool,
     pub foreign_keys: bool,
     pub truncate: bool,
+    /// Keep the tables that hold the dump's rows; load the others again.
+    pub resume: bool,
     pub on_conflict: OnConflict,
     /// Resolved from the engine and `--on-conflict`: never `auto`.
     pub strategy: ImportStrategy,
@@ -63,6 +65,7 @@ impl RestorePlan {
             indexes: !args.no_indexes,
             foreign_keys: !args.no_foreign_keys,
             truncate: args.truncate,
+            resume: args.resume,
             on_conflict: args.on_conflict,
             batch: args.batch,
             progress: args.progress,

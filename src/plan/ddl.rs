@@ -23,12 +23,20 @@ pub struct TableDdl {
     /// SQLite, which cannot add them later, the foreign keys).
     pub create: String,
     /// `CREATE [UNIQUE] INDEX`, after the rows are loaded.
-    pub indexes: Vec<String>,
+    pub indexes: Vec<Named>,
     /// `ALTER TABLE ... ADD CONSTRAINT ... FOREIGN KEY`, after every
     /// table is loaded.
-    pub foreign_keys: Vec<String>,
+    pub foreign_keys: Vec<Named>,
     /// What could not be carried over and was left out, for the user.
     pub left_out: Vec<String>,
+}
+
+/// A statement that makes one named thing (an index, a constraint), so
+/// that a resumed restore can pass over what is already there.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Named {
+    pub name: String,
+    pub sql: String,
 }
 
 /// How a source column becomes a target column.
@@ -124,10 +132,13 @@ pub fn table_ddl(
         );
         match how.target {
             Engine::Sqlite => lines.push(constraint),
-            _ => ddl.foreign_keys.push(format!(
-                "ALTER TABLE {quoted} ADD CONSTRAINT {} {constraint}",
-                dialect.quote(&fk.name)
-            )),
+            _ => ddl.foreign_keys.push(Named {
+                sql: format!(
+                    "ALTER TABLE {quoted} ADD CONSTRAINT {} {constraint}",
+                    dialect.quote(&fk.name)
+                ),
+                name: fk.name.clone(),
+            }),
         }
     }
     let options = match how.target {
@@ -165,20 +176,26 @@ pub fn table_ddl(
                 // SQLite names the schema on the index, not the table.
                 Some(schema) => {
                     let index = format!("{}.{}", dialect.quote(schema), dialect.quote(&name));
-                    ddl.indexes.push(format!(
-                        "CREATE {unique}INDEX {index} ON {} {keys}",
-                        dialect.quote(&target.name)
-                    ));
+                    ddl.indexes.push(Named {
+                        sql: format!(
+                            "CREATE {unique}INDEX {index} ON {} {keys}",
+                            dialect.quote(&target.name)
+                        ),
+                        name,
+                    });
                     continue;
                 }
                 None => quoted.clone(),
             },
             _ => quoted.clone(),
         };
-        ddl.indexes.push(format!(
-            "CREATE {unique}INDEX {} ON {on} {keys}",
-            dialect.quote(&name)
-        ));
+        ddl.indexes.push(Named {
+            sql: format!(
+                "CREATE {unique}INDEX {} ON {on} {keys}",
+                dialect.quote(&name)
+            ),
+            name,
+        });
     }
     Ok(ddl)
 }
@@ -526,7 +543,10 @@ mod tests {
              \"x\" character varying(20),\n  PRIMARY KEY (\"id\")\n)"
         );
         assert_eq!(
-            ddl.indexes,
+            ddl.indexes
+                .iter()
+                .map(|i| i.sql.as_str())
+                .collect::<Vec<_>>(),
             ["CREATE INDEX \"t_lower\" ON \"t2\" USING btree (lower((x)::text))"]
         );
         // Elsewhere the expression cannot be read: left out, and said.
@@ -566,7 +586,10 @@ mod tests {
         let target = unqualified("child");
         let pg = ddl_of(&table, &target, Engine::Mysql, Engine::Postgres);
         assert_eq!(
-            pg.foreign_keys,
+            pg.foreign_keys
+                .iter()
+                .map(|k| k.sql.as_str())
+                .collect::<Vec<_>>(),
             [
                 "ALTER TABLE \"child\" ADD CONSTRAINT \"fk\" FOREIGN KEY (\"pid\") REFERENCES \
               \"parent\" (\"id\") ON DELETE CASCADE ON UPDATE RESTRICT"

@@ -20,18 +20,17 @@ use crate::manifest::{Manifest, TableEntry};
 pub fn run(
     plan: &RestorePlan,
     manifest: &Manifest,
-    tables: &[&TableEntry],
+    tables: &[(&TableEntry, bool)],
     target: &dyn Fn(&QualifiedName) -> QualifiedName,
 ) -> Result<()> {
     let format = <Format as clap::ValueEnum>::from_str(&manifest.format, false)
         .map_err(|_| anyhow!("the manifest names an unknown format {:?}", manifest.format))?;
     let mut imports: Vec<(u64, ImportPlan)> = Vec::new();
-    for table in tables {
+    for &(table, truncate) in tables {
         for file in &table.files {
-            imports.push((
-                table.rows,
-                import_plan(plan, format, &manifest.null, table, file, target),
-            ));
+            let mut import = import_plan(plan, format, &manifest.null, table, file, target);
+            import.truncate = truncate;
+            imports.push((table.rows, import));
         }
     }
     imports.sort_by_key(|(rows, _)| std::cmp::Reverse(*rows));
@@ -129,12 +128,13 @@ fn import_plan(
 /// their order.
 fn parents_first(
     imports: Vec<(u64, ImportPlan)>,
-    tables: &[&TableEntry],
+    tables: &[(&TableEntry, bool)],
 ) -> Vec<(u64, ImportPlan)> {
     let parents = |plan: &ImportPlan| -> Vec<String> {
         tables
             .iter()
-            .filter(|t| t.schema.name.name == plan.table.name)
+            .filter(|(t, _)| t.schema.name.name == plan.table.name)
+            .map(|(t, _)| t)
             .flat_map(|t| &t.schema.foreign_keys)
             .map(|fk| fk.references.name.clone())
             .filter(|parent| *parent != plan.table.name)

@@ -26,7 +26,7 @@ use crate::engine::Engine;
 use crate::error::UsageError;
 use crate::ident::QualifiedName;
 use crate::manifest::{self, Manifest, TableEntry};
-use crate::plan::ddl::{table_ddl, TableDdl, Translation};
+use crate::plan::ddl::{table_ddl, Named, TableDdl, Translation};
 
 pub async fn run(plan: RestorePlan) -> Result<()> {
     let started = Instant::now();
@@ -52,7 +52,8 @@ pub async fn run(plan: RestorePlan) -> Result<()> {
         true => create(&mut db, &plan, &manifest, &tables, source, &target).await?,
         false => Vec::new(),
     };
-    load::run(&plan, &manifest, &tables, &target)?;
+    let loads = what_to_load(&mut db, &plan, &tables, &created, &target).await?;
+    load::run(&plan, &manifest, &loads, &target)?;
     finish_created(&mut db, &plan, &created).await?;
     let mut rows = 0;
     for table in &tables {
@@ -66,7 +67,7 @@ pub async fn run(plan: RestorePlan) -> Result<()> {
                 "table {} holds {count} rows after the restore, and the dump has {}: {}",
                 name.display(),
                 table.rows,
-                if plan.truncate || !created.is_empty() {
+                if plan.truncate || plan.resume || !created.is_empty() {
                     "rows were added to it meanwhile, or some were refused"
                 } else {
                     "it held rows before (--truncate empties it first), or some were refused"
@@ -79,7 +80,8 @@ pub async fn run(plan: RestorePlan) -> Result<()> {
         let seconds = started.elapsed().as_secs_f64();
         crate::log::stats(&serde_json::json!({
             "tables": tables.len(),
-            "created": created.len(),
+            "created": created.iter().filter(|c| !c.existed).count(),
+            "loaded": loads.len(),
             "rows": rows,
             "seconds": (seconds * 1000.0).round() / 1000.0,
             "rows_per_sec": if seconds > 0.0 { (rows as f64 / seconds).round() } else { 0.0 },
@@ -105,11 +107,52 @@ fn check_files(plan: &RestorePlan, tables: &[&TableEntry]) -> Result<()> {
     Ok(())
 }
 
-/// A table this restore created, and what it adds after the rows.
+/// The tables to load, and whether each is emptied first. A resumed
+/// restore keeps a table that already holds the dump's row count and
+/// loads any other one again from empty: an interrupted load left some of
+/// its batches committed.
+async fn what_to_load<'a>(
+    db: &mut Db,
+    plan: &RestorePlan,
+    tables: &[&'a TableEntry],
+    created: &[Created],
+    target: &dyn Fn(&QualifiedName) -> QualifiedName,
+) -> Result<Vec<(&'a TableEntry, bool)>> {
+    let mut loads = Vec::new();
+    for table in tables {
+        let name = target(&table.schema.name);
+        let new = created.iter().any(|c| c.name == name && !c.existed);
+        if !plan.resume || new {
+            loads.push((*table, plan.truncate));
+            continue;
+        }
+        let count = db
+            .count_table(&name)
+            .await
+            .with_context(|| format!("counting the rows of table {} to resume", name.display()))?;
+        if count != table.rows {
+            loads.push((*table, true));
+        }
+    }
+    if plan.resume && !plan.quiet {
+        crate::log::info(&format!(
+            "resuming: {} tables already complete, {} to load",
+            tables.len() - loads.len(),
+            loads.len()
+        ));
+    }
+    Ok(loads)
+}
+
+/// A table this restore created (or, resumed, an earlier run of it did),
+/// and what it adds after the rows.
 struct Created {
     name: QualifiedName,
     schema: TableSchema,
     ddl: TableDdl,
+    /// It was there already: a resumed restore adds only the indexes and
+    /// foreign keys it does not have yet.
+    existed: bool,
 }
 
 /// Creates the tables that are not there yet.
@@ -135,7 +178,8 @@ async fn create(
     let mut created = Vec::new();
     for table in tables {
         let name = target(&table.schema.name);
-        if existing.iter().any(|e| e.name == name.name) {
+        let existed = existing.iter().any(|e| e.name == name.name);
+        if existed && !plan.resume {
             continue;
         }
         let ddl = table_ddl(&table.schema, &name, how, target).map_err(|unmapped| {
@@ -150,7 +194,7 @@ async fn create(
                 engine.name()
             ))
         })?;
-        if !plan.quiet {
+        if !plan.quiet && !existed {
             for left in &ddl.left_out {
                 crate::error::warn(&format!(
                     "table {}: {left} is not created on {}",
@@ -159,13 +203,16 @@ async fn create(
                 ));
             }
         }
-        db.execute(&ddl.create)
-            .await
-            .with_context(|| format!("creating table {} with:\n{}", name.display(), ddl.create))?;
+        if !existed {
+            db.execute(&ddl.create).await.with_context(|| {
+                format!("creating table {} with:\n{}", name.display(), ddl.create)
+            })?;
+        }
         created.push(Created {
             name,
             schema: table.schema.clone(),
             ddl,
+            existed,
         });
     }
     Ok(created)
@@ -174,23 +221,41 @@ async fn create(
 /// After the rows: the created tables' indexes, then their foreign keys
 /// (every table is loaded by then), then PostgreSQL's identity counters.
 async fn finish_created(db: &mut Db, plan: &RestorePlan, created: &[Created]) -> Result<()> {
-    let mut statements: Vec<(&str, &Created, &String)> = Vec::new();
-    if plan.indexes {
-        for table in created {
-            statements.extend(table.ddl.indexes.iter().map(|sql| ("an index", table, sql)));
+    let mut statements: Vec<(&str, &Created, &Named)> = Vec::new();
+    // Foreign keys after every index: a key may need the other table's.
+    let mut later = Vec::new();
+    for table in created {
+        // What an earlier, interrupted run of a resumed restore added.
+        let there = match table.existed {
+            true => Some(db.table_schema(&table.name).await?),
+            false => None,
+        };
+        let has_index = |n: &Named| {
+            there
+                .as_ref()
+                .is_some_and(|t| t.indexes.iter().any(|i| i.name == n.name))
+        };
+        let has_key = |n: &Named| {
+            there
+                .as_ref()
+                .is_some_and(|t| t.foreign_keys.iter().any(|k| k.name == n.name))
+        };
+        if plan.indexes {
+            let indexes = table.ddl.indexes.iter().filter(|n| !has_index(n));
+            statements.extend(indexes.map(|n| ("an index", table, n)));
+        }
+        if plan.foreign_keys {
+            let keys = table.ddl.foreign_keys.iter().filter(|n| !has_key(n));
+            later.extend(keys.map(|n| ("a foreign key", table, n)));
         }
     }
-    if plan.foreign_keys {
-        for table in created {
-            let keys = table.ddl.foreign_keys.iter();
-            statements.extend(keys.map(|sql| ("a foreign key", table, sql)));
-        }
-    }
-    for (what, table, sql) in statements {
-        db.execute(sql).await.with_context(|| {
+    statements.append(&mut later);
+    for (what, table, named) in statements {
+        db.execute(&named.sql).await.with_context(|| {
             format!(
-                "adding {what} to table {} with:\n{sql}",
-                table.name.display()
+                "adding {what} to table {} with:\n{}",
+                table.name.display(),
+                named.sql
             )
         })?;
     }
