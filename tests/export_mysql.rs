@@ -23,7 +23,7 @@ fn assert_strategies_agree(args: &[&str]) -> String {
     assert_strategies_agree_at(&mysql_url(), &["csv", "tsv", "ndjson"], &STRATEGIES, args)
 }
 
-fn create_types_table(table: &str) {
+pub fn create_types_table(table: &str) {
     // The session writing the rows is at +02:00: TIMESTAMP values must still
     // export in UTC.
     mysql_exec(&format!(

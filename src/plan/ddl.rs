@@ -311,6 +311,11 @@ pub fn column_type(
             Engine::Sqlite => "DATE".into(),
             _ => "date".into(),
         },
+        // MySQL's TIME is a duration (-838:59:59 to 838:59:59), which
+        // PostgreSQL's time of day cannot hold: its interval can.
+        ColType::Time if how.source == Engine::Mysql && how.target == Engine::Postgres => {
+            "interval".into()
+        }
         ColType::Time => match how.target {
             Engine::Postgres => "time".into(),
             Engine::Mysql => "time(6)".into(),
