@@ -228,6 +228,9 @@ pub fn column_type(
         source_type: column.engine_type.clone(),
     };
     let engine_type = column.engine_type.to_ascii_lowercase();
+    if let Some(ty) = bits_and_sets(&engine_type, how) {
+        return Ok(ty);
+    }
     let length = declared_length(&engine_type);
     // `char(n)` / `character(n)`, blank-padded; not `character varying`.
     let fixed = matches!(
@@ -349,6 +352,29 @@ pub fn column_type(
         ColType::Other if how.unmapped_as_text => text(None),
         ColType::Other => return Err(unmapped()),
     })
+}
+
+/// The types with no portable name that still have a faithful
+/// counterpart: bit strings (their text is binary digits on every engine)
+/// and MySQL's SET (its text, the labels joined by commas).
+fn bits_and_sets(engine_type: &str, how: Translation) -> Option<String> {
+    let width = |rest: &str| -> Option<u32> { rest.strip_suffix(')')?.trim().parse().ok() };
+    let bits = engine_type
+        .strip_prefix("bit(")
+        .or_else(|| engine_type.strip_prefix("bit varying("))
+        .and_then(width);
+    match (how.source, how.target, bits) {
+        (_, Engine::Sqlite, Some(_)) => Some("TEXT".into()),
+        (Engine::Mysql, Engine::Postgres, Some(n)) => Some(format!("bit({n})")),
+        (Engine::Postgres, Engine::Mysql, Some(n)) if n <= 64 => Some(format!("bit({n})")),
+        (Engine::Mysql, Engine::Postgres, None) if engine_type.starts_with("set(") => {
+            Some("text".into())
+        }
+        (Engine::Mysql, Engine::Sqlite, None) if engine_type.starts_with("set(") => {
+            Some("TEXT".into())
+        }
+        _ => None,
+    }
 }
 
 /// `n` of `varchar(n)`, `character varying(n)`, `char(n)`.
@@ -478,6 +504,17 @@ mod tests {
             )),
             "timestamptz"
         );
+    }
+
+    #[test]
+    fn bit_strings_and_sets_cross_as_what_they_are() {
+        let other = |t: &str| column("c", t, ColType::Other);
+        let ty = |c: &ColumnSchema, from, to| column_type(c, false, how(from, to)).unwrap();
+        assert_eq!(ty(&other("bit(10)"), Engine::Mysql, Engine::Postgres), "bit(10)");
+        assert_eq!(ty(&other("bit varying(7)"), Engine::Postgres, Engine::Mysql), "bit(7)");
+        assert_eq!(ty(&other("set('x','y')"), Engine::Mysql, Engine::Postgres), "text");
+        assert_eq!(ty(&other("bit(3)"), Engine::Postgres, Engine::Sqlite), "TEXT");
+        assert!(column_type(&other("bit(65)"), false, how(Engine::Postgres, Engine::Mysql)).is_err());
     }
 
     #[test]
