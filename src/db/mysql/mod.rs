@@ -403,6 +403,15 @@ impl Mysql {
         Ok(row.map(|row| Key::Mysql(row.unwrap())))
     }
 
+    /// Every row of `sql`, typed as [`Mysql::first_row`] types them.
+    pub async fn key_rows(&mut self, sql: &str) -> Result<Vec<Key>> {
+        let rows: Vec<mysql_async::Row> = self.conn.exec(sql, Params::Empty).await?;
+        Ok(rows
+            .into_iter()
+            .map(|row| Key::Mysql(row.unwrap()))
+            .collect())
+    }
+
     /// Where the binary log stands (`file:position`, and the GTID position
     /// where the server keeps one); `None` when binary logging is off. A
     /// MySQL connection's snapshot cannot be shared, so this is what
