@@ -30,7 +30,7 @@ const TABLE_PER_SAMPLE: u64 = 4;
 
 /// MySQL: rows per part below which the walk is cheap enough (and its
 /// parts exact).
-const MYSQL_ROWS_PER_PART: u64 = 100_000;
+const MYSQL_ROWS_PER_PART: u64 = 50_000;
 
 /// The cuts of `parts` ranges without walking the index, or `None` where
 /// that cannot work here. `table`: the source is a table (not a query).
@@ -158,11 +158,12 @@ fn literal(text: &str) -> String {
 /// filled in key order) and never above half the table, but they follow
 /// the index's pages, hence the rows wherever they are in the key space;
 /// their ratios place the cuts. So the first key column's `min..max` is
-/// cut into equal widths, each width's rows estimated, the widths a cut
-/// falls in cut finer until each holds under an eighth of a part, and
+/// cut into `4·N` (at least 32) equal widths, each width's rows
+/// estimated, the widths a cut falls in cut finer until each holds under
+/// a quarter of a part, and
 /// each cut is then the last real key at or before its place. Only for
 /// a first key column of integers, without `--where` (the estimates
-/// would ignore it), on tables of at least 100,000 rows a part.
+/// would ignore it), on tables of at least 50,000 rows a part.
 async fn mysql(db: &mut Db, relation: &Relation, parts: usize) -> Result<Option<Sampled>> {
     let select = &relation.select;
     if select.filter.is_some() {
@@ -181,7 +182,7 @@ async fn mysql(db: &mut Db, relation: &Relation, parts: usize) -> Result<Option<
         },
         _ => return Ok(None),
     };
-    let mut widths = Widths::new(min, max, 64);
+    let mut widths = Widths::new(min, max, (4 * parts as i128).max(32));
     for (lo, hi) in widths.unestimated() {
         let rows = range_rows(db, relation, lo, hi).await?;
         widths.estimate(lo, rows);
@@ -288,11 +289,13 @@ impl Widths {
     }
 
     /// The widths to cut finer (indexes, ascending): those at the
-    /// estimate's cap, and those a cut falls in that hold more than an
-    /// eighth of a part; never a width of one key.
+    /// estimate's cap, and those a cut falls in that hold more than a
+    /// quarter of a part (where the rows are not spread evenly over a
+    /// width, a cut interpolated in it can miss by that much); never a
+    /// width of one key.
     fn to_refine(&self, parts: usize, cap: f64) -> Vec<usize> {
         let total: f64 = self.rows().sum();
-        let fine = total / parts as f64 / 8.0;
+        let fine = total / parts as f64 / 4.0;
         let mut chosen: Vec<usize> = Vec::new();
         let mut before = 0.0;
         let mut next_cut = 1;
