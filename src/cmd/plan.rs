@@ -644,6 +644,13 @@ mod tests {
     }
 
     #[test]
+    fn sampled_shares_deal_out_every_row() {
+        assert_eq!(shares_of(10, &[0.25, 0.25, 0.25, 0.25]), [3, 2, 3, 2]);
+        assert_eq!(shares_of(100, &[0.5, 0.0, 0.4999]), [50, 0, 50]);
+        assert_eq!(shares_of(0, &[0.5, 0.5]), [0, 0]);
+    }
+
+    #[test]
     fn plans_round_trip_through_json() {
         let key = |i: i64| {
             Some(crate::db::Key::Sqlite(vec![

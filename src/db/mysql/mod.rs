@@ -355,6 +355,27 @@ impl Mysql {
         Ok(estimate)
     }
 
+    /// The described table's rows (the catalog's estimate) and the pages
+    /// of its clustered index (InnoDB's data length in pages); `None` for
+    /// a query or when the catalog has no figures.
+    pub async fn table_pages(&mut self) -> Result<Option<(u64, u64)>> {
+        let Some((database, table)) = &self.table else {
+            return Ok(None);
+        };
+        let row: Option<(Option<u64>, Option<u64>, u64)> = self
+            .conn
+            .exec_first(
+                "SELECT TABLE_ROWS, DATA_LENGTH, @@innodb_page_size FROM information_schema.TABLES \
+                 WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ?",
+                (database, table),
+            )
+            .await?;
+        Ok(match row {
+            Some((Some(rows), Some(bytes), page)) if page > 0 => Some((rows, bytes / page)),
+            _ => None,
+        })
+    }
+
     /// The optimizer's estimate of the rows the export's query returns,
     /// or `None` when it has none. `EXPLAIN`'s `rows` is the rows a table
     /// access examines: a full scan whose condition the optimizer could
