@@ -8,6 +8,7 @@ mod completions;
 mod compress;
 mod counts;
 mod distributed;
+mod distributed_binlog;
 mod distributed_sample;
 mod errors;
 mod export_mysql;
