@@ -355,9 +355,9 @@ impl Mysql {
         Ok(estimate)
     }
 
-    /// The described table's rows (the catalog's estimate) and the pages
-    /// of its clustered index (InnoDB's data length in pages); `None` for
-    /// a query or when the catalog has no figures.
+    /// The described InnoDB table's rows (the catalog's estimate) and the
+    /// pages of its clustered index (its data length in pages); `None` for
+    /// a query, another engine's table, or when the catalog has no figures.
     pub async fn table_pages(&mut self) -> Result<Option<(u64, u64)>> {
         let Some((database, table)) = &self.table else {
             return Ok(None);
@@ -366,7 +366,7 @@ impl Mysql {
             .conn
             .exec_first(
                 "SELECT TABLE_ROWS, DATA_LENGTH, @@innodb_page_size FROM information_schema.TABLES \
-                 WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ?",
+                 WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ? AND ENGINE = 'InnoDB'",
                 (database, table),
             )
             .await?;
