@@ -719,19 +719,32 @@ offset_cases() { # GROUP URL TABLE
         --limit "$OFFSET_ROWS"
 }
 
-export_pg() { # DATASET TABLE ROWS KEY
-    local ds=$1 table=$2 rows=$3 key=$4 g="export.pg.$1" f s
+# Each of dbchunk's STRATEGIES, in CSV and in NDJSON.
+strategy_cases() { # GROUP URL TABLE ROWS STRATEGIES...
+    local g=$1 url=$2 table=$3 rows=$4 f s
+    shift 4
     for f in csv ndjson; do
-        for s in auto copy keyset cursor; do
+        for s in "$@"; do
             bench "$g" "$g.dbchunk-$s-$f" "dbchunk $s $f" "$rows" -- \
-                "$DBCHUNK" export --url "$PG_URL" --table "$table" --strategy "$s" --format "$f" --chunk "$CHUNK"
+                "$DBCHUNK" export --url "$url" --table "$table" --strategy "$s" --format "$f" --chunk "$CHUNK"
         done
     done
-    if [ "$ds" = typed ]; then offset_cases "$g" "$PG_URL" "$table"; fi
+}
+
+# --parallel 2, where this build of dbchunk has it.
+parallel_case() { # GROUP URL TABLE ROWS
+    local g=$1 url=$2 table=$3 rows=$4
     if [ "$HAS_PARALLEL" -eq 1 ]; then
         bench "$g" "$g.dbchunk-parallel2-csv" "dbchunk auto --parallel 2 csv" "$rows" -- \
-            "$DBCHUNK" export --url "$PG_URL" --table "$table" --parallel 2 --format csv --chunk "$CHUNK"
+            "$DBCHUNK" export --url "$url" --table "$table" --parallel 2 --format csv --chunk "$CHUNK"
     fi
+}
+
+export_pg() { # DATASET TABLE ROWS KEY
+    local ds=$1 table=$2 rows=$3 key=$4 g="export.pg.$1"
+    strategy_cases "$g" "$PG_URL" "$table" "$rows" auto copy keyset cursor
+    if [ "$ds" = typed ]; then offset_cases "$g" "$PG_URL" "$table"; fi
+    parallel_case "$g" "$PG_URL" "$table" "$rows"
     bench "$g" "$g.psql-copy" "psql COPY CSV" "$rows" -- \
         psql -X -w -h "$PG_HOST" -p "$PG_PORT" -U "$PG_USER" -d "$DB" -c "COPY (SELECT * FROM $table) TO STDOUT CSV HEADER"
     # A reference, not a competitor: the ordered query dbchunk's copy runs
@@ -744,18 +757,10 @@ export_pg() { # DATASET TABLE ROWS KEY
 }
 
 export_my() { # DATASET TABLE ROWS KEY
-    local ds=$1 table=$2 rows=$3 key=$4 g="export.my.$1" f s
-    for f in csv ndjson; do
-        for s in auto keyset cursor; do
-            bench "$g" "$g.dbchunk-$s-$f" "dbchunk $s $f" "$rows" -- \
-                "$DBCHUNK" export --url "$MY_URL" --table "$table" --strategy "$s" --format "$f" --chunk "$CHUNK"
-        done
-    done
+    local ds=$1 table=$2 rows=$3 key=$4 g="export.my.$1"
+    strategy_cases "$g" "$MY_URL" "$table" "$rows" auto keyset cursor
     if [ "$ds" = typed ]; then offset_cases "$g" "$MY_URL" "$table"; fi
-    if [ "$HAS_PARALLEL" -eq 1 ]; then
-        bench "$g" "$g.dbchunk-parallel2-csv" "dbchunk auto --parallel 2 csv" "$rows" -- \
-            "$DBCHUNK" export --url "$MY_URL" --table "$table" --parallel 2 --format csv --chunk "$CHUNK"
-    fi
+    parallel_case "$g" "$MY_URL" "$table" "$rows"
     # A reference, not a competitor: the keyset queries dbchunk sends (one
     # per chunk; the keys of both tables run 1..N without gaps), run by the
     # mariadb client.
@@ -776,13 +781,8 @@ export_my() { # DATASET TABLE ROWS KEY
 }
 
 export_sqlite() { # DATASET TABLE ROWS
-    local ds=$1 table=$2 rows=$3 g="export.sqlite.$1" f s
-    for f in csv ndjson; do
-        for s in auto keyset cursor; do
-            bench "$g" "$g.dbchunk-$s-$f" "dbchunk $s $f" "$rows" -- \
-                "$DBCHUNK" export --url "$SQLITE_URL" --table "$table" --strategy "$s" --format "$f" --chunk "$CHUNK"
-        done
-    done
+    local ds=$1 table=$2 rows=$3 g="export.sqlite.$1"
+    strategy_cases "$g" "$SQLITE_URL" "$table" "$rows" auto keyset cursor
     offset_cases "$g" "$SQLITE_URL" "$table"
     bench "$g" "$g.sqlite3" "sqlite3 -csv -header" "$rows" -- \
         sqlite3 -readonly -csv -header "$SQLITE_DB" "SELECT * FROM $table"

@@ -306,18 +306,32 @@ pg_bin() {
     echo "/usr/lib/postgresql/$ver/bin/$1"
 }
 
+# A throwaway server's directories, owned by its OS user: DIR for its
+# files and DATA (private) for its data; then says which server starts.
+server_dirs() { # OWNER DIR DATA SERVER PORT
+    install -d -m 0755 -o "$1" "$2" && install -d -m 0700 -o "$1" "$3" || die "could not make $3"
+    log "starting a throwaway $4 with TLS on 127.0.0.1:$5"
+}
+
+# Runs a setup command with its output in the setup log; when it fails,
+# shows the log's end and stops, naming WHAT failed.
+setup_or_die() { # WHAT COMMAND...
+    local what=$1
+    shift
+    "$@" >>"$SETUP_LOG" 2>&1 || {
+        tail -n 20 "$SETUP_LOG" >&2
+        die "$what failed"
+    }
+}
+
 start_tls_postgres() {
     local owner port
     owner=$(server_user postgres)
     port=$(free_port 25432)
-    install -d -m 0755 -o "$owner" "$TLS_PG_DIR" && install -d -m 0700 -o "$owner" "$TLS_PG_DATA" ||
-        die "could not make $TLS_PG_DATA"
-    log "starting a throwaway PostgreSQL with TLS on 127.0.0.1:$port"
-    as_server_user "$owner" "$(pg_bin initdb)" -D "$TLS_PG_DATA" -A trust -U postgres -E UTF8 \
-        --locale=C.UTF-8 --no-sync >>"$SETUP_LOG" 2>&1 || {
-        tail -n 20 "$SETUP_LOG" >&2
-        die "initdb of the throwaway PostgreSQL failed"
-    }
+    server_dirs "$owner" "$TLS_PG_DIR" "$TLS_PG_DATA" PostgreSQL "$port"
+    setup_or_die "initdb of the throwaway PostgreSQL" \
+        as_server_user "$owner" "$(pg_bin initdb)" -D "$TLS_PG_DATA" -A trust -U postgres -E UTF8 \
+        --locale=C.UTF-8 --no-sync
     TLS_PG_STARTED=1
     as_server_user "$owner" "$(pg_bin pg_ctl)" -D "$TLS_PG_DATA" -l "$TLS_PG_DIR/log" -w -t 60 \
         -o "-c port=$port -c listen_addresses=127.0.0.1 -c unix_socket_directories=$TLS_PG_DIR \
@@ -457,14 +471,10 @@ start_tls_mariadb() {
     local owner port
     owner=$(server_user mysql)
     port=$(free_port 23306)
-    install -d -m 0755 -o "$owner" "$TLS_MY_DIR" && install -d -m 0700 -o "$owner" "$TLS_MY_DATA" ||
-        die "could not make $TLS_MY_DATA"
-    log "starting a throwaway MariaDB with TLS on 127.0.0.1:$port"
-    mariadb-install-db --no-defaults --user="$owner" --datadir="$TLS_MY_DATA" \
-        --auth-root-authentication-method=normal --skip-test-db >>"$SETUP_LOG" 2>&1 || {
-        tail -n 20 "$SETUP_LOG" >&2
-        die "mariadb-install-db of the throwaway MariaDB failed"
-    }
+    server_dirs "$owner" "$TLS_MY_DIR" "$TLS_MY_DATA" MariaDB "$port"
+    setup_or_die "mariadb-install-db of the throwaway MariaDB" \
+        mariadb-install-db --no-defaults --user="$owner" --datadir="$TLS_MY_DATA" \
+        --auth-root-authentication-method=normal --skip-test-db
     TLS_MY_STARTED=1
     "$MARIADBD" --no-defaults --user="$owner" --datadir="$TLS_MY_DATA" --port="$port" \
         --bind-address=127.0.0.1 --socket="$TLS_MY_DIR/sock" --pid-file="$TLS_MY_PID" \
@@ -596,23 +606,18 @@ not_other_live_runs() {
 # Fails when the servers hold databases, roles or users they did not hold
 # before the run, or when a test left a file in the run's TMPDIR.
 check_leftovers() {
-    local left=0 extra
-    if [ -s "$RUN_DIR/pg-before" ]; then
-        extra=$(pg_objects | LC_ALL=C comm -13 "$RUN_DIR/pg-before" - | not_other_live_runs) || extra="(cannot list)"
+    local left=0 extra server name
+    for server in pg:PostgreSQL my:MariaDB; do
+        name=${server#*:} server=${server%%:*}
+        [ -s "$RUN_DIR/$server-before" ] || continue
+        extra=$("${server}_objects" | LC_ALL=C comm -13 "$RUN_DIR/$server-before" - | not_other_live_runs) ||
+            extra="(cannot list)"
         if [ -n "$extra" ]; then
-            log "LEFTOVER in PostgreSQL after the suite (a test did not drop it):"
+            log "LEFTOVER in $name after the suite (a test did not drop it):"
             printf '  %s\n' "$extra" >&2
             left=1
         fi
-    fi
-    if [ -s "$RUN_DIR/my-before" ]; then
-        extra=$(my_objects | LC_ALL=C comm -13 "$RUN_DIR/my-before" - | not_other_live_runs) || extra="(cannot list)"
-        if [ -n "$extra" ]; then
-            log "LEFTOVER in MariaDB after the suite (a test did not drop it):"
-            printf '  %s\n' "$extra" >&2
-            left=1
-        fi
-    fi
+    done
     # dbchunk-it-shared-PID is the one fixture shared by the tests of a run
     # (a big SQLite file, built once); it goes with the run directory.
     extra=$(find "$RUN_DIR/tmp" -mindepth 1 -maxdepth 1 ! -name 'dbchunk-it-shared-*' -printf '%f\n' 2>/dev/null |

@@ -36,6 +36,12 @@ pub enum Command {
     /// Cut a table into N key ranges of about equal rows and write them
     /// down (JSON), for `export --plan` workers on any machine.
     Plan(PlanArgs),
+    /// Write every table of a database (or those named) to a directory,
+    /// one file each, from one consistent snapshot, with a manifest.
+    Dump(DumpArgs),
+    /// Load a dump directory (its manifest.json) into a database,
+    /// creating the tables with --create.
+    Restore(RestoreArgs),
     /// PostgreSQL: hold a snapshot open and print its id, for `plan` and
     /// `export --snapshot` to read in, until stdin closes or SIGTERM.
     Snapshot(SnapshotArgs),
@@ -54,6 +60,8 @@ impl Command {
             Command::Count(_) => "count",
             Command::Import(_) => "import",
             Command::Plan(_) => "plan",
+            Command::Dump(_) => "dump",
+            Command::Restore(_) => "restore",
             Command::Snapshot(_) => "snapshot",
             Command::Completions(_) => "completions",
             Command::Man => "man",
@@ -100,14 +108,9 @@ pub struct SourceOpts {
     pub query: Option<String>,
 }
 
+/// What is read of the source: `export`, and `plan` for its partitions.
 #[derive(Debug, Args)]
-pub struct ExportArgs {
-    #[command(flatten)]
-    pub connect: ConnectOpts,
-
-    #[command(flatten)]
-    pub source: SourceOpts,
-
+pub struct SelectOpts {
     /// Columns to export, in this order (default: all).
     #[arg(long, value_name = "a,b,c")]
     pub columns: Option<String>,
@@ -116,10 +119,39 @@ pub struct ExportArgs {
     #[arg(long = "where", value_name = "SQL")]
     pub filter: Option<String>,
 
-    /// Column(s) that order and split the export (default: the primary key,
+    /// Column(s) that order and split the rows (default: the primary key,
     /// else a NOT NULL unique index).
     #[arg(long, value_name = "col[,col...]")]
     pub key: Option<String>,
+}
+
+/// The text an export writes: `export`, and `plan` for its partitions.
+#[derive(Debug, Args)]
+pub struct TextOutputOpts {
+    /// Output format (default: from the export's --output extension, else
+    /// csv).
+    #[arg(long, value_enum)]
+    pub format: Option<Format>,
+
+    /// Do not write the CSV/TSV header line.
+    #[arg(long)]
+    pub no_header: bool,
+
+    /// Text written for NULL in CSV (default: empty, unquoted) and TSV (default: \N).
+    #[arg(long, value_name = "STR")]
+    pub null: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct ExportArgs {
+    #[command(flatten)]
+    pub connect: ConnectOpts,
+
+    #[command(flatten)]
+    pub source: SourceOpts,
+
+    #[command(flatten)]
+    pub select: SelectOpts,
 
     /// How rows are read: auto picks from the engine and the table's keys.
     #[arg(long, value_enum, default_value_t = Strategy::Auto)]
@@ -131,9 +163,8 @@ pub struct ExportArgs {
     #[arg(long, default_value_t = 5000, value_name = "N")]
     pub chunk: u64,
 
-    /// Output format (default: from the --output extension, else csv).
-    #[arg(long, value_enum)]
-    pub format: Option<Format>,
+    #[command(flatten)]
+    pub text: TextOutputOpts,
 
     /// Output file, or - for stdout (default). A file is written under a
     /// temporary name beside it (beside a symlink's target, keeping the
@@ -167,14 +198,6 @@ pub struct ExportArgs {
     /// existing parts stop the export, exit 2).
     #[arg(long)]
     pub overwrite: bool,
-
-    /// Do not write the CSV/TSV header line.
-    #[arg(long)]
-    pub no_header: bool,
-
-    /// Text written for NULL in CSV (default: empty, unquoted) and TSV (default: \N).
-    #[arg(long, value_name = "STR")]
-    pub null: Option<String>,
 
     /// Parquet: values buffered per row group before it is written, which
     /// bounds memory (default 32MiB; 64MB, 512KiB, 1GB, or bytes).
@@ -426,31 +449,8 @@ pub struct PlanArgs {
           value_parser = clap::value_parser!(u32).range(1..=100_000))]
     pub partitions: u32,
 
-    /// Columns every partition exports, in this order (default: all).
-    #[arg(long, value_name = "a,b,c")]
-    pub columns: Option<String>,
-
-    /// SQL condition rows must meet. Raw SQL, added as `WHERE (...)`.
-    #[arg(long = "where", value_name = "SQL")]
-    pub filter: Option<String>,
-
-    /// Column(s) that order and split the rows (default: the primary key,
-    /// else a NOT NULL unique index).
-    #[arg(long, value_name = "col[,col...]")]
-    pub key: Option<String>,
-
-    /// Output format every partition writes (default: each worker's
-    /// --format or --output extension).
-    #[arg(long, value_enum)]
-    pub format: Option<Format>,
-
-    /// Text every partition writes for NULL in CSV and TSV.
-    #[arg(long, value_name = "STR")]
-    pub null: Option<String>,
-
-    /// Partitions write no CSV/TSV header line.
-    #[arg(long)]
-    pub no_header: bool,
+    #[command(flatten)]
+    pub select: SelectOpts,
 
     /// PostgreSQL: cut the ranges in this exported snapshot (from `dbchunk
     /// snapshot`) and record it, so every partition reads in it too.
@@ -476,6 +476,156 @@ pub struct PlanArgs {
     /// No warnings.
     #[arg(long)]
     pub quiet: bool,
+
+    // Last: the heading holds for every flag after it.
+    #[command(
+        flatten,
+        next_help_heading = "What every partition writes (default: each worker's own flags)"
+    )]
+    pub text: TextOutputOpts,
+}
+
+#[derive(Debug, Args)]
+pub struct DumpArgs {
+    #[command(flatten)]
+    pub connect: ConnectOpts,
+
+    /// The directory to write: one file per table and manifest.json, which
+    /// is written last (a directory without it is an unfinished dump).
+    #[arg(long, short = 'o', value_name = "DIR")]
+    pub output: std::path::PathBuf,
+
+    /// Only these tables: names or patterns with * (`orders,sales.*`).
+    #[arg(long, value_name = "a,b,'s.*'")]
+    pub tables: Option<String>,
+
+    /// Leave out these tables (names or patterns with *).
+    #[arg(long, value_name = "a,b,'s.*'")]
+    pub exclude: Option<String>,
+
+    /// The schema to dump (PostgreSQL; a database on MySQL, an attached
+    /// database on SQLite) [default: PostgreSQL's search path, the URL's
+    /// database, SQLite's main].
+    #[arg(long, value_name = "NAME")]
+    pub schema: Option<String>,
+
+    /// Format of the table files.
+    #[arg(long, value_enum, default_value_t = Format::Csv)]
+    pub format: Format,
+
+    /// Compression of the table files: zstd[:LEVEL], gzip[:LEVEL] or none
+    /// (Parquet compresses inside the file: none).
+    #[arg(long, value_name = "CODEC[:LEVEL]", default_value = "zstd")]
+    pub compress: String,
+
+    /// Tables read at once, each on its own connection, all in the same
+    /// snapshot (SQLite: 1).
+    #[arg(long, short = 'j', value_name = "N", default_value_t = 2,
+          value_parser = clap::value_parser!(u32).range(1..=256))]
+    pub jobs: u32,
+
+    /// Go on with an unfinished dump in DIR: tables whose files are
+    /// complete (checked against their checksums) are kept, the rest are
+    /// dumped again, in a new snapshot.
+    #[arg(long)]
+    pub resume: bool,
+
+    /// MySQL/MariaDB: start the workers' snapshots without the brief global
+    /// read lock (FLUSH TABLES WITH READ LOCK needs the RELOAD privilege);
+    /// the tables may then be read at slightly different points.
+    #[arg(long)]
+    pub no_lock: bool,
+
+    /// Rows fetched per round trip.
+    #[arg(long, value_name = "N", default_value_t = 10_000,
+          value_parser = clap::value_parser!(u64).range(1..))]
+    pub chunk: u64,
+
+    /// Show the progress bar on stderr: auto = when stderr is a terminal.
+    #[arg(long, value_enum, default_value_t = ProgressMode::Auto)]
+    pub progress: ProgressMode,
+
+    /// No progress and no warnings.
+    #[arg(long)]
+    pub quiet: bool,
+
+    /// Print a JSON summary on stderr at the end (tables, rows, bytes, seconds).
+    #[arg(long)]
+    pub stats: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct RestoreArgs {
+    #[command(flatten)]
+    pub connect: ConnectOpts,
+
+    /// The dump directory (written by `dbchunk dump`).
+    #[arg(value_name = "DIR")]
+    pub dir: std::path::PathBuf,
+
+    /// Only these tables of the dump: names or patterns with *.
+    #[arg(long, value_name = "a,b,'s.*'")]
+    pub tables: Option<String>,
+
+    /// Leave out these tables (names or patterns with *).
+    #[arg(long, value_name = "a,b,'s.*'")]
+    pub exclude: Option<String>,
+
+    /// The schema to restore into (PostgreSQL; a database on MySQL, an
+    /// attached database on SQLite) [default: the URL's own].
+    #[arg(long, value_name = "NAME")]
+    pub schema: Option<String>,
+
+    /// Create the tables that do not exist, from the manifest, translated
+    /// to this engine (docs/types.md); indexes and foreign keys are added
+    /// after the rows.
+    #[arg(long)]
+    pub create: bool,
+
+    /// With --create: a column whose type has no counterpart here becomes
+    /// a text column instead of an error.
+    #[arg(long)]
+    pub unmapped_as_text: bool,
+
+    /// With --create: no secondary indexes.
+    #[arg(long)]
+    pub no_indexes: bool,
+
+    /// With --create: no foreign keys.
+    #[arg(long)]
+    pub no_foreign_keys: bool,
+
+    /// Empty each table before loading it (in the transaction of the
+    /// first batch).
+    #[arg(long)]
+    pub truncate: bool,
+
+    /// What to do with a row whose key is already there: error, skip, or
+    /// update (insert strategy).
+    #[arg(long, value_enum, default_value_t = OnConflict::Error)]
+    pub on_conflict: OnConflict,
+
+    /// Tables loaded at once, each on its own connection.
+    #[arg(long, short = 'j', value_name = "N", default_value_t = 2,
+          value_parser = clap::value_parser!(u32).range(1..=256))]
+    pub jobs: u32,
+
+    /// Rows per batch: one round trip and one commit.
+    #[arg(long, value_name = "N", default_value_t = 10_000,
+          value_parser = clap::value_parser!(u64).range(1..))]
+    pub batch: u64,
+
+    /// Show the progress on stderr: auto = when stderr is a terminal.
+    #[arg(long, value_enum, default_value_t = ProgressMode::Auto)]
+    pub progress: ProgressMode,
+
+    /// No progress and no warnings.
+    #[arg(long)]
+    pub quiet: bool,
+
+    /// Print a JSON summary on stderr at the end.
+    #[arg(long)]
+    pub stats: bool,
 }
 
 #[derive(Debug, Args)]

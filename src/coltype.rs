@@ -114,6 +114,106 @@ impl ColType {
         }
     }
 
+    /// A MySQL/MariaDB column from `information_schema.COLUMNS`: its
+    /// `DATA_TYPE` (`int`, `decimal`) and `COLUMN_TYPE` (`int(10) unsigned`,
+    /// `decimal(10,2)`), as the result metadata would type it.
+    pub fn mysql(data_type: &str, column_type: &str) -> ColType {
+        let column_type = column_type.to_ascii_lowercase();
+        let signed = !column_type.contains("unsigned");
+        let int = |bits| ColType::Int { bits, signed };
+        match data_type.to_ascii_lowercase().as_str() {
+            "tinyint" => int(8),
+            "smallint" => int(16),
+            "mediumint" | "int" | "integer" => int(32),
+            "bigint" => int(64),
+            "year" => ColType::Int {
+                bits: 16,
+                signed: true,
+            },
+            "float" => ColType::Float32,
+            "double" | "real" => ColType::Float64,
+            "decimal" | "numeric" => {
+                precision_scale(&column_type).map_or(ColType::Other, |(precision, scale)| {
+                    ColType::Decimal { precision, scale }
+                })
+            }
+            "date" => ColType::Date,
+            "datetime" => ColType::Timestamp { utc: false },
+            "timestamp" => ColType::Timestamp { utc: true },
+            "time" => ColType::Time,
+            "json" => ColType::Json,
+            "enum" => ColType::Enum,
+            "binary" | "varbinary" | "tinyblob" | "blob" | "mediumblob" | "longblob" => {
+                ColType::Binary
+            }
+            "char" | "varchar" | "tinytext" | "text" | "mediumtext" | "longtext" => ColType::Text,
+            _ => ColType::Other,
+        }
+    }
+
+    /// The portable type's name in a dump's manifest and docs/types.md:
+    /// `int32`, `uint64`, `decimal(10,2)`, `timestamptz`, ...
+    pub fn name(self) -> String {
+        match self {
+            ColType::Bool => "bool".into(),
+            ColType::Int { bits, signed: true } => format!("int{bits}"),
+            ColType::Int {
+                bits,
+                signed: false,
+            } => format!("uint{bits}"),
+            ColType::Float32 => "float32".into(),
+            ColType::Float64 => "float64".into(),
+            ColType::Decimal { precision, scale } => format!("decimal({precision},{scale})"),
+            ColType::Date => "date".into(),
+            ColType::Time => "time".into(),
+            ColType::Timestamp { utc: false } => "timestamp".into(),
+            ColType::Timestamp { utc: true } => "timestamptz".into(),
+            ColType::Text => "text".into(),
+            ColType::Enum => "enum".into(),
+            ColType::Binary => "binary".into(),
+            ColType::Uuid => "uuid".into(),
+            ColType::Json => "json".into(),
+            ColType::Other => "other".into(),
+        }
+    }
+
+    /// The type a [`ColType::name`] names.
+    pub fn from_name(name: &str) -> Option<ColType> {
+        let int = |digits: &str, signed| {
+            let bits = digits
+                .parse()
+                .ok()
+                .filter(|b| [8, 16, 32, 64].contains(b))?;
+            Some(ColType::Int { bits, signed })
+        };
+        if let Some(bits) = name.strip_prefix("uint") {
+            return int(bits, false);
+        }
+        if let Some(bits) = name.strip_prefix("int") {
+            return int(bits, true);
+        }
+        if name.starts_with("decimal(") {
+            let (precision, scale) = precision_scale(name)?;
+            return Some(ColType::Decimal { precision, scale });
+        }
+        Some(match name {
+            "bool" => ColType::Bool,
+            "float32" => ColType::Float32,
+            "float64" => ColType::Float64,
+            "date" => ColType::Date,
+            "time" => ColType::Time,
+            "timestamp" => ColType::Timestamp { utc: false },
+            "timestamptz" => ColType::Timestamp { utc: true },
+            "text" => ColType::Text,
+            "enum" => ColType::Enum,
+            "binary" => ColType::Binary,
+            "uuid" => ColType::Uuid,
+            "json" => ColType::Json,
+            "other" => ColType::Other,
+            _ => return None,
+        })
+    }
+
     /// Whether values of this type are character data, which must be
     /// valid UTF-8 in formats that type them as strings.
     pub fn is_textual(self) -> bool {
@@ -165,6 +265,66 @@ mod tests {
             ColType::postgres("int4", "integer[]", true, false),
             ColType::Json
         );
+    }
+
+    #[test]
+    fn portable_names_read_back() {
+        let all = [
+            ColType::Bool,
+            ColType::Int {
+                bits: 8,
+                signed: false,
+            },
+            ColType::Int {
+                bits: 64,
+                signed: true,
+            },
+            ColType::Float32,
+            ColType::Float64,
+            ColType::Decimal {
+                precision: 38,
+                scale: 9,
+            },
+            ColType::Date,
+            ColType::Time,
+            ColType::Timestamp { utc: false },
+            ColType::Timestamp { utc: true },
+            ColType::Text,
+            ColType::Enum,
+            ColType::Binary,
+            ColType::Uuid,
+            ColType::Json,
+            ColType::Other,
+        ];
+        for ty in all {
+            assert_eq!(ColType::from_name(&ty.name()), Some(ty), "{}", ty.name());
+        }
+        assert_eq!(ColType::from_name("int12"), None);
+        assert_eq!(ColType::from_name("varchar"), None);
+    }
+
+    #[test]
+    fn mysql_reads_unsigned_and_decimals_from_the_column_type() {
+        assert_eq!(
+            ColType::mysql("int", "int(10) unsigned"),
+            ColType::Int {
+                bits: 32,
+                signed: false
+            }
+        );
+        assert_eq!(
+            ColType::mysql("decimal", "decimal(12,3)"),
+            ColType::Decimal {
+                precision: 12,
+                scale: 3
+            }
+        );
+        assert_eq!(
+            ColType::mysql("timestamp", "timestamp(6)"),
+            ColType::Timestamp { utc: true }
+        );
+        assert_eq!(ColType::mysql("set", "set('a','b')"), ColType::Other);
+        assert_eq!(ColType::mysql("longblob", "longblob"), ColType::Binary);
     }
 
     #[test]

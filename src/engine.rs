@@ -9,6 +9,23 @@ pub enum Engine {
 }
 
 impl Engine {
+    /// The word files written by dbchunk (a plan, a dump's manifest) name
+    /// the engine with: `postgres`, `mysql`, `sqlite`.
+    pub fn key(self) -> &'static str {
+        match self {
+            Engine::Postgres => "postgres",
+            Engine::Mysql => "mysql",
+            Engine::Sqlite => "sqlite",
+        }
+    }
+
+    /// The engine a [`Engine::key`] names.
+    pub fn from_key(key: &str) -> Option<Engine> {
+        [Engine::Postgres, Engine::Mysql, Engine::Sqlite]
+            .into_iter()
+            .find(|e| e.key() == key)
+    }
+
     pub fn name(self) -> &'static str {
         match self {
             Engine::Postgres => "PostgreSQL",

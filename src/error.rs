@@ -3,30 +3,34 @@
 
 use crate::secrets::scrub;
 
-/// A mistake in how dbchunk was called, found before any work: exit 2.
-#[derive(Debug)]
-pub struct UsageError(pub String);
+/// An error type that is its message, told apart from other errors by
+/// its type (each maps to its own exit code).
+macro_rules! message_error {
+    ($(#[$doc:meta])* $name:ident) => {
+        $(#[$doc])*
+        #[derive(Debug)]
+        pub struct $name(pub String);
 
-impl std::fmt::Display for UsageError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&self.0)
-    }
+        impl std::fmt::Display for $name {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(&self.0)
+            }
+        }
+
+        impl std::error::Error for $name {}
+    };
 }
 
-impl std::error::Error for UsageError {}
+message_error!(
+    /// A mistake in how dbchunk was called, found before any work: exit 2.
+    UsageError
+);
 
-/// Another run holds what this one needs (the lock of its `--state`
-/// file): exit 75 (`EX_TEMPFAIL`), which says "try again later".
-#[derive(Debug)]
-pub struct Busy(pub String);
-
-impl std::fmt::Display for Busy {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&self.0)
-    }
-}
-
-impl std::error::Error for Busy {}
+message_error!(
+    /// Another run holds what this one needs (the lock of its `--state`
+    /// file): exit 75 (`EX_TEMPFAIL`), which says "try again later".
+    Busy
+);
 
 /// clap's own errors (an unknown flag, a bad value) in dbchunk's form:
 /// `dbchunk: ` and clap's first line, then its usage and tip lines, exit

@@ -25,6 +25,7 @@ pub mod format;
 pub mod ident;
 pub mod input;
 pub mod log;
+pub mod manifest;
 pub mod output;
 pub mod partition;
 pub mod pipeline;
@@ -37,6 +38,8 @@ pub mod secrets;
 pub mod signals;
 pub mod split;
 pub mod state;
+#[cfg(test)]
+mod testing;
 pub mod throttle;
 pub mod tls;
 pub mod url;
@@ -102,6 +105,16 @@ fn execute(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         Command::Plan(args) => {
             runtime.block_on(cmd::plan::run(args))?;
+            Ok(ExitCode::Success)
+        }
+        Command::Dump(args) => {
+            let plan = config::dump::DumpPlan::from_args(args)?;
+            runtime.block_on(cmd::dump::run(plan))?;
+            Ok(ExitCode::Success)
+        }
+        Command::Restore(args) => {
+            let plan = config::restore::RestorePlan::from_args(args)?;
+            runtime.block_on(cmd::restore::run(plan))?;
             Ok(ExitCode::Success)
         }
         Command::Snapshot(args) => {

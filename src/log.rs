@@ -108,7 +108,7 @@ fn json_line(level: Level, message: &str, fields: Map<String, Value>) -> String 
 }
 
 /// RFC 3339 UTC with milliseconds, without a date crate.
-fn now_utc() -> String {
+pub fn now_utc() -> String {
     let since = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap_or_default();

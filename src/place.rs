@@ -65,6 +65,17 @@ pub fn open_stream(path: &Path) -> io::Result<std::fs::File> {
         .map_err(|e| named(path, e))
 }
 
+/// Writes `bytes` to the regular file `to` (or a free name) all at once:
+/// into a temporary file beside it, synced, then renamed over it.
+pub fn write_atomically(to: &Path, bytes: &[u8]) -> io::Result<()> {
+    use std::io::Write;
+    let mut file = temp_beside(to)?;
+    file.write_all(bytes)?;
+    file.as_file().sync_all()?;
+    file.persist(to).map_err(|e| e.error)?;
+    Ok(())
+}
+
 /// A temporary file beside `target` (same directory, so the final rename
 /// cannot cross file systems), named `.NAME.XXXXXX.partial`.
 pub fn temp_beside(target: &Path) -> io::Result<tempfile::NamedTempFile> {

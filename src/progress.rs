@@ -56,6 +56,29 @@ impl Progress {
         progress
     }
 
+    /// A dump's bar: tables done of `tables`, and rows against the
+    /// planner's estimate for the tables still to dump.
+    pub fn for_tables(mode: ProgressMode, quiet: bool, rows: u64, tables: usize) -> Progress {
+        const WITHOUT_TOTAL: &str =
+            "{elapsed_precise} {prefix} tables, {human_pos} rows, {rate}, {msg}";
+        let template = "{elapsed_precise} {prefix} tables, {human_pos}/~{human_len} rows, {rate}, \
+                        {msg}, ETA {eta}";
+        let mut progress = Progress::build(mode, quiet, Some(rows), template, false);
+        if let Some(bar) = &progress.bar {
+            progress.without_total = Some(style(WITHOUT_TOTAL, progress.log_lines));
+            bar.set_prefix(format!("0/{tables}"));
+            bar.set_length(rows);
+        }
+        progress
+    }
+
+    /// How many of a dump's tables are complete.
+    pub fn tables_done(&self, done: usize, tables: usize) {
+        if let Some(bar) = &self.bar {
+            bar.set_prefix(format!("{done}/{tables}"));
+        }
+    }
+
     /// An import's bar: input bytes read against the input's size (when
     /// it is a file), and rows.
     pub fn for_input(mode: ProgressMode, quiet: bool, size: Option<u64>) -> Progress {

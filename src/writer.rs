@@ -228,15 +228,23 @@ pub struct Journal {
     pub state: ImportState,
 }
 
-pub struct BatchWriter<'a> {
-    db: &'a mut Db,
-    insert: Insert,
+/// How a [`BatchWriter`] writes, as the import's plan settles it.
+pub struct WriteOptions {
+    pub insert: Insert,
     /// How whole batches go in; a failed batch is always replayed with
     /// single-row `INSERT`s.
-    strategy: ImportStrategy,
-    atomic: bool,
-    journal: Option<Journal>,
-    reconnect: Option<Reconnect>,
+    pub strategy: ImportStrategy,
+    /// `--atomic`: one transaction for the whole input.
+    pub atomic: bool,
+    /// `--state` (never with `--atomic`).
+    pub journal: Option<Journal>,
+    /// `--retries` where a lost connection can be opened again.
+    pub reconnect: Option<Reconnect>,
+}
+
+pub struct BatchWriter<'a> {
+    db: &'a mut Db,
+    options: WriteOptions,
     in_flight: Option<InFlight>,
     /// Where the committed input ends; `None` until a batch commits,
     /// unless a resumed import starts after committed input.
@@ -255,35 +263,22 @@ pub struct BatchWriter<'a> {
 impl<'a> BatchWriter<'a> {
     /// Opens the one transaction of an `--atomic` import. A `journal`
     /// (never with `--atomic`) goes on from the rows its state records.
-    pub async fn start(
-        db: &'a mut Db,
-        insert: Insert,
-        strategy: ImportStrategy,
-        atomic: bool,
-        journal: Option<Journal>,
-        reconnect: Option<Reconnect>,
-    ) -> Result<BatchWriter<'a>> {
-        if atomic {
+    pub async fn start(db: &'a mut Db, options: WriteOptions) -> Result<BatchWriter<'a>> {
+        if options.atomic {
             db.execute("BEGIN")
                 .await
                 .context("starting the transaction")?;
         }
-        let written = journal.as_ref().map_or(0, |j| j.state.rows);
-        let committed_at = journal
-            .as_ref()
-            .filter(|j| j.state.bytes > 0)
-            .map(|j| Committed {
-                bytes: j.state.bytes,
-                line: None,
-                rejects: (j.state.rejected, j.state.reject_bytes),
-            });
+        let journal = options.journal.as_ref();
+        let written = journal.map_or(0, |j| j.state.rows);
+        let committed_at = journal.filter(|j| j.state.bytes > 0).map(|j| Committed {
+            bytes: j.state.bytes,
+            line: None,
+            rejects: (j.state.rejected, j.state.reject_bytes),
+        });
         Ok(BatchWriter {
             db,
-            insert,
-            strategy,
-            atomic,
-            journal,
-            reconnect,
+            options,
             in_flight: None,
             committed_at,
             written,
@@ -295,7 +290,7 @@ impl<'a> BatchWriter<'a> {
 
     /// Rows committed for good so far.
     pub fn committed(&self) -> u64 {
-        if self.atomic {
+        if self.options.atomic {
             0
         } else {
             self.written
@@ -304,7 +299,7 @@ impl<'a> BatchWriter<'a> {
 
     /// Empties the table (`--truncate`), inside the transaction if any.
     pub async fn truncate(&mut self) -> Result<()> {
-        let sql = format!("DELETE FROM {}", self.insert.table);
+        let sql = format!("DELETE FROM {}", self.options.insert.table);
         self.db
             .execute(&sql)
             .await
@@ -338,10 +333,10 @@ impl<'a> BatchWriter<'a> {
                 Ok(()) => return Ok(()),
                 Err(err) => err,
             };
-            let Some(reconnect) = &self.reconnect else {
+            let Some(reconnect) = &self.options.reconnect else {
                 return Err(err);
             };
-            if self.atomic
+            if self.options.atomic
                 || retries == reconnect.retries.max
                 || !crate::db::is_connection_lost(&err)
             {
@@ -366,7 +361,7 @@ impl<'a> BatchWriter<'a> {
             match landed {
                 Some(true) => return self.commit_went_through(commit),
                 Some(false) => {}
-                None if self.insert.key_is_in_input() => careful = true,
+                None if self.options.insert.key_is_in_input() => careful = true,
                 None => {
                     return Err(anyhow!(
                         "the connection was lost while the batch ending on {} {} was being \
@@ -374,7 +369,7 @@ impl<'a> BatchWriter<'a> {
                          rows before rerunning",
                         self.input_unit,
                         batch.lines.last().copied().unwrap_or(0),
-                        self.insert.table
+                        self.options.insert.table
                     ))
                 }
             }
@@ -389,7 +384,7 @@ impl<'a> BatchWriter<'a> {
             line: Some(commit.line),
             rejects: commit.rejects,
         });
-        if let Some(journal) = self.journal.as_mut() {
+        if let Some(journal) = self.options.journal.as_mut() {
             let state = &mut journal.state;
             (state.rows, state.bytes, state.pending) = (commit.rows, commit.end, None);
             (state.rejected, state.reject_bytes) = commit.rejects;
@@ -405,8 +400,11 @@ impl<'a> BatchWriter<'a> {
         mut rejects: Option<&mut Rejects>,
     ) -> Result<()> {
         let (insert, strategy) = match careful {
-            true => (self.insert.skipping_duplicates(), ImportStrategy::Insert),
-            false => (self.insert.clone(), self.strategy),
+            true => (
+                self.options.insert.skipping_duplicates(),
+                ImportStrategy::Insert,
+            ),
+            false => (self.options.insert.clone(), self.options.strategy),
         };
         self.open().await?;
         let written = self
@@ -480,13 +478,13 @@ impl<'a> BatchWriter<'a> {
     /// Commits the `--atomic` transaction, and records in the state that
     /// the whole input, up to `end`, is done.
     pub async fn finish(self, end: u64, rejects: Option<&mut Rejects>) -> Result<()> {
-        if self.atomic {
+        if self.options.atomic {
             self.db
                 .execute("COMMIT")
                 .await
                 .context("committing the transaction")?;
         }
-        if let Some(mut journal) = self.journal {
+        if let Some(mut journal) = self.options.journal {
             let state = &mut journal.state;
             (state.rejected, state.reject_bytes) = reject_position(rejects)?;
             (state.rows, state.bytes, state.done) = (self.written, end, true);
@@ -496,10 +494,17 @@ impl<'a> BatchWriter<'a> {
     }
 
     async fn open(&mut self) -> Result<()> {
-        let sql = if self.atomic {
-            "SAVEPOINT dbchunk_batch"
+        self.batch_statement("SAVEPOINT dbchunk_batch", "BEGIN")
+            .await
+    }
+
+    /// Runs a batch's `on_savepoint` inside the one `--atomic`
+    /// transaction, else its own transaction's `alone`.
+    async fn batch_statement(&mut self, on_savepoint: &str, alone: &str) -> Result<()> {
+        let sql = if self.options.atomic {
+            on_savepoint
         } else {
-            "BEGIN"
+            alone
         };
         self.db.execute(sql).await
     }
@@ -515,7 +520,7 @@ impl<'a> BatchWriter<'a> {
         rows: u64,
         rejects: Option<&mut Rejects>,
     ) -> Result<()> {
-        if self.atomic {
+        if self.options.atomic {
             return self
                 .db
                 .execute("RELEASE SAVEPOINT dbchunk_batch")
@@ -523,7 +528,7 @@ impl<'a> BatchWriter<'a> {
                 .context("committing the batch");
         }
         let (rejected, reject_bytes) = reject_position(rejects)?;
-        let xid = match self.journal.is_some() || self.reconnect.is_some() {
+        let xid = match self.options.journal.is_some() || self.options.reconnect.is_some() {
             true => self.db.transaction_id().await?,
             false => None,
         };
@@ -539,7 +544,7 @@ impl<'a> BatchWriter<'a> {
             line: Some(line),
             rejects: (rejected, reject_bytes),
         };
-        let Some(journal) = self.journal.as_mut() else {
+        let Some(journal) = self.options.journal.as_mut() else {
             self.db
                 .execute("COMMIT")
                 .await
@@ -567,12 +572,8 @@ impl<'a> BatchWriter<'a> {
     }
 
     async fn abandon(&mut self) -> Result<()> {
-        let sql = if self.atomic {
-            "ROLLBACK TO SAVEPOINT dbchunk_batch"
-        } else {
-            "ROLLBACK"
-        };
-        self.db.execute(sql).await
+        self.batch_statement("ROLLBACK TO SAVEPOINT dbchunk_batch", "ROLLBACK")
+            .await
     }
 }
 

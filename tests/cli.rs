@@ -2,7 +2,7 @@
 //! passwords never show.
 
 use crate::util::db::pg_url;
-use crate::util::{dbchunk, sqlite_url, TempDir};
+use crate::util::{dbchunk, export, import, sqlite_url, Cmd, TempDir};
 
 const SECRET: &str = "SuperSecret123";
 
@@ -21,8 +21,8 @@ fn small_db(dir: &TempDir) -> String {
 
 /// A usage error: exit 2, nothing on stdout, a message on stderr.
 #[track_caller]
-fn usage_error(args: &[&str]) -> String {
-    let run = dbchunk(args).fails(2);
+fn usage_error(cmd: Cmd) -> String {
+    let run = cmd.fails(2);
     assert!(
         run.stdout.is_empty(),
         "{}: stdout must stay empty: {:?}",
@@ -41,9 +41,7 @@ fn usage_error(args: &[&str]) -> String {
 fn cli_copy_strategy_needs_postgres() {
     let dir = TempDir::new("cli_copy_strategy_needs_postgres");
     let url = small_db(&dir);
-    let err = usage_error(&[
-        "export", "--url", &url, "--table", "t", "--strategy", "copy",
-    ]);
+    let err = usage_error(export(&url, "t").args(["--strategy", "copy"]));
     assert!(err.contains("copy"), "{err}");
     assert!(err.contains("PostgreSQL"), "{err}");
 }
@@ -52,20 +50,18 @@ fn cli_copy_strategy_needs_postgres() {
 fn cli_table_and_query_are_exclusive() {
     let dir = TempDir::new("cli_table_and_query_are_exclusive");
     let url = small_db(&dir);
-    let err = usage_error(&[
-        "export", "--url", &url, "--table", "t", "--query", "SELECT 1",
-    ]);
+    let err = usage_error(export(&url, "t").args(["--query", "SELECT 1"]));
     assert!(err.contains("--table") && err.contains("--query"), "{err}");
     // Neither is a usage error too.
-    usage_error(&["export", "--url", &url]);
+    usage_error(dbchunk(["export", "--url", &url]));
 }
 
 #[test]
 fn cli_unknown_url_scheme() {
-    let err = usage_error(&["export", "--url", "oracle://x", "--table", "t"]);
+    let err = usage_error(export("oracle://x", "t"));
     assert!(err.starts_with("dbchunk: "), "{err}");
     assert!(err.contains("oracle://x"), "{err}");
-    usage_error(&["count", "--url", "oracle://x", "--table", "t"]);
+    usage_error(dbchunk(["count", "--url", "oracle://x", "--table", "t"]));
 }
 
 #[test]
@@ -74,19 +70,11 @@ fn cli_unsupported_compression_is_refused() {
     let url = small_db(&dir);
     for (name, more) in [("x.csv.bz2", None), ("x.csv.gz", Some("zstd"))] {
         let out = dir.join(name);
-        let mut args = vec![
-            "export",
-            "--url",
-            &url,
-            "--table",
-            "t",
-            "--output",
-            out.to_str().unwrap(),
-        ];
+        let mut cmd = export(&url, "t").arg("--output").arg(&out);
         if let Some(codec) = more {
-            args.extend(["--compress", codec]);
+            cmd = cmd.args(["--compress", codec]);
         }
-        let err = usage_error(&args);
+        let err = usage_error(cmd);
         assert!(err.contains(name), "{err}");
         assert!(
             !out.exists(),
@@ -94,18 +82,16 @@ fn cli_unsupported_compression_is_refused() {
         );
     }
     // Relative name, as a user would type it.
-    usage_error(&[
-        "export", "--url", &url, "--table", "t", "--output", "x.csv.xz",
-    ]);
+    usage_error(export(&url, "t").args(["--output", "x.csv.xz"]));
 }
 
 #[test]
 fn cli_zero_chunk_is_a_usage_error() {
     let dir = TempDir::new("cli_zero_chunk_is_a_usage_error");
     let url = small_db(&dir);
-    let err = usage_error(&["export", "--url", &url, "--table", "t", "--chunk", "0"]);
+    let err = usage_error(export(&url, "t").args(["--chunk", "0"]));
     assert_eq!(err.trim(), "dbchunk: --chunk must be at least 1");
-    let err = usage_error(&["import", "--url", &url, "--table", "t", "--batch", "0"]);
+    let err = usage_error(import(&url, "t").args(["--batch", "0"]));
     assert_eq!(err.trim(), "dbchunk: --batch must be at least 1");
 }
 
@@ -113,19 +99,14 @@ fn cli_zero_chunk_is_a_usage_error() {
 fn cli_keyset_on_a_view_without_key_names_key_flag() {
     let dir = TempDir::new("cli_keyset_on_a_view_without_key_names_key_flag");
     let url = small_db(&dir);
-    let err = usage_error(&[
-        "export", "--url", &url, "--table", "v", "--strategy", "keyset",
-    ]);
+    let err = usage_error(export(&url, "v").args(["--strategy", "keyset"]));
     assert!(err.contains("--key"), "{err}");
-    let err = usage_error(&[
-        "export", "--url", &url, "--table", "v", "--strategy", "offset",
-    ]);
+    let err = usage_error(export(&url, "v").args(["--strategy", "offset"]));
     assert!(err.contains("--key"), "{err}");
     // With a key named, the same view exports.
-    let run = dbchunk([
-        "export", "--url", &url, "--table", "v", "--strategy", "keyset", "--key", "id",
-    ])
-    .success();
+    let run = export(&url, "v")
+        .args(["--strategy", "keyset", "--key", "id"])
+        .success();
     assert_eq!(run.stdout_str(), "id,name\n1,a\n2,b\n3,c\n");
 }
 
@@ -158,7 +139,7 @@ fn cli_url_from_database_url_env() {
         .success();
     assert_eq!(run.stdout_str(), "3\n");
     // Without either, it is a usage error.
-    usage_error(&["count", "--table", "t"]);
+    usage_error(dbchunk(["count", "--table", "t"]));
 }
 
 #[test]
@@ -181,46 +162,23 @@ fn cli_missing_sqlite_file_names_the_path() {
 fn cli_unknown_table_is_named() {
     let dir = TempDir::new("cli_unknown_table_is_named");
     let url = small_db(&dir);
-    let run = dbchunk(["export", "--url", &url, "--table", "no_such_table_xyz"]).fails(1);
-    assert!(
-        run.one_error_line().contains("no_such_table_xyz"),
-        "{}",
-        run.stderr
-    );
-    let run = dbchunk(["count", "--url", &url, "--table", "no_such_table_xyz"]).fails(1);
-    assert!(
-        run.one_error_line().contains("no_such_table_xyz"),
-        "{}",
-        run.stderr
-    );
+    export(&url, "no_such_table_xyz").fails_saying(1, &["no_such_table_xyz"]);
+    dbchunk(["count", "--url", &url, "--table", "no_such_table_xyz"])
+        .fails_saying(1, &["no_such_table_xyz"]);
 }
 
 #[test]
 fn cli_unknown_postgres_table_is_named() {
-    let run = dbchunk([
-        "export",
-        "--url",
-        &pg_url(),
-        "--table",
-        "cli_no_such_table_xyz",
-    ])
-    .fails(1);
-    assert!(
-        run.one_error_line().contains("cli_no_such_table_xyz"),
-        "{}",
-        run.stderr
-    );
+    export(&pg_url(), "cli_no_such_table_xyz").fails_saying(1, &["cli_no_such_table_xyz"]);
 }
 
 #[test]
 fn cli_unknown_column_is_named() {
     let dir = TempDir::new("cli_unknown_column_is_named");
     let url = small_db(&dir);
-    let run = dbchunk([
-        "export", "--url", &url, "--table", "t", "--columns", "id,nope_col",
-    ])
-    .fails(1);
-    assert!(run.one_error_line().contains("nope_col"), "{}", run.stderr);
+    export(&url, "t")
+        .args(["--columns", "id,nope_col"])
+        .fails_saying(1, &["nope_col"]);
 }
 
 #[test]
@@ -251,7 +209,7 @@ fn cli_postgres_auth_failure_hides_password() {
 #[test]
 fn cli_unreachable_postgres_gives_a_hint_and_hides_password() {
     let url = format!("postgres://u:{SECRET}@127.0.0.1:1/test");
-    let run = dbchunk(["export", "--url", &url, "--table", "t"]).fails(1);
+    let run = export(&url, "t").fails(1);
     let line = run.one_error_line().to_lowercase();
     run.assert_hides(SECRET);
     assert!(
@@ -267,12 +225,9 @@ fn cli_unreachable_postgres_gives_a_hint_and_hides_password() {
 fn cli_password_in_bad_usage_is_hidden() {
     // A usage error found after the URL was read must not echo the URL's password.
     let url = format!("postgres://u:{SECRET}@127.0.0.1:1/test");
-    let run = dbchunk(["export", "--url", &url, "--table", "a.b.c"]).fails(2);
+    let run = export(&url, "a.b.c").fails(2);
     run.assert_hides(SECRET);
-    let run = dbchunk([
-        "export", "--url", &url, "--table", "t", "--output", "x.csv.bz2",
-    ])
-    .fails(2);
+    let run = export(&url, "t").args(["--output", "x.csv.bz2"]).fails(2);
     run.assert_hides(SECRET);
 }
 

@@ -9,9 +9,11 @@ use std::io::Write;
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
-use crate::util::db::{sqlite_exec, sqlite_query_text};
+use crate::util::db::sqlite_exec;
 use crate::util::fixtures::sqlite_awkward;
-use crate::util::{dbchunk, decompress_file, kill_after, sqlite_url, TempDir};
+use crate::util::procs::{kill_and_resume, read_json};
+use crate::util::tables::{import_t, lite_file, NOT_NULL_T};
+use crate::util::{dbchunk, decompress_file, kill_after, TempDir};
 
 /// The awkward-values table `t` ([`sqlite_awkward`]).
 fn source_db(dir: &TempDir, rows: u32) -> String {
@@ -27,11 +29,12 @@ fn plain(url: &str, format: &str) -> Vec<u8> {
     .stdout
 }
 
-/// `tool -dc` (gzip or zstd) of `data`, which must succeed.
+/// `tool ARGS` (gzip or zstd) with `data` on stdin, which must succeed:
+/// its stdout.
 #[track_caller]
-fn tool_decompress(tool: &str, data: &[u8]) -> Vec<u8> {
+fn tool_filter(tool: &str, args: &[&str], data: &[u8]) -> Vec<u8> {
     let mut child = Command::new(tool)
-        .arg("-dc")
+        .args(args)
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -46,27 +49,22 @@ fn tool_decompress(tool: &str, data: &[u8]) -> Vec<u8> {
     feeder.join().unwrap();
     assert!(
         out.status.success(),
-        "{tool} -dc failed: {}",
+        "{tool} {args:?} failed: {}",
         String::from_utf8_lossy(&out.stderr)
     );
     out.stdout
 }
 
+/// `tool -dc` (gzip or zstd) of `data`, which must succeed.
+#[track_caller]
+fn tool_decompress(tool: &str, data: &[u8]) -> Vec<u8> {
+    tool_filter(tool, &["-dc"], data)
+}
+
 /// `tool -c` (compress) of `data`.
+#[track_caller]
 fn tool_compress(tool: &str, data: &[u8]) -> Vec<u8> {
-    let mut child = Command::new(tool)
-        .args(["-c", "-q"])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap_or_else(|e| panic!("cannot run {tool}: {e}"));
-    let mut stdin = child.stdin.take().unwrap();
-    let data = data.to_vec();
-    let feeder = std::thread::spawn(move || stdin.write_all(&data).unwrap());
-    let out = child.wait_with_output().unwrap();
-    feeder.join().unwrap();
-    assert!(out.status.success(), "{tool} -c failed");
-    out.stdout
+    tool_filter(tool, &["-c", "-q"], data)
 }
 
 fn tool_of(name: &str) -> &'static str {
@@ -142,45 +140,36 @@ fn compress_files_and_stdout_decompress_to_the_plain_bytes() {
 fn compress_mismatches_and_unsupported_codecs_are_usage_errors() {
     let dir = TempDir::new("compress_usage");
     let url = source_db(&dir, 10);
-    for (args, expected) in [
+    std::fs::write(dir.join("plain.csv.zst"), "id\n1\n").unwrap();
+    for (command, args, code, expected) in [
         (
+            "export",
             &["-o", "x.csv.gz", "--compress", "zstd"][..],
+            2,
             "--compress is zstd",
         ),
-        (&["-o", "x.csv", "--compress", "gzip"], "x.csv.gz"),
-        (&["-o", "x.csv.bz2"], "not bzip2"),
-        (&["-o", "x.ndjson.xz"], "not xz"),
-        (&["--compress", "lz4"], "gzip or zstd"),
-        (&["--compress", "zstd:99"], "from 1 to 22"),
+        (
+            "export",
+            &["-o", "x.csv", "--compress", "gzip"],
+            2,
+            "x.csv.gz",
+        ),
+        ("export", &["-o", "x.csv.bz2"], 2, "not bzip2"),
+        ("export", &["-o", "x.ndjson.xz"], 2, "not xz"),
+        ("export", &["--compress", "lz4"], 2, "gzip or zstd"),
+        ("export", &["--compress", "zstd:99"], 2, "from 1 to 22"),
+        ("import", &["-i", "in.csv.bz2"], 2, "bzip2 -dc"),
+        // A .zst name that holds plain text is refused, not read as text.
+        ("import", &["-i", "plain.csv.zst"], 1, "is not zstd data"),
     ] {
-        let run = dbchunk(["export", "--url", &url, "--table", "t"])
+        dbchunk([command, "--url", &url, "--table", "t"])
             .args(args)
             .current_dir(dir.path())
-            .fails(2);
-        let line = run.one_error_line();
-        assert!(line.contains(expected), "{args:?}: {line}");
+            .fails(code)
+            .error_says(&[expected]);
     }
-    assert_eq!(dir.entries(), vec!["source.db".to_string()]);
-    let run = dbchunk(["import", "--url", &url, "--table", "t", "-i", "in.csv.bz2"])
-        .current_dir(dir.path())
-        .fails(2);
-    assert!(
-        run.one_error_line().contains("bzip2 -dc"),
-        "{}",
-        run.one_error_line()
-    );
-    // A .zst name that holds plain text is refused, not read as text.
-    std::fs::write(dir.join("plain.csv.zst"), "id\n1\n").unwrap();
-    let run = dbchunk([
-        "import", "--url", &url, "--table", "t", "-i", "plain.csv.zst",
-    ])
-    .current_dir(dir.path())
-    .fails(1);
-    assert!(
-        run.one_error_line().contains("is not zstd data"),
-        "{}",
-        run.one_error_line()
-    );
+    // No export wrote a file.
+    assert_eq!(dir.entries(), ["plain.csv.zst", "source.db"]);
 }
 
 #[test]
@@ -249,12 +238,7 @@ fn compress_import_reads_gz_zst_and_compressed_stdin() {
 #[test]
 fn compress_import_resumes_in_a_compressed_input() {
     let dir = TempDir::new("compress_import_resume");
-    let path = dir.join("t.db");
-    sqlite_exec(
-        &path,
-        "CREATE TABLE t(id INTEGER PRIMARY KEY, n INTEGER NOT NULL);",
-    );
-    let url = sqlite_url(&path);
+    let db = lite_file(&dir, "t.db", NOT_NULL_T);
     let mut text = String::from("id,n\n");
     for i in 1..=500 {
         // Line 302 (id 301) breaks NOT NULL.
@@ -268,40 +252,22 @@ fn compress_import_resumes_in_a_compressed_input() {
     let input = dir.join("in.csv.zst");
     std::fs::write(&input, tool_compress("zstd", text.as_bytes())).unwrap();
     let state = dir.join("state.json");
-    let import = |resume: bool, rejects: bool| {
-        let mut cmd = dbchunk([
-            "import", "--url", &url, "--table", "t", "--batch", "50", "--quiet",
-        ])
+    import_t(&db, &state, "50", false)
         .arg("-i")
         .arg(&input)
-        .arg("--state")
-        .arg(&state);
-        if rejects {
-            cmd = cmd
-                .arg("--reject-file")
-                .arg(dir.join("rejects.txt"))
-                .args(["--max-errors", "1"]);
-        }
-        if resume {
-            cmd = cmd.arg("--resume");
-        }
-        cmd
-    };
-    let failed = import(false, false).fails(1);
-    assert!(
-        failed.one_error_line().contains("line 302"),
-        "{}",
-        failed.one_error_line()
-    );
-    let saved: serde_json::Value = serde_json::from_slice(&std::fs::read(&state).unwrap()).unwrap();
-    assert_eq!(saved["rows"], 300);
-    import(true, true).fails(3); // completed, with the one bad row rejected
+        .fails(1)
+        .error_says(&["line 302"]);
+    assert_eq!(read_json(&state)["rows"], 300);
+    import_t(&db, &state, "50", true)
+        .arg("-i")
+        .arg(&input)
+        .arg("--reject-file")
+        .arg(dir.join("rejects.txt"))
+        .args(["--max-errors", "1"])
+        .fails(3); // completed, with the one bad row rejected
     assert_eq!(
-        sqlite_query_text(
-            &path,
-            "SELECT count(*) || ' ' || count(DISTINCT id) || ' ' || sum(id) FROM t"
-        )
-        .unwrap(),
+        db.text("SELECT count(*) || ' ' || count(DISTINCT id) || ' ' || sum(id) FROM t")
+            .unwrap(),
         format!("499 499 {}", 500 * 501 / 2 - 301)
     );
 }
@@ -320,9 +286,9 @@ fn compress_resume_after_kill() {
     .stdout;
     let slow = ["--chunk", "300", "--max-rate", "20000/s", "--quiet"];
     let mut cut_midway = 0;
-    for ext in ["zst", "gz"] {
-        let tool = if ext == "gz" { "gzip" } else { "zstd" };
+    for (ext, tool) in [("zst", "zstd"), ("gz", "gzip")] {
         for (run, millis) in [150u64, 450, 800].into_iter().enumerate() {
+            let after = Duration::from_millis(millis);
             let state = dir.join(&format!("file-{ext}-{run}.json"));
             let output = dir.join(&format!("out-{run}.csv.{ext}"));
             let partial = dir.join(&format!(".out-{run}.csv.{ext}.dbchunk-partial"));
@@ -330,21 +296,16 @@ fn compress_resume_after_kill() {
             args.extend(["--state", state.to_str().unwrap()]);
             args.extend(["-o", output.to_str().unwrap()]);
             args.extend(slow);
-            kill_after(&args, Duration::from_millis(millis));
-            assert!(
-                !output.exists(),
-                "a killed export must not leave {output:?}"
-            );
-            if state.exists() {
-                let saved: serde_json::Value =
-                    serde_json::from_slice(&std::fs::read(&state).unwrap()).unwrap();
+            kill_and_resume(&args, &state, after, |saved| {
+                assert!(
+                    !output.exists(),
+                    "a killed export must not leave {output:?}"
+                );
+                let Some(saved) = saved else { return };
                 let at = saved["compressed_bytes"]
                     .as_u64()
                     .expect("compressed_bytes");
-                assert_eq!(
-                    saved["compression"],
-                    if ext == "gz" { "gzip" } else { "zstd" }
-                );
+                assert_eq!(saved["compression"], tool);
                 assert!(std::fs::metadata(&partial).unwrap().len() >= at);
                 // What the state claims is a whole stream already.
                 let mut kept = std::fs::read(&partial).unwrap();
@@ -353,9 +314,7 @@ fn compress_resume_after_kill() {
                 assert_eq!(head.len() as u64, saved["bytes"].as_u64().unwrap());
                 assert!(clean.starts_with(&head));
                 cut_midway += u32::from(saved["done"] == false && at > 0);
-                args.push("--resume");
-            }
-            dbchunk(args).success();
+            });
             assert_same(
                 &format!(".{ext} resumed after {millis} ms"),
                 &clean,
@@ -366,24 +325,14 @@ fn compress_resume_after_kill() {
             // To stdout: keep the compressed bytes the state records, append
             // the resumed output.
             let state = dir.join(&format!("stdout-{ext}-{run}.json"));
-            let compress = if ext == "gz" { "gzip" } else { "zstd" };
             let mut args = vec!["export", "--url", &url, "--table", "t"];
-            args.extend(["--state", state.to_str().unwrap(), "--compress", compress]);
+            args.extend(["--state", state.to_str().unwrap(), "--compress", tool]);
             args.extend(slow);
-            let written = kill_after(&args, Duration::from_millis(millis));
-            let mut joined = Vec::new();
-            if state.exists() {
-                let saved: serde_json::Value =
-                    serde_json::from_slice(&std::fs::read(&state).unwrap()).unwrap();
-                let at = saved["compressed_bytes"].as_u64().unwrap() as usize;
-                joined.extend_from_slice(&written[..at]);
-                args.push("--resume");
-            }
-            joined.extend(dbchunk(args).success().stdout);
+            let resumed = kill_and_resume(&args, &state, after, |_| {});
             assert_same(
-                &format!("stdout --compress {compress} resumed after {millis} ms"),
+                &format!("stdout --compress {tool} resumed after {millis} ms"),
                 &clean,
-                &tool_decompress(tool, &joined),
+                &tool_decompress(tool, &resumed.joined("compressed_bytes")),
             );
         }
     }
@@ -398,11 +347,7 @@ fn compress_resume_after_kill() {
     ])
     .arg(&state)
     .fails(2);
-    assert!(
-        run.one_error_line().contains("zstd-compressed"),
-        "{}",
-        run.one_error_line()
-    );
+    run.error_says(&["zstd-compressed"]);
 }
 
 /// A compressed export that is killed, or fails, leaves nothing under the
@@ -445,11 +390,7 @@ fn compress_failed_exports_leave_no_file() {
         ])
         .arg(failing.join(name))
         .fails(1);
-        assert!(
-            run.one_error_line().contains("row 15000"),
-            "{}",
-            run.one_error_line()
-        );
+        run.error_says(&["row 15000"]);
         assert!(
             std::fs::read_dir(&failing).unwrap().next().is_none(),
             "a failed export left files: {:?}",

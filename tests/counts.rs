@@ -32,7 +32,7 @@ fn check_filtered_export(
     estimate: Option<(u64, u64)>,
 ) {
     for strategy in strategies {
-        let run = dbchunk(["export", "--url", url, "--table", table])
+        let run = crate::util::export(url, table)
             .args(["--where", "id % 2 = 0", "--progress", "always", "--stats"])
             .args(["--strategy", strategy, "--chunk", "1000"])
             .success();

@@ -3,12 +3,15 @@
 //! machines, against the real servers.
 
 use std::io::{BufRead, BufReader};
+use std::ops::RangeInclusive;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Stdio};
 use std::time::{Duration, Instant};
 
 use crate::util::engine::{Db, Fill, Table, Ty};
-use crate::util::{dbchunk, export, TempDir};
+use crate::util::procs::{finish, read_json, signal};
+use crate::util::tables::{lite_id_v, test_table};
+use crate::util::{dbchunk, export, Cmd, Run, TempDir};
 
 /// `dbchunk plan` of `table` into `N` partitions, written to `plan.json`
 /// in `dir`; the path, and the run (for its stderr).
@@ -22,34 +25,28 @@ fn plan(db: &Db, table: &str, n: usize, extra: &[&str], dir: &TempDir) -> PathBu
     path
 }
 
-fn read_plan(path: &Path) -> serde_json::Value {
-    serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap()
+/// `dbchunk export --url URL --plan PLAN`, the part not chosen yet.
+fn from_plan(url: &str, plan: &Path) -> Cmd {
+    dbchunk(["export", "--url", url, "--plan"]).arg(plan)
+}
+
+/// `export --plan PLAN --partition K` on `db`, to stdout.
+fn part(db: &Db, plan: &Path, k: usize) -> Cmd {
+    from_plan(&db.url(), plan).args(["--partition", &k.to_string()])
 }
 
 /// A worker exporting partition `k` of `plan` to `dir/part-K.csv`.
 fn worker(db: &Db, plan: &Path, k: usize, dir: &TempDir, extra: &[&str]) -> Child {
-    dbchunk(["export", "--url", &db.url(), "--plan"])
-        .arg(plan)
-        .args(["--partition", &k.to_string(), "-o"])
+    part(db, plan, k)
+        .arg("-o")
         .arg(dir.join("part-{partition}.csv"))
         .args(extra)
-        .command()
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
         .spawn()
-        .expect("start a worker")
 }
 
 #[track_caller]
 fn wait_ok(child: Child, what: &str) {
-    let output = child.wait_with_output().unwrap();
-    assert_eq!(
-        output.status.code(),
-        Some(0),
-        "{what}: {}",
-        String::from_utf8_lossy(&output.stderr)
-    );
+    finish(child, what).assert_code(0);
 }
 
 /// All `n` partitions at once, each its own process; the parts' bytes.
@@ -81,6 +78,34 @@ fn rows(part: &[u8]) -> usize {
     part.iter().filter(|&&b| b == b'\n').count() - 1
 }
 
+/// The parts join (headers aside) to the `serial` export, and part K
+/// (1-based) holds a number of rows in `expected(K)`; with a counted
+/// `planned`, that is the count the plan records for it.
+#[track_caller]
+fn assert_parts(
+    what: &str,
+    parts: &[Vec<u8>],
+    serial: &[u8],
+    planned: Option<&serde_json::Value>,
+    expected: impl Fn(usize) -> RangeInclusive<usize>,
+) {
+    assert!(
+        join(parts) == serial,
+        "{what}: the parts do not join to the serial export"
+    );
+    for (i, part) in parts.iter().enumerate() {
+        let (k, n) = (i + 1, rows(part));
+        let range = expected(k);
+        assert!(
+            range.contains(&n),
+            "{what}: partition {k} holds {n} rows, not {range:?}"
+        );
+        if let Some(planned) = planned {
+            assert_eq!(planned["partitions"][i]["rows"], n, "{what}: partition {k}");
+        }
+    }
+}
+
 /// N = 4 workers, run at once as separate processes, write parts that
 /// join (headers aside) to the serial export's bytes, on a composite key,
 /// with every part holding about a quarter of the rows.
@@ -88,7 +113,7 @@ fn rows(part: &[u8]) -> usize {
 fn parts_join_to_the_serial_export_on_every_engine() {
     let dir = TempDir::new("dist-join");
     for db in Db::all(&dir) {
-        let name = format!("it_dist_join_{}", db.tag());
+        let (name, _drop) = test_table(&db, "it_dist_join");
         let table = Table::new(&name)
             .key("a", Ty::Int)
             .key("b", Ty::Varchar(20))
@@ -102,7 +127,7 @@ fn parts_join_to_the_serial_export_on_every_engine() {
         let key = ["--key", "a,b"];
         let serial = export(&db.url(), &name).args(key).success().stdout;
         let path = plan(&db, &name, 4, &key, &dir);
-        let planned = read_plan(&path);
+        let planned = read_json(&path);
         assert_eq!(
             planned["key"],
             serde_json::json!(["a", "b"]),
@@ -110,26 +135,13 @@ fn parts_join_to_the_serial_export_on_every_engine() {
             db.name()
         );
         let parts = run_parts(&db, &path, 4, &dir, &["--chunk", "700"]);
-        assert!(
-            join(&parts) == serial,
-            "{}: the parts do not join to the serial export",
-            db.name()
-        );
         // Cut at the planner's estimate, each part is within 5% of rows/N
         // (exactly 5,000 when the estimate is off enough to cut again at
         // counted positions), and the plan records each part's real count.
-        for (k, part) in parts.iter().enumerate() {
-            let n = rows(part);
-            assert!(
-                (4_750..=5_250).contains(&n),
-                "{}: partition {} holds {n} rows",
-                db.name(),
-                k + 1
-            );
-            assert_eq!(planned["partitions"][k]["rows"], n, "{}", db.name());
-        }
+        assert_parts(db.name(), &parts, &serial, Some(&planned), |_| {
+            4_750..=5_250
+        });
         assert_eq!(parts.iter().map(|p| rows(p)).sum::<usize>(), 20_000);
-        db.exec(&format!("DROP TABLE {name}"));
     }
 }
 
@@ -139,7 +151,7 @@ fn parts_join_to_the_serial_export_on_every_engine() {
 fn skewed_keys_still_give_balanced_parts() {
     let dir = TempDir::new("dist-skew");
     for db in Db::all(&dir) {
-        let name = format!("it_dist_skew_{}", db.tag());
+        let (name, _drop) = test_table(&db, "it_dist_skew");
         let table = Table::id_v(&name);
         table.create(&db).numbered(&db, 15_000);
         table.fill(&db, 20_000..=24_999, &[Fill::Id, Fill::Prefixed("v")]);
@@ -149,33 +161,14 @@ fn skewed_keys_still_give_balanced_parts() {
         let serial = export(&db.url(), &name).success().stdout;
         let path = plan(&db, &name, 4, &[], &dir);
         let parts = run_parts(&db, &path, 4, &dir, &[]);
-        assert!(
-            join(&parts) == serial,
-            "{}: the parts do not join to the serial export",
-            db.name()
-        );
-        for (k, part) in parts.iter().enumerate() {
-            let n = rows(part);
-            assert!(
-                (3_750..=6_250).contains(&n),
-                "{}: partition {} holds {n} rows, not 5000 ± 25%",
-                db.name(),
-                k + 1
-            );
-        }
-        db.exec(&format!("DROP TABLE {name}"));
+        // 5000 ± 25%.
+        assert_parts(db.name(), &parts, &serial, None, |_| 3_750..=6_250);
     }
 }
 
 /// `dbchunk snapshot`, its stdin kept open: its id on stdout.
 fn hold_snapshot(url: &str) -> (Child, String) {
-    let mut holder = dbchunk(["snapshot", "--url", url])
-        .command()
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("start dbchunk snapshot");
+    let mut holder = dbchunk(["snapshot", "--url", url]).spawn_with_stdin();
     let mut line = String::new();
     BufReader::new(holder.stdout.take().unwrap())
         .read_line(&mut line)
@@ -194,11 +187,12 @@ fn pg_rows_changed_after_a_held_snapshot_never_show() {
     let dir = TempDir::new("dist-snapshot");
     let db = Db::Pg;
     let name = "it_dist_snapshot";
+    let _drop = db.drop_on_exit(name);
     Table::id_v(name).create(&db).numbered(&db, 20_000);
     let before = export(&db.url(), name).success().stdout;
     let (mut holder, id) = hold_snapshot(&db.url());
     let path = plan(&db, name, 4, &["--snapshot", &id], &dir);
-    assert_eq!(read_plan(&path)["snapshot"], id.as_str());
+    assert_eq!(read_json(&path)["snapshot"], id.as_str());
     db.exec(&format!(
         "DELETE FROM {name} WHERE id BETWEEN 4000 AND 6000 OR id > 19000;
          UPDATE {name} SET v = 'changed' WHERE id % 100 = 0;
@@ -215,33 +209,19 @@ fn pg_rows_changed_after_a_held_snapshot_never_show() {
     );
     // The snapshot given to the export itself, here to a plan made without one.
     let unsnapped = plan(&db, name, 2, &[], &dir);
-    let part = dbchunk(["export", "--url", &db.url(), "--plan"])
-        .arg(&unsnapped)
-        .args(["--partition", "1", "--snapshot", &id])
+    let first = part(&db, &unsnapped, 1)
+        .args(["--snapshot", &id])
         .success()
         .stdout;
     assert!(
-        before.starts_with(&part),
+        before.starts_with(&first),
         "--snapshot reads in the snapshot"
     );
     drop(holder.stdin.take());
-    let released = holder.wait_with_output().unwrap();
-    assert_eq!(
-        released.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&released.stderr)
-    );
-    let gone = dbchunk(["export", "--url", &db.url(), "--plan"])
-        .arg(&path)
-        .args(["--partition", "2"])
-        .fails(1);
-    let line = gone.one_error_line();
-    assert!(
-        line.contains(&id) && line.contains("dbchunk snapshot"),
-        "{line}"
-    );
-    db.exec(&format!("DROP TABLE {name}"));
+    wait_ok(holder, "the released snapshot holder");
+    part(&db, &path, 2)
+        .fails(1)
+        .error_says(&[&id, "dbchunk snapshot"]);
 }
 
 /// SIGTERM releases the snapshot with exit 0; a holder whose connection
@@ -251,18 +231,8 @@ fn pg_snapshot_holder_ends_on_sigterm_and_fails_when_its_connection_dies() {
     // Its stdin stays open: only the signal ends it.
     let (mut holder, _) = hold_snapshot(&Db::Pg.url());
     let stdin = holder.stdin.take();
-    let pid = holder.id().to_string();
-    std::process::Command::new("kill")
-        .args(["-TERM", &pid])
-        .status()
-        .unwrap();
-    let ended = holder.wait_with_output().unwrap();
-    assert_eq!(
-        ended.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&ended.stderr)
-    );
+    signal(&holder, "-TERM");
+    wait_ok(holder, "the snapshot holder after SIGTERM");
 
     let app = "it_dist_holder";
     let url = with_param(&Db::Pg.url(), &format!("application_name={app}"));
@@ -272,15 +242,12 @@ fn pg_snapshot_holder_ends_on_sigterm_and_fails_when_its_connection_dies() {
         "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = '{app}'"
     ));
     let started = Instant::now();
-    let ended = holder.wait_with_output().unwrap();
+    // A lost snapshot is a failure.
+    let ended = finish(holder, "the holder whose connection died");
     assert!(started.elapsed() < Duration::from_secs(30), "noticed late");
-    assert_eq!(ended.status.code(), Some(1), "a lost snapshot is a failure");
     drop((stdin, stdin2));
-    let stderr = String::from_utf8_lossy(&ended.stderr);
-    assert!(
-        stderr.starts_with("dbchunk: ") && stderr.contains(&id) && stderr.contains("lost"),
-        "{stderr}"
-    );
+    ended.assert_code(1);
+    ended.error_says(&[&id, "lost"]);
 }
 
 fn with_param(url: &str, param: &str) -> String {
@@ -295,6 +262,7 @@ fn a_worker_killed_and_run_again_completes_the_set() {
     let dir = TempDir::new("dist-kill");
     let db = Db::My;
     let name = "it_dist_kill";
+    let _drop = db.drop_on_exit(name);
     Table::id_v(name).create(&db).numbered(&db, 20_000);
     let serial = export(&db.url(), name).success().stdout;
     let path = plan(&db, name, 4, &[], &dir);
@@ -335,7 +303,6 @@ fn a_worker_killed_and_run_again_completes_the_set() {
         join(&parts) == serial,
         "the rerun set does not join to the serial export"
     );
-    db.exec(&format!("DROP TABLE {name}"));
 }
 
 /// Without --partition, Kubernetes' 0-based JOB_COMPLETION_INDEX and
@@ -344,13 +311,11 @@ fn a_worker_killed_and_run_again_completes_the_set() {
 #[test]
 fn the_schedulers_index_picks_the_part() {
     let dir = TempDir::new("dist-index");
-    let db = Db::lite(&dir);
     let name = "it_dist_index";
-    Table::id_v(name).create(&db).numbered(&db, 1_000);
+    let db = lite_id_v(&dir, name, 1_000);
     let path = plan(&db, name, 4, &[], &dir);
     let part = |vars: &[(&str, &str)]| {
-        let mut cmd = dbchunk(["export", "--url", &db.url(), "--plan"])
-            .arg(&path)
+        let mut cmd = from_plan(&db.url(), &path)
             .env_remove("JOB_COMPLETION_INDEX")
             .env_remove("SLURM_ARRAY_TASK_ID");
         for (name, value) in vars {
@@ -372,24 +337,13 @@ fn the_schedulers_index_picks_the_part() {
         part(&[("SLURM_ARRAY_TASK_ID", "3")]).success().stdout,
         third
     );
-    let none = part(&[]).fails(2);
-    assert!(
-        none.one_error_line().contains("JOB_COMPLETION_INDEX"),
-        "{}",
-        none.stderr
-    );
-    let past = part(&[("JOB_COMPLETION_INDEX", "4")]).fails(2);
-    assert!(
-        past.one_error_line().contains("partitions 1..4"),
-        "{}",
-        past.stderr
-    );
-    let zero = part(&[("SLURM_ARRAY_TASK_ID", "0")]).fails(2);
-    assert!(
-        zero.one_error_line().contains("--array=1-N"),
-        "{}",
-        zero.stderr
-    );
+    for (vars, says) in [
+        (&[][..], "JOB_COMPLETION_INDEX"),
+        (&[("JOB_COMPLETION_INDEX", "4")], "partitions 1..4"),
+        (&[("SLURM_ARRAY_TASK_ID", "0")], "--array=1-N"),
+    ] {
+        part(vars).fails(2).error_says(&[says]);
+    }
 }
 
 /// The plan is shared with every worker and machine: it holds neither
@@ -397,6 +351,7 @@ fn the_schedulers_index_picks_the_part() {
 #[test]
 fn pg_plans_hold_no_password() {
     let name = "it_dist_secret";
+    let _drop = Db::Pg.drop_on_exit(name);
     Table::id_v(name).create(&Db::Pg).numbered(&Db::Pg, 100);
     let url = Db::Pg
         .url()
@@ -412,7 +367,6 @@ fn pg_plans_hold_no_password() {
         !text.contains("s3cr3t-dist-pw") && !text.contains("127.0.0.1"),
         "{text}"
     );
-    Db::Pg.exec(&format!("DROP TABLE {name}"));
 }
 
 /// Format options live in the plan, so every part is written alike; a
@@ -421,80 +375,51 @@ fn pg_plans_hold_no_password() {
 #[test]
 fn plans_carry_the_source_and_format_to_every_part() {
     let dir = TempDir::new("dist-format");
-    let db = Db::lite(&dir);
     let name = "it_dist_format";
-    Table::id_v(name).create(&db).numbered(&db, 1_000);
+    let db = lite_id_v(&dir, name, 1_000);
     let query = format!("SELECT id, v FROM {name}");
     let path = dir.join("query-plan.json");
-    dbchunk(["plan", "--url", &db.url(), "--query", &query, "--key", "id"])
-        .args([
-            "--columns", "v,id", "--where", "id % 2 = 0", "--format", "ndjson",
-        ])
+    let source = [
+        "--query", &query, "--key", "id", "--columns", "v,id", "--where", "id % 2 = 0", "--format",
+        "ndjson",
+    ];
+    dbchunk(["plan", "--url", &db.url()])
+        .args(source)
         .args(["--partitions", "3", "-o"])
         .arg(&path)
         .success();
-    let serial = dbchunk([
-        "export",
-        "--url",
-        &db.url(),
-        "--query",
-        &query,
-        "--key",
-        "id",
-    ])
-    .args([
-        "--columns", "v,id", "--where", "id % 2 = 0", "--format", "ndjson",
-    ])
-    .success()
-    .stdout;
-    let mut joined = Vec::new();
-    for k in ["1", "2", "3"] {
-        let part = dbchunk(["export", "--url", &db.url(), "--plan"])
-            .arg(&path)
-            .args(["--partition", k])
-            .success()
-            .stdout;
-        joined.extend(part);
-    }
+    let serial = dbchunk(["export", "--url", &db.url()])
+        .args(source)
+        .success()
+        .stdout;
+    let joined: Vec<u8> = (1..=3)
+        .flat_map(|k| part(&db, &path, k).success().stdout)
+        .collect();
     assert!(joined == serial, "{}", String::from_utf8_lossy(&joined));
     assert!(serial.starts_with(b"{\"v\":\"v2\",\"id\":2}\n"));
-    let refused = dbchunk(["export", "--url", &db.url(), "--plan"])
-        .arg(&path)
-        .args(["--partition", "1", "--format", "csv"])
-        .fails(2);
-    assert!(
-        refused.one_error_line().contains("plan's ndjson"),
-        "{}",
-        refused.stderr
-    );
-    let my = dbchunk(["export", "--url", &Db::My.url(), "--plan"])
-        .arg(&path)
-        .args(["--partition", "1"])
-        .fails(2);
-    assert!(
-        my.one_error_line().contains("is for SQLite"),
-        "{}",
-        my.stderr
-    );
-    let missing = dbchunk(["export", "--url", &db.url(), "--plan"])
-        .arg(dir.join("none.json"))
-        .args(["--partition", "1"])
-        .fails(2);
-    let line = missing.one_error_line();
-    assert!(
-        line.contains("cannot read the plan") && line.contains("none.json"),
-        "{line}"
-    );
     std::fs::write(dir.join("bad.json"), "{\"dbchunk_plan\": 7}").unwrap();
-    let bad = dbchunk(["export", "--url", &db.url(), "--plan"])
-        .arg(dir.join("bad.json"))
-        .args(["--partition", "1"])
-        .fails(2);
-    assert!(
-        bad.one_error_line().contains("is damaged"),
-        "{}",
-        bad.stderr
-    );
+    for (url, plan, more, says) in [
+        (
+            db.url(),
+            path.clone(),
+            &["--format", "csv"][..],
+            &["plan's ndjson"][..],
+        ),
+        (Db::My.url(), path.clone(), &[], &["is for SQLite"]),
+        (
+            db.url(),
+            dir.join("none.json"),
+            &[],
+            &["cannot read the plan", "none.json"],
+        ),
+        (db.url(), dir.join("bad.json"), &[], &["is damaged"]),
+    ] {
+        from_plan(&url, &plan)
+            .args(["--partition", "1"])
+            .args(more)
+            .fails(2)
+            .error_says(says);
+    }
 }
 
 /// MySQL/MariaDB cannot share a snapshot: `--snapshot` is refused there,
@@ -503,21 +428,15 @@ fn plans_carry_the_source_and_format_to_every_part() {
 fn mysql_plans_say_what_they_cannot_promise() {
     let db = Db::My;
     let name = "it_dist_mysql";
+    let _drop = db.drop_on_exit(name);
     Table::id_v(name).create(&db).numbered(&db, 100);
-    let refused = dbchunk(["plan", "--url", &db.url(), "--table", name, "-n", "2"])
+    dbchunk(["plan", "--url", &db.url(), "--table", name, "-n", "2"])
         .args(["--snapshot", "00000003-0000001B-1"])
-        .fails(2);
-    assert!(
-        refused.one_error_line().contains("needs PostgreSQL"),
-        "{}",
-        refused.stderr
-    );
-    let snapshot = dbchunk(["snapshot", "--url", &db.url()]).fails(2);
-    assert!(
-        snapshot.one_error_line().contains("needs PostgreSQL"),
-        "{}",
-        snapshot.stderr
-    );
+        .fails(2)
+        .error_says(&["needs PostgreSQL"]);
+    dbchunk(["snapshot", "--url", &db.url()])
+        .fails(2)
+        .error_says(&["needs PostgreSQL"]);
     let run = dbchunk(["plan", "--url", &db.url(), "--table", name, "-n", "2"]).success();
     let plan: serde_json::Value = serde_json::from_slice(&run.stdout).unwrap();
     let logging: String = db.text("SELECT @@log_bin").unwrap_or_default();
@@ -531,7 +450,6 @@ fn mysql_plans_say_what_they_cannot_promise() {
             run.stderr
         );
     }
-    db.exec(&format!("DROP TABLE {name}"));
 }
 
 /// Many `dbchunk import` processes load the parts of one dump into one
@@ -542,8 +460,8 @@ fn mysql_plans_say_what_they_cannot_promise() {
 fn four_imports_of_four_parts_at_once_load_one_table() {
     let dir = TempDir::new("dist-import");
     for db in Db::servers() {
-        let source = format!("it_dist_import_src_{}", db.tag());
-        let target = format!("it_dist_import_dst_{}", db.tag());
+        let (source, _drop_source) = test_table(&db, "it_dist_import_src");
+        let (target, _drop_target) = test_table(&db, "it_dist_import_dst");
         Table::id_v(&source).create(&db).numbered(&db, 20_000);
         Table::id_v(&target).create(&db);
         let path = plan(&db, &source, 4, &[], &dir);
@@ -560,12 +478,7 @@ fn four_imports_of_four_parts_at_once_load_one_table() {
                     .arg(&input)
                     .arg("--state")
                     .arg(&state)
-                    .command()
-                    .stdin(Stdio::null())
-                    .stdout(Stdio::piped())
-                    .stderr(Stdio::piped())
                     .spawn()
-                    .unwrap()
             })
             .collect();
         for child in imports {
@@ -577,7 +490,6 @@ fn four_imports_of_four_parts_at_once_load_one_table() {
             .arg(dir.join("part-2.csv"))
             .success();
         assert_eq!(db.count(&target), 20_000, "{}", db.name());
-        db.exec(&format!("DROP TABLE {source}; DROP TABLE {target}"));
     }
 }
 
@@ -703,7 +615,7 @@ fn a_worker_in_another_network_namespace_exports_its_part() {
     let dir = TempDir::new("dist-netns");
     let netns = Netns::new("d2");
     for db in Db::servers() {
-        let name = format!("it_dist_netns_{}", db.tag());
+        let (name, _drop) = test_table(&db, "it_dist_netns");
         Table::id_v(&name).create(&db).numbered(&db, 8_000);
         let path = plan(&db, &name, 4, &[], &dir);
         wait_ok(worker(&db, &path, 2, &dir, &[]), "partition 2 here");
@@ -722,14 +634,12 @@ fn a_worker_in_another_network_namespace_exports_its_part() {
             .stdin(Stdio::null())
             .output()
             .expect("start a worker in the namespace");
-        assert_eq!(
-            output.status.code(),
-            Some(0),
-            "{}: partition 2 in namespace {} via {remote_url}: {}",
+        let what = format!(
+            "{}: partition 2 in namespace {} via {remote_url}",
             db.name(),
-            netns.name,
-            String::from_utf8_lossy(&output.stderr)
+            netns.name
         );
+        Run::from_output(&what, output).assert_code(0);
         let there = std::fs::read(&there).unwrap();
         assert_eq!(rows(&here), 2_000, "{}", db.name());
         assert!(
@@ -737,7 +647,6 @@ fn a_worker_in_another_network_namespace_exports_its_part() {
             "{}: the part exported in the namespace differs from the one exported here",
             db.name()
         );
-        db.exec(&format!("DROP TABLE {name}"));
     }
 }
 
@@ -750,6 +659,7 @@ fn pg_counted_plans_count_every_part_when_the_estimate_is_off() {
     let dir = TempDir::new("dist-estimate");
     let db = Db::Pg;
     let name = "it_dist_estimate_pg";
+    let _drop = db.drop_on_exit(name);
     Table::id_v(name).create(&db).numbered(&db, 20_000);
     db.exec(&format!("ANALYZE {name}"));
     // The estimate stays 20000 (ANALYZE's, scaled by the table's pages).
@@ -762,22 +672,17 @@ fn pg_counted_plans_count_every_part_when_the_estimate_is_off() {
             20_000 - deleted
         ));
         let path = plan(&db, name, 4, &[], &dir);
-        let planned = read_plan(&path);
+        let planned = read_json(&path);
         assert_eq!(planned["rows"], 20_000 - deleted);
         let serial = export(&db.url(), name).success().stdout;
         let parts = run_parts(&db, &path, 4, &dir, &[]);
-        assert!(
-            join(&parts) == serial,
-            "{deleted} deleted: parts do not join"
-        );
-        for (k, part) in parts.iter().enumerate() {
-            assert_eq!(rows(part), expected[k], "{deleted} deleted: part {}", k + 1);
-            assert_eq!(planned["partitions"][k]["rows"], expected[k]);
-        }
+        let what = format!("{deleted} deleted");
+        assert_parts(&what, &parts, &serial, Some(&planned), |k| {
+            expected[k - 1]..=expected[k - 1]
+        });
         db.exec(&format!(
             "INSERT INTO {name} SELECT g, 'v' || g FROM generate_series({}, 20000) g",
             20_001 - deleted
         ));
     }
-    db.exec(&format!("DROP TABLE {name}"));
 }

@@ -100,48 +100,75 @@ fn errors_from_clap_have_our_prefix_and_exit_2() {
     assert!(std::path::Path::new(BIN).exists());
 }
 
+/// `url` with its database swapped for one that does not exist.
+fn unknown_database(url: &str) -> String {
+    let (base, _) = url.rsplit_once('/').unwrap();
+    format!("{base}/errors_no_such_db")
+}
+
+/// What follows `--url` in a run that must fail.
+const TABLE_X: [&str; 2] = ["-t", "x"];
+/// A query whose --where is not SQL.
+const BAD_WHERE: [&str; 4] = ["-q", "SELECT 1 AS a", "--where", "a = = 1"];
+
+/// A run that must fail: `command --url URL SOURCE`, the `cause` its line
+/// says once, and what else it says.
+type Failing<'a> = (&'a str, &'a str, &'a [&'a str], &'a str, &'a [&'a str]);
+
+/// Each run fails with exit 1 and one line that says its `cause` once,
+/// cleaned ([`assert_clean`]), and each of `says`; the lines.
+#[track_caller]
+fn assert_fail_cleanly(cases: &[Failing]) -> Vec<String> {
+    let mut lines = Vec::new();
+    for (command, url, source, cause, says) in cases {
+        let run = dbchunk([command, "--url", url]).args(*source).fails(1);
+        assert_clean(run.error_says(says), cause);
+        lines.push(run.one_error_line().to_string());
+    }
+    lines
+}
+
 #[test]
 fn errors_mysql_connection_failures_read_cleanly() {
     let refused = url_with(&mysql_url(), Some(closed_port()), None);
-    let run = dbchunk(["count", "--url", &refused, "-t", "x"]).fails(1);
-    let line = run.one_error_line();
-    assert_clean(line, "refused");
-    assert!(line.contains("refused the connection"), "{line}");
-
     let wrong = url_with(&mysql_url(), None, Some("errors_wrong_pw"));
-    let run = dbchunk(["export", "--url", &wrong, "-t", "x"]).fails(1);
-    let line = run.one_error_line();
-    assert_clean(line, "access denied");
-    assert!(line.contains("ERROR 1045 (28000): Access denied"), "{line}");
-    assert!(line.contains("check the user"), "{line}");
-    assert!(!line.contains("errors_wrong_pw"), "{line}");
-
-    let (base, _) = mysql_url()
-        .rsplit_once('/')
-        .map(|(b, d)| (b.to_string(), d.to_string()))
-        .unwrap();
-    let unknown = format!("{base}/errors_no_such_db");
-    let run = dbchunk(["count", "--url", &unknown, "-t", "x"]).fails(1);
-    let line = run.one_error_line();
-    assert_clean(line, "unknown database");
-    assert!(line.contains("ERROR 1049 (42000)"), "{line}");
-
-    let run = dbchunk([
-        "count",
-        "--url",
-        &mysql_url(),
-        "-q",
-        "SELECT 1 AS a",
-        "--where",
-        "a = = 1",
-    ])
-    .fails(1);
-    let line = run.one_error_line();
-    assert_clean(line, "error in your sql syntax");
-    assert!(line.contains("ERROR 1064 (42000)"), "{line}");
+    let lines = assert_fail_cleanly(&[
+        (
+            "count",
+            &refused,
+            &TABLE_X,
+            "refused",
+            &["refused the connection"],
+        ),
+        (
+            "export",
+            &wrong,
+            &TABLE_X,
+            "access denied",
+            &["ERROR 1045 (28000): Access denied"],
+        ),
+        (
+            "count",
+            &unknown_database(&mysql_url()),
+            &TABLE_X,
+            "unknown database",
+            &["ERROR 1049"],
+        ),
+        (
+            "count",
+            &mysql_url(),
+            &BAD_WHERE,
+            "error in your sql syntax",
+            &["ERROR 1064 (42000)"],
+        ),
+    ]);
+    assert!(lines[1].contains("check the user"), "{}", lines[1]);
+    assert!(!lines[1].contains("errors_wrong_pw"), "{}", lines[1]);
+    assert!(lines[2].contains("ERROR 1049 (42000)"), "{}", lines[2]);
     assert!(
-        line.ends_with("check the SQL of --where and --query (it runs as written)"),
-        "{line}"
+        lines[3].ends_with("check the SQL of --where and --query (it runs as written)"),
+        "{}",
+        lines[3]
     );
 }
 
@@ -149,37 +176,23 @@ fn errors_mysql_connection_failures_read_cleanly() {
 fn errors_postgres_connection_failures_read_cleanly() {
     let port = closed_port();
     let refused = url_with(&pg_url(), Some(port), None);
-    for command in ["export", "count"] {
-        let run = dbchunk([command, "--url", &refused, "-t", "x"]).fails(1);
-        let line = run.one_error_line();
-        assert_clean(line, "refused");
-        assert!(
-            line.contains(&format!("127.0.0.1:{port} refused the connection")),
-            "{line}"
-        );
-    }
-
-    let (base, _) = pg_url()
-        .rsplit_once('/')
-        .map(|(b, d)| (b.to_string(), d.to_string()))
-        .unwrap();
-    let unknown = format!("{base}/errors_no_such_db");
-    let run = dbchunk(["count", "--url", &unknown, "-t", "x"]).fails(1);
-    let line = run.one_error_line();
-    assert_clean(line, "does not exist");
-    assert!(line.contains("check the database name"), "{line}");
-
-    let run = dbchunk([
-        "export",
-        "--url",
-        &pg_url(),
-        "-q",
-        "SELECT 1 AS a",
-        "--where",
-        "a = = 1",
-    ])
-    .fails(1);
-    let line = run.one_error_line();
-    assert_clean(line, "syntax error");
-    assert!(line.contains("check the SQL of --where"), "{line}");
+    let says = format!("127.0.0.1:{port} refused the connection");
+    assert_fail_cleanly(&[
+        ("export", &refused, &TABLE_X, "refused", &[&says]),
+        ("count", &refused, &TABLE_X, "refused", &[&says]),
+        (
+            "count",
+            &unknown_database(&pg_url()),
+            &TABLE_X,
+            "does not exist",
+            &["check the database name"],
+        ),
+        (
+            "export",
+            &pg_url(),
+            &BAD_WHERE,
+            "syntax error",
+            &["check the SQL of --where"],
+        ),
+    ]);
 }

@@ -2,7 +2,8 @@
 //! creates (and first drops) its own tables, named after the test.
 
 use crate::util::db::{mysql_exec, mysql_url};
-use crate::util::engine::{Db, Fill, Table, Ty};
+use crate::util::engine::{assert_strategies_agree_at, Db, Fill, Table, Ty, PARALLEL_PACED};
+use crate::util::fixtures::AWKWARD_DOUBLES;
 use crate::util::{dbchunk, Csv};
 
 const STRATEGIES: [&str; 4] = ["auto", "keyset", "offset", "cursor"];
@@ -19,26 +20,7 @@ fn export(args: &[&str]) -> String {
 /// Every strategy gives the same bytes in every format; returns the CSV.
 #[track_caller]
 fn assert_strategies_agree(args: &[&str]) -> String {
-    let mut csv = String::new();
-    for format in ["csv", "tsv", "ndjson"] {
-        let mut first: Option<(&str, String)> = None;
-        for strategy in STRATEGIES {
-            let mut all = vec!["--format", format, "--strategy", strategy, "--quiet"];
-            all.extend_from_slice(args);
-            let out = export(&all);
-            match &first {
-                None => first = Some((strategy, out)),
-                Some((name, expected)) => assert_eq!(
-                    expected, &out,
-                    "{format}: --strategy {strategy} differs from {name}"
-                ),
-            }
-        }
-        if format == "csv" {
-            csv = first.unwrap().1;
-        }
-    }
-    csv
+    assert_strategies_agree_at(&mysql_url(), &["csv", "tsv", "ndjson"], &STRATEGIES, args)
 }
 
 fn create_types_table(table: &str) {
@@ -147,16 +129,7 @@ fn mysql_ndjson_keeps_json_types() {
 #[test]
 fn mysql_doubles_survive_exactly() {
     let table = "it_my_doubles";
-    let values = [
-        0.1,
-        1.0 / 3.0,
-        2.0f64.sqrt(),
-        1e300,
-        2.2250738585072014e-308,
-        123456789.12345679,
-        -0.30000000000000004,
-        f64::MAX,
-    ];
+    let values = AWKWARD_DOUBLES;
     let rows: Vec<String> = values
         .iter()
         .enumerate()
@@ -209,16 +182,9 @@ fn mysql_table_without_key_uses_cursor_and_refuses_keyset() {
     let explain = export(&["--table", table, "--explain"]);
     assert!(explain.contains("strategy: cursor"), "{explain}");
     assert_eq!(export(&["--table", table]), "v,w\n1,a\n2,\n3,\"\"\n");
-    let run = dbchunk([
-        "export",
-        "--url",
-        &mysql_url(),
-        "--table",
-        table,
-        "--strategy",
-        "keyset",
-    ])
-    .fails(2);
+    let run = crate::util::export(&mysql_url(), table)
+        .args(["--strategy", "keyset"])
+        .fails(2);
     assert!(run.stderr.contains("--key"), "{}", run.stderr);
     let keyed = export(&[
         "--table", table, "--strategy", "keyset", "--key", "v", "--chunk", "2",
@@ -228,16 +194,9 @@ fn mysql_table_without_key_uses_cursor_and_refuses_keyset() {
 
 #[test]
 fn mysql_copy_is_a_usage_error() {
-    let run = dbchunk([
-        "export",
-        "--url",
-        &mysql_url(),
-        "--table",
-        "whatever",
-        "--strategy",
-        "copy",
-    ])
-    .fails(2);
+    let run = crate::util::export(&mysql_url(), "whatever")
+        .args(["--strategy", "copy"])
+        .fails(2);
     assert!(run.stderr.contains("PostgreSQL"), "{}", run.stderr);
     assert!(run.stdout.is_empty());
 }
@@ -279,14 +238,9 @@ fn mysql_query_where_limit_columns_and_count() {
 #[test]
 fn mysql_unknown_table_and_bad_password_are_one_line() {
     let url = mysql_url();
-    let run = dbchunk(["export", "--url", &url, "--table", "it_my_no_such_table"]).fails(1);
-    assert!(
-        run.one_error_line().contains("it_my_no_such_table"),
-        "{}",
-        run.stderr
-    );
+    crate::util::export(&url, "it_my_no_such_table").fails_saying(1, &["it_my_no_such_table"]);
     let bad = url.replacen("://root@", "://root:Wr0ngSecret@", 1);
-    let run = dbchunk(["export", "--url", &bad, "--table", "t"]).fails(1);
+    let run = crate::util::export(&bad, "t").fails(1);
     let line = run.one_error_line();
     assert!(!run.stderr.contains("Wr0ngSecret"), "{}", run.stderr);
     assert!(line.contains("password"), "{line}");
@@ -316,23 +270,9 @@ fn mysql_key_that_is_not_unique_is_refused_for_keyset() {
         "DROP TABLE IF EXISTS {table}; CREATE TABLE {table}(k INT, v TEXT, u INT NOT NULL, UNIQUE KEY (u));
          INSERT INTO {table} VALUES (1,'a',1),(1,'b',2),(2,'c',3),(NULL,'d',4);"
     ));
-    let run = dbchunk([
-        "export",
-        "--url",
-        &mysql_url(),
-        "--table",
-        table,
-        "--key",
-        "k",
-        "--strategy",
-        "offset",
-    ])
-    .fails(2);
-    assert!(
-        run.one_error_line().contains("does not identify rows"),
-        "{}",
-        run.stderr
-    );
+    crate::util::export(&mysql_url(), table)
+        .args(["--key", "k", "--strategy", "offset"])
+        .fails_saying(2, &["does not identify rows"]);
     // Without --key, the unique NOT NULL index is the key.
     let explain = export(&["--table", table, "--explain"]);
     assert!(explain.contains("strategy: keyset, key: u"), "{explain}");
@@ -352,7 +292,7 @@ fn mysql_parallel_output_equals_serial_and_reads_one_snapshot() {
     let serial = export(&["--table", table, "--strategy", "cursor"]);
     // auto streams each range with one query: there are no reconnections
     // or resumes for keyset's query per chunk to buy.
-    let run = dbchunk(["export", "--url", &mysql_url(), "--table", table])
+    let run = crate::util::export(&mysql_url(), table)
         .args(["--parallel", "2", "--stats", "--quiet"])
         .success();
     let stats: serde_json::Value = serde_json::from_str(run.stderr_lines()[0]).unwrap();
@@ -372,39 +312,15 @@ fn mysql_parallel_output_equals_serial_and_reads_one_snapshot() {
             );
         }
     }
-    let mut child = dbchunk([
-        "export",
-        "--url",
-        &mysql_url(),
-        "--table",
-        table,
-        "--parallel",
-        "2",
-        "--strategy",
-        "keyset",
-        "--chunk",
-        "500",
-        "--max-rate",
-        "8000/s",
-    ])
-    .spawn();
     // The first output line comes after every worker has its snapshot:
     // only then are the changes made.
-    let mut stdout = std::io::BufReader::new(child.stdout.take().unwrap());
-    let mut written = Vec::new();
-    std::io::BufRead::read_until(&mut stdout, b'\n', &mut written).unwrap();
-    mysql_exec(&format!(
-        "DELETE FROM {table} WHERE a BETWEEN 80 AND 90;
-         UPDATE {table} SET v = 'changed' WHERE a = 10;
-         INSERT INTO {table} VALUES (200, 'new', 'new'), (0, 'a-new', 'new');"
-    ));
-    std::io::Read::read_to_end(&mut stdout, &mut written).unwrap();
-    let output = child.wait_with_output().unwrap();
-    assert_eq!(
-        output.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
+    let written = Db::My.export_while(
+        &[&["--table", table][..], PARALLEL_PACED].concat(),
+        &format!(
+            "DELETE FROM {table} WHERE a BETWEEN 80 AND 90;
+             UPDATE {table} SET v = 'changed' WHERE a = 10;
+             INSERT INTO {table} VALUES (200, 'new', 'new'), (0, 'a-new', 'new');"
+        ),
     );
     assert!(
         String::from_utf8(written).unwrap() == serial,

@@ -4,11 +4,14 @@
 //! with its exit code and one line.
 
 use std::net::TcpListener;
-use std::process::{Child, Stdio};
+use std::process::Child;
 use std::time::{Duration, Instant};
 
 use crate::util::db::{mysql_url, pg_url};
-use crate::util::{dbchunk, sqlite_url, TempDir};
+use crate::util::engine::{Db, Fill, Table};
+use crate::util::procs::{finish, signal, wait_until};
+use crate::util::tables::lite_id_v;
+use crate::util::{dbchunk, Run, TempDir};
 
 /// A server on 127.0.0.1 that accepts every connection and never says a
 /// word. Returns its port; the connections are held until the tests end.
@@ -35,15 +38,12 @@ fn at_port(url: &str, port: u16) -> String {
     )
 }
 
-/// Waits for `child` up to `limit`; kills it and fails if it is still running.
-fn wait_within(child: &mut Child, limit: Duration, what: &str) -> (i32, String) {
+/// Waits for `child` up to `limit`; kills it and fails if it is still
+/// running. What it wrote to stdout is not kept (it is not what these
+/// tests judge, and a blocked pipe holds a lot).
+fn wait_within(mut child: Child, limit: Duration, what: &str) -> Run {
     let started = Instant::now();
-    loop {
-        if let Some(status) = child.try_wait().unwrap() {
-            let mut stderr = String::new();
-            std::io::Read::read_to_string(child.stderr.as_mut().unwrap(), &mut stderr).unwrap();
-            return (status.code().expect("an exit code, not a signal"), stderr);
-        }
+    while child.try_wait().unwrap().is_none() {
         if started.elapsed() > limit {
             let _ = child.kill();
             let _ = child.wait();
@@ -51,23 +51,35 @@ fn wait_within(child: &mut Child, limit: Duration, what: &str) -> (i32, String) 
         }
         std::thread::sleep(Duration::from_millis(20));
     }
+    drop(child.stdout.take());
+    finish(child, what)
 }
 
-fn send(signal: &str, child: &Child) {
-    let sent = std::process::Command::new("kill")
-        .args([signal, &child.id().to_string()])
-        .status()
-        .expect("run kill");
-    assert!(sent.success());
-}
-
-/// The single non-empty stderr line, which must start with `dbchunk: `.
+/// Signals the run `child` once it has had `delay` to get going, which
+/// must end it within 5 s, with `code` and one `dbchunk: stopped by NAME
+/// while ...` line; the line.
 #[track_caller]
-fn one_line(stderr: &str) -> &str {
-    let lines: Vec<&str> = stderr.lines().filter(|l| !l.trim().is_empty()).collect();
-    assert_eq!(lines.len(), 1, "expected one stderr line, got:\n{stderr}");
-    assert!(lines[0].starts_with("dbchunk: "), "{stderr}");
-    lines[0]
+fn stop(mut child: Child, delay: Duration, signal_name: &str, code: i32) -> String {
+    std::thread::sleep(delay);
+    assert!(
+        child.try_wait().unwrap().is_none(),
+        "it ended before the signal: nothing held it"
+    );
+    let sent = Instant::now();
+    signal(&child, &format!("-{signal_name}"));
+    let run = wait_within(child, Duration::from_secs(10), signal_name);
+    assert!(
+        sent.elapsed() < Duration::from_secs(5),
+        "{signal_name}: {:?}",
+        sent.elapsed()
+    );
+    run.assert_code(code);
+    let line = run.one_error_line();
+    assert!(
+        line.starts_with(&format!("dbchunk: stopped by SIG{signal_name} while ")),
+        "{line}"
+    );
+    line.to_string()
 }
 
 #[test]
@@ -81,15 +93,13 @@ fn hang_silent_server_fails_after_connect_timeout() {
             let started = Instant::now();
             let run =
                 dbchunk([command, "--url", &url, "-t", "x", "--connect-timeout", "1"]).fails(1);
-            let line = run.one_error_line();
             assert!(
                 started.elapsed() < Duration::from_secs(10),
                 "{engine} {command}: took {:?}",
                 started.elapsed()
             );
-            assert!(line.contains(&format!("127.0.0.1:{port}")), "{line}");
-            assert!(line.contains("did not answer within 1 s"), "{line}");
-            assert!(line.contains("--connect-timeout"), "{line}");
+            let at = format!("127.0.0.1:{port}");
+            run.error_says(&[&at, "did not answer within 1 s", "--connect-timeout"]);
         }
     }
     // Without the flag, PostgreSQL's own connect_timeout in the URL holds.
@@ -97,18 +107,10 @@ fn hang_silent_server_fails_after_connect_timeout() {
     let started = Instant::now();
     let run = dbchunk(["count", "--url", &url, "-t", "x"]).fails(1);
     assert!(started.elapsed() < Duration::from_secs(8));
-    assert!(
-        run.one_error_line().contains("within 1 s"),
-        "{}",
-        run.stderr
-    );
+    run.error_says(&["within 1 s"]);
     // The flag wins over the URL.
     let run = dbchunk(["count", "--url", &url, "-t", "x", "--connect-timeout", "2"]).fails(1);
-    assert!(
-        run.one_error_line().contains("within 2 s"),
-        "{}",
-        run.stderr
-    );
+    run.error_says(&["within 2 s"]);
 }
 
 #[test]
@@ -117,38 +119,20 @@ fn hang_signal_while_connecting_ends_at_once() {
     let dir = TempDir::new("hang_signal_connecting");
     let file = dir.join("out.csv");
     let cases = [
-        (at_port(&pg_url(), port), "-TERM", 143, "SIGTERM", true),
-        (at_port(&mysql_url(), port), "-INT", 130, "SIGINT", false),
+        (at_port(&pg_url(), port), "TERM", 143, true),
+        (at_port(&mysql_url(), port), "INT", 130, false),
     ];
-    for (url, signal, code, name, to_file) in cases {
+    for (url, signal_name, code, to_file) in cases {
         let mut args = vec![
             "export", "--url", &url, "-t", "x", "--connect-timeout", "600",
         ];
         if to_file {
             args.extend(["-o", file.to_str().unwrap()]);
         }
-        let mut child = dbchunk(args)
-            .command()
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("start dbchunk");
-        std::thread::sleep(Duration::from_millis(500));
-        let sent = Instant::now();
-        send(signal, &child);
-        let (exit, stderr) = wait_within(&mut child, Duration::from_secs(10), name);
-        assert!(
-            sent.elapsed() < Duration::from_secs(5),
-            "{name}: {:?}",
-            sent.elapsed()
-        );
-        assert_eq!(exit, code, "{stderr}");
-        let line = one_line(&stderr);
-        assert!(
-            line.starts_with(&format!("dbchunk: stopped by {name} while connecting; ")),
-            "{line}"
-        );
+        let child = dbchunk(args).spawn();
+        let line = stop(child, Duration::from_millis(500), signal_name, code);
+        let connecting = format!("dbchunk: stopped by SIG{signal_name} while connecting; ");
+        assert!(line.starts_with(&connecting), "{line}");
         let outcome = match to_file {
             true => "the output file was not created",
             false => "nothing was written",
@@ -161,16 +145,10 @@ fn hang_signal_while_connecting_ends_at_once() {
 #[test]
 fn hang_sigint_while_blocked_on_a_full_pipe() {
     let dir = TempDir::new("hang_full_pipe");
-    let path = dir.join("big.db");
-    let conn = rusqlite::Connection::open(&path).unwrap();
-    conn.execute_batch(
-        "CREATE TABLE t(id INTEGER PRIMARY KEY, v TEXT);
-         WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < 100000)
-         INSERT INTO t SELECT x, printf('%.100c', 'x') FROM c;",
-    )
-    .unwrap();
-    drop(conn);
-    let sqlite = sqlite_url(&path);
+    let db = Db::lite(&dir);
+    let row = [Fill::Id, Fill::Literal("printf('%.100c', 'x')")];
+    Table::id_v("t").create(&db).fill(&db, 1..=100_000, &row);
+    let sqlite = db.url();
     let pg = pg_url();
     let runs: [&[&str]; 2] = [
         &["export", "--url", &sqlite, "-t", "t"],
@@ -184,47 +162,22 @@ fn hang_sigint_while_blocked_on_a_full_pipe() {
     ];
     for args in runs {
         // stdout is a pipe that nobody reads: the export fills it and waits.
-        let mut child = dbchunk(args.to_vec()).spawn();
-        std::thread::sleep(Duration::from_millis(1500));
-        assert!(
-            child.try_wait().unwrap().is_none(),
-            "{args:?} ended before the signal: the pipe should hold it"
-        );
-        send("-INT", &child);
-        let (exit, stderr) = wait_within(&mut child, Duration::from_secs(10), "SIGINT");
-        assert_eq!(exit, 130, "{stderr}");
-        let line = one_line(&stderr);
-        assert!(
-            line.starts_with("dbchunk: stopped by SIGINT while "),
-            "{line}"
-        );
-        assert!(line.contains("stdout"), "{line}");
+        let child = dbchunk(args.to_vec()).spawn();
+        let line = stop(child, Duration::from_millis(1500), "INT", 130);
+        assert!(line.contains("stdout"), "{args:?}: {line}");
     }
 }
 
 #[test]
 fn hang_sigterm_while_import_waits_for_its_header() {
     let dir = TempDir::new("hang_import_header");
-    let path = dir.join("target.db");
-    let conn = rusqlite::Connection::open(&path).unwrap();
-    conn.execute_batch("CREATE TABLE hang_t(id INTEGER PRIMARY KEY, v TEXT);")
-        .unwrap();
-    drop(conn);
-    let url = sqlite_url(&path);
+    let db = Db::lite(&dir);
+    Table::id_v("hang_t").create(&db);
+    let url = db.url();
     // stdin stays open and empty: the header never comes.
-    let mut child = dbchunk(["import", "--url", &url, "-t", "hang_t"])
-        .command()
-        .stdin(Stdio::piped())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("start dbchunk");
-    std::thread::sleep(Duration::from_millis(500));
-    send("-TERM", &child);
-    let (exit, stderr) = wait_within(&mut child, Duration::from_secs(10), "SIGTERM");
-    assert_eq!(exit, 143, "{stderr}");
+    let child = dbchunk(["import", "--url", &url, "-t", "hang_t"]).spawn_with_stdin();
     assert_eq!(
-        one_line(&stderr),
+        stop(child, Duration::from_millis(500), "TERM", 143),
         "dbchunk: stopped by SIGTERM while reading the input's header; nothing was imported"
     );
 }
@@ -235,16 +188,8 @@ fn hang_sigterm_while_import_waits_for_its_header() {
 #[test]
 fn hang_sigint_with_state_says_what_to_resume() {
     let dir = TempDir::new("hang_state_sigint");
-    let path = dir.join("src.db");
-    let conn = rusqlite::Connection::open(&path).unwrap();
-    conn.execute_batch(
-        "CREATE TABLE t(id INTEGER PRIMARY KEY, v TEXT);
-         WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < 20000)
-         INSERT INTO t SELECT x, 'v' || x FROM c;",
-    )
-    .unwrap();
-    drop(conn);
-    let url = sqlite_url(&path);
+    let db = lite_id_v(&dir, "t", 20_000);
+    let url = db.url();
     let clean = dbchunk(["export", "--url", &url, "-t", "t"])
         .success()
         .stdout;
@@ -254,25 +199,9 @@ fn hang_sigint_with_state_says_what_to_resume() {
         "export", "--url", &url, "-t", "t", "--state", state_arg, "-o", out_arg, "--chunk", "500",
         "--max-rate", "5000/s",
     ];
-    let mut child = dbchunk(args)
-        .command()
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("start dbchunk");
-    let started = Instant::now();
-    while !state.exists() {
-        assert!(
-            started.elapsed() < Duration::from_secs(20),
-            "no checkpoint was written"
-        );
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    send("-INT", &child);
-    let (exit, stderr) = wait_within(&mut child, Duration::from_secs(10), "SIGINT");
-    assert_eq!(exit, 130, "{stderr}");
-    let line = one_line(&stderr);
+    let child = dbchunk(args).spawn();
+    wait_until(Duration::from_secs(20), "a checkpoint", || state.exists());
+    let line = stop(child, Duration::ZERO, "INT", 130);
     assert!(
         line.contains(&format!("--state {state_arg} records ")),
         "{line}"

@@ -3,9 +3,10 @@
 
 use std::time::Duration;
 
-use crate::util::db::{mysql_exec, mysql_query_text, mysql_url, pg_exec, pg_query_text, pg_url};
-use crate::util::db::{sqlite_exec, sqlite_query_text};
-use crate::util::{dbchunk, kill_after, sqlite_url, TempDir};
+use crate::util::engine::Db;
+use crate::util::procs::{kill_and_resume, read_json};
+use crate::util::tables::{id_counts, ids_once, import_t, lite_file, test_table, NOT_NULL_T};
+use crate::util::{dbchunk, TempDir};
 
 const ROWS: u64 = 20_000;
 
@@ -20,48 +21,44 @@ fn input(dir: &TempDir) -> std::path::PathBuf {
     path
 }
 
-/// Kills imports at several points, resumes each, and checks with
-/// `check` (run after each resume) that every row is there once.
-fn assert_resumes(
-    url: &str,
-    table: &str,
-    strategy: &str,
-    dir: &TempDir,
-    reset: &dyn Fn(),
-    check: &dyn Fn() -> String,
-) {
+/// Kills imports into a table of `columns` on `db` at several points,
+/// resumes each, and checks after each resume that every row is there
+/// once.
+fn assert_resumes(db: Db, columns: &str, strategy: &str, dir: &TempDir) {
+    let (table, _drop) = test_table(&db, "it_import_resume");
+    let table = &table;
+    let matching = match db {
+        Db::Pg => "name = 'n' || id || ', \"q\"' || chr(10) || 'line'",
+        Db::My => "name = CONCAT('n', id, ', \"q\"\\nline')",
+        Db::Lite(_) => "name = 'n' || id || ', \"q\"' || char(10) || 'line'",
+    };
+    let url = db.url();
     let input = input(dir);
     let (mut cut_midway, mut pending) = (0, 0);
     for (run, millis) in [150u64, 400, 900].into_iter().enumerate() {
-        reset();
+        db.create(table, columns);
         let state = dir.join(&format!("state-{run}.json"));
         let (state_arg, input_arg) = (state.to_str().unwrap(), input.to_str().unwrap());
         let mut args = vec![
-            "import", "--url", url, "--table", table, "--input", input_arg, "--state", state_arg,
+            "import", "--url", &url, "--table", table, "--input", input_arg, "--state", state_arg,
             "--batch", "40", "--strategy", strategy, "--quiet",
         ];
-        kill_after(&args, Duration::from_millis(millis));
-        if state.exists() {
-            let saved = read_state(&state);
+        kill_and_resume(&args, &state, Duration::from_millis(millis), |saved| {
+            let Some(saved) = saved else { return };
             let rows = saved["rows"].as_u64().unwrap();
             cut_midway += u32::from(saved["done"] == false && rows > 0);
             pending += u32::from(!saved["pending"].is_null());
-            args.push("--resume");
-        }
-        dbchunk(args.clone()).success();
-        assert_eq!(
-            check(),
-            format!("{ROWS} {ROWS} {}", ROWS * (ROWS + 1) / 2),
-            "killed after {millis} ms"
-        );
-        let state: serde_json::Value =
-            serde_json::from_slice(&std::fs::read(&state).unwrap()).unwrap();
+        });
+        let what = format!("{}: killed after {millis} ms", db.name());
+        assert_eq!(id_counts(&db, table, matching), ids_once(ROWS), "{what}");
+        let state = read_json(&state);
         assert_eq!(state["done"], true);
         assert_eq!(state["rows"], ROWS);
         assert_eq!(state["bytes"], std::fs::metadata(&input).unwrap().len());
         // A finished import resumed again writes nothing.
+        args.push("--resume");
         dbchunk(args).success();
-        assert_eq!(check(), format!("{ROWS} {ROWS} {}", ROWS * (ROWS + 1) / 2));
+        assert_eq!(id_counts(&db, table, matching), ids_once(ROWS), "{what}");
     }
     assert!(
         cut_midway > 0,
@@ -70,116 +67,46 @@ fn assert_resumes(
     eprintln!("{cut_midway} runs killed half-way, {pending} with a batch pending");
 }
 
-fn read_state(path: &std::path::Path) -> serde_json::Value {
-    serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap()
-}
-
 #[test]
 fn postgres_import_without_a_key_resumes_after_kill() {
     // No key: whether the batch in flight committed is asked of the server.
     let dir = TempDir::new("import_resume_pg");
-    let table = "it_import_resume_pg";
-    let reset = || {
-        pg_exec(&format!(
-            "DROP TABLE IF EXISTS {table}; CREATE TABLE {table}(id int, name text);"
-        ))
-    };
-    let check = || {
-        pg_query_text(&format!(
-            "SELECT count(*) || ' ' || count(DISTINCT id) || ' ' || sum(id) FROM {table} \
-             WHERE name = 'n' || id || ', \"q\"' || chr(10) || 'line'"
-        ))
-        .unwrap()
-    };
-    assert_resumes(&pg_url(), table, "copy", &dir, &reset, &check);
+    assert_resumes(Db::Pg, "id int, name text", "copy", &dir);
 }
 
 #[test]
 fn mysql_import_resumes_after_kill() {
     let dir = TempDir::new("import_resume_my");
-    let table = "it_import_resume_my";
-    let reset = || {
-        mysql_exec(&format!(
-            "DROP TABLE IF EXISTS {table}; CREATE TABLE {table}(id INT PRIMARY KEY, name TEXT);"
-        ))
-    };
-    let check = || {
-        mysql_query_text(&format!(
-            "SELECT CONCAT(count(*), ' ', count(DISTINCT id), ' ', sum(id)) FROM {table} \
-             WHERE name = CONCAT('n', id, ', \"q\"\\nline')"
-        ))
-        .unwrap()
-    };
-    assert_resumes(&mysql_url(), table, "load-data", &dir, &reset, &check);
+    assert_resumes(Db::My, "id INT PRIMARY KEY, name TEXT", "load-data", &dir);
 }
 
 #[test]
 fn sqlite_import_resumes_after_kill() {
     let dir = TempDir::new("import_resume_lite");
-    let path = dir.join("t.db");
-    let reset = || {
-        sqlite_exec(
-            &path,
-            "DROP TABLE IF EXISTS t; CREATE TABLE t(id INTEGER PRIMARY KEY, name TEXT NOT NULL);",
-        )
-    };
-    let check = || {
-        sqlite_query_text(
-            &path,
-            "SELECT count(*) || ' ' || count(DISTINCT id) || ' ' || sum(id) FROM t \
-             WHERE name = 'n' || id || ', \"q\"' || char(10) || 'line'",
-        )
-        .unwrap()
-    };
-    assert_resumes(&sqlite_url(&path), "t", "insert", &dir, &reset, &check);
+    let columns = "id INTEGER PRIMARY KEY, name TEXT NOT NULL";
+    assert_resumes(Db::lite(&dir), columns, "insert", &dir);
 }
 
 #[test]
 fn resume_refuses_another_input_and_keeps_rejects_once() {
     let dir = TempDir::new("import_resume_rejects");
-    let path = dir.join("t.db");
-    sqlite_exec(
-        &path,
-        "CREATE TABLE t(id INTEGER PRIMARY KEY, n INTEGER NOT NULL);",
-    );
-    let url = sqlite_url(&path);
+    let db = lite_file(&dir, "t.db", NOT_NULL_T);
     let (state, rejects) = (dir.join("s.json"), dir.join("rejects.txt"));
     let import = |max_errors: &str, resume: bool| {
-        let mut args = vec![
-            "import",
-            "--url",
-            &url,
-            "--table",
-            "t",
-            "--batch",
-            "2",
-            "--max-errors",
-            max_errors,
-            "--state",
-            state.to_str().unwrap(),
-            "--reject-file",
-            rejects.to_str().unwrap(),
-            "--quiet",
-        ];
-        if resume {
-            args.push("--resume");
-        }
-        dbchunk(args)
+        import_t(&db, &state, "2", resume)
+            .args(["--max-errors", max_errors, "--reject-file"])
+            .arg(&rejects)
     };
     // Line 4 breaks NOT NULL; line 7 repeats key 1, the second bad row: over
     // --max-errors 1, which stops the import.
     let input = "id,n\n1,1\n2,2\n3,\n4,4\n5,5\n1,6\n7,7\n";
     let failed = import("1", false).stdin(input).fails(1);
-    assert!(
-        failed.one_error_line().contains("--max-errors"),
-        "{}",
-        failed.one_error_line()
-    );
+    failed.error_says(&["--max-errors"]);
     assert_eq!(
-        sqlite_query_text(&path, "SELECT group_concat(id) FROM t").unwrap(),
+        db.text("SELECT group_concat(id) FROM t").unwrap(),
         "1,2,4,5"
     );
-    let saved: serde_json::Value = serde_json::from_slice(&std::fs::read(&state).unwrap()).unwrap();
+    let saved = read_json(&state);
     assert_eq!(
         (saved["rows"].as_u64(), saved["rejected"].as_u64()),
         (Some(4), Some(2))
@@ -188,12 +115,10 @@ fn resume_refuses_another_input_and_keeps_rejects_once() {
 
     // Another input: no record ends where the state says.
     let other = "id,n\n10,10\n11,11\n12,12\n13,13\n14,14\n15,15\n16,16\n";
-    let refused = import("5", true).stdin(other).fails(1);
-    let message = refused.one_error_line();
-    assert!(
-        message.contains("no record of this input ends there"),
-        "{message}"
-    );
+    import("5", true)
+        .stdin(other)
+        .fails(1)
+        .error_says(&["no record of this input ends there"]);
 
     // The same input goes on after line 7, and each bad row is kept once;
     // completed with rejects is exit 3, with its summary despite --quiet.
@@ -208,7 +133,7 @@ fn resume_refuses_another_input_and_keeps_rejects_once() {
         done.stderr
     );
     assert_eq!(
-        sqlite_query_text(&path, "SELECT group_concat(id) FROM t").unwrap(),
+        db.text("SELECT group_concat(id) FROM t").unwrap(),
         "1,2,4,5,7"
     );
     let kept = std::fs::read_to_string(&rejects).unwrap();

@@ -3,9 +3,11 @@
 //! (one run per state file, exit 75).
 
 use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use crate::util::engine::Db;
+use crate::util::procs::wait_until;
+use crate::util::tables::{lite_id_v, test_table};
 use crate::util::{dbchunk, export, kill_after, sqlite_url, TempDir, BIN};
 
 /// A transaction held open on its own connection, across dbchunk runs.
@@ -93,13 +95,18 @@ fn pipe(export_args: &[String], import_args: &[String]) -> String {
     stderr
 }
 
-/// The `overlap_rows` and `rows` of a --stats line.
-fn stats(stderr: &str) -> (u64, u64) {
+/// The last --stats line in `stderr`, parsed.
+fn stats_line(stderr: &str) -> serde_json::Value {
     let line = stderr
         .lines()
         .rfind(|l| l.starts_with('{'))
-        .expect("a --stats line");
-    let json: serde_json::Value = serde_json::from_str(line).unwrap();
+        .unwrap_or_else(|| panic!("no --stats line in: {stderr}"));
+    serde_json::from_str(line).unwrap()
+}
+
+/// The `rows` and `overlap_rows` of a --stats line.
+fn stats(stderr: &str) -> (u64, u64) {
+    let json = stats_line(stderr);
     (
         json["rows"].as_u64().unwrap(),
         json["overlap_rows"].as_u64().unwrap(),
@@ -109,12 +116,7 @@ fn stats(stderr: &str) -> (u64, u64) {
 /// Whether a --stats line says a transaction open elsewhere held the
 /// next run's start back.
 fn held(stderr: &str) -> bool {
-    let line = stderr
-        .lines()
-        .rfind(|l| l.starts_with('{'))
-        .expect("a --stats line");
-    let json: serde_json::Value = serde_json::from_str(line).unwrap();
-    !json["held"].is_null()
+    !stats_line(stderr)["held"].is_null()
 }
 
 /// Rounds of writers (one statement stamping hundreds of rows with one
@@ -125,7 +127,7 @@ fn held(stderr: &str) -> bool {
 fn simulated_days_lose_no_row() {
     for db in Db::servers() {
         let dir = TempDir::new("incr_days");
-        let table = format!("incr_days_{}", db.tag());
+        let (table, _drop) = test_table(&db, "incr_days");
         let (stamp, column) = match db {
             Db::Pg => ("now()", "u timestamptz NOT NULL DEFAULT now()"),
             _ => (
@@ -228,7 +230,6 @@ fn simulated_days_lose_no_row() {
         let run = dbchunk(&export_args[..export_args.len() - 1]).success();
         let out = run.stdout_str();
         assert!(out.starts_with("id,u,v\n"), "{}: {out}", db.name());
-        db.exec(&format!("DROP TABLE {table}"));
     }
 }
 
@@ -247,7 +248,7 @@ fn series(db: &Db, from: u64, to: u64) -> String {
 fn an_id_column_sends_each_row_once() {
     let dir = TempDir::new("incr_id");
     for db in Db::all(&dir) {
-        let table = format!("incr_id_{}", db.tag());
+        let (table, _drop) = test_table(&db, "incr_id");
         db.create(&table, "id INT PRIMARY KEY, v VARCHAR(40)");
         db.exec(&format!("INSERT INTO {table} VALUES (1, 'a'), (2, 'b')"));
         let state = dir.join(&format!("{table}.json"));
@@ -304,7 +305,6 @@ fn an_id_column_sends_each_row_once() {
         assert_eq!(written.len(), 1, "{}: {:?}", db.name(), dir.entries());
         let text = std::fs::read_to_string(dir.join(&written[0])).unwrap();
         assert_eq!(text, "id,v\n4,d\n", "{}", db.name());
-        db.exec(&format!("DROP TABLE {table}"));
     }
 }
 
@@ -315,6 +315,7 @@ fn a_killed_run_leaves_the_state_and_the_next_catches_up() {
     let dir = TempDir::new("incr_kill");
     let db = Db::Pg;
     let table = "incr_kill_pg";
+    let _drop = db.drop_on_exit(table);
     db.create(
         table,
         "id INT PRIMARY KEY, u timestamptz NOT NULL DEFAULT now(), v TEXT",
@@ -366,7 +367,6 @@ fn a_killed_run_leaves_the_state_and_the_next_catches_up() {
         "header, 50 updated, 19,900 new"
     );
     assert_ne!(std::fs::read(&state).unwrap(), before);
-    db.exec(&format!("DROP TABLE {table}"));
 }
 
 /// Two runs with one state file: the second exits 75 at once with one
@@ -374,13 +374,8 @@ fn a_killed_run_leaves_the_state_and_the_next_catches_up() {
 #[test]
 fn a_second_run_on_the_same_state_exits_75() {
     let dir = TempDir::new("incr_lock");
-    let db = Db::lite(&dir);
     let table = "incr_lock";
-    db.create(table, "id INTEGER PRIMARY KEY, v TEXT");
-    db.exec(&format!(
-        "WITH RECURSIVE s(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM s WHERE x < 3000) \
-         INSERT INTO {table} SELECT x, 'v' || x FROM s"
-    ));
+    let db = lite_id_v(&dir, table, 3_000);
     let state = dir.join("state.json");
     let args = |extra: &[&str]| {
         export(&db.url(), table)
@@ -390,17 +385,13 @@ fn a_second_run_on_the_same_state_exits_75() {
     };
     let mut first = args(&["--max-rate", "1000/s"]).spawn();
     let lock = dir.join("state.json.lock");
-    let started = Instant::now();
-    while !lock.exists() && started.elapsed() < Duration::from_secs(10) {
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    wait_until(Duration::from_secs(10), "the first run's lock", || {
+        lock.exists()
+    });
     std::thread::sleep(Duration::from_millis(200));
-    let second = args(&[]).fails(75);
-    let line = second.one_error_line();
-    assert!(
-        line.contains("another dbchunk run") && line.contains("75"),
-        "{line}"
-    );
+    args(&[])
+        .fails(75)
+        .error_says(&["another dbchunk run", "75"]);
     assert!(!state.exists(), "the busy run wrote the state");
     let waited = args(&["--wait-lock", "30s", "--stats"]).success();
     assert!(first.wait().unwrap().success());

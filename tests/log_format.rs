@@ -1,8 +1,8 @@
 //! `--log-format json`: every stderr line is one JSON object a log
 //! collector parses, with its level, message and fields, and no password.
 
-use crate::util::db::sqlite_exec;
-use crate::util::{dbchunk, export, sqlite_url, Run, TempDir};
+use crate::util::tables::lite_id_v;
+use crate::util::{dbchunk, export, Run, TempDir};
 
 const PASSWORD: &str = "Log-Pw-7q2";
 
@@ -25,17 +25,19 @@ fn json_lines(run: &Run) -> Vec<serde_json::Value> {
         .collect()
 }
 
+/// `line` is an error whose message says `says`.
+#[track_caller]
+fn assert_error(line: &serde_json::Value, says: &str, run: &Run) {
+    assert_eq!(line["level"], "error", "{}", run.stderr);
+    let message = line["message"].as_str().unwrap();
+    assert!(message.contains(says), "{says:?} not in: {}", run.stderr);
+}
+
 #[test]
 fn json_log_lines_for_success_failure_and_usage() {
     let dir = TempDir::new("logfmt");
-    let db = dir.join("logfmt.db");
-    sqlite_exec(
-        &db,
-        "CREATE TABLE logfmt_t(id INTEGER PRIMARY KEY, v TEXT);
-         WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 300)
-         INSERT INTO logfmt_t SELECT i, 'v' || i FROM n;",
-    );
-    let url = sqlite_url(&db);
+    let db = lite_id_v(&dir, "logfmt_t", 300);
+    let url = db.url();
 
     let ok = export(&url, "logfmt_t")
         .args(["--log-format", "json", "--stats", "--progress", "always"])
@@ -78,15 +80,7 @@ fn json_log_lines_for_success_failure_and_usage() {
     assert_eq!(lines.len(), 2, "{}", bad.stderr);
     assert_eq!(lines[0]["event"], "start", "{}", bad.stderr);
     assert_eq!(lines[0]["command"], "export", "{}", bad.stderr);
-    assert_eq!(lines[1]["level"], "error");
-    assert!(
-        lines[1]["message"]
-            .as_str()
-            .unwrap()
-            .contains("logfmt_missing"),
-        "{}",
-        bad.stderr
-    );
+    assert_error(&lines[1], "logfmt_missing", &bad);
 
     // A server that is not there, with a password in the URL.
     let refused = format!("postgres://someone:{PASSWORD}@127.0.0.1:1/db");
@@ -107,15 +101,7 @@ fn json_log_lines_for_success_failure_and_usage() {
         .fails(2);
     let lines = json_lines(&usage);
     assert_eq!(lines.len(), 1, "{}", usage.stderr);
-    assert_eq!(lines[0]["level"], "error");
-    assert!(
-        lines[0]["message"]
-            .as_str()
-            .unwrap()
-            .contains("--no-such-flag"),
-        "{}",
-        usage.stderr
-    );
+    assert_error(&lines[0], "--no-such-flag", &usage);
 
     // The default stays text.
     let text = export(&url, "logfmt_missing").fails(1);

@@ -474,11 +474,10 @@ fn export_hostile_columns_and_keys() {
             ("first name", "--key \"first name\" "),
         ] {
             let url = db.url();
-            let run = dbchunk([
-                "export", "--url", &url, "--table", name, "--strategy", "keyset",
-            ])
-            .args(["--key", &db.cli_column(key)])
-            .fails(2);
+            let run = crate::util::export(&url, name)
+                .args(["--strategy", "keyset"])
+                .args(["--key", &db.cli_column(key)])
+                .fails(2);
             let line = run.one_error_line();
             assert!(
                 line.contains(shown) && line.contains("it_names_cols x; DROP TABLE y; --"),
@@ -630,7 +629,7 @@ fn hostile_names_in_errors() {
         );
         // Names that are not quoted as a whole are usage errors.
         for bad in ["it_names\"err", "\"it_names_err", "\"a\"b", "a.b.c"] {
-            let run = dbchunk(["export", "--url", &url, "--table", bad]).fails(2);
+            let run = crate::util::export(&url, bad).fails(2);
             let line = run.one_error_line();
             assert!(line.contains("table name"), "{db:?} {bad}: {line}");
         }

@@ -29,7 +29,8 @@ fn table_db(dir: &TempDir, rows: u32) -> String {
 
 /// The table as a plain export to stdout writes it.
 fn clean_export(url: &str) -> Vec<u8> {
-    dbchunk(["export", "--url", url, "--table", "t", "--quiet"])
+    crate::util::export(url, "t")
+        .arg("--quiet")
         .success()
         .stdout
 }
@@ -60,7 +61,8 @@ fn output_files_device_node_stays_a_device() {
     // The same device as /dev/null (1,3), made where only this test looks.
     let device = dir.join("null");
     run_tool("mknod", &[device.to_str().unwrap(), "c", "1", "3"]);
-    dbchunk(["export", "--url", &url, "--table", "t", "-o"])
+    crate::util::export(&url, "t")
+        .arg("-o")
         .arg(&device)
         .success();
     let meta = std::fs::symlink_metadata(&device).unwrap();
@@ -77,10 +79,9 @@ fn output_files_device_node_stays_a_device() {
 fn output_files_dev_full_fails_naming_it() {
     let dir = TempDir::new("output_files_dev_full_fails_naming_it");
     let url = table_db(&dir, 2000);
-    let run = dbchunk(["export", "--url", &url, "--table", "t", "-o", "/dev/full"]).fails(1);
-    let line = run.one_error_line();
-    assert!(line.contains("/dev/full"), "{line}");
-    assert!(line.contains("No space left"), "{line}");
+    crate::util::export(&url, "t")
+        .args(["-o", "/dev/full"])
+        .fails_saying(1, &["/dev/full", "No space left"]);
     let meta = std::fs::symlink_metadata("/dev/full").unwrap();
     assert!(meta.file_type().is_char_device(), "/dev/full was replaced");
 }
@@ -93,7 +94,8 @@ fn output_files_fifo_gets_every_byte() {
     run_tool("mkfifo", &[fifo.to_str().unwrap()]);
     let reading = fifo.clone();
     let reader = std::thread::spawn(move || std::fs::read(reading).expect("read the FIFO"));
-    dbchunk(["export", "--url", &url, "--table", "t", "-o"])
+    crate::util::export(&url, "t")
+        .arg("-o")
         .arg(&fifo)
         .success();
     let received = reader.join().unwrap();
@@ -111,7 +113,8 @@ fn output_files_symlinks_are_written_through() {
     // A chain: two.csv -> one.csv -> real/data.csv.
     symlink("real/data.csv", dir.join("one.csv")).unwrap();
     symlink(dir.join("one.csv"), dir.join("two.csv")).unwrap();
-    dbchunk(["export", "--url", &url, "--table", "t", "-o"])
+    crate::util::export(&url, "t")
+        .arg("-o")
         .arg(dir.join("two.csv"))
         .success();
     assert_symlink_to(&dir.join("one.csv"), "real/data.csv");
@@ -132,7 +135,8 @@ fn output_files_dangling_symlink_gets_its_target() {
     let url = table_db(&dir, 500);
     std::fs::create_dir(dir.join("real")).unwrap();
     symlink("real/new.csv", dir.join("link.csv")).unwrap();
-    dbchunk(["export", "--url", &url, "--table", "t", "-o"])
+    crate::util::export(&url, "t")
+        .arg("-o")
         .arg(dir.join("link.csv"))
         .success();
     assert_symlink_to(&dir.join("link.csv"), "real/new.csv");
@@ -185,11 +189,10 @@ fn output_files_state_and_reject_symlinks_stay() {
     symlink("keep/export.json", dir.join("export-state.json")).unwrap();
     symlink("keep/import.json", dir.join("import-state.json")).unwrap();
     symlink("keep/rejects.txt", dir.join("rejects.txt")).unwrap();
-    dbchunk([
-        "export", "--url", &url, "--table", "t", "--quiet", "--state",
-    ])
-    .arg(dir.join("export-state.json"))
-    .success();
+    crate::util::export(&url, "t")
+        .args(["--quiet", "--state"])
+        .arg(dir.join("export-state.json"))
+        .success();
     assert_symlink_to(&dir.join("export-state.json"), "keep/export.json");
     let state = std::fs::read_to_string(dir.join("keep/export.json")).unwrap();
     assert!(state.contains("\"rows\":500"), "{state}");
@@ -233,20 +236,13 @@ fn output_files_reject_file_on_a_device() {
 fn output_files_state_on_a_device_or_output_on_a_directory_is_refused() {
     let dir = TempDir::new("output_files_state_on_a_device_or_output_on_a_directory");
     let url = table_db(&dir, 1);
-    let run = dbchunk([
-        "export", "--url", &url, "--table", "t", "--state", "/dev/null",
-    ])
-    .fails(2);
-    let line = run.one_error_line();
-    assert!(
-        line.contains("/dev/null") && line.contains("regular file"),
-        "{line}"
-    );
-    let run = dbchunk(["export", "--url", &url, "--table", "t", "-o"])
+    crate::util::export(&url, "t")
+        .args(["--state", "/dev/null"])
+        .fails_saying(2, &["/dev/null", "regular file"]);
+    crate::util::export(&url, "t")
+        .arg("-o")
         .arg(dir.path())
-        .fails(2);
-    let line = run.one_error_line();
-    assert!(line.contains("is a directory"), "{line}");
+        .fails_saying(2, &["is a directory"]);
 }
 
 #[test]
@@ -254,20 +250,17 @@ fn output_files_unknown_extension_needs_format() {
     let dir = TempDir::new("output_files_unknown_extension_needs_format");
     let url = table_db(&dir, 3);
     let json = dir.join("x.json");
-    let run = dbchunk(["export", "--url", &url, "--table", "t", "-o"])
-        .arg(&json)
-        .fails(2);
+    let run = crate::util::export(&url, "t").arg("-o").arg(&json).fails(2);
     let line = run.one_error_line();
     for known in [".json", ".csv", ".tsv", ".ndjson", ".jsonl", "--format"] {
         assert!(line.contains(known), "{known} missing: {line}");
     }
     assert!(!json.exists(), "a refused export must not create {json:?}");
 
-    dbchunk([
-        "export", "--url", &url, "--table", "t", "--format", "ndjson", "-o",
-    ])
-    .arg(&json)
-    .success();
+    crate::util::export(&url, "t")
+        .args(["--format", "ndjson", "-o"])
+        .arg(&json)
+        .success();
     let text = std::fs::read_to_string(&json).unwrap();
     assert!(
         text.starts_with("{\"id\":1,\"name\":\"name 1\"}\n"),
@@ -275,7 +268,8 @@ fn output_files_unknown_extension_needs_format() {
     );
 
     // A name without an extension is csv, as before.
-    dbchunk(["export", "--url", &url, "--table", "t", "-o"])
+    crate::util::export(&url, "t")
+        .arg("-o")
         .arg(dir.join("plain"))
         .success();
     let text = std::fs::read_to_string(dir.join("plain")).unwrap();

@@ -6,8 +6,10 @@
 use std::path::Path;
 use std::process::Command;
 
-use crate::util::db::{mysql_exec, mysql_url, pg_exec, pg_url, sqlite_exec};
-use crate::util::{dbchunk, sqlite_url, TempDir};
+use crate::util::db::{mysql_exec, pg_exec, pg_url, sqlite_exec, PgDropOnExit};
+use crate::util::engine::{Db, Fill, Table, Ty};
+use crate::util::tables::lite_file;
+use crate::util::{dbchunk, export, TempDir};
 
 /// Reads a Parquet file with pyarrow and DuckDB and compares every value
 /// with the NDJSON export (argv: parquet, ndjson, expected types as JSON).
@@ -174,17 +176,13 @@ fn assert_matches_ndjson(parquet: &Path, ndjson: &[u8], types: &[(&str, &str)]) 
     );
 }
 
-/// Exports `table` as NDJSON and as Parquet with every strategy given
-/// (which must give the same bytes), and checks the Parquet against the
-/// NDJSON.
+/// Exports `table` as NDJSON and as Parquet with every strategy the
+/// engine has (which must give the same bytes), and checks the Parquet
+/// against the NDJSON.
 #[track_caller]
-fn check_engine(
-    url: &str,
-    table: &str,
-    strategies: &[&str],
-    types: &[(&str, &str)],
-    dir: &TempDir,
-) {
+fn check_engine(db: &Db, table: &str, types: &[(&str, &str)], dir: &TempDir) {
+    let url = &db.url();
+    let strategies = db.export_strategies().iter().filter(|s| **s != "auto");
     let ndjson = dbchunk(["export", "--url", url, "-t", table, "--format", "ndjson"])
         .success()
         .stdout;
@@ -300,47 +298,93 @@ const TIME: &str = "INT64 Time(isAdjustedToUTC=false, timeUnit=microseconds)";
 const TIMESTAMP: &str = "INT64 Timestamp(isAdjustedToUTC=false, timeUnit=microseconds";
 const TIMESTAMP_UTC: &str = "INT64 Timestamp(isAdjustedToUTC=true, timeUnit=microseconds";
 
+/// The Parquet types of [`create_pg_types`]'s columns.
+const PG_TYPES: &[(&str, &str)] = &[
+    ("id", INT32),
+    ("si", INT16),
+    ("bi", INT64),
+    ("o", "INT32 Int(bitWidth=32, isSigned=false)"),
+    ("n", STRING),
+    ("ns", "INT64 Decimal(precision=12, scale=4)"),
+    ("n18", "INT64 Decimal(precision=18, scale=0)"),
+    ("nw", "FIXED_LEN_BYTE_ARRAY Decimal(precision=50, scale=10)"),
+    ("r", "FLOAT None"),
+    ("d", "DOUBLE None"),
+    ("b", "BOOLEAN None"),
+    ("c", STRING),
+    ("vc", STRING),
+    ("t", STRING),
+    ("by", BINARY),
+    ("dt", DATE),
+    ("tm", TIME),
+    ("ts", TIMESTAMP),
+    ("tz", TIMESTAMP_UTC),
+    ("iv", STRING),
+    ("j", JSON),
+    ("jb", JSON),
+    ("u", "FIXED_LEN_BYTE_ARRAY UUID"),
+    ("ia", JSON),
+    ("e", STRING),
+    ("ip", STRING),
+];
+
+/// The Parquet types of [`create_mysql_types`]'s columns.
+const MY_TYPES: &[(&str, &str)] = &[
+    ("id", INT32),
+    ("ti", INT8),
+    ("tu", "INT32 Int(bitWidth=8, isSigned=false)"),
+    ("si", INT16),
+    ("mu", "INT32 Int(bitWidth=32, isSigned=false)"),
+    ("ii", INT32),
+    ("iu", "INT32 Int(bitWidth=32, isSigned=false)"),
+    ("bi", INT64),
+    ("bu", "INT64 Int(bitWidth=64, isSigned=false)"),
+    ("de", "INT64 Decimal(precision=10, scale=2)"),
+    ("dw", "FIXED_LEN_BYTE_ARRAY Decimal(precision=30, scale=5)"),
+    ("du", "INT32 Decimal(precision=5, scale=0)"),
+    ("fl", "FLOAT None"),
+    ("do", "DOUBLE None"),
+    ("bt", STRING),
+    ("ch", STRING),
+    ("vc", STRING),
+    ("tx", STRING),
+    ("bn", BINARY),
+    ("bl", BINARY),
+    ("dt", DATE),
+    ("tm", TIME),
+    ("dtm", TIMESTAMP),
+    ("ts", TIMESTAMP_UTC),
+    ("yr", INT16),
+    ("js", JSON),
+    ("en", STRING),
+    ("st", STRING),
+];
+
+/// The Parquet types of [`create_sqlite_types`]'s columns.
+const LITE_TYPES: &[(&str, &str)] = &[
+    ("id", INT64),
+    ("i", INT64),
+    ("r", "DOUBLE None"),
+    ("n", "DOUBLE None"),
+    ("v", STRING),
+    ("b", BINARY),
+    ("flag", "BOOLEAN None"),
+    ("d", DATE),
+    ("ts", TIMESTAMP),
+    ("j", JSON),
+    ("x", STRING),
+];
+
 #[test]
 fn pq_postgres_types_match_ndjson_from_every_strategy() {
-    let table = "it_pq_pg_types";
-    create_pg_types(table);
     let dir = TempDir::new("pq_pg_types");
-    let types = [
-        ("id", INT32),
-        ("si", INT16),
-        ("bi", INT64),
-        ("o", "INT32 Int(bitWidth=32, isSigned=false)"),
-        ("n", STRING),
-        ("ns", "INT64 Decimal(precision=12, scale=4)"),
-        ("n18", "INT64 Decimal(precision=18, scale=0)"),
-        ("nw", "FIXED_LEN_BYTE_ARRAY Decimal(precision=50, scale=10)"),
-        ("r", "FLOAT None"),
-        ("d", "DOUBLE None"),
-        ("b", "BOOLEAN None"),
-        ("c", STRING),
-        ("vc", STRING),
-        ("t", STRING),
-        ("by", BINARY),
-        ("dt", DATE),
-        ("tm", TIME),
-        ("ts", TIMESTAMP),
-        ("tz", TIMESTAMP_UTC),
-        ("iv", STRING),
-        ("j", JSON),
-        ("jb", JSON),
-        ("u", "FIXED_LEN_BYTE_ARRAY UUID"),
-        ("ia", JSON),
-        ("e", STRING),
-        ("ip", STRING),
-    ];
+    let table = "it_pq_pg_types";
+    let _drop = PgDropOnExit(format!(
+        "DROP TABLE IF EXISTS {table}; DROP TYPE IF EXISTS {table}_mood;"
+    ));
+    create_pg_types(table);
+    check_engine(&Db::Pg, table, PG_TYPES, &dir);
     let url = pg_url();
-    check_engine(
-        &url,
-        table,
-        &["keyset", "offset", "cursor", "copy"],
-        &types,
-        &dir,
-    );
     // A value Parquet's DATE cannot hold stops the export with one line
     // naming the column, and leaves no file.
     pg_exec(&format!("UPDATE {table} SET dt = 'infinity' WHERE id = 2"));
@@ -355,58 +399,17 @@ fn pq_postgres_types_match_ndjson_from_every_strategy() {
         out.to_str().unwrap(),
     ])
     .fails(1);
-    let line = run.one_error_line();
-    assert!(
-        line.contains("column \"dt\"") && line.contains("infinity"),
-        "{line}"
-    );
+    run.error_says(&["column \"dt\"", "infinity"]);
     assert!(!out.exists());
-    pg_exec(&format!("DROP TABLE {table}; DROP TYPE {table}_mood;"));
 }
 
 #[test]
 fn pq_mysql_types_match_ndjson_from_every_strategy() {
-    let table = "it_pq_my_types";
-    create_mysql_types(table);
     let dir = TempDir::new("pq_my_types");
-    let types = [
-        ("id", INT32),
-        ("ti", INT8),
-        ("tu", "INT32 Int(bitWidth=8, isSigned=false)"),
-        ("si", INT16),
-        ("mu", "INT32 Int(bitWidth=32, isSigned=false)"),
-        ("ii", INT32),
-        ("iu", "INT32 Int(bitWidth=32, isSigned=false)"),
-        ("bi", INT64),
-        ("bu", "INT64 Int(bitWidth=64, isSigned=false)"),
-        ("de", "INT64 Decimal(precision=10, scale=2)"),
-        ("dw", "FIXED_LEN_BYTE_ARRAY Decimal(precision=30, scale=5)"),
-        ("du", "INT32 Decimal(precision=5, scale=0)"),
-        ("fl", "FLOAT None"),
-        ("do", "DOUBLE None"),
-        ("bt", STRING),
-        ("ch", STRING),
-        ("vc", STRING),
-        ("tx", STRING),
-        ("bn", BINARY),
-        ("bl", BINARY),
-        ("dt", DATE),
-        ("tm", TIME),
-        ("dtm", TIMESTAMP),
-        ("ts", TIMESTAMP_UTC),
-        ("yr", INT16),
-        ("js", JSON),
-        ("en", STRING),
-        ("st", STRING),
-    ];
-    check_engine(
-        &mysql_url(),
-        table,
-        &["keyset", "offset", "cursor"],
-        &types,
-        &dir,
-    );
-    mysql_exec(&format!("DROP TABLE {table}"));
+    let table = "it_pq_my_types";
+    let _drop = Db::My.drop_on_exit(table);
+    create_mysql_types(table);
+    check_engine(&Db::My, table, MY_TYPES, &dir);
 }
 
 #[test]
@@ -414,40 +417,17 @@ fn pq_sqlite_types_match_ndjson_from_every_strategy() {
     let dir = TempDir::new("pq_sqlite_types");
     let db = dir.join("t.db");
     create_sqlite_types(&db);
-    let types = [
-        ("id", INT64),
-        ("i", INT64),
-        ("r", "DOUBLE None"),
-        ("n", "DOUBLE None"),
-        ("v", STRING),
-        ("b", BINARY),
-        ("flag", "BOOLEAN None"),
-        ("d", DATE),
-        ("ts", TIMESTAMP),
-        ("j", JSON),
-        ("x", STRING),
-    ];
-    check_engine(
-        &sqlite_url(&db),
-        "t",
-        &["keyset", "offset", "cursor"],
-        &types,
-        &dir,
-    );
+    check_engine(&Db::Lite(db), "t", LITE_TYPES, &dir);
 }
 
-/// A table of `rows` rows in a new SQLite file.
-fn sqlite_rows(dir: &TempDir, rows: u32) -> String {
-    let db = dir.join("rows.db");
-    sqlite_exec(
-        &db,
-        &format!(
-            "CREATE TABLE t (id INTEGER PRIMARY KEY, name TEXT);
-             WITH RECURSIVE s(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM s WHERE i < {rows})
-             INSERT INTO t SELECT i, 'name ' || i FROM s;"
-        ),
-    );
-    sqlite_url(&db)
+/// Table `t` of `rows` rows `(id, 'name ID')` in a new SQLite file.
+fn sqlite_rows(dir: &TempDir, rows: u64) -> String {
+    let db = Db::lite(dir);
+    let table = Table::new("t").key("id", Ty::Int).col("name", Ty::Text);
+    table
+        .create(&db)
+        .fill(&db, 1..=rows, &[Fill::Id, Fill::Prefixed("name ")]);
+    db.url()
 }
 
 #[test]
@@ -482,18 +462,12 @@ fn pq_stdout_row_groups_and_codecs() {
         ("zstd:9", "ZSTD"),
     ] {
         let path = dir.join(&format!("{}.parquet", codec.replace(':', "_")));
-        dbchunk([
-            "export",
-            "--url",
-            &url,
-            "-t",
-            "t",
-            "-o",
-            path.to_str().unwrap(),
-        ])
-        .args(["--parquet-compression", codec, "--row-group-size", "8KiB"])
-        .args(["--chunk", "500"])
-        .success();
+        export(&url, "t")
+            .arg("-o")
+            .arg(&path)
+            .args(["--parquet-compression", codec, "--row-group-size", "8KiB"])
+            .args(["--chunk", "500"])
+            .success();
         let meta = run_python(
             "import sys, pyarrow.parquet as pq\n\
              t = pq.read_table(sys.argv[1])\n\
@@ -510,17 +484,11 @@ fn pq_stdout_row_groups_and_codecs() {
     }
     // --limit, --columns and --where go through the same schema.
     let path = dir.join("some.parquet");
-    dbchunk([
-        "export",
-        "--url",
-        &url,
-        "-t",
-        "t",
-        "-o",
-        path.to_str().unwrap(),
-    ])
-    .args(["--columns", "name", "--where", "id > 10", "--limit", "5"])
-    .success();
+    export(&url, "t")
+        .arg("-o")
+        .arg(&path)
+        .args(["--columns", "name", "--where", "id > 10", "--limit", "5"])
+        .success();
     let seen = run_python(
         "import sys, pyarrow.parquet as pq\nprint(pq.read_table(sys.argv[1]).to_pylist())",
         &[path.to_str().unwrap()],
@@ -545,12 +513,11 @@ fn pq_flags_it_cannot_honour_are_refused_by_name() {
         (&["--parquet-compression", "lz4"][..], "lz4"),
         (&["--row-group-size", "big"][..], "--row-group-size"),
     ] {
-        let run = dbchunk(["export", "--url", &url, "-t", "t", "-o", out])
+        dbchunk(["export", "--url", &url, "-t", "t", "-o", out])
             .args(extra)
             .current_dir(dir.path())
-            .fails(2);
-        let line = run.one_error_line();
-        assert!(line.contains(flag), "{extra:?}: {line}");
+            .fails(2)
+            .error_says(&[flag]);
     }
     let run = dbchunk([
         "export",
@@ -563,33 +530,29 @@ fn pq_flags_it_cannot_honour_are_refused_by_name() {
     ])
     .args(["--parallel", "2"])
     .fails(2);
-    assert!(run.one_error_line().contains("--parallel"));
-    let run = dbchunk([
+    run.error_says(&["--parallel"]);
+    dbchunk([
         "export", "--url", &url, "-t", "t", "--row-group-size", "1MB",
     ])
-    .fails(2);
-    assert!(run.one_error_line().contains("--format parquet"));
-    assert_eq!(dir.entries(), ["rows.db"]);
+    .fails(2)
+    .error_says(&["--format parquet"]);
+    assert_eq!(dir.entries(), ["test.db"]);
 }
 
 #[test]
 fn pq_failed_export_leaves_no_parquet() {
     let dir = TempDir::new("pq_failed");
-    let db = dir.join("bad.db");
     // Row 2 holds text in a DATE column: Parquet's DATE cannot hold it.
-    sqlite_exec(
-        &db,
+    let db = lite_file(
+        &dir,
+        "bad.db",
         "CREATE TABLE t (id INTEGER PRIMARY KEY, d DATE);
          INSERT INTO t VALUES (1, '2024-01-01'), (2, 'someday');",
     );
     let out = dir.join("out.parquet");
-    let run = dbchunk(["export", "--url", &sqlite_url(&db), "-t", "t"])
+    dbchunk(["export", "--url", &db.url(), "-t", "t"])
         .args(["-o", out.to_str().unwrap()])
-        .fails(1);
-    let line = run.one_error_line();
-    assert!(
-        line.contains("row 2") && line.contains("column \"d\"") && line.contains("someday"),
-        "{line}"
-    );
+        .fails(1)
+        .error_says(&["row 2", "column \"d\"", "someday"]);
     assert_eq!(dir.entries(), ["bad.db"]);
 }

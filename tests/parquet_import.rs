@@ -9,7 +9,8 @@ use std::time::Duration;
 use crate::parquet::{create_mysql_types, create_pg_types, create_sqlite_types, run_python};
 use crate::util::db::{pg_exec, pg_query_text, pg_url};
 use crate::util::engine::Db;
-use crate::util::{dbchunk, kill_after, sqlite_url, TempDir};
+use crate::util::procs::{kill_and_resume, read_json};
+use crate::util::{dbchunk, sqlite_url, TempDir};
 
 /// Exports `table` to Parquet in `dir`; the file's path.
 fn export_parquet(url: &str, table: &str, dir: &TempDir, name: &str) -> String {
@@ -210,11 +211,7 @@ fn pqin_pyarrow_row_groups_dictionaries_and_time_units_import_right() {
     let run = dbchunk(["import", "--url", &url, "-t", &format!("{table}_t")])
         .args(["-i", file.to_str().unwrap()])
         .fails(1);
-    let line = run.one_error_line();
-    assert!(
-        line.contains("\"tags\"") && line.contains("LIST") && line.contains("array"),
-        "{line}"
-    );
+    run.error_says(&["\"tags\"", "LIST", "array"]);
     pg_exec(&format!(
         "DROP TABLE {table}; DROP TABLE {table}96; DROP TABLE {table}_t"
     ));
@@ -249,14 +246,12 @@ fn pqin_bad_value_names_row_group_row_and_column_and_goes_to_the_reject_file() {
     let run = dbchunk(["import", "--url", &url, "-t", table])
         .args(["-i", file.to_str().unwrap(), "--batch", "500"])
         .fails(1);
-    let line = run.one_error_line();
-    assert!(
-        line.contains("row 1506 (row group 1, row 505 in it, from 0), column 2 (v)")
-            && line.contains("40000 is out of range")
-            && line.contains("1500 rows were committed")
-            && line.contains("--resume"),
-        "{line}"
-    );
+    run.error_says(&[
+        "row 1506 (row group 1, row 505 in it, from 0), column 2 (v)",
+        "40000 is out of range",
+        "1500 rows were committed",
+        "--resume",
+    ]);
     assert_eq!(Db::Pg.count(table), 1500);
     // With a reject file: the bad row as an NDJSON line, the rest imported.
     reset();
@@ -285,11 +280,7 @@ fn pqin_bad_value_names_row_group_row_and_column_and_goes_to_the_reject_file() {
             .args(["-i", file.to_str().unwrap(), "--batch", "100"])
             .args(["--strategy", strategy])
             .fails(1);
-        assert!(
-            run.one_error_line().contains("nothing was committed"),
-            "{}",
-            run.stderr
-        );
+        run.error_says(&["nothing was committed"]);
         assert_eq!(Db::Pg.digest(table), before, "--strategy {strategy}");
     }
     pg_exec(&format!("DROP TABLE {table}"));
@@ -301,6 +292,7 @@ fn pqin_resumes_after_kill_with_every_row_once() {
     const ROWS: u32 = 20_000;
     let file = dir.join("rows.parquet");
     int_file(&file, ROWS, 0);
+    let path = file.to_str().unwrap();
     let table = "it_pqin_resume";
     let url = pg_url();
     let mut cut_midway = 0;
@@ -311,14 +303,14 @@ fn pqin_resumes_after_kill_with_every_row_once() {
             "DROP TABLE IF EXISTS {table}; CREATE TABLE {table} (id int, v int);"
         ));
         let state = dir.join(&format!("state-{run}.json"));
-        let mut args = vec![
+        let args = [
             "import",
             "--url",
             &url,
             "-t",
             table,
             "-i",
-            file.to_str().unwrap(),
+            path,
             "--state",
             state.to_str().unwrap(),
             "--batch",
@@ -327,15 +319,11 @@ fn pqin_resumes_after_kill_with_every_row_once() {
             "insert",
             "--quiet",
         ];
-        kill_after(&args, Duration::from_millis(millis));
-        if state.exists() {
-            let saved: serde_json::Value =
-                serde_json::from_slice(&std::fs::read(&state).unwrap()).unwrap();
+        kill_and_resume(&args, &state, Duration::from_millis(millis), |saved| {
+            let Some(saved) = saved else { return };
             let done = saved["input_rows"].as_u64().unwrap();
             cut_midway += u32::from(saved["done"] == false && done > 0);
-            args.push("--resume");
-        }
-        dbchunk(args).success();
+        });
         assert_eq!(
             pg_query_text(&format!(
                 "SELECT count(*) || ' ' || count(DISTINCT id) || ' ' || sum(id) FROM {table} \
@@ -348,8 +336,7 @@ fn pqin_resumes_after_kill_with_every_row_once() {
             ),
             "killed after {millis} ms"
         );
-        let saved: serde_json::Value =
-            serde_json::from_slice(&std::fs::read(&state).unwrap()).unwrap();
+        let saved = read_json(&state);
         assert_eq!(saved["done"], true);
         assert_eq!(saved["input_rows"], u64::from(ROWS));
     }
@@ -381,7 +368,7 @@ fn pqin_stdin_is_spooled_and_leaves_no_temporary_file() {
         .stdin(std::fs::read(&file).unwrap())
         .env("TMPDIR", &tmp)
         .fails(1);
-    assert!(run.one_error_line().contains("UNIQUE"), "{}", run.stderr);
+    run.error_says(&["UNIQUE"]);
     assert!(
         std::fs::read_dir(&tmp).unwrap().next().is_none(),
         "a file was left in TMPDIR"
@@ -404,33 +391,21 @@ fn pqin_refuses_what_it_cannot_read_by_name() {
         let run = dbchunk(["import", "--url", &url, "-t", "t", "-i", path])
             .args(extra)
             .fails(2);
-        assert!(run.one_error_line().contains(needle), "{}", run.stderr);
+        run.error_says(&[needle]);
     }
-    let run = dbchunk(["import", "--url", &url, "-t", "t", "-i", "x.parquet.gz"]).fails(2);
-    assert!(
-        run.one_error_line().contains("decompress it first"),
-        "{}",
-        run.stderr
-    );
+    dbchunk(["import", "--url", &url, "-t", "t", "-i", "x.parquet.gz"])
+        .fails(2)
+        .error_says(&["decompress it first"]);
     let csv = dir.join("x.csv");
     std::fs::write(&csv, "id,v\n1,2\n").unwrap();
     let run = dbchunk(["import", "--url", &url, "-t", "t", "--format", "parquet"])
         .args(["-i", csv.to_str().unwrap()])
         .fails(2);
-    assert!(
-        run.one_error_line().contains("is not a Parquet file"),
-        "{}",
-        run.stderr
-    );
+    run.error_says(&["is not a Parquet file"]);
     let run = dbchunk(["import", "--url", &url, "-t", "t", "-i", path])
         .args(["--columns", "id"])
         .fails(2);
-    assert!(
-        run.one_error_line()
-            .contains("the Parquet file has 2 fields"),
-        "{}",
-        run.stderr
-    );
+    run.error_says(&["the Parquet file has 2 fields"]);
     // --columns renames the file's fields.
     crate::util::db::sqlite_exec(&db, "CREATE TABLE u (a INTEGER, b INTEGER);");
     dbchunk(["import", "--url", &url, "-t", "u", "-i", path])

@@ -1,16 +1,12 @@
 //! Resumable keyset exports: kill -9 at several points, resume, and the
 //! output equals a clean export byte for byte, on every engine.
 
-use std::process::Stdio;
 use std::time::Duration;
 
 use crate::util::engine::{Db, Fill, Table, Ty};
-use crate::util::{dbchunk, kill_after, TempDir};
-
-fn state_bytes(state: &std::path::Path) -> usize {
-    let json: serde_json::Value = serde_json::from_slice(&std::fs::read(state).unwrap()).unwrap();
-    json["bytes"].as_u64().unwrap() as usize
-}
+use crate::util::procs::{finish, kill_and_resume, signal};
+use crate::util::tables::lite_id_v;
+use crate::util::{dbchunk, TempDir};
 
 /// For a file output and for stdout: kill, resume, compare.
 fn assert_resumes(url: &str, table: &str, dir: &TempDir) {
@@ -21,6 +17,7 @@ fn assert_resumes(url: &str, table: &str, dir: &TempDir) {
     .stdout;
     let slow = ["--chunk", "300", "--max-rate", "20000/s", "--quiet"];
     for (run, millis) in [150u64, 450, 800].into_iter().enumerate() {
+        let after = Duration::from_millis(millis);
         // To a file: the partial file is cut back and continued.
         let state = dir.join(&format!("file-{run}.json"));
         let output = dir.join(&format!("out-{run}.csv"));
@@ -29,15 +26,12 @@ fn assert_resumes(url: &str, table: &str, dir: &TempDir) {
             "export", "--url", url, "--table", table, "--state", state_arg, "-o", output_arg,
         ];
         args.extend(slow);
-        kill_after(&args, Duration::from_millis(millis));
-        assert!(
-            !output.exists(),
-            "a killed export must not leave {output:?}"
-        );
-        if state.exists() {
-            args.push("--resume");
-        }
-        dbchunk(args).success();
+        kill_and_resume(&args, &state, after, |_| {
+            assert!(
+                !output.exists(),
+                "a killed export must not leave {output:?}"
+            );
+        });
         assert!(
             std::fs::read(&output).unwrap() == clean,
             "file resumed after {millis} ms differs"
@@ -50,16 +44,11 @@ fn assert_resumes(url: &str, table: &str, dir: &TempDir) {
             "export", "--url", url, "--table", table, "--state", state_arg,
         ];
         args.extend(slow);
-        let written = kill_after(&args, Duration::from_millis(millis));
-        let mut joined = match state.exists() {
-            true => written[..state_bytes(&state)].to_vec(),
-            false => Vec::new(),
-        };
-        if state.exists() {
-            args.push("--resume");
-        }
-        joined.extend(dbchunk(args).success().stdout);
-        assert!(joined == clean, "stdout resumed after {millis} ms differs");
+        let resumed = kill_and_resume(&args, &state, after, |_| {});
+        assert!(
+            resumed.joined("bytes") == clean,
+            "stdout resumed after {millis} ms differs"
+        );
     }
 }
 
@@ -101,8 +90,7 @@ fn mysql_export_resumes_after_kill() {
 #[test]
 fn resume_token_from_the_hint() {
     let dir = TempDir::new("resume_token");
-    let db = Db::lite(&dir);
-    Table::id_v("t").create(&db).numbered(&db, 20_000);
+    let db = lite_id_v(&dir, "t", 20_000);
     Table::new("other").key("id", Ty::Int).create(&db);
     let url = db.url();
     let clean = dbchunk(["export", "--url", &url, "--table", "t"])
@@ -111,26 +99,17 @@ fn resume_token_from_the_hint() {
     let mut child = dbchunk([
         "export", "--url", &url, "--table", "t", "--chunk", "500", "--max-rate", "10000/s",
     ])
-    .command()
-    .stdin(Stdio::null())
-    .stdout(Stdio::piped())
-    .stderr(Stdio::piped())
-    .spawn()
-    .unwrap();
+    .spawn();
     // Once the first chunk is out there is a checkpoint to resume from.
     let mut stdout = std::io::BufReader::new(child.stdout.take().unwrap());
     let mut written = Vec::new();
     std::io::BufRead::read_until(&mut stdout, b'\n', &mut written).unwrap();
     std::thread::sleep(Duration::from_millis(300));
-    let killed = std::process::Command::new("kill")
-        .args(["-INT", &child.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(killed.success());
+    signal(&child, "-INT");
     std::io::Read::read_to_end(&mut stdout, &mut written).unwrap();
-    let output = child.wait_with_output().unwrap();
-    assert_eq!(output.status.code(), Some(130));
-    let stderr = String::from_utf8_lossy(&output.stderr);
+    let stopped = finish(child, "the export stopped by SIGINT");
+    stopped.assert_code(130);
+    let stderr = &stopped.stderr;
     let token = stderr
         .split("--resume-from '")
         .nth(1)
@@ -159,9 +138,5 @@ fn resume_token_from_the_hint() {
         "export", "--url", &url, "--table", "other", "--resume-from", token,
     ])
     .fails(2);
-    assert!(
-        run.stderr.contains("not of a csv export of table other"),
-        "{}",
-        run.stderr
-    );
+    run.error_says(&["not of a csv export of table other"]);
 }

@@ -3,11 +3,12 @@
 //! cannot, and how to rerun.
 
 use std::io::{BufRead, Read};
-use std::process::Stdio;
 use std::time::Duration;
 
 use crate::util::db::{mysql_exec, mysql_url, pg_exec, pg_url, MysqlDropOnExit};
 use crate::util::engine::{Db, Table, Ty};
+use crate::util::procs::finish;
+use crate::util::tables::{id_counts, ids_once, test_table};
 use crate::util::{dbchunk, export, import};
 
 /// Starts an export, and once it has written its first line runs `kill`
@@ -31,12 +32,8 @@ fn export_killed(
         kill();
     }
     let written = reader.join().unwrap();
-    let output = child.wait_with_output().unwrap();
-    (
-        output.status.code(),
-        written,
-        String::from_utf8_lossy(&output.stderr).into_owned(),
-    )
+    let run = finish(child, &args.join(" "));
+    (run.code, written, run.stderr)
 }
 
 fn assert_keyset_survives(url: &str, table: &str, kill: &dyn Fn()) {
@@ -163,12 +160,7 @@ fn import_killed(
     }
     let mut child = import(url, table)
         .args(["--batch", "50", "--strategy", strategy])
-        .command()
-        .stdin(Stdio::piped())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("start dbchunk");
+        .spawn_with_stdin();
     let mut stdin = child.stdin.take().unwrap();
     let writer =
         std::thread::spawn(move || std::io::Write::write_all(&mut stdin, input.as_bytes()));
@@ -186,23 +178,32 @@ fn import_killed(
         kill();
         seen = count();
     }
-    let output = child.wait_with_output().unwrap();
-    let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
+    let run = finish(child, &format!("the import into {table}"));
     let fed = writer.join().unwrap();
-    assert!(fed.is_ok(), "dbchunk stopped reading its input: {stderr}");
-    assert_eq!(output.status.code(), Some(0), "{stderr}");
     assert!(
-        stderr.matches("the connection was lost").count() >= 2,
-        "expected two reconnections:\n{stderr}"
+        fed.is_ok(),
+        "dbchunk stopped reading its input: {}",
+        run.stderr
     );
-    stderr
+    run.assert_code(0);
+    assert!(
+        run.stderr.matches("the connection was lost").count() >= 2,
+        "expected two reconnections:\n{}",
+        run.stderr
+    );
+    run.stderr
 }
 
-/// 50,000 rows go in once each although the session is ended twice.
-fn import_reconnects(db: Db, table: Table, strategy: &str) {
-    let _drop = db.drop_on_exit(&table.name);
-    table.create(&db);
-    let name = &table.name;
+/// 50,000 rows go in once each although the session is ended twice, into
+/// `id, v` with `id` the key or not.
+fn import_reconnects(db: Db, keyed: bool, strategy: &str) {
+    let (name, _drop) = test_table(&db, "it_retry_import");
+    let name = &name;
+    let table = match keyed {
+        true => Table::new(name).key("id", Ty::Int),
+        false => Table::new(name).col("id", Ty::Int),
+    };
+    table.col("v", Ty::Text).create(&db);
     let session = killable(&db, name, name, "SELECT, INSERT, UPDATE");
     let count = || db.count(name);
     import_killed(&session.url, name, strategy, &session.kill, &count);
@@ -210,29 +211,18 @@ fn import_reconnects(db: Db, table: Table, strategy: &str) {
         Db::My => "v = CONCAT('v', id)",
         _ => "v = 'v' || id",
     };
-    let counts = db.rows_by(
-        &format!("(SELECT count(*) AS n, count(DISTINCT id) AS d, sum(id) AS s FROM {name} WHERE {matching}) c"),
-        &["n", "d", "s"],
-        "n",
-    );
-    assert_eq!(counts, "50000|50000|1250025000");
+    assert_eq!(id_counts(&db, name, matching), ids_once(50_000));
 }
 
 #[test]
 fn postgres_import_reconnects_and_writes_each_row_once() {
     // No key: a batch lost in its COMMIT is looked up by transaction id.
-    let table = Table::new("it_retry_import_pg")
-        .col("id", Ty::Int)
-        .col("v", Ty::Text);
-    import_reconnects(Db::Pg, table, "copy");
+    import_reconnects(Db::Pg, false, "copy");
 }
 
 #[test]
 fn mysql_import_reconnects_and_writes_each_row_once() {
     // A batch lost in its COMMIT is written again skipping the keys already
     // there (ON DUPLICATE KEY UPDATE id = id, hence UPDATE).
-    let table = Table::new("it_retry_import_my")
-        .key("id", Ty::Int)
-        .col("v", Ty::Text);
-    import_reconnects(Db::My, table, "insert");
+    import_reconnects(Db::My, true, "insert");
 }

@@ -56,10 +56,7 @@ fn passwords_never_appear_in_any_output() {
             dbchunk(export).args(["--url", &my, "--state", state_arg]),
             0,
         ),
-        outputs(
-            dbchunk(["export", "--url", &my, "--table", table, "--explain"]),
-            0,
-        ),
+        outputs(crate::util::export(&my, table).arg("--explain"), 0),
         outputs(dbchunk(["count", "--url", &my, "--table", table]), 0),
         outputs(
             dbchunk(export)
@@ -88,18 +85,12 @@ fn passwords_never_appear_in_any_output() {
                 .env("MYSQL_PWD", "nope-9"),
             1,
         ),
-        outputs(
-            dbchunk(["export", "--url", &my, "--table", "it_secret_none"]),
-            1,
-        ),
+        outputs(crate::util::export(&my, "it_secret_none"), 1),
         outputs(
             dbchunk(export).args(["--url", &my, "--where", "no such sql"]),
             1,
         ),
-        outputs(
-            dbchunk(["export", "--url", &pg, "--table", "it_secret_none"]),
-            1,
-        ),
+        outputs(crate::util::export(&pg, "it_secret_none"), 1),
         outputs(
             dbchunk(["export", "--url", &pg, "--query", "SELECT 1/0"]),
             1,

@@ -7,13 +7,15 @@
 //! `COPY` pass-through, whose rows skip the encoder.
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
 use std::time::Duration;
 
-use crate::util::db::{pg_exec, pg_url, sqlite_exec};
-use crate::util::engine::{Db, Table};
+use crate::parquet::run_python;
+use crate::util::db::{pg_exec, pg_url};
+use crate::util::engine::Db;
 use crate::util::fixtures::sqlite_awkward;
-use crate::util::{dbchunk, decompress_file, kill_after, parse_csv, sqlite_url, TempDir};
+use crate::util::procs::{finish, signal, wait_until};
+use crate::util::tables::{lite_file, lite_id_v};
+use crate::util::{dbchunk, decompress_file, export, kill_after, parse_csv, TempDir};
 
 /// The awkward-values table `split_t` ([`sqlite_awkward`]).
 fn source_db(dir: &TempDir, rows: u32) -> String {
@@ -37,6 +39,14 @@ fn parts_of(dir: &TempDir, stem: &str, chain: &str) -> Vec<PathBuf> {
             middle.len() >= 5 && middle.bytes().all(|b| b.is_ascii_digit())
         })
         .map(|n| dir.join(&n))
+        .collect()
+}
+
+/// The bytes of each part of `stem` in `dir`, in order.
+fn read_parts(dir: &TempDir, stem: &str, chain: &str) -> Vec<Vec<u8>> {
+    parts_of(dir, stem, chain)
+        .iter()
+        .map(|p| std::fs::read(p).unwrap())
         .collect()
 }
 
@@ -110,10 +120,7 @@ fn split_rows_parts_join_to_the_unsplit_export_in_every_text_format() {
             args.extend_from_slice(&flags);
             plain(&url, "split_t", &args);
             let stem = name.trim_end_matches(&format!(".{format}"));
-            let parts: Vec<Vec<u8>> = parts_of(&dir, stem, &format!(".{format}"))
-                .iter()
-                .map(|p| std::fs::read(p).unwrap())
-                .collect();
+            let parts = read_parts(&dir, stem, &format!(".{format}"));
             assert_eq!(parts.len(), 14, "{name}: 500 rows in parts of 37");
             assert_parts_make(&whole, &parts, format, header && format != "ndjson", 37);
             assert!(!out.exists(), "{name}: the unnumbered name is not written");
@@ -128,22 +135,11 @@ fn split_bytes_parts_are_about_the_size_and_join_to_the_export() {
     let whole = plain(&url, "split_t", &["--format", "ndjson"]);
     let longest = whole.split(|&b| b == b'\n').map(<[u8]>::len).max().unwrap() + 1;
     let out = dir.join("b.ndjson");
-    dbchunk([
-        "export",
-        "--url",
-        &url,
-        "--table",
-        "split_t",
-        "--split-bytes",
-        "4KiB",
-        "-o",
-        out.to_str().unwrap(),
-    ])
-    .success();
-    let parts: Vec<Vec<u8>> = parts_of(&dir, "b", ".ndjson")
-        .iter()
-        .map(|p| std::fs::read(p).unwrap())
-        .collect();
+    export(&url, "split_t")
+        .args(["--split-bytes", "4KiB", "-o"])
+        .arg(&out)
+        .success();
+    let parts = read_parts(&dir, "b", ".ndjson");
     assert!(parts.len() > 3, "{} parts", parts.len());
     for (i, part) in parts.iter().enumerate() {
         assert!(part.ends_with(b"\n"), "part {} ends inside a row", i + 1);
@@ -171,21 +167,10 @@ fn compressed_parts_each_decompress_alone_with_the_real_tools() {
     ] {
         let whole = plain(&url, "split_t", &["--format", format]);
         let name = format!("c-{format}.{format}.{ext}");
-        let out = dir.join(&name);
-        dbchunk([
-            "export",
-            "--url",
-            &url,
-            "--table",
-            "split_t",
-            "--split-rows",
-            "64",
-            "--chunk",
-            "50",
-            "-o",
-            out.to_str().unwrap(),
-        ])
-        .success();
+        export(&url, "split_t")
+            .args(["--split-rows", "64", "--chunk", "50", "-o"])
+            .arg(dir.join(&name))
+            .success();
         let files = parts_of(&dir, &format!("c-{format}"), &format!(".{format}.{ext}"));
         assert_eq!(files.len(), 5, "{name}: 300 rows in parts of 64");
         // Each part alone is a complete stream (the tool checks the
@@ -194,19 +179,10 @@ fn compressed_parts_each_decompress_alone_with_the_real_tools() {
         assert_parts_make(&whole, &parts, format, format != "ndjson", 64);
     }
     // --split-bytes counts the bytes before compression.
-    let out = dir.join("sb.csv.gz");
-    dbchunk([
-        "export",
-        "--url",
-        &url,
-        "--table",
-        "split_t",
-        "--split-bytes",
-        "5000",
-        "-o",
-        out.to_str().unwrap(),
-    ])
-    .success();
+    export(&url, "split_t")
+        .args(["--split-bytes", "5000", "-o"])
+        .arg(dir.join("sb.csv.gz"))
+        .success();
     let files = parts_of(&dir, "sb", ".csv.gz");
     assert!(files.len() > 2, "{} parts", files.len());
     let first = decompress_file("gzip", &files[0]);
@@ -228,30 +204,11 @@ print(" ".join(str(t.num_rows) for t in tables))
 print(pa.concat_tables(tables).equals(pq.read_table(whole)))
 "#;
 
-fn python() -> String {
-    std::env::var("DBCHUNK_TEST_PYTHON").unwrap_or_else(|_| {
-        panic!(
-            "DBCHUNK_TEST_PYTHON is not set: it names a Python with pyarrow, which reads the \
-             Parquet parts; scripts/test.sh makes one (target/test-venv)"
-        )
-    })
-}
-
 /// pyarrow's view of `parts`: rows of each, and whether they equal `whole`.
 fn read_parquet_parts(whole: &Path, parts: &[PathBuf]) -> (Vec<u64>, bool) {
-    let out = Command::new(python())
-        .arg("-c")
-        .arg(PARQUET_PARTS)
-        .arg(whole)
-        .args(parts)
-        .output()
-        .expect("running DBCHUNK_TEST_PYTHON");
-    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
-    assert!(
-        out.status.success(),
-        "pyarrow failed:\n{stdout}\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let mut args = vec![whole.to_str().unwrap()];
+    args.extend(parts.iter().map(|p| p.to_str().unwrap()));
+    let stdout = run_python(PARQUET_PARTS, &args);
     let mut lines = stdout.lines();
     let rows = lines
         .next()
@@ -267,56 +224,32 @@ fn parquet_parts_are_files_of_their_own_that_join_to_the_export() {
     let dir = TempDir::new("split-parquet");
     let url = source_db(&dir, 3000);
     let whole = dir.join("whole.parquet");
-    let export = |more: &[&str]| {
-        let mut args = vec!["export", "--url", &url, "--table", "split_t"];
-        args.extend_from_slice(more);
-        dbchunk(args).success()
-    };
-    export(&["-o", whole.to_str().unwrap()]);
-    for strategy in ["keyset", "cursor"] {
-        let out = dir.join(&format!("r-{strategy}.parquet"));
-        export(&[
-            "--strategy",
-            strategy,
-            "--chunk",
-            "100",
-            "--split-rows",
-            "300",
-            "-o",
-            out.to_str().unwrap(),
-        ]);
-        let parts = parts_of(&dir, &format!("r-{strategy}"), ".parquet");
-        let (rows, same) = read_parquet_parts(&whole, &parts);
-        assert_eq!(rows[..3], [300, 300, 300], "{strategy}");
-        assert_eq!(rows.len(), 10, "{strategy}");
-        assert!(same, "{strategy}: the parts differ from the unsplit file");
-    }
-    // By size: a part ends after the row group that reaches it (row
-    // groups are at most that size of values; keyset cuts them at chunk
-    // ends).
-    for strategy in ["keyset", "cursor"] {
-        let out = dir.join(&format!("s-{strategy}.parquet"));
-        export(&[
-            "--strategy",
-            strategy,
-            "--chunk",
-            "100",
-            "--split-bytes",
-            "8KiB",
-            "-o",
-            out.to_str().unwrap(),
-        ]);
-        let parts = parts_of(&dir, &format!("s-{strategy}"), ".parquet");
-        assert!(parts.len() > 2, "{strategy}: {} parts", parts.len());
-        let (rows, same) = read_parquet_parts(&whole, &parts);
-        assert_eq!(rows.iter().sum::<u64>(), 3000);
-        assert!(
-            same,
-            "{strategy}: the parts by size differ from the unsplit file"
-        );
-        for part in &parts[..parts.len() - 1] {
-            let size = std::fs::metadata(part).unwrap().len();
-            assert!((8192..3 * 8192).contains(&size), "{part:?}: {size} bytes");
+    export(&url, "split_t").arg("-o").arg(&whole).success();
+    // By rows, and by size: a part ends after the row group that reaches
+    // it (row groups are at most that size of values; keyset cuts them at
+    // chunk ends).
+    for (stem, split, size) in [("r", "--split-rows", "300"), ("s", "--split-bytes", "8KiB")] {
+        for strategy in ["keyset", "cursor"] {
+            let what = format!("{split} {size} --strategy {strategy}");
+            let stem = format!("{stem}-{strategy}");
+            export(&url, "split_t")
+                .args(["--strategy", strategy, "--chunk", "100", split, size, "-o"])
+                .arg(dir.join(&format!("{stem}.parquet")))
+                .success();
+            let parts = parts_of(&dir, &stem, ".parquet");
+            let (rows, same) = read_parquet_parts(&whole, &parts);
+            assert!(same, "{what}: the parts differ from the unsplit file");
+            assert_eq!(rows.iter().sum::<u64>(), 3000, "{what}");
+            if split == "--split-rows" {
+                assert_eq!(rows[..3], [300, 300, 300], "{what}");
+                assert_eq!(rows.len(), 10, "{what}");
+                continue;
+            }
+            assert!(parts.len() > 2, "{what}: {} parts", parts.len());
+            for part in &parts[..parts.len() - 1] {
+                let bytes = std::fs::metadata(part).unwrap().len();
+                assert!((8192..3 * 8192).contains(&bytes), "{part:?}: {bytes} bytes");
+            }
         }
     }
 }
@@ -324,22 +257,11 @@ fn parquet_parts_are_files_of_their_own_that_join_to_the_export() {
 #[test]
 fn stats_lists_every_part_with_its_rows_and_size() {
     let dir = TempDir::new("split-stats");
-    let db = Db::lite(&dir);
-    Table::id_v("split_stats").create(&db).numbered(&db, 250);
-    let out = dir.join("s.csv.zst");
-    let run = dbchunk([
-        "export",
-        "--url",
-        &db.url(),
-        "--table",
-        "split_stats",
-        "--split-rows",
-        "100",
-        "--stats",
-        "-o",
-        out.to_str().unwrap(),
-    ])
-    .success();
+    let db = lite_id_v(&dir, "split_stats", 250);
+    let run = export(&db.url(), "split_stats")
+        .args(["--split-rows", "100", "--stats", "-o"])
+        .arg(dir.join("s.csv.zst"))
+        .success();
     let stats: serde_json::Value = serde_json::from_str(run.stderr.trim()).unwrap();
     assert_eq!(stats["rows"], 250);
     let parts = stats["parts"].as_array().expect("parts in --stats");
@@ -360,40 +282,21 @@ fn stats_lists_every_part_with_its_rows_and_size() {
 #[test]
 fn an_export_that_ends_at_a_part_end_writes_no_empty_part() {
     let dir = TempDir::new("split-exact");
-    let db = Db::lite(&dir);
-    Table::id_v("split_exact").create(&db).numbered(&db, 200);
-    for (name, format) in [("e.csv", "csv"), ("e.parquet", "parquet")] {
-        dbchunk([
-            "export",
-            "--url",
-            &db.url(),
-            "--table",
-            "split_exact",
-            "--split-rows",
-            "100",
-            "-o",
-            dir.join(name).to_str().unwrap(),
-        ])
-        .success();
+    let db = lite_id_v(&dir, "split_exact", 200);
+    let split = |rows: &str, name: &str| {
+        export(&db.url(), "split_exact")
+            .args(["--split-rows", rows, "-o"])
+            .arg(dir.join(name))
+    };
+    for format in ["csv", "parquet"] {
+        split("100", &format!("e.{format}")).success();
         let parts = parts_of(&dir, "e", &format!(".{format}"));
         assert_eq!(parts.len(), 2, "{format}: 200 rows, parts of 100");
     }
     // No rows at all: one part, with the header.
-    let out = dir.join("none.csv");
-    dbchunk([
-        "export",
-        "--url",
-        &db.url(),
-        "--table",
-        "split_exact",
-        "--where",
-        "id < 0",
-        "--split-rows",
-        "10",
-        "-o",
-        out.to_str().unwrap(),
-    ])
-    .success();
+    split("10", "none.csv")
+        .args(["--where", "id < 0"])
+        .success();
     assert_eq!(
         std::fs::read(dir.join("none.00001.csv")).unwrap(),
         b"id,v\n"
@@ -403,32 +306,19 @@ fn an_export_that_ends_at_a_part_end_writes_no_empty_part() {
 #[test]
 fn earlier_parts_stop_a_rerun_unless_overwrite_removes_them_all() {
     let dir = TempDir::new("split-rerun");
-    let db = Db::lite(&dir);
-    Table::id_v("split_rerun").create(&db).numbered(&db, 100);
+    let db = lite_id_v(&dir, "split_rerun", 100);
     let url = db.url();
     let out = dir.join("o.csv");
-    let export = |rows: &str, more: &[&str]| {
-        let mut args = vec![
-            "export",
-            "--url",
-            &url,
-            "--table",
-            "split_rerun",
-            "--split-rows",
-            rows,
-            "-o",
-            out.to_str().unwrap(),
-        ];
-        args.extend_from_slice(more);
-        dbchunk(args)
+    let split = |rows: &str| {
+        export(&url, "split_rerun")
+            .args(["--split-rows", rows, "-o"])
+            .arg(&out)
     };
-    export("10", &[]).success();
+    split("10").success();
     assert_eq!(parts_of(&dir, "o", ".csv").len(), 10);
-    let line = export("50", &[]).fails(2).one_error_line().to_string();
-    assert!(
-        line.contains("o.00001.csv") && line.contains("--overwrite"),
-        "{line}"
-    );
+    split("50")
+        .fails(2)
+        .error_says(&["o.00001.csv", "--overwrite"]);
     assert_eq!(
         parts_of(&dir, "o", ".csv").len(),
         10,
@@ -436,7 +326,7 @@ fn earlier_parts_stop_a_rerun_unless_overwrite_removes_them_all() {
     );
     // With --overwrite, none of the ten earlier parts survive beside the
     // two new ones.
-    export("50", &["--overwrite"]).success();
+    split("50").arg("--overwrite").success();
     let parts = parts_of(&dir, "o", ".csv");
     assert_eq!(parts.len(), 2);
     let second = std::fs::read_to_string(&parts[1]).unwrap();
@@ -468,9 +358,7 @@ fn splitting_needs_a_file_and_refuses_what_it_cannot_honour() {
     for (more, expected) in refused {
         let mut args = vec!["export", "--url", &url, "--table", "t"];
         args.extend_from_slice(more);
-        let run = dbchunk(args).fails(2);
-        let line = run.one_error_line();
-        assert!(line.contains(expected), "{more:?}: {line}");
+        dbchunk(args).fails(2).error_says(&[expected]);
     }
     // Flags that must come before connecting: a server that is not there
     // is never reached.
@@ -479,11 +367,7 @@ fn splitting_needs_a_file_and_refuses_what_it_cannot_honour() {
         "--split-rows", "10", "-o", out,
     ])
     .fails(2);
-    assert!(
-        run.one_error_line().contains("--parallel"),
-        "{}",
-        run.stderr
-    );
+    run.error_says(&["--parallel"]);
     let run = dbchunk([
         "export", "--url", &url, "--table", "t", "--split-rows", "0", "-o", out,
     ])
@@ -496,39 +380,29 @@ fn splitting_needs_a_file_and_refuses_what_it_cannot_honour() {
     );
 }
 
-#[test]
-fn a_killed_split_export_leaves_only_complete_parts_under_final_names() {
-    let dir = TempDir::new("split-killed");
-    let db = Db::lite(&dir);
-    Table::id_v("split_killed")
-        .create(&db)
-        .numbered(&db, 200_000);
-    let out = dir.join("k.csv.zst");
-    let url = db.url();
-    kill_after(
-        &[
-            "export",
-            "--url",
-            &url,
-            "--table",
-            "split_killed",
-            "--split-rows",
-            "1000",
-            "--chunk",
-            "500",
-            "--max-rate",
-            "20000/s",
-            "-o",
-            out.to_str().unwrap(),
-        ],
-        Duration::from_millis(1500),
-    );
-    let parts = parts_of(&dir, "k", ".csv.zst");
-    assert!(!parts.is_empty(), "no part was complete after 1.5 s");
-    assert!(parts.len() < 200, "the export was not cut short");
+/// `export` of `table` in parts of 1000 rows, in chunks of 500 at `rate`
+/// rows a second, to `out`.
+fn slow_split<'a>(url: &'a str, table: &'a str, rate: &'a str, out: &'a str) -> Vec<&'a str> {
+    vec![
+        "export", "--url", url, "--table", table, "--split-rows", "1000", "--chunk", "500",
+        "--max-rate", rate, "-o", out,
+    ]
+}
+
+/// `parts` (of an `id, v` table from id 1, named `STEM.00001.EXT` on) are
+/// numbered from 1 and each holds the header and its 1000 rows, as `text`
+/// reads it.
+#[track_caller]
+fn assert_whole_parts(
+    dir: &TempDir,
+    name: &str,
+    parts: &[PathBuf],
+    text: impl Fn(&Path) -> String,
+) {
+    let (stem, ext) = name.split_once('.').unwrap();
     for (i, part) in parts.iter().enumerate() {
-        assert_eq!(part, &dir.join(&format!("k.{:05}.csv.zst", i + 1)));
-        let text = String::from_utf8(decompress_file("zstd", part)).unwrap();
+        assert_eq!(part, &dir.join(&format!("{stem}.{:05}.{ext}", i + 1)));
+        let text = text(part);
         let lines: Vec<&str> = text.lines().collect();
         assert_eq!(lines.len(), 1001, "{part:?}: the header and 1000 rows");
         assert_eq!(lines[0], "id,v");
@@ -537,6 +411,21 @@ fn a_killed_split_export_leaves_only_complete_parts_under_final_names() {
             "{part:?}"
         );
     }
+}
+
+#[test]
+fn a_killed_split_export_leaves_only_complete_parts_under_final_names() {
+    let dir = TempDir::new("split-killed");
+    let db = lite_id_v(&dir, "split_killed", 200_000);
+    let (url, out) = (db.url(), dir.join("k.csv.zst"));
+    let args = slow_split(&url, "split_killed", "20000/s", out.to_str().unwrap());
+    kill_after(&args, Duration::from_millis(1500));
+    let parts = parts_of(&dir, "k", ".csv.zst");
+    assert!(!parts.is_empty(), "no part was complete after 1.5 s");
+    assert!(parts.len() < 200, "the export was not cut short");
+    assert_whole_parts(&dir, "k.csv.zst", &parts, |part| {
+        String::from_utf8(decompress_file("zstd", part)).unwrap()
+    });
     // The part being written is left only as a hidden temporary file.
     for name in dir.entries() {
         let known = name == "test.db" || name.starts_with(".k.") && name.ends_with(".partial");
@@ -550,6 +439,7 @@ fn a_killed_split_export_leaves_only_complete_parts_under_final_names() {
 #[test]
 fn postgres_copy_rows_are_split_at_row_boundaries() {
     let dir = TempDir::new("split-pg-copy");
+    let _drop = Db::Pg.drop_on_exit("split_pg_copy");
     pg_exec(
         "DROP TABLE IF EXISTS split_pg_copy;
          CREATE TABLE split_pg_copy(id int PRIMARY KEY, note text, t timestamptz, b bytea);
@@ -561,67 +451,36 @@ fn postgres_copy_rows_are_split_at_row_boundaries() {
     );
     let url = pg_url();
     for format in ["csv", "tsv"] {
-        let whole = plain(
-            &url,
-            "split_pg_copy",
-            &["--strategy", "copy", "--format", format],
-        );
+        let copy = ["--strategy", "copy", "--format", format];
+        let whole = plain(&url, "split_pg_copy", &copy);
         let out = dir.join(&format!("pg.{format}"));
-        plain(
-            &url,
-            "split_pg_copy",
-            &[
-                "--strategy",
-                "copy",
-                "--format",
-                format,
-                "--split-rows",
-                "100",
-                "-o",
-                out.to_str().unwrap(),
-            ],
-        );
-        let parts: Vec<Vec<u8>> = parts_of(&dir, "pg", &format!(".{format}"))
-            .iter()
-            .map(|p| std::fs::read(p).unwrap())
-            .collect();
+        let split = ["--split-rows", "100", "-o", out.to_str().unwrap()];
+        plain(&url, "split_pg_copy", &[&copy[..], &split].concat());
+        let parts = read_parts(&dir, "pg", &format!(".{format}"));
         assert_eq!(parts.len(), 7, "{format}");
         assert_parts_make(&whole, &parts, format, true, 100);
     }
-    pg_exec("DROP TABLE split_pg_copy");
 }
 
 #[test]
 fn a_failed_split_export_keeps_its_complete_parts_and_names_them() {
     let dir = TempDir::new("split-failed");
-    let path = dir.join("bad.db");
     // Row 2500 holds bytes NDJSON cannot carry: the export fails there.
-    sqlite_exec(
-        &path,
+    let db = lite_file(
+        &dir,
+        "bad.db",
         "CREATE TABLE split_failed(id INTEGER PRIMARY KEY, v TEXT);
          WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 3000)
          INSERT INTO split_failed
            SELECT i, CASE WHEN i = 2500 THEN CAST(x'ff' AS TEXT) ELSE 'v' END FROM n;",
     );
-    let out = dir.join("f.ndjson");
-    let run = dbchunk([
-        "export",
-        "--url",
-        &sqlite_url(&path),
-        "--table",
-        "split_failed",
-        "--split-rows",
-        "1000",
-        "--chunk",
-        "100",
-        "-o",
-        out.to_str().unwrap(),
-    ])
-    .fails(1);
-    let line = run.one_error_line();
-    assert!(line.contains("f.00001.ndjson to "), "{line}");
-    assert!(line.contains("f.00002.ndjson were complete"), "{line}");
-    assert!(line.contains("row 2500"), "{line}");
+    export(&db.url(), "split_failed")
+        .args(["--split-rows", "1000", "--chunk", "100", "-o"])
+        .arg(dir.join("f.ndjson"))
+        .fails(1)
+        .error_says(&[
+            "f.00001.ndjson to ", "f.00002.ndjson were complete", "row 2500",
+        ]);
     assert_eq!(
         dir.entries(),
         ["bad.db", "f.00001.ndjson", "f.00002.ndjson"]
@@ -634,49 +493,22 @@ fn a_failed_split_export_keeps_its_complete_parts_and_names_them() {
 #[test]
 fn sigint_keeps_the_complete_parts_and_says_which() {
     let dir = TempDir::new("split-sigint");
-    let db = Db::lite(&dir);
-    Table::id_v("split_sigint")
-        .create(&db)
-        .numbered(&db, 100_000);
-    let out = dir.join("i.csv");
-    let url = db.url();
-    let child = dbchunk([
-        "export",
-        "--url",
+    let db = lite_id_v(&dir, "split_sigint", 100_000);
+    let (url, out) = (db.url(), dir.join("i.csv"));
+    let child = dbchunk(slow_split(
         &url,
-        "--table",
         "split_sigint",
-        "--split-rows",
-        "1000",
-        "--chunk",
-        "500",
-        "--max-rate",
         "10000/s",
-        "-o",
         out.to_str().unwrap(),
-    ])
-    .command()
-    .stdin(std::process::Stdio::null())
-    .stdout(std::process::Stdio::null())
-    .stderr(std::process::Stdio::piped())
-    .spawn()
-    .expect("start dbchunk");
-    let started = std::time::Instant::now();
-    while !dir.join("i.00002.csv").exists() {
-        assert!(
-            started.elapsed() < Duration::from_secs(20),
-            "no second part"
-        );
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    let sent = Command::new("kill")
-        .args(["-INT", &child.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(sent.success());
-    let output = child.wait_with_output().unwrap();
-    assert_eq!(output.status.code(), Some(130));
-    let stderr = String::from_utf8_lossy(&output.stderr);
+    ))
+    .spawn();
+    wait_until(Duration::from_secs(20), "a second part", || {
+        dir.join("i.00002.csv").exists()
+    });
+    signal(&child, "-INT");
+    let stopped = finish(child, "the split export stopped by SIGINT");
+    stopped.assert_code(130);
+    let stderr = &stopped.stderr;
     let parts = parts_of(&dir, "i", ".csv");
     let last = parts.last().unwrap().file_name().unwrap().to_string_lossy();
     assert!(
@@ -686,8 +518,7 @@ fn sigint_keeps_the_complete_parts_and_says_which() {
     assert!(stderr.contains("are complete and kept"), "{stderr}");
     // Nothing else is left: the part being written was removed.
     assert_eq!(dir.entries().len(), parts.len() + 1, "{:?}", dir.entries());
-    for part in &parts {
-        let text = std::fs::read_to_string(part).unwrap();
-        assert_eq!(text.lines().count(), 1001, "{part:?}");
-    }
+    assert_whole_parts(&dir, "i.csv", &parts, |part| {
+        std::fs::read_to_string(part).unwrap()
+    });
 }

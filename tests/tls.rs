@@ -12,7 +12,7 @@ use std::path::Path;
 use std::process::Command;
 
 use crate::util::db::{mysql_exec_at, pg_exec_at};
-use crate::util::{dbchunk, Run, TempDir};
+use crate::util::{dbchunk, export, import, Cmd, TempDir};
 
 const PG_SSL: &str = "SELECT ssl::text AS ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()";
 const MY_CIPHER: &str = "SELECT VARIABLE_VALUE AS cipher FROM information_schema.SESSION_STATUS \
@@ -80,14 +80,15 @@ fn host_variants(url: &str) -> Vec<String> {
 }
 
 /// `dbchunk export --query SQL` printing the one value, no header.
-fn query(url: &str, sql: &str) -> Run {
-    dbchunk(["export", "--url", url, "--query", sql, "--no-header"]).run()
+fn query(url: &str, sql: &str) -> Cmd {
+    dbchunk(["export", "--url", url, "--query", sql, "--no-header"])
 }
 
-/// The value a TLS query printed; a failure that looks like a server
-/// without (the test) TLS says to run scripts/test.sh.
+/// What a TLS command printed; a failure that looks like a server without
+/// (the test) TLS says to run scripts/test.sh.
 #[track_caller]
-fn tls_value(run: Run) -> String {
+fn tls_value(cmd: Cmd) -> String {
+    let run = cmd.run();
     if run.code != Some(0) {
         panic!(
             "{}\nfailed with exit code {:?}: {}\nIs TLS on in the test server, with the test \
@@ -138,6 +139,39 @@ fn wrong_ca(dir: &TempDir) -> String {
     cert.display().to_string()
 }
 
+/// `mode` and a CA (`ca_param`) that signed nothing the server uses, in
+/// `url`: one line that says so, naming the mode and the CA file, which it
+/// returns.
+#[track_caller]
+fn assert_wrong_ca_fails(
+    dir: &TempDir,
+    url: &str,
+    sql: &str,
+    mode: &str,
+    ca_param: &str,
+) -> String {
+    let wrong = wrong_ca(dir);
+    let url = with_params(url, &format!("{mode}&{ca_param}={wrong}"));
+    query(&url, sql).fails_saying(
+        1,
+        &[
+            &format!("certificate verify failed: unknown issuer ({mode})"),
+            &format!("not signed by the CA in {wrong}"),
+        ],
+    );
+    wrong
+}
+
+/// Imports two rows into `tls_import_check` over `url` with `args`, and
+/// counts them there.
+#[track_caller]
+fn import_and_count(url: &str, args: &[&str]) {
+    let table = "tls_import_check";
+    tls_value(import(url, table).args(args).stdin("id,name\n1,a\n2,b\n"));
+    let count = dbchunk(["count", "--url", url, "--table", table]);
+    assert_eq!(tls_value(count), "2", "{args:?}");
+}
+
 // ---------------------------------------------------------------------------
 // PostgreSQL
 
@@ -184,43 +218,35 @@ fn tls_pg_verify_full_checks_the_host_name() {
     let renamed = format!("postgres://{user}@not-in-the-certificate.invalid:{rest}");
     let renamed = with_params(&renamed, &format!("hostaddr=127.0.0.1&sslrootcert={ca}"));
 
-    let run = query(&with_params(&renamed, "sslmode=verify-full"), PG_SSL);
-    run.assert_code(1);
-    let line = run.one_error_line();
-    assert!(
-        line.contains("certificate verify failed: certificate not valid for name \"not-in-the-certificate.invalid\"")
-            && line.contains("(sslmode=verify-full)")
-            && line.contains("use sslmode=verify-ca"),
-        "{line}"
+    query(&with_params(&renamed, "sslmode=verify-full"), PG_SSL).fails_saying(
+        1,
+        &[
+            "certificate verify failed: certificate not valid for name \"not-in-the-certificate.invalid\"",
+            "(sslmode=verify-full)",
+            "use sslmode=verify-ca",
+        ],
     );
     // verify-ca checks the chain only.
-    let run = query(&with_params(&renamed, "sslmode=verify-ca"), PG_SSL);
-    assert_eq!(tls_value(run), "true");
+    assert_eq!(
+        tls_value(query(&with_params(&renamed, "sslmode=verify-ca"), PG_SSL)),
+        "true"
+    );
 }
 
 #[test]
 fn tls_pg_wrong_ca_fails_in_one_line() {
     assert_pg_tls();
     let dir = TempDir::new("tls-pg-wrong-ca");
-    let wrong = wrong_ca(&dir);
-    let url = with_params(
+    let wrong = assert_wrong_ca_fails(
+        &dir,
         &pg_url(),
-        &format!("sslmode=verify-full&sslrootcert={wrong}"),
-    );
-    let run = query(&url, PG_SSL);
-    run.assert_code(1);
-    let line = run.one_error_line();
-    assert!(
-        line.contains("certificate verify failed: unknown issuer (sslmode=verify-full)")
-            && line.contains(&format!("not signed by the CA in {wrong}")),
-        "{line}"
+        PG_SSL,
+        "sslmode=verify-full",
+        "sslrootcert",
     );
     // require with a CA file checks the chain too, as libpq does.
     let url = with_params(&pg_url(), &format!("sslmode=require&sslrootcert={wrong}"));
-    let run = query(&url, PG_SSL);
-    run.assert_code(1);
-    let line = run.one_error_line();
-    assert!(line.contains("unknown issuer (sslmode=require)"), "{line}");
+    query(&url, PG_SSL).fails_saying(1, &["unknown issuer (sslmode=require)"]);
 }
 
 #[test]
@@ -229,22 +255,16 @@ fn tls_pg_missing_ca_file_is_named() {
         &pg_url(),
         "sslmode=verify-ca&sslrootcert=/nonexistent/ca.pem",
     );
-    let run = query(&url, PG_SSL);
-    run.assert_code(1);
-    let line = run.one_error_line();
-    assert!(
-        line.contains(
-            "sslrootcert /nonexistent/ca.pem (sslmode=verify-ca): cannot read the CA file"
-        ),
-        "{line}"
+    query(&url, PG_SSL).fails_saying(
+        1,
+        &["sslrootcert /nonexistent/ca.pem (sslmode=verify-ca): cannot read the CA file"],
     );
 }
 
 #[test]
 fn tls_pg_unknown_sslmode_is_a_usage_error() {
     let url = with_params(&pg_url(), "sslmode=sometimes");
-    let run = query(&url, PG_SSL);
-    run.assert_code(2);
+    let run = query(&url, PG_SSL).fails(2);
     assert_eq!(
         run.one_error_line(),
         "dbchunk: unknown sslmode \"sometimes\" in the URL: use disable, prefer, require, \
@@ -259,17 +279,11 @@ fn tls_pg_count_and_import_over_verified_tls() {
         &format!("sslmode=verify-full&sslrootcert={}", test_ca()),
     );
     pg_exec("DROP TABLE IF EXISTS tls_import_check; CREATE TABLE tls_import_check (id int PRIMARY KEY, name text)");
-    let run = dbchunk(["import", "--url", &url, "--table", "tls_import_check"])
-        .stdin("id,name\n1,a\n2,b\n")
-        .run();
-    tls_value(run);
-    let run = dbchunk(["count", "--url", &url, "--table", "tls_import_check"]).run();
-    assert_eq!(tls_value(run), "2");
-    let run = dbchunk([
-        "export", "--url", &url, "--table", "tls_import_check", "--strategy", "copy",
-    ])
-    .run();
-    assert_eq!(tls_value(run), "id,name\n1,a\n2,b");
+    import_and_count(&url, &[]);
+    assert_eq!(
+        tls_value(export(&url, "tls_import_check").args(["--strategy", "copy"])),
+        "id,name\n1,a\n2,b"
+    );
     pg_exec("DROP TABLE tls_import_check");
 }
 
@@ -291,8 +305,7 @@ fn tls_pg_require_against_a_server_without_tls() {
         let _ = socket.read_to_end(&mut Vec::new());
     });
     let url = format!("postgres://postgres@127.0.0.1:{port}/test?sslmode=require");
-    let run = query(&url, "SELECT 1");
-    run.assert_code(1);
+    let run = query(&url, "SELECT 1").fails(1);
     assert_eq!(
         run.one_error_line(),
         format!(
@@ -345,26 +358,14 @@ fn tls_mysql_verify_identity_with_the_test_ca() {
 fn tls_mysql_wrong_ca_fails_in_one_line() {
     assert_mysql_tls();
     let dir = TempDir::new("tls-mysql-wrong-ca");
-    let wrong = wrong_ca(&dir);
-    let url = with_params(
-        &mysql_url(),
-        &format!("ssl-mode=VERIFY_IDENTITY&ssl-ca={wrong}"),
-    );
-    let run = query(&url, MY_CIPHER);
-    run.assert_code(1);
-    let line = run.one_error_line();
-    assert!(
-        line.contains("certificate verify failed: unknown issuer (ssl-mode=VERIFY_IDENTITY)")
-            && line.contains(&format!("not signed by the CA in {wrong}")),
-        "{line}"
-    );
+    let url = mysql_url();
+    assert_wrong_ca_fails(&dir, &url, MY_CIPHER, "ssl-mode=VERIFY_IDENTITY", "ssl-ca");
 }
 
 #[test]
 fn tls_mysql_unknown_ssl_mode_is_a_usage_error() {
     let url = with_params(&mysql_url(), "ssl-mode=verify-full");
-    let run = query(&url, MY_CIPHER);
-    run.assert_code(2);
+    let run = query(&url, MY_CIPHER).fails(2);
     assert_eq!(
         run.one_error_line(),
         "dbchunk: unknown ssl-mode \"verify-full\" in the URL: use DISABLED, PREFERRED, REQUIRED, \
@@ -380,13 +381,7 @@ fn tls_mysql_count_and_import_over_verified_tls() {
     );
     mysql_exec("DROP TABLE IF EXISTS tls_import_check; CREATE TABLE tls_import_check (id int PRIMARY KEY, name text)");
     for strategy in ["insert", "load-data"] {
-        let run = dbchunk(["import", "--url", &url, "--table", "tls_import_check"])
-            .args(["--strategy", strategy, "--truncate"])
-            .stdin("id,name\n1,a\n2,b\n")
-            .run();
-        tls_value(run);
-        let run = dbchunk(["count", "--url", &url, "--table", "tls_import_check"]).run();
-        assert_eq!(tls_value(run), "2", "--strategy {strategy}");
+        import_and_count(&url, &["--strategy", strategy, "--truncate"]);
     }
     mysql_exec("DROP TABLE tls_import_check");
 }
@@ -450,8 +445,7 @@ fn mysql_server_without_tls(connections: usize) -> (u16, std::thread::JoinHandle
 fn tls_mysql_required_against_a_server_without_tls() {
     let (port, server) = mysql_server_without_tls(1);
     let url = format!("mysql://root@127.0.0.1:{port}/test?ssl-mode=REQUIRED");
-    let run = query(&url, "SELECT 1");
-    run.assert_code(1);
+    let run = query(&url, "SELECT 1").fails(1);
     assert_eq!(
         run.one_error_line(),
         format!(
@@ -470,8 +464,7 @@ fn tls_mysql_preferred_falls_back_to_plain() {
     const CLIENT_SSL: u32 = 0x800;
     let (port, server) = mysql_server_without_tls(2);
     let url = format!("mysql://root@127.0.0.1:{port}/test?prefer_socket=false");
-    let run = query(&url, "SELECT 1");
-    run.assert_code(1);
+    let run = query(&url, "SELECT 1").fails(1);
     assert!(
         !run.stderr.contains("does not support TLS"),
         "{}",

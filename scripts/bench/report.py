@@ -88,9 +88,33 @@ def ratio_text(r):
     return "–" if r is None else f"{r:.2f}×"
 
 
+def members_of(cases, gid):
+    return [c for c in cases.values() if c.group == gid]
+
+
+def command_blocks(groups, cases):
+    """Each group's commands, as run, in a sh block under its title (groups without cases left out)."""
+    out = []
+    for g in groups:
+        members = members_of(cases, g[0])
+        if not members:
+            continue
+        out += [f"{g[1]}:", "", "```sh"]
+        out += [c.command for c in members]
+        out += ["```", ""]
+    return out
+
+
+def closing_note(note, load):
+    """The lines that end a comparison's table: its note, with the load average when it started."""
+    if load:
+        note = (note + " " if note else "") + f"Load average (1 min) when this comparison started: {load}."
+    return (["", note] if note else []) + [""]
+
+
 def group_table(g, cases, import_kind):
     gid, title, baseline_id, note, load = g[:5]
-    members = [c for c in cases.values() if c.group == gid]
+    members = members_of(cases, gid)
     base = cases.get(baseline_id)
     base_med = base.median if base is not None and base.ok else None
     mb_head = "input MB" if import_kind else "output MB"
@@ -130,12 +154,7 @@ def group_table(g, cases, import_kind):
         if c.id == baseline_id:
             cells[0] = f"**{c.label}** (baseline)"
         lines.append("| " + " | ".join(cells) + " |")
-    if load:
-        note = (note + " " if note else "") + f"Load average (1 min) when this comparison started: {load}."
-    if note:
-        lines += ["", note]
-    lines.append("")
-    return lines
+    return lines + closing_note(note, load)
 
 
 class Targets:
@@ -185,27 +204,33 @@ class Targets:
         )
 
 
+def client_ratios(t, what, g, base, same):
+    """dbchunk auto CSV against the engine's own client (`base`: case, label[, short label]), and
+    against that client running what dbchunk runs (`same`: case, label, what it costs, note)."""
+    base_id, base_label = base[:2]
+    base_short = base[2] if len(base) > 2 else base_label
+    same_id, same_label, cost, note = same
+    t.time_ratio(f"{what}: dbchunk auto CSV ÷ {base_label}", f"{g}.dbchunk-auto-csv", f"{g}.{base_id}", 1.0)
+    t.time_ratio(f"{what}: {same_label} ÷ {base_short} {cost}", f"{g}.{same_id}", f"{g}.{base_id}", None)
+    t.time_ratio(f"{what}: dbchunk auto CSV ÷ {same_label} {note}", f"{g}.dbchunk-auto-csv", f"{g}.{same_id}", None)
+
+
 def build_targets(cases, meta):
     t = Targets(cases)
     big, subset = meta.get("accounts_rows", "?"), meta.get("subset_rows", "?")
     for ds in ("accounts", "typed"):
         g = f"export.pg.{ds}"
-        t.time_ratio(f"PostgreSQL {ds}: dbchunk auto CSV ÷ psql COPY", f"{g}.dbchunk-auto-csv", f"{g}.psql-copy", 1.0)
-        t.time_ratio(f"PostgreSQL {ds}: psql COPY ORDER BY key ÷ psql COPY (the price of key order)",
-                     f"{g}.psql-copy-ordered", f"{g}.psql-copy", None)
-        t.time_ratio(f"PostgreSQL {ds}: dbchunk auto CSV ÷ psql COPY ORDER BY key (the same query)",
-                     f"{g}.dbchunk-auto-csv", f"{g}.psql-copy-ordered", None)
+        client_ratios(t, f"PostgreSQL {ds}", g, ("psql-copy", "psql COPY"),
+                      ("psql-copy-ordered", "psql COPY ORDER BY key", "(the price of key order)", "(the same query)"))
         for s in ("keyset", "cursor"):
             t.time_ratio(f"PostgreSQL {ds}: dbchunk {s} CSV ÷ psql COPY", f"{g}.dbchunk-{s}-csv", f"{g}.psql-copy", 1.3)
         for s in ("auto", "keyset", "cursor"):
             t.time_ratio(f"PostgreSQL {ds}: dbchunk {s} NDJSON ÷ {s} CSV", f"{g}.dbchunk-{s}-ndjson", f"{g}.dbchunk-{s}-csv", 1.3)
     for ds in ("accounts", "typed"):
         g = f"export.my.{ds}"
-        t.time_ratio(f"MariaDB {ds}: dbchunk auto CSV ÷ mariadb --quick --batch", f"{g}.dbchunk-auto-csv", f"{g}.mariadb-batch", 1.0)
-        t.time_ratio(f"MariaDB {ds}: mariadb running the keyset queries ÷ one SELECT (the price of a query per chunk)",
-                     f"{g}.mariadb-keyset", f"{g}.mariadb-batch", None)
-        t.time_ratio(f"MariaDB {ds}: dbchunk auto CSV ÷ mariadb running the keyset queries (the same queries)",
-                     f"{g}.dbchunk-auto-csv", f"{g}.mariadb-keyset", None)
+        client_ratios(t, f"MariaDB {ds}", g, ("mariadb-batch", "mariadb --quick --batch", "one SELECT"),
+                      ("mariadb-keyset", "mariadb running the keyset queries", "(the price of a query per chunk)",
+                       "(the same queries)"))
         t.time_ratio(f"MariaDB {ds}: dbchunk cursor CSV ÷ mariadb --quick --batch (one query, as the client)",
                      f"{g}.dbchunk-cursor-csv", f"{g}.mariadb-batch", None)
     for ds in ("accounts", "typed"):
@@ -334,7 +359,7 @@ def formats_targets(cases, meta):
 
 def formats_group_table(g, cases):
     gid, title, _baseline, note, load = g[:5]
-    members = [c for c in cases.values() if c.group == gid]
+    members = members_of(cases, gid)
     import_kind = gid.startswith("formats.import.")
     mb_head = "input MB" if import_kind else "output MB"
     lines = [
@@ -364,12 +389,7 @@ def formats_group_table(g, cases):
             f"{c.mb:.1f}",
             f"{c.peak_rss_mb:.1f}",
         ] + pair_cells) + " |")
-    if load:
-        note = (note + " " if note else "") + f"Load average (1 min) when this comparison started: {load}."
-    if note:
-        lines += ["", note]
-    lines.append("")
-    return lines
+    return lines + closing_note(note, load)
 
 
 def formats_section(meta, groups, cases):
@@ -438,13 +458,7 @@ def formats_section(meta, groups, cases):
         "scratch directory on tmpfs):",
         "",
     ]
-    for g in fgroups:
-        members = [c for c in cases.values() if c.group == g[0]]
-        if not members:
-            continue
-        out += [f"{g[1]}:", "", "```sh"]
-        out += [c.command for c in members]
-        out += ["```", ""]
+    out += command_blocks(fgroups, cases)
     out += [
         "Rerun this section alone (about 5 minutes; the rest of this file is kept):",
         "",
@@ -609,13 +623,7 @@ def report(meta, groups, cases):
         "directory). Each comparison's commands ran in turn, in this order, once per round.",
         "",
     ]
-    for gid, g in groups.items():
-        members = [c for c in cases.values() if c.group == gid]
-        if not members or gid.startswith("formats."):
-            continue
-        out += [f"{g[1]}:", "", "```sh"]
-        out += [c.command for c in members]
-        out += ["```", ""]
+    out += command_blocks([g for gid, g in groups.items() if not gid.startswith("formats.")], cases)
     out += [
         "## Rerunning",
         "",

@@ -22,15 +22,9 @@ import json
 import sys
 import uuid
 
-from sqlalchemy import create_engine, text
+from sqlalchemy import text
 
-
-def make_engine(url):
-    connect_args = {}
-    if url.startswith("mysql") or url.startswith("mariadb"):
-        # Render TIMESTAMP columns in UTC, as dbchunk does.
-        connect_args["init_command"] = "SET time_zone = '+00:00'"
-    return create_engine(url, connect_args=connect_args)
+from sqlalchemy_engine import make_engine
 
 
 def fmt(value):

@@ -22,16 +22,11 @@ import json
 import sys
 import uuid
 
-from sqlalchemy import MetaData, Table, create_engine, null, types
+from sqlalchemy import MetaData, Table, null, types
+
+from sqlalchemy_engine import make_engine
 
 csv.field_size_limit(1 << 30)
-
-
-def make_engine(url):
-    connect_args = {}
-    if url.startswith("mysql") or url.startswith("mariadb"):
-        connect_args["init_command"] = "SET time_zone = '+00:00'"
-    return create_engine(url, connect_args=connect_args)
 
 
 def parse_bool(s):

@@ -22,6 +22,7 @@ use super::prepare::{
     before_output, check_distinct_names, check_key_identifies_rows, nothing_written, peak_rss_kb,
 };
 use super::read::read;
+use super::step::look_up;
 use crate::engine::Engine;
 
 pub async fn run(plan: ExportPlan) -> Result<()> {
@@ -37,13 +38,7 @@ async fn export(plan: ExportPlan) -> Result<()> {
     if let Some(incremental) = &plan.incremental {
         return super::incremental::export(&plan, incremental, db).await;
     }
-    let looking_up = format!("while looking up {label}");
-    let relation = before_output(&plan, &looking_up, async {
-        db.describe(&plan.request)
-            .await
-            .with_context(|| format!("looking up {label}"))
-    })
-    .await?;
+    let relation = look_up(&label, nothing_written(&plan), db.describe(&plan.request)).await?;
     let resumable = plan.state_file.is_some() || plan.resume.is_some();
     // A resumable export is a keyset export, whatever `auto` would pick.
     let asked = match plan.strategy {
@@ -75,6 +70,7 @@ async fn export(plan: ExportPlan) -> Result<()> {
     if strategy == Strategy::Offset && !plan.quiet {
         warn(&offset_warning(db.engine(), &relation));
     }
+    let looking_up = format!("while looking up {label}");
     let estimated = before_output(&plan, &looking_up, async {
         Ok(estimate(&mut db, &relation, &plan).await)
     })

@@ -5,13 +5,8 @@
 //! ([`crate::partition`], which `dbchunk plan` shares: the ranges follow
 //! the real distribution of keys, however skewed). Every worker runs the chosen
 //! strategy on its own connection and thread, restricted to its range by a
-//! key condition. All workers read the same snapshot:
-//!
-//! - PostgreSQL: the leader exports its snapshot (`pg_export_snapshot()`)
-//!   and each worker starts with `SET TRANSACTION SNAPSHOT`;
-//! - MySQL/MariaDB: the leader holds `FLUSH TABLES WITH READ LOCK` while
-//!   every worker runs `START TRANSACTION WITH CONSISTENT SNAPSHOT`, then
-//!   unlocks (`--no-lock` skips the lock for users without the privilege).
+//! key condition. All workers read the same snapshot
+//! ([`super::consistent`]).
 //!
 //! The first range streams straight to the output; later ranges are
 //! spooled to files beside it and appended in order, so the output is the
@@ -23,6 +18,7 @@ use std::thread::JoinHandle;
 
 use anyhow::{anyhow, Context, Result};
 
+use super::consistent::{join, Snapshot};
 use super::read::read;
 use crate::config::ExportPlan;
 use crate::db::{Db, Key, Relation};
@@ -34,15 +30,6 @@ use crate::plan::Strategy;
 use crate::progress::Progress;
 use crate::throttle::{Rate, Throttle};
 
-/// How the workers share one view of the data.
-#[derive(Clone)]
-enum Snapshot {
-    Postgres(String),
-    /// MySQL: workers start consistent snapshots while the leader holds
-    /// (or, with `--no-lock`, does not hold) a global read lock.
-    Mysql,
-}
-
 /// Exports with `plan.parallel` workers; returns what was written.
 pub async fn run(
     plan: &ExportPlan,
@@ -52,25 +39,9 @@ pub async fn run(
     progress: Progress,
 ) -> Result<Totals> {
     check(leader, relation, strategy)?;
-    let snapshot = match leader {
-        Db::Postgres(pg) => Snapshot::Postgres(
-            pg.export_snapshot()
-                .await
-                .context("exporting the snapshot")?,
-        ),
-        _ => Snapshot::Mysql,
-    };
     let table = matches!(plan.request.source, crate::db::Source::Table(_));
     let ranges = split(leader, relation, table, plan.parallel).await?;
-    if matches!(snapshot, Snapshot::Mysql) && !plan.no_lock {
-        leader
-            .execute("FLUSH TABLES WITH READ LOCK")
-            .await
-            .context(
-                "taking the brief global read lock that gives every worker the same snapshot \
-             (it needs the RELOAD privilege; --no-lock goes without it)",
-            )?;
-    }
+    let snapshot = Snapshot::open(leader, plan.no_lock).await?;
     let totals = std::sync::Arc::new([
         std::sync::atomic::AtomicU64::new(0),
         std::sync::atomic::AtomicU64::new(0),
@@ -113,10 +84,7 @@ pub async fn run(
             .recv()
             .map_err(|_| anyhow!("a worker stopped before joining the snapshot"))??;
     }
-    match snapshot {
-        Snapshot::Mysql if !plan.no_lock => leader.execute("UNLOCK TABLES").await?,
-        _ => leader.execute("COMMIT").await?,
-    }
+    snapshot.release(leader).await?;
     let result = gather(workers, &spools);
     progress.finish();
     result
@@ -247,7 +215,7 @@ impl Worker {
     }
 
     async fn export(self, ready: &mpsc::Sender<Result<()>>) -> Result<Finished> {
-        let joined = self.join_snapshot().await;
+        let joined = join(&self.plan.url, &self.snapshot).await;
         let failed = joined
             .as_ref()
             .err()
@@ -276,20 +244,6 @@ impl Worker {
             output.finish()?;
             Ok((totals, None))
         }
-    }
-
-    async fn join_snapshot(&self) -> Result<Db> {
-        let mut db = Db::connect(&self.plan.url).await?;
-        match (&self.snapshot, &mut db) {
-            (Snapshot::Postgres(id), Db::Postgres(pg)) => pg.join_snapshot(id).await?,
-            _ => {
-                db.execute("SET SESSION TRANSACTION ISOLATION LEVEL REPEATABLE READ")
-                    .await?;
-                db.execute("START TRANSACTION WITH CONSISTENT SNAPSHOT, READ ONLY")
-                    .await?;
-            }
-        }
-        Ok(db)
     }
 }
 

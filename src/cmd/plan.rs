@@ -62,16 +62,16 @@ pub async fn run(args: PlanArgs) -> Result<()> {
     check_snapshot_engine(url.engine, args.snapshot.as_deref())?;
     let url = url.with_snapshot(args.snapshot.clone());
     let source = parse_source(&args.source, url.engine)?;
-    if args.null.is_some() && args.format == Some(Format::Ndjson) {
+    if args.text.null.is_some() && args.text.format == Some(Format::Ndjson) {
         return Err(UsageError("--null applies to csv and tsv; NDJSON writes null".into()).into());
     }
     let names = |text: &str| split_list(text, url.engine);
     let request = Request {
         source: source.clone(),
-        columns: args.columns.as_deref().map(names).transpose()?,
-        key: args.key.as_deref().map(names).transpose()?,
-        filter: args.filter.clone(),
-        format: args.format.unwrap_or(Format::Csv),
+        columns: args.select.columns.as_deref().map(names).transpose()?,
+        key: args.select.key.as_deref().map(names).transpose()?,
+        filter: args.select.filter.clone(),
+        format: args.text.format.unwrap_or(Format::Csv),
     };
     let label = source.label();
     let mut db = Db::connect(&url)
@@ -136,10 +136,10 @@ pub async fn run(args: PlanArgs) -> Result<()> {
         query: args.source.query.clone(),
         columns: request.columns.clone(),
         key: relation.key_names.clone(),
-        filter: args.filter.clone(),
-        format: args.format,
-        null: args.null.clone(),
-        header: !args.no_header,
+        filter: args.select.filter.clone(),
+        format: args.text.format,
+        null: args.text.null.clone(),
+        header: !args.text.no_header,
         snapshot: args.snapshot.clone(),
         binlog,
         rows,
@@ -341,11 +341,11 @@ pub fn export_plan(mut args: ExportArgs) -> Result<(ExportPlan, Option<Expect>)>
     }
     args.source.table = file.table.clone();
     args.source.query = file.query.clone();
-    args.format = agree("--format", args.format, file.format, |f| f.name())?;
-    args.null = agree("--null", args.null.take(), file.null.clone(), |n| {
+    args.text.format = agree("--format", args.text.format, file.format, |f| f.name())?;
+    args.text.null = agree("--null", args.text.null.take(), file.null.clone(), |n| {
         n.as_str()
     })?;
-    args.no_header |= !file.header;
+    args.text.no_header |= !file.header;
     let quiet = args.quiet;
     let mut plan = ExportPlan::from_args(args)?;
     if plan.url.engine != file.engine {
@@ -359,7 +359,7 @@ pub fn export_plan(mut args: ExportArgs) -> Result<(ExportPlan, Option<Expect>)>
     let snapshot = snapshot.or(file.snapshot.clone());
     check_snapshot_engine(plan.url.engine, snapshot.as_deref())?;
     plan.url = plan.url.with_snapshot(snapshot);
-    let dialect = dialect(file.engine);
+    let dialect = Dialect::of(file.engine);
     let key: Vec<String> = file.key.iter().map(|k| dialect.quote(k)).collect();
     let range = &file.parts[k - 1].range;
     plan.request.columns = file.columns.clone();
@@ -438,22 +438,6 @@ fn partition_number(
     Ok(k)
 }
 
-fn dialect(engine: Engine) -> Dialect {
-    match engine {
-        Engine::Postgres => Dialect::Postgres,
-        Engine::Mysql => Dialect::Mysql,
-        Engine::Sqlite => Dialect::Sqlite,
-    }
-}
-
-fn engine_name(engine: Engine) -> &'static str {
-    match engine {
-        Engine::Postgres => "postgres",
-        Engine::Mysql => "mysql",
-        Engine::Sqlite => "sqlite",
-    }
-}
-
 impl PartitionPlan {
     pub fn to_json(&self) -> Json {
         let key = |k: &Option<crate::db::Key>| k.as_ref().map(crate::state::key_to_json);
@@ -477,7 +461,7 @@ impl PartitionPlan {
         json!({
             "dbchunk_plan": VERSION,
             "dbchunk_version": env!("CARGO_PKG_VERSION"),
-            "engine": engine_name(self.engine),
+            "engine": self.engine.key(),
             "table": self.table,
             "query": self.query,
             "columns": self.columns,
@@ -517,11 +501,9 @@ impl PartitionPlan {
                 _ => bail!("{name:?} is not a list of names"),
             }
         };
-        let engine = match text("engine")?.as_deref() {
-            Some("postgres") => Engine::Postgres,
-            Some("mysql") => Engine::Mysql,
-            Some("sqlite") => Engine::Sqlite,
-            other => bail!("unknown \"engine\" {other:?}"),
+        let engine = text("engine")?;
+        let Some(engine) = engine.as_deref().and_then(Engine::from_key) else {
+            bail!("unknown \"engine\" {engine:?}");
         };
         let format = match text("format")? {
             None => None,

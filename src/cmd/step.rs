@@ -22,6 +22,21 @@ pub async fn step<T>(
         .map_err(|stop| stop.left(stage, outcome))?
 }
 
+/// Looks up `label` (`work`: describing a source or a target) as a step:
+/// `looking up {label}` in its error, `while looking up {label}` when a
+/// signal stops it.
+pub async fn look_up<T>(
+    label: &str,
+    outcome: impl Into<String>,
+    work: impl Future<Output = Result<T>>,
+) -> Result<T> {
+    let stage = format!("while looking up {label}");
+    step(&stage, outcome, async {
+        work.await.with_context(|| format!("looking up {label}"))
+    })
+    .await
+}
+
 /// Connects to the URL's database (for writing, an import: SQLite is
 /// opened writable), with the URL, password hidden, in any error.
 pub async fn connect(url: &DbUrl, writable: bool, outcome: impl Into<String>) -> Result<Db> {

@@ -26,8 +26,8 @@ pub(super) fn parquet_options(
         return Ok(ParquetOptions::default());
     }
     let text_only = [
-        ("--null", args.null.is_some()),
-        ("--no-header", args.no_header),
+        ("--null", args.text.null.is_some()),
+        ("--no-header", args.text.no_header),
     ];
     if let Some((flag, _)) = text_only.iter().find(|(_, given)| *given) {
         return Err(UsageError(format!(

@@ -15,7 +15,9 @@ use crate::plan::Strategy;
 use crate::progress::ProgressMode;
 use crate::url::DbUrl;
 
+pub mod dump;
 mod files;
+pub mod restore;
 use files::*;
 
 #[derive(Clone)]
@@ -101,6 +103,10 @@ pub struct ImportPlan {
     /// `--wait-lock`: how long to wait for another run's lock of the
     /// `--state` file.
     pub wait_lock: Option<std::time::Duration>,
+    /// What a failure says to do, for an import run by another command
+    /// (restore), whose own command line the import's continuation would
+    /// get wrong; `None`: the import's own advice.
+    pub advice: Option<String>,
 }
 
 pub struct CountPlan {
@@ -136,7 +142,7 @@ impl ExportPlan {
             Destination::Stdout => None,
         };
         check_parquet_not_wrapped(
-            args.format,
+            args.text.format,
             output_name.as_deref(),
             args.compress.as_deref(),
         )?;
@@ -147,7 +153,7 @@ impl ExportPlan {
             .transpose()
             .map_err(UsageError)?;
         let (compress, name) = output_compression(output_name.as_deref(), compress)?;
-        let format = match (args.format, name) {
+        let format = match (args.text.format, name) {
             (Some(format), _) => format,
             (None, Some(name)) => {
                 let path = output_name.as_deref().unwrap_or_default();
@@ -160,7 +166,7 @@ impl ExportPlan {
         }
         let incremental = incremental_plan(&args, url.engine)?;
         let wait_lock = wait_lock(args.wait_lock.as_deref())?;
-        if args.null.is_some() && format == Format::Ndjson {
+        if args.text.null.is_some() && format == Format::Ndjson {
             return Err(UsageError(
                 "--null applies to csv and tsv; NDJSON always writes NULL as null".into(),
             ));
@@ -212,12 +218,12 @@ impl ExportPlan {
             )));
         }
         let names = |text: &str| split_list(text, url.engine);
-        let key = args.key.as_deref().map(names).transpose()?;
+        let key = args.select.key.as_deref().map(names).transpose()?;
         let request = Request {
             source: parse_source(&args.source, url.engine)?,
-            columns: args.columns.as_deref().map(names).transpose()?,
+            columns: args.select.columns.as_deref().map(names).transpose()?,
             key,
-            filter: args.filter,
+            filter: args.select.filter,
             format,
         };
         Ok(ExportPlan {
@@ -228,8 +234,9 @@ impl ExportPlan {
             format,
             destination,
             compress,
-            header: !args.no_header,
+            header: !args.text.no_header,
             null: args
+                .text
                 .null
                 .unwrap_or_else(|| format.default_null().to_string()),
             parquet,
@@ -377,6 +384,7 @@ impl ImportPlan {
             verbose: args.verbose,
             stats: args.stats,
             wait_lock: wait_lock(args.wait_lock.as_deref())?,
+            advice: None,
         })
     }
 }
@@ -400,7 +408,7 @@ impl CountPlan {
 
 /// `auto` becomes the engine's bulk path; a bulk path the engine lacks, or
 /// one that cannot honour `--on-conflict`, is a usage error.
-fn import_strategy(
+pub(crate) fn import_strategy(
     asked: ImportStrategy,
     engine: Engine,
     on_conflict: OnConflict,

@@ -1,6 +1,7 @@
 //! How each engine's SQL quotes names: the one place that decides it, so a
 //! name from the command line can never be read as SQL.
 
+use crate::engine::Engine;
 use crate::ident::QualifiedName;
 
 /// Quoting and placeholder rules of one engine's SQL.
@@ -12,6 +13,14 @@ pub enum Dialect {
 }
 
 impl Dialect {
+    pub fn of(engine: Engine) -> Dialect {
+        match engine {
+            Engine::Postgres => Dialect::Postgres,
+            Engine::Mysql => Dialect::Mysql,
+            Engine::Sqlite => Dialect::Sqlite,
+        }
+    }
+
     /// Quotes an identifier so that any name, even `x"; DROP TABLE y`, is
     /// taken as a name.
     pub fn quote(self, name: &str) -> String {

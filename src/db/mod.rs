@@ -7,6 +7,7 @@
 //!
 //! [`Cell`]: crate::cell::Cell
 
+pub mod catalog;
 pub mod dialect;
 pub mod errors;
 pub mod mysql;
@@ -122,6 +123,41 @@ impl Db {
             Db::Postgres(db) => db.copy_in(insert, bulk).await,
             Db::Mysql(db) => db.load_data(insert, bulk).await,
             db => db.insert(insert, rows).await,
+        }
+    }
+
+    /// The base tables of `schema` (PostgreSQL: else the search path's
+    /// schemas; MySQL: else the URL's database; SQLite: else `main`).
+    pub async fn list_tables(&mut self, schema: Option<&str>) -> Result<Vec<QualifiedName>> {
+        match self {
+            Db::Postgres(db) => db.list_tables(schema).await,
+            Db::Mysql(db) => db.list_tables(schema).await,
+            Db::Sqlite(db) => db.list_tables(schema),
+        }
+    }
+
+    /// A table's columns, keys, indexes and foreign keys.
+    pub async fn table_schema(&mut self, table: &QualifiedName) -> Result<catalog::TableSchema> {
+        match self {
+            Db::Postgres(db) => db.table_schema(table).await,
+            Db::Mysql(db) => db.table_schema(table).await,
+            Db::Sqlite(db) => db.table_schema(table),
+        }
+    }
+
+    /// `COUNT(*)` of a whole table.
+    pub async fn count_table(&mut self, table: &QualifiedName) -> Result<u64> {
+        let quoted = Dialect::of(self.engine()).quote_qualified(table);
+        self.count_sql(&format!("SELECT COUNT(*) FROM {quoted}"))
+            .await
+    }
+
+    /// The engine and its version: `PostgreSQL 15.19`, `MariaDB 10.11.19`.
+    pub async fn server_version(&mut self) -> Result<String> {
+        match self {
+            Db::Postgres(db) => db.server_version().await,
+            Db::Mysql(db) => db.server_version().await,
+            Db::Sqlite(db) => Ok(db.server_version()),
         }
     }
 

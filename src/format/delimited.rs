@@ -140,41 +140,39 @@ mod tests {
     use super::super::Format;
     use crate::cell::Cell;
 
-    #[test]
-    fn csv_separates_null_from_empty_string() {
-        let out = encode(
-            Format::Csv,
-            "",
-            &[&[Cell::Null, Cell::Text(b""), Cell::Int(7)]],
-        );
-        assert_eq!(out, "c0,c1,c2\n,\"\",7\n");
+    /// One test a row: the format, its NULL text, one row of cells, and
+    /// the whole output, header included.
+    macro_rules! encodes {
+        ($($name:ident: $format:ident, $null:expr, [$($cell:expr),* $(,)?] => $want:expr;)*) => {$(
+            #[test]
+            fn $name() {
+                assert_eq!(encode(Format::$format, $null, &[&[$($cell),*]]), $want);
+            }
+        )*};
     }
 
-    #[test]
-    fn csv_quotes_only_what_needs_it() {
-        let row = [
+    encodes! {
+        csv_separates_null_from_empty_string: Csv, "", [Cell::Null, Cell::Text(b""), Cell::Int(7)]
+            => "c0,c1,c2\n,\"\",7\n";
+        csv_quotes_only_what_needs_it: Csv, "", [
             Cell::Text(b"a,b"),
             Cell::Text(b"say \"hi\""),
             Cell::Text(b"line\nbreak"),
             Cell::Text(b"cr\r"),
             Cell::Text(b"tab\there"),
             Cell::Text(b"back\\slash"),
-        ];
-        let out = encode(Format::Csv, "", &[&row]);
-        assert_eq!(
-            out,
-            "c0,c1,c2,c3,c4,c5\n\"a,b\",\"say \"\"hi\"\"\",\"line\nbreak\",\"cr\r\",tab\there,back\\slash\n"
-        );
-    }
-
-    #[test]
-    fn csv_quotes_values_equal_to_the_null_string() {
-        let out = encode(
-            Format::Csv,
-            "NULL",
-            &[&[Cell::Null, Cell::Text(b"NULL"), Cell::Int(1)]],
-        );
-        assert_eq!(out, "c0,c1,c2\nNULL,\"NULL\",1\n");
+        ] => "c0,c1,c2,c3,c4,c5\n\"a,b\",\"say \"\"hi\"\"\",\"line\nbreak\",\"cr\r\",tab\there,back\\slash\n";
+        csv_quotes_values_equal_to_the_null_string: Csv, "NULL", [Cell::Null, Cell::Text(b"NULL"), Cell::Int(1)]
+            => "c0,c1,c2\nNULL,\"NULL\",1\n";
+        tsv_escapes_like_postgres_text_copy: Tsv, "\\N", [Cell::Null, Cell::Text(b"a\tb\nc\\d\re\x08"), Cell::Text(b"")]
+            => "c0\tc1\tc2\n\\N\ta\\tb\\nc\\\\d\\re\\b\t\n";
+        scalars_have_one_text_form: Csv, "", [
+            Cell::Bool(true),
+            Cell::UInt(u64::MAX),
+            Cell::Int(i64::MIN),
+            Cell::F64(0.1),
+            Cell::Bytes(b"\x01\xff"),
+        ] => "c0,c1,c2,c3,c4\ntrue,18446744073709551615,-9223372036854775808,0.1,01ff\n";
     }
 
     #[test]
@@ -186,39 +184,6 @@ mod tests {
         assert_eq!(
             encode(Format::Csv, "", &[&[Cell::Text(b"\\."), Cell::Null]]),
             "c0,c1\n\\.,\n"
-        );
-    }
-
-    #[test]
-    fn tsv_escapes_like_postgres_text_copy() {
-        let out = encode(
-            Format::Tsv,
-            "\\N",
-            &[&[
-                Cell::Null,
-                Cell::Text(b"a\tb\nc\\d\re\x08"),
-                Cell::Text(b""),
-            ]],
-        );
-        assert_eq!(out, "c0\tc1\tc2\n\\N\ta\\tb\\nc\\\\d\\re\\b\t\n");
-    }
-
-    #[test]
-    fn scalars_have_one_text_form() {
-        let out = encode(
-            Format::Csv,
-            "",
-            &[&[
-                Cell::Bool(true),
-                Cell::UInt(u64::MAX),
-                Cell::Int(i64::MIN),
-                Cell::F64(0.1),
-                Cell::Bytes(b"\x01\xff"),
-            ]],
-        );
-        assert_eq!(
-            out.lines().nth(1).unwrap(),
-            "true,18446744073709551615,-9223372036854775808,0.1,01ff"
         );
     }
 }

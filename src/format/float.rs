@@ -113,17 +113,14 @@ fn write_exponential(out: &mut Vec<u8>, digits: &[u8], exponent: i32) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::testing::written;
 
     fn f64_text(v: f64) -> String {
-        let mut out = Vec::new();
-        write_f64(&mut out, v);
-        String::from_utf8(out).unwrap()
+        written(|out| write_f64(out, v))
     }
 
     fn f32_text(v: f32) -> String {
-        let mut out = Vec::new();
-        write_f32(&mut out, v);
-        String::from_utf8(out).unwrap()
+        written(|out| write_f32(out, v))
     }
 
     /// Expected strings were printed by PostgreSQL 15 (`extra_float_digits = 1`).

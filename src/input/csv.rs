@@ -15,7 +15,7 @@ use machine::{Machine, State};
 use super::header::{Headed, ReadRecord};
 use super::record::{InputError, Record};
 use super::source::{reserve_capped, Source};
-use super::{check_utf8, field_count, io_error, too_long};
+use super::{check_record, io_error, too_long};
 
 /// The header is handled as TSV handles it, by [`Headed`].
 pub type CsvReader<R> = Headed<CsvParser<R>>;
@@ -146,22 +146,14 @@ impl<R: BufRead> CsvParser<R> {
         if record.raw.len() > self.max {
             return Err(too_long(record, self.max, record.end));
         }
-        let found = self.machine.count;
-        let expected = *self.expected.get_or_insert(found);
-        if let Some((line, field, message)) = self.machine.error {
-            return Err(InputError::new(line, message).in_field(field, names));
-        }
-        if found != expected {
-            return Err(field_count(record.line, expected, found));
-        }
-        check_utf8(record, names)?;
-        Ok(true)
+        let (found, error) = (self.machine.count, self.machine.error);
+        check_record(record, names, &mut self.expected, found, error)
     }
 }
 
 #[cfg(test)]
 mod tests {
-    use super::super::tests::{encode, read_all, row, Rows};
+    use super::super::tests::{assert_round_trip, encode, read_all, row, Rows, AWKWARD_TEXTS};
     use crate::cell::Cell;
     use crate::format::Format;
 
@@ -176,31 +168,13 @@ mod tests {
 
     #[test]
     fn round_trip_of_export_output() {
-        let texts: [&[u8]; 12] = [
-            b"",
-            b"a,b",
-            b"say \"hi\"",
-            b"line\nbreak",
-            b"cr\r",
-            b"crlf\r\n",
-            b"tab\there",
-            b"back\\slash",
-            b"\\.",
-            b"\\N",
-            "emoji 🦀".as_bytes(),
-            b"NULL",
-        ];
         for null in ["", "NULL", "\\N"] {
-            let mut rows: Vec<Vec<Cell<'_>>> = texts
+            let mut rows: Vec<Vec<Cell<'_>>> = AWKWARD_TEXTS
                 .iter()
                 .map(|t| vec![Cell::Text(t), Cell::Null, Cell::Int(7)])
                 .collect();
             rows.push(vec![Cell::Null, Cell::Text(null.as_bytes()), Cell::Null]);
-            let bytes = encode(Format::Csv, null, &rows);
-            let (names, got) = read_all(Format::Csv, &bytes, true, null, 1 << 20);
-            assert_eq!(names, Some(vec!["c0".into(), "c1".into(), "c2".into()]));
-            let want: Rows = rows.iter().map(|r| Ok(row(r))).collect();
-            assert_eq!(got, want, "null {null:?}");
+            assert_round_trip(Format::Csv, null, &rows);
         }
         // A lone `\.` is quoted in single-column output, and still reads back.
         let bytes = encode(

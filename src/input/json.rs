@@ -190,22 +190,16 @@ pub(super) fn value(s: &[u8], mut i: usize, stack: &mut Vec<u8>) -> Result<usize
     loop {
         // A value is expected at `i`.
         match s.get(i) {
-            Some(b'{') => {
+            Some(&open @ (b'{' | b'[')) => {
+                let close = if open == b'{' { b'}' } else { b']' };
                 i = ws(s, i + 1);
-                if s.get(i) == Some(&b'}') {
+                if s.get(i) == Some(&close) {
                     i += 1;
                 } else {
-                    stack.push(b'}');
-                    i = key(s, i)?;
-                    continue;
-                }
-            }
-            Some(b'[') => {
-                i = ws(s, i + 1);
-                if s.get(i) == Some(&b']') {
-                    i += 1;
-                } else {
-                    stack.push(b']');
+                    stack.push(close);
+                    if open == b'{' {
+                        i = key(s, i)?;
+                    }
                     continue;
                 }
             }

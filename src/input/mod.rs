@@ -127,8 +127,27 @@ fn check_utf8(record: &Record, names: &[String]) -> Result<(), InputError> {
     Ok(())
 }
 
-fn field_count(line: u64, expected: usize, found: usize) -> InputError {
-    InputError::new(line, format!("expected {expected} fields, found {found}"))
+/// The checks of a CSV or TSV record its parser has split into `found`
+/// fields: the first error the parser met (line, field, message), then
+/// the count against `expected` (the header's, or the first record's,
+/// which sets it), then UTF-8.
+fn check_record(
+    record: &Record,
+    names: &[String],
+    expected: &mut Option<usize>,
+    found: usize,
+    error: Option<(u64, usize, &'static str)>,
+) -> Result<bool, InputError> {
+    let expected = *expected.get_or_insert(found);
+    if let Some((line, field, message)) = error {
+        return Err(InputError::new(line, message).in_field(field, names));
+    }
+    if found != expected {
+        let message = format!("expected {expected} fields, found {found}");
+        return Err(InputError::new(record.line, message));
+    }
+    check_utf8(record, names)?;
+    Ok(true)
 }
 
 /// Drops what was read of an over-long record (it is never kept whole, so

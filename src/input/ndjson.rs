@@ -281,7 +281,7 @@ fn not_an_object(s: &[u8], i: usize, stack: &mut Vec<u8>) -> Refusal {
 
 #[cfg(test)]
 mod tests {
-    use super::super::tests::{encode, read_all, row, Rows};
+    use super::super::tests::{assert_round_trip, read_all, row, Rows};
     use super::super::{Reader, Record};
     use crate::cell::Cell;
     use crate::format::Format;
@@ -324,12 +324,7 @@ mod tests {
                 Cell::Bytes(b""),
             ],
         ];
-        let bytes = encode(Format::Ndjson, "", &rows);
-        let (names, got) = read_all(Format::Ndjson, &bytes, true, "\\N", 1 << 20);
-        let want: Vec<String> = (0..11).map(|i| format!("c{i}")).collect();
-        assert_eq!(names, Some(want));
-        let want: Rows = rows.iter().map(|r| Ok(row(r))).collect();
-        assert_eq!(got, want);
+        assert_round_trip(Format::Ndjson, "", &rows);
     }
 
     #[test]

@@ -29,6 +29,37 @@ pub(super) fn row(cells: &[Cell<'_>]) -> Fields {
         .collect()
 }
 
+/// Field texts that CSV must quote or TSV escape (separators, quotes,
+/// line ends, backslashes, end markers, the spellings of NULL), for the
+/// readers' round trips of export output.
+pub(super) const AWKWARD_TEXTS: [&[u8]; 14] = [
+    b"",
+    b"a,b",
+    b"say \"hi\"",
+    b"line\nbreak",
+    b"cr\r",
+    b"crlf\r\n",
+    b"tab\there",
+    b"back\\slash",
+    b"back\\slash\\",
+    b"\\.",
+    b"\\N",
+    "emoji 🦀".as_bytes(),
+    b"\x08\x0b\x0c",
+    b"NULL",
+];
+
+/// Writes `rows` as an export does (`null` for NULL, a header `c0,c1,..`),
+/// reads the bytes back and checks that every field returns as it was.
+pub(super) fn assert_round_trip(format: Format, null: &str, rows: &[Vec<Cell<'_>>]) {
+    let bytes = encode(format, null, rows);
+    let (names, got) = read_all(format, &bytes, true, null, 1 << 20);
+    let want: Vec<String> = (0..rows[0].len()).map(|i| format!("c{i}")).collect();
+    assert_eq!(names, Some(want), "{format:?}, null {null:?}");
+    let want: Rows = rows.iter().map(|r| Ok(row(r))).collect();
+    assert_eq!(got, want, "{format:?}, null {null:?}");
+}
+
 /// Reads everything, then asks for the names (so a broken header is
 /// reported by `read`).
 pub(super) fn read_all(

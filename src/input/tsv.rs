@@ -7,10 +7,10 @@
 
 use std::io::BufRead;
 
+use super::check_record;
 use super::header::{Headed, ReadRecord};
 use super::record::{InputError, Record};
 use super::source::{reserve_capped, Lines};
-use super::{check_utf8, field_count};
 
 /// The header is handled as CSV handles it, by [`Headed`].
 pub type TsvReader<R> = Headed<TsvParser<R>>;
@@ -48,15 +48,8 @@ impl<R: BufRead> ReadRecord for TsvParser<R> {
         let cap = self.expected.unwrap_or(usize::MAX);
         let null = (!header).then_some(self.null.as_slice());
         let (found, error) = split(record, null, cap);
-        let expected = *self.expected.get_or_insert(found);
-        if let Some((field, message)) = error {
-            return Err(InputError::new(record.line, message).in_field(field, names));
-        }
-        if found != expected {
-            return Err(field_count(record.line, expected, found));
-        }
-        check_utf8(record, names)?;
-        Ok(true)
+        let error = error.map(|(field, message)| (record.line, field, message));
+        check_record(record, names, &mut self.expected, found, error)
     }
 
     fn bytes_read(&self) -> u64 {
@@ -159,39 +152,20 @@ fn hex(d: u8) -> Option<u8> {
 
 #[cfg(test)]
 mod tests {
-    use super::super::tests::{encode, read_all, row};
+    use super::super::tests::{assert_round_trip, read_all, row, AWKWARD_TEXTS};
     use super::*;
     use crate::cell::Cell;
     use crate::format::Format;
 
     #[test]
     fn round_trip_of_export_output() {
-        let texts: [&[u8]; 13] = [
-            b"",
-            b"a,b",
-            b"say \"hi\"",
-            b"line\nbreak",
-            b"cr\r",
-            b"crlf\r\n",
-            b"tab\there",
-            b"back\\slash\\",
-            b"\\.",
-            b"\\N",
-            "emoji 🦀".as_bytes(),
-            b"\x08\x0b\x0c",
-            b"NULL",
-        ];
-        let mut rows: Vec<Vec<Cell<'_>>> = texts
+        let mut rows: Vec<Vec<Cell<'_>>> = AWKWARD_TEXTS
             .iter()
             .map(|t| vec![Cell::Text(t), Cell::Null, Cell::UInt(u64::MAX)])
             .collect();
         rows.push(vec![Cell::Null, Cell::Null, Cell::Null]);
         for null in ["\\N", "NULL_VALUE"] {
-            let bytes = encode(Format::Tsv, null, &rows);
-            let (names, got) = read_all(Format::Tsv, &bytes, true, null, 1 << 20);
-            assert_eq!(names, Some(vec!["c0".into(), "c1".into(), "c2".into()]));
-            let want: Vec<_> = rows.iter().map(|r| Ok(row(r))).collect();
-            assert_eq!(got, want, "null {null:?}");
+            assert_round_trip(Format::Tsv, null, &rows);
         }
     }
 

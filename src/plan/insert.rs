@@ -242,21 +242,33 @@ mod tests {
 
     #[test]
     fn conflicts_per_engine() {
-        assert!(insert(Dialect::Postgres, OnConflict::Skip)
-            .sql(1)
-            .ends_with(" ON CONFLICT DO NOTHING"));
-        assert!(insert(Dialect::Postgres, OnConflict::Update)
-            .sql(1)
-            .ends_with(" ON CONFLICT (\"id\") DO UPDATE SET \"name\" = excluded.\"name\""));
-        assert!(insert(Dialect::Mysql, OnConflict::Skip)
-            .sql(1)
-            .ends_with(" ON DUPLICATE KEY UPDATE `id` = `id`"));
-        assert!(insert(Dialect::Mysql, OnConflict::Update)
-            .sql(1)
-            .ends_with(" ON DUPLICATE KEY UPDATE `name` = VALUES(`name`)"));
-        assert!(insert(Dialect::Sqlite, OnConflict::Skip)
-            .sql(1)
-            .ends_with(" ON CONFLICT DO NOTHING"));
+        let cases = [
+            (
+                Dialect::Postgres,
+                OnConflict::Skip,
+                " ON CONFLICT DO NOTHING",
+            ),
+            (
+                Dialect::Postgres,
+                OnConflict::Update,
+                " ON CONFLICT (\"id\") DO UPDATE SET \"name\" = excluded.\"name\"",
+            ),
+            (
+                Dialect::Mysql,
+                OnConflict::Skip,
+                " ON DUPLICATE KEY UPDATE `id` = `id`",
+            ),
+            (
+                Dialect::Mysql,
+                OnConflict::Update,
+                " ON DUPLICATE KEY UPDATE `name` = VALUES(`name`)",
+            ),
+            (Dialect::Sqlite, OnConflict::Skip, " ON CONFLICT DO NOTHING"),
+        ];
+        for (dialect, on_conflict, end) in cases {
+            let sql = insert(dialect, on_conflict).sql(1);
+            assert!(sql.ends_with(end), "{dialect:?} {on_conflict:?}: {sql}");
+        }
         assert_eq!(
             insert(Dialect::Sqlite, OnConflict::Error).sql(2),
             "INSERT INTO \"t\" (\"id\", \"name\") VALUES (?, ?), (?, ?)"

@@ -129,26 +129,40 @@ mod tests {
     fn range_bounds_for_parallel_workers() {
         let key = strings(&["a", "b"]);
         let values = strings(&["1", "'x'"]);
-        assert_eq!(
-            compare(Dialect::Postgres, &key, &values, Comparison::AtOrAfter).sql,
-            "(a, b) >= (1, 'x')"
-        );
-        assert_eq!(
-            compare(Dialect::Mysql, &key, &values, Comparison::Before).sql,
-            "a <= 1 AND ((a < 1) OR (a = 1 AND b < 'x'))"
-        );
-        assert_eq!(
-            compare(Dialect::Mysql, &key, &values, Comparison::AtOrAfter).sql,
-            "a >= 1 AND ((a > 1) OR (a = 1 AND b >= 'x'))"
-        );
-        assert_eq!(
-            compare(Dialect::Mysql, &key, &values, Comparison::AtOrBefore).sql,
-            "a <= 1 AND ((a < 1) OR (a = 1 AND b <= 'x'))"
-        );
-        assert_eq!(
-            compare(Dialect::Sqlite, &key, &values, Comparison::AtOrBefore).sql,
-            "(a, b) <= (1, 'x')"
-        );
+        let cases = [
+            (
+                Dialect::Postgres,
+                Comparison::AtOrAfter,
+                "(a, b) >= (1, 'x')",
+            ),
+            (
+                Dialect::Mysql,
+                Comparison::Before,
+                "a <= 1 AND ((a < 1) OR (a = 1 AND b < 'x'))",
+            ),
+            (
+                Dialect::Mysql,
+                Comparison::AtOrAfter,
+                "a >= 1 AND ((a > 1) OR (a = 1 AND b >= 'x'))",
+            ),
+            (
+                Dialect::Mysql,
+                Comparison::AtOrBefore,
+                "a <= 1 AND ((a < 1) OR (a = 1 AND b <= 'x'))",
+            ),
+            (
+                Dialect::Sqlite,
+                Comparison::AtOrBefore,
+                "(a, b) <= (1, 'x')",
+            ),
+        ];
+        for (dialect, comparison, want) in cases {
+            assert_eq!(
+                compare(dialect, &key, &values, comparison).sql,
+                want,
+                "{dialect:?} {comparison:?}"
+            );
+        }
     }
 
     #[test]

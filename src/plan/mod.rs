@@ -5,6 +5,7 @@
 //! parameters; the loops that repeat a query chunk after chunk live in
 //! [`crate::cmd::export`].
 
+pub mod ddl;
 pub mod insert;
 pub mod keyset;
 

@@ -20,7 +20,6 @@ pub use incremental::IncrementalState;
 /// over it. A device or FIFO is refused: `--resume` must read the state
 /// back (config refuses it before anything starts).
 pub fn save(path: &std::path::Path, json: &str) -> std::io::Result<()> {
-    use std::io::Write;
     let to = match crate::place::Place::of(path)? {
         crate::place::Place::File(to) => to,
         crate::place::Place::Stream(_) => {
@@ -30,12 +29,7 @@ pub fn save(path: &std::path::Path, json: &str) -> std::io::Result<()> {
             )))
         }
     };
-    let mut file = crate::place::temp_beside(&to)?;
-    file.write_all(json.as_bytes())?;
-    file.write_all(b"\n")?;
-    file.as_file().sync_all()?;
-    file.persist(&to).map_err(|e| e.error)?;
-    Ok(())
+    crate::place::write_atomically(&to, format!("{json}\n").as_bytes())
 }
 
 /// A state field that must be a number.

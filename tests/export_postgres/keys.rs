@@ -41,11 +41,7 @@ fn pg_composite_key_keyset_cursor_copy_agree() {
 #[test]
 fn pg_integer_keys_sort_numerically() {
     let table = "it_pg_integer_keys_sort_numerically";
-    pg_exec(&format!(
-        "DROP TABLE IF EXISTS {table};
-         CREATE TABLE {table}(id int PRIMARY KEY, name text);
-         INSERT INTO {table} SELECT g, 'n' || g FROM generate_series(1, 25) g;"
-    ));
+    let _drop = numbered_table(table, ("name", Ty::Text, Fill::Prefixed("n")), 25);
     let expected: String = std::iter::once("id,name\n".to_string())
         .chain((1..=25).map(|g| format!("{g},n{g}\n")))
         .collect();
@@ -133,10 +129,10 @@ fn pg_keys_of_many_types() {
 #[test]
 fn pg_copy_writes_only_the_output_columns() {
     let table = "it_pg_copy_only_output_columns";
+    let _drop = numbered_table(table, ("name", Ty::Text, Fill::Prefixed("n")), 9);
+    let _drop_ts = Db::Pg.drop_on_exit(&format!("{table}_ts"));
     pg_exec(&format!(
-        "DROP TABLE IF EXISTS {table}, {table}_ts;
-         CREATE TABLE {table}(id int PRIMARY KEY, name text);
-         INSERT INTO {table} SELECT g, 'n' || g FROM generate_series(1, 9) g;
+        "DROP TABLE IF EXISTS {table}_ts;
          CREATE TABLE {table}_ts(at timestamp PRIMARY KEY, v int);
          INSERT INTO {table}_ts VALUES ('2024-01-01 10:00:00', 1), ('2024-01-02 10:00:00.5', 2);"
     ));

@@ -6,11 +6,28 @@ mod runs;
 mod types;
 
 use crate::util::db::{pg_exec, pg_query_text, pg_url};
+use crate::util::engine::{assert_strategies_agree_at, Db, DropOnExit, Fill, Table, Ty};
 use crate::util::fixtures::pg_every_type as create_types_table;
 use crate::util::{dbchunk, Csv};
 
 const FORMATS: [&str; 3] = ["csv", "tsv", "ndjson"];
 const PG_STRATEGIES: [&str; 5] = ["auto", "copy", "keyset", "offset", "cursor"];
+
+/// The PostgreSQL table `table (id int PRIMARY KEY, NAME TYPE)` with the
+/// rows 1..=`rows`, the column filled as `fill` says, and analyzed; it is
+/// dropped when the returned guard goes.
+#[track_caller]
+fn numbered_table(table: &str, (name, ty, fill): (&str, Ty, Fill), rows: u64) -> DropOnExit {
+    let db = Db::Pg;
+    let guard = db.drop_on_exit(table);
+    Table::new(table)
+        .key("id", Ty::Int)
+        .col(name, ty)
+        .create(&db)
+        .fill(&db, 1..=rows, &[Fill::Id, fill]);
+    db.exec(&format!("ANALYZE {table}"));
+    guard
+}
 
 /// `dbchunk export --url PG ARGS...`, which must succeed; its stdout.
 #[track_caller]
@@ -37,27 +54,5 @@ fn assert_strategies_agree(strategies: &[&str], args: &[&str]) -> String {
 /// returned when csv is among them).
 #[track_caller]
 fn assert_strategies_agree_in(formats: &[&str], strategies: &[&str], args: &[&str]) -> String {
-    let mut csv = String::new();
-    for &format in formats {
-        let mut first: Option<(&str, Vec<u8>)> = None;
-        for &strategy in strategies {
-            let mut all = vec!["--format", format, "--strategy", strategy, "--quiet"];
-            all.extend_from_slice(args);
-            let out = export(&all);
-            match &first {
-                None => first = Some((strategy, out)),
-                Some((name, expected)) => assert!(
-                    *expected == out,
-                    "{format}: --strategy {strategy} differs from --strategy {name} (args {args:?})\n\
-                     --- {name} ---\n{}\n--- {strategy} ---\n{}",
-                    String::from_utf8_lossy(expected),
-                    String::from_utf8_lossy(&out)
-                ),
-            }
-        }
-        if format == "csv" {
-            csv = String::from_utf8(first.unwrap().1).expect("UTF-8 CSV");
-        }
-    }
-    csv
+    assert_strategies_agree_at(&pg_url(), formats, strategies, args)
 }

@@ -1,30 +1,16 @@
 //! --explain, --query, names, count, stats, closed pipes, --parallel.
 
 use super::*;
-use crate::util::engine::{Db, Fill, Table, Ty};
+use crate::util::engine::{Db, Fill, Table, Ty, PARALLEL_PACED};
 
 #[test]
 fn pg_explain_shows_chunk_sql_and_plans() {
     let table = "it_pg_explain";
-    pg_exec(&format!(
-        "DROP TABLE IF EXISTS {table};
-         CREATE TABLE {table}(id int PRIMARY KEY, secret_payload text);
-         INSERT INTO {table} SELECT g, 'payload-value-' || g FROM generate_series(1, 5) g;
-         ANALYZE {table};"
-    ));
-    let run = dbchunk([
-        "export",
-        "--url",
-        &pg_url(),
-        "--table",
-        table,
-        "--strategy",
-        "keyset",
-        "--chunk",
-        "2",
-        "--explain",
-    ])
-    .success();
+    let column = ("secret_payload", Ty::Text, Fill::Prefixed("payload-value-"));
+    let _drop = numbered_table(table, column, 5);
+    let run = crate::util::export(&pg_url(), table)
+        .args(["--strategy", "keyset", "--chunk", "2", "--explain"])
+        .success();
     let out = run.stdout_str();
     assert!(out.contains("strategy: keyset"), "{out}");
     assert!(out.contains("first chunk"), "{out}");
@@ -111,15 +97,14 @@ fn pg_query_export_copy_and_cursor_agree() {
     ]);
     assert_eq!(out, "id\n5\n4\n");
     // Duplicate column names are refused with a hint; bad SQL is a runtime error.
-    let run = dbchunk([
+    dbchunk([
         "export",
         "--url",
         &pg_url(),
         "--query",
         "SELECT 1 AS x, 2 AS x",
     ])
-    .fails(1);
-    assert!(run.one_error_line().contains("alias"), "{}", run.stderr);
+    .fails_saying(1, &["alias"]);
     let run = dbchunk(["export", "--url", &pg_url(), "--query", "SELEKT 1"]).fails(1);
     run.one_error_line();
     // Keyset needs a key for a query; with --key it agrees with the others.
@@ -162,8 +147,8 @@ fn pg_schema_qualified_and_odd_table_names() {
     let csv = assert_strategies_agree(&PG_STRATEGIES, &["--table", &qualified, "--chunk", "2"]);
     assert_eq!(csv, "id,v\n1,one\n2,two\n3,three\n");
     // Not on the search path without its schema.
-    let run = dbchunk(["export", "--url", &pg_url(), "--table", "mytable"]).fails(1);
-    assert!(run.one_error_line().contains("mytable"), "{}", run.stderr);
+
+    crate::util::export(&pg_url(), "mytable").fails_saying(1, &["mytable"]);
     let count = dbchunk(["count", "--url", &pg_url(), "--table", &qualified]).success();
     assert_eq!(count.stdout_str(), "3\n");
 
@@ -183,13 +168,10 @@ fn pg_schema_qualified_and_odd_table_names() {
     ]);
     assert_eq!(out, "1,a\n");
     // A name that tries to inject SQL is only a name.
-    let run = dbchunk([
-        "export",
-        "--url",
+    let run = crate::util::export(
         &pg_url(),
-        "--table",
         r#""x; DROP TABLE it_pg_names_schema.mytable; --""#,
-    ])
+    )
     .fails(1);
     run.one_error_line();
     assert_eq!(
@@ -201,12 +183,7 @@ fn pg_schema_qualified_and_odd_table_names() {
 #[test]
 fn pg_count() {
     let table = "it_pg_count";
-    pg_exec(&format!(
-        "DROP TABLE IF EXISTS {table};
-         CREATE TABLE {table}(id int PRIMARY KEY, grp int);
-         INSERT INTO {table} SELECT g, g % 10 FROM generate_series(1, 5000) g;
-         ANALYZE {table};"
-    ));
+    let _drop = numbered_table(table, ("grp", Ty::Int, Fill::Modulo(10)), 5000);
     let url = pg_url();
     let run = dbchunk(["count", "--url", &url, "--table", table]).success();
     assert_eq!(run.stdout_str(), "5000\n");
@@ -257,20 +234,11 @@ fn pg_export_stats_and_output_file() {
     let dir = crate::util::TempDir::new("pg_export_stats_and_output_file");
     for strategy in PG_STRATEGIES {
         let path = dir.join(&format!("{strategy}.csv"));
-        let run = dbchunk([
-            "export",
-            "--url",
-            &pg_url(),
-            "--table",
-            table,
-            "--stats",
-            "--quiet",
-            "--chunk",
-            "2",
-        ])
-        .args(["--strategy", strategy, "--output"])
-        .arg(&path)
-        .success();
+        let run = crate::util::export(&pg_url(), table)
+            .args(["--stats", "--quiet", "--chunk", "2"])
+            .args(["--strategy", strategy, "--output"])
+            .arg(&path)
+            .success();
         assert!(run.stdout.is_empty());
         let lines = run.stderr_lines();
         assert_eq!(lines.len(), 1, "{}", run.stderr);
@@ -293,18 +261,10 @@ fn pg_export_stats_and_output_file() {
     );
     // A failing export leaves no file.
     let path = dir.join("bad.csv");
-    dbchunk([
-        "export",
-        "--url",
-        &pg_url(),
-        "--table",
-        table,
-        "--where",
-        "no_such_column = 1",
-        "--output",
-    ])
-    .arg(&path)
-    .fails(1);
+    crate::util::export(&pg_url(), table)
+        .args(["--where", "no_such_column = 1", "--output"])
+        .arg(&path)
+        .fails(1);
     assert!(!path.exists());
 }
 
@@ -337,23 +297,9 @@ fn pg_key_that_is_not_unique_is_refused_for_keyset() {
          CREATE TABLE {table}(k int, v text);
          INSERT INTO {table} VALUES (1,'a'),(1,'b'),(1,'c'),(2,'d'),(NULL,'e'),(3,'f');"
     ));
-    let run = dbchunk([
-        "export",
-        "--url",
-        &pg_url(),
-        "--table",
-        table,
-        "--key",
-        "k",
-        "--strategy",
-        "keyset",
-    ])
-    .fails(2);
-    assert!(
-        run.one_error_line().contains("does not identify rows"),
-        "{}",
-        run.stderr
-    );
+    crate::util::export(&pg_url(), table)
+        .args(["--key", "k", "--strategy", "keyset"])
+        .fails_saying(2, &["does not identify rows"]);
     let all = export_text(&["--table", table, "--key", "k", "--strategy", "cursor"]);
     assert_eq!(all.lines().count(), 7, "{all}");
 }
@@ -389,37 +335,18 @@ fn pg_parallel_output_equals_serial() {
 #[test]
 fn pg_parallel_export_reads_one_snapshot() {
     let table = "it_pg_parallel_snapshot";
-    pg_exec(&format!(
-        "DROP TABLE IF EXISTS {table};
-         CREATE TABLE {table}(id int PRIMARY KEY, v text);
-         INSERT INTO {table} SELECT g, 'v' || g FROM generate_series(1, 20000) g;
-         ANALYZE {table};"
-    ));
+    let _drop = numbered_table(table, ("v", Ty::Text, Fill::Prefixed("v")), 20_000);
     let before = export(&["--table", table]);
-    let url = pg_url();
-    // 20,000 rows at 8,000 rows a second: about 2.5 seconds.
-    let mut child = dbchunk([
-        "export", "--url", &url, "--table", table, "--parallel", "2", "--strategy", "keyset",
-        "--chunk", "500", "--max-rate", "8000/s",
-    ])
-    .spawn();
-    // The first output line comes after every worker has its snapshot:
-    // only then are the changes made.
-    let mut stdout = std::io::BufReader::new(child.stdout.take().unwrap());
-    let mut written = Vec::new();
-    std::io::BufRead::read_until(&mut stdout, b'\n', &mut written).unwrap();
-    pg_exec(&format!(
-        "DELETE FROM {table} WHERE id BETWEEN 7000 AND 7999 OR id BETWEEN 17000 AND 17999;
-         UPDATE {table} SET v = 'changed' WHERE id % 1000 = 0;
-         INSERT INTO {table} SELECT g, 'new' FROM generate_series(20001, 21000) g;"
-    ));
-    std::io::Read::read_to_end(&mut stdout, &mut written).unwrap();
-    let output = child.wait_with_output().unwrap();
-    assert_eq!(
-        output.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
+    // 20,000 rows at 8,000 rows a second: about 2.5 seconds. The first
+    // output line comes after every worker has its snapshot: only then are
+    // the changes made.
+    let written = Db::Pg.export_while(
+        &[&["--table", table][..], PARALLEL_PACED].concat(),
+        &format!(
+            "DELETE FROM {table} WHERE id BETWEEN 7000 AND 7999 OR id BETWEEN 17000 AND 17999;
+             UPDATE {table} SET v = 'changed' WHERE id % 1000 = 0;
+             INSERT INTO {table} SELECT g, 'new' FROM generate_series(20001, 21000) g;"
+        ),
     );
     assert!(
         written == before,

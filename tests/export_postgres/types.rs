@@ -40,33 +40,14 @@ fn pg_types_every_strategy_same_bytes() {
 fn pg_types_offset_warns_once() {
     let table = "it_pg_types_offset_warns_once";
     create_types_table(table);
-    let run = dbchunk([
-        "export",
-        "--url",
-        &pg_url(),
-        "--table",
-        table,
-        "--strategy",
-        "offset",
-        "--chunk",
-        "1",
-    ])
-    .success();
+    let run = crate::util::export(&pg_url(), table)
+        .args(["--strategy", "offset", "--chunk", "1"])
+        .success();
     assert_eq!(run.stderr.matches("warning").count(), 1, "{}", run.stderr);
     assert!(run.stderr.contains("keyset"), "{}", run.stderr);
-    let quiet = dbchunk([
-        "export",
-        "--url",
-        &pg_url(),
-        "--table",
-        table,
-        "--strategy",
-        "offset",
-        "--chunk",
-        "1",
-        "--quiet",
-    ])
-    .success();
+    let quiet = crate::util::export(&pg_url(), table)
+        .args(["--strategy", "offset", "--chunk", "1", "--quiet"])
+        .success();
     assert_eq!(quiet.stderr, "");
     assert_eq!(quiet.stdout, run.stdout);
 }
@@ -82,88 +63,91 @@ fn pg_types_canonical_csv() {
         "id,si,i,bi,n,ns,r,d,b,c,vc,t,by,dt,tm,ts,tz,iv,j,jb,u,ia,ta,e,ip"
     );
     assert_eq!(csv.rows.len(), 5);
-    let expect = |row: usize, column: &str, value: Option<&str>| {
+    // (row, column, field) of the data rows, from 0.
+    let expected: &[(usize, &str, Option<&str>)] = &[
+        // Integers.
+        (0, "si", Some("-32768")),
+        (0, "i", Some("-2147483648")),
+        (0, "bi", Some("-9223372036854775808")),
+        (1, "bi", Some("9223372036854775807")),
+        // Decimals exactly as stored, scale kept.
+        (0, "n", Some("123456789012345678901234567890.123456789")),
+        (1, "n", Some("-0.000000000000000000000000000001")),
+        (3, "n", Some("100000000000000000000")),
+        (4, "n", Some("NaN")),
+        (0, "ns", Some("12.3400")),
+        (1, "ns", Some("-1.5000")),
+        // Floats: shortest round-trip, PostgreSQL's spelling of the specials.
+        (0, "r", Some("NaN")),
+        (0, "d", Some("NaN")),
+        (1, "r", Some("Infinity")),
+        (1, "d", Some("-Infinity")),
+        (2, "r", Some("-Infinity")),
+        (2, "d", Some("-0")),
+        (3, "r", Some("0.1")),
+        (3, "d", Some("0.1")),
+        (4, "r", Some("3.4028235e+38")),
+        (4, "d", Some("5e-324")),
+        // Booleans.
+        (0, "b", Some("true")),
+        (1, "b", Some("false")),
+        (2, "b", None),
+        // char(n) keeps its trailing blanks.
+        (0, "c", Some("ab    ")),
+        (1, "c", Some("abcdef")),
+        (3, "c", Some("  x   ")),
+        (4, "c", Some("      ")),
+        // Empty string next to NULL; the text NULL.
+        (1, "vc", Some("")),
+        (2, "vc", None),
+        (3, "vc", Some("NULL")),
+        (0, "t", Some("a,b\"c\r\nd\te\\f😀")),
+        (1, "t", Some("")),
+        (3, "t", Some("\\.")),
+        // Binary as lowercase hex without \x; empty bytea is "", not NULL.
+        (0, "by", Some("00ff")),
+        (1, "by", Some("")),
+        (2, "by", None),
+        (3, "by", Some("deadbeef")),
+        // Dates and times.
+        (0, "dt", Some("0001-01-01")),
+        (1, "dt", Some("9999-12-31")),
+        (0, "tm", Some("10:00:00.5")),
+        (3, "tm", Some("00:00:00")),
+        (0, "ts", Some("2024-05-26T10:00:00.123456")),
+        (1, "ts", Some("1999-12-31T23:59:59")),
+        (4, "ts", Some("0001-01-01T00:00:00")),
+        (0, "tz", Some("2024-05-26T08:00:00+00:00")),
+        (1, "tz", Some("1970-01-01T00:00:00+00:00")),
+        (3, "tz", Some("2024-05-26T15:30:00.123456+00:00")),
+        (4, "tz", Some("9999-12-31T23:59:59.999999+00:00")),
+        (0, "iv", Some("P1DT2H")),
+        // JSON as its text.
+        (0, "j", Some(r#"{"a": [1, 2]}"#)),
+        (0, "jb", Some(r#"{"b": {"c": null}}"#)),
+        (3, "j", Some("null")),
+        (2, "j", None),
+        // UUIDs lowercase.
+        (0, "u", Some("a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11")),
+        (3, "u", Some("ffffffff-ffff-ffff-ffff-ffffffffffff")),
+        // Arrays, enums, inet: PostgreSQL's own text.
+        (0, "ia", Some("{1,NULL,3}")),
+        (0, "ta", Some(r#"{"x,y","q\"z",NULL}"#)),
+        (1, "ia", Some("{}")),
+        (3, "ia", Some("{{1,2},{3,4}}")),
+        (0, "e", Some("happy")),
+        (1, "e", Some("sad")),
+        (0, "ip", Some("192.168.0.1/24")),
+        (1, "ip", Some("2001:db8::/32")),
+    ];
+    for &(row, column, value) in expected {
         assert_eq!(
             csv.get(row, column),
             value,
             "row {} column {column}",
             row + 1
         );
-    };
-    // Integers.
-    expect(0, "si", Some("-32768"));
-    expect(0, "i", Some("-2147483648"));
-    expect(0, "bi", Some("-9223372036854775808"));
-    expect(1, "bi", Some("9223372036854775807"));
-    // Decimals exactly as stored, scale kept.
-    expect(0, "n", Some("123456789012345678901234567890.123456789"));
-    expect(1, "n", Some("-0.000000000000000000000000000001"));
-    expect(3, "n", Some("100000000000000000000"));
-    expect(4, "n", Some("NaN"));
-    expect(0, "ns", Some("12.3400"));
-    expect(1, "ns", Some("-1.5000"));
-    // Floats: shortest round-trip, PostgreSQL's spelling of the specials.
-    expect(0, "r", Some("NaN"));
-    expect(0, "d", Some("NaN"));
-    expect(1, "r", Some("Infinity"));
-    expect(1, "d", Some("-Infinity"));
-    expect(2, "r", Some("-Infinity"));
-    expect(2, "d", Some("-0"));
-    expect(3, "r", Some("0.1"));
-    expect(3, "d", Some("0.1"));
-    expect(4, "r", Some("3.4028235e+38"));
-    expect(4, "d", Some("5e-324"));
-    // Booleans.
-    expect(0, "b", Some("true"));
-    expect(1, "b", Some("false"));
-    expect(2, "b", None);
-    // char(n) keeps its trailing blanks.
-    expect(0, "c", Some("ab    "));
-    expect(1, "c", Some("abcdef"));
-    expect(3, "c", Some("  x   "));
-    expect(4, "c", Some("      "));
-    // Empty string next to NULL; the text NULL.
-    expect(1, "vc", Some(""));
-    expect(2, "vc", None);
-    expect(3, "vc", Some("NULL"));
-    expect(0, "t", Some("a,b\"c\r\nd\te\\f😀"));
-    expect(1, "t", Some(""));
-    expect(3, "t", Some("\\."));
-    // Binary as lowercase hex without \x; empty bytea is "", not NULL.
-    expect(0, "by", Some("00ff"));
-    expect(1, "by", Some(""));
-    expect(2, "by", None);
-    expect(3, "by", Some("deadbeef"));
-    // Dates and times.
-    expect(0, "dt", Some("0001-01-01"));
-    expect(1, "dt", Some("9999-12-31"));
-    expect(0, "tm", Some("10:00:00.5"));
-    expect(3, "tm", Some("00:00:00"));
-    expect(0, "ts", Some("2024-05-26T10:00:00.123456"));
-    expect(1, "ts", Some("1999-12-31T23:59:59"));
-    expect(4, "ts", Some("0001-01-01T00:00:00"));
-    expect(0, "tz", Some("2024-05-26T08:00:00+00:00"));
-    expect(1, "tz", Some("1970-01-01T00:00:00+00:00"));
-    expect(3, "tz", Some("2024-05-26T15:30:00.123456+00:00"));
-    expect(4, "tz", Some("9999-12-31T23:59:59.999999+00:00"));
-    expect(0, "iv", Some("P1DT2H"));
-    // JSON as its text.
-    expect(0, "j", Some(r#"{"a": [1, 2]}"#));
-    expect(0, "jb", Some(r#"{"b": {"c": null}}"#));
-    expect(3, "j", Some("null"));
-    expect(2, "j", None);
-    // UUIDs lowercase.
-    expect(0, "u", Some("a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11"));
-    expect(3, "u", Some("ffffffff-ffff-ffff-ffff-ffffffffffff"));
-    // Arrays, enums, inet: PostgreSQL's own text.
-    expect(0, "ia", Some("{1,NULL,3}"));
-    expect(0, "ta", Some(r#"{"x,y","q\"z",NULL}"#));
-    expect(1, "ia", Some("{}"));
-    expect(3, "ia", Some("{{1,2},{3,4}}"));
-    expect(0, "e", Some("happy"));
-    expect(1, "e", Some("sad"));
-    expect(0, "ip", Some("192.168.0.1/24"));
-    expect(1, "ip", Some("2001:db8::/32"));
+    }
     // Exact bytes of two rows.
     let lines: Vec<&str> = text.split('\n').collect();
     assert!(

@@ -76,10 +76,9 @@ fn sqlite_table_without_primary_key_uses_rowid() {
         &SQLITE_STRATEGIES,
         &["--table", "nopk", "--chunk", "3"],
     );
-    let stats = dbchunk([
-        "export", "--url", &url, "--table", "nopk", "--chunk", "3", "--stats",
-    ])
-    .success();
+    let stats = crate::util::export(&url, "nopk")
+        .args(["--chunk", "3", "--stats"])
+        .success();
     assert!(
         stats.stderr.contains("\"strategy\":\"keyset\""),
         "{}",
@@ -160,9 +159,7 @@ fn sqlite_without_rowid_table_and_explicit_key() {
     );
     assert!(explain.contains("key: n"), "{explain}");
     // A key that is not a column is refused and named.
-    let run = dbchunk([
-        "export", "--url", &url, "--table", "wr", "--key", "nope_key",
-    ])
-    .fails(1);
-    assert!(run.one_error_line().contains("nope_key"), "{}", run.stderr);
+    crate::util::export(&url, "wr")
+        .args(["--key", "nope_key"])
+        .fails_saying(1, &["nope_key"]);
 }

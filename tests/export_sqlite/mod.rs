@@ -12,6 +12,7 @@ use std::sync::OnceLock;
 use rusqlite::types::Value;
 use rusqlite::Connection;
 
+use crate::util::engine::{assert_strategies_agree_at, Db, Table, Ty};
 use crate::util::{count_occurrences, dbchunk, sqlite_url, Csv, TempDir};
 
 const FORMATS: [&str; 3] = ["csv", "tsv", "ndjson"];
@@ -22,6 +23,15 @@ fn create_db(dir: &TempDir, sql: &str) -> (Connection, String) {
     let conn = Connection::open(&path).expect("create SQLite file");
     conn.execute_batch(sql).expect("SQLite setup SQL");
     (conn, sqlite_url(&path))
+}
+
+/// A SQLite file in `dir` with the table `t (id INTEGER PRIMARY KEY, v
+/// TEXT)` of `rows` rows `(x, 'vX')`; its URL.
+fn numbered_db(dir: &TempDir, rows: u64) -> String {
+    let db = Db::lite(dir);
+    let table = Table::new("t").key("id", Ty::Int).col("v", Ty::Text);
+    table.create(&db).numbered(&db, rows);
+    db.url()
 }
 
 /// `dbchunk export --url URL ARGS...`, which must succeed; its stdout.
@@ -41,22 +51,5 @@ fn export_text(url: &str, args: &[&str]) -> String {
 /// Asserts the same bytes from every strategy given, for each format.
 #[track_caller]
 fn assert_strategies_agree(url: &str, strategies: &[&str], args: &[&str]) {
-    for format in FORMATS {
-        let mut first: Option<(String, Vec<u8>)> = None;
-        for strategy in strategies {
-            let mut all = vec!["--format", format, "--strategy", strategy, "--quiet"];
-            all.extend_from_slice(args);
-            let out = export(url, &all);
-            match &first {
-                None => first = Some((strategy.to_string(), out)),
-                Some((name, expected)) => assert!(
-                    *expected == out,
-                    "{format}: --strategy {strategy} differs from --strategy {name} (args {args:?})\n\
-                     --- {name} ---\n{}\n--- {strategy} ---\n{}",
-                    String::from_utf8_lossy(expected),
-                    String::from_utf8_lossy(&out)
-                ),
-            }
-        }
-    }
+    assert_strategies_agree_at(url, &FORMATS, strategies, args);
 }

@@ -89,11 +89,10 @@ fn sqlite_output_file_is_complete_and_alone() {
     let out_dir = TempDir::new("sqlite_output_file_is_complete_and_alone-out");
     let stdout = export(&url, &["--table", "people", "--chunk", "3"]);
     let path = out_dir.join("people.csv");
-    let run = dbchunk([
-        "export", "--url", &url, "--table", "people", "--chunk", "3", "--output",
-    ])
-    .arg(&path)
-    .success();
+    let run = crate::util::export(&url, "people")
+        .args(["--chunk", "3", "--output"])
+        .arg(&path)
+        .success();
     assert!(run.stdout.is_empty(), "data goes to the file only");
     assert_eq!(std::fs::read(&path).unwrap(), stdout);
     assert_eq!(
@@ -103,7 +102,8 @@ fn sqlite_output_file_is_complete_and_alone() {
     );
     // The format follows the extension.
     let path = out_dir.join("people.ndjson");
-    dbchunk(["export", "--url", &url, "--table", "people", "-o"])
+    crate::util::export(&url, "people")
+        .arg("-o")
         .arg(&path)
         .success();
     assert_eq!(
@@ -113,17 +113,17 @@ fn sqlite_output_file_is_complete_and_alone() {
     // An existing file is replaced.
     let path = out_dir.join("people.csv");
     std::fs::write(&path, "old contents\n").unwrap();
-    dbchunk(["export", "--url", &url, "--table", "people", "--output"])
+    crate::util::export(&url, "people")
+        .arg("--output")
         .arg(&path)
         .success();
     assert_eq!(std::fs::read(&path).unwrap(), stdout);
     assert_eq!(out_dir.entries(), vec!["people.csv", "people.ndjson"]);
     // Relative to the working directory; "-" is stdout.
-    dbchunk([
-        "export", "--url", &url, "--table", "people", "--output", "rel.tsv",
-    ])
-    .current_dir(out_dir.path())
-    .success();
+    crate::util::export(&url, "people")
+        .args(["--output", "rel.tsv"])
+        .current_dir(out_dir.path())
+        .success();
     assert_eq!(
         std::fs::read(out_dir.join("rel.tsv")).unwrap(),
         export(&url, &["--table", "people", "--format", "tsv"])
@@ -141,17 +141,11 @@ fn sqlite_failed_export_leaves_no_output_file() {
     let out_dir = TempDir::new("sqlite_failed_export_leaves_no_output_file-out");
     let path = out_dir.join("out.csv");
     for strategy in SQLITE_STRATEGIES {
-        let run = dbchunk([
-            "export", "--url", &url, "--table", "people", "--where", "no_such_column = 1",
-        ])
-        .args(["--strategy", strategy, "--quiet", "--output"])
-        .arg(&path)
-        .fails(1);
-        assert!(
-            run.one_error_line().contains("no_such_column"),
-            "{}",
-            run.stderr
-        );
+        crate::util::export(&url, "people")
+            .args(["--where", "no_such_column = 1"])
+            .args(["--strategy", strategy, "--quiet", "--output"])
+            .arg(&path)
+            .fails_saying(1, &["no_such_column"]);
         assert!(
             !path.exists(),
             "--strategy {strategy}: a failed export must not leave {}",
@@ -160,25 +154,20 @@ fn sqlite_failed_export_leaves_no_output_file() {
     }
     // A file already there is not touched by a failed export.
     std::fs::write(&path, "previous good export\n").unwrap();
-    dbchunk([
-        "export", "--url", &url, "--table", "people", "--where", "no_such_column = 1", "--output",
-    ])
-    .arg(&path)
-    .fails(1);
+    crate::util::export(&url, "people")
+        .args(["--where", "no_such_column = 1", "--output"])
+        .arg(&path)
+        .fails(1);
     assert_eq!(
         std::fs::read_to_string(&path).unwrap(),
         "previous good export\n"
     );
     // A directory that does not exist: exit 1 naming it, nothing created.
     let missing = out_dir.join("no-such-dir").join("out.csv");
-    let run = dbchunk(["export", "--url", &url, "--table", "people", "--output"])
+    crate::util::export(&url, "people")
+        .arg("--output")
         .arg(&missing)
-        .fails(1);
-    assert!(
-        run.one_error_line().contains("no-such-dir"),
-        "{}",
-        run.stderr
-    );
+        .fails_saying(1, &["no-such-dir"]);
 }
 
 #[test]
@@ -187,12 +176,10 @@ fn sqlite_failed_export_leaves_no_partial_file() {
     let url = people_db(&dir);
     let out_dir = TempDir::new("sqlite_failed_export_leaves_no_partial_file-out");
     for _ in 0..20 {
-        dbchunk([
-            "export", "--url", &url, "--table", "people", "--where", "no_such_column = 1",
-            "--output",
-        ])
-        .arg(out_dir.join("out.csv"))
-        .fails(1);
+        crate::util::export(&url, "people")
+            .args(["--where", "no_such_column = 1", "--output"])
+            .arg(out_dir.join("out.csv"))
+            .fails(1);
     }
     assert_eq!(
         out_dir.entries(),

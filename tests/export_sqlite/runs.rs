@@ -13,11 +13,10 @@ fn sqlite_stats_line() {
         ("cursor", "cursor"),
         ("offset", "offset"),
     ] {
-        let run = dbchunk([
-            "export", "--url", &url, "--table", "people", "--chunk", "3", "--stats", "--quiet",
-        ])
-        .args(["--strategy", strategy])
-        .success();
+        let run = crate::util::export(&url, "people")
+            .args(["--chunk", "3", "--stats", "--quiet"])
+            .args(["--strategy", strategy])
+            .success();
         let lines = run.stderr_lines();
         assert_eq!(lines.len(), 1, "one stats line only:\n{}", run.stderr);
         let stats: serde_json::Value = serde_json::from_str(lines[0])
@@ -51,11 +50,10 @@ fn sqlite_stats_line() {
     // With --output, bytes are the file's size.
     let out_dir = TempDir::new("sqlite_stats_line-out");
     let path = out_dir.join("p.tsv");
-    let run = dbchunk([
-        "export", "--url", &url, "--table", "people", "--stats", "-o",
-    ])
-    .arg(&path)
-    .success();
+    let run = crate::util::export(&url, "people")
+        .args(["--stats", "-o"])
+        .arg(&path)
+        .success();
     let stats: serde_json::Value = serde_json::from_str(run.stderr_lines()[0]).unwrap();
     assert_eq!(
         stats["bytes"].as_u64(),
@@ -93,10 +91,9 @@ fn sqlite_progress_goes_to_stderr_only() {
 fn sqlite_offset_warns_once_and_quiet_silences_it() {
     let dir = TempDir::new("sqlite_offset_warns_once_and_quiet_silences_it");
     let url = people_db(&dir);
-    let run = dbchunk([
-        "export", "--url", &url, "--table", "people", "--strategy", "offset", "--chunk", "3",
-    ])
-    .success();
+    let run = crate::util::export(&url, "people")
+        .args(["--strategy", "offset", "--chunk", "3"])
+        .success();
     assert_eq!(
         count_occurrences(&run.stderr, "warning"),
         1,
@@ -111,19 +108,16 @@ fn sqlite_offset_warns_once_and_quiet_silences_it() {
     );
     assert_eq!(run.stderr_lines().len(), 1, "{}", run.stderr);
     assert!(run.stderr.starts_with("dbchunk: "), "{}", run.stderr);
-    let quiet = dbchunk([
-        "export", "--url", &url, "--table", "people", "--strategy", "offset", "--chunk", "3",
-        "--quiet",
-    ])
-    .success();
+    let quiet = crate::util::export(&url, "people")
+        .args(["--strategy", "offset", "--chunk", "3", "--quiet"])
+        .success();
     assert_eq!(quiet.stderr, "");
     assert_eq!(quiet.stdout, run.stdout);
     // Other strategies do not warn.
     for strategy in ["auto", "keyset", "cursor"] {
-        let run = dbchunk([
-            "export", "--url", &url, "--table", "people", "--strategy", strategy, "--chunk", "3",
-        ])
-        .success();
+        let run = crate::util::export(&url, "people")
+            .args(["--strategy", strategy, "--chunk", "3"])
+            .success();
         assert_eq!(run.stderr, "", "--strategy {strategy}");
     }
 }
@@ -173,11 +167,10 @@ fn big_db() -> &'static Path {
 
 /// Exports `table` to a file with `--stats` and returns the stats line.
 fn export_stats(url: &str, table: &str, strategy: &str, out: &Path) -> serde_json::Value {
-    let run = dbchunk([
-        "export", "--url", url, "--table", table, "--strategy", strategy, "--stats", "--output",
-    ])
-    .arg(out)
-    .success();
+    let run = crate::util::export(url, table)
+        .args(["--strategy", strategy, "--stats", "--output"])
+        .arg(out)
+        .success();
     let line = run.stderr_lines().last().copied().expect("a stats line");
     serde_json::from_str(line).unwrap_or_else(|e| panic!("{e}: {line}"))
 }
@@ -238,11 +231,9 @@ fn sqlite_key_that_is_not_unique_is_refused_for_keyset() {
          INSERT INTO dup VALUES (1,'a','x1'),(1,'b','x2'),(1,'c','x3'),(2,'d','x4'),(NULL,'e','x5'),(3,'f','x6');",
     );
     for strategy in ["keyset", "offset"] {
-        let run = dbchunk([
-            "export", "--url", &url, "--table", "dup", "--key", "k", "--chunk", "2", "--strategy",
-            strategy,
-        ])
-        .fails(2);
+        let run = crate::util::export(&url, "dup")
+            .args(["--key", "k", "--chunk", "2", "--strategy", strategy])
+            .fails(2);
         assert!(run.stdout.is_empty());
         assert!(
             run.one_error_line()
@@ -285,15 +276,10 @@ fn sqlite_duplicate_column_names_are_refused_in_ndjson() {
         "CREATE TABLE t(id INTEGER PRIMARY KEY, name TEXT); INSERT INTO t VALUES (1,'a');",
     );
     let query = "SELECT id AS a, name AS a FROM t";
-    let run = dbchunk([
+    dbchunk([
         "export", "--url", &url, "--query", query, "--format", "ndjson",
     ])
-    .fails(2);
-    assert!(
-        run.one_error_line().contains("two columns named \"a\""),
-        "{}",
-        run.stderr
-    );
+    .fails_saying(2, &["two columns named \"a\""]);
     assert_eq!(export_text(&url, &["--query", query]), "a,a\n1,a\n");
 }
 
@@ -302,12 +288,7 @@ fn sqlite_duplicate_column_names_are_refused_in_ndjson() {
 #[test]
 fn sqlite_max_rate_paces_the_export() {
     let dir = TempDir::new("sqlite_max_rate");
-    let (_conn, url) = create_db(
-        &dir,
-        "CREATE TABLE t(id INTEGER PRIMARY KEY, v TEXT);
-         WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < 3000)
-         INSERT INTO t SELECT x, 'v' || x FROM c;",
-    );
+    let url = numbered_db(&dir, 3000);
     let started = std::time::Instant::now();
     let out = export_text(
         &url,
@@ -319,10 +300,9 @@ fn sqlite_max_rate_paces_the_export() {
         elapsed >= std::time::Duration::from_millis(1200),
         "{elapsed:?}"
     );
-    let run = dbchunk([
-        "export", "--url", &url, "--table", "t", "--max-rate", "fast",
-    ])
-    .fails(2);
+    let run = crate::util::export(&url, "t")
+        .args(["--max-rate", "fast"])
+        .fails(2);
     assert!(run.stderr.contains("--max-rate"), "{}", run.stderr);
 }
 
@@ -332,12 +312,7 @@ fn sqlite_max_rate_paces_the_export() {
 #[test]
 fn sqlite_signals_stop_after_a_whole_chunk() {
     let dir = TempDir::new("sqlite_signals");
-    let (_conn, url) = create_db(
-        &dir,
-        "CREATE TABLE t(id INTEGER PRIMARY KEY, v TEXT);
-         WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < 20000)
-         INSERT INTO t SELECT x, 'v' || x FROM c;",
-    );
+    let url = numbered_db(&dir, 20000);
     let file = dir.join("out.csv");
     let file_arg = file.to_str().unwrap().to_string();
     for (signal, code, to_file) in [("-INT", 130, false), ("-TERM", 143, true)] {

@@ -182,8 +182,7 @@ fn sqlite_null_option() {
     );
     assert!(tsv.contains("\n3\t(null)\n"), "{tsv}");
     // --null makes no sense for NDJSON.
-    dbchunk([
-        "export", "--url", &url, "--table", "vals", "--format", "ndjson", "--null", "x",
-    ])
-    .fails(2);
+    crate::util::export(&url, "vals")
+        .args(["--format", "ndjson", "--null", "x"])
+        .fails(2);
 }

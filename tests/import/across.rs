@@ -78,39 +78,36 @@ fn cross(from: &Db, source: &str, to: &Db, target: &str) -> (String, String) {
     )
 }
 
+/// The shared types go from `from` to `to` exactly: the target
+/// re-exports the source's CSV byte for byte, and holds the same rows as
+/// the target engine's own copy of the data.
+#[track_caller]
+fn assert_crossing_is_exact(from: &Db, to: &Db) {
+    let name = |what: &str| format!("it_imp_x_{}_{}_{what}", from.tag(), to.tag());
+    let (source, target, native) = (name("src"), name("dst"), name("native"));
+    let _drops = [
+        from.drop_on_exit(&source),
+        to.drop_on_exit(&target),
+        to.drop_on_exit(&native),
+    ];
+    create_shared(from, &source, true);
+    create_shared(to, &target, false);
+    let (original, again) = cross(from, &source, to, &target);
+    assert_eq!(parse_csv(&original).len(), 7, "{original}");
+    let context = format!("{} -> {}", from.name(), to.name());
+    assert_same_bytes(&context, original.as_bytes(), again.as_bytes());
+    create_shared(to, &native, true);
+    to.assert_same_table(&native, &target, &context);
+}
+
 #[test]
 fn mysql_to_postgres_shared_types_are_exact() {
-    let (source, target) = ("it_imp_x_my_pg_src", "it_imp_x_my_pg_dst");
-    create_shared(&Db::My, source, true);
-    create_shared(&Db::Pg, target, false);
-    let (original, again) = cross(&Db::My, source, &Db::Pg, target);
-    assert_eq!(parse_csv(&original).len(), 7, "{original}");
-    assert_same_bytes(
-        "MariaDB -> PostgreSQL",
-        original.as_bytes(),
-        again.as_bytes(),
-    );
-    // The same rows as PostgreSQL's own copy of the data.
-    let native = "it_imp_x_my_pg_native";
-    create_shared(&Db::Pg, native, true);
-    Db::Pg.assert_same_table(native, target, "MariaDB -> PostgreSQL");
+    assert_crossing_is_exact(&Db::My, &Db::Pg);
 }
 
 #[test]
 fn postgres_to_mysql_shared_types_are_exact() {
-    let (source, target) = ("it_imp_x_pg_my_src", "it_imp_x_pg_my_dst");
-    create_shared(&Db::Pg, source, true);
-    create_shared(&Db::My, target, false);
-    let (original, again) = cross(&Db::Pg, source, &Db::My, target);
-    assert_eq!(parse_csv(&original).len(), 7, "{original}");
-    assert_same_bytes(
-        "PostgreSQL -> MariaDB",
-        original.as_bytes(),
-        again.as_bytes(),
-    );
-    let native = "it_imp_x_pg_my_native";
-    create_shared(&Db::My, native, true);
-    Db::My.assert_same_table(native, target, "PostgreSQL -> MariaDB");
+    assert_crossing_is_exact(&Db::Pg, &Db::My);
 }
 
 /// MariaDB to SQLite: every shared type is exact except DECIMAL, which

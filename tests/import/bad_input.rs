@@ -20,80 +20,18 @@ fn ndjson_with_bad_line_6(bad: &str) -> Vec<u8> {
 }
 
 /// A bad input imported with `--batch 2`, with each strategy the engine
-/// has: exit 1, one `dbchunk:` line that contains every one of `expected`
-/// and says `committed` rows were committed, and the table then holds
-/// exactly `ids`. Then the same with `--atomic` into a seeded table, which
-/// must come out unchanged.
+/// has: exit 1, one `dbchunk:` line that says what `stop` says, and the
+/// table then holds exactly the rows `stop` names. Then the same with
+/// `--atomic` into a seeded table, which must come out unchanged.
 #[track_caller]
-fn assert_bad_input(
-    db: &Db,
-    table: &str,
-    args: &[&str],
-    input: &[u8],
-    expected: &[&str],
-    committed: u64,
-    ids: &str,
-) {
+fn assert_bad_input(db: &Db, table: &str, args: &[&str], input: &[u8], stop: &Stop) {
     for strategy in db.import_strategies() {
-        let mut all = vec!["--strategy", strategy];
+        let mut all = vec!["--batch", "2", "--strategy", strategy];
         all.extend_from_slice(args);
-        assert_bad_input_with(db, table, &all, input, expected, committed, ids);
+        db.create(table, BAD_COLUMNS);
+        assert_import_stops(db, table, &all, input, stop);
+        assert_atomic_changes_nothing(db, table, &all, input, stop.says);
     }
-}
-
-#[track_caller]
-fn assert_bad_input_with(
-    db: &Db,
-    table: &str,
-    args: &[&str],
-    input: &[u8],
-    expected: &[&str],
-    committed: u64,
-    ids: &str,
-) {
-    db.create(table, BAD_COLUMNS);
-    let mut all = vec!["--batch", "2"];
-    all.extend_from_slice(args);
-    let run = import(db, table, &all, input);
-    run.assert_code(1);
-    let line = run.one_error_line();
-    for text in expected {
-        assert!(line.contains(text), "{db:?}: {text:?} is not in: {line}");
-    }
-    let count = format!("; {committed} rows were committed before this error");
-    assert!(
-        line.contains(&count),
-        "{db:?} {args:?}: {count:?} is not in: {line}"
-    );
-    assert_eq!(
-        db.ids(table),
-        ids,
-        "{db:?} {args:?}: the rows in the table after: {line}"
-    );
-
-    // --atomic: nothing changes.
-    db.create(table, BAD_COLUMNS);
-    db.exec(&format!("INSERT INTO {table} VALUES {SEED}"));
-    let before = db.digest(table);
-    all.push("--atomic");
-    let run = import(db, table, &all, input);
-    run.assert_code(1);
-    let line = run.one_error_line();
-    for text in expected {
-        assert!(
-            line.contains(text),
-            "{db:?} --atomic: {text:?} is not in: {line}"
-        );
-    }
-    assert!(
-        line.contains("nothing was committed"),
-        "{db:?} --atomic: {line}"
-    );
-    assert_eq!(
-        db.digest(table),
-        before,
-        "{db:?} --atomic changed the table"
-    );
 }
 
 /// [`assert_bad_input`] on each of `dbs`, in a table named after the case
@@ -103,7 +41,7 @@ fn assert_bad_input_with(
 fn bad_line_6(case: &str, dbs: Vec<Db>, args: &[&str], input: &[u8], expected: &[&str]) {
     for db in dbs {
         let table = format!("it_imp_{case}_{}", db.tag());
-        assert_bad_input(&db, &table, args, input, expected, 4, FIRST_4);
+        assert_bad_input(&db, &table, args, input, &Stop::after_4(expected));
     }
 }
 
@@ -188,66 +126,27 @@ fn quote_inside_unquoted_field_is_literal() {
 fn bad_duplicate_of_a_row_in_the_table() {
     let input = csv_with_bad_line_6(b"100,5,x,2024-01-05");
     let dir = TempDir::new("imp-bad-dup-table");
-    let lite = Db::lite(&dir);
-    for (db, table) in [
-        (Db::Pg, "it_imp_bad_dup_table_pg"),
-        (Db::My, "it_imp_bad_dup_table_my"),
-        (lite, "it_imp_bad_dup_table_lite"),
-    ] {
+    for (db, table, _drop) in Db::all_tables(&dir, "it_imp_bad_dup_table") {
         for strategy in db.import_strategies() {
-            db.create(table, BAD_COLUMNS);
-            db.exec(&format!("INSERT INTO {table} VALUES {SEED}"));
-            let before = db.rows(table, &["id", "si", "t", "d"]);
-            let run = import(
-                &db,
-                table,
-                &["--batch", "2", "--strategy", strategy],
-                input.clone(),
-            );
-            run.assert_code(1);
-            let line = run.one_error_line();
-            assert!(line.contains("line 6: "), "{db:?} {strategy}: {line}");
+            create_seeded(&db, &table);
+            let before = db.rows(&table, &["id", "si", "t", "d"]);
+            let args = ["--batch", "2", "--strategy", strategy];
+            let stop = Stop {
+                says: &["line 6: "],
+                committed: 4,
+                ids: "1,2,3,4,100,101,102",
+            };
+            let line = assert_import_stops(&db, &table, &args, &input, &stop);
             assert!(
                 line.to_lowercase().contains("duplicate") || line.contains("UNIQUE"),
                 "{db:?} {strategy}: {line}"
             );
-            assert!(
-                line.contains("; 4 rows were committed before this error"),
-                "{db:?} {strategy}: {line}"
-            );
-            assert_eq!(
-                db.ids(table),
-                "1,2,3,4,100,101,102",
-                "{db:?} {strategy}: {line}"
-            );
             // The seeded row is as it was.
             assert!(
-                db.rows(table, &["id", "si", "t", "d"]).ends_with(&before),
+                db.rows(&table, &["id", "si", "t", "d"]).ends_with(&before),
                 "{db:?} {strategy}"
             );
-
-            // --atomic: the table is as it was.
-            db.create(table, BAD_COLUMNS);
-            db.exec(&format!("INSERT INTO {table} VALUES {SEED}"));
-            let digest = db.digest(table);
-            let run = import(
-                &db,
-                table,
-                &["--batch", "2", "--atomic", "--strategy", strategy],
-                input.clone(),
-            );
-            run.assert_code(1);
-            let line = run.one_error_line();
-            assert!(line.contains("line 6: "), "{db:?} {strategy}: {line}");
-            assert!(
-                line.contains("nothing was committed"),
-                "{db:?} {strategy}: {line}"
-            );
-            assert_eq!(
-                db.digest(table),
-                digest,
-                "{db:?} {strategy} --atomic changed the table"
-            );
+            assert_atomic_changes_nothing(&db, &table, &args, &input, &["line 6: "]);
         }
     }
 }
@@ -257,20 +156,20 @@ fn bad_duplicate_of_a_row_in_the_table() {
 #[test]
 fn bad_duplicate_within_the_input() {
     let dir = TempDir::new("imp-bad-dup-input");
-    let lite = Db::lite(&dir);
-    for (db, table) in [
-        (Db::Pg, "it_imp_bad_dup_input_pg"),
-        (Db::My, "it_imp_bad_dup_input_my"),
-        (lite, "it_imp_bad_dup_input_lite"),
-    ] {
+    for (db, table, _drop) in Db::all_tables(&dir, "it_imp_bad_dup_input") {
         // Same batch: lines 6 and 7 are both id 5; line 6 goes in.
         let mut input = format!("{BAD_HEADER}{}", good_lines(1..=5)).into_bytes();
         input.extend_from_slice(b"5,55,again,2024-01-05\n");
         input.extend_from_slice(good_lines(6..=7).as_bytes());
-        assert_bad_input(&db, table, &[], &input, &["line 7: "], 5, "1,2,3,4,5");
+        let stop = Stop {
+            says: &["line 7: "],
+            committed: 5,
+            ids: "1,2,3,4,5",
+        };
+        assert_bad_input(&db, &table, &[], &input, &stop);
         // Across batches: line 6 repeats id 1 of line 2.
         let input = csv_with_bad_line_6(b"1,5,x,2024-01-05");
-        assert_bad_input(&db, table, &[], &input, &["line 6: "], 4, FIRST_4);
+        assert_bad_input(&db, &table, &[], &input, &Stop::after_4(&["line 6: "]));
     }
 }
 
@@ -279,23 +178,17 @@ fn bad_duplicate_within_the_input() {
 #[test]
 fn bad_unknown_column_in_header() {
     let dir = TempDir::new("imp-bad-unknown-col");
-    let lite = Db::lite(&dir);
-    for (db, table) in [
-        (Db::Pg, "it_imp_bad_unknown_col_pg"),
-        (Db::My, "it_imp_bad_unknown_col_my"),
-        (lite, "it_imp_bad_unknown_col_lite"),
-    ] {
-        db.create(table, BAD_COLUMNS);
-        db.exec(&format!("INSERT INTO {table} VALUES {SEED}"));
-        let before = db.digest(table);
+    for (db, table, _drop) in Db::all_tables(&dir, "it_imp_bad_unknown_col") {
+        create_seeded(&db, &table);
+        let before = db.digest(&table);
         let input = format!("id,si,nosuch,d\n{}", good_lines(1..=4));
         for atomic in [&[][..], &["--atomic"]] {
-            let run = import(&db, table, atomic, input.clone());
+            let run = import(&db, &table, atomic, input.clone());
             run.assert_code(2);
             let line = run.one_error_line();
             assert!(line.contains("\"nosuch\""), "{db:?}: {line}");
             assert!(line.contains("not a column"), "{db:?}: {line}");
-            assert_eq!(db.digest(table), before, "{db:?}: the table changed");
+            assert_eq!(db.digest(&table), before, "{db:?}: the table changed");
         }
     }
 }
@@ -303,13 +196,8 @@ fn bad_unknown_column_in_header() {
 #[test]
 fn empty_input_and_header_only_are_zero_rows() {
     let dir = TempDir::new("imp-empty");
-    let lite = Db::lite(&dir);
-    for (db, table) in [
-        (Db::Pg, "it_imp_empty_pg"),
-        (Db::My, "it_imp_empty_my"),
-        (lite, "it_imp_empty_lite"),
-    ] {
-        db.create(table, BAD_COLUMNS);
+    for (db, table, _drop) in Db::all_tables(&dir, "it_imp_empty") {
+        db.create(&table, BAD_COLUMNS);
         for (format, input) in [
             ("csv", ""),
             ("csv", BAD_HEADER),
@@ -319,8 +207,8 @@ fn empty_input_and_header_only_are_zero_rows() {
             ("ndjson", "\n\n"),
         ] {
             let args = ["--format", format, "--stats", "--verbose"];
-            let run = import_ok(&db, table, &args, input);
-            assert_eq!(db.ids(table), "", "{db:?} {format} {input:?}");
+            let run = import_ok(&db, &table, &args, input);
+            assert_eq!(db.ids(&table), "", "{db:?} {format} {input:?}");
             let stats = stats_line(&run);
             assert_eq!(
                 stats["rows"], 0,
@@ -342,8 +230,7 @@ fn missing_input_file_names_the_path() {
     let missing = dir.join("no-such-input.csv");
     let db = Db::Pg;
     let table = "it_imp_missing_file";
-    db.create(table, BAD_COLUMNS);
-    db.exec(&format!("INSERT INTO {table} VALUES {SEED}"));
+    create_seeded(&db, table);
     let before = db.digest(table);
     let run = dbchunk(["import", "--url", &db.url(), "--table", table, "--input"])
         .arg(&missing)
@@ -441,11 +328,12 @@ fn too_long_text_is_refused_not_truncated() {
             let _drop = db.drop_on_exit(&table);
             db.create(&table, "id INT PRIMARY KEY, v VARCHAR(5), c CHAR(3)");
             let rejects = dir.join(&format!("{table}.rejects"));
+            let input = "id,v,c\n1,abc,x\n2,abcdefgh,y\n3,xyz,abcd\n4,vwxyz,zzz\n";
             let run = import(
                 &db,
                 &table,
                 &["--strategy", strategy, "--batch", "2"],
-                "id,v,c\n1,abc,x\n2,abcdefgh,y\n3,xyz,abcd\n4,vwxyz,zzz\n",
+                input,
             );
             assert_ne!(run.code, Some(0), "{db:?} {strategy}: {}", run.stderr);
             assert!(
@@ -454,19 +342,8 @@ fn too_long_text_is_refused_not_truncated() {
                 run.stderr
             );
             db.exec(&format!("DELETE FROM {table}"));
-            let run = import(
-                &db,
-                &table,
-                &[
-                    "--strategy",
-                    strategy,
-                    "--batch",
-                    "2",
-                    "--reject-file",
-                    rejects.to_str().unwrap(),
-                ],
-                "id,v,c\n1,abc,x\n2,abcdefgh,y\n3,xyz,abcd\n4,vwxyz,zzz\n",
-            );
+            let args = reject_args(strategy, &rejects);
+            let run = import(&db, &table, &args, input);
             run.assert_code(3);
             assert_eq!(
                 db.rows(&table, &["id", "v", "c"]),
@@ -482,27 +359,31 @@ fn too_long_text_is_refused_not_truncated() {
     }
 }
 
+/// `--strategy STRATEGY --batch 2 --reject-file REJECTS`.
+fn reject_args<'a>(strategy: &'a str, rejects: &'a Path) -> [&'a str; 6] {
+    let rejects = rejects.to_str().unwrap();
+    [
+        "--strategy", strategy, "--batch", "2", "--reject-file", rejects,
+    ]
+}
+
 #[track_caller]
 fn check_rejects(dir: &TempDir, case: &RejectCase, strategy: &str, lines: &[&str]) {
     let (db, table) = (&case.db, case.table);
-    db.create(table, BAD_COLUMNS);
+    let _drop = db.drop_on_exit(table);
     let rejects = dir.join(&format!("{table}.rejects"));
-    let rejects_arg = rejects.to_str().unwrap();
-    // No --max-errors: no limit. Completed with rejects is exit 3.
-    let run = import(
-        db,
-        table,
-        &[
-            "--strategy", strategy, "--batch", "2", "--reject-file", rejects_arg, "--stats",
-        ],
-        REJECT_INPUT,
-    );
-    run.assert_code(3);
-    assert_eq!(
-        db.rows(table, &["id", "si", "t", "d"]),
-        case.rows,
-        "{db:?} {strategy}"
-    );
+    let args = reject_args(strategy, &rejects);
+    // Completed with rejects is exit 3, with the good rows in the table.
+    let completes = |more: &[&str]| {
+        db.create(table, BAD_COLUMNS);
+        let run = import(db, table, &[&args[..], more].concat(), REJECT_INPUT);
+        run.assert_code(3);
+        let rows = db.rows(table, &["id", "si", "t", "d"]);
+        assert_eq!(rows, case.rows, "{db:?} {strategy} {more:?}");
+        run
+    };
+    // No --max-errors: no limit.
+    let run = completes(&["--stats"]);
     let entries = reject_entries(&rejects);
     assert_eq!(
         entries.len(),
@@ -554,22 +435,7 @@ fn check_rejects(dir: &TempDir, case: &RejectCase, strategy: &str, lines: &[&str
     );
 
     // A high --max-errors is not reached: the same rows, the same exit 3.
-    db.create(table, BAD_COLUMNS);
-    let args = [
-        "--strategy", strategy, "--batch", "2", "--reject-file", rejects_arg,
-    ];
-    let run = import(
-        db,
-        table,
-        &[&args[..], &["--max-errors", "10"]].concat(),
-        REJECT_INPUT,
-    );
-    run.assert_code(3);
-    assert_eq!(
-        db.rows(table, &["id", "si", "t", "d"]),
-        case.rows,
-        "{db:?} {strategy}"
-    );
+    completes(&["--max-errors", "10"]);
     assert_eq!(
         reject_entries(&rejects).len(),
         entries.len(),
@@ -579,28 +445,13 @@ fn check_rejects(dir: &TempDir, case: &RejectCase, strategy: &str, lines: &[&str
     // Past --max-errors the run stops, saying what was committed.
     let (max, at, committed, ids) = case.stop;
     db.create(table, BAD_COLUMNS);
-    let run = import(
-        db,
-        table,
-        &[
-            "--strategy", strategy, "--batch", "2", "--reject-file", rejects_arg, "--max-errors",
-            max,
-        ],
-        REJECT_INPUT,
-    );
-    run.assert_code(1);
-    let line = run.one_error_line();
-    assert!(
-        line.contains(&format!("{at}: ")),
-        "{db:?} {strategy}: {line}"
-    );
-    assert!(
-        line.contains(&format!("--max-errors {max}")),
-        "{db:?} {strategy}: {line}"
-    );
-    let count = format!("; {committed} rows were committed before this error");
-    assert!(line.contains(&count), "{db:?} {strategy}: {line}");
-    assert_eq!(db.ids(table), ids, "{db:?} {strategy}");
+    let all = [&args[..], &["--max-errors", max]].concat();
+    let stop = Stop {
+        says: &[&format!("{at}: "), &format!("--max-errors {max}")],
+        committed,
+        ids,
+    };
+    assert_import_stops(db, table, &all, REJECT_INPUT.as_bytes(), &stop);
     let kept = reject_entries(&rejects).len();
     assert_eq!(kept, max.parse::<usize>().unwrap() + 1, "{db:?} {strategy}");
 }

@@ -34,20 +34,15 @@ fn multi_line_csv(rows: u64, bad: u64) -> (String, Vec<(u64, usize)>) {
 #[test]
 fn failed_import_names_where_to_go_on_and_the_continuation_completes_it() {
     let dir = TempDir::new("imp-continue");
-    let lite = Db::lite(&dir);
     let (rows, bad) = (60, 37);
     let (text, starts) = multi_line_csv(rows, bad);
     let input = dir.join("imp_continue input.csv");
     std::fs::write(&input, &text).unwrap();
-    for (db, table) in [
-        (Db::Pg, "it_imp_continue_pg"),
-        (Db::My, "it_imp_continue_my"),
-        (lite, "it_imp_continue_lite"),
-    ] {
+    for (db, table, _drop) in Db::all_tables(&dir, "it_imp_continue") {
         // The cause, and how the test then fixes it.
         let fix = match db {
             Db::Lite(_) => {
-                db.create(table, "id INTEGER PRIMARY KEY, note VARCHAR(60)");
+                db.create(&table, "id INTEGER PRIMARY KEY, note VARCHAR(60)");
                 db.exec(&format!(
                     "CREATE TRIGGER {table}_no_bad BEFORE INSERT ON {table} \
                      WHEN NEW.note = 'bad' BEGIN SELECT RAISE(ABORT, 'bad note'); END"
@@ -56,7 +51,7 @@ fn failed_import_names_where_to_go_on_and_the_continuation_completes_it() {
             }
             _ => {
                 db.create(
-                    table,
+                    &table,
                     &format!(
                         "id INTEGER PRIMARY KEY, note VARCHAR(60), \
                          CONSTRAINT {table}_ck CHECK (note <> 'bad')"
@@ -65,7 +60,7 @@ fn failed_import_names_where_to_go_on_and_the_continuation_completes_it() {
                 format!("ALTER TABLE {table} DROP CONSTRAINT {table}_ck")
             }
         };
-        let run = dbchunk(["import", "--url", &db.url(), "--table", table])
+        let run = dbchunk(["import", "--url", &db.url(), "--table", &table])
             .args(["--batch", "5", "--truncate", "--input"])
             .arg(&input)
             .run();
@@ -79,7 +74,7 @@ fn failed_import_names_where_to_go_on_and_the_continuation_completes_it() {
             "{db:?}: {message}"
         );
         let first: Vec<String> = (1..bad).map(|i| i.to_string()).collect();
-        assert_eq!(db.ids(table), first.join(","), "{db:?}: {message}");
+        assert_eq!(db.ids(&table), first.join(","), "{db:?}: {message}");
         let place = format!("starts at line {line}, byte offset {offset} of ");
         assert!(
             message.contains(&place),
@@ -121,8 +116,8 @@ fn failed_import_names_where_to_go_on_and_the_continuation_completes_it() {
         );
         assert_eq!(stderr, "", "{db:?}: a successful import is silent");
         let all: Vec<String> = (1..=rows).map(|i| i.to_string()).collect();
-        assert_eq!(db.ids(table), all.join(","), "{db:?}: every row once");
-        let notes = db.rows(table, &["note"]);
+        assert_eq!(db.ids(&table), all.join(","), "{db:?}: every row once");
+        let notes = db.rows(&table, &["note"]);
         assert!(
             notes.contains("note 35;note 36\nsecond line, \"quoted\";bad;note 38;"),
             "{db:?}: {notes}"

@@ -24,17 +24,9 @@ const FORMATS: [&str; 3] = ["csv", "tsv", "ndjson"];
 /// `dbchunk export` of a whole table in `format`, which must succeed.
 #[track_caller]
 fn export(db: &Db, table: &str, format: &str) -> Vec<u8> {
-    let run = dbchunk([
-        "export",
-        "--url",
-        &db.url(),
-        "--table",
-        table,
-        "--format",
-        format,
-        "--quiet",
-    ])
-    .success();
+    let run = crate::util::export(&db.url(), table)
+        .args(["--format", format, "--quiet"])
+        .success();
     run.stdout
 }
 
@@ -58,6 +50,21 @@ fn import_ok(db: &Db, table: &str, args: &[&str], input: impl Into<Vec<u8>>) -> 
         String::from_utf8_lossy(&run.stdout)
     );
     run
+}
+
+/// A case of [`assert_imports`]: what it shows, the import's arguments,
+/// its input, and the rows then in the table (as [`Db::rows`] gives them).
+type ImportCase<'a> = (&'a str, &'a [&'a str], &'a str, &'a str);
+
+/// Each case imported into `table`, which `create` makes anew first; the
+/// given columns of the rows are then the case's.
+#[track_caller]
+fn assert_imports(db: &Db, table: &str, create: &dyn Fn(), names: &[&str], cases: &[ImportCase]) {
+    for (what, args, input, rows) in cases {
+        create();
+        import_ok(db, table, args, *input);
+        assert_eq!(db.rows(table, names), *rows, "{db:?} {what}");
+    }
 }
 
 #[track_caller]
@@ -120,6 +127,80 @@ const FIRST_4: &str = "1,2,3,4";
 /// Rows some cases put in the table first.
 const SEED: &str =
     "(100, 1, 'seed a', '2020-01-01'), (101, 2, 'seed b', NULL), (102, 3, '', '2020-01-03')";
+
+/// `table` made anew with [`BAD_COLUMNS`] and the [`SEED`] rows in it.
+#[track_caller]
+fn create_seeded(db: &Db, table: &str) {
+    db.create(table, BAD_COLUMNS);
+    db.exec(&format!("INSERT INTO {table} VALUES {SEED}"));
+}
+
+/// How a bad input stops an import: what its one error line says, and the
+/// rows committed before it (their count, and the ids then in the table).
+struct Stop<'a> {
+    says: &'a [&'a str],
+    committed: u64,
+    ids: &'a str,
+}
+
+impl<'a> Stop<'a> {
+    /// Stopped by line 6, after the 4 rows before it ([`FIRST_4`]).
+    fn after_4(says: &'a [&'a str]) -> Stop<'a> {
+        Stop {
+            says,
+            committed: 4,
+            ids: FIRST_4,
+        }
+    }
+}
+
+/// `input` imported with `args` stops as `stop` says: exit 1, one error
+/// line that has each of `stop.says` and the count of committed rows, and
+/// the table then holds exactly `stop.ids`. Returns the line.
+#[track_caller]
+fn assert_import_stops(db: &Db, table: &str, args: &[&str], input: &[u8], stop: &Stop) -> String {
+    let run = import(db, table, args, input);
+    run.assert_code(1);
+    let line = run.one_error_line();
+    let count = format!("; {} rows were committed before this error", stop.committed);
+    for text in stop.says.iter().chain([&count.as_str()]) {
+        assert!(
+            line.contains(text),
+            "{db:?} {args:?}: {text:?} is not in: {line}"
+        );
+    }
+    assert_eq!(
+        db.ids(table),
+        stop.ids,
+        "{db:?} {args:?}: the rows in the table after: {line}"
+    );
+    line.to_string()
+}
+
+/// `input` imported with `args` and `--atomic` into a seeded table: exit 1,
+/// one error line that has each of `says` and that nothing was committed,
+/// and the table as it was.
+#[track_caller]
+fn assert_atomic_changes_nothing(db: &Db, table: &str, args: &[&str], input: &[u8], says: &[&str]) {
+    create_seeded(db, table);
+    let before = db.digest(table);
+    let mut all = args.to_vec();
+    all.push("--atomic");
+    let run = import(db, table, &all, input);
+    run.assert_code(1);
+    let line = run.one_error_line();
+    for text in says.iter().chain([&"nothing was committed"]) {
+        assert!(
+            line.contains(text),
+            "{db:?} {all:?}: {text:?} is not in: {line}"
+        );
+    }
+    assert_eq!(
+        db.digest(table),
+        before,
+        "{db:?} {all:?}: --atomic changed the table"
+    );
+}
 
 /// Lines 2..=5: ids 1..=4, which go in as two batches of two.
 fn good_lines(ids: std::ops::RangeInclusive<u32>) -> String {

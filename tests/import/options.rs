@@ -8,95 +8,62 @@ const CONFLICT_COLUMNS: &str = "id INTEGER PRIMARY KEY, name VARCHAR(20), n INTE
 #[test]
 fn on_conflict_error_skip_update_on_every_engine() {
     let dir = TempDir::new("imp-conflict");
-    let lite = Db::lite(&dir);
     // Ids 1 and 2 are in the table; 1 comes twice in one batch and 3 twice
     // in another.
     let input = "id,name,n\n4,new,40\n1,new,11\n1,newer,12\n3,new,30\n3,newer,31\n5,new,50\n";
-    for (db, table) in [
-        (Db::Pg, "it_imp_conflict_pg"),
-        (Db::My, "it_imp_conflict_my"),
-        (lite, "it_imp_conflict_lite"),
-    ] {
+    for (db, table, _drop) in Db::all_tables(&dir, "it_imp_conflict") {
         let seed = || {
-            db.create(table, CONFLICT_COLUMNS);
+            db.create(&table, CONFLICT_COLUMNS);
             db.exec(&format!(
                 "INSERT INTO {table} VALUES (1, 'old', 10), (2, 'old', 20)"
             ));
         };
         seed();
-        let run = import(&db, table, &["--batch", "2"], input);
-        run.assert_code(1);
-        let line = run.one_error_line();
-        assert!(line.contains("line 3: "), "{db:?}: {line}");
-        assert!(line.contains("; 1 rows were committed"), "{db:?}: {line}");
-        assert_eq!(db.ids(table), "1,2,4", "{db:?}");
-
-        seed();
-        import_ok(
-            &db,
-            table,
-            &["--batch", "2", "--on-conflict", "skip"],
-            input,
-        );
-        assert_eq!(
-            db.rows(table, &["id", "name", "n"]),
-            "1|old|10;2|old|20;3|new|30;4|new|40;5|new|50",
-            "{db:?} skip"
-        );
-
-        seed();
-        import_ok(
-            &db,
-            table,
-            &["--batch", "2", "--on-conflict", "update"],
-            input,
-        );
-        assert_eq!(
-            db.rows(table, &["id", "name", "n"]),
-            "1|newer|12;2|old|20;3|newer|31;4|new|40;5|new|50",
-            "{db:?} update"
-        );
-
-        // update only touches the columns the input has.
-        seed();
-        import_ok(
-            &db,
-            table,
-            &["--on-conflict", "update"],
-            "id,name\n2,renamed\n",
-        );
-        assert_eq!(
-            db.rows(table, &["id", "name", "n"]),
-            "1|old|10;2|renamed|20",
-            "{db:?} update of some columns"
-        );
+        let stop = Stop {
+            says: &["line 3: "],
+            committed: 1,
+            ids: "1,2,4",
+        };
+        assert_import_stops(&db, &table, &["--batch", "2"], input.as_bytes(), &stop);
+        let cases: &[ImportCase] = &[
+            (
+                "skip",
+                &["--batch", "2", "--on-conflict", "skip"],
+                input,
+                "1|old|10;2|old|20;3|new|30;4|new|40;5|new|50",
+            ),
+            (
+                "update",
+                &["--batch", "2", "--on-conflict", "update"],
+                input,
+                "1|newer|12;2|old|20;3|newer|31;4|new|40;5|new|50",
+            ),
+            (
+                "update only touches the columns the input has",
+                &["--on-conflict", "update"],
+                "id,name\n2,renamed\n",
+                "1|old|10;2|renamed|20",
+            ),
+        ];
+        assert_imports(&db, &table, &seed, &["id", "name", "n"], cases);
     }
 }
 
 #[test]
 fn truncate_alone_and_with_atomic() {
     let dir = TempDir::new("imp-truncate");
-    let lite = Db::lite(&dir);
-    for (db, table) in [
-        (Db::Pg, "it_imp_truncate_pg"),
-        (Db::My, "it_imp_truncate_my"),
-        (lite, "it_imp_truncate_lite"),
-    ] {
+    for (db, table, _drop) in Db::all_tables(&dir, "it_imp_truncate") {
         for strategy in db.import_strategies() {
-            check_truncate(&db, table, strategy);
+            check_truncate(&db, &table, strategy);
         }
     }
 }
 
 #[track_caller]
 fn check_truncate(db: &Db, table: &str, strategy: &str) {
-    let seed = || {
-        db.create(table, BAD_COLUMNS);
-        db.exec(&format!("INSERT INTO {table} VALUES {SEED}"));
-    };
     let good = format!("{BAD_HEADER}{}", good_lines(1..=5));
     for args in [&["--truncate"][..], &["--truncate", "--atomic"]] {
-        seed();
+        create_seeded(db, table);
         let mut all = vec!["--batch", "2", "--strategy", strategy];
         all.extend_from_slice(args);
         import_ok(db, table, &all, good.clone());
@@ -109,154 +76,95 @@ fn check_truncate(db: &Db, table: &str, strategy: &str) {
         let bad = csv_with_bad_line_6(bad);
         // ... without --atomic: the table was emptied and holds the
         // committed rows ...
-        seed();
+        create_seeded(db, table);
         let args = ["--batch", "2", "--strategy", strategy, "--truncate"];
-        let run = import(db, table, &args, bad.clone());
-        run.assert_code(1);
-        let line = run.one_error_line();
-        assert!(line.contains("line 6"), "{db:?} {strategy}: {line}");
-        assert!(
-            line.contains("; 4 rows were committed"),
-            "{db:?} {strategy}: {line}"
-        );
-        assert_eq!(db.ids(table), FIRST_4, "{db:?} {strategy}");
-
+        assert_import_stops(db, table, &args, &bad, &Stop::after_4(&["line 6"]));
         // ... and with --atomic it is as it was, seeded rows included.
-        seed();
-        let before = db.digest(table);
-        let args = [
-            "--batch", "2", "--strategy", strategy, "--truncate", "--atomic",
-        ];
-        let run = import(db, table, &args, bad);
-        run.assert_code(1);
-        let line = run.one_error_line();
-        assert!(
-            line.contains("nothing was committed"),
-            "{db:?} {strategy}: {line}"
-        );
-        assert_eq!(
-            db.digest(table),
-            before,
-            "{db:?} {strategy}: --truncate --atomic"
-        );
+        assert_atomic_changes_nothing(db, table, &args, &bad, &[]);
     }
 }
 
 #[test]
 fn columns_header_order_and_defaults() {
     let dir = TempDir::new("imp-columns");
-    let lite = Db::lite(&dir);
-    for (db, table) in [
-        (Db::Pg, "it_imp_columns_pg"),
-        (Db::My, "it_imp_columns_my"),
-        (lite, "it_imp_columns_lite"),
-    ] {
-        let create = || {
-            db.create(
-                table,
-                "id INTEGER PRIMARY KEY, name VARCHAR(20) DEFAULT 'dflt', \
-                 n INTEGER DEFAULT 42, note VARCHAR(20)",
-            )
-        };
-        let all = ["id", "name", "n", "note"];
-
-        // --no-header --columns.
-        create();
-        import_ok(
+    for (db, table, _drop) in Db::all_tables(&dir, "it_imp_columns") {
+        let columns = "id INTEGER PRIMARY KEY, name VARCHAR(20) DEFAULT 'dflt', \
+                       n INTEGER DEFAULT 42, note VARCHAR(20)";
+        let cases: &[ImportCase] = &[
+            (
+                "--no-header --columns",
+                &["--no-header", "--columns", "id,n,name,note"],
+                "1,7,a,x\n2,,\"\",\n",
+                "1|a|7|x;2||<NULL>|<NULL>",
+            ),
+            (
+                "a header in another order than the table's",
+                &[],
+                "note,n,id,name\nx,7,1,a\n,8,2,b\n",
+                "1|a|7|x;2|b|8|<NULL>",
+            ),
+            (
+                "columns the input does not have get their DEFAULT (or NULL)",
+                &[],
+                "id\n1\n2\n",
+                "1|dflt|42|<NULL>;2|dflt|42|<NULL>",
+            ),
+            (
+                "ndjson defaults",
+                &["--format", "ndjson"],
+                "{\"id\":1,\"note\":\"x\"}\n",
+                "1|dflt|42|x",
+            ),
+            (
+                "--columns renames the header's fields",
+                &["--columns", "id,name"],
+                "a,b\n1,z\n",
+                "1|z|42|<NULL>",
+            ),
+        ];
+        assert_imports(
             &db,
-            table,
-            &["--no-header", "--columns", "id,n,name,note"],
-            "1,7,a,x\n2,,\"\",\n",
+            &table,
+            &|| db.create(&table, columns),
+            &["id", "name", "n", "note"],
+            cases,
         );
-        assert_eq!(
-            db.rows(table, &all),
-            "1|a|7|x;2||<NULL>|<NULL>",
-            "{db:?} --no-header"
-        );
-
-        // A header in another order than the table's.
-        create();
-        import_ok(&db, table, &[], "note,n,id,name\nx,7,1,a\n,8,2,b\n");
-        assert_eq!(
-            db.rows(table, &all),
-            "1|a|7|x;2|b|8|<NULL>",
-            "{db:?} header order"
-        );
-
-        // Columns the input does not have get their DEFAULT (or NULL).
-        create();
-        import_ok(&db, table, &[], "id\n1\n2\n");
-        assert_eq!(
-            db.rows(table, &all),
-            "1|dflt|42|<NULL>;2|dflt|42|<NULL>",
-            "{db:?} defaults"
-        );
-        create();
-        import_ok(
-            &db,
-            table,
-            &["--format", "ndjson"],
-            "{\"id\":1,\"note\":\"x\"}\n",
-        );
-        assert_eq!(
-            db.rows(table, &all),
-            "1|dflt|42|x",
-            "{db:?} ndjson defaults"
-        );
-
-        // --columns renames the header's fields.
-        create();
-        import_ok(&db, table, &["--columns", "id,name"], "a,b\n1,z\n");
-        assert_eq!(db.rows(table, &all), "1|z|42|<NULL>", "{db:?} renamed");
     }
 }
 
 #[test]
 fn null_option_and_tsv_null() {
     let dir = TempDir::new("imp-null");
-    let lite = Db::lite(&dir);
-    for (db, table) in [
-        (Db::Pg, "it_imp_null_pg"),
-        (Db::My, "it_imp_null_my"),
-        (lite, "it_imp_null_lite"),
-    ] {
-        db.create(table, "id INTEGER PRIMARY KEY, a VARCHAR(10), b INTEGER");
-        import_ok(
+    for (db, table, _drop) in Db::all_tables(&dir, "it_imp_null") {
+        let columns = "id INTEGER PRIMARY KEY, a VARCHAR(10), b INTEGER";
+        let cases: &[ImportCase] = &[
+            (
+                // With --null \N, an empty field is the empty string, and a
+                // quoted "\N" is the text \N.
+                "--null \\N",
+                &["--null", "\\N"],
+                "id,a,b\n1,\\N,\\N\n2,\"\",5\n3,,6\n4,\"\\N\",7\n",
+                "1|<NULL>|<NULL>;2||5;3||6;4|\\N|7",
+            ),
+            (
+                "tsv",
+                &["--format", "tsv"],
+                "id\ta\tb\n1\t\\N\t\\N\n2\t\t5\n3\tNULL\t6\n",
+                "1|<NULL>|<NULL>;2||5;3|NULL|6",
+            ),
+            (
+                "--null NULL",
+                &["--null", "NULL"],
+                "id,a,b\n1,NULL,NULL\n2,,5\n3,\"NULL\",6\n",
+                "1|<NULL>|<NULL>;2||5;3|NULL|6",
+            ),
+        ];
+        assert_imports(
             &db,
-            table,
-            &["--null", "\\N"],
-            "id,a,b\n1,\\N,\\N\n2,\"\",5\n3,,6\n4,\"\\N\",7\n",
-        );
-        // With --null \N, an empty field is the empty string, and a quoted
-        // "\N" is the text \N.
-        assert_eq!(
-            db.rows(table, &["id", "a", "b"]),
-            "1|<NULL>|<NULL>;2||5;3||6;4|\\N|7",
-            "{db:?} --null \\N"
-        );
-        db.exec(&format!("DELETE FROM {table}"));
-        import_ok(
-            &db,
-            table,
-            &["--format", "tsv"],
-            "id\ta\tb\n1\t\\N\t\\N\n2\t\t5\n3\tNULL\t6\n",
-        );
-        assert_eq!(
-            db.rows(table, &["id", "a", "b"]),
-            "1|<NULL>|<NULL>;2||5;3|NULL|6",
-            "{db:?} tsv"
-        );
-        db.exec(&format!("DELETE FROM {table}"));
-        import_ok(
-            &db,
-            table,
-            &["--null", "NULL"],
-            "id,a,b\n1,NULL,NULL\n2,,5\n3,\"NULL\",6\n",
-        );
-        assert_eq!(
-            db.rows(table, &["id", "a", "b"]),
-            "1|<NULL>|<NULL>;2||5;3|NULL|6",
-            "{db:?} --null NULL"
+            &table,
+            &|| db.create(&table, columns),
+            &["id", "a", "b"],
+            cases,
         );
     }
 }
@@ -370,15 +278,10 @@ fn gz_file_and_stdin_input() {
 #[test]
 fn stats_summary_and_quiet() {
     let dir = TempDir::new("imp-stats");
-    let lite = Db::lite(&dir);
     let input = format!("{BAD_HEADER}{}", good_lines(1..=7));
-    for (db, table) in [
-        (Db::Pg, "it_imp_stats_pg"),
-        (Db::My, "it_imp_stats_my"),
-        (lite, "it_imp_stats_lite"),
-    ] {
-        db.create(table, BAD_COLUMNS);
-        let run = import_ok(&db, table, &["--batch", "3", "--stats"], input.clone());
+    for (db, table, _drop) in Db::all_tables(&dir, "it_imp_stats") {
+        db.create(&table, BAD_COLUMNS);
+        let run = import_ok(&db, &table, &["--batch", "3", "--stats"], input.clone());
         let stats = stats_line(&run);
         // auto is the engine's bulk path.
         let fastest = db.import_strategies()[0];
@@ -395,12 +298,12 @@ fn stats_summary_and_quiet() {
         );
 
         // Success is silent (cron mails nothing); --verbose adds a summary.
-        db.create(table, BAD_COLUMNS);
-        let run = import_ok(&db, table, &["--batch", "3"], input.clone());
+        db.create(&table, BAD_COLUMNS);
+        let run = import_ok(&db, &table, &["--batch", "3"], input.clone());
         assert_eq!(run.stderr, "", "a successful import prints nothing");
-        assert_eq!(db.ids(table), "1,2,3,4,5,6,7");
-        db.create(table, BAD_COLUMNS);
-        let run = import_ok(&db, table, &["--verbose", "--stats"], input.clone());
+        assert_eq!(db.ids(&table), "1,2,3,4,5,6,7");
+        db.create(&table, BAD_COLUMNS);
+        let run = import_ok(&db, &table, &["--verbose", "--stats"], input.clone());
         let lines = run.stderr_lines();
         assert_eq!(lines.len(), 2, "a summary and the stats:\n{}", run.stderr);
         assert!(
@@ -408,14 +311,14 @@ fn stats_summary_and_quiet() {
             "{}",
             run.stderr
         );
-        assert!(lines[0].contains(table), "{}", run.stderr);
+        assert!(lines[0].contains(&table), "{}", run.stderr);
 
         // --quiet: no summary; the stats still come when asked for.
-        db.create(table, BAD_COLUMNS);
-        let run = import_ok(&db, table, &["--quiet"], input.clone());
+        db.create(&table, BAD_COLUMNS);
+        let run = import_ok(&db, &table, &["--quiet"], input.clone());
         assert_eq!(run.stderr, "", "--quiet");
-        db.create(table, BAD_COLUMNS);
-        let run = import_ok(&db, table, &["--quiet", "--stats"], input.clone());
+        db.create(&table, BAD_COLUMNS);
+        let run = import_ok(&db, &table, &["--quiet", "--stats"], input.clone());
         assert_eq!(stats_line(&run)["rows"], 7);
         assert_eq!(run.stderr_lines().len(), 1, "{}", run.stderr);
     }

@@ -17,7 +17,7 @@ use super::db::{
     mysql_exec, mysql_query_text, mysql_url, pg_exec, pg_query_text, pg_url, sqlite_exec,
     sqlite_query_text, MysqlDropOnExit, PgDropOnExit,
 };
-use super::{sqlite_url, TempDir};
+use super::{dbchunk, sqlite_url, Run, TempDir};
 
 /// One of the three engines, and how the tests talk to it directly.
 #[derive(Clone, Debug)]
@@ -31,6 +31,20 @@ impl Db {
     /// The three engines; SQLite in a fresh file in `dir`.
     pub fn all(dir: &TempDir) -> Vec<Db> {
         vec![Db::Pg, Db::My, Db::lite(dir)]
+    }
+
+    /// [`Db::all`], each engine with the name of its own table,
+    /// `{prefix}_{tag}`, and a guard that drops that table when the loop
+    /// turn ends, also when the test fails.
+    pub fn all_tables(dir: &TempDir, prefix: &str) -> Vec<(Db, String, DropOnExit)> {
+        Db::all(dir)
+            .into_iter()
+            .map(|db| {
+                let table = format!("{prefix}_{}", db.tag());
+                let guard = db.drop_on_exit(&table);
+                (db, table, guard)
+            })
+            .collect()
     }
 
     /// A SQLite file in `dir` (made on first use).
@@ -134,6 +148,28 @@ impl Db {
         }
     }
 
+    /// `dbchunk export --url URL ARGS...`, with `changes` (SQL) made once
+    /// its first line is out: its stdout, and it must succeed.
+    #[track_caller]
+    pub fn export_while(&self, args: &[&str], changes: &str) -> Vec<u8> {
+        use std::io::{BufRead, Read};
+        let mut child = dbchunk(["export", "--url", &self.url()]).args(args).spawn();
+        let mut stdout = std::io::BufReader::new(child.stdout.take().unwrap());
+        let mut written = Vec::new();
+        stdout.read_until(b'\n', &mut written).unwrap();
+        self.exec(changes);
+        stdout.read_to_end(&mut written).unwrap();
+        let output = child.wait_with_output().unwrap();
+        let run = Run {
+            args: format!("{self:?}: export {args:?}"),
+            code: output.status.code(),
+            stdout: written,
+            stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+        };
+        run.assert_code(0);
+        run.stdout
+    }
+
     /// Every export `--strategy` the engine has, auto first.
     pub fn export_strategies(&self) -> &'static [&'static str] {
         match self {
@@ -155,41 +191,31 @@ impl Db {
     /// with NULL shown as `<NULL>`: for exact expectations.
     #[track_caller]
     pub fn rows_by(&self, table: &str, columns: &[&str], order: &str) -> String {
+        let cols: Vec<String> = columns
+            .iter()
+            .map(|c| match self {
+                Db::Pg => format!("coalesce({c}::text, '<NULL>')"),
+                Db::My => format!("IFNULL({c}, '<NULL>')"),
+                Db::Lite(_) => format!("coalesce(CAST({c} AS TEXT), '<NULL>')"),
+            })
+            .collect();
         let sql = match self {
-            Db::Pg => {
-                let cols: Vec<String> = columns
-                    .iter()
-                    .map(|c| format!("coalesce({c}::text, '<NULL>')"))
-                    .collect();
-                format!(
-                    "SELECT coalesce(string_agg(concat_ws('|', {}), ';' ORDER BY {order}), '') \
-                     FROM {table}",
-                    cols.join(", ")
-                )
-            }
-            Db::My => {
-                let cols: Vec<String> = columns
-                    .iter()
-                    .map(|c| format!("IFNULL({c}, '<NULL>')"))
-                    .collect();
-                format!(
-                    "SET SESSION group_concat_max_len = 1073741824; \
-                     SELECT IFNULL(GROUP_CONCAT(CONCAT_WS('|', {}) ORDER BY {order} SEPARATOR ';'), \
-                     '') FROM {table}",
-                    cols.join(", ")
-                )
-            }
-            Db::Lite(_) => {
-                let cols: Vec<String> = columns
-                    .iter()
-                    .map(|c| format!("coalesce(CAST({c} AS TEXT), '<NULL>')"))
-                    .collect();
-                format!(
-                    "SELECT coalesce(group_concat(r, ';'), '') FROM \
-                     (SELECT {} AS r FROM {table} ORDER BY {order})",
-                    cols.join(" || '|' || ")
-                )
-            }
+            Db::Pg => format!(
+                "SELECT coalesce(string_agg(concat_ws('|', {}), ';' ORDER BY {order}), '') \
+                 FROM {table}",
+                cols.join(", ")
+            ),
+            Db::My => format!(
+                "SET SESSION group_concat_max_len = 1073741824; \
+                 SELECT IFNULL(GROUP_CONCAT(CONCAT_WS('|', {}) ORDER BY {order} SEPARATOR ';'), \
+                 '') FROM {table}",
+                cols.join(", ")
+            ),
+            Db::Lite(_) => format!(
+                "SELECT coalesce(group_concat(r, ';'), '') FROM \
+                 (SELECT {} AS r FROM {table} ORDER BY {order})",
+                cols.join(" || '|' || ")
+            ),
         };
         self.text(&sql).unwrap_or_default()
     }
@@ -266,6 +292,50 @@ impl Db {
             );
         }
     }
+}
+
+/// A parallel keyset export slow enough for [`Db::export_while`] to make
+/// its changes while it runs: 2 workers, chunks of 500 rows, 8,000 rows a
+/// second.
+pub const PARALLEL_PACED: &[&str] = &[
+    "--parallel", "2", "--strategy", "keyset", "--chunk", "500", "--max-rate", "8000/s",
+];
+
+/// `dbchunk export --url URL ARGS...` with each of `strategies` gives the
+/// same bytes, in each of `formats`; returns the CSV (empty unless csv is
+/// among the formats).
+#[track_caller]
+pub fn assert_strategies_agree_at(
+    url: &str,
+    formats: &[&str],
+    strategies: &[&str],
+    args: &[&str],
+) -> String {
+    let mut csv = String::new();
+    for &format in formats {
+        let mut first: Option<(&str, Vec<u8>)> = None;
+        for &strategy in strategies {
+            let out = dbchunk(["export", "--url", url])
+                .args(["--format", format, "--strategy", strategy, "--quiet"])
+                .args(args)
+                .success()
+                .stdout;
+            match &first {
+                None => first = Some((strategy, out)),
+                Some((name, expected)) => assert!(
+                    *expected == out,
+                    "{format}: --strategy {strategy} differs from --strategy {name} (args {args:?})\n\
+                     --- {name} ---\n{}\n--- {strategy} ---\n{}",
+                    String::from_utf8_lossy(expected),
+                    String::from_utf8_lossy(&out)
+                ),
+            }
+        }
+        if format == "csv" {
+            csv = String::from_utf8(first.expect("a strategy").1).expect("UTF-8 CSV");
+        }
+    }
+    csv
 }
 
 /// What [`Db::drop_on_exit`] drops when it goes out of scope.

@@ -4,6 +4,19 @@
 use super::db::{pg_exec, sqlite_exec};
 use super::{sqlite_url, TempDir};
 
+/// Doubles whose shortest decimal form is long or awkward (thirds, roots,
+/// the last normal ones, the largest): each must come back bit for bit.
+pub const AWKWARD_DOUBLES: [f64; 8] = [
+    0.1,
+    1.0 / 3.0,
+    std::f64::consts::SQRT_2,
+    1e300,
+    2.2250738585072014e-308,
+    123456789.12345679,
+    -0.30000000000000004,
+    f64::MAX,
+];
+
 /// Creates table `name` (and enum type `name_mood`) with a column of every
 /// type dbchunk must render, and five rows of edge values (ids 1..5).
 pub fn pg_every_type(name: &str) {

@@ -109,13 +109,7 @@ impl Cmd {
     /// Starts the binary with stdin empty and stdout and stderr piped, for
     /// a test that reads (or stops reading) while it runs.
     pub fn spawn(&self) -> std::process::Child {
-        use std::process::Stdio;
-        self.command()
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("start dbchunk")
+        self.spawn_reading(Stdio::null())
     }
 
     /// Runs the binary, reads the first line of its stdout, then closes
@@ -195,6 +189,16 @@ impl Cmd {
     pub fn fails(&self, code: i32) -> Run {
         let run = self.run();
         run.assert_code(code);
+        run
+    }
+
+    /// Runs and asserts the usual shape of a failure (see
+    /// [`Run::one_error_line`]) with exit `code` and a line that has each
+    /// of `texts`.
+    #[track_caller]
+    pub fn fails_saying(&self, code: i32, texts: &[&str]) -> Run {
+        let run = self.fails(code);
+        run.error_says(texts);
         run
     }
 
@@ -478,3 +482,6 @@ pub fn decompress_file(tool: &str, path: &Path) -> Vec<u8> {
     );
     out.stdout
 }
+
+pub mod procs;
+pub mod tables;

@@ -68,6 +68,9 @@ pub(super) fn committed(
 /// import the rest.
 fn go_on(rows: u64, at: Option<Committed>, plan: &ImportPlan, header_bytes: u64) -> String {
     let done = format!("{rows} rows were committed before this error");
+    if let Some(advice) = &plan.advice {
+        return format!("{done}: {advice}");
+    }
     let Some(at) = at else {
         return format!("{done}: fix the cause and run the same command again");
     };
@@ -244,13 +247,15 @@ mod tests {
 
     #[test]
     fn shell_words_are_quoted_only_when_needed() {
-        assert_eq!(
-            shell_quote("postgres://u@h:5432/db"),
-            "postgres://u@h:5432/db"
-        );
-        assert_eq!(shell_quote("my file.csv"), "'my file.csv'");
-        assert_eq!(shell_quote("it's"), "'it'\\''s'");
-        assert_eq!(shell_quote(""), "''");
-        assert_eq!(shell_quote("id % 2 = 0"), "'id % 2 = 0'");
+        let cases = [
+            ("postgres://u@h:5432/db", "postgres://u@h:5432/db"),
+            ("my file.csv", "'my file.csv'"),
+            ("it's", "'it'\\''s'"),
+            ("", "''"),
+            ("id % 2 = 0", "'id % 2 = 0'"),
+        ];
+        for (word, quoted) in cases {
+            assert_eq!(shell_quote(word), quoted);
+        }
     }
 }

@@ -25,7 +25,7 @@ use continuation::{committed, stopped_at_end};
 use open::{input_label, open_input, open_parquet, position_unit};
 use parse::{parse_input, Batching, Parsed, Skip};
 
-use super::step::{connect, step};
+use super::step::{connect, look_up, step};
 use crate::config::ImportPlan;
 use crate::db::{Db, TargetColumn, TargetTable};
 use crate::engine::Engine;
@@ -36,17 +36,17 @@ use crate::plan::insert::{Insert, OnConflict};
 use crate::progress::Progress;
 use crate::state::ImportState;
 use crate::values::TargetType;
-use crate::writer::{BatchWriter, Journal, Reconnect, Rejects};
+use crate::writer::{BatchWriter, Journal, Reconnect, Rejects, WriteOptions};
 
 pub async fn run(plan: ImportPlan) -> Result<ExitCode> {
     let label = format!("table {}", plan.table.display());
     let mut db = connect(&plan.url, true, nothing_imported(&plan)).await?;
     let looking_up = format!("while looking up {label}");
-    let table = before_rows(&plan, &looking_up, async {
-        db.describe_target(&plan.table)
-            .await
-            .with_context(|| format!("looking up {label}"))
-    })
+    let table = look_up(
+        &label,
+        nothing_imported(&plan),
+        db.describe_target(&plan.table),
+    )
     .await?;
     // A stdin that never sends its first bytes (which tell a compressed
     // input) or its header blocks this thread in a read that nothing can
@@ -141,9 +141,14 @@ pub async fn run(plan: ImportPlan) -> Result<ExitCode> {
     };
     let reconnect = (plan.retries > 0 && db.engine() != Engine::Sqlite).then_some(reconnect);
     let starting = format!("while starting to import into {label}");
-    let start = BatchWriter::start(
-        &mut db, insert, plan.strategy, plan.atomic, journal, reconnect,
-    );
+    let options = WriteOptions {
+        insert,
+        strategy: plan.strategy,
+        atomic: plan.atomic,
+        journal,
+        reconnect,
+    };
+    let start = BatchWriter::start(&mut db, options);
     let mut writer = before_rows(&plan, &starting, start).await?;
     if parquet {
         writer.input_unit = "row";

@@ -19,8 +19,11 @@ use std::time::Instant;
 
 use anyhow::{anyhow, Context, Result};
 
-use super::prepare::{before_output, check_distinct_names, check_key_identifies_rows, peak_rss_kb};
+use super::prepare::{
+    before_output, check_distinct_names, check_key_identifies_rows, nothing_written, peak_rss_kb,
+};
 use super::read::keyset_chunk;
+use super::step::look_up;
 use crate::config::{ExportPlan, Incremental};
 use crate::db::{Db, Key, KeyCheck, Relation, Request};
 use crate::error::{warn, UsageError};
@@ -38,18 +41,12 @@ pub async fn export(plan: &ExportPlan, incremental: &Incremental, mut db: Db) ->
     let label = plan.request.source.label();
     let state_path = &incremental.state_file;
     let column = &incremental.column;
-    let looking_up = format!("while looking up {label}");
-    let base = before_output(plan, &looking_up, async {
-        let request = Request {
-            columns: None,
-            filter: None,
-            ..plan.request.clone()
-        };
-        db.describe(&request)
-            .await
-            .with_context(|| format!("looking up {label}"))
-    })
-    .await?;
+    let request = Request {
+        columns: None,
+        filter: None,
+        ..plan.request.clone()
+    };
+    let base = look_up(&label, nothing_written(plan), db.describe(&request)).await?;
     let Some(col) = base.columns.iter().find(|c| &c.name == column) else {
         let names: Vec<String> = base.columns.iter().map(|c| c.name.clone()).collect();
         return Err(UsageError(format!(
@@ -114,12 +111,7 @@ pub async fn export(plan: &ExportPlan, incremental: &Incremental, mut db: Db) ->
         filter: Some(conditions.join(" AND ")),
         ..plan.request.clone()
     };
-    let after = before_output(plan, &looking_up, async {
-        db.describe(&request)
-            .await
-            .with_context(|| format!("looking up {label}"))
-    })
-    .await?;
+    let after = look_up(&label, nothing_written(plan), db.describe(&request)).await?;
     if matches!(plan.format, Format::Ndjson | Format::Parquet) {
         check_distinct_names(&after, &label, plan.format)?;
     }

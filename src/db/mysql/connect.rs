@@ -36,8 +36,16 @@ impl Mysql {
         // mysql_async's own require_ssl=true, when ssl-mode is not given, stays as it is.
         let own_ssl = opts.ssl_opts().is_some() && !tls.explicit;
         let keepalive = opts.tcp_keepalive().unwrap_or(KEEPALIVE_IDLE);
+        // NO_AUTO_VALUE_ON_ZERO: a 0 written into an AUTO_INCREMENT column
+        // is stored as 0 (as mysqldump's files ask too), not replaced by the
+        // next number, which would change the data and break its references.
         let mut builder = OptsBuilder::from_opts(opts)
-            .init(vec!["SET NAMES utf8mb4", "SET time_zone = '+00:00'"])
+            .init(vec![
+                "SET NAMES utf8mb4",
+                "SET time_zone = '+00:00'",
+                "SET SESSION sql_mode = CONCAT_WS(',', NULLIF(@@SESSION.sql_mode, ''), \
+                 'NO_AUTO_VALUE_ON_ZERO')",
+            ])
             .tcp_keepalive(Some(keepalive));
         if let Some(password) = url.password() {
             builder = builder.pass(Some(password));

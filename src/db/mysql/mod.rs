@@ -31,6 +31,7 @@ use crate::plan::{Select, Statement};
 use crate::tls::{Resolved, Roots, TlsMode, Verify};
 use crate::url::DbUrl;
 
+mod catalog;
 mod connect;
 mod write;
 
@@ -667,11 +668,7 @@ fn key_params(statement: &Statement, after: Option<&Key>) -> Params {
 mod tests {
     use super::*;
 
-    fn text(f: impl FnOnce(&mut Vec<u8>)) -> String {
-        let mut out = Vec::new();
-        f(&mut out);
-        String::from_utf8(out).unwrap()
-    }
+    use crate::testing::written as text;
 
     #[test]
     fn clocks_trim_fractions_and_allow_long_hours() {

@@ -15,6 +15,7 @@ use tokio_postgres::config::SslMode;
 use tokio_postgres::types::{FromSql, Kind as TypeKind, Type};
 use tokio_postgres::{Client, Row};
 
+mod catalog;
 mod connect;
 mod render;
 mod tls;
@@ -209,18 +210,22 @@ impl Postgres {
         })
     }
 
+    /// The catalog's id of a table (its quoted name); `None`: no such table.
+    pub(super) async fn oid_of(&self, quoted: &str) -> Result<Option<u32>> {
+        Ok(self
+            .client
+            .query_one("SELECT to_regclass($1::text)::oid", &[&quoted])
+            .await?
+            .get(0))
+    }
+
     /// The table's columns, its row-identifying keys, and its quoted name.
     pub(super) async fn table_columns(
         &mut self,
         table: &QualifiedName,
     ) -> Result<(Vec<PgColumn>, Option<Vec<Vec<String>>>, String)> {
         let quoted = Dialect::Postgres.quote_qualified(table);
-        let oid: Option<u32> = self
-            .client
-            .query_one("SELECT to_regclass($1::text)::oid", &[&quoted])
-            .await?
-            .get(0);
-        let Some(oid) = oid else {
+        let Some(oid) = self.oid_of(&quoted).await? else {
             if table.schema.is_some() {
                 bail!(
                     "table {} does not exist: check the schema and table names{}",

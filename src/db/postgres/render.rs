@@ -124,14 +124,11 @@ pub(super) fn is_text_type(name: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::testing::written;
 
     #[test]
     fn copy_timestamps_get_the_to_json_form() {
-        let fix = |text: &str, zoned| {
-            let mut out = Vec::new();
-            fix_timestamp(text.as_bytes(), zoned, &mut out);
-            String::from_utf8(out).unwrap()
-        };
+        let fix = |text: &str, zoned| written(|out| fix_timestamp(text.as_bytes(), zoned, out));
         assert_eq!(fix("2024-05-26 10:00:00.5", false), "2024-05-26T10:00:00.5");
         assert_eq!(
             fix("2024-05-26 10:00:00.5+00", true),

@@ -13,12 +13,13 @@ use crate::cell::{Cell, ChunkCounter, Column, RowSink};
 use crate::coltype::ColType;
 use crate::db::dialect::Dialect;
 use crate::db::relation::{
-    check_names, choose_key, output_names, positions, trim_query, ChunkRead, Key, Relation,
-    Request, Source,
+    check_names, choose_key, output_names, positions, trim_query, ChunkRead, Key, KeyCheck,
+    Relation, Request, Source,
 };
 use crate::plan::{Select, Statement};
 use crate::url::DbUrl;
 
+mod catalog;
 mod write;
 
 pub struct Sqlite {
@@ -94,27 +95,12 @@ impl Sqlite {
         }
         let unique_keys = self.unique_keys(&table.name, &schema, &info)?;
         let key = choose_key(request.key.as_deref(), Some(&unique_keys));
-        let columns = output
-            .iter()
-            .map(|name| {
-                let decl = info
-                    .iter()
-                    .find(|c| &c.name == name)
-                    .map(|c| c.decl.clone());
-                let decl = decl.unwrap_or_default();
-                Column::typed(name.clone(), decl.clone(), ColType::sqlite(&decl))
-            })
-            .collect();
+        let decl_of = |name: &String| {
+            let column = info.iter().find(|c| &c.name == name);
+            column.map(|c| c.decl.clone()).unwrap_or_default()
+        };
         let from = Dialect::Sqlite.quote_qualified(table);
-        Ok(Relation::plain(
-            Dialect::Sqlite,
-            columns,
-            output,
-            key,
-            from,
-            request.filter.clone(),
-            None,
-        ))
+        Ok(relation(request, output, decl_of, key, from, None))
     }
 
     fn describe_query(&mut self, request: &Request, query: &str) -> Result<Relation> {
@@ -130,25 +116,11 @@ impl Sqlite {
         let output = output_names(request, &names)?;
         let key = choose_key(request.key.as_deref(), None);
         check_names("key column", &key.0, &names, &request.source)?;
-        let columns = output
-            .iter()
-            .map(|n| {
-                let decl = &decls[positions(std::slice::from_ref(n), &names)[0]];
-                Column::typed(n.clone(), decl.clone(), ColType::sqlite(decl))
-            })
-            .collect();
+        let decl_of = |n: &String| decls[positions(std::slice::from_ref(n), &names)[0]].clone();
         let plain = (request.columns.is_none() && key.0.is_empty() && request.filter.is_none())
             .then(|| query.to_string());
         let from = format!("({query}) AS q");
-        Ok(Relation::plain(
-            Dialect::Sqlite,
-            columns,
-            output,
-            key,
-            from,
-            request.filter.clone(),
-            plain,
-        ))
+        Ok(relation(request, output, decl_of, key, from, plain))
     }
 
     /// The table's columns; none when there is no such table, or no
@@ -211,6 +183,18 @@ impl Sqlite {
         Ok(keys)
     }
 
+    /// An index's columns in order; `None` when one of its keys is an
+    /// expression.
+    fn index_columns(&self, index: &str, schema: &str) -> Result<Option<Vec<String>>> {
+        let mut cols = self
+            .conn
+            .prepare("SELECT name FROM pragma_index_info(?1, ?2) ORDER BY seqno")?;
+        let names: Vec<Option<String>> = cols
+            .query_map([index, schema], |row| row.get(0))?
+            .collect::<Result<_, _>>()?;
+        Ok(names.into_iter().collect())
+    }
+
     /// Unique, non-partial indexes over NOT NULL columns, narrowest first.
     fn unique_indexes(
         &self,
@@ -226,13 +210,7 @@ impl Sqlite {
             .collect::<Result<_, _>>()?;
         let mut found: Vec<Vec<String>> = Vec::new();
         for index in indexes {
-            let mut cols = self
-                .conn
-                .prepare("SELECT name FROM pragma_index_info(?1, ?2) ORDER BY seqno")?;
-            let names: Vec<Option<String>> = cols
-                .query_map([index.as_str(), schema], |row| row.get(0))?
-                .collect::<Result<_, _>>()?;
-            let Some(names) = names.into_iter().collect::<Option<Vec<String>>>() else {
+            let Some(names) = self.index_columns(&index, schema)? else {
                 continue; // an expression index
             };
             let not_null = names
@@ -353,6 +331,35 @@ impl Sqlite {
         }
         Ok(keys)
     }
+}
+
+/// What SQLite exports: the `output` columns of `from`, each typed by
+/// its declared type (`decl_of`, SQLite's affinity rules), then the key.
+fn relation(
+    request: &Request,
+    output: Vec<String>,
+    decl_of: impl Fn(&String) -> String,
+    key: (Vec<String>, KeyCheck),
+    from: String,
+    plain_query: Option<String>,
+) -> Relation {
+    let columns = output
+        .iter()
+        .map(|name| {
+            let decl = decl_of(name);
+            Column::typed(name.clone(), decl.clone(), ColType::sqlite(&decl))
+        })
+        .collect();
+    let filter = request.filter.clone();
+    Relation::plain(
+        Dialect::Sqlite,
+        columns,
+        output,
+        key,
+        from,
+        filter,
+        plain_query,
+    )
 }
 
 struct TableColumn {

@@ -18,8 +18,8 @@ use std::sync::Arc;
 use anyhow::{Context, Result};
 use bytes::Bytes;
 use parquet::data_type::{
-    BoolType, ByteArray, ByteArrayType, DoubleType, FixedLenByteArray, FixedLenByteArrayType,
-    FloatType, Int32Type, Int64Type,
+    BoolType, ByteArray, ByteArrayType, DataType, DoubleType, FixedLenByteArray,
+    FixedLenByteArrayType, FloatType, Int32Type, Int64Type,
 };
 use parquet::file::properties::WriterProperties;
 use parquet::file::writer::{SerializedColumnWriter, SerializedFileWriter};
@@ -419,36 +419,11 @@ fn write_column(writer: &mut SerializedColumnWriter<'_>, store: Store, defs: &[i
         (levels, range)
     });
     match store {
-        Store::Bool(v) => batches.try_for_each(|(levels, r)| {
-            writer
-                .typed::<BoolType>()
-                .write_batch(&v[r], Some(levels), None)
-                .map(drop)
-        })?,
-        Store::I32(v) => batches.try_for_each(|(levels, r)| {
-            writer
-                .typed::<Int32Type>()
-                .write_batch(&v[r], Some(levels), None)
-                .map(drop)
-        })?,
-        Store::I64(v) => batches.try_for_each(|(levels, r)| {
-            writer
-                .typed::<Int64Type>()
-                .write_batch(&v[r], Some(levels), None)
-                .map(drop)
-        })?,
-        Store::F32(v) => batches.try_for_each(|(levels, r)| {
-            writer
-                .typed::<FloatType>()
-                .write_batch(&v[r], Some(levels), None)
-                .map(drop)
-        })?,
-        Store::F64(v) => batches.try_for_each(|(levels, r)| {
-            writer
-                .typed::<DoubleType>()
-                .write_batch(&v[r], Some(levels), None)
-                .map(drop)
-        })?,
+        Store::Bool(v) => write_values::<BoolType>(writer, batches, &v)?,
+        Store::I32(v) => write_values::<Int32Type>(writer, batches, &v)?,
+        Store::I64(v) => write_values::<Int64Type>(writer, batches, &v)?,
+        Store::F32(v) => write_values::<FloatType>(writer, batches, &v)?,
+        Store::F64(v) => write_values::<DoubleType>(writer, batches, &v)?,
         Store::Bytes { data, ends } => {
             // One shared buffer; each value is a slice of it (no copy).
             let data = Bytes::from(data);
@@ -459,10 +434,7 @@ fn write_column(writer: &mut SerializedColumnWriter<'_>, store: Store, defs: &[i
                     let from = if i == 0 { 0 } else { ends[i - 1] };
                     values.push(ByteArray::from(data.slice(from..ends[i])));
                 }
-                writer
-                    .typed::<ByteArrayType>()
-                    .write_batch(&values, Some(levels), None)
-                    .map(drop)
+                write_batch::<ByteArrayType>(writer, &values, levels)
             })?
         }
         Store::Fixed { data, width } => {
@@ -474,14 +446,34 @@ fn write_column(writer: &mut SerializedColumnWriter<'_>, store: Store, defs: &[i
                     let value = ByteArray::from(data.slice(i * width..(i + 1) * width));
                     values.push(FixedLenByteArray::from(value));
                 }
-                writer
-                    .typed::<FixedLenByteArrayType>()
-                    .write_batch(&values, Some(levels), None)
-                    .map(drop)
+                write_batch::<FixedLenByteArrayType>(writer, &values, levels)
             })?
         }
     }
     Ok(())
+}
+
+/// Writes a column whose values are stored as the writer takes them,
+/// batch by batch.
+fn write_values<'l, T: DataType>(
+    writer: &mut SerializedColumnWriter<'_>,
+    mut batches: impl Iterator<Item = (&'l [i16], std::ops::Range<usize>)>,
+    values: &[T::T],
+) -> parquet::errors::Result<()> {
+    batches.try_for_each(|(levels, r)| write_batch::<T>(writer, &values[r], levels))
+}
+
+/// Writes one batch of a column: its definition levels and the values
+/// of its non-null rows.
+fn write_batch<T: DataType>(
+    writer: &mut SerializedColumnWriter<'_>,
+    values: &[T::T],
+    levels: &[i16],
+) -> parquet::errors::Result<()> {
+    writer
+        .typed::<T>()
+        .write_batch(values, Some(levels), None)
+        .map(drop)
 }
 
 fn text_of(cell: Cell<'_>) -> Option<&[u8]> {

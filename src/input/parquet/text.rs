@@ -391,11 +391,7 @@ fn f16_to_f32(bits: u16) -> f32 {
 mod tests {
     use super::*;
 
-    fn text(f: impl FnOnce(&mut Vec<u8>)) -> String {
-        let mut out = Vec::new();
-        f(&mut out);
-        String::from_utf8(out).unwrap()
-    }
+    use crate::testing::written as text;
 
     #[test]
     fn decimals_keep_every_digit() {

@@ -1,0 +1,107 @@
+//! What a whole table is, beyond the columns an export reads: the words a
+//! dump writes into its manifest and a restore creates tables from.
+//!
+//! Every engine fills the same shapes from its own catalog
+//! (`db/{postgres,mysql,sqlite}/catalog.rs`). Types keep the engine's own
+//! spelling (`engine_type`) beside the portable one ([`ColType`]), because
+//! a restore into the same engine wants the first and one into another
+//! engine wants both (the portable type to choose, the engine's words for
+//! what it loses: lengths, labels, unsignedness).
+
+use crate::coltype::ColType;
+use crate::ident::QualifiedName;
+
+/// A base table and everything a restore needs to make it again.
+#[derive(Clone, Debug)]
+pub struct TableSchema {
+    pub name: QualifiedName,
+    pub columns: Vec<ColumnSchema>,
+    /// Column names; empty without a primary key.
+    pub primary_key: Vec<String>,
+    /// Secondary indexes, unique or not (the primary key's is not here).
+    pub indexes: Vec<IndexSchema>,
+    pub foreign_keys: Vec<ForeignKey>,
+}
+
+#[derive(Clone, Debug)]
+pub struct ColumnSchema {
+    pub name: String,
+    /// As the engine writes it: `numeric(10,2)`, `int(10) unsigned`,
+    /// `enum('a','b')`, `VARCHAR(20)`.
+    pub engine_type: String,
+    pub portable: ColType,
+    pub nullable: bool,
+    /// The default as the engine's own SQL expression; `None` without one
+    /// and for the defaults that are the key's counter (see `generated`).
+    pub default: Option<String>,
+    /// The engine numbers new rows itself: `serial`/identity,
+    /// `AUTO_INCREMENT`, SQLite's `INTEGER PRIMARY KEY`.
+    pub auto_increment: bool,
+}
+
+#[derive(Clone, Debug)]
+pub struct IndexSchema {
+    pub name: String,
+    /// Plain column names, in index order; empty when the index is over
+    /// expressions (then only `definition` can make it again).
+    pub columns: Vec<String>,
+    pub unique: bool,
+    /// For an index the columns alone cannot describe (expressions, a
+    /// `WHERE`, a prefix length), the engine's own words after `CREATE
+    /// INDEX name ON table`: `USING btree (lower(x)) WHERE y > 0`,
+    /// `` (`doc`(10)) ``. A restore into the same engine puts them after
+    /// its own `CREATE INDEX ... ON target`; another engine cannot read them.
+    pub definition: Option<String>,
+}
+
+#[derive(Clone, Debug)]
+pub struct ForeignKey {
+    pub name: String,
+    pub columns: Vec<String>,
+    pub references: QualifiedName,
+    pub referenced_columns: Vec<String>,
+    /// `CASCADE`, `SET NULL`, `SET DEFAULT`, `RESTRICT` or `NO ACTION`.
+    pub on_delete: String,
+    pub on_update: String,
+}
+
+/// Table names found in `schema` (`None`: the connection's own), as the
+/// names a command is given.
+pub fn named_in(schema: Option<&str>, names: Vec<String>) -> Vec<QualifiedName> {
+    names
+        .into_iter()
+        .map(|name| QualifiedName {
+            schema: schema.map(str::to_string),
+            name,
+        })
+        .collect()
+}
+
+/// Gathers foreign keys read a row per column, in key order: `key` (with
+/// no columns yet) starts a new one when its name differs from the last.
+pub fn add_key_column(
+    keys: &mut Vec<ForeignKey>,
+    key: ForeignKey,
+    column: String,
+    referenced: Option<String>,
+) {
+    if keys.last().is_none_or(|last| last.name != key.name) {
+        keys.push(key);
+    }
+    let last = keys.last_mut().expect("pushed above");
+    last.columns.push(column);
+    // None: the referenced table's primary key (SQLite).
+    last.referenced_columns.extend(referenced);
+}
+
+/// PostgreSQL's one-letter referential action, as SQL words.
+pub fn referential_action(code: &str) -> String {
+    match code {
+        "c" => "CASCADE",
+        "n" => "SET NULL",
+        "d" => "SET DEFAULT",
+        "r" => "RESTRICT",
+        _ => "NO ACTION",
+    }
+    .to_string()
+}

@@ -1,0 +1,348 @@
+//! `dbchunk dump`: a directory of table files and a manifest, on every
+//! engine, judged by tools nobody here wrote (zstd, sha256sum) and by the
+//! databases' own counts.
+
+use std::path::Path;
+use std::process::Command;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use crate::util::engine::{Db, Fill, Table, Ty};
+use crate::util::{dbchunk, decompress_file, export, Cmd, TempDir};
+
+/// `manifest.json` of a dump directory.
+pub fn manifest(dir: &Path) -> serde_json::Value {
+    let text = std::fs::read_to_string(dir.join("manifest.json")).expect("a manifest");
+    serde_json::from_str(&text).expect("the manifest is JSON")
+}
+
+/// The manifest's entry for `table`.
+fn entry<'a>(manifest: &'a serde_json::Value, table: &str) -> &'a serde_json::Value {
+    manifest["tables"]
+        .as_array()
+        .expect("tables")
+        .iter()
+        .find(|t| t["name"] == table)
+        .unwrap_or_else(|| panic!("no {table} in the manifest: {manifest:#}"))
+}
+
+/// SHA-256 of a file by coreutils' `sha256sum`.
+fn sha256sum(path: &Path) -> String {
+    let out = Command::new("sha256sum")
+        .arg(path)
+        .output()
+        .expect("sha256sum");
+    assert!(out.status.success());
+    String::from_utf8_lossy(&out.stdout)
+        .split_whitespace()
+        .next()
+        .expect("a checksum")
+        .to_string()
+}
+
+/// Checks every table of the manifest against its file and the database:
+/// the bytes and checksum recorded are the file's, the rows are the
+/// table's, and the file decompressed is what `export` writes.
+#[track_caller]
+fn assert_dump_matches(db: &Db, dir: &Path, tables: &[&str]) {
+    let manifest = manifest(dir);
+    for &table in tables {
+        let entry = entry(&manifest, table);
+        let file = &entry["files"][0];
+        let path = dir.join(file["path"].as_str().expect("a path"));
+        assert_eq!(
+            file["bytes"],
+            std::fs::metadata(&path).unwrap().len(),
+            "{table}"
+        );
+        assert_eq!(file["sha256"], sha256sum(&path), "{table}: checksum");
+        assert_eq!(entry["rows"], db.count(table), "{table}: rows");
+        let exported = export(&db.url(), table).success().stdout;
+        assert!(
+            decompress_file("zstd", &path) == exported,
+            "{} {table}: the dumped file is not the export's bytes",
+            db.name()
+        );
+    }
+}
+
+/// `dump` of the tables named `PREFIX_*` into `out`.
+pub fn dump_to(db: &Db, prefix: &str, out: &Path) -> Cmd {
+    dbchunk([
+        "dump",
+        "--url",
+        &db.url(),
+        "--tables",
+        &format!("{prefix}_*"),
+    ])
+    .arg("-o")
+    .arg(out)
+}
+
+/// A parent (51 rows) and a child table with a foreign key, `rows` children.
+pub fn family(db: &Db, prefix: &str, rows: u64) -> [String; 2] {
+    let parent = format!("{prefix}_parent");
+    let child = format!("{prefix}_child");
+    db.exec(&format!("DROP TABLE IF EXISTS {child}"));
+    Table::id_v(&parent)
+        .create(db)
+        .fill(db, 0..=50, &[Fill::Id, Fill::Prefixed("v")]);
+    db.create(
+        &child,
+        &format!(
+            "id INT PRIMARY KEY, parent_id INT REFERENCES {parent}(id), note VARCHAR(40), \
+             at TIMESTAMP NULL"
+        ),
+    );
+    let note = Fill::Prefixed("n");
+    Table::new(&child)
+        .key("id", Ty::Int)
+        .col("parent_id", Ty::Int)
+        .col("note", Ty::Varchar(40))
+        .col("at", Ty::Timestamp)
+        .fill(
+            db,
+            1..=rows,
+            &[Fill::Id, Fill::Modulo(50), note, Fill::Seconds],
+        );
+    [parent, child]
+}
+
+#[test]
+fn dump_writes_every_table_a_checksum_and_the_manifest_last() {
+    let dir = TempDir::new("dump-basic");
+    for db in Db::all(&dir) {
+        let prefix = format!("dumpbasic_{}", db.tag());
+        let [parent, child] = family(&db, &prefix, 2_000);
+        let _drop = [db.drop_on_exit(&child), db.drop_on_exit(&parent)];
+        let out = dir.join(&format!("out-{}", db.tag()));
+        let run = dump_to(&db, &prefix, &out)
+            .args(["--jobs", "2", "--stats"])
+            .success();
+        let stats: serde_json::Value =
+            serde_json::from_str(run.stderr_lines().last().expect("stats")).expect("JSON stats");
+        assert_eq!(stats["tables"], 2, "{}", db.name());
+        assert_eq!(stats["rows"], 2_051, "{}", db.name());
+        let mut files: Vec<String> = std::fs::read_dir(&out)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        files.sort();
+        let schema = if let Db::Pg = db { "public." } else { "" };
+        let mut expected = vec![
+            format!("{schema}{child}.csv.zst"),
+            format!("{schema}{parent}.csv.zst"),
+            "manifest.json".to_string(),
+        ];
+        expected.sort();
+        assert_eq!(
+            files,
+            expected,
+            "{}: table files and the manifest, no journal or temporary file",
+            db.name()
+        );
+        assert_dump_matches(&db, &out, &[&parent, &child]);
+        let manifest = manifest(&out);
+        assert_eq!(manifest["point"]["consistent"], true);
+        let child_entry = entry(&manifest, &child);
+        assert_eq!(child_entry["primary_key"], serde_json::json!(["id"]));
+        let fk = &child_entry["foreign_keys"][0];
+        assert_eq!(fk["references"]["name"], parent.as_str(), "{}", db.name());
+        assert_eq!(fk["columns"], serde_json::json!(["parent_id"]));
+        let columns = child_entry["columns"].as_array().unwrap();
+        assert_eq!(columns.len(), 4);
+        assert_eq!(columns[2]["portable"], "text", "{}", db.name());
+        // SQLite lets a primary key that is not INTEGER hold NULL, unless
+        // declared NOT NULL: the manifest says what the engine allows.
+        let nullable = matches!(db, Db::Lite(_));
+        assert_eq!(columns[0]["nullable"], nullable, "{}", db.name());
+    }
+}
+
+#[test]
+fn dump_never_writes_over_a_complete_or_unfinished_dump() {
+    let dir = TempDir::new("dump-refuses");
+    let db = Db::lite(&dir);
+    Table::id_v("refused").create(&db).numbered(&db, 10);
+    let out = dir.join("out");
+    let dump = || dbchunk(["dump", "--url", &db.url()]).arg("-o").arg(&out);
+    dump().success();
+    let before = std::fs::read(out.join("manifest.json")).unwrap();
+    let line = dump().fails(2).one_error_line().to_string();
+    assert!(line.contains("holds a complete dump"), "{line}");
+    assert_eq!(std::fs::read(out.join("manifest.json")).unwrap(), before);
+
+    std::fs::remove_file(out.join("manifest.json")).unwrap();
+    std::fs::write(out.join("dump.journal"), "").unwrap();
+    let line = dump().fails(2).one_error_line().to_string();
+    assert!(
+        line.contains("unfinished dump") && line.contains("--resume"),
+        "{line}"
+    );
+
+    let other = dir.join("other");
+    std::fs::create_dir(&other).unwrap();
+    std::fs::write(other.join("keep.txt"), "mine").unwrap();
+    let run = dbchunk(["dump", "--url", &db.url()])
+        .arg("-o")
+        .arg(&other)
+        .fails(2);
+    assert!(run.one_error_line().contains("not empty"));
+    assert_eq!(
+        std::fs::read_to_string(other.join("keep.txt")).unwrap(),
+        "mine"
+    );
+
+    let run = dbchunk(["dump", "--url", &db.url(), "--tables", "missing"])
+        .arg("-o")
+        .arg(dir.join("third"))
+        .fails(2);
+    assert!(
+        run.one_error_line().contains("\"missing\""),
+        "{}",
+        run.one_error_line()
+    );
+}
+
+/// Two tables whose sum stays the same in every committed state: a
+/// writer moves amounts from one to the other while the dump runs. Read
+/// in one snapshot, the two files add up; read at two moments, they
+/// would not.
+#[test]
+fn dump_reads_every_table_in_one_snapshot_while_others_write() {
+    for db in Db::servers() {
+        let prefix = format!("dumpsnap_{}", db.tag());
+        let [left, right] = [format!("{prefix}_left"), format!("{prefix}_right")];
+        let _drop = [db.drop_on_exit(&left), db.drop_on_exit(&right)];
+        for table in [&left, &right] {
+            Table::new(table)
+                .key("id", Ty::Int)
+                .col("amount", Ty::BigInt)
+                .create(&db)
+                .fill(&db, 1..=100_000, &[Fill::Id, Fill::Literal("1000")]);
+        }
+        let writing = Arc::new(AtomicBool::new(true));
+        let writer = {
+            let (db, writing) = (db.clone(), writing.clone());
+            let (left, right) = (left.clone(), right.clone());
+            std::thread::spawn(move || {
+                let mut moves = 0u64;
+                while writing.load(Ordering::Relaxed) {
+                    let id = moves % 100_000 + 1;
+                    db.exec(&format!(
+                        "BEGIN; UPDATE {left} SET amount = amount - 7 WHERE id = {id}; \
+                         UPDATE {right} SET amount = amount + 7 WHERE id = {id}; COMMIT"
+                    ));
+                    moves += 1;
+                }
+                moves
+            })
+        };
+        std::thread::sleep(Duration::from_millis(200));
+        let out = TempDir::new(&format!("dump-snapshot-{}", db.tag()));
+        let target = out.join("dump");
+        dump_to(&db, &prefix, &target)
+            .args(["--jobs", "2"])
+            .success();
+        writing.store(false, Ordering::Relaxed);
+        let moves = writer.join().unwrap();
+        assert!(moves > 0, "the writer moved nothing");
+        let manifest = manifest(&target);
+        let sum: i64 = [&left, &right]
+            .iter()
+            .map(|table| {
+                let path = target.join(
+                    entry(&manifest, table)["files"][0]["path"]
+                        .as_str()
+                        .unwrap(),
+                );
+                let text = String::from_utf8(decompress_file("zstd", &path)).unwrap();
+                text.lines()
+                    .skip(1)
+                    .map(|line| line.split(',').nth(1).unwrap().parse::<i64>().unwrap())
+                    .sum::<i64>()
+            })
+            .sum();
+        assert_eq!(
+            sum,
+            2 * 100_000 * 1000,
+            "{}: the tables were read at different points",
+            db.name()
+        );
+    }
+}
+
+/// A dump killed with SIGKILL leaves no manifest; `--resume` keeps the
+/// tables whose files check out, dumps the others again (a file changed
+/// since is one of them), and ends with the same files a fresh dump writes.
+#[test]
+fn a_killed_dump_resumes_keeping_the_finished_tables() {
+    let db = Db::Pg;
+    let prefix = "dumpkill_pg";
+    let big = format!("{prefix}_big");
+    let small: Vec<String> = (1..=3).map(|i| format!("{prefix}_small{i}")).collect();
+    let mut guards = vec![db.drop_on_exit(&big)];
+    Table::id_v(&big).create(&db).numbered(&db, 400_000);
+    for table in &small {
+        guards.push(db.drop_on_exit(table));
+        Table::id_v(table).create(&db).numbered(&db, 1_000);
+    }
+    let dir = TempDir::new("dump-kill");
+    let out = dir.join("dump");
+    let args = |extra: &[&str]| {
+        dump_to(&db, prefix, &out)
+            .args(["--jobs", "1"])
+            .args(extra.to_vec())
+    };
+    // The small tables go last (largest first): kill once one is done.
+    let mut child = args(&[]).spawn();
+    let journal = out.join("dump.journal");
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    while std::fs::read_to_string(&journal).map_or(true, |j| j.lines().count() < 2) {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the dump never got going"
+        );
+        assert!(
+            child.try_wait().unwrap().is_none(),
+            "the dump ended before the kill"
+        );
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
+    assert!(
+        !out.join("manifest.json").exists(),
+        "a killed dump must not look complete"
+    );
+    // A kept file changed since: its checksum no longer matches.
+    let kept: Vec<String> = std::fs::read_to_string(&journal)
+        .unwrap()
+        .lines()
+        .map(|line| {
+            let entry: serde_json::Value = serde_json::from_str(line).unwrap();
+            entry["files"][0]["path"].as_str().unwrap().to_string()
+        })
+        .collect();
+    assert!(kept.len() >= 2, "{kept:?}");
+    std::fs::write(out.join(&kept[1]), b"changed").unwrap();
+    let run = args(&["--resume"]).success();
+    let said = run.stderr_lines().join("\n");
+    assert!(
+        said.contains(&format!("{} tables already complete", kept.len() - 1)),
+        "{said}"
+    );
+    let mut tables: Vec<&str> = small.iter().map(String::as_str).collect();
+    tables.push(&big);
+    assert_dump_matches(&db, &out, &tables);
+    assert!(
+        !journal.exists(),
+        "the journal goes once the manifest is written"
+    );
+    assert_eq!(
+        manifest(&out)["point"]["consistent"],
+        false,
+        "resumed across two snapshots"
+    );
+}

@@ -1,0 +1,285 @@
+//! `dbchunk restore`: dumps loaded back into the same engine (the exports
+//! come out byte for byte the same) and into another one.
+
+use std::path::{Path, PathBuf};
+
+use crate::dump::{dump_to, family};
+use crate::util::db::{MysqlDropOnExit, PgDropOnExit};
+use crate::util::engine::{Db, DropOnExit};
+use crate::util::{dbchunk, export, sqlite_url, TempDir};
+
+/// A place to restore into, apart from the source tables: a schema of its
+/// own (PostgreSQL), a database of its own (MariaDB) or another file
+/// (SQLite), dropped when the test ends.
+struct Elsewhere {
+    db: Db,
+    url: String,
+    schema: Option<String>,
+    _drop: DropOnExit,
+}
+
+impl Elsewhere {
+    fn new(db: &Db, dir: &TempDir, name: &str) -> Elsewhere {
+        match db {
+            Db::Pg => {
+                db.exec(&format!(
+                    "DROP SCHEMA IF EXISTS {name} CASCADE; CREATE SCHEMA {name}"
+                ));
+                Elsewhere {
+                    db: Db::Pg,
+                    url: db.url(),
+                    schema: Some(name.to_string()),
+                    _drop: DropOnExit::Pg(PgDropOnExit(format!(
+                        "DROP SCHEMA IF EXISTS {name} CASCADE"
+                    ))),
+                }
+            }
+            Db::My => {
+                let database = format!("{}_{name}", db.text("SELECT DATABASE()").unwrap());
+                db.exec(&format!(
+                    "DROP DATABASE IF EXISTS {database}; CREATE DATABASE {database}"
+                ));
+                Elsewhere {
+                    db: Db::My,
+                    url: db.url(),
+                    schema: Some(database.clone()),
+                    _drop: DropOnExit::My(MysqlDropOnExit(format!(
+                        "DROP DATABASE IF EXISTS {database}"
+                    ))),
+                }
+            }
+            Db::Lite(_) => {
+                let path: PathBuf = dir.join(&format!("{name}.db"));
+                let target = Db::Lite(path.clone());
+                target.exec("CREATE TABLE made_here (x INT); DROP TABLE made_here");
+                Elsewhere {
+                    db: target,
+                    url: sqlite_url(&path),
+                    schema: None,
+                    _drop: DropOnExit::Nothing,
+                }
+            }
+        }
+    }
+
+    /// `restore` into this place, with `extra` flags.
+    fn restore(&self, dump: &Path, extra: &[&str]) -> crate::util::Cmd {
+        let mut cmd = dbchunk(["restore", "--url", &self.url])
+            .arg(dump)
+            .args(extra.to_vec());
+        if let Some(schema) = &self.schema {
+            cmd = cmd.args(["--schema", schema]);
+        }
+        cmd
+    }
+
+    /// `table` as named here, for the tests' own SQL and for `export -t`.
+    fn name(&self, table: &str) -> String {
+        match &self.schema {
+            Some(schema) => format!("{schema}.{table}"),
+            None => table.to_string(),
+        }
+    }
+
+    /// How many foreign keys `table` has here.
+    fn foreign_keys(&self, table: &str) -> String {
+        self.db
+            .text(&match &self.schema {
+                Some(schema) => format!(
+                    "SELECT CAST(COUNT(*) AS CHAR(20)) FROM information_schema.table_constraints WHERE \
+                     constraint_type = 'FOREIGN KEY' AND table_schema = '{schema}' AND \
+                     table_name = '{table}'"
+                ),
+                None => format!("SELECT COUNT(*) FROM pragma_foreign_key_list('{table}')"),
+            })
+            .unwrap()
+            .trim()
+            .to_string()
+    }
+}
+
+/// Dumps the tables named `PREFIX_*` of `db` into `dir/dump-NAME`.
+fn dump(db: &Db, prefix: &str, dir: &TempDir, name: &str) -> PathBuf {
+    let out = dir.join(&format!("dump-{name}"));
+    dump_to(db, prefix, &out).success();
+    out
+}
+
+#[test]
+fn restore_into_the_same_engine_gives_the_same_exports() {
+    let dir = TempDir::new("restore-same");
+    for db in Db::all(&dir) {
+        let prefix = format!("restsame_{}", db.tag());
+        let tables = family(&db, &prefix, 3_000);
+        let _drop = [db.drop_on_exit(&tables[1]), db.drop_on_exit(&tables[0])];
+        let dump = dump(&db, &prefix, &dir, db.tag());
+        let place = Elsewhere::new(&db, &dir, &format!("restsame_{}_to", db.tag()));
+        place.restore(&dump, &["--create", "--jobs", "2"]).success();
+        for table in &tables {
+            assert!(
+                export(&place.url, &place.name(table)).success().stdout
+                    == export(&db.url(), table).success().stdout,
+                "{} {table}: the restored table exports other bytes",
+                db.name()
+            );
+        }
+        assert_eq!(place.foreign_keys(&tables[1]), "1", "{}", db.name());
+    }
+}
+
+/// A table whose key the engine numbers: after the restore, a new row
+/// gets the next number, not one the dump already used.
+#[test]
+fn restored_counters_continue_past_the_loaded_rows() {
+    let dir = TempDir::new("restore-counter");
+    for db in Db::all(&dir) {
+        let table = format!("restcount_{}_t", db.tag());
+        let _drop = db.drop_on_exit(&table);
+        let id = match db {
+            Db::Pg => "id SERIAL PRIMARY KEY",
+            Db::My => "id INT AUTO_INCREMENT PRIMARY KEY",
+            Db::Lite(_) => "id INTEGER PRIMARY KEY",
+        };
+        db.create(&table, &format!("{id}, v VARCHAR(10)"));
+        db.exec(&format!(
+            "INSERT INTO {table} (v) VALUES ('a'), ('b'), ('c')"
+        ));
+        let dump = dump(&db, &format!("restcount_{}", db.tag()), &dir, db.tag());
+        let place = Elsewhere::new(&db, &dir, &format!("restcount_{}_to", db.tag()));
+        place.restore(&dump, &["--create"]).success();
+        let here = place.name(&table);
+        place
+            .db
+            .exec(&format!("INSERT INTO {here} (v) VALUES ('d')"));
+        assert_eq!(
+            place
+                .db
+                .text(&format!(
+                    "SELECT CAST(id AS CHAR(20)) FROM {here} WHERE v = 'd'"
+                ))
+                .as_deref()
+                .map(str::trim),
+            Some("4"),
+            "{}",
+            db.name()
+        );
+    }
+}
+
+/// MariaDB to PostgreSQL and PostgreSQL to SQLite: the types of the
+/// family table (integers, text, a timestamp) cross without a change in
+/// their exported bytes.
+#[test]
+fn restore_moves_tables_between_engines() {
+    let dir = TempDir::new("restore-across");
+    let lite = Db::lite(&dir);
+    for (from, to) in [(Db::My, Db::Pg), (Db::Pg, lite.clone()), (lite, Db::My)] {
+        let prefix = format!("restx_{}_{}", from.tag(), to.tag());
+        let tables = family(&from, &prefix, 1_000);
+        let _drop = [from.drop_on_exit(&tables[1]), from.drop_on_exit(&tables[0])];
+        let dump = dump(
+            &from,
+            &prefix,
+            &dir,
+            &format!("{}-{}", from.tag(), to.tag()),
+        );
+        let place = Elsewhere::new(&to, &dir, &format!("{prefix}_to"));
+        place.restore(&dump, &["--create"]).success();
+        for table in &tables {
+            let [source, restored] = [
+                (from.url(), table.clone()),
+                (place.url.clone(), place.name(table)),
+            ]
+            .map(|(url, table)| String::from_utf8(export(&url, &table).success().stdout).unwrap());
+            // SQLite keeps a timestamp as the text it was given
+            // (`2024-01-01 00:00:01`); the servers write the canonical
+            // `2024-01-01T00:00:01` (docs/types.md): the same value.
+            let canonical = |text: &str| match from {
+                Db::Lite(_) => text.replace(' ', "T"),
+                _ => text.to_string(),
+            };
+            assert!(
+                canonical(&source) == restored,
+                "{} to {}, {table}: the values changed on the way",
+                from.name(),
+                to.name()
+            );
+        }
+        assert_eq!(
+            place.foreign_keys(&tables[1]),
+            "1",
+            "{} to {}",
+            from.name(),
+            to.name()
+        );
+    }
+}
+
+#[test]
+fn restore_refuses_a_changed_file_and_a_count_that_differs() {
+    let dir = TempDir::new("restore-refuses");
+    let db = Db::lite(&dir);
+    let tables = family(&db, "refuse", 100);
+    let dump = dump(&db, "refuse", &dir, "lite");
+    let place = Elsewhere::new(&db, &dir, "refused");
+    let file = dump.join(format!("{}.csv.zst", tables[0]));
+    let bytes = std::fs::read(&file).unwrap();
+    let mut changed = bytes.clone();
+    changed.push(0);
+    std::fs::write(&file, &changed).unwrap();
+    place.restore(&dump, &["--create"]).fails(1).error_says(&[
+        &format!("{}.csv.zst", tables[0]),
+        "changed or damaged",
+        "nothing was restored",
+    ]);
+    assert_eq!(
+        place
+            .db
+            .text("SELECT COUNT(*) FROM sqlite_master WHERE type = 'table'")
+            .as_deref(),
+        Some("0"),
+        "nothing may be created from a damaged dump"
+    );
+    std::fs::write(&file, &bytes).unwrap();
+    // A row that was there before: the count after the restore is off.
+    place
+        .restore(&dump, &["--create", "--tables", &tables[0]])
+        .success();
+    let parent = &tables[0];
+    place.db.exec(&format!(
+        "DELETE FROM {parent}; INSERT INTO {parent} VALUES (1000, 'extra')"
+    ));
+    place
+        .restore(&dump, &["--tables", &tables[0]])
+        .fails(1)
+        .error_says(&[parent, "52 rows after the restore", "the dump has 51"]);
+}
+
+#[test]
+fn a_type_without_counterpart_is_named_or_made_text() {
+    let dir = TempDir::new("restore-unmapped");
+    let db = Db::Pg;
+    let table = "restunmapped_pg_t";
+    let _drop = db.drop_on_exit(table);
+    db.create(table, "id INT PRIMARY KEY, span INTERVAL");
+    db.exec(&format!(
+        "INSERT INTO {table} VALUES (1, '1 day 2 hours'), (2, NULL)"
+    ));
+    let dump = dump(&db, "restunmapped_pg", &dir, "pg");
+    let place = Elsewhere::new(&Db::lite(&dir), &dir, "unmapped");
+    place
+        .restore(&dump, &["--create"])
+        .fails(2)
+        .error_says(&[table, "column span is interval", "--unmapped-as-text"]);
+    place
+        .restore(&dump, &["--create", "--unmapped-as-text"])
+        .success();
+    assert_eq!(
+        place
+            .db
+            .text(&format!("SELECT span FROM {table} WHERE id = 1"))
+            .as_deref(),
+        Some("P1DT2H"),
+        "the interval's text, as the dump wrote it"
+    );
+}
