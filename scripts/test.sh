@@ -458,7 +458,9 @@ restore_mariadb_settings() {
 
 # The throwaway MariaDB with TLS, for tests/tls.rs: its own data directory,
 # port and socket, root with an empty password, never the machine's server.
-# Owned by the server's OS user: data, socket, pid file and error log.
+# Owned by the server's OS user: data, socket, pid file, error log and
+# binary log (on, for tests/distributed_binlog.rs: the machine's server
+# has it off, and what a plan checks on MySQL is the binary log's position).
 TLS_MY_DIR="$RUN_DIR/my"
 TLS_MY_DATA="$TLS_MY_DIR/data"
 TLS_MY_PID="$TLS_MY_DIR/pid"
@@ -476,7 +478,8 @@ start_tls_mariadb() {
     TLS_MY_STARTED=1
     "$MARIADBD" --no-defaults --user="$owner" --datadir="$TLS_MY_DATA" --port="$port" \
         --bind-address=127.0.0.1 --socket="$TLS_MY_DIR/sock" --pid-file="$TLS_MY_PID" \
-        --log-error="$TLS_MY_DIR/err" --skip-log-bin --innodb-buffer-pool-size=16M \
+        --log-error="$TLS_MY_DIR/err" --log-bin="$TLS_MY_DIR/binlog" --server-id=1 \
+        --innodb-buffer-pool-size=16M \
         --ssl-ca="$TLS_DIR/ca.crt" --ssl-cert="$TLS_DIR/server.crt" \
         --ssl-key="$TLS_DIR/server-$owner.key" </dev/null >>"$SETUP_LOG" 2>&1 &
     local tls_my=(mariadb --no-defaults --protocol=TCP -h 127.0.0.1 -P "$port" -uroot --connect-timeout=2 -N -B)

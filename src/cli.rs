@@ -457,10 +457,17 @@ pub struct PlanArgs {
     #[arg(long, value_name = "ID")]
     pub snapshot: Option<String>,
 
-    /// Cut by the planner's row estimate instead of an exact count: no
-    /// full count on a huge table, but less even partitions.
-    #[arg(long)]
+    /// Never count the rows: on a big table the cuts come from a sample
+    /// (the default there too); elsewhere they are placed at the
+    /// planner's row estimate, so the last partition takes what it missed.
+    #[arg(long, conflicts_with = "exact")]
     pub estimate: bool,
+
+    /// Cut at counted row positions (walking the key's index) and record
+    /// each partition's counted rows, also on a big table, where by
+    /// default the cuts come from a sample and the rows are estimated.
+    #[arg(long)]
+    pub exact: bool,
 
     /// Where to write the plan (JSON), or - for stdout (default).
     #[arg(long, short = 'o', value_name = "PATH")]

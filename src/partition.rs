@@ -13,6 +13,10 @@
 //! the real distribution of the keys, however skewed, and the walks add
 //! up to one pass over the index.
 
+mod sample;
+
+pub use sample::{cuts as sampled_cuts, Sampled};
+
 use anyhow::{Context, Result};
 
 use crate::db::{Db, Dialect, Key, Relation};

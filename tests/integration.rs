@@ -8,6 +8,8 @@ mod completions;
 mod compress;
 mod counts;
 mod distributed;
+mod distributed_binlog;
+mod distributed_sample;
 mod dump;
 mod errors;
 mod export_mysql;

@@ -39,7 +39,8 @@ pub async fn run(
     progress: Progress,
 ) -> Result<Totals> {
     check(leader, relation, strategy)?;
-    let ranges = split(leader, relation, plan.parallel).await?;
+    let table = matches!(plan.request.source, crate::db::Source::Table(_));
+    let ranges = split(leader, relation, table, plan.parallel).await?;
     let snapshot = Snapshot::open(leader, plan.no_lock).await?;
     let totals = std::sync::Arc::new([
         std::sync::atomic::AtomicU64::new(0),
@@ -124,21 +125,33 @@ fn check(db: &Db, relation: &Relation, strategy: Strategy) -> Result<()> {
     Ok(())
 }
 
-/// The cuts between the workers' ranges: the keys at rows `total·i/N`
-/// ([`partition::cuts`]), from the planner's estimate of the total, without
-/// repeats or empty ranges. Fewer rows than workers give fewer ranges.
-async fn split(db: &mut Db, relation: &Relation, workers: usize) -> Result<Vec<Range>> {
-    let total = db
-        .estimate(&relation.select)
+/// The cuts between the workers' ranges, without repeats or empty
+/// ranges: on a big table from a sample ([`partition::sampled_cuts`]),
+/// else the keys at rows `total·i/N` ([`partition::cuts`]) from the
+/// planner's estimate of the total. Fewer rows than workers give fewer
+/// ranges.
+async fn split(
+    db: &mut Db,
+    relation: &Relation,
+    table: bool,
+    workers: usize,
+) -> Result<Vec<Range>> {
+    let sampled = partition::sampled_cuts(db, relation, table, workers)
         .await
-        .context("estimating the rows to split")?
-        .unwrap_or(0);
+        .context("sampling the rows to split")?;
+    let found = match sampled {
+        Some(sampled) => sampled.cuts,
+        None => {
+            let total = db
+                .estimate(&relation.select)
+                .await
+                .context("estimating the rows to split")?
+                .unwrap_or(0);
+            partition::cuts(db, relation, total, workers).await?
+        }
+    };
     let mut cuts: Vec<Option<Key>> = Vec::new();
-    for key in partition::cuts(db, relation, total, workers)
-        .await?
-        .into_iter()
-        .flatten()
-    {
+    for key in found.into_iter().flatten() {
         let repeat = cuts
             .last()
             .and_then(Option::as_ref)

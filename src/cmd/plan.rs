@@ -101,7 +101,19 @@ pub async fn run(args: PlanArgs) -> Result<()> {
         _ => None,
     };
     let parts = args.partitions as usize;
-    let (rows, cuts, shares) = if args.estimate {
+    let table = matches!(source, crate::db::Source::Table(_));
+    let sampled = match args.exact {
+        true => None,
+        false => partition::sampled_cuts(&mut db, &relation, table, parts)
+            .await
+            .with_context(|| format!("sampling {label} for the key ranges"))?,
+    };
+    let counted = sampled.is_none() && !args.estimate;
+    let (rows, cuts, shares) = if let Some(sampled) = sampled {
+        let rows = db.estimate(&relation.select).await?.unwrap_or(0);
+        let shares = shares_of(rows, &sampled.shares);
+        (rows, sampled.cuts, shares)
+    } else if args.estimate {
         let rows = db.estimate(&relation.select).await?.unwrap_or(0);
         let cuts = partition::cuts(&mut db, &relation, rows, parts).await?;
         (rows, cuts, even_shares(rows, parts))
@@ -131,7 +143,7 @@ pub async fn run(args: PlanArgs) -> Result<()> {
         snapshot: args.snapshot.clone(),
         binlog,
         rows,
-        counted: !args.estimate,
+        counted,
         parts,
     };
     let text = serde_json::to_string_pretty(&plan.to_json())?;
@@ -193,6 +205,27 @@ async fn counted_cuts(
     };
     let cuts = partition::cuts(db, relation, total, parts).await?;
     Ok((total, cuts, even_shares(total, parts)))
+}
+
+/// `total` rows dealt out by `shares` (fractions summing to 1), rounded
+/// so that they add up to `total`.
+fn shares_of(total: u64, shares: &[f64]) -> Vec<u64> {
+    let mut sum = 0.0;
+    let mut given = 0;
+    let mut rows: Vec<u64> = shares
+        .iter()
+        .map(|share| {
+            sum += share;
+            let upto = ((total as f64 * sum).round() as u64).clamp(given, total);
+            let rows = upto - given;
+            given = upto;
+            rows
+        })
+        .collect();
+    if let Some(last) = rows.last_mut() {
+        *last += total - given;
+    }
+    rows
 }
 
 /// The rows of each part when part `i` ends at row `total·i/n`.
@@ -590,6 +623,13 @@ mod tests {
         assert!(err(None, &[("JOB_COMPLETION_INDEX", "4")]).contains("partition 5"));
         assert!(err(None, &[("SLURM_ARRAY_TASK_ID", "0")]).contains("--array=1-N"));
         assert!(err(None, &[("JOB_COMPLETION_INDEX", "x")]).contains("not a partition number"));
+    }
+
+    #[test]
+    fn sampled_shares_deal_out_every_row() {
+        assert_eq!(shares_of(10, &[0.25, 0.25, 0.25, 0.25]), [3, 2, 3, 2]);
+        assert_eq!(shares_of(100, &[0.5, 0.0, 0.4999]), [50, 0, 50]);
+        assert_eq!(shares_of(0, &[0.5, 0.5]), [0, 0]);
     }
 
     #[test]

@@ -305,6 +305,15 @@ impl Db {
         }
     }
 
+    /// Every row of a statement, each in the form [`Db::first_row`] gives.
+    pub async fn key_rows(&mut self, sql: &str) -> Result<Vec<Key>> {
+        match self {
+            Db::Postgres(db) => db.key_rows(sql).await,
+            Db::Mysql(db) => db.key_rows(sql).await,
+            Db::Sqlite(db) => db.key_rows(sql, usize::MAX),
+        }
+    }
+
     /// Runs a statement that returns one integer.
     async fn count_sql(&mut self, sql: &str) -> Result<u64> {
         match self {

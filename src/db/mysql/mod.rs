@@ -356,6 +356,27 @@ impl Mysql {
         Ok(estimate)
     }
 
+    /// The described InnoDB table's rows (the catalog's estimate) and the
+    /// pages of its clustered index (its data length in pages); `None` for
+    /// a query, another engine's table, or when the catalog has no figures.
+    pub async fn table_pages(&mut self) -> Result<Option<(u64, u64)>> {
+        let Some((database, table)) = &self.table else {
+            return Ok(None);
+        };
+        let row: Option<(Option<u64>, Option<u64>, u64)> = self
+            .conn
+            .exec_first(
+                "SELECT TABLE_ROWS, DATA_LENGTH, @@innodb_page_size FROM information_schema.TABLES \
+                 WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ? AND ENGINE = 'InnoDB'",
+                (database, table),
+            )
+            .await?;
+        Ok(match row {
+            Some((Some(rows), Some(bytes), page)) if page > 0 => Some((rows, bytes / page)),
+            _ => None,
+        })
+    }
+
     /// The optimizer's estimate of the rows the export's query returns,
     /// or `None` when it has none. `EXPLAIN`'s `rows` is the rows a table
     /// access examines: a full scan whose condition the optimizer could
@@ -402,6 +423,15 @@ impl Mysql {
     pub async fn first_row(&mut self, sql: &str) -> Result<Option<Key>> {
         let row: Option<mysql_async::Row> = self.conn.exec_first(sql, Params::Empty).await?;
         Ok(row.map(|row| Key::Mysql(row.unwrap())))
+    }
+
+    /// Every row of `sql`, typed as [`Mysql::first_row`] types them.
+    pub async fn key_rows(&mut self, sql: &str) -> Result<Vec<Key>> {
+        let rows: Vec<mysql_async::Row> = self.conn.exec(sql, Params::Empty).await?;
+        Ok(rows
+            .into_iter()
+            .map(|row| Key::Mysql(row.unwrap()))
+            .collect())
     }
 
     /// Where the binary log stands (`file:position`, and the GTID position

@@ -519,14 +519,20 @@ impl Postgres {
     /// The first row of `sql`, every value in the server's text form (the
     /// form a [`Key::Text`] binds back); `None` when there is no row.
     pub async fn first_row(&mut self, sql: &str) -> Result<Option<Key>> {
+        Ok(self.key_rows(sql).await?.into_iter().next())
+    }
+
+    /// Every row of `sql`, each column in its text form.
+    pub async fn key_rows(&mut self, sql: &str) -> Result<Vec<Key>> {
         use tokio_postgres::SimpleQueryMessage;
+        let mut rows = Vec::new();
         for message in self.client.simple_query(sql).await? {
             if let SimpleQueryMessage::Row(row) = message {
                 let values = (0..row.len()).map(|i| row.get(i).map(str::to_string));
-                return Ok(Some(Key::Text(values.collect())));
+                rows.push(Key::Text(values.collect()));
             }
         }
-        Ok(None)
+        Ok(rows)
     }
 
     async fn prepare(&mut self, sql: &str) -> Result<tokio_postgres::Statement> {

@@ -316,14 +316,20 @@ impl Sqlite {
     /// The first row of `sql`, each value with its storage class; `None`
     /// when there is no row.
     pub fn first_row(&mut self, sql: &str) -> Result<Option<Key>> {
+        Ok(self.key_rows(sql, 1)?.into_iter().next())
+    }
+
+    /// The first `limit` rows of `sql`, as SQLite's own values.
+    pub fn key_rows(&mut self, sql: &str, limit: usize) -> Result<Vec<Key>> {
         let mut statement = self.conn.prepare(sql)?;
         let width = statement.column_count();
         let mut rows = statement.query([])?;
-        let Some(row) = rows.next()? else {
-            return Ok(None);
-        };
-        let values = (0..width).map(|i| row.get::<_, rusqlite::types::Value>(i));
-        Ok(Some(Key::Sqlite(values.collect::<rusqlite::Result<_>>()?)))
+        let mut keys = Vec::new();
+        while let Some(row) = rows.next()?.filter(|_| keys.len() < limit) {
+            let values = (0..width).map(|i| row.get::<_, rusqlite::types::Value>(i));
+            keys.push(Key::Sqlite(values.collect::<rusqlite::Result<_>>()?));
+        }
+        Ok(keys)
     }
 }
 
