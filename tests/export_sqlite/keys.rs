@@ -80,11 +80,7 @@ fn sqlite_table_without_primary_key_uses_rowid() {
     let stats = crate::util::export(&db.url, "nopk")
         .args(["--chunk", "3", "--stats"])
         .success();
-    assert!(
-        stats.stderr.contains("\"strategy\":\"keyset\""),
-        "{}",
-        stats.stderr
-    );
+    stats.stderr_says(&["\"strategy\":\"keyset\""]);
 }
 
 #[test]

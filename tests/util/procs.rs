@@ -23,6 +23,19 @@ impl Run {
         }
         line
     }
+
+    /// Asserts that stderr, anywhere in it, says each of `needles`.
+    #[track_caller]
+    pub fn stderr_says(&self, needles: &[&str]) {
+        for needle in needles {
+            assert!(
+                self.stderr.contains(needle),
+                "{}: {needle:?} not on stderr:\n{}",
+                self.args,
+                self.stderr
+            );
+        }
+    }
 }
 
 impl Cmd {
