@@ -186,12 +186,11 @@ fn hold_snapshot(url: &str) -> (Child, String) {
 fn pg_rows_changed_after_a_held_snapshot_never_show() {
     let dir = TempDir::new("dist-snapshot");
     let db = Db::Pg;
-    let name = "it_dist_snapshot";
-    let _drop = db.drop_on_exit(name);
-    Table::id_v(name).create(&db).numbered(&db, 20_000);
-    let before = export(&db.url(), name).success().stdout;
+    let (name, _drop) = test_table(&db, "it_dist_snapshot");
+    Table::id_v(&name).create(&db).numbered(&db, 20_000);
+    let before = export(&db.url(), &name).success().stdout;
     let (mut holder, id) = hold_snapshot(&db.url());
-    let path = plan(&db, name, 4, &["--snapshot", &id], &dir);
+    let path = plan(&db, &name, 4, &["--snapshot", &id], &dir);
     assert_eq!(read_json(&path)["snapshot"], id.as_str());
     db.exec(&format!(
         "DELETE FROM {name} WHERE id BETWEEN 4000 AND 6000 OR id > 19000;
@@ -199,7 +198,7 @@ fn pg_rows_changed_after_a_held_snapshot_never_show() {
          INSERT INTO {name} SELECT g, 'new' FROM generate_series(30001, 31000) g;"
     ));
     assert!(
-        export(&db.url(), name).success().stdout != before,
+        export(&db.url(), &name).success().stdout != before,
         "the rows changed"
     );
     let parts = run_parts(&db, &path, 4, &dir, &[]);
@@ -208,7 +207,7 @@ fn pg_rows_changed_after_a_held_snapshot_never_show() {
         "a part saw rows changed after the snapshot"
     );
     // The snapshot given to the export itself, here to a plan made without one.
-    let unsnapped = plan(&db, name, 2, &[], &dir);
+    let unsnapped = plan(&db, &name, 2, &[], &dir);
     let first = part(&db, &unsnapped, 1)
         .args(["--snapshot", &id])
         .success()

@@ -314,10 +314,9 @@ fn an_id_column_sends_each_row_once() {
 fn a_killed_run_leaves_the_state_and_the_next_catches_up() {
     let dir = TempDir::new("incr_kill");
     let db = Db::Pg;
-    let table = "incr_kill_pg";
-    let _drop = db.drop_on_exit(table);
+    let (table, _drop) = test_table(&db, "incr_kill");
     db.create(
-        table,
+        &table,
         "id INT PRIMARY KEY, u timestamptz NOT NULL DEFAULT now(), v TEXT",
     );
     db.exec(&format!(
@@ -331,7 +330,7 @@ fn a_killed_run_leaves_the_state_and_the_next_catches_up() {
             "--url",
             &url,
             "-t",
-            table,
+            &table,
             "--incremental",
             "u",
             "--state",

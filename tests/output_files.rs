@@ -57,7 +57,8 @@ fn assert_symlink_to(link: &Path, target: &str) {
 /// The device node `null` in `dir`: the same device as /dev/null (1,3),
 /// made where only this test looks.
 fn null_device(dir: &TempDir) -> PathBuf {
-    let device = null_device(&dir);
+    let device = dir.join("null");
+    run_tool("mknod", &[device.to_str().unwrap(), "c", "1", "3"]);
     device
 }
 
@@ -228,8 +229,7 @@ fn output_files_state_and_reject_symlinks_stay() {
 fn output_files_reject_file_on_a_device() {
     let dir = TempDir::new("output_files_reject_file_on_a_device");
     let url = table_db(&dir, 1);
-    let device = dir.join("null");
-    run_tool("mknod", &[device.to_str().unwrap(), "c", "1", "3"]);
+    let device = null_device(&dir);
     dbchunk(["import", "--url", &url, "--table", "imported", "--quiet"])
         .arg("--reject-file")
         .arg(&device)
