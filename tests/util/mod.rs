@@ -349,13 +349,7 @@ impl Drop for TempDir {
 /// Starts dbchunk, kills it with SIGKILL after `after` (the kill -9 of
 /// the resume tests), and returns what it wrote to stdout.
 pub fn kill_after(args: &[&str], after: std::time::Duration) -> Vec<u8> {
-    let mut child = dbchunk(args.to_vec())
-        .command()
-        .stdin(std::process::Stdio::null())
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .expect("start dbchunk");
+    let mut child = dbchunk(args.to_vec()).spawn_with(Stdio::null(), Stdio::piped(), Stdio::null());
     let mut stdout = child.stdout.take().unwrap();
     let reader = std::thread::spawn(move || {
         let mut out = Vec::new();
