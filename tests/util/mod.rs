@@ -460,21 +460,33 @@ impl Csv {
     }
 }
 
+/// Runs `command`, a tool scripts/test.sh installs, which must succeed:
+/// its stdout.
+#[track_caller]
+pub fn tool_output(command: &mut Command) -> Vec<u8> {
+    let what = format!("{command:?}");
+    let out = command
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run {what} (scripts/test.sh installs it): {e}"));
+    tool_stdout(&what, out)
+}
+
+/// What the tool `what` left, which must have succeeded: its stdout.
+#[track_caller]
+pub fn tool_stdout(what: &str, out: std::process::Output) -> Vec<u8> {
+    assert!(
+        out.status.success(),
+        "{what} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out.stdout
+}
+
 /// `tool -dc FILE` with the real gzip or zstd tool, which must succeed: the
 /// decompressed bytes.
 #[track_caller]
 pub fn decompress_file(tool: &str, path: &Path) -> Vec<u8> {
-    let out = Command::new(tool)
-        .arg("-dc")
-        .arg(path)
-        .output()
-        .unwrap_or_else(|e| panic!("cannot run {tool} (scripts/test.sh installs it): {e}"));
-    assert!(
-        out.status.success(),
-        "{tool} -dc {path:?} failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    out.stdout
+    tool_output(Command::new(tool).arg("-dc").arg(path))
 }
 
 pub mod procs;
