@@ -2,7 +2,7 @@
 //! passwords never show.
 
 use crate::util::db::pg_url;
-use crate::util::{dbchunk, export, import, sqlite_url, Cmd, TempDir};
+use crate::util::{dbchunk, export, import, sqlite_url, Cmd, Run, TempDir};
 
 const SECRET: &str = "SuperSecret123";
 
@@ -181,6 +181,16 @@ fn cli_unknown_column_is_named() {
         .fails_saying(1, &["nope_col"]);
 }
 
+/// Runs `cmd`, which must fail with `code` and one error line; nothing it
+/// writes shows SECRET.
+#[track_caller]
+fn fails_hiding_secret(cmd: Cmd, code: i32) -> Run {
+    let run = cmd.fails(code);
+    run.one_error_line();
+    run.assert_hides(SECRET);
+    run
+}
+
 #[test]
 fn cli_postgres_auth_failure_hides_password() {
     let url = format!("postgres://nosuchuser:{SECRET}@127.0.0.1:5432/test");
@@ -189,9 +199,8 @@ fn cli_postgres_auth_failure_hides_password() {
         vec!["count", "--url", &url, "--table", "t"],
         vec!["export", "--url", &url, "--table", "t", "--explain"],
     ] {
-        let run = dbchunk(&args).fails(1);
+        let run = fails_hiding_secret(dbchunk(&args), 1);
         let line = run.one_error_line();
-        run.assert_hides(SECRET);
         assert!(!String::from_utf8_lossy(&run.stdout).contains(SECRET));
         assert!(
             line.contains("nosuchuser"),
@@ -199,26 +208,22 @@ fn cli_postgres_auth_failure_hides_password() {
         );
     }
     // The same through DATABASE_URL.
-    let run = dbchunk(["count", "--table", "t"])
-        .env("DATABASE_URL", &url)
-        .fails(1);
-    run.one_error_line();
-    run.assert_hides(SECRET);
+    fails_hiding_secret(
+        dbchunk(["count", "--table", "t"]).env("DATABASE_URL", &url),
+        1,
+    );
 }
 
 #[test]
 fn cli_unreachable_postgres_gives_a_hint_and_hides_password() {
     let url = format!("postgres://u:{SECRET}@127.0.0.1:1/test");
-    let run = export(&url, "t").fails(1);
+    let run = fails_hiding_secret(export(&url, "t"), 1);
     let line = run.one_error_line().to_lowercase();
-    run.assert_hides(SECRET);
     assert!(
         line.contains("host") || line.contains("server") || line.contains("running"),
         "the message should say where to look: {line}"
     );
-    let run = dbchunk(["count", "--url", &url, "--table", "t"]).fails(1);
-    run.one_error_line();
-    run.assert_hides(SECRET);
+    fails_hiding_secret(dbchunk(["count", "--url", &url, "--table", "t"]), 1);
 }
 
 #[test]

@@ -13,7 +13,7 @@ use crate::util::db::sqlite_exec;
 use crate::util::fixtures::sqlite_awkward;
 use crate::util::procs::{kill_and_resume, read_json};
 use crate::util::tables::{import_t, lite_file, NOT_NULL_T};
-use crate::util::{dbchunk, decompress_file, kill_after, TempDir};
+use crate::util::{dbchunk, decompress_file, kill_after, tool_stdout, TempDir};
 
 /// The awkward-values table `t` ([`sqlite_awkward`]).
 fn source_db(dir: &TempDir, rows: u32) -> String {
@@ -47,12 +47,7 @@ fn tool_filter(tool: &str, args: &[&str], data: &[u8]) -> Vec<u8> {
     });
     let out = child.wait_with_output().unwrap();
     feeder.join().unwrap();
-    assert!(
-        out.status.success(),
-        "{tool} {args:?} failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    out.stdout
+    tool_stdout(&format!("{tool} {args:?}"), out)
 }
 
 /// `tool -dc` (gzip or zstd) of `data`, which must succeed.

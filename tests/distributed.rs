@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 
 use crate::util::engine::{Db, Fill, Table, Ty};
 use crate::util::procs::{finish, read_json, signal};
-use crate::util::tables::{lite_id_v, test_table};
+use crate::util::tables::{lite_id_v, numbered_test_table, test_table};
 use crate::util::{dbchunk, export, Cmd, Run, TempDir};
 
 /// `dbchunk plan` of `table` into `N` partitions, written to `plan.json`
@@ -186,12 +186,10 @@ fn hold_snapshot(url: &str) -> (Child, String) {
 fn pg_rows_changed_after_a_held_snapshot_never_show() {
     let dir = TempDir::new("dist-snapshot");
     let db = Db::Pg;
-    let name = "it_dist_snapshot";
-    let _drop = db.drop_on_exit(name);
-    Table::id_v(name).create(&db).numbered(&db, 20_000);
-    let before = export(&db.url(), name).success().stdout;
+    let (name, _drop) = numbered_test_table(&db, "it_dist_snapshot", 20_000);
+    let before = export(&db.url(), &name).success().stdout;
     let (mut holder, id) = hold_snapshot(&db.url());
-    let path = plan(&db, name, 4, &["--snapshot", &id], &dir);
+    let path = plan(&db, &name, 4, &["--snapshot", &id], &dir);
     assert_eq!(read_json(&path)["snapshot"], id.as_str());
     db.exec(&format!(
         "DELETE FROM {name} WHERE id BETWEEN 4000 AND 6000 OR id > 19000;
@@ -199,7 +197,7 @@ fn pg_rows_changed_after_a_held_snapshot_never_show() {
          INSERT INTO {name} SELECT g, 'new' FROM generate_series(30001, 31000) g;"
     ));
     assert!(
-        export(&db.url(), name).success().stdout != before,
+        export(&db.url(), &name).success().stdout != before,
         "the rows changed"
     );
     let parts = run_parts(&db, &path, 4, &dir, &[]);
@@ -208,7 +206,7 @@ fn pg_rows_changed_after_a_held_snapshot_never_show() {
         "a part saw rows changed after the snapshot"
     );
     // The snapshot given to the export itself, here to a plan made without one.
-    let unsnapped = plan(&db, name, 2, &[], &dir);
+    let unsnapped = plan(&db, &name, 2, &[], &dir);
     let first = part(&db, &unsnapped, 1)
         .args(["--snapshot", &id])
         .success()
@@ -261,11 +259,9 @@ fn with_param(url: &str, param: &str) -> String {
 fn a_worker_killed_and_run_again_completes_the_set() {
     let dir = TempDir::new("dist-kill");
     let db = Db::My;
-    let name = "it_dist_kill";
-    let _drop = db.drop_on_exit(name);
-    Table::id_v(name).create(&db).numbered(&db, 20_000);
-    let serial = export(&db.url(), name).success().stdout;
-    let path = plan(&db, name, 4, &[], &dir);
+    let (name, _drop) = numbered_test_table(&db, "it_dist_kill", 20_000);
+    let serial = export(&db.url(), &name).success().stdout;
+    let path = plan(&db, &name, 4, &[], &dir);
     let slow = ["--chunk", "250", "--max-rate", "4000/s"];
     let state = dir.join("part-{partition}.state");
     let with_state = ["--state", state.to_str().unwrap()];
@@ -350,9 +346,7 @@ fn the_schedulers_index_picks_the_part() {
 /// the password nor the URL.
 #[test]
 fn pg_plans_hold_no_password() {
-    let name = "it_dist_secret";
-    let _drop = Db::Pg.drop_on_exit(name);
-    Table::id_v(name).create(&Db::Pg).numbered(&Db::Pg, 100);
+    let (name, _drop) = numbered_test_table(&Db::Pg, "it_dist_secret", 100);
     let url = Db::Pg
         .url()
         .replacen("postgres@", "postgres:s3cr3t-dist-pw@", 1);
@@ -360,7 +354,7 @@ fn pg_plans_hold_no_password() {
         url.contains("s3cr3t-dist-pw"),
         "the test URL names user postgres: {url}"
     );
-    let run = dbchunk(["plan", "--url", &url, "--table", name, "--partitions", "3"]).success();
+    let run = dbchunk(["plan", "--url", &url, "--table", &name, "--partitions", "3"]).success();
     let text = run.stdout_str();
     assert!(text.contains("\"partitions\""), "{text}");
     assert!(
@@ -427,28 +421,22 @@ fn plans_carry_the_source_and_format_to_every_part() {
 #[test]
 fn mysql_plans_say_what_they_cannot_promise() {
     let db = Db::My;
-    let name = "it_dist_mysql";
-    let _drop = db.drop_on_exit(name);
-    Table::id_v(name).create(&db).numbered(&db, 100);
-    dbchunk(["plan", "--url", &db.url(), "--table", name, "-n", "2"])
+    let (name, _drop) = numbered_test_table(&db, "it_dist_mysql", 100);
+    dbchunk(["plan", "--url", &db.url(), "--table", &name, "-n", "2"])
         .args(["--snapshot", "00000003-0000001B-1"])
         .fails(2)
         .error_says(&["needs PostgreSQL"]);
     dbchunk(["snapshot", "--url", &db.url()])
         .fails(2)
         .error_says(&["needs PostgreSQL"]);
-    let run = dbchunk(["plan", "--url", &db.url(), "--table", name, "-n", "2"]).success();
+    let run = dbchunk(["plan", "--url", &db.url(), "--table", &name, "-n", "2"]).success();
     let plan: serde_json::Value = serde_json::from_slice(&run.stdout).unwrap();
     let logging: String = db.text("SELECT @@log_bin").unwrap_or_default();
     if logging == "1" {
         assert!(plan["binlog"].is_string(), "{plan}");
     } else {
         assert!(plan["binlog"].is_null(), "{plan}");
-        assert!(
-            run.stderr.contains("binary logging is off"),
-            "{}",
-            run.stderr
-        );
+        run.stderr_says(&["binary logging is off"]);
     }
 }
 
@@ -658,9 +646,7 @@ fn a_worker_in_another_network_namespace_exports_its_part() {
 fn pg_counted_plans_count_every_part_when_the_estimate_is_off() {
     let dir = TempDir::new("dist-estimate");
     let db = Db::Pg;
-    let name = "it_dist_estimate_pg";
-    let _drop = db.drop_on_exit(name);
-    Table::id_v(name).create(&db).numbered(&db, 20_000);
+    let (name, _drop) = numbered_test_table(&db, "it_dist_estimate", 20_000);
     db.exec(&format!("ANALYZE {name}"));
     // The estimate stays 20000 (ANALYZE's, scaled by the table's pages).
     for (deleted, expected) in [
@@ -671,10 +657,10 @@ fn pg_counted_plans_count_every_part_when_the_estimate_is_off() {
             "DELETE FROM {name} WHERE id > {}",
             20_000 - deleted
         ));
-        let path = plan(&db, name, 4, &[], &dir);
+        let path = plan(&db, &name, 4, &[], &dir);
         let planned = read_json(&path);
         assert_eq!(planned["rows"], 20_000 - deleted);
-        let serial = export(&db.url(), name).success().stdout;
+        let serial = export(&db.url(), &name).success().stdout;
         let parts = run_parts(&db, &path, 4, &dir, &[]);
         let what = format!("{deleted} deleted");
         assert_parts(&what, &parts, &serial, Some(&planned), |k| {

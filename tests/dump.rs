@@ -9,7 +9,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use crate::util::engine::{Db, Fill, Table, Ty};
-use crate::util::{dbchunk, decompress_file, export, Cmd, TempDir};
+use crate::util::{dbchunk, decompress_file, export, tool_output, Cmd, TempDir};
 
 /// `manifest.json` of a dump directory.
 pub fn manifest(dir: &Path) -> serde_json::Value {
@@ -29,12 +29,8 @@ fn entry<'a>(manifest: &'a serde_json::Value, table: &str) -> &'a serde_json::Va
 
 /// SHA-256 of a file by coreutils' `sha256sum`.
 fn sha256sum(path: &Path) -> String {
-    let out = Command::new("sha256sum")
-        .arg(path)
-        .output()
-        .expect("sha256sum");
-    assert!(out.status.success());
-    String::from_utf8_lossy(&out.stdout)
+    let out = tool_output(Command::new("sha256sum").arg(path));
+    String::from_utf8_lossy(&out)
         .split_whitespace()
         .next()
         .expect("a checksum")

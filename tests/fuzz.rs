@@ -95,21 +95,9 @@ const TARGETS: &[TargetType] = &[
     TargetType::Other,
 ];
 
-/// xorshift64*: no crate, and a seed replays a run exactly.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
-    }
-
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n.max(1) as u64) as usize
-    }
-}
+#[path = "rng.rs"]
+mod rng;
+use rng::Rng;
 
 /// One to eight mutations of `input`, splicing from `pool`.
 fn mutate(rng: &mut Rng, input: &mut Vec<u8>, pool: &[&[u8]]) {

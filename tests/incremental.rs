@@ -2,6 +2,7 @@
 //! row, piped into `import --on-conflict update`; and the cron manners
 //! (one run per state file, exit 75).
 
+use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
@@ -119,6 +120,17 @@ fn held(stderr: &str) -> bool {
     !stats_line(stderr)["held"].is_null()
 }
 
+/// The arguments of `dbchunk export` of `table` at `url` that sends the
+/// rows whose column `u` moved on since `state`, then `more`.
+fn incremental_u(url: &str, table: &str, state: &Path, more: &[&str]) -> Vec<String> {
+    let mut args: Vec<String> = ["export", "--url", url, "-t", table, "--incremental", "u"]
+        .map(String::from)
+        .to_vec();
+    args.extend(["--state".to_string(), state.to_str().unwrap().to_string()]);
+    args.extend(more.iter().map(|a| a.to_string()));
+    args
+}
+
 /// Rounds of writers (one statement stamping hundreds of rows with one
 /// timestamp, updates, a transaction that stamps rows early and commits
 /// only after a run) and incremental runs piped into another engine: at
@@ -145,22 +157,7 @@ fn simulated_days_lose_no_row() {
             &format!("CREATE TABLE {table} (id INTEGER PRIMARY KEY, u TEXT, v TEXT)"),
         );
         let state = dir.join("state.json");
-        let export_args: Vec<String> = [
-            "export",
-            "--url",
-            &db.url(),
-            "-t",
-            &table,
-            "--incremental",
-            "u",
-            "--state",
-            state.to_str().unwrap(),
-            "--chunk",
-            "50",
-            "--stats",
-        ]
-        .map(String::from)
-        .to_vec();
+        let export_args = incremental_u(&db.url(), &table, &state, &["--chunk", "50", "--stats"]);
         let import_args: Vec<String> = [
             "import",
             "--url",
@@ -314,10 +311,9 @@ fn an_id_column_sends_each_row_once() {
 fn a_killed_run_leaves_the_state_and_the_next_catches_up() {
     let dir = TempDir::new("incr_kill");
     let db = Db::Pg;
-    let table = "incr_kill_pg";
-    let _drop = db.drop_on_exit(table);
+    let (table, _drop) = test_table(&db, "incr_kill");
     db.create(
-        table,
+        &table,
         "id INT PRIMARY KEY, u timestamptz NOT NULL DEFAULT now(), v TEXT",
     );
     db.exec(&format!(
@@ -325,25 +321,7 @@ fn a_killed_run_leaves_the_state_and_the_next_catches_up() {
     ));
     let state = dir.join("state.json");
     let url = db.url();
-    let args = |out: &str| -> Vec<String> {
-        [
-            "export",
-            "--url",
-            &url,
-            "-t",
-            table,
-            "--incremental",
-            "u",
-            "--state",
-            state.to_str().unwrap(),
-            "-o",
-            out,
-            "--chunk",
-            "100",
-        ]
-        .map(String::from)
-        .to_vec()
-    };
+    let args = |out: &str| incremental_u(&url, &table, &state, &["-o", out, "--chunk", "100"]);
     let first = dir.join("first.csv");
     dbchunk(args(first.to_str().unwrap())).success();
     let before = std::fs::read(&state).unwrap();

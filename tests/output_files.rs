@@ -4,7 +4,7 @@
 //! whose extension dbchunk does not know is refused before anything runs.
 
 use std::os::unix::fs::{symlink, FileTypeExt};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use crate::util::{dbchunk, kill_after, sqlite_url, TempDir};
@@ -54,23 +54,35 @@ fn assert_symlink_to(link: &Path, target: &str) {
     assert_eq!(std::fs::read_link(link).unwrap(), Path::new(target));
 }
 
+/// The device node `null` in `dir`: the same device as /dev/null (1,3),
+/// made where only this test looks.
+fn null_device(dir: &TempDir) -> PathBuf {
+    let device = dir.join("null");
+    run_tool("mknod", &[device.to_str().unwrap(), "c", "1", "3"]);
+    device
+}
+
+/// `path` is still a character device, not replaced by a file.
+#[track_caller]
+fn assert_still_a_device(path: &Path) {
+    let meta = std::fs::symlink_metadata(path).unwrap();
+    assert!(
+        meta.file_type().is_char_device(),
+        "{path:?} was replaced by {:?}",
+        meta.file_type()
+    );
+}
+
 #[test]
 fn output_files_device_node_stays_a_device() {
     let dir = TempDir::new("output_files_device_node_stays_a_device");
     let url = table_db(&dir, 2000);
-    // The same device as /dev/null (1,3), made where only this test looks.
-    let device = dir.join("null");
-    run_tool("mknod", &[device.to_str().unwrap(), "c", "1", "3"]);
+    let device = null_device(&dir);
     crate::util::export(&url, "t")
         .arg("-o")
         .arg(&device)
         .success();
-    let meta = std::fs::symlink_metadata(&device).unwrap();
-    assert!(
-        meta.file_type().is_char_device(),
-        "{device:?} was replaced by {:?}",
-        meta.file_type()
-    );
+    assert_still_a_device(&device);
     // No temporary file left beside it either.
     assert_eq!(dir.entries(), ["null", "source.db"]);
 }
@@ -82,8 +94,7 @@ fn output_files_dev_full_fails_naming_it() {
     crate::util::export(&url, "t")
         .args(["-o", "/dev/full"])
         .fails_saying(1, &["/dev/full", "No space left"]);
-    let meta = std::fs::symlink_metadata("/dev/full").unwrap();
-    assert!(meta.file_type().is_char_device(), "/dev/full was replaced");
+    assert_still_a_device(Path::new("/dev/full"));
 }
 
 #[test]
@@ -218,18 +229,14 @@ fn output_files_state_and_reject_symlinks_stay() {
 fn output_files_reject_file_on_a_device() {
     let dir = TempDir::new("output_files_reject_file_on_a_device");
     let url = table_db(&dir, 1);
-    let device = dir.join("null");
-    run_tool("mknod", &[device.to_str().unwrap(), "c", "1", "3"]);
+    let device = null_device(&dir);
     dbchunk(["import", "--url", &url, "--table", "imported", "--quiet"])
         .arg("--reject-file")
         .arg(&device)
         .args(["--max-errors", "5"])
         .stdin("id,name\n1,one\nx,two\n")
         .fails(3); // completed, with rejects
-    assert!(std::fs::symlink_metadata(&device)
-        .unwrap()
-        .file_type()
-        .is_char_device());
+    assert_still_a_device(&device);
 }
 
 #[test]

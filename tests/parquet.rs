@@ -8,6 +8,7 @@ use std::process::Command;
 
 use crate::util::db::{mysql_exec, pg_exec, pg_url, sqlite_exec, PgDropOnExit};
 use crate::util::engine::{Db, Fill, Table, Ty};
+use crate::util::fixtures::pg_create_with_mood;
 use crate::util::tables::lite_file;
 use crate::util::{dbchunk, export, TempDir};
 
@@ -211,19 +212,19 @@ fn check_engine(db: &Db, table: &str, types: &[(&str, &str)], dir: &TempDir) {
 /// The PostgreSQL table of every type the Parquet tests read back (export)
 /// and import: `{table}` and its enum type `{table}_mood`.
 pub(crate) fn create_pg_types(table: &str) {
+    pg_create_with_mood(
+        table,
+        &format!(
+            "id integer PRIMARY KEY, si smallint, bi bigint, o oid,
+             n numeric, ns numeric(12, 4), n18 numeric(18, 0), nw numeric(50, 10),
+             r real, d double precision, b boolean,
+             c char(4), vc varchar(20), t text, by bytea,
+             dt date, tm time, ts timestamp, tz timestamptz, iv interval,
+             j json, jb jsonb, u uuid, ia int[], e {table}_mood, ip inet"
+        ),
+    );
     pg_exec(&format!(
         r#"
-DROP TABLE IF EXISTS {table};
-DROP TYPE IF EXISTS {table}_mood;
-CREATE TYPE {table}_mood AS ENUM ('sad', 'happy');
-CREATE TABLE {table} (
-    id integer PRIMARY KEY, si smallint, bi bigint, o oid,
-    n numeric, ns numeric(12, 4), n18 numeric(18, 0), nw numeric(50, 10),
-    r real, d double precision, b boolean,
-    c char(4), vc varchar(20), t text, by bytea,
-    dt date, tm time, ts timestamp, tz timestamptz, iv interval,
-    j json, jb jsonb, u uuid, ia int[], e {table}_mood, ip inet
-);
 INSERT INTO {table} VALUES
 (1, -32768, -9223372036854775808, 4294967295,
     123456789012345678901234567890.123456789, 12.34, -999999999999999999,

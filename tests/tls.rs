@@ -12,7 +12,7 @@ use std::path::Path;
 use std::process::Command;
 
 use crate::util::db::{mysql_exec_at, pg_exec_at};
-use crate::util::{dbchunk, export, import, Cmd, TempDir};
+use crate::util::{dbchunk, export, import, tool_output, Cmd, TempDir};
 
 const PG_SSL: &str = "SELECT ssl::text AS ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()";
 const MY_CIPHER: &str = "SELECT VARIABLE_VALUE AS cipher FROM information_schema.SESSION_STATUS \
@@ -119,22 +119,17 @@ fn assert_mysql_tls() {
 /// A throwaway CA that signed nothing the servers use.
 fn wrong_ca(dir: &TempDir) -> String {
     let (key, cert) = (dir.join("wrong-ca.key"), dir.join("wrong-ca.crt"));
-    let status = Command::new("openssl")
-        .args([
-            "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1",
-        ])
-        .args([
-            "-nodes", "-days", "1", "-subj", "/CN=dbchunk throwaway CA", "-keyout",
-        ])
-        .arg(&key)
-        .arg("-out")
-        .arg(&cert)
-        .output()
-        .unwrap_or_else(|e| panic!("cannot run openssl (scripts/test.sh installs it): {e}"));
-    assert!(
-        status.status.success(),
-        "openssl could not make a CA: {}",
-        String::from_utf8_lossy(&status.stderr)
+    tool_output(
+        Command::new("openssl")
+            .args([
+                "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1",
+            ])
+            .args([
+                "-nodes", "-days", "1", "-subj", "/CN=dbchunk throwaway CA", "-keyout",
+            ])
+            .arg(&key)
+            .arg("-out")
+            .arg(&cert),
     );
     cert.display().to_string()
 }

@@ -179,21 +179,9 @@ fn the_limit_counts_the_record_not_its_line_end() {
     }
 }
 
-/// xorshift64*, so the test needs no crate and repeats exactly.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
-    }
-
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n as u64) as usize
-    }
-}
+#[path = "../../tests/rng.rs"]
+mod rng;
+use rng::Rng;
 
 /// Random input, mostly made of the bytes the parsers care about.
 fn noise(rng: &mut Rng) -> Vec<u8> {

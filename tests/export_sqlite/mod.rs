@@ -1,5 +1,20 @@
 //! `dbchunk export` from SQLite files built here with rusqlite.
 
+/// One test a row: on the [`TestDb`] that `$db` makes for the test, each
+/// `dbchunk SUBCOMMAND --url URL ARGS...` must succeed and print exactly
+/// what follows its `=>`.
+macro_rules! prints {
+    ($(
+        $name:ident: $db:ident, [$($command:ident [$($arg:expr),* $(,)?] => $want:expr),* $(,)?];
+    )*) => {$(
+        #[test]
+        fn $name() {
+            let db = $db(stringify!($name));
+            $(assert_prints(&db.url, stringify!($command), &[$($arg),*], $want);)*
+        }
+    )*};
+}
+
 mod keys;
 mod people;
 mod query_and_files;
@@ -18,11 +33,25 @@ use crate::util::{count_occurrences, dbchunk, sqlite_url, Csv, TempDir};
 const FORMATS: [&str; 3] = ["csv", "tsv", "ndjson"];
 const SQLITE_STRATEGIES: [&str; 4] = ["auto", "keyset", "offset", "cursor"];
 
-fn create_db(dir: &TempDir, sql: &str) -> (Connection, String) {
+/// A test's own SQLite file, `test.db` in a directory named after the
+/// test: open, and by URL. Both go when it is dropped.
+struct TestDb {
+    conn: Connection,
+    url: String,
+    _dir: TempDir,
+}
+
+/// The [`TestDb`] of the test `test`, after `sql` ran in it.
+fn create_db(test: &str, sql: &str) -> TestDb {
+    let dir = TempDir::new(test);
     let path = dir.join("test.db");
     let conn = Connection::open(&path).expect("create SQLite file");
     conn.execute_batch(sql).expect("SQLite setup SQL");
-    (conn, sqlite_url(&path))
+    TestDb {
+        conn,
+        url: sqlite_url(&path),
+        _dir: dir,
+    }
 }
 
 /// A SQLite file in `dir` with the table `t (id INTEGER PRIMARY KEY, v
@@ -52,4 +81,11 @@ fn export_text(url: &str, args: &[&str]) -> String {
 #[track_caller]
 fn assert_strategies_agree(url: &str, strategies: &[&str], args: &[&str]) {
     assert_strategies_agree_at(url, &FORMATS, strategies, args);
+}
+
+/// `dbchunk COMMAND --url URL ARGS...` succeeds and prints exactly `want`.
+#[track_caller]
+fn assert_prints(url: &str, command: &str, args: &[&str], want: &str) {
+    let run = dbchunk([command, "--url", url]).args(args).success();
+    assert_eq!(run.stdout_str(), want, "{}", run.args);
 }

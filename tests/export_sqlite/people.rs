@@ -5,12 +5,12 @@ use super::*;
 
 /// `people`: 50 rows, ids with gaps, inserted out of order, with awkward
 /// text, NULLs and blobs sprinkled in.
-pub(super) fn people_db(dir: &TempDir) -> String {
-    let (mut conn, url) = create_db(
-        dir,
+pub(super) fn people_db(test: &str) -> TestDb {
+    let mut db = create_db(
+        test,
         "CREATE TABLE people(id INTEGER PRIMARY KEY, name TEXT NOT NULL, score REAL, note TEXT, data BLOB, misc);",
     );
-    let tx = conn.transaction().unwrap();
+    let tx = db.conn.transaction().unwrap();
     for k in 0..50i64 {
         // A permutation of 0..50, so rows go in out of key order.
         let n = (k * 17) % 50;
@@ -46,27 +46,22 @@ pub(super) fn people_db(dir: &TempDir) -> String {
         .unwrap();
     }
     tx.commit().unwrap();
-    url
+    db
 }
 
 #[test]
 fn sqlite_every_strategy_same_bytes_small_chunks() {
-    let dir = TempDir::new("sqlite_every_strategy_same_bytes_small_chunks");
-    let url = people_db(&dir);
-    assert_strategies_agree(
-        &url,
-        &SQLITE_STRATEGIES,
-        &["--table", "people", "--chunk", "3"],
-    );
-    // A chunk dividing the row count exactly, one row, and one bigger than the table.
-    for chunk in ["5", "1", "1000"] {
+    let db = people_db("sqlite_every_strategy_same_bytes_small_chunks");
+    // Chunks of 3, one dividing the row count exactly, one row, and one
+    // bigger than the table.
+    for chunk in ["3", "5", "1", "1000"] {
         assert_strategies_agree(
-            &url,
+            &db.url,
             &SQLITE_STRATEGIES,
             &["--table", "people", "--chunk", chunk],
         );
     }
-    let csv = export_text(&url, &["--table", "people", "--chunk", "3"]);
+    let csv = export_text(&db.url, &["--table", "people", "--chunk", "3"]);
     let ids: Vec<i64> = data_rows_ids(&csv);
     assert_eq!(
         ids,
@@ -86,8 +81,7 @@ fn data_rows_ids(csv: &str) -> Vec<i64> {
 
 #[test]
 fn sqlite_every_strategy_same_bytes_with_options() {
-    let dir = TempDir::new("sqlite_every_strategy_same_bytes_with_options");
-    let url = people_db(&dir);
+    let db = people_db("sqlite_every_strategy_same_bytes_with_options");
     let cases: [&[&str]; 5] = [
         &["--table", "people", "--chunk", "3", "--limit", "7"],
         &["--table", "people", "--chunk", "3", "--where", "id % 2 = 0"],
@@ -103,18 +97,17 @@ fn sqlite_every_strategy_same_bytes_with_options() {
         ],
     ];
     for args in cases {
-        assert_strategies_agree(&url, &SQLITE_STRATEGIES, args);
+        assert_strategies_agree(&db.url, &SQLITE_STRATEGIES, args);
     }
 }
 
 #[test]
 fn sqlite_limit() {
-    let dir = TempDir::new("sqlite_limit");
-    let url = people_db(&dir);
+    let db = people_db("sqlite_limit");
     for strategy in SQLITE_STRATEGIES {
         for (limit, chunk) in [("7", "3"), ("6", "3"), ("1", "3"), ("100", "3"), ("0", "3")] {
             let out = export_text(
-                &url,
+                &db.url,
                 &[
                     "--table", "people", "--columns", "id", "--strategy", strategy, "--chunk",
                     chunk, "--limit", limit, "--quiet",
@@ -132,77 +125,40 @@ fn sqlite_limit() {
     }
 }
 
-#[test]
-fn sqlite_columns_in_given_order() {
-    let dir = TempDir::new("sqlite_columns_in_given_order");
-    let url = people_db(&dir);
-    let out = export_text(
-        &url,
-        &[
-            "--table", "people", "--columns", "name,id", "--limit", "3", "--chunk", "2",
-        ],
-    );
-    assert_eq!(out, "name,id\nperson 00,1\nperson 01,4\nperson 02,7\n");
-    // Without the key column among them: the key is read but not written.
-    let out = export_text(
-        &url,
-        &[
-            "--table", "people", "--columns", "name", "--limit", "4", "--chunk", "3",
-        ],
-    );
-    assert_eq!(out, "name\nperson 00\nperson 01\nperson 02\nperson 03\n");
-    // NDJSON keys follow the same order.
-    let out = export_text(
-        &url,
-        &[
-            "--table", "people", "--columns", "score,id", "--limit", "2", "--format", "ndjson",
-        ],
-    );
-    assert_eq!(
-        out,
-        "{\"score\":null,\"id\":1}\n{\"score\":-1.875,\"id\":4}\n"
-    );
-}
-
-#[test]
-fn sqlite_where_filter() {
-    let dir = TempDir::new("sqlite_where_filter");
-    let url = people_db(&dir);
-    let out = export_text(
-        &url,
-        &[
+prints! {
+    sqlite_columns_in_given_order: people_db, [
+        export ["--table", "people", "--columns", "name,id", "--limit", "3", "--chunk", "2"]
+            => "name,id\nperson 00,1\nperson 01,4\nperson 02,7\n",
+        // Without the key column among them: the key is read but not written.
+        export ["--table", "people", "--columns", "name", "--limit", "4", "--chunk", "3"]
+            => "name\nperson 00\nperson 01\nperson 02\nperson 03\n",
+        // NDJSON keys follow the same order.
+        export ["--table", "people", "--columns", "score,id", "--limit", "2", "--format", "ndjson"]
+            => "{\"score\":null,\"id\":1}\n{\"score\":-1.875,\"id\":4}\n",
+    ];
+    sqlite_where_filter: people_db, [
+        export [
             "--table", "people", "--columns", "id,name", "--where", "id BETWEEN 10 AND 20",
             "--chunk", "2",
-        ],
-    );
-    assert_eq!(
-        out,
-        "id,name\n10,person 03\n13,person 04\n16,person 05\n19,person 06\n"
-    );
-    // A condition with OR is kept whole (wrapped in parentheses) under keyset.
-    let out = export_text(
-        &url,
-        &[
-            "--table", "people", "--columns", "id", "--where", "id = 1 OR id = 148", "--chunk",
-            "1", "--strategy", "keyset",
-        ],
-    );
-    assert_eq!(out, "id\n1\n148\n");
-    let count = dbchunk([
-        "count", "--url", &url, "--table", "people", "--where", "id BETWEEN 10 AND 20",
-    ])
-    .success();
-    assert_eq!(count.stdout_str(), "4\n");
+        ]
+            => "id,name\n10,person 03\n13,person 04\n16,person 05\n19,person 06\n",
+        // A condition with OR is kept whole (wrapped in parentheses) under keyset.
+        export [
+            "--table", "people", "--columns", "id", "--where", "id = 1 OR id = 148",
+            "--chunk", "1", "--strategy", "keyset",
+        ]
+            => "id\n1\n148\n",
+        count ["--table", "people", "--where", "id BETWEEN 10 AND 20"] => "4\n",
+    ];
 }
 
 #[test]
 fn sqlite_no_header() {
-    let dir = TempDir::new("sqlite_no_header");
-    let url = people_db(&dir);
+    let db = people_db("sqlite_no_header");
     for format in ["csv", "tsv"] {
-        let with = export(&url, &["--table", "people", "--format", format]);
+        let with = export(&db.url, &["--table", "people", "--format", format]);
         let without = export(
-            &url,
+            &db.url,
             &["--table", "people", "--format", format, "--no-header"],
         );
         let header_len = with.iter().position(|&b| b == b'\n').unwrap() + 1;
@@ -210,9 +166,9 @@ fn sqlite_no_header() {
     }
     // NDJSON has no header either way.
     assert_eq!(
-        export(&url, &["--table", "people", "--format", "ndjson"]),
+        export(&db.url, &["--table", "people", "--format", "ndjson"]),
         export(
-            &url,
+            &db.url,
             &["--table", "people", "--format", "ndjson", "--no-header"]
         )
     );
@@ -220,10 +176,9 @@ fn sqlite_no_header() {
 
 #[test]
 fn sqlite_ndjson_lines_parse() {
-    let dir = TempDir::new("sqlite_ndjson_lines_parse");
-    let url = people_db(&dir);
+    let db = people_db("sqlite_ndjson_lines_parse");
     let out = export_text(
-        &url,
+        &db.url,
         &["--table", "people", "--format", "ndjson", "--chunk", "3"],
     );
     assert!(out.ends_with('\n'));

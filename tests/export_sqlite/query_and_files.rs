@@ -3,80 +3,52 @@
 use super::people::people_db;
 use super::*;
 
+prints! {
+    sqlite_query_export: people_db, [
+        // An ORDER BY inside the query is kept as given.
+        export [
+            "--query", "SELECT id, name FROM people WHERE id < 12 ORDER BY id DESC",
+            "--chunk", "2",
+        ]
+            => "id,name\n10,person 03\n7,person 02\n4,person 01\n1,person 00\n",
+        export [
+            "--query", "SELECT id FROM people ORDER BY id DESC;", "--limit", "3", "--chunk", "2",
+        ]
+            => "id\n148\n145\n142\n",
+        // Expressions and a trailing semicolon.
+        export ["--query", "SELECT id * 2 AS twice, upper(name) AS up FROM people WHERE id = 4;"]
+            => "twice,up\n8,PERSON 01\n",
+        // --where and --columns apply to a query too.
+        export ["--query", "SELECT id, name FROM people", "--where", "id < 5", "--columns", "name"]
+            => "name\nperson 00\nperson 01\n",
+    ];
+    sqlite_query_limit_zero_writes_no_rows: people_db, [
+        export ["--query", "SELECT id FROM people", "--limit", "0"] => "id\n",
+    ];
+}
+
 #[test]
-fn sqlite_query_export() {
-    let dir = TempDir::new("sqlite_query_export");
-    let url = people_db(&dir);
-    // An ORDER BY inside the query is kept as given.
-    let out = export_text(
-        &url,
-        &[
-            "--query",
-            "SELECT id, name FROM people WHERE id < 12 ORDER BY id DESC",
-            "--chunk",
-            "2",
-        ],
-    );
-    assert_eq!(
-        out,
-        "id,name\n10,person 03\n7,person 02\n4,person 01\n1,person 00\n"
-    );
-    let out = export_text(
-        &url,
-        &[
-            "--query",
-            "SELECT id FROM people ORDER BY id DESC;",
-            "--limit",
-            "3",
-            "--chunk",
-            "2",
-        ],
-    );
-    assert_eq!(out, "id\n148\n145\n142\n");
-    // Expressions and a trailing semicolon.
-    let out = export_text(
-        &url,
-        &[
-            "--query",
-            "SELECT id * 2 AS twice, upper(name) AS up FROM people WHERE id = 4;",
-        ],
-    );
-    assert_eq!(out, "twice,up\n8,PERSON 01\n");
+fn sqlite_query_with_a_key_reads_by_keyset_and_without_is_refused() {
+    let db = people_db("sqlite_query_with_a_key");
     // A query with --key reads by keyset, same bytes as the cursor.
     let args = [
         "--query", "SELECT id, name, note FROM people", "--key", "id", "--chunk", "3",
     ];
-    assert_strategies_agree(&url, &SQLITE_STRATEGIES, &args);
-    let keyed = export_text(&url, &args);
+    assert_strategies_agree(&db.url, &SQLITE_STRATEGIES, &args);
+    let keyed = export_text(&db.url, &args);
     assert_eq!(
         keyed,
-        export_text(&url, &["--table", "people", "--columns", "id,name,note"])
+        export_text(&db.url, &["--table", "people", "--columns", "id,name,note"])
     );
-    // --where and --columns apply to a query too.
-    let out = export_text(
-        &url,
-        &[
-            "--query", "SELECT id, name FROM people", "--where", "id < 5", "--columns", "name",
-        ],
-    );
-    assert_eq!(out, "name\nperson 00\nperson 01\n");
     // A query without a key cannot be read by keyset.
     let run = dbchunk([
-        "export", "--url", &url, "--query", "SELECT id FROM people", "--strategy", "keyset",
+        "export", "--url", &db.url, "--query", "SELECT id FROM people", "--strategy", "keyset",
     ])
     .fails(2);
     assert!(run.stderr.contains("--key"), "{}", run.stderr);
     // Broken SQL is a runtime error with the engine's message.
-    let run = dbchunk(["export", "--url", &url, "--query", "SELEKT 1"]).fails(1);
+    let run = dbchunk(["export", "--url", &db.url, "--query", "SELEKT 1"]).fails(1);
     run.one_error_line();
-}
-
-#[test]
-fn sqlite_query_limit_zero_writes_no_rows() {
-    let dir = TempDir::new("sqlite_query_limit_zero_writes_no_rows");
-    let url = people_db(&dir);
-    let out = export_text(&url, &["--query", "SELECT id FROM people", "--limit", "0"]);
-    assert_eq!(out, "id\n");
 }
 
 // ---------------------------------------------------------------------------
@@ -84,12 +56,11 @@ fn sqlite_query_limit_zero_writes_no_rows() {
 
 #[test]
 fn sqlite_output_file_is_complete_and_alone() {
-    let dir = TempDir::new("sqlite_output_file_is_complete_and_alone");
-    let url = people_db(&dir);
+    let db = people_db("sqlite_output_file_is_complete_and_alone");
     let out_dir = TempDir::new("sqlite_output_file_is_complete_and_alone-out");
-    let stdout = export(&url, &["--table", "people", "--chunk", "3"]);
+    let stdout = export(&db.url, &["--table", "people", "--chunk", "3"]);
     let path = out_dir.join("people.csv");
-    let run = crate::util::export(&url, "people")
+    let run = crate::util::export(&db.url, "people")
         .args(["--chunk", "3", "--output"])
         .arg(&path)
         .success();
@@ -102,46 +73,45 @@ fn sqlite_output_file_is_complete_and_alone() {
     );
     // The format follows the extension.
     let path = out_dir.join("people.ndjson");
-    crate::util::export(&url, "people")
+    crate::util::export(&db.url, "people")
         .arg("-o")
         .arg(&path)
         .success();
     assert_eq!(
         std::fs::read(&path).unwrap(),
-        export(&url, &["--table", "people", "--format", "ndjson"])
+        export(&db.url, &["--table", "people", "--format", "ndjson"])
     );
     // An existing file is replaced.
     let path = out_dir.join("people.csv");
     std::fs::write(&path, "old contents\n").unwrap();
-    crate::util::export(&url, "people")
+    crate::util::export(&db.url, "people")
         .arg("--output")
         .arg(&path)
         .success();
     assert_eq!(std::fs::read(&path).unwrap(), stdout);
     assert_eq!(out_dir.entries(), vec!["people.csv", "people.ndjson"]);
     // Relative to the working directory; "-" is stdout.
-    crate::util::export(&url, "people")
+    crate::util::export(&db.url, "people")
         .args(["--output", "rel.tsv"])
         .current_dir(out_dir.path())
         .success();
     assert_eq!(
         std::fs::read(out_dir.join("rel.tsv")).unwrap(),
-        export(&url, &["--table", "people", "--format", "tsv"])
+        export(&db.url, &["--table", "people", "--format", "tsv"])
     );
     assert_eq!(
-        export(&url, &["--table", "people", "--output", "-"]),
+        export(&db.url, &["--table", "people", "--output", "-"]),
         stdout
     );
 }
 
 #[test]
 fn sqlite_failed_export_leaves_no_output_file() {
-    let dir = TempDir::new("sqlite_failed_export_leaves_no_output_file");
-    let url = people_db(&dir);
+    let db = people_db("sqlite_failed_export_leaves_no_output_file");
     let out_dir = TempDir::new("sqlite_failed_export_leaves_no_output_file-out");
     let path = out_dir.join("out.csv");
     for strategy in SQLITE_STRATEGIES {
-        crate::util::export(&url, "people")
+        crate::util::export(&db.url, "people")
             .args(["--where", "no_such_column = 1"])
             .args(["--strategy", strategy, "--quiet", "--output"])
             .arg(&path)
@@ -154,7 +124,7 @@ fn sqlite_failed_export_leaves_no_output_file() {
     }
     // A file already there is not touched by a failed export.
     std::fs::write(&path, "previous good export\n").unwrap();
-    crate::util::export(&url, "people")
+    crate::util::export(&db.url, "people")
         .args(["--where", "no_such_column = 1", "--output"])
         .arg(&path)
         .fails(1);
@@ -164,7 +134,7 @@ fn sqlite_failed_export_leaves_no_output_file() {
     );
     // A directory that does not exist: exit 1 naming it, nothing created.
     let missing = out_dir.join("no-such-dir").join("out.csv");
-    crate::util::export(&url, "people")
+    crate::util::export(&db.url, "people")
         .arg("--output")
         .arg(&missing)
         .fails_saying(1, &["no-such-dir"]);
@@ -172,11 +142,10 @@ fn sqlite_failed_export_leaves_no_output_file() {
 
 #[test]
 fn sqlite_failed_export_leaves_no_partial_file() {
-    let dir = TempDir::new("sqlite_failed_export_leaves_no_partial_file");
-    let url = people_db(&dir);
+    let db = people_db("sqlite_failed_export_leaves_no_partial_file");
     let out_dir = TempDir::new("sqlite_failed_export_leaves_no_partial_file-out");
     for _ in 0..20 {
-        crate::util::export(&url, "people")
+        crate::util::export(&db.url, "people")
             .args(["--where", "no_such_column = 1", "--output"])
             .arg(out_dir.join("out.csv"))
             .fails(1);

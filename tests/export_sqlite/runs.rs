@@ -6,14 +6,13 @@ use super::*;
 
 #[test]
 fn sqlite_stats_line() {
-    let dir = TempDir::new("sqlite_stats_line");
-    let url = people_db(&dir);
+    let db = people_db("sqlite_stats_line");
     for (strategy, expected) in [
         ("auto", "keyset"),
         ("cursor", "cursor"),
         ("offset", "offset"),
     ] {
-        let run = crate::util::export(&url, "people")
+        let run = crate::util::export(&db.url, "people")
             .args(["--chunk", "3", "--stats", "--quiet"])
             .args(["--strategy", strategy])
             .success();
@@ -42,7 +41,7 @@ fn sqlite_stats_line() {
         assert_eq!(
             run.stdout,
             export(
-                &url,
+                &db.url,
                 &["--table", "people", "--chunk", "3", "--strategy", strategy, "--quiet"]
             )
         );
@@ -50,7 +49,7 @@ fn sqlite_stats_line() {
     // With --output, bytes are the file's size.
     let out_dir = TempDir::new("sqlite_stats_line-out");
     let path = out_dir.join("p.tsv");
-    let run = crate::util::export(&url, "people")
+    let run = crate::util::export(&db.url, "people")
         .args(["--stats", "-o"])
         .arg(&path)
         .success();
@@ -63,11 +62,10 @@ fn sqlite_stats_line() {
 
 #[test]
 fn sqlite_progress_goes_to_stderr_only() {
-    let dir = TempDir::new("sqlite_progress_goes_to_stderr_only");
-    let url = people_db(&dir);
+    let db = people_db("sqlite_progress_goes_to_stderr_only");
     for format in FORMATS {
         let base = [
-            "export", "--url", &url, "--table", "people", "--chunk", "3", "--format", format,
+            "export", "--url", &db.url, "--table", "people", "--chunk", "3", "--format", format,
         ];
         let never = dbchunk(base).args(["--progress", "never"]).success();
         let always = dbchunk(base).args(["--progress", "always"]).success();
@@ -89,9 +87,8 @@ fn sqlite_progress_goes_to_stderr_only() {
 
 #[test]
 fn sqlite_offset_warns_once_and_quiet_silences_it() {
-    let dir = TempDir::new("sqlite_offset_warns_once_and_quiet_silences_it");
-    let url = people_db(&dir);
-    let run = crate::util::export(&url, "people")
+    let db = people_db("sqlite_offset_warns_once_and_quiet_silences_it");
+    let run = crate::util::export(&db.url, "people")
         .args(["--strategy", "offset", "--chunk", "3"])
         .success();
     assert_eq!(
@@ -108,14 +105,14 @@ fn sqlite_offset_warns_once_and_quiet_silences_it() {
     );
     assert_eq!(run.stderr_lines().len(), 1, "{}", run.stderr);
     assert!(run.stderr.starts_with("dbchunk: "), "{}", run.stderr);
-    let quiet = crate::util::export(&url, "people")
+    let quiet = crate::util::export(&db.url, "people")
         .args(["--strategy", "offset", "--chunk", "3", "--quiet"])
         .success();
     assert_eq!(quiet.stderr, "");
     assert_eq!(quiet.stdout, run.stdout);
     // Other strategies do not warn.
     for strategy in ["auto", "keyset", "cursor"] {
-        let run = crate::util::export(&url, "people")
+        let run = crate::util::export(&db.url, "people")
             .args(["--strategy", strategy, "--chunk", "3"])
             .success();
         assert_eq!(run.stderr, "", "--strategy {strategy}");
@@ -224,14 +221,12 @@ fn sqlite_closed_stdout_is_success() {
 /// silently: it is refused, while cursor may still order by it.
 #[test]
 fn sqlite_key_that_is_not_unique_is_refused_for_keyset() {
-    let dir = TempDir::new("sqlite_key_not_unique");
-    let (_conn, url) = create_db(
-        &dir,
+    let db = create_db("sqlite_key_not_unique",
         "CREATE TABLE dup(k INTEGER, v TEXT, u TEXT NOT NULL UNIQUE);
          INSERT INTO dup VALUES (1,'a','x1'),(1,'b','x2'),(1,'c','x3'),(2,'d','x4'),(NULL,'e','x5'),(3,'f','x6');",
     );
     for strategy in ["keyset", "offset"] {
-        let run = crate::util::export(&url, "dup")
+        let run = crate::util::export(&db.url, "dup")
             .args(["--key", "k", "--chunk", "2", "--strategy", strategy])
             .fails(2);
         assert!(run.stdout.is_empty());
@@ -243,7 +238,7 @@ fn sqlite_key_that_is_not_unique_is_refused_for_keyset() {
         );
     }
     let cursor = export_text(
-        &url,
+        &db.url,
         &[
             "--table", "dup", "--key", "k", "--strategy", "cursor", "--columns", "v",
         ],
@@ -251,7 +246,7 @@ fn sqlite_key_that_is_not_unique_is_refused_for_keyset() {
     assert_eq!(cursor.lines().count(), 7, "{cursor}");
     // A key that contains a unique NOT NULL column is fine.
     let keyed = export_text(
-        &url,
+        &db.url,
         &[
             "--table", "dup", "--key", "k,u", "--chunk", "2", "--strategy", "keyset",
         ],
@@ -259,7 +254,7 @@ fn sqlite_key_that_is_not_unique_is_refused_for_keyset() {
     assert_eq!(keyed.lines().count(), 7, "{keyed}");
     // A query's key is checked against the data.
     let query = [
-        "export", "--url", &url, "--query", "SELECT * FROM dup", "--strategy", "keyset",
+        "export", "--url", &db.url, "--query", "SELECT * FROM dup", "--strategy", "keyset",
     ];
     let run = dbchunk(query)
         .args(["--key", "u", "--chunk", "2"])
@@ -270,17 +265,16 @@ fn sqlite_key_that_is_not_unique_is_refused_for_keyset() {
 
 #[test]
 fn sqlite_duplicate_column_names_are_refused_in_ndjson() {
-    let dir = TempDir::new("sqlite_duplicate_names");
-    let (_conn, url) = create_db(
-        &dir,
+    let db = create_db(
+        "sqlite_duplicate_names",
         "CREATE TABLE t(id INTEGER PRIMARY KEY, name TEXT); INSERT INTO t VALUES (1,'a');",
     );
     let query = "SELECT id AS a, name AS a FROM t";
     dbchunk([
-        "export", "--url", &url, "--query", query, "--format", "ndjson",
+        "export", "--url", &db.url, "--query", query, "--format", "ndjson",
     ])
     .fails_saying(2, &["two columns named \"a\""]);
-    assert_eq!(export_text(&url, &["--query", query]), "a,a\n1,a\n");
+    assert_eq!(export_text(&db.url, &["--query", query]), "a,a\n1,a\n");
 }
 
 /// `--max-rate` keeps the export at or under the rate: 3000 rows at 2000

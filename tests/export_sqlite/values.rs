@@ -9,9 +9,9 @@ use super::*;
 /// `-0.0` goes in the untyped column `m`: a REAL column stores a real with
 /// no fractional part as an integer, so SQLite itself turns `-0.0` into `0`
 /// there before dbchunk ever sees it.
-fn values_db(dir: &TempDir) -> String {
-    let (conn, url) = create_db(
-        dir,
+fn values_db(test: &str) -> TestDb {
+    let db = create_db(
+        test,
         "CREATE TABLE vals(id INTEGER PRIMARY KEY, i INTEGER, r REAL, s TEXT, b BLOB, m);",
     );
     let rows: Vec<[Value; 6]> = vec![
@@ -65,50 +65,55 @@ fn values_db(dir: &TempDir) -> String {
         ],
     ];
     for row in &rows {
-        conn.execute(
-            "INSERT INTO vals VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-            rusqlite::params_from_iter(row.iter()),
-        )
-        .expect("insert");
+        db.conn
+            .execute(
+                "INSERT INTO vals VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                rusqlite::params_from_iter(row.iter()),
+            )
+            .expect("insert");
     }
-    url
+    db
 }
 
-#[test]
-fn sqlite_values_csv_exact_bytes() {
-    let dir = TempDir::new("sqlite_values_csv_exact_bytes");
-    let url = values_db(&dir);
-    let out = export_text(&url, &["--table", "vals"]);
-    let expected = "id,i,r,s,b,m\n\
-                    1,42,0.1,\"a,b\"\"c\r\nd\te\\f😀\",00ff,7\n\
-                    2,,1e+300,\"\",,-0\n\
-                    3,-9223372036854775808,1e-07,,\"\",txt\n\
-                    4,0,-1.5,NULL,41,0a\n\
-                    5,9223372036854775807,123456789012345.6,\\.,,1e+15\n\
-                    6,,,,,\n";
-    assert_eq!(out, expected);
-}
-
-#[test]
-fn sqlite_values_tsv_exact_bytes() {
-    let dir = TempDir::new("sqlite_values_tsv_exact_bytes");
-    let url = values_db(&dir);
-    let out = export_text(&url, &["--table", "vals", "--format", "tsv"]);
-    let expected = "id\ti\tr\ts\tb\tm\n\
-                    1\t42\t0.1\ta,b\"c\\r\\nd\\te\\\\f😀\t00ff\t7\n\
-                    2\t\\N\t1e+300\t\t\\N\t-0\n\
-                    3\t-9223372036854775808\t1e-07\t\\N\t\ttxt\n\
-                    4\t0\t-1.5\tNULL\t41\t0a\n\
-                    5\t9223372036854775807\t123456789012345.6\t\\\\.\t\\N\t1e+15\n\
-                    6\t\\N\t\\N\t\\N\t\\N\t\\N\n";
-    assert_eq!(out, expected);
+prints! {
+    sqlite_values_csv_exact_bytes: values_db, [
+        export ["--table", "vals"]
+            => "id,i,r,s,b,m\n\
+                1,42,0.1,\"a,b\"\"c\r\nd\te\\f😀\",00ff,7\n\
+                2,,1e+300,\"\",,-0\n\
+                3,-9223372036854775808,1e-07,,\"\",txt\n\
+                4,0,-1.5,NULL,41,0a\n\
+                5,9223372036854775807,123456789012345.6,\\.,,1e+15\n\
+                6,,,,,\n",
+    ];
+    // NULL is written as NULL; the text "NULL" is quoted so it stays text;
+    // the empty string is no longer ambiguous and goes unquoted.
+    sqlite_null_option: values_db, [
+        export ["--table", "vals", "--columns", "id,i,s", "--null", "NULL"]
+            => "id,i,s\n\
+                1,42,\"a,b\"\"c\r\nd\te\\f😀\"\n\
+                2,NULL,\n\
+                3,-9223372036854775808,NULL\n\
+                4,0,\"NULL\"\n\
+                5,9223372036854775807,\\.\n\
+                6,NULL,NULL\n",
+    ];
+    sqlite_values_tsv_exact_bytes: values_db, [
+        export ["--table", "vals", "--format", "tsv"]
+            => "id\ti\tr\ts\tb\tm\n\
+                1\t42\t0.1\ta,b\"c\\r\\nd\\te\\\\f😀\t00ff\t7\n\
+                2\t\\N\t1e+300\t\t\\N\t-0\n\
+                3\t-9223372036854775808\t1e-07\t\\N\t\ttxt\n\
+                4\t0\t-1.5\tNULL\t41\t0a\n\
+                5\t9223372036854775807\t123456789012345.6\t\\\\.\t\\N\t1e+15\n\
+                6\t\\N\t\\N\t\\N\t\\N\t\\N\n",
+    ];
 }
 
 #[test]
 fn sqlite_values_ndjson() {
-    let dir = TempDir::new("sqlite_values_ndjson");
-    let url = values_db(&dir);
-    let out = export_text(&url, &["--table", "vals", "--format", "ndjson"]);
+    let db = values_db("sqlite_values_ndjson");
+    let out = export_text(&db.url, &["--table", "vals", "--format", "ndjson"]);
     let lines: Vec<&str> = out.lines().collect();
     assert_eq!(lines.len(), 6, "{out}");
     assert_eq!(
@@ -145,44 +150,26 @@ fn sqlite_values_ndjson() {
 
 #[test]
 fn sqlite_values_same_from_every_strategy() {
-    let dir = TempDir::new("sqlite_values_same_from_every_strategy");
-    let url = values_db(&dir);
+    let db = values_db("sqlite_values_same_from_every_strategy");
     assert_strategies_agree(
-        &url,
+        &db.url,
         &SQLITE_STRATEGIES,
         &["--table", "vals", "--chunk", "2"],
     );
 }
 
 #[test]
-fn sqlite_null_option() {
-    let dir = TempDir::new("sqlite_null_option");
-    let url = values_db(&dir);
-    let out = export_text(
-        &url,
-        &["--table", "vals", "--columns", "id,i,s", "--null", "NULL"],
-    );
-    // NULL is written as NULL; the text "NULL" is quoted so it stays text;
-    // the empty string is no longer ambiguous and goes unquoted.
-    assert_eq!(
-        out,
-        "id,i,s\n\
-         1,42,\"a,b\"\"c\r\nd\te\\f😀\"\n\
-         2,NULL,\n\
-         3,-9223372036854775808,NULL\n\
-         4,0,\"NULL\"\n\
-         5,9223372036854775807,\\.\n\
-         6,NULL,NULL\n"
-    );
+fn sqlite_null_option_in_tsv_and_not_in_ndjson() {
+    let db = values_db("sqlite_null_option_tsv");
     let tsv = export_text(
-        &url,
+        &db.url,
         &[
             "--table", "vals", "--columns", "id,s", "--format", "tsv", "--null", "(null)",
         ],
     );
     assert!(tsv.contains("\n3\t(null)\n"), "{tsv}");
     // --null makes no sense for NDJSON.
-    crate::util::export(&url, "vals")
+    crate::util::export(&db.url, "vals")
         .args(["--format", "ndjson", "--null", "x"])
         .fails(2);
 }

@@ -215,11 +215,7 @@ fn empty_input_and_header_only_are_zero_rows() {
                 "{db:?} {format} {input:?}: {}",
                 run.stderr
             );
-            assert!(
-                run.stderr.contains("imported 0 rows"),
-                "{db:?} {format} {input:?}: {}",
-                run.stderr
-            );
+            run.stderr_says(&["imported 0 rows"]);
         }
     }
 }

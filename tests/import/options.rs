@@ -2,6 +2,7 @@
 //! progress.
 
 use super::*;
+use crate::util::tables::test_table;
 
 const CONFLICT_COLUMNS: &str = "id INTEGER PRIMARY KEY, name VARCHAR(20), n INTEGER";
 
@@ -198,40 +199,37 @@ fn timestamps_with_space_and_offsets() {
 ";
     // PostgreSQL: the instant stored in the timestamptz, in UTC, and as
     // seconds since the epoch (which no session time zone can shift).
-    let pg = Db::Pg;
-    let table = "it_imp_pg_tz";
-    pg.create(
-        table,
-        "id integer PRIMARY KEY, ts timestamp, tz timestamptz",
-    );
-    import_ok(&pg, table, &["--batch", "2"], input);
-    assert_eq!(
-        pg.rows(
-            table,
-            &["id", "ts", "(tz AT TIME ZONE 'UTC')", "extract(epoch from tz)"]
-        ),
-        "1|2024-05-26 10:00:00|2024-05-26 08:00:00|1716710400.000000;\
-         2|2024-05-26 10:00:00.123456|2024-05-25 23:30:00|1716679800.000000;\
-         3|2024-12-31 23:00:00|2025-01-01 00:30:00|1735691400.000000;\
-         4|2024-05-26 10:00:00.5|2024-05-26 10:00:00|1716717600.000000;\
-         5|2024-05-26 10:00:00|2024-05-26 10:00:00|1716717600.000000"
-    );
     // MariaDB TIMESTAMP is an instant too.
-    let my = Db::My;
-    let table = "it_imp_my_tz";
-    my.create(
-        table,
-        "id INT PRIMARY KEY, ts DATETIME(6), tz TIMESTAMP(6) NULL",
-    );
-    import_ok(&my, table, &["--batch", "2"], input);
-    assert_eq!(
-        my.rows(table, &["id", "ts", "UNIX_TIMESTAMP(tz)"]),
-        "1|2024-05-26 10:00:00.000000|1716710400.000000;\
-         2|2024-05-26 10:00:00.123456|1716679800.000000;\
-         3|2024-12-31 23:00:00.000000|1735691400.000000;\
-         4|2024-05-26 10:00:00.500000|1716717600.000000;\
-         5|2024-05-26 10:00:00.000000|1716717600.000000"
-    );
+    let cases: [(Db, &str, &[&str], &str); 2] = [
+        (
+            Db::Pg,
+            "id integer PRIMARY KEY, ts timestamp, tz timestamptz",
+            &[
+                "id", "ts", "(tz AT TIME ZONE 'UTC')", "extract(epoch from tz)",
+            ],
+            "1|2024-05-26 10:00:00|2024-05-26 08:00:00|1716710400.000000;\
+             2|2024-05-26 10:00:00.123456|2024-05-25 23:30:00|1716679800.000000;\
+             3|2024-12-31 23:00:00|2025-01-01 00:30:00|1735691400.000000;\
+             4|2024-05-26 10:00:00.5|2024-05-26 10:00:00|1716717600.000000;\
+             5|2024-05-26 10:00:00|2024-05-26 10:00:00|1716717600.000000",
+        ),
+        (
+            Db::My,
+            "id INT PRIMARY KEY, ts DATETIME(6), tz TIMESTAMP(6) NULL",
+            &["id", "ts", "UNIX_TIMESTAMP(tz)"],
+            "1|2024-05-26 10:00:00.000000|1716710400.000000;\
+             2|2024-05-26 10:00:00.123456|1716679800.000000;\
+             3|2024-12-31 23:00:00.000000|1735691400.000000;\
+             4|2024-05-26 10:00:00.500000|1716717600.000000;\
+             5|2024-05-26 10:00:00.000000|1716717600.000000",
+        ),
+    ];
+    for (db, columns, read, expected) in cases {
+        let (table, _drop) = test_table(&db, "it_imp_tz");
+        db.create(&table, columns);
+        import_ok(&db, &table, &["--batch", "2"], input);
+        assert_eq!(db.rows(&table, read), expected, "{db:?}");
+    }
 }
 
 fn gzip(bytes: &[u8]) -> Vec<u8> {

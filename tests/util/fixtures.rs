@@ -17,29 +17,39 @@ pub const AWKWARD_DOUBLES: [f64; 8] = [
     f64::MAX,
 ];
 
+/// Makes table `name` anew on the test PostgreSQL with `columns`, which
+/// may use the enum type `name_mood` ('sad', 'happy') made anew with it.
+pub fn pg_create_with_mood(name: &str, columns: &str) {
+    pg_exec(&format!(
+        "DROP TABLE IF EXISTS {name}; DROP TYPE IF EXISTS {name}_mood;
+         CREATE TYPE {name}_mood AS ENUM ('sad', 'happy');
+         CREATE TABLE {name} ({columns})"
+    ));
+}
+
 /// Creates table `name` (and enum type `name_mood`) with a column of every
 /// type dbchunk must render, and five rows of edge values (ids 1..5).
 pub fn pg_every_type(name: &str) {
+    pg_create_with_mood(
+        name,
+        &format!(
+            "id integer PRIMARY KEY,
+             si smallint, i integer, bi bigint,
+             n numeric, ns numeric(12, 4),
+             r real, d double precision,
+             b boolean,
+             c char(6), vc varchar(20), t text,
+             by bytea,
+             dt date, tm time, ts timestamp, tz timestamptz, iv interval,
+             j json, jb jsonb,
+             u uuid,
+             ia int[], ta text[],
+             e {name}_mood,
+             ip inet"
+        ),
+    );
     pg_exec(&format!(
         r#"
-DROP TABLE IF EXISTS {name};
-DROP TYPE IF EXISTS {name}_mood;
-CREATE TYPE {name}_mood AS ENUM ('sad', 'happy');
-CREATE TABLE {name} (
-    id integer PRIMARY KEY,
-    si smallint, i integer, bi bigint,
-    n numeric, ns numeric(12, 4),
-    r real, d double precision,
-    b boolean,
-    c char(6), vc varchar(20), t text,
-    by bytea,
-    dt date, tm time, ts timestamp, tz timestamptz, iv interval,
-    j json, jb jsonb,
-    u uuid,
-    ia int[], ta text[],
-    e {name}_mood,
-    ip inet
-);
 INSERT INTO {name} VALUES
 (1, -32768, -2147483648, -9223372036854775808,
     123456789012345678901234567890.123456789, 12.34,

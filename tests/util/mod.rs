@@ -349,13 +349,7 @@ impl Drop for TempDir {
 /// Starts dbchunk, kills it with SIGKILL after `after` (the kill -9 of
 /// the resume tests), and returns what it wrote to stdout.
 pub fn kill_after(args: &[&str], after: std::time::Duration) -> Vec<u8> {
-    let mut child = dbchunk(args.to_vec())
-        .command()
-        .stdin(std::process::Stdio::null())
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .expect("start dbchunk");
+    let mut child = dbchunk(args.to_vec()).spawn_with(Stdio::null(), Stdio::piped(), Stdio::null());
     let mut stdout = child.stdout.take().unwrap();
     let reader = std::thread::spawn(move || {
         let mut out = Vec::new();
@@ -466,21 +460,33 @@ impl Csv {
     }
 }
 
+/// Runs `command`, a tool scripts/test.sh installs, which must succeed:
+/// its stdout.
+#[track_caller]
+pub fn tool_output(command: &mut Command) -> Vec<u8> {
+    let what = format!("{command:?}");
+    let out = command
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run {what} (scripts/test.sh installs it): {e}"));
+    tool_stdout(&what, out)
+}
+
+/// What the tool `what` left, which must have succeeded: its stdout.
+#[track_caller]
+pub fn tool_stdout(what: &str, out: std::process::Output) -> Vec<u8> {
+    assert!(
+        out.status.success(),
+        "{what} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out.stdout
+}
+
 /// `tool -dc FILE` with the real gzip or zstd tool, which must succeed: the
 /// decompressed bytes.
 #[track_caller]
 pub fn decompress_file(tool: &str, path: &Path) -> Vec<u8> {
-    let out = Command::new(tool)
-        .arg("-dc")
-        .arg(path)
-        .output()
-        .unwrap_or_else(|e| panic!("cannot run {tool} (scripts/test.sh installs it): {e}"));
-    assert!(
-        out.status.success(),
-        "{tool} -dc {path:?} failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    out.stdout
+    tool_output(Command::new(tool).arg("-dc").arg(path))
 }
 
 pub mod procs;

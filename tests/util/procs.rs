@@ -23,17 +23,35 @@ impl Run {
         }
         line
     }
+
+    /// Asserts that stderr, anywhere in it, says each of `needles`.
+    #[track_caller]
+    pub fn stderr_says(&self, needles: &[&str]) {
+        for needle in needles {
+            assert!(
+                self.stderr.contains(needle),
+                "{}: {needle:?} not on stderr:\n{}",
+                self.args,
+                self.stderr
+            );
+        }
+    }
 }
 
 impl Cmd {
-    /// Starts the binary with stdout and stderr piped and the given stdin.
-    pub fn spawn_reading(&self, stdin: Stdio) -> Child {
+    /// Starts the binary with the given stdin, stdout and stderr.
+    pub fn spawn_with(&self, stdin: Stdio, stdout: Stdio, stderr: Stdio) -> Child {
         self.command()
             .stdin(stdin)
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
+            .stdout(stdout)
+            .stderr(stderr)
             .spawn()
             .expect("start dbchunk")
+    }
+
+    /// Starts the binary with stdout and stderr piped and the given stdin.
+    pub fn spawn_reading(&self, stdin: Stdio) -> Child {
+        self.spawn_with(stdin, Stdio::piped(), Stdio::piped())
     }
 
     /// As [`Cmd::spawn`], with stdin a pipe the test writes to (or holds

@@ -62,3 +62,13 @@ pub fn test_table(db: &Db, prefix: &str) -> (String, DropOnExit) {
     let guard = db.drop_on_exit(&name);
     (name, guard)
 }
+
+/// [`test_table`] made as the common [`Table::id_v`] and filled with
+/// `rows` numbered rows ([`Table::numbered`]): the server side of
+/// [`lite_id_v`].
+#[track_caller]
+pub fn numbered_test_table(db: &Db, prefix: &str, rows: u64) -> (String, DropOnExit) {
+    let (name, guard) = test_table(db, prefix);
+    Table::id_v(&name).create(db).numbered(db, rows);
+    (name, guard)
+}
