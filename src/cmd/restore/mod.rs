@@ -55,27 +55,7 @@ pub async fn run(plan: RestorePlan) -> Result<()> {
     let loads = what_to_load(&mut db, &plan, &tables, &created, &target).await?;
     load::run(&plan, &manifest, &loads, &target)?;
     finish_created(&mut db, &plan, &created).await?;
-    let mut rows = 0;
-    for table in &tables {
-        let name = target(&table.schema.name);
-        let count = db
-            .count_table(&name)
-            .await
-            .with_context(|| format!("counting the rows of table {}", name.display()))?;
-        if count != table.rows {
-            bail!(
-                "table {} holds {count} rows after the restore, and the dump has {}: {}",
-                name.display(),
-                table.rows,
-                if plan.truncate || plan.resume || !created.is_empty() {
-                    "rows were added to it meanwhile, or some were refused"
-                } else {
-                    "it held rows before (--truncate empties it first), or some were refused"
-                }
-            );
-        }
-        rows += count;
-    }
+    let rows = check_counts(&mut db, &plan, &tables, !created.is_empty(), &target).await?;
     if plan.stats {
         let seconds = started.elapsed().as_secs_f64();
         crate::log::stats(&serde_json::json!({
@@ -105,6 +85,39 @@ fn check_files(plan: &RestorePlan, tables: &[&TableEntry]) -> Result<()> {
         }
     }
     Ok(())
+}
+
+/// Every table holds the rows of the dump, no more, no fewer; returns
+/// their sum.
+async fn check_counts(
+    db: &mut Db,
+    plan: &RestorePlan,
+    tables: &[&TableEntry],
+    created_any: bool,
+    target: &dyn Fn(&QualifiedName) -> QualifiedName,
+) -> Result<u64> {
+    let mut rows = 0;
+    for table in tables {
+        let name = target(&table.schema.name);
+        let count = db
+            .count_table(&name)
+            .await
+            .with_context(|| format!("counting the rows of table {}", name.display()))?;
+        if count != table.rows {
+            bail!(
+                "table {} holds {count} rows after the restore, and the dump has {}: {}",
+                name.display(),
+                table.rows,
+                if plan.truncate || plan.resume || created_any {
+                    "rows were added to it meanwhile, or some were refused"
+                } else {
+                    "it held rows before (--truncate empties it first), or some were refused"
+                }
+            );
+        }
+        rows += count;
+    }
+    Ok(rows)
 }
 
 /// The tables to load, and whether each is emptied first. A resumed
