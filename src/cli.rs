@@ -605,6 +605,12 @@ pub struct RestoreArgs {
     #[arg(long, value_enum, default_value_t = OnConflict::Error)]
     pub on_conflict: OnConflict,
 
+    /// Rows a table refuses (a value its column cannot take, a duplicate
+    /// key) go to DIR/TABLE.rejects.FORMAT instead of stopping the restore;
+    /// it then ends with exit 3.
+    #[arg(long, value_name = "DIR")]
+    pub reject_dir: Option<std::path::PathBuf>,
+
     /// Go on with a restore that stopped: a table holding the dump's row
     /// count is kept, any other one is emptied and loaded again; with
     /// --create, the indexes and foreign keys not there yet are added.

@@ -114,8 +114,7 @@ fn execute(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         Command::Restore(args) => {
             let plan = config::restore::RestorePlan::from_args(args)?;
-            runtime.block_on(cmd::restore::run(plan))?;
-            Ok(ExitCode::Success)
+            runtime.block_on(cmd::restore::run(plan))
         }
         Command::Snapshot(args) => {
             runtime.block_on(cmd::snapshot::run(args))?;

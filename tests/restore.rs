@@ -438,6 +438,19 @@ fn every_type_crosses_into_every_other_engine() {
                     restore
                         .fails(1)
                         .error_says(&["restevery_pg_types", "line 2", "column 'r'"]);
+                    // With --reject-dir those rows are set aside, the rest
+                    // load, the counts add up, and the exit code says so.
+                    let rejects = dir.join("rejects");
+                    let flags = ["--truncate", "--reject-dir", rejects.to_str().unwrap()];
+                    let run = place.restore(dump, &flags).fails(3);
+                    assert!(run.stderr.contains("rows were refused"), "{}", run.stderr);
+                    let refused = std::fs::read_to_string(
+                        rejects.join("public.restevery_pg_types.rejects.csv"),
+                    )
+                    .expect("the table's reject file");
+                    assert!(refused.contains("NaN"), "{refused}");
+                    let kept = place.db.count(&place.name("restevery_pg_types"));
+                    assert!(kept > 0 && kept < 5, "{kept} rows of 5 restored");
                 }
                 _ => {
                     restore.success();

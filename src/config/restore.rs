@@ -21,6 +21,9 @@ pub struct RestorePlan {
     pub indexes: bool,
     pub foreign_keys: bool,
     pub truncate: bool,
+    /// `--reject-dir`: where each table's refused rows go instead of
+    /// stopping the restore.
+    pub reject_dir: Option<PathBuf>,
     /// Keep the tables that hold the dump's rows; load the others again.
     pub resume: bool,
     pub on_conflict: OnConflict,
@@ -66,6 +69,7 @@ impl RestorePlan {
             foreign_keys: !args.no_foreign_keys,
             truncate: args.truncate,
             resume: args.resume,
+            reject_dir: args.reject_dir,
             on_conflict: args.on_conflict,
             batch: args.batch,
             progress: args.progress,

@@ -38,7 +38,24 @@ use crate::state::ImportState;
 use crate::values::TargetType;
 use crate::writer::{BatchWriter, Journal, Reconnect, Rejects, WriteOptions};
 
+/// What an import did, for a command that runs imports of its own
+/// (restore): the rows it wrote and the rows it put in the reject file.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Imported {
+    pub rows: u64,
+    pub rejected: u64,
+}
+
+/// `dbchunk import`: exit 3 when rows went to the reject file.
 pub async fn run(plan: ImportPlan) -> Result<ExitCode> {
+    let imported = import(plan).await?;
+    Ok(match imported.rejected {
+        0 => ExitCode::Success,
+        _ => ExitCode::Rejected,
+    })
+}
+
+pub async fn import(plan: ImportPlan) -> Result<Imported> {
     let label = format!("table {}", plan.table.display());
     let mut db = connect(&plan.url, true, nothing_imported(&plan)).await?;
     let looking_up = format!("while looking up {label}");
@@ -118,7 +135,7 @@ pub async fn run(plan: ImportPlan) -> Result<ExitCode> {
         Some(path) => {
             let journal = open_journal(&mut db, &plan, path, &label, &insert);
             let Some(resumed) = before_rows(&plan, &looking_up, journal).await? else {
-                return Ok(ExitCode::Success);
+                return Ok(Imported::default());
             };
             resumed
         }
@@ -221,18 +238,14 @@ pub async fn run(plan: ImportPlan) -> Result<ExitCode> {
         rejects.finish()?;
     }
     result.with_context(|| format!("importing into {label}"))?;
-    let code = match (rejected, &plan.reject_file) {
-        (0, _) | (_, None) => ExitCode::Success,
-        (n, Some(path)) => {
-            // Not plain success: said even with --quiet.
-            crate::log::info(&format!(
-                "imported {written} rows into {label}; {n} rows rejected, written to {}",
-                path.display()
-            ));
-            ExitCode::Rejected
-        }
-    };
-    if plan.verbose && code == ExitCode::Success {
+    if let (n @ 1.., Some(path)) = (rejected, &plan.reject_file) {
+        // Not plain success: said even with --quiet.
+        crate::log::info(&format!(
+            "imported {written} rows into {label}; {n} rows rejected, written to {}",
+            path.display()
+        ));
+    }
+    if plan.verbose && rejected == 0 {
         crate::log::info(&format!("imported {written} rows into {label}"));
     }
     if plan.stats {
@@ -249,7 +262,10 @@ pub async fn run(plan: ImportPlan) -> Result<ExitCode> {
         });
         crate::log::stats(&stats);
     }
-    Ok(code)
+    Ok(Imported {
+        rows: written,
+        rejected,
+    })
 }
 
 /// Opens the `--state` journal: a fresh state, or, with `--resume`, the

@@ -2,7 +2,7 @@
 //! (largest first) and running an ordinary import of its file, with the
 //! import's checks, batches and fast paths.
 
-use std::collections::VecDeque;
+use std::collections::{HashMap, VecDeque};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Mutex;
 
@@ -10,10 +10,13 @@ use anyhow::{anyhow, Context, Result};
 
 use crate::config::restore::RestorePlan;
 use crate::config::ImportPlan;
-use crate::error::ExitCode;
 use crate::format::Format;
 use crate::ident::QualifiedName;
 use crate::manifest::{Manifest, TableEntry};
+
+/// The rows each table put in its reject file (by the table's name as
+/// restored), for the count check.
+pub type Rejected = HashMap<String, u64>;
 
 /// Loads every table's files; the first failure stops the queue and is
 /// returned once the running loads end.
@@ -22,7 +25,7 @@ pub fn run(
     manifest: &Manifest,
     tables: &[(&TableEntry, bool)],
     target: &dyn Fn(&QualifiedName) -> QualifiedName,
-) -> Result<()> {
+) -> Result<Rejected> {
     let format = <Format as clap::ValueEnum>::from_str(&manifest.format, false)
         .map_err(|_| anyhow!("the manifest names an unknown format {:?}", manifest.format))?;
     let mut imports: Vec<(u64, ImportPlan)> = Vec::new();
@@ -43,13 +46,14 @@ pub fn run(
     let queue = Mutex::new(imports.into_iter().map(|(_, p)| p).collect::<VecDeque<_>>());
     let stop = AtomicBool::new(false);
     let failure: Mutex<Option<anyhow::Error>> = Mutex::new(None);
+    let rejected = Mutex::new(Rejected::new());
     std::thread::scope(|scope| {
         for number in 1..=plan.jobs {
-            let (queue, stop, failure) = (&queue, &stop, &failure);
+            let (queue, stop, failure, rejected) = (&queue, &stop, &failure, &rejected);
             std::thread::Builder::new()
                 .name(format!("dbchunk-restore-{number}"))
                 .spawn_scoped(scope, move || {
-                    if let Err(err) = work(queue, stop) {
+                    if let Err(err) = work(queue, stop, rejected) {
                         stop.store(true, Ordering::Relaxed);
                         failure.lock().expect("failure").get_or_insert(err);
                     }
@@ -59,12 +63,16 @@ pub fn run(
     });
     match failure.into_inner().expect("failure") {
         Some(err) => Err(err),
-        None => Ok(()),
+        None => Ok(rejected.into_inner().expect("rejected")),
     }
 }
 
 /// One worker: imports from the queue until it is empty or another failed.
-fn work(queue: &Mutex<VecDeque<ImportPlan>>, stop: &AtomicBool) -> Result<()> {
+fn work(
+    queue: &Mutex<VecDeque<ImportPlan>>,
+    stop: &AtomicBool,
+    rejected: &Mutex<Rejected>,
+) -> Result<()> {
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?;
@@ -73,12 +81,10 @@ fn work(queue: &Mutex<VecDeque<ImportPlan>>, stop: &AtomicBool) -> Result<()> {
             return Ok(());
         };
         let table = import.table.display();
-        let code = runtime
-            .block_on(crate::cmd::import::run(import))
+        let imported = runtime
+            .block_on(crate::cmd::import::import(import))
             .with_context(|| format!("restoring table {table}"))?;
-        if code != ExitCode::Success {
-            return Err(anyhow!("restoring table {table}: rows were refused"));
-        }
+        *rejected.lock().expect("rejected").entry(table).or_default() += imported.rejected;
     }
     Ok(())
 }
@@ -104,7 +110,10 @@ fn import_plan(
         on_conflict: plan.on_conflict,
         atomic: false,
         truncate: plan.truncate,
-        reject_file: None,
+        reject_file: plan
+            .reject_dir
+            .as_ref()
+            .map(|dir| dir.join(reject_name(&file.path, format))),
         max_errors: None,
         max_line_bytes: 64 << 20,
         state_file: None,
@@ -151,4 +160,39 @@ fn parents_first(
         ordered.push(waiting.remove(ready.unwrap_or(0)));
     }
     ordered
+}
+
+/// `public.t.csv.zst` → `public.t.rejects.csv`: a table's reject file,
+/// in the format of its input (NDJSON for Parquet, as the import writes).
+fn reject_name(file: &str, format: Format) -> String {
+    let plain = file
+        .strip_suffix(".zst")
+        .or_else(|| file.strip_suffix(".gz"))
+        .unwrap_or(file);
+    let stem = plain
+        .strip_suffix(&format!(".{}", format.name()))
+        .unwrap_or(plain);
+    let extension = match format {
+        Format::Parquet => "ndjson",
+        other => other.name(),
+    };
+    format!("{stem}.rejects.{extension}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reject_files_are_named_after_the_table_file() {
+        assert_eq!(
+            reject_name("public.t.csv.zst", Format::Csv),
+            "public.t.rejects.csv"
+        );
+        assert_eq!(reject_name("a%2Eb.tsv", Format::Tsv), "a%2Eb.rejects.tsv");
+        assert_eq!(
+            reject_name("t.parquet", Format::Parquet),
+            "t.rejects.ndjson"
+        );
+    }
 }

@@ -23,12 +23,12 @@ use crate::config::restore::RestorePlan;
 use crate::db::catalog::TableSchema;
 use crate::db::{Db, Dialect};
 use crate::engine::Engine;
-use crate::error::UsageError;
+use crate::error::{ExitCode, UsageError};
 use crate::ident::QualifiedName;
 use crate::manifest::{self, Manifest, TableEntry};
 use crate::plan::ddl::{table_ddl, Named, TableDdl, Translation};
 
-pub async fn run(plan: RestorePlan) -> Result<()> {
+pub async fn run(plan: RestorePlan) -> Result<ExitCode> {
     let started = Instant::now();
     let manifest = manifest::read(&plan.dir)?;
     let source = Engine::from_key(&manifest.engine).ok_or_else(|| {
@@ -53,9 +53,21 @@ pub async fn run(plan: RestorePlan) -> Result<()> {
         false => Vec::new(),
     };
     let loads = what_to_load(&mut db, &plan, &tables, &created, &target).await?;
-    load::run(&plan, &manifest, &loads, &target)?;
+    if let Some(dir) = &plan.reject_dir {
+        std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    }
+    let rejected = load::run(&plan, &manifest, &loads, &target)?;
     finish_created(&mut db, &plan, &created).await?;
-    let rows = check_counts(&mut db, &plan, &tables, !created.is_empty(), &target).await?;
+    let rows = check_counts(
+        &mut db,
+        &plan,
+        &tables,
+        &rejected,
+        !created.is_empty(),
+        &target,
+    )
+    .await?;
+    let refused: u64 = rejected.values().sum();
     if plan.stats {
         let seconds = started.elapsed().as_secs_f64();
         crate::log::stats(&serde_json::json!({
@@ -65,9 +77,21 @@ pub async fn run(plan: RestorePlan) -> Result<()> {
             "rows": rows,
             "seconds": (seconds * 1000.0).round() / 1000.0,
             "rows_per_sec": if seconds > 0.0 { (rows as f64 / seconds).round() } else { 0.0 },
+            "rejected": refused,
         }));
     }
-    Ok(())
+    if refused > 0 {
+        let dir = plan
+            .reject_dir
+            .as_ref()
+            .expect("rows are only refused with --reject-dir");
+        crate::log::info(&format!(
+            "restored {rows} rows; {refused} rows were refused, written to {}",
+            dir.display()
+        ));
+        return Ok(ExitCode::Rejected);
+    }
+    Ok(ExitCode::Success)
 }
 
 /// Every file is there with the size and checksum the manifest records:
@@ -93,6 +117,7 @@ async fn check_counts(
     db: &mut Db,
     plan: &RestorePlan,
     tables: &[&TableEntry],
+    rejected: &load::Rejected,
     created_any: bool,
     target: &dyn Fn(&QualifiedName) -> QualifiedName,
 ) -> Result<u64> {
@@ -103,10 +128,15 @@ async fn check_counts(
             .count_table(&name)
             .await
             .with_context(|| format!("counting the rows of table {}", name.display()))?;
-        if count != table.rows {
+        let refused = rejected.get(&name.display()).copied().unwrap_or(0);
+        if count + refused != table.rows {
             bail!(
-                "table {} holds {count} rows after the restore, and the dump has {}: {}",
+                "table {} holds {count} rows after the restore{}, and the dump has {}: {}",
                 name.display(),
+                match refused {
+                    0 => String::new(),
+                    n => format!(" and refused {n}"),
+                },
                 table.rows,
                 if plan.truncate || plan.resume || created_any {
                     "rows were added to it meanwhile, or some were refused"
