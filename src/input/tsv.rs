@@ -152,7 +152,7 @@ fn hex(d: u8) -> Option<u8> {
 
 #[cfg(test)]
 mod tests {
-    use super::super::tests::{assert_round_trip, read_all, row, AWKWARD_TEXTS};
+    use super::super::tests::{assert_round_trip, read_all, row, texts, AWKWARD_TEXTS};
     use super::*;
     use crate::cell::Cell;
     use crate::format::Format;
@@ -183,7 +183,7 @@ mod tests {
         let input = b"a\tb\n1\t2\n\\N\t\\x\xff\nx\\\ty\n3\n4\t5\n\n";
         let (names, rows) = read_all(Format::Tsv, input, true, "\\N", 64);
         assert_eq!(names, Some(vec!["a".into(), "b".into()]));
-        assert_eq!(rows[0], Ok(row(&[Cell::Text(b"1"), Cell::Text(b"2")])));
+        assert_eq!(rows[0], Ok(texts(&["1", "2"])));
         let err = rows[1].as_ref().unwrap_err();
         assert_eq!(
             err.to_string(),
@@ -194,7 +194,7 @@ mod tests {
         assert!(err.message.starts_with("backslash at the end"), "{err}");
         let err = rows[3].as_ref().unwrap_err();
         assert_eq!(err.to_string(), "line 5: expected 2 fields, found 1");
-        assert_eq!(rows[4], Ok(row(&[Cell::Text(b"4"), Cell::Text(b"5")])));
+        assert_eq!(rows[4], Ok(texts(&["4", "5"])));
         assert_eq!(rows[5].as_ref().unwrap_err().line, 7);
         assert_eq!(rows.len(), 6);
     }
@@ -204,18 +204,14 @@ mod tests {
         let input = b"\xEF\xBB\xBFa\\tb\t\\N\r\nx\ty\r\nlast\t\\N";
         let (names, rows) = read_all(Format::Tsv, input, true, "\\N", 64);
         assert_eq!(names, Some(vec!["a\tb".into(), "N\r".into()]));
-        assert_eq!(rows[0], Ok(row(&[Cell::Text(b"x"), Cell::Text(b"y\r")])));
+        assert_eq!(rows[0], Ok(texts(&["x", "y\r"])));
         assert_eq!(rows[1], Ok(row(&[Cell::Text(b"last"), Cell::Null])));
         assert_eq!(read_all(Format::Tsv, b"", true, "\\N", 64), (None, vec![]));
         // One column: an empty line is one empty string; the final newline ends it.
         let (_, rows) = read_all(Format::Tsv, b"a\n\n\\N\n", false, "\\N", 64);
         assert_eq!(
             rows,
-            vec![
-                Ok(row(&[Cell::Text(b"a")])),
-                Ok(row(&[Cell::Text(b"")])),
-                Ok(vec![None])
-            ]
+            vec![Ok(texts(&["a"])), Ok(texts(&[""])), Ok(vec![None])]
         );
     }
 }
