@@ -484,29 +484,21 @@ mod tests {
     #[test]
     fn bit_strings_and_sets_cross_as_what_they_are() {
         let other = |t: &str| column("c", t, ColType::Other);
-        let ty = |c: &ColumnSchema, from, to| column_type(c, false, how(from, to)).unwrap();
-        assert_eq!(
-            ty(&other("bit(10)"), Engine::Mysql, Engine::Postgres),
-            "bit(10)"
-        );
-        assert_eq!(
-            ty(&other("bit varying(7)"), Engine::Postgres, Engine::Mysql),
-            "bit(7)"
-        );
-        assert_eq!(
-            ty(&other("set('x','y')"), Engine::Mysql, Engine::Postgres),
-            "text"
-        );
-        assert_eq!(
-            ty(&other("bit(3)"), Engine::Postgres, Engine::Sqlite),
-            "TEXT"
-        );
-        assert!(column_type(
+        for (declared, from, to, want) in [
+            ("bit(10)", Engine::Mysql, Engine::Postgres, "bit(10)"),
+            ("bit varying(7)", Engine::Postgres, Engine::Mysql, "bit(7)"),
+            ("set('x','y')", Engine::Mysql, Engine::Postgres, "text"),
+            ("bit(3)", Engine::Postgres, Engine::Sqlite, "TEXT"),
+        ] {
+            let ty = column_type(&other(declared), false, how(from, to)).unwrap();
+            assert_eq!(ty, want, "{declared} from {from:?} to {to:?}");
+        }
+        let too_wide = column_type(
             &other("bit(65)"),
             false,
-            how(Engine::Postgres, Engine::Mysql)
-        )
-        .is_err());
+            how(Engine::Postgres, Engine::Mysql),
+        );
+        assert!(too_wide.is_err());
     }
 
     #[test]
