@@ -163,9 +163,9 @@ mod tests {
         read_all(Format::Csv, input.as_bytes(), header, "", 1 << 20).1
     }
 
-    fn err_at(rows: &Rows, index: usize) -> (u64, Option<usize>, String) {
+    fn err_at(rows: &Rows, index: usize) -> (u64, Option<usize>, &str) {
         let err = rows[index].as_ref().unwrap_err();
-        (err.line, err.column, err.message.clone())
+        (err.line, err.column, &err.message)
     }
 
     #[test]
@@ -194,10 +194,7 @@ mod tests {
         assert_eq!(rows[0], Ok(texts(&["x\ny", "1"])));
         assert_eq!(rows[1], Ok(texts(&["p\r\nq", "2"])));
         assert_eq!(rows[2], Ok(texts(&["3", "z\""])));
-        assert_eq!(
-            err_at(&rows, 3),
-            (7, None, "expected 2 fields, found 1".into())
-        );
+        assert_eq!(err_at(&rows, 3), (7, None, "expected 2 fields, found 1"));
     }
 
     #[test]
@@ -215,23 +212,14 @@ mod tests {
     fn wrong_field_count_is_reported_and_skipped() {
         let rows = csv("a,b,c\n1,2,3\n4,5,6\n7,8\n9,10,11\n", true);
         assert_eq!(rows.len(), 4);
-        assert_eq!(
-            err_at(&rows, 2),
-            (4, None, "expected 3 fields, found 2".into())
-        );
+        assert_eq!(err_at(&rows, 2), (4, None, "expected 3 fields, found 2"));
         assert_eq!(rows[3], Ok(texts(&["9", "10", "11"])));
         // Without a header the first record sets the count; a blank line is one field.
         let rows = csv("1,2\n\n3,4\n", false);
-        assert_eq!(
-            err_at(&rows, 1),
-            (2, None, "expected 2 fields, found 1".into())
-        );
+        assert_eq!(err_at(&rows, 1), (2, None, "expected 2 fields, found 1"));
         assert!(rows[2].is_ok());
         let rows = csv("1,2,3,4,5\n1,2,3,4,5,6,7\n", false);
-        assert_eq!(
-            err_at(&rows, 1),
-            (2, None, "expected 5 fields, found 7".into())
-        );
+        assert_eq!(err_at(&rows, 1), (2, None, "expected 5 fields, found 7"));
     }
 
     #[test]
@@ -261,7 +249,7 @@ mod tests {
         let rows = csv("a,b\n1,2\n\"ok\"x,2\n\"a\nb\" ,3\n5,6\n", true);
         assert_eq!(
             err_at(&rows, 1),
-            (3, Some(1), "text after the closing quote of a field".into())
+            (3, Some(1), "text after the closing quote of a field")
         );
         assert_eq!(err_at(&rows, 2).0, 5);
         assert_eq!(rows[3], Ok(texts(&["5", "6"])));
