@@ -46,6 +46,23 @@ pub enum ColType {
     Other,
 }
 
+/// The types whose [`ColType::name`] carries no size or precision.
+const UNSIZED: [ColType; 13] = [
+    ColType::Bool,
+    ColType::Float32,
+    ColType::Float64,
+    ColType::Date,
+    ColType::Time,
+    ColType::Timestamp { utc: false },
+    ColType::Timestamp { utc: true },
+    ColType::Text,
+    ColType::Enum,
+    ColType::Binary,
+    ColType::Uuid,
+    ColType::Json,
+    ColType::Other,
+];
+
 impl ColType {
     /// A PostgreSQL column from its catalog: `typname` (`int4`,
     /// `timestamptz`), `format_type()` (`numeric(10,2)`), and whether it is
@@ -57,13 +74,12 @@ impl ColType {
         if is_enum {
             return ColType::Enum;
         }
-        let int = |bits, signed| ColType::Int { bits, signed };
         match typname {
             "bool" => ColType::Bool,
-            "int2" => int(16, true),
-            "int4" => int(32, true),
-            "int8" => int(64, true),
-            "oid" => int(32, false),
+            "int2" => ColType::int(16, true),
+            "int4" => ColType::int(32, true),
+            "int8" => ColType::int(64, true),
+            "oid" => ColType::int(32, false),
             "float4" => ColType::Float32,
             "float8" => ColType::Float64,
             "numeric" => precision_scale(formatted).map_or(ColType::Other, |(precision, scale)| {
@@ -90,10 +106,7 @@ impl ColType {
         let decl = declared.to_ascii_uppercase();
         let name = decl.split('(').next().unwrap_or("").trim();
         if decl.contains("INT") {
-            ColType::Int {
-                bits: 64,
-                signed: true,
-            }
+            ColType::int(64, true)
         } else if decl.contains("CHAR") || decl.contains("CLOB") || decl.contains("TEXT") {
             ColType::Text
         } else if decl.contains("BLOB") {
@@ -120,16 +133,12 @@ impl ColType {
     pub fn mysql(data_type: &str, column_type: &str) -> ColType {
         let column_type = column_type.to_ascii_lowercase();
         let signed = !column_type.contains("unsigned");
-        let int = |bits| ColType::Int { bits, signed };
         match data_type.to_ascii_lowercase().as_str() {
-            "tinyint" => int(8),
-            "smallint" => int(16),
-            "mediumint" | "int" | "integer" => int(32),
-            "bigint" => int(64),
-            "year" => ColType::Int {
-                bits: 16,
-                signed: true,
-            },
+            "tinyint" => ColType::int(8, signed),
+            "smallint" => ColType::int(16, signed),
+            "mediumint" | "int" | "integer" => ColType::int(32, signed),
+            "bigint" => ColType::int(64, signed),
+            "year" => ColType::int(16, true),
             "float" => ColType::Float32,
             "double" | "real" => ColType::Float64,
             "decimal" | "numeric" => {
@@ -184,7 +193,7 @@ impl ColType {
                 .parse()
                 .ok()
                 .filter(|b| [8, 16, 32, 64].contains(b))?;
-            Some(ColType::Int { bits, signed })
+            Some(ColType::int(bits, signed))
         };
         if let Some(bits) = name.strip_prefix("uint") {
             return int(bits, false);
@@ -196,22 +205,12 @@ impl ColType {
             let (precision, scale) = precision_scale(name)?;
             return Some(ColType::Decimal { precision, scale });
         }
-        Some(match name {
-            "bool" => ColType::Bool,
-            "float32" => ColType::Float32,
-            "float64" => ColType::Float64,
-            "date" => ColType::Date,
-            "time" => ColType::Time,
-            "timestamp" => ColType::Timestamp { utc: false },
-            "timestamptz" => ColType::Timestamp { utc: true },
-            "text" => ColType::Text,
-            "enum" => ColType::Enum,
-            "binary" => ColType::Binary,
-            "uuid" => ColType::Uuid,
-            "json" => ColType::Json,
-            "other" => ColType::Other,
-            _ => return None,
-        })
+        UNSIZED.into_iter().find(|ty| ty.name() == name)
+    }
+
+    /// A whole number of `bits` bits.
+    pub const fn int(bits: u8, signed: bool) -> ColType {
+        ColType::Int { bits, signed }
     }
 
     /// Whether values of this type are character data, which must be
@@ -269,34 +268,15 @@ mod tests {
 
     #[test]
     fn portable_names_read_back() {
-        let all = [
-            ColType::Bool,
-            ColType::Int {
-                bits: 8,
-                signed: false,
-            },
-            ColType::Int {
-                bits: 64,
-                signed: true,
-            },
-            ColType::Float32,
-            ColType::Float64,
+        let sized = [
+            ColType::int(8, false),
+            ColType::int(64, true),
             ColType::Decimal {
                 precision: 38,
                 scale: 9,
             },
-            ColType::Date,
-            ColType::Time,
-            ColType::Timestamp { utc: false },
-            ColType::Timestamp { utc: true },
-            ColType::Text,
-            ColType::Enum,
-            ColType::Binary,
-            ColType::Uuid,
-            ColType::Json,
-            ColType::Other,
         ];
-        for ty in all {
+        for ty in UNSIZED.into_iter().chain(sized) {
             assert_eq!(ColType::from_name(&ty.name()), Some(ty), "{}", ty.name());
         }
         assert_eq!(ColType::from_name("int12"), None);
@@ -307,10 +287,7 @@ mod tests {
     fn mysql_reads_unsigned_and_decimals_from_the_column_type() {
         assert_eq!(
             ColType::mysql("int", "int(10) unsigned"),
-            ColType::Int {
-                bits: 32,
-                signed: false
-            }
+            ColType::int(32, false)
         );
         assert_eq!(
             ColType::mysql("decimal", "decimal(12,3)"),
@@ -329,13 +306,7 @@ mod tests {
 
     #[test]
     fn sqlite_follows_affinity() {
-        assert_eq!(
-            ColType::sqlite("BIGINT"),
-            ColType::Int {
-                bits: 64,
-                signed: true
-            }
-        );
+        assert_eq!(ColType::sqlite("BIGINT"), ColType::int(64, true));
         assert_eq!(ColType::sqlite("varchar(20)"), ColType::Text);
         assert_eq!(ColType::sqlite("DOUBLE PRECISION"), ColType::Float64);
         assert_eq!(ColType::sqlite("decimal(10,2)"), ColType::Float64);

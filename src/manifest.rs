@@ -323,6 +323,7 @@ pub fn read_journal(text: &str) -> Vec<TableEntry> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::testing::assert_contains;
 
     fn entry() -> TableEntry {
         TableEntry {
@@ -334,10 +335,7 @@ mod tests {
                 columns: vec![ColumnSchema {
                     name: "id".into(),
                     engine_type: "bigint".into(),
-                    portable: ColType::Int {
-                        bits: 64,
-                        signed: true,
-                    },
+                    portable: ColType::int(64, true),
                     nullable: false,
                     default: None,
                     auto_increment: true,
@@ -404,7 +402,7 @@ mod tests {
     fn a_newer_manifest_is_refused() {
         let mut value = json!({"dbchunk_manifest": MANIFEST_VERSION + 1});
         let err = Manifest::from_json(&value).unwrap_err().to_string();
-        assert!(err.contains("newer"), "{err}");
+        assert_contains(&err, "newer");
         value = json!({});
         assert!(Manifest::from_json(&value).is_err());
     }

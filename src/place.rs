@@ -159,6 +159,7 @@ fn named(path: &Path, e: io::Error) -> io::Error {
 #[cfg(all(test, unix))]
 mod tests {
     use super::*;
+    use crate::testing::assert_contains;
     use std::os::unix::fs::symlink;
 
     #[test]
@@ -193,7 +194,7 @@ mod tests {
         );
         let dir = tempfile::tempdir().unwrap();
         let err = Place::of(dir.path()).unwrap_err();
-        assert!(err.to_string().contains("is a directory"), "{err}");
+        assert_contains(&err.to_string(), "is a directory");
         symlink("loop", dir.path().join("loop")).unwrap();
         assert!(Place::of(&dir.path().join("loop")).is_err());
     }

@@ -7,3 +7,9 @@ pub fn written(write: impl FnOnce(&mut Vec<u8>)) -> String {
     write(&mut out);
     String::from_utf8(out).unwrap()
 }
+
+/// Asserts that `text` holds `part`, showing all of `text` when it does not.
+#[track_caller]
+pub fn assert_contains(text: &str, part: &str) {
+    assert!(text.contains(part), "{part:?} is not in:\n{text}");
+}

@@ -475,6 +475,7 @@ pub fn parse_source(source: &SourceOpts, engine: Engine) -> Result<Source, Usage
 mod tests {
     use super::*;
     use crate::cli::{Cli, Command};
+    use crate::testing::assert_contains;
     use clap::Parser;
 
     fn plan(args: &[&str]) -> Result<ExportPlan, UsageError> {
@@ -491,7 +492,7 @@ mod tests {
         let err = plan(&["--url", "mysql://r@h/db", "-t", "t", "--strategy", "copy"])
             .err()
             .unwrap();
-        assert!(err.0.contains("needs PostgreSQL"), "{err}");
+        assert_contains(&err.0, "needs PostgreSQL");
         assert!(plan(&["--url", "postgres://r@h/db", "-t", "t", "--strategy", "copy"]).is_ok());
     }
 
@@ -531,11 +532,7 @@ mod tests {
         ])
         .err()
         .unwrap();
-        assert!(
-            err.0
-                .contains("--row-group-size applies to --format parquet"),
-            "{err}"
-        );
+        assert_contains(&err.0, "--row-group-size applies to --format parquet");
     }
 
     #[test]

@@ -27,6 +27,18 @@ use crate::ident::QualifiedName;
 use crate::plan::{Select, Statement};
 use crate::url::DbUrl;
 
+/// `$call` on whichever engine `$db` is, awaited on PostgreSQL and MySQL
+/// (rusqlite is synchronous): the dispatch of most of `Db`'s methods.
+macro_rules! on_engine {
+    ($self:ident, $db:ident => $call:expr) => {
+        match $self {
+            Db::Postgres($db) => $call.await,
+            Db::Mysql($db) => $call.await,
+            Db::Sqlite($db) => $call,
+        }
+    };
+}
+
 pub enum Db {
     Postgres(postgres::Postgres),
     Mysql(mysql::Mysql),
@@ -52,20 +64,12 @@ impl Db {
     }
 
     pub async fn describe_target(&mut self, table: &QualifiedName) -> Result<TargetTable> {
-        match self {
-            Db::Postgres(db) => db.describe_target(table).await,
-            Db::Mysql(db) => db.describe_target(table).await,
-            Db::Sqlite(db) => db.describe_target(table),
-        }
+        on_engine!(self, db => db.describe_target(table))
     }
 
     /// Runs statements that return no rows (`BEGIN`, `SAVEPOINT`, ...).
     pub async fn execute(&mut self, sql: &str) -> Result<()> {
-        match self {
-            Db::Postgres(db) => db.execute(sql).await,
-            Db::Mysql(db) => db.execute(sql).await,
-            Db::Sqlite(db) => db.execute(sql),
-        }
+        on_engine!(self, db => db.execute(sql))
     }
 
     /// The open transaction's id, where the engine can later tell whether
@@ -93,11 +97,7 @@ impl Db {
         insert: &crate::plan::insert::Insert,
         rows: &[Vec<crate::values::Value>],
     ) -> Result<u64> {
-        match self {
-            Db::Postgres(db) => db.insert(insert, rows).await,
-            Db::Mysql(db) => db.insert(insert, rows).await,
-            Db::Sqlite(db) => db.insert(insert, rows),
-        }
+        on_engine!(self, db => db.insert(insert, rows))
     }
 
     /// Writes `rows` the fastest way `strategy` names. Only PostgreSQL has
@@ -129,20 +129,12 @@ impl Db {
     /// The base tables of `schema` (PostgreSQL: else the search path's
     /// schemas; MySQL: else the URL's database; SQLite: else `main`).
     pub async fn list_tables(&mut self, schema: Option<&str>) -> Result<Vec<QualifiedName>> {
-        match self {
-            Db::Postgres(db) => db.list_tables(schema).await,
-            Db::Mysql(db) => db.list_tables(schema).await,
-            Db::Sqlite(db) => db.list_tables(schema),
-        }
+        on_engine!(self, db => db.list_tables(schema))
     }
 
     /// A table's columns, keys, indexes and foreign keys.
     pub async fn table_schema(&mut self, table: &QualifiedName) -> Result<catalog::TableSchema> {
-        match self {
-            Db::Postgres(db) => db.table_schema(table).await,
-            Db::Mysql(db) => db.table_schema(table).await,
-            Db::Sqlite(db) => db.table_schema(table),
-        }
+        on_engine!(self, db => db.table_schema(table))
     }
 
     /// `COUNT(*)` of a whole table.
@@ -170,11 +162,7 @@ impl Db {
     }
 
     pub async fn describe(&mut self, request: &Request) -> Result<Relation> {
-        match self {
-            Db::Postgres(db) => db.describe(request).await,
-            Db::Mysql(db) => db.describe(request).await,
-            Db::Sqlite(db) => db.describe(request),
-        }
+        on_engine!(self, db => db.describe(request))
     }
 
     /// Runs one chunk statement, binding `after` to its parameters.
@@ -185,11 +173,7 @@ impl Db {
         after: Option<&Key>,
         sink: &mut impl RowSink,
     ) -> Result<ChunkRead> {
-        match self {
-            Db::Postgres(db) => db.read_chunk(relation, statement, after, sink).await,
-            Db::Mysql(db) => db.read_chunk(relation, statement, after, sink).await,
-            Db::Sqlite(db) => db.read_chunk(relation, statement, after, sink),
-        }
+        on_engine!(self, db => db.read_chunk(relation, statement, after, sink))
     }
 
     /// The key of row `n` in key order, read with a one-row offset query
@@ -232,31 +216,19 @@ impl Db {
         fetch: u64,
         sink: &mut impl RowSink,
     ) -> Result<()> {
-        match self {
-            Db::Postgres(db) => db.stream(relation, sql, fetch, sink).await,
-            Db::Mysql(db) => db.stream(relation, sql, fetch, sink).await,
-            Db::Sqlite(db) => db.stream(relation, sql, fetch, sink),
-        }
+        on_engine!(self, db => db.stream(relation, sql, fetch, sink))
     }
 
     /// The engine's query plan for `statement`, as text.
     pub async fn explain(&mut self, statement: &Statement, after: Option<&Key>) -> Result<String> {
-        match self {
-            Db::Postgres(db) => db.explain(statement, after).await,
-            Db::Mysql(db) => db.explain(statement, after).await,
-            Db::Sqlite(db) => db.explain(statement, after),
-        }
+        on_engine!(self, db => db.explain(statement, after))
     }
 
     /// A fast estimate of how many rows `SELECT ... FROM from WHERE filter`
     /// returns, from the planner or the catalog. `None` when the engine has
     /// no cheap way to tell.
     pub async fn estimate(&mut self, select: &Select) -> Result<Option<u64>> {
-        match self {
-            Db::Postgres(db) => db.estimate(select).await,
-            Db::Mysql(db) => db.estimate(select).await,
-            Db::Sqlite(db) => db.estimate(select),
-        }
+        on_engine!(self, db => db.estimate(select))
     }
 
     /// The planner's estimate of how many rows the export's own query
@@ -298,11 +270,7 @@ impl Db {
     /// The first row of a statement, in the form each engine binds back
     /// as a [`Key`] (and writes as SQL literals); `None` without a row.
     pub async fn first_row(&mut self, sql: &str) -> Result<Option<Key>> {
-        match self {
-            Db::Postgres(db) => db.first_row(sql).await,
-            Db::Mysql(db) => db.first_row(sql).await,
-            Db::Sqlite(db) => db.first_row(sql),
-        }
+        on_engine!(self, db => db.first_row(sql))
     }
 
     /// Every row of a statement, each in the form [`Db::first_row`] gives.
@@ -316,11 +284,7 @@ impl Db {
 
     /// Runs a statement that returns one integer.
     async fn count_sql(&mut self, sql: &str) -> Result<u64> {
-        match self {
-            Db::Postgres(db) => db.count(sql).await,
-            Db::Mysql(db) => db.count(sql).await,
-            Db::Sqlite(db) => db.count(sql),
-        }
+        on_engine!(self, db => db.count(sql))
     }
 }
 

@@ -337,6 +337,7 @@ pub(crate) fn encode_rows<'a>(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::testing::assert_contains;
 
     pub(super) fn encode(format: Format, null: &str, rows: &[&[Cell<'_>]]) -> String {
         String::from_utf8(encode_rows(format, null, rows)).unwrap()
@@ -353,7 +354,7 @@ mod tests {
         assert_eq!(Format::from_path(".hidden"), Ok(None));
         let unknown = Format::from_path("x.txt").unwrap_err();
         assert_eq!(unknown, UnknownExtension("txt".into()));
-        assert!(unknown.to_string().contains(".csv, .tsv"), "{unknown}");
+        assert_contains(&unknown.to_string(), ".csv, .tsv");
         assert_eq!(Format::from_path("x.Parquet"), Ok(Some(Format::Parquet)));
     }
 

@@ -146,6 +146,6 @@ mod tests {
         let mut encoder = Encoder::new(Format::Ndjson, &columns, "");
         encoder.cell(Cell::Text(b"ok\xff"));
         let err = encoder.end_row().unwrap_err();
-        assert!(err.contains("not valid UTF-8"), "{err}");
+        crate::testing::assert_contains(&err, "not valid UTF-8");
     }
 }

@@ -281,7 +281,7 @@ fn not_an_object(s: &[u8], i: usize, stack: &mut Vec<u8>) -> Refusal {
 
 #[cfg(test)]
 mod tests {
-    use super::super::tests::{assert_round_trip, read_all, row, Rows};
+    use super::super::tests::{assert_round_trip, read_all, row, texts, Rows};
     use super::super::{Reader, Record};
     use crate::cell::Cell;
     use crate::format::Format;
@@ -333,14 +333,7 @@ mod tests {
                      {\"a\":1,\"x\":2}\n{\"a\":1,\"a\":2}\n{}\n";
         let (names, rows) = ndjson(input);
         assert_eq!(names, Some(vec!["a".into(), "b".into(), "c".into()]));
-        assert_eq!(
-            rows[0],
-            Ok(row(&[
-                Cell::Text(b"1"),
-                Cell::Text(b"x"),
-                Cell::Text(b"[1, {}]")
-            ]))
-        );
+        assert_eq!(rows[0], Ok(texts(&["1", "x", "[1, {}]"])));
         assert_eq!(
             rows[1],
             Ok(row(&[Cell::Text(b"-0.0"), Cell::Null, Cell::Text(b"true")]))

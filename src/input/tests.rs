@@ -29,6 +29,11 @@ pub(super) fn row(cells: &[Cell<'_>]) -> Fields {
         .collect()
 }
 
+/// The fields of a row of texts, none of them NULL.
+pub(super) fn texts(fields: &[&str]) -> Fields {
+    fields.iter().map(|f| Some(f.as_bytes().to_vec())).collect()
+}
+
 /// Field texts that CSV must quote or TSV escape (separators, quotes,
 /// line ends, backslashes, end markers, the spellings of NULL), for the
 /// readers' round trips of export output.

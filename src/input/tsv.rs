@@ -152,10 +152,15 @@ fn hex(d: u8) -> Option<u8> {
 
 #[cfg(test)]
 mod tests {
-    use super::super::tests::{assert_round_trip, read_all, row, AWKWARD_TEXTS};
+    use super::super::tests::{assert_round_trip, read_all, row, texts, Rows, AWKWARD_TEXTS};
     use super::*;
     use crate::cell::Cell;
     use crate::format::Format;
+
+    /// The header's names and the rows of `input`, NULL written `\N`.
+    fn tsv(input: &[u8], header: bool) -> (Option<Vec<String>>, Rows) {
+        read_all(Format::Tsv, input, header, "\\N", 64)
+    }
 
     #[test]
     fn round_trip_of_export_output() {
@@ -180,10 +185,9 @@ mod tests {
 
     #[test]
     fn errors_name_line_and_column() {
-        let input = b"a\tb\n1\t2\n\\N\t\\x\xff\nx\\\ty\n3\n4\t5\n\n";
-        let (names, rows) = read_all(Format::Tsv, input, true, "\\N", 64);
+        let (names, rows) = tsv(b"a\tb\n1\t2\n\\N\t\\x\xff\nx\\\ty\n3\n4\t5\n\n", true);
         assert_eq!(names, Some(vec!["a".into(), "b".into()]));
-        assert_eq!(rows[0], Ok(row(&[Cell::Text(b"1"), Cell::Text(b"2")])));
+        assert_eq!(rows[0], Ok(texts(&["1", "2"])));
         let err = rows[1].as_ref().unwrap_err();
         assert_eq!(
             err.to_string(),
@@ -194,28 +198,23 @@ mod tests {
         assert!(err.message.starts_with("backslash at the end"), "{err}");
         let err = rows[3].as_ref().unwrap_err();
         assert_eq!(err.to_string(), "line 5: expected 2 fields, found 1");
-        assert_eq!(rows[4], Ok(row(&[Cell::Text(b"4"), Cell::Text(b"5")])));
+        assert_eq!(rows[4], Ok(texts(&["4", "5"])));
         assert_eq!(rows[5].as_ref().unwrap_err().line, 7);
         assert_eq!(rows.len(), 6);
     }
 
     #[test]
     fn header_is_decoded_and_raw_cr_is_data() {
-        let input = b"\xEF\xBB\xBFa\\tb\t\\N\r\nx\ty\r\nlast\t\\N";
-        let (names, rows) = read_all(Format::Tsv, input, true, "\\N", 64);
+        let (names, rows) = tsv(b"\xEF\xBB\xBFa\\tb\t\\N\r\nx\ty\r\nlast\t\\N", true);
         assert_eq!(names, Some(vec!["a\tb".into(), "N\r".into()]));
-        assert_eq!(rows[0], Ok(row(&[Cell::Text(b"x"), Cell::Text(b"y\r")])));
+        assert_eq!(rows[0], Ok(texts(&["x", "y\r"])));
         assert_eq!(rows[1], Ok(row(&[Cell::Text(b"last"), Cell::Null])));
-        assert_eq!(read_all(Format::Tsv, b"", true, "\\N", 64), (None, vec![]));
+        assert_eq!(tsv(b"", true), (None, vec![]));
         // One column: an empty line is one empty string; the final newline ends it.
-        let (_, rows) = read_all(Format::Tsv, b"a\n\n\\N\n", false, "\\N", 64);
+        let (_, rows) = tsv(b"a\n\n\\N\n", false);
         assert_eq!(
             rows,
-            vec![
-                Ok(row(&[Cell::Text(b"a")])),
-                Ok(row(&[Cell::Text(b"")])),
-                Ok(vec![None])
-            ]
+            vec![Ok(texts(&["a"])), Ok(texts(&[""])), Ok(vec![None])]
         );
     }
 }

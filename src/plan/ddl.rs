@@ -283,23 +283,20 @@ pub fn column_type(
             },
         }
     };
+    // The simple cases: the type's name on PostgreSQL, MySQL, SQLite.
+    let by_engine = |postgres: &str, mysql: &str, sqlite: &str| -> String {
+        match how.target {
+            Engine::Postgres => postgres,
+            Engine::Mysql => mysql,
+            Engine::Sqlite => sqlite,
+        }
+        .into()
+    };
     Ok(match portable {
-        ColType::Bool => match how.target {
-            Engine::Postgres => "boolean".into(),
-            Engine::Mysql => "tinyint(1)".into(),
-            Engine::Sqlite => "BOOLEAN".into(),
-        },
+        ColType::Bool => by_engine("boolean", "tinyint(1)", "BOOLEAN"),
         ColType::Int { bits, signed } => int(bits, signed),
-        ColType::Float32 => match how.target {
-            Engine::Postgres => "real".into(),
-            Engine::Mysql => "float".into(),
-            Engine::Sqlite => "REAL".into(),
-        },
-        ColType::Float64 => match how.target {
-            Engine::Postgres => "double precision".into(),
-            Engine::Mysql => "double".into(),
-            Engine::Sqlite => "REAL".into(),
-        },
+        ColType::Float32 => by_engine("real", "float", "REAL"),
+        ColType::Float64 => by_engine("double precision", "double", "REAL"),
         ColType::Decimal { precision, scale } => match how.target {
             Engine::Postgres => format!("numeric({precision},{scale})"),
             Engine::Mysql if precision <= 65 && scale <= 30 => {
@@ -310,20 +307,13 @@ pub fn column_type(
             // digits are kept as text.
             Engine::Sqlite => "TEXT".into(),
         },
-        ColType::Date => match how.target {
-            Engine::Sqlite => "DATE".into(),
-            _ => "date".into(),
-        },
+        ColType::Date => by_engine("date", "date", "DATE"),
         // MySQL's TIME is a duration (-838:59:59 to 838:59:59), which
         // PostgreSQL's time of day cannot hold: its interval can.
         ColType::Time if how.source == Engine::Mysql && how.target == Engine::Postgres => {
             "interval".into()
         }
-        ColType::Time => match how.target {
-            Engine::Postgres => "time".into(),
-            Engine::Mysql => "time(6)".into(),
-            Engine::Sqlite => "TIME".into(),
-        },
+        ColType::Time => by_engine("time", "time(6)", "TIME"),
         ColType::Timestamp { utc } => match (how.target, utc) {
             (Engine::Postgres, false) => "timestamp".into(),
             (Engine::Postgres, true) => "timestamptz".into(),
@@ -339,16 +329,8 @@ pub fn column_type(
             Engine::Mysql => "longblob".into(),
             Engine::Sqlite => "BLOB".into(),
         },
-        ColType::Uuid => match how.target {
-            Engine::Postgres => "uuid".into(),
-            Engine::Mysql => "char(36)".into(),
-            Engine::Sqlite => "TEXT".into(),
-        },
-        ColType::Json => match how.target {
-            Engine::Postgres => "jsonb".into(),
-            Engine::Mysql => "json".into(),
-            Engine::Sqlite => "TEXT".into(),
-        },
+        ColType::Uuid => by_engine("uuid", "char(36)", "TEXT"),
+        ColType::Json => by_engine("jsonb", "json", "TEXT"),
         ColType::Other if how.unmapped_as_text => text(None),
         ColType::Other => return Err(unmapped()),
     })
@@ -434,6 +416,7 @@ fn default(column: &ColumnSchema, how: Translation) -> Option<Result<String, ()>
 mod tests {
     use super::*;
     use crate::db::catalog::{ForeignKey, IndexSchema};
+    use crate::testing::assert_contains;
 
     fn column(name: &str, engine_type: &str, portable: ColType) -> ColumnSchema {
         ColumnSchema {
@@ -470,25 +453,17 @@ mod tests {
     #[test]
     fn unsigned_integers_widen_on_postgresql() {
         let my_to_pg = how(Engine::Mysql, Engine::Postgres);
-        let unsigned = |bits| ColType::Int {
-            bits,
-            signed: false,
-        };
         let ty = |c: &ColumnSchema| column_type(c, false, my_to_pg).unwrap();
-        assert_eq!(ty(&column("a", "int(10) unsigned", unsigned(32))), "bigint");
         assert_eq!(
-            ty(&column("a", "bigint(20) unsigned", unsigned(64))),
+            ty(&column("a", "int(10) unsigned", ColType::int(32, false))),
+            "bigint"
+        );
+        assert_eq!(
+            ty(&column("a", "bigint(20) unsigned", ColType::int(64, false))),
             "numeric(20,0)"
         );
         assert_eq!(
-            ty(&column(
-                "a",
-                "tinyint(1)",
-                ColType::Int {
-                    bits: 8,
-                    signed: true
-                }
-            )),
+            ty(&column("a", "tinyint(1)", ColType::int(8, true))),
             "smallint"
         );
         assert_eq!(
@@ -509,29 +484,21 @@ mod tests {
     #[test]
     fn bit_strings_and_sets_cross_as_what_they_are() {
         let other = |t: &str| column("c", t, ColType::Other);
-        let ty = |c: &ColumnSchema, from, to| column_type(c, false, how(from, to)).unwrap();
-        assert_eq!(
-            ty(&other("bit(10)"), Engine::Mysql, Engine::Postgres),
-            "bit(10)"
-        );
-        assert_eq!(
-            ty(&other("bit varying(7)"), Engine::Postgres, Engine::Mysql),
-            "bit(7)"
-        );
-        assert_eq!(
-            ty(&other("set('x','y')"), Engine::Mysql, Engine::Postgres),
-            "text"
-        );
-        assert_eq!(
-            ty(&other("bit(3)"), Engine::Postgres, Engine::Sqlite),
-            "TEXT"
-        );
-        assert!(column_type(
+        for (declared, from, to, want) in [
+            ("bit(10)", Engine::Mysql, Engine::Postgres, "bit(10)"),
+            ("bit varying(7)", Engine::Postgres, Engine::Mysql, "bit(7)"),
+            ("set('x','y')", Engine::Mysql, Engine::Postgres, "text"),
+            ("bit(3)", Engine::Postgres, Engine::Sqlite, "TEXT"),
+        ] {
+            let ty = column_type(&other(declared), false, how(from, to)).unwrap();
+            assert_eq!(ty, want, "{declared} from {from:?} to {to:?}");
+        }
+        let too_wide = column_type(
             &other("bit(65)"),
             false,
-            how(Engine::Postgres, Engine::Mysql)
-        )
-        .is_err());
+            how(Engine::Postgres, Engine::Mysql),
+        );
+        assert!(too_wide.is_err());
     }
 
     #[test]
@@ -574,14 +541,7 @@ mod tests {
                 ColumnSchema {
                     auto_increment: true,
                     nullable: false,
-                    ..column(
-                        "id",
-                        "bigint",
-                        ColType::Int {
-                            bits: 64,
-                            signed: true,
-                        },
-                    )
+                    ..column("id", "bigint", ColType::int(64, true))
                 },
                 column("x", "character varying(20)", ColType::Text),
             ],
@@ -612,25 +572,14 @@ mod tests {
         let ddl = ddl_of(&table, &target, Engine::Postgres, Engine::Mysql);
         assert!(ddl.indexes.is_empty());
         assert_eq!(ddl.left_out.len(), 1);
-        assert!(
-            ddl.create.contains("`id` bigint NOT NULL AUTO_INCREMENT"),
-            "{}",
-            ddl.create
-        );
+        assert_contains(&ddl.create, "`id` bigint NOT NULL AUTO_INCREMENT");
     }
 
     #[test]
     fn foreign_keys_come_after_the_rows_except_on_sqlite() {
         let table = TableSchema {
             name: unqualified("child"),
-            columns: vec![column(
-                "pid",
-                "int(11)",
-                ColType::Int {
-                    bits: 32,
-                    signed: true,
-                },
-            )],
+            columns: vec![column("pid", "int(11)", ColType::int(32, true))],
             primary_key: vec![],
             indexes: vec![],
             foreign_keys: vec![ForeignKey {
@@ -656,11 +605,7 @@ mod tests {
         );
         let lite = ddl_of(&table, &target, Engine::Mysql, Engine::Sqlite);
         assert!(lite.foreign_keys.is_empty());
-        assert!(
-            lite.create.contains("REFERENCES \"parent\""),
-            "{}",
-            lite.create
-        );
+        assert_contains(&lite.create, "REFERENCES \"parent\"");
     }
 
     #[test]
@@ -679,16 +624,7 @@ mod tests {
             Some(Ok("CURRENT_TIMESTAMP".into()))
         );
         assert_eq!(
-            default(
-                &with(
-                    "42",
-                    ColType::Int {
-                        bits: 32,
-                        signed: true
-                    }
-                ),
-                pg_to_my
-            ),
+            default(&with("42", ColType::int(32, true)), pg_to_my),
             Some(Ok("42".into()))
         );
         assert_eq!(

@@ -158,6 +158,7 @@ impl Value {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::testing::assert_contains;
 
     fn ok(text: &str, target: TargetType) -> Value {
         parse(Some(text.as_bytes()), target).unwrap()
@@ -213,7 +214,7 @@ mod tests {
             "2024-05-26T25:00:00",
             TargetType::Timestamp { zoned: false },
         );
-        assert!(bad.contains("not a timestamp"), "{bad}");
+        assert_contains(&bad, "not a timestamp");
         assert!(err(
             "2024-02-30T00:00:00",
             TargetType::Timestamp { zoned: false }

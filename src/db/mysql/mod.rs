@@ -477,17 +477,13 @@ fn col_type(c: &MyColumn, json_columns: &HashSet<String>) -> ColType {
         return ColType::Json;
     }
     let signed = !c.flags().contains(ColumnFlags::UNSIGNED_FLAG);
-    let int = |bits| ColType::Int { bits, signed };
     match c.column_type() {
-        ColumnType::MYSQL_TYPE_TINY => int(8),
-        ColumnType::MYSQL_TYPE_SHORT => int(16),
-        ColumnType::MYSQL_TYPE_INT24 | ColumnType::MYSQL_TYPE_LONG => int(32),
-        ColumnType::MYSQL_TYPE_LONGLONG => int(64),
+        ColumnType::MYSQL_TYPE_TINY => ColType::int(8, signed),
+        ColumnType::MYSQL_TYPE_SHORT => ColType::int(16, signed),
+        ColumnType::MYSQL_TYPE_INT24 | ColumnType::MYSQL_TYPE_LONG => ColType::int(32, signed),
+        ColumnType::MYSQL_TYPE_LONGLONG => ColType::int(64, signed),
         // 1901 to 2155, or 0.
-        ColumnType::MYSQL_TYPE_YEAR => ColType::Int {
-            bits: 16,
-            signed: true,
-        },
+        ColumnType::MYSQL_TYPE_YEAR => ColType::int(16, true),
         ColumnType::MYSQL_TYPE_FLOAT => ColType::Float32,
         ColumnType::MYSQL_TYPE_DOUBLE => ColType::Float64,
         ColumnType::MYSQL_TYPE_DECIMAL | ColumnType::MYSQL_TYPE_NEWDECIMAL => {

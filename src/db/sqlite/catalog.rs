@@ -27,21 +27,12 @@ impl Sqlite {
         let schema = table.schema.as_deref().unwrap_or("main");
         let name = table.name.as_str();
         // `hidden` 2 and 3 are generated columns, which are not written.
-        let mut stmt = self.conn.prepare(
+        let rows: Vec<(String, String, bool, Option<String>, i64)> = self.pragma(
             "SELECT name, type, \"notnull\", dflt_value, pk FROM pragma_table_xinfo(?1, ?2) \
              WHERE hidden = 0 ORDER BY cid",
+            [name, schema],
+            |row| row.try_into(),
         )?;
-        let rows = stmt
-            .query_map([name, schema], |row| {
-                Ok((
-                    row.get::<_, String>(0)?,
-                    row.get::<_, String>(1)?,
-                    row.get::<_, bool>(2)?,
-                    row.get::<_, Option<String>>(3)?,
-                    row.get::<_, i64>(4)?,
-                ))
-            })?
-            .collect::<Result<Vec<_>, _>>()?;
         if rows.is_empty() {
             bail!("table {} does not exist", table.display());
         }
@@ -69,23 +60,14 @@ impl Sqlite {
                 auto_increment: rowid_key(column, decl),
             })
             .collect();
-        let mut stmt = self.conn.prepare(
+        let listed: Vec<(String, bool, bool, String, Option<String>)> = self.pragma(
             "SELECT l.name, l.\"unique\", l.partial, l.origin, m.sql \
              FROM pragma_index_list(?1, ?2) l \
              LEFT JOIN sqlite_schema m ON m.type = 'index' AND m.name = l.name \
              ORDER BY l.name",
+            [name, schema],
+            |row| row.try_into(),
         )?;
-        let listed = stmt
-            .query_map([name, schema], |row| {
-                Ok((
-                    row.get::<_, String>(0)?,
-                    row.get::<_, bool>(1)?,
-                    row.get::<_, bool>(2)?,
-                    row.get::<_, String>(3)?,
-                    row.get::<_, Option<String>>(4)?,
-                ))
-            })?
-            .collect::<Result<Vec<_>, _>>()?;
         let mut indexes = Vec::new();
         for (index, unique, partial, origin, sql) in listed {
             if origin == "pk" {
@@ -102,22 +84,13 @@ impl Sqlite {
                 definition,
             });
         }
-        let mut stmt = self.conn.prepare(
+        type ForeignRow = (i64, String, String, Option<String>, String, String);
+        let rows: Vec<ForeignRow> = self.pragma(
             "SELECT id, \"table\", \"from\", \"to\", on_update, on_delete \
              FROM pragma_foreign_key_list(?1, ?2) ORDER BY id, seq",
+            [name, schema],
+            |row| row.try_into(),
         )?;
-        let rows = stmt
-            .query_map([name, schema], |row| {
-                Ok((
-                    row.get::<_, i64>(0)?,
-                    row.get::<_, String>(1)?,
-                    row.get::<_, String>(2)?,
-                    row.get::<_, Option<String>>(3)?,
-                    row.get::<_, String>(4)?,
-                    row.get::<_, String>(5)?,
-                ))
-            })?
-            .collect::<Result<Vec<_>, _>>()?;
         let mut foreign_keys = Vec::new();
         for (id, referenced, from, to, on_update, on_delete) in rows {
             let key = ForeignKey {

@@ -135,17 +135,30 @@ impl Sqlite {
         if !attached {
             return Ok(Vec::new());
         }
-        let mut stmt = self.conn.prepare(
+        self.pragma(
             "SELECT name, type, \"notnull\", pk FROM pragma_table_info(?1, ?2) ORDER BY cid",
-        )?;
-        let rows = stmt.query_map([table, schema], |row| {
-            Ok(TableColumn {
-                name: row.get(0)?,
-                decl: row.get(1)?,
-                not_null: row.get(2)?,
-                pk: row.get(3)?,
-            })
-        })?;
+            [table, schema],
+            |row| {
+                Ok(TableColumn {
+                    name: row.get(0)?,
+                    decl: row.get(1)?,
+                    not_null: row.get(2)?,
+                    pk: row.get(3)?,
+                })
+            },
+        )
+    }
+
+    /// The rows of a pragma query over `(name, schema)`, each as `row` reads it
+    /// (`|row| row.try_into()` for a tuple of its columns).
+    fn pragma<T>(
+        &self,
+        sql: &str,
+        args: [&str; 2],
+        row: impl FnMut(&rusqlite::Row<'_>) -> rusqlite::Result<T>,
+    ) -> Result<Vec<T>> {
+        let mut stmt = self.conn.prepare(sql)?;
+        let rows = stmt.query_map(args, row)?;
         Ok(rows.collect::<Result<_, _>>()?)
     }
 
@@ -186,12 +199,11 @@ impl Sqlite {
     /// An index's columns in order; `None` when one of its keys is an
     /// expression.
     fn index_columns(&self, index: &str, schema: &str) -> Result<Option<Vec<String>>> {
-        let mut cols = self
-            .conn
-            .prepare("SELECT name FROM pragma_index_info(?1, ?2) ORDER BY seqno")?;
-        let names: Vec<Option<String>> = cols
-            .query_map([index, schema], |row| row.get(0))?
-            .collect::<Result<_, _>>()?;
+        let names: Vec<Option<String>> = self.pragma(
+            "SELECT name FROM pragma_index_info(?1, ?2) ORDER BY seqno",
+            [index, schema],
+            |row| row.get(0),
+        )?;
         Ok(names.into_iter().collect())
     }
 
@@ -202,12 +214,11 @@ impl Sqlite {
         schema: &str,
         info: &[TableColumn],
     ) -> Result<Vec<Vec<String>>> {
-        let mut list = self.conn.prepare(
+        let indexes: Vec<String> = self.pragma(
             "SELECT name FROM pragma_index_list(?1, ?2) WHERE \"unique\" = 1 AND partial = 0",
+            [table, schema],
+            |row| row.get(0),
         )?;
-        let indexes: Vec<String> = list
-            .query_map([table, schema], |row| row.get(0))?
-            .collect::<Result<_, _>>()?;
         let mut found: Vec<Vec<String>> = Vec::new();
         for index in indexes {
             let Some(names) = self.index_columns(&index, schema)? else {

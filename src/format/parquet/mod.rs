@@ -262,20 +262,18 @@ impl Buffered {
             (Store::I32(values), ColType::Int { bits, signed }) => {
                 int_of(cell, bits, signed).map(|v| values.push(v as u32 as i32))
             }
-            (Store::I32(values), ColType::Decimal { scale, .. }) => decimal_text(cell, scratch)
-                .and_then(|t| text::parse_decimal(t, scale))
-                .and_then(|v| i32::try_from(v).ok())
-                .map(|v| values.push(v)),
+            (Store::I32(values), ColType::Decimal { scale, .. }) => {
+                unscaled(cell, scratch, scale).map(|v| values.push(v))
+            }
             (Store::I32(values), ColType::Date) => text_of(cell)
                 .and_then(text::parse_date)
                 .map(|v| values.push(v)),
             (Store::I64(values), ColType::Int { bits, signed }) => {
                 int_of(cell, bits, signed).map(|v| values.push(v as u64 as i64))
             }
-            (Store::I64(values), ColType::Decimal { scale, .. }) => decimal_text(cell, scratch)
-                .and_then(|t| text::parse_decimal(t, scale))
-                .and_then(|v| i64::try_from(v).ok())
-                .map(|v| values.push(v)),
+            (Store::I64(values), ColType::Decimal { scale, .. }) => {
+                unscaled(cell, scratch, scale).map(|v| values.push(v))
+            }
             (Store::I64(values), ColType::Time) => text_of(cell)
                 .and_then(text::parse_time)
                 .map(|v| values.push(v)),
@@ -494,6 +492,14 @@ fn decimal_text<'a>(cell: Cell<'a>, scratch: &'a mut Vec<u8>) -> Option<&'a [u8]
         }
         _ => None,
     }
+}
+
+/// A decimal as its unscaled integer (`12.34` at scale 2: 1234), if it
+/// fits in `T`.
+fn unscaled<T: TryFrom<i128>>(cell: Cell<'_>, scratch: &mut Vec<u8>, scale: u32) -> Option<T> {
+    decimal_text(cell, scratch)
+        .and_then(|t| text::parse_decimal(t, scale))
+        .and_then(|v| T::try_from(v).ok())
 }
 
 fn bool_of(cell: Cell<'_>) -> Option<bool> {
