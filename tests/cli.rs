@@ -37,13 +37,35 @@ fn usage_error(cmd: Cmd) -> String {
     run.stderr
 }
 
-#[test]
-fn cli_copy_strategy_needs_postgres() {
-    let dir = TempDir::new("cli_copy_strategy_needs_postgres");
-    let url = small_db(&dir);
-    let err = usage_error(export(&url, "t").args(["--strategy", "copy"]));
-    assert!(err.contains("copy"), "{err}");
-    assert!(err.contains("PostgreSQL"), "{err}");
+/// Command lines refused before anything runs, on the small database:
+/// each row is a test of its own, with the words its one message must
+/// hold (`says`) or the whole message (`is`).
+macro_rules! usage_errors {
+    ($($name:ident: $cmd:ident($table:literal, $args:expr) $check:ident $expected:expr;)*) => {$(
+        #[test]
+        fn $name() {
+            let dir = TempDir::new(stringify!($name));
+            let url = small_db(&dir);
+            let err = usage_error($cmd(&url, $table).args($args));
+            usage_errors!(@$check err, $expected);
+        }
+    )*};
+    (@says $err:ident, $words:expr) => {
+        for word in $words {
+            assert!($err.contains(word), "{word:?} is not in: {}", $err);
+        }
+    };
+    (@is $err:ident, $whole:expr) => {
+        assert_eq!($err.trim(), $whole);
+    };
+}
+
+usage_errors! {
+    cli_copy_strategy_needs_postgres: export("t", ["--strategy", "copy"]) says ["copy", "PostgreSQL"];
+    cli_zero_chunk_is_a_usage_error: export("t", ["--chunk", "0"]) is "dbchunk: --chunk must be at least 1";
+    cli_zero_batch_is_a_usage_error: import("t", ["--batch", "0"]) is "dbchunk: --batch must be at least 1";
+    cli_keyset_on_a_view_without_key_names_key_flag: export("v", ["--strategy", "keyset"]) says ["--key"];
+    cli_offset_on_a_view_without_key_names_key_flag: export("v", ["--strategy", "offset"]) says ["--key"];
 }
 
 #[test]
@@ -86,24 +108,9 @@ fn cli_unsupported_compression_is_refused() {
 }
 
 #[test]
-fn cli_zero_chunk_is_a_usage_error() {
-    let dir = TempDir::new("cli_zero_chunk_is_a_usage_error");
+fn cli_a_view_exports_by_the_key_named() {
+    let dir = TempDir::new("cli_a_view_exports_by_the_key_named");
     let url = small_db(&dir);
-    let err = usage_error(export(&url, "t").args(["--chunk", "0"]));
-    assert_eq!(err.trim(), "dbchunk: --chunk must be at least 1");
-    let err = usage_error(import(&url, "t").args(["--batch", "0"]));
-    assert_eq!(err.trim(), "dbchunk: --batch must be at least 1");
-}
-
-#[test]
-fn cli_keyset_on_a_view_without_key_names_key_flag() {
-    let dir = TempDir::new("cli_keyset_on_a_view_without_key_names_key_flag");
-    let url = small_db(&dir);
-    let err = usage_error(export(&url, "v").args(["--strategy", "keyset"]));
-    assert!(err.contains("--key"), "{err}");
-    let err = usage_error(export(&url, "v").args(["--strategy", "offset"]));
-    assert!(err.contains("--key"), "{err}");
-    // With a key named, the same view exports.
     let run = export(&url, "v")
         .args(["--strategy", "keyset", "--key", "id"])
         .success();

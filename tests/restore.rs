@@ -20,45 +20,35 @@ struct Elsewhere {
 
 impl Elsewhere {
     fn new(db: &Db, dir: &TempDir, name: &str) -> Elsewhere {
-        match db {
-            Db::Pg => {
-                db.exec(&format!(
-                    "DROP SCHEMA IF EXISTS {name} CASCADE; CREATE SCHEMA {name}"
-                ));
-                Elsewhere {
-                    db: Db::Pg,
-                    url: db.url(),
-                    schema: Some(name.to_string()),
-                    _drop: DropOnExit::Pg(PgDropOnExit(format!(
-                        "DROP SCHEMA IF EXISTS {name} CASCADE"
-                    ))),
-                }
+        if let Db::Lite(_) = db {
+            let path: PathBuf = dir.join(&format!("{name}.db"));
+            let target = Db::Lite(path.clone());
+            target.exec("CREATE TABLE made_here (x INT); DROP TABLE made_here");
+            return Elsewhere {
+                db: target,
+                url: sqlite_url(&path),
+                schema: None,
+                _drop: DropOnExit::Nothing,
+            };
+        }
+        // A schema of its own on PostgreSQL, a database on MariaDB.
+        let (kind, schema, cascade) = match db {
+            Db::Pg => ("SCHEMA", name.to_string(), " CASCADE"),
+            _ => {
+                let run = db.text("SELECT DATABASE()").unwrap();
+                ("DATABASE", format!("{run}_{name}"), "")
             }
-            Db::My => {
-                let database = format!("{}_{name}", db.text("SELECT DATABASE()").unwrap());
-                db.exec(&format!(
-                    "DROP DATABASE IF EXISTS {database}; CREATE DATABASE {database}"
-                ));
-                Elsewhere {
-                    db: Db::My,
-                    url: db.url(),
-                    schema: Some(database.clone()),
-                    _drop: DropOnExit::My(MysqlDropOnExit(format!(
-                        "DROP DATABASE IF EXISTS {database}"
-                    ))),
-                }
-            }
-            Db::Lite(_) => {
-                let path: PathBuf = dir.join(&format!("{name}.db"));
-                let target = Db::Lite(path.clone());
-                target.exec("CREATE TABLE made_here (x INT); DROP TABLE made_here");
-                Elsewhere {
-                    db: target,
-                    url: sqlite_url(&path),
-                    schema: None,
-                    _drop: DropOnExit::Nothing,
-                }
-            }
+        };
+        let drop = format!("DROP {kind} IF EXISTS {schema}{cascade}");
+        db.exec(&format!("{drop}; CREATE {kind} {schema}"));
+        Elsewhere {
+            db: db.clone(),
+            url: db.url(),
+            schema: Some(schema),
+            _drop: match db {
+                Db::Pg => DropOnExit::Pg(PgDropOnExit(drop)),
+                _ => DropOnExit::My(MysqlDropOnExit(drop)),
+            },
         }
     }
 

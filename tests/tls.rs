@@ -160,6 +160,14 @@ fn assert_wrong_ca_fails(
 /// Imports two rows into `tls_import_check` over `url` with `args`, and
 /// counts them there.
 #[track_caller]
+/// The test table `tls_import_check` made afresh with `exec`, and `base`
+/// with `params` (`{ca}` for the test CA's path): where the import and
+/// count checks run.
+fn verified_check_table(base: &str, params: &str, exec: fn(&str)) -> String {
+    exec("DROP TABLE IF EXISTS tls_import_check; CREATE TABLE tls_import_check (id int PRIMARY KEY, name text)");
+    with_params(base, &params.replace("{ca}", &test_ca()))
+}
+
 fn import_and_count(url: &str, args: &[&str]) {
     let table = "tls_import_check";
     tls_value(import(url, table).args(args).stdin("id,name\n1,a\n2,b\n"));
@@ -185,15 +193,31 @@ fn tls_pg_default_prefers_tls_and_disable_is_plain() {
     assert_eq!(tls_value(query(&url, PG_SSL)), "false");
 }
 
-#[test]
-fn tls_pg_verify_full_with_the_test_ca() {
+/// Each way of naming the test CA (`params`, with `{ca}` for its path)
+/// gives an encrypted session, by every host name the server answers to;
+/// `encrypted` reads the probe's value.
+fn assert_verified_with_the_test_ca(
+    base: &str,
+    params: &[&str],
+    probe: &str,
+    encrypted: impl Fn(&str) -> bool,
+) {
     let ca = test_ca();
-    for url in host_variants(&pg_url()) {
-        for mode in ["verify-full", "verify-ca"] {
-            let url = with_params(&url, &format!("sslmode={mode}&sslrootcert={ca}"));
-            assert_eq!(tls_value(query(&url, PG_SSL)), "true", "{url}");
+    for url in host_variants(base) {
+        for param in params {
+            let url = with_params(&url, &param.replace("{ca}", &ca));
+            let value = tls_value(query(&url, probe));
+            assert!(encrypted(&value), "{url}: {value}");
         }
     }
+}
+
+#[test]
+fn tls_pg_verify_full_with_the_test_ca() {
+    let modes = [
+        "sslmode=verify-full&sslrootcert={ca}", "sslmode=verify-ca&sslrootcert={ca}",
+    ];
+    assert_verified_with_the_test_ca(&pg_url(), &modes, PG_SSL, |v| v == "true");
 }
 
 #[test]
@@ -256,24 +280,24 @@ fn tls_pg_missing_ca_file_is_named() {
     );
 }
 
+/// A TLS mode the engine does not know is a usage error (exit 2) that
+/// lists the ones it does.
+fn assert_unknown_mode(base: &str, params: &str, probe: &str, message: &str) {
+    let run = query(&with_params(base, params), probe).fails(2);
+    assert_eq!(run.one_error_line(), message);
+}
+
 #[test]
 fn tls_pg_unknown_sslmode_is_a_usage_error() {
-    let url = with_params(&pg_url(), "sslmode=sometimes");
-    let run = query(&url, PG_SSL).fails(2);
-    assert_eq!(
-        run.one_error_line(),
-        "dbchunk: unknown sslmode \"sometimes\" in the URL: use disable, prefer, require, \
-         verify-ca, verify-full"
-    );
+    let message = "dbchunk: unknown sslmode \"sometimes\" in the URL: use disable, prefer, \
+                   require, verify-ca, verify-full";
+    assert_unknown_mode(&pg_url(), "sslmode=sometimes", PG_SSL, message);
 }
 
 #[test]
 fn tls_pg_count_and_import_over_verified_tls() {
-    let url = with_params(
-        &pg_url(),
-        &format!("sslmode=verify-full&sslrootcert={}", test_ca()),
-    );
-    pg_exec("DROP TABLE IF EXISTS tls_import_check; CREATE TABLE tls_import_check (id int PRIMARY KEY, name text)");
+    let params = "sslmode=verify-full&sslrootcert={ca}";
+    let url = verified_check_table(&pg_url(), params, pg_exec);
     import_and_count(&url, &[]);
     assert_eq!(
         tls_value(export(&url, "tls_import_check").args(["--strategy", "copy"])),
@@ -335,18 +359,12 @@ fn tls_mysql_disabled_is_plain() {
 
 #[test]
 fn tls_mysql_verify_identity_with_the_test_ca() {
-    let ca = test_ca();
-    for url in host_variants(&mysql_url()) {
-        for params in [
-            format!("ssl-mode=VERIFY_IDENTITY&ssl-ca={ca}"),
-            format!("ssl-mode=VERIFY_CA&ssl-ca={ca}"),
-            // ssl-ca alone means VERIFY_CA, as in the mysql client.
-            format!("ssl-ca={ca}"),
-        ] {
-            let url = with_params(&url, &params);
-            assert_ne!(tls_value(query(&url, MY_CIPHER)), "\"\"", "{url}");
-        }
-    }
+    let params = [
+        "ssl-mode=VERIFY_IDENTITY&ssl-ca={ca}", "ssl-mode=VERIFY_CA&ssl-ca={ca}",
+        // ssl-ca alone means VERIFY_CA, as in the mysql client.
+        "ssl-ca={ca}",
+    ];
+    assert_verified_with_the_test_ca(&mysql_url(), &params, MY_CIPHER, |v| v != "\"\"");
 }
 
 #[test]
@@ -359,22 +377,15 @@ fn tls_mysql_wrong_ca_fails_in_one_line() {
 
 #[test]
 fn tls_mysql_unknown_ssl_mode_is_a_usage_error() {
-    let url = with_params(&mysql_url(), "ssl-mode=verify-full");
-    let run = query(&url, MY_CIPHER).fails(2);
-    assert_eq!(
-        run.one_error_line(),
-        "dbchunk: unknown ssl-mode \"verify-full\" in the URL: use DISABLED, PREFERRED, REQUIRED, \
-         VERIFY_CA, VERIFY_IDENTITY"
-    );
+    let message = "dbchunk: unknown ssl-mode \"verify-full\" in the URL: use DISABLED, \
+                   PREFERRED, REQUIRED, VERIFY_CA, VERIFY_IDENTITY";
+    assert_unknown_mode(&mysql_url(), "ssl-mode=verify-full", MY_CIPHER, message);
 }
 
 #[test]
 fn tls_mysql_count_and_import_over_verified_tls() {
-    let url = with_params(
-        &mysql_url(),
-        &format!("ssl-mode=VERIFY_IDENTITY&ssl-ca={}", test_ca()),
-    );
-    mysql_exec("DROP TABLE IF EXISTS tls_import_check; CREATE TABLE tls_import_check (id int PRIMARY KEY, name text)");
+    let params = "ssl-mode=VERIFY_IDENTITY&ssl-ca={ca}";
+    let url = verified_check_table(&mysql_url(), params, mysql_exec);
     for strategy in ["insert", "load-data"] {
         import_and_count(&url, &["--strategy", strategy, "--truncate"]);
     }

@@ -23,6 +23,15 @@ pub struct TableSchema {
     pub foreign_keys: Vec<ForeignKey>,
 }
 
+/// What an engine's catalog says of a table, which [`TableSchema`] names:
+/// its columns, primary key, secondary indexes and foreign keys.
+pub type TableParts = (
+    Vec<ColumnSchema>,
+    Vec<String>,
+    Vec<IndexSchema>,
+    Vec<ForeignKey>,
+);
+
 #[derive(Clone, Debug)]
 pub struct ColumnSchema {
     pub name: String,

@@ -134,7 +134,15 @@ impl Db {
 
     /// A table's columns, keys, indexes and foreign keys.
     pub async fn table_schema(&mut self, table: &QualifiedName) -> Result<catalog::TableSchema> {
-        on_engine!(self, db => db.table_schema(table))
+        let (columns, primary_key, indexes, foreign_keys) =
+            on_engine!(self, db => db.table_parts(table))?;
+        Ok(catalog::TableSchema {
+            name: table.clone(),
+            columns,
+            primary_key,
+            indexes,
+            foreign_keys,
+        })
     }
 
     /// `COUNT(*)` of a whole table.

@@ -7,7 +7,7 @@ use mysql_async::prelude::Queryable;
 use super::Mysql;
 use crate::coltype::ColType;
 use crate::db::catalog::{
-    add_key_column, named_in, ColumnSchema, ForeignKey, IndexSchema, TableSchema,
+    add_key_column, named_in, ColumnSchema, ForeignKey, IndexSchema, TableParts,
 };
 use crate::ident::QualifiedName;
 
@@ -36,7 +36,7 @@ impl Mysql {
         Ok(named_in(schema, names))
     }
 
-    pub async fn table_schema(&mut self, table: &QualifiedName) -> Result<TableSchema> {
+    pub async fn table_parts(&mut self, table: &QualifiedName) -> Result<TableParts> {
         let database = self.database_or(table.schema.as_deref()).await?;
         let at = (&database, &table.name);
         type ColumnRow = (String, String, String, String, Option<String>, String);
@@ -151,13 +151,7 @@ impl Mysql {
             };
             add_key_column(&mut foreign_keys, key, column, Some(referenced_column));
         }
-        Ok(TableSchema {
-            name: table.clone(),
-            columns,
-            primary_key,
-            indexes,
-            foreign_keys,
-        })
+        Ok((columns, primary_key, indexes, foreign_keys))
     }
 
     async fn database_or(&mut self, schema: Option<&str>) -> Result<String> {

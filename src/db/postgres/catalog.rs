@@ -5,7 +5,7 @@ use anyhow::{bail, Result};
 
 use super::Postgres;
 use crate::coltype::ColType;
-use crate::db::catalog::{referential_action, ColumnSchema, ForeignKey, IndexSchema, TableSchema};
+use crate::db::catalog::{referential_action, ColumnSchema, ForeignKey, IndexSchema, TableParts};
 use crate::db::dialect::Dialect;
 use crate::ident::QualifiedName;
 
@@ -35,7 +35,7 @@ impl Postgres {
             .collect())
     }
 
-    pub async fn table_schema(&mut self, table: &QualifiedName) -> Result<TableSchema> {
+    pub async fn table_parts(&mut self, table: &QualifiedName) -> Result<TableParts> {
         let quoted = Dialect::Postgres.quote_qualified(table);
         let Some(oid) = self.oid_of(&quoted).await? else {
             bail!("table {} does not exist", table.display());
@@ -136,13 +136,7 @@ impl Postgres {
                 on_update: referential_action(r.get(6)),
             })
             .collect();
-        Ok(TableSchema {
-            name: table.clone(),
-            columns,
-            primary_key,
-            indexes,
-            foreign_keys,
-        })
+        Ok((columns, primary_key, indexes, foreign_keys))
     }
 
     /// The server's version, for a dump's manifest: `PostgreSQL 15.19`.

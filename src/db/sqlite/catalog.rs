@@ -5,7 +5,7 @@ use anyhow::{bail, Result};
 use super::Sqlite;
 use crate::coltype::ColType;
 use crate::db::catalog::{
-    add_key_column, named_in, ColumnSchema, ForeignKey, IndexSchema, TableSchema,
+    add_key_column, named_in, ColumnSchema, ForeignKey, IndexSchema, TableParts,
 };
 use crate::ident::QualifiedName;
 
@@ -23,7 +23,7 @@ impl Sqlite {
         Ok(named_in(schema, names))
     }
 
-    pub fn table_schema(&self, table: &QualifiedName) -> Result<TableSchema> {
+    pub fn table_parts(&self, table: &QualifiedName) -> Result<TableParts> {
         let schema = table.schema.as_deref().unwrap_or("main");
         let name = table.name.as_str();
         // `hidden` 2 and 3 are generated columns, which are not written.
@@ -106,13 +106,7 @@ impl Sqlite {
             };
             add_key_column(&mut foreign_keys, key, from, to);
         }
-        Ok(TableSchema {
-            name: table.clone(),
-            columns,
-            primary_key,
-            indexes,
-            foreign_keys,
-        })
+        Ok((columns, primary_key, indexes, foreign_keys))
     }
 
     /// `SQLite 3.50.2`, for a dump's manifest.
