@@ -15,7 +15,8 @@
 #      and data directories, all under one run directory in $TMPDIR;
 #   5. finds cargo (PATH, then $HOME/.cargo/bin), and the readers the tests
 #      judge dbchunk's files with: DuckDB and pyarrow (from PyPI, in a virtual
-#      environment in target/test-venv) and the zstd and gzip tools;
+#      environment in target/test-venv) and the zstd and gzip tools; and
+#      for docs/distributed.md's examples, GNU parallel and PyYAML (same venv);
 #   6. runs `cargo test --all-targets "$@"` from the repository root, with
 #      TMPDIR inside the run directory;
 #   7. stops the throwaway servers, drops the run's databases, sets back
@@ -521,18 +522,24 @@ ensure_cargo() {
 # Readers nobody here wrote: the tests check dbchunk's Parquet with DuckDB and
 # pyarrow (from PyPI, in a virtual environment under target/, git-ignored,
 # kept between runs) and its compressed files with the zstd and gzip tools.
+# The docs' examples run with GNU parallel and read their YAML with PyYAML.
 
 READER_VENV="$REPO_ROOT/target/test-venv"
-READER_PACKAGES=(duckdb==2.0.1 pyarrow==26.0.1)
+READER_PACKAGES=(duckdb==2.0.1 pyarrow==26.0.1 PyYAML==6.0.3)
+
+gnu_parallel() { [[ "$(parallel --version 2>/dev/null </dev/null)" == "GNU parallel"* ]]; }
 
 ensure_readers() {
     command -v zstd >/dev/null 2>&1 || apt_install zstd
     command -v gzip >/dev/null 2>&1 || apt_install gzip
+    # GNU parallel, for docs/distributed.md's parallel line (moreutils has another `parallel`).
+    gnu_parallel || apt_install parallel
+    gnu_parallel || die "GNU parallel is not on PATH after apt-get install parallel (tests/distributed_examples.rs runs it)"
     if ! command -v python3 >/dev/null 2>&1 || ! python3 -c 'import venv, ensurepip' >/dev/null 2>&1; then
         apt_install python3 python3-venv
     fi
     local python="$READER_VENV/bin/python"
-    if ! "$python" -c 'import duckdb, pyarrow' >/dev/null 2>&1; then
+    if ! "$python" -c 'import duckdb, pyarrow, yaml' >/dev/null 2>&1; then
         log "installing ${READER_PACKAGES[*]} into $READER_VENV (output in $SETUP_LOG)"
         python3 -m venv "$READER_VENV" >>"$SETUP_LOG" 2>&1 || die "python3 -m venv $READER_VENV failed"
         "$python" -m pip install -q --disable-pip-version-check "${READER_PACKAGES[@]}" >>"$SETUP_LOG" 2>&1 || {

@@ -64,7 +64,7 @@ fn read_part(dir: &TempDir, k: usize) -> Vec<u8> {
 }
 
 /// The parts in order, the header of all but the first left out.
-fn join(parts: &[Vec<u8>]) -> Vec<u8> {
+pub(crate) fn join(parts: &[Vec<u8>]) -> Vec<u8> {
     let mut all = parts[0].clone();
     for part in &parts[1..] {
         let body = part.iter().position(|&b| b == b'\n').map_or(0, |i| i + 1);

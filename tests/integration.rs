@@ -9,6 +9,7 @@ mod compress;
 mod counts;
 mod distributed;
 mod distributed_binlog;
+mod distributed_examples;
 mod distributed_sample;
 mod dump;
 mod errors;
