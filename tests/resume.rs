@@ -140,3 +140,23 @@ fn resume_token_from_the_hint() {
     .fails(2);
     run.error_says(&["not of a csv export of table other"]);
 }
+
+/// A `--state` in a directory that is not there: dbchunk makes no
+/// directories, and says which one to create; nothing is written.
+#[test]
+fn a_state_file_in_a_missing_directory_says_to_create_it() {
+    let dir = TempDir::new("resume-missing-dir");
+    let db = lite_id_v(&dir, "t", 10);
+    let missing = dir.join("not/there");
+    let state = missing.join("t.state");
+    crate::util::export(&db.url(), "t")
+        .arg("--state")
+        .arg(&state)
+        .arg("-o")
+        .arg(dir.join("out.csv"))
+        .fails_saying(
+            1,
+            &[&missing.display().to_string(), "does not exist: create it"],
+        );
+    assert!(!dir.join("out.csv").exists());
+}

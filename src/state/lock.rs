@@ -35,7 +35,20 @@ pub fn lock(state: &Path, wait: Option<Duration>) -> Result<StateLock> {
         .truncate(false)
         .write(true)
         .open(&path)
-        .with_context(|| format!("opening the lock file {}", path.display()))?;
+        .with_context(|| {
+            let missing = path
+                .parent()
+                .filter(|d| !d.as_os_str().is_empty() && !d.is_dir());
+            match missing {
+                Some(dir) => format!(
+                    "opening the lock file {}: the directory {} does not exist: create it first \
+                     (dbchunk makes no directories)",
+                    path.display(),
+                    dir.display()
+                ),
+                None => format!("opening the lock file {}", path.display()),
+            }
+        })?;
     let deadline = wait.map(|wait| Instant::now() + wait);
     loop {
         match file.try_lock() {
