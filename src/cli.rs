@@ -485,6 +485,35 @@ pub struct PlanArgs {
     pub text: TextOutputOpts,
 }
 
+/// `--tables` and `--exclude` of the commands that take many tables.
+#[derive(Debug, Args)]
+pub struct TableChoiceOpts {
+    /// Only these tables: names or patterns with * (`orders,sales.*`; a
+    /// pattern with a dot matches schema.table).
+    #[arg(long, value_name = "a,b,'s.*'")]
+    pub tables: Option<String>,
+
+    /// Leave out these tables (names or patterns with *).
+    #[arg(long, value_name = "a,b,'s.*'")]
+    pub exclude: Option<String>,
+}
+
+/// What the commands over many tables say on stderr.
+#[derive(Debug, Args)]
+pub struct ReportOpts {
+    /// Show the progress on stderr: auto = when stderr is a terminal.
+    #[arg(long, value_enum, default_value_t = ProgressMode::Auto)]
+    pub progress: ProgressMode,
+
+    /// No progress and no warnings.
+    #[arg(long)]
+    pub quiet: bool,
+
+    /// Print a JSON summary on stderr at the end (tables, rows, seconds).
+    #[arg(long)]
+    pub stats: bool,
+}
+
 #[derive(Debug, Args)]
 pub struct DumpArgs {
     #[command(flatten)]
@@ -495,13 +524,8 @@ pub struct DumpArgs {
     #[arg(long, short = 'o', value_name = "DIR")]
     pub output: std::path::PathBuf,
 
-    /// Only these tables: names or patterns with * (`orders,sales.*`).
-    #[arg(long, value_name = "a,b,'s.*'")]
-    pub tables: Option<String>,
-
-    /// Leave out these tables (names or patterns with *).
-    #[arg(long, value_name = "a,b,'s.*'")]
-    pub exclude: Option<String>,
+    #[command(flatten)]
+    pub choice: TableChoiceOpts,
 
     /// The schema to dump (PostgreSQL; a database on MySQL, an attached
     /// database on SQLite) [default: PostgreSQL's search path, the URL's
@@ -541,17 +565,8 @@ pub struct DumpArgs {
           value_parser = clap::value_parser!(u64).range(1..))]
     pub chunk: u64,
 
-    /// Show the progress bar on stderr: auto = when stderr is a terminal.
-    #[arg(long, value_enum, default_value_t = ProgressMode::Auto)]
-    pub progress: ProgressMode,
-
-    /// No progress and no warnings.
-    #[arg(long)]
-    pub quiet: bool,
-
-    /// Print a JSON summary on stderr at the end (tables, rows, bytes, seconds).
-    #[arg(long)]
-    pub stats: bool,
+    #[command(flatten)]
+    pub report: ReportOpts,
 }
 
 #[derive(Debug, Args)]
@@ -563,13 +578,8 @@ pub struct RestoreArgs {
     #[arg(value_name = "DIR")]
     pub dir: std::path::PathBuf,
 
-    /// Only these tables of the dump: names or patterns with *.
-    #[arg(long, value_name = "a,b,'s.*'")]
-    pub tables: Option<String>,
-
-    /// Leave out these tables (names or patterns with *).
-    #[arg(long, value_name = "a,b,'s.*'")]
-    pub exclude: Option<String>,
+    #[command(flatten)]
+    pub choice: TableChoiceOpts,
 
     /// The schema to restore into (PostgreSQL; a database on MySQL, an
     /// attached database on SQLite) [default: the URL's own].
@@ -627,17 +637,8 @@ pub struct RestoreArgs {
           value_parser = clap::value_parser!(u64).range(1..))]
     pub batch: u64,
 
-    /// Show the progress on stderr: auto = when stderr is a terminal.
-    #[arg(long, value_enum, default_value_t = ProgressMode::Auto)]
-    pub progress: ProgressMode,
-
-    /// No progress and no warnings.
-    #[arg(long)]
-    pub quiet: bool,
-
-    /// Print a JSON summary on stderr at the end.
-    #[arg(long)]
-    pub stats: bool,
+    #[command(flatten)]
+    pub report: ReportOpts,
 }
 
 #[derive(Debug, Args)]

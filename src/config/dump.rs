@@ -2,7 +2,7 @@
 
 use std::path::PathBuf;
 
-use crate::cli::DumpArgs;
+use crate::cli::{DumpArgs, TableChoiceOpts};
 use crate::compress::Compression;
 use crate::error::UsageError;
 use crate::format::Format;
@@ -42,7 +42,7 @@ impl DumpPlan {
             text => Some(Compression::parse(text).map_err(UsageError)?),
         };
         Ok(DumpPlan {
-            choice: TableChoice::parse(args.tables.as_deref(), args.exclude.as_deref())?,
+            choice: TableChoice::parse(&args.choice)?,
             // One connection reads a SQLite file: its transaction is the
             // snapshot, and it cannot be shared.
             jobs: match url.engine {
@@ -57,9 +57,9 @@ impl DumpPlan {
             resume: args.resume,
             no_lock: args.no_lock,
             chunk: args.chunk,
-            progress: args.progress,
-            quiet: args.quiet,
-            stats: args.stats,
+            progress: args.report.progress,
+            quiet: args.report.quiet,
+            stats: args.report.stats,
         })
     }
 }
@@ -74,7 +74,7 @@ pub struct TableChoice {
 }
 
 impl TableChoice {
-    pub fn parse(tables: Option<&str>, exclude: Option<&str>) -> Result<TableChoice, UsageError> {
+    pub fn parse(opts: &TableChoiceOpts) -> Result<TableChoice, UsageError> {
         let list = |text: &str, flag: &str| -> Result<Vec<String>, UsageError> {
             let list: Vec<String> = text
                 .split(',')
@@ -89,8 +89,14 @@ impl TableChoice {
             }
         };
         Ok(TableChoice {
-            tables: tables.map(|t| list(t, "--tables")).transpose()?,
-            exclude: exclude
+            tables: opts
+                .tables
+                .as_deref()
+                .map(|t| list(t, "--tables"))
+                .transpose()?,
+            exclude: opts
+                .exclude
+                .as_deref()
                 .map(|t| list(t, "--exclude"))
                 .transpose()?
                 .unwrap_or_default(),

@@ -61,7 +61,7 @@ impl RestorePlan {
             },
             url,
             dir: args.dir,
-            choice: TableChoice::parse(args.tables.as_deref(), args.exclude.as_deref())?,
+            choice: TableChoice::parse(&args.choice)?,
             schema: args.schema,
             create: args.create,
             unmapped_as_text: args.unmapped_as_text,
@@ -72,9 +72,9 @@ impl RestorePlan {
             reject_dir: args.reject_dir,
             on_conflict: args.on_conflict,
             batch: args.batch,
-            progress: args.progress,
-            quiet: args.quiet,
-            stats: args.stats,
+            progress: args.report.progress,
+            quiet: args.report.quiet,
+            stats: args.report.stats,
         })
     }
 }
