@@ -138,19 +138,14 @@ pub async fn run(
 fn base_plan(plan: &DumpPlan) -> ExportPlan {
     ExportPlan {
         url: plan.url.clone(),
-        request: request(
-            &TableSchema {
-                name: crate::ident::QualifiedName {
-                    schema: None,
-                    name: String::new(),
-                },
-                columns: Vec::new(),
-                primary_key: Vec::new(),
-                indexes: Vec::new(),
-                foreign_keys: Vec::new(),
-            },
-            plan.format,
-        ),
+        // Each table's own, set as it is dumped.
+        request: Request {
+            source: Source::Query(String::new()),
+            columns: None,
+            key: None,
+            filter: None,
+            format: plan.format,
+        },
         strategy: Strategy::Cursor,
         chunk: plan.chunk,
         format: plan.format,
