@@ -41,12 +41,12 @@ pub async fn run(plan: DumpPlan) -> Result<()> {
     let mut leader = super::step::connect(&plan.url, false, "nothing was written").await?;
     let (snapshot, point_taken, (schemas, estimates)) =
         snapshot_and_tables(&mut leader, &plan).await?;
-    let point = point_of(&mut leader, &snapshot, point_taken, &plan, kept.len()).await;
     let kept: HashMap<String, TableEntry> = kept
         .into_iter()
         .filter(|entry| schemas.iter().any(|s| s.name == entry.schema.name))
         .map(|entry| (entry.schema.name.display(), entry))
         .collect();
+    let point = point_of(&mut leader, &snapshot, point_taken, &plan, kept.len()).await;
     let todo: Vec<jobs::Job> = schemas
         .iter()
         .zip(&estimates)
