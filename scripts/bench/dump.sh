@@ -365,12 +365,13 @@ row migrate.pgloader "MariaDB → PostgreSQL: pgloader" "–"
 
 printf '\nWhere dbchunk'"'"'s time goes (the last run'"'"'s `--stats`, and its checks timed alone):\n\n'
 printf -- '- The migration'"'"'s two steps: dump %s s, restore %s s.\n' "$(stat_seconds migrate.dbchunk 1)" "$(stat_seconds migrate.dbchunk 2)"
-printf -- '- zstd: `--compress none` dumps in %s s (PostgreSQL) and %s s (MariaDB), against %s s and %s s with zstd.\n' \
+printf -- '- zstd: `--compress none` dumps in %s s (PostgreSQL) and %s s (MariaDB), against %s s and %s s with zstd (each right after a different command, so compare with care).\n' \
     "$(median pg.dump.dbchunk-nozstd 1)" "$(median my.dump.dbchunk-nozstd 1)" "$(median pg.dump.dbchunk 1)" "$(median my.dump.dbchunk 1)"
 printf -- '- The SHA-256 of the dump'"'"'s files, which dump reads back after writing each file and restore reads again before loading: `sha256sum` of all of them takes %s s (PostgreSQL dump) and %s s (MariaDB dump).\n' \
     "$SHA_PG" "$SHA_MY"
 printf -- '- The row-count check at the end of a restore (`count(*)` of every table, one after another): %s s on PostgreSQL, %s s on MariaDB.\n\n' \
     "$COUNT_PG" "$COUNT_MY"
+printf 'Profiles of the targets missed, probes one table at a time, and what would help: [profile.md](profile.md#dump-restore-and-migration-issue-12).\n\n'
 
 printf 'Commands, exactly as run (`dbchunk` is target/release/dbchunk, `$TMP` a directory on tmpfs; before each restore and migration the target database is dropped and created empty, and PostgreSQL checkpoints):\n\n```sh\n'
 cut -f2 "$CASES"
