@@ -24,7 +24,8 @@
 #     SQLAlchemy baselines are half of it);
 #   - --quick: about 1 minute;
 #   - --only formats: about 5 minutes (plus about 2 minutes the first time,
-#     for pgbench -i, typed and the 10M-row table accounts_10m).
+#     for pgbench -i, typed and the 10M-row table accounts_10m);
+#   - --only dump: about 25 minutes (pgloader's runs are most of it).
 #
 # Usage:
 #   scripts/bench.sh              full run, writes docs/benchmarks.md
@@ -43,18 +44,25 @@
 #                                 Parquet and compression (issue 16)" of the
 #                                 report (added before "Where the time goes"
 #                                 when missing), leaving the rest as it is
+#   scripts/bench.sh --only dump  only the whole-database dump, restore and
+#                                 MariaDB -> PostgreSQL migration (issue 12,
+#                                 scripts/bench/dump.sh): rewrites only the
+#                                 section "Dump, restore and migration
+#                                 (issue 12)"
 #
 # Needs: the local PostgreSQL (postgres@127.0.0.1:5432, trust auth) and
 # MariaDB (root@127.0.0.1:3306, no password, local_infile=ON) that
 # scripts/test.sh sets up (this script runs `SKIP_CARGO=1 scripts/test.sh`
 # when either does not answer), root or sudo for apt-get, and cargo.
-# Installs when missing: mydumper, GNU time, pgbench (postgresql-contrib or
-# postgresql-client-NN), the sqlite3 shell, and a Python venv with
+# Installs when missing: mydumper (with myloader), pgloader, GNU time,
+# pgbench (postgresql-contrib or postgresql-client-NN), the sqlite3 shell,
+# and (not for --only dump or incremental) a Python venv with
 # sqlalchemy>=2, psycopg2-binary, pymysql, connectorx and pyarrow (pinned:
 # CX_VERSION, PYARROW_VERSION below) in target/bench-venv.
 #
 # It only creates, fills and drops objects in the databases named "bench"
-# (--quick: "bench_quick") and files under target/bench. Server-wide, it
+# (--quick: "bench_quick") and files under target/bench; the dump section
+# also creates and drops the databases bench_dump_* it restores into. Server-wide, it
 # raises MariaDB's innodb_buffer_pool_size for the run (put back at the end),
 # turns on local_infile if it is off, and runs CHECKPOINT on PostgreSQL
 # before each import run.
@@ -82,7 +90,8 @@ usage() { sed -n '/^# Usage:/,/^# Needs:/p' "$0" | sed '$d; s/^# \{0,1\}//'; }
 QUICK=0
 REBUILD=0
 DATASETS_ONLY=0
-# ONLY: "" (everything) or "formats" (the issue-16 comparison alone).
+# ONLY: "" (everything), or one section alone: "formats" (issue 16),
+# "incremental" (issue 14) or "dump" (issue 12).
 ONLY=""
 while [ "$#" -gt 0 ]; do
     case "$1" in
@@ -101,9 +110,9 @@ while [ "$#" -gt 0 ]; do
             ONLY=${1#--only=}
         fi
         case "$ONLY" in
-        formats | incremental) ;;
+        formats | incremental | dump) ;;
         *)
-            printf 'bench.sh: --only takes "formats" or "incremental", not "%s"\n' "$ONLY" >&2
+            printf 'bench.sh: --only takes "formats", "incremental" or "dump", not "%s"\n' "$ONLY" >&2
             exit 2
             ;;
         esac
@@ -231,13 +240,20 @@ apt_install() {
         --no-install-recommends install "$@" </dev/null >>"$SETUP_LOG" 2>&1
 }
 
+# The Python venv: the SQLAlchemy and Arrow baselines and the report
+# (report.py); the incremental and dump sections write their own Markdown.
+needs_venv() { [ -z "$ONLY" ] || [ "$ONLY" = formats ]; }
+
 install_tools() {
     local pkgs=()
-    command -v mydumper >/dev/null 2>&1 || pkgs+=(mydumper)
+    command -v mydumper >/dev/null 2>&1 && command -v myloader >/dev/null 2>&1 || pkgs+=(mydumper)
+    command -v pgloader >/dev/null 2>&1 || pkgs+=(pgloader)
     [ -x /usr/bin/time ] || pkgs+=(time)
     command -v sqlite3 >/dev/null 2>&1 || pkgs+=(sqlite3)
     command -v python3 >/dev/null 2>&1 || pkgs+=(python3)
-    if [ ! -x "$PY" ] && ! python3 -c 'import ensurepip, venv' >/dev/null 2>&1; then pkgs+=(python3-venv); fi
+    if needs_venv && [ ! -x "$PY" ] && ! python3 -c 'import ensurepip, venv' >/dev/null 2>&1; then
+        pkgs+=(python3-venv)
+    fi
     if [ "${#pkgs[@]}" -gt 0 ]; then apt_install "${pkgs[@]}" || die "apt-get install ${pkgs[*]} failed (see $SETUP_LOG)"; fi
 
     # pgbench: in the server package up to PostgreSQL 15 on Debian (pulled in
@@ -249,6 +265,7 @@ install_tools() {
         pgbench --version >/dev/null 2>&1 || apt_install "postgresql-client-$major" || true
         pgbench --version >/dev/null 2>&1 || die "pgbench not found after installing postgresql-contrib and postgresql-client-$major"
     fi
+    needs_venv || return 0
 
     if ! "$PY" -c 'import sqlalchemy, psycopg2, pymysql, sys; sys.exit(int(sqlalchemy.__version__.split(".")[0]) < 2)' \
         >/dev/null 2>&1; then
@@ -514,8 +531,8 @@ datasets() {
 
     # accounts_10m, PostgreSQL: the formats comparison's memory rows
     n=$(pg_count accounts_10m)
-    if [ "$REBUILD" -eq 1 ] || [ "$n" != "$NARROW_ROWS" ] ||
-        [ "$(pgdb -c "select obj_description('accounts_10m'::regclass, 'pg_class')")" != "$NARROW_VERSION" ]; then
+    if { [ -z "$ONLY" ] || [ "$ONLY" = formats ]; } && { [ "$REBUILD" -eq 1 ] || [ "$n" != "$NARROW_ROWS" ] ||
+        [ "$(pgdb -c "select obj_description('accounts_10m'::regclass, 'pg_class')")" != "$NARROW_VERSION" ]; }; then
         log "PostgreSQL $DB: accounts_10m ($NARROW_ROWS rows, the shape of pgbench_accounts)"
         pgdb -c "DROP TABLE IF EXISTS accounts_10m;
             CREATE TABLE accounts_10m (aid int NOT NULL, bid int, abalance int, filler char(84));
@@ -526,7 +543,7 @@ datasets() {
         pgdb -c 'VACUUM (FREEZE, ANALYZE) accounts_10m'
     fi
 
-    if [ -n "$ONLY" ]; then
+    if [ "$ONLY" = formats ] || [ "$ONLY" = incremental ]; then
         log "datasets ready ($(($(date +%s) - t0)) s; --only $ONLY: PostgreSQL's only)"
         return 0
     fi
@@ -547,6 +564,28 @@ datasets() {
         [ "$n" = "$ACCOUNTS_ROWS" ] || die "MariaDB pgbench_accounts has $n rows after loading, not $ACCOUNTS_ROWS"
     fi
 
+    # pgbench's three other tables, MariaDB: the same rows, so that a dump
+    # of the database (issue 12) holds all four on both engines
+    # (pgbench_history is empty after pgbench -i, on both).
+    if [ "$REBUILD" -eq 1 ] || [ "$(my_count pgbench_branches)" != "$SCALE" ] ||
+        [ "$(my_count pgbench_tellers)" != $((SCALE * 10)) ] || [ "$(my_count pgbench_history)" = -1 ]; then
+        log "MariaDB $DB: pgbench_branches, pgbench_tellers, pgbench_history (copied from PostgreSQL)"
+        mydb -e "DROP TABLE IF EXISTS pgbench_branches, pgbench_tellers, pgbench_history;
+            CREATE TABLE pgbench_branches (bid int NOT NULL, bbalance int, filler char(88), PRIMARY KEY (bid))
+                ENGINE=InnoDB DEFAULT CHARSET=utf8mb4;
+            CREATE TABLE pgbench_tellers (tid int NOT NULL, bid int, tbalance int, filler char(84), PRIMARY KEY (tid))
+                ENGINE=InnoDB DEFAULT CHARSET=utf8mb4;
+            CREATE TABLE pgbench_history (tid int, bid int, aid int, delta int, mtime datetime, filler char(22))
+                ENGINE=InnoDB DEFAULT CHARSET=utf8mb4;"
+        local t
+        for t in pgbench_branches pgbench_tellers pgbench_history; do
+            pgdb -c "COPY $t TO STDOUT" >"$SCRATCH/$t.tsv"
+            mydb --local-infile=1 -e "LOAD DATA LOCAL INFILE '$SCRATCH/$t.tsv' INTO TABLE $t; ANALYZE TABLE $t;" >/dev/null
+            rm -f "$SCRATCH/$t.tsv"
+        done
+        [ "$(my_count pgbench_tellers)" = $((SCALE * 10)) ] || die "MariaDB pgbench_tellers is not as in PostgreSQL"
+    fi
+
     # typed, MariaDB
     n=$(my_count typed)
     if [ "$REBUILD" -eq 1 ] || [ "$n" != "$TYPED_ROWS" ] ||
@@ -554,6 +593,11 @@ datasets() {
         log "MariaDB $DB: typed ($TYPED_ROWS rows)"
         fill "$MY_TYPED_SQL" | mariadb -h "$MY_HOST" -P "$MY_PORT" -u "$MY_USER" --default-character-set=utf8mb4 "$DB" \
             >/dev/null || die "creating MariaDB typed failed"
+    fi
+
+    if [ "$ONLY" = dump ]; then
+        log "datasets ready ($(($(date +%s) - t0)) s; --only dump: PostgreSQL's and MariaDB's)"
+        return 0
     fi
 
     # typed, SQLite: PostgreSQL's rows exported and imported by dbchunk itself
@@ -1058,7 +1102,6 @@ if [ "$DATASETS_ONLY" -eq 1 ]; then
     log "datasets ready in $(($(date +%s) - BENCH_START)) s (--datasets-only: nothing measured)"
     exit 0
 fi
-record_meta
 
 MEASURE_START=$(date +%s)
 
@@ -1072,30 +1115,53 @@ write_report() { # extra arguments for report.py
     fi
 }
 
-# The incremental runs (issue 14) have their own script, which prints its
-# section; it replaces the section of the same title in the report, or goes
-# at its end.
-incremental_section() {
-    # Its own script, which prints its section; it replaces the section of
-    # the same title in the report, or goes at its end.
-    section="$SCRATCH/incremental.md"
-    RUNS="$RUNS" "$REPO_ROOT/scripts/bench/incremental.sh" "$DBCHUNK" >"$section" ||
-        die "scripts/bench/incremental.sh failed"
-    "$PY" - "$OUT_MD" "$section" <<'EOF' || die "writing the incremental section failed"
-import re, sys
+# splice_section FILE: the Markdown section in FILE (its first line its
+# "## " title) replaces the section of the same title in the report, or
+# goes before "## Where the time goes", or at the end.
+splice_section() {
+    python3 - "$OUT_MD" "$1" <<'EOF' || die "writing the section of $1 into $OUT_MD failed"
+import os, re, sys
 report, section = sys.argv[1], open(sys.argv[2]).read().rstrip() + "\n\n"
-text = open(report).read() if __import__("os").path.exists(report) else ""
-pattern = re.compile(r"^## Incremental runs \(issue 14\)\n.*?(?=^## |\Z)", re.S | re.M)
-text = pattern.sub(lambda _: section, text) if pattern.search(text) else text.rstrip() + "\n\n" + section
+text = open(report).read() if os.path.exists(report) else ""
+title = section.splitlines()[0]
+pattern = re.compile("^" + re.escape(title) + r"\n.*?(?=^## |\Z)", re.S | re.M)
+if pattern.search(text):
+    text = pattern.sub(lambda _: section, text)
+elif "\n## Where the time goes\n" in text:
+    text = text.replace("\n## Where the time goes\n", "\n" + section + "## Where the time goes\n", 1)
+else:
+    text = text.rstrip() + "\n\n" + section
 open(report, "w").write(text)
 EOF
 }
 
-if [ "$ONLY" = incremental ]; then
-    incremental_section
+# The incremental runs (issue 14) and the dump section (issue 12) have their
+# own scripts, which print their sections.
+incremental_section() {
+    local section="$SCRATCH/incremental.md"
+    RUNS="$RUNS" "$REPO_ROOT/scripts/bench/incremental.sh" "$DBCHUNK" >"$section" ||
+        die "scripts/bench/incremental.sh failed"
+    splice_section "$section"
+}
+# Measured while the buffer pool is raised; spliced in after the report is
+# written (write_report rewrites the whole file).
+DUMP_SECTION="$SCRATCH/dump.md"
+measure_dump() {
+    RUNS="$RUNS" BENCH_DB="$DB" "$REPO_ROOT/scripts/bench/dump.sh" "$DBCHUNK" >"$DUMP_SECTION" ||
+        die "scripts/bench/dump.sh failed"
+}
+
+if [ "$ONLY" = incremental ] || [ "$ONLY" = dump ]; then
+    if [ "$ONLY" = dump ]; then
+        measure_dump
+        splice_section "$DUMP_SECTION"
+    else
+        incremental_section
+    fi
     log "done in $(($(date +%s) - BENCH_START)) s; report: $OUT_MD"
     exit 0
 fi
+record_meta
 
 if [ "$ONLY" = formats ]; then
     run_formats
@@ -1172,9 +1238,13 @@ run_formats
 meta load_end "$(cut -d' ' -f1-3 /proc/loadavg)"
 meta measure_seconds "$(($(date +%s) - MEASURE_START))"
 meta total_seconds "$(($(date +%s) - BENCH_START))"
+
+log "dump, restore and migration (issue 12)"
+measure_dump
 restore_buffer_pool
 
 write_report
 
 log "incremental runs (issue 14)"
 incremental_section
+splice_section "$DUMP_SECTION"

@@ -633,11 +633,13 @@ def report(meta, groups, cases):
         "scripts/bench.sh --rebuild    # recreate the datasets first",
         "scripts/bench.sh --quick      # small datasets (database bench_quick), 1 run, report to a temporary file",
         "scripts/bench.sh --only formats   # the issue-16 formats section alone (rewrites only that section)",
+        "scripts/bench.sh --only dump      # the issue-12 dump, restore and migration section alone",
         "```",
         "",
         "The script needs the local PostgreSQL and MariaDB of `scripts/test.sh`, installs what else it needs "
-        "(mydumper, GNU time, pgbench, the sqlite3 shell, a Python venv in target/bench-venv), and touches only "
-        "the `bench` databases (`bench_quick` with `--quick`) and target/bench. This run took "
+        "(mydumper and myloader, pgloader, GNU time, pgbench, the sqlite3 shell, a Python venv in "
+        "target/bench-venv), and touches only the `bench` databases (`bench_quick` with `--quick`), the "
+        "`bench_dump_*` databases the dump section restores into and drops, and target/bench. This run took "
         f"{minutes(m('total_seconds', '0'))} in all; making the datasets the first time adds about 2 minutes.",
         "",
     ]
