@@ -70,6 +70,19 @@ pub struct FileEntry {
     pub sha256: String,
 }
 
+impl FileEntry {
+    /// Whether the file in `dir` is the one the dump wrote: its size, then
+    /// its SHA-256 (read only when the size matches). An error: it cannot
+    /// be read.
+    pub fn is_intact(&self, dir: &std::path::Path) -> Result<bool> {
+        let path = dir.join(&self.path);
+        let size = std::fs::metadata(&path)
+            .with_context(|| format!("reading {}", path.display()))?
+            .len();
+        Ok(size == self.bytes && checksum(&path)?.0 == self.sha256)
+    }
+}
+
 impl Manifest {
     pub fn to_json(&self) -> Value {
         json!({

@@ -13,7 +13,7 @@ use crate::compress::Compression;
 use crate::error::UsageError;
 use crate::format::Format;
 use crate::ident::QualifiedName;
-use crate::manifest::{self, checksum, FileEntry, Manifest, TableEntry, MANIFEST_NAME};
+use crate::manifest::{self, Manifest, TableEntry, MANIFEST_NAME};
 
 /// Makes sure `dir` can take this dump, and returns the tables an
 /// unfinished dump there already completed (with `--resume`; checked
@@ -60,18 +60,15 @@ pub fn prepare_dir(dir: &Path, resume: bool) -> Result<Vec<TableEntry>> {
     };
     let mut kept = Vec::new();
     for entry in manifest::read_journal(&text) {
-        if entry.files.iter().all(|f| intact(dir, f)) {
+        if entry
+            .files
+            .iter()
+            .all(|f| f.is_intact(dir).unwrap_or(false))
+        {
             kept.push(entry);
         }
     }
     Ok(kept)
-}
-
-/// Whether a file is there with the bytes and checksum recorded for it.
-fn intact(dir: &Path, file: &FileEntry) -> bool {
-    let path = dir.join(&file.path);
-    fs::metadata(&path).is_ok_and(|m| m.len() == file.bytes)
-        && checksum(&path).is_ok_and(|(sum, _)| sum == file.sha256)
 }
 
 /// A killed dump leaves its table files' temporary names behind

@@ -39,6 +39,9 @@ pub async fn run(plan: DumpPlan) -> Result<()> {
     let started = Instant::now();
     let kept = files::prepare_dir(&plan.dir, plan.resume)?;
     let mut leader = super::step::connect(&plan.url, false, "nothing was written").await?;
+    // Asked now: the leader sits idle while the jobs dump, and a server or
+    // proxy may close an idle connection before the manifest is written.
+    let server = leader.server_version().await?;
     let (snapshot, point_taken, (schemas, estimates)) =
         snapshot_and_tables(&mut leader, &plan).await?;
     let kept: HashMap<String, TableEntry> = kept
@@ -93,7 +96,7 @@ pub async fn run(plan: DumpPlan) -> Result<()> {
         .collect();
     let manifest = Manifest {
         engine: plan.url.engine.key().to_string(),
-        server: leader.server_version().await.unwrap_or_default(),
+        server,
         point,
         format: plan.format.name().to_string(),
         compression: plan.compression.map(|c| c.codec.name().to_string()),

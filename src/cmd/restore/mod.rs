@@ -98,13 +98,11 @@ pub async fn run(plan: RestorePlan) -> Result<ExitCode> {
 /// a changed or damaged dump stops before anything is written.
 fn check_files(plan: &RestorePlan, tables: &[&TableEntry]) -> Result<()> {
     for file in tables.iter().flat_map(|t| &t.files) {
-        let path = plan.dir.join(&file.path);
-        let (sum, bytes) = manifest::checksum(&path)?;
-        if bytes != file.bytes || sum != file.sha256 {
+        if !file.is_intact(&plan.dir)? {
             bail!(
                 "{}: the file is not the one the dump wrote (its size or SHA-256 differs from the \
                  manifest): it was changed or damaged; nothing was restored, dump again",
-                path.display()
+                plan.dir.join(&file.path).display()
             );
         }
     }
