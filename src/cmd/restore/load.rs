@@ -3,8 +3,8 @@
 //! import's checks, batches and fast paths.
 
 use std::collections::{HashMap, VecDeque};
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
 
 use anyhow::{anyhow, Context, Result};
 
@@ -13,6 +13,7 @@ use crate::config::ImportPlan;
 use crate::format::Format;
 use crate::ident::QualifiedName;
 use crate::manifest::{Manifest, TableEntry};
+use crate::progress::Progress;
 
 /// The rows each table put in its reject file (by the table's name as
 /// restored), for the count check.
@@ -43,48 +44,73 @@ pub fn run(
     if plan.url.engine == crate::engine::Engine::Sqlite {
         imports = parents_first(imports, tables);
     }
-    let queue = Mutex::new(imports.into_iter().map(|(_, p)| p).collect::<VecDeque<_>>());
-    let stop = AtomicBool::new(false);
+    let rows = tables.iter().map(|(t, _)| t.rows).sum();
+    let progress = Progress::for_tables(plan.progress, plan.quiet, rows, imports.len());
+    let loads = Loads {
+        total: imports.len(),
+        queue: Mutex::new(imports.into_iter().map(|(_, p)| p).collect()),
+        stop: AtomicBool::new(false),
+        rejected: Mutex::new(Rejected::new()),
+        done: AtomicUsize::new(0),
+        totals: Arc::new([AtomicU64::new(0), AtomicU64::new(0)]),
+    };
     let failure: Mutex<Option<anyhow::Error>> = Mutex::new(None);
-    let rejected = Mutex::new(Rejected::new());
     std::thread::scope(|scope| {
         for number in 1..=plan.jobs {
-            let (queue, stop, failure, rejected) = (&queue, &stop, &failure, &rejected);
+            let (loads, failure) = (&loads, &failure);
+            let progress = progress.share(&loads.totals);
             std::thread::Builder::new()
                 .name(format!("dbchunk-restore-{number}"))
                 .spawn_scoped(scope, move || {
-                    if let Err(err) = work(queue, stop, rejected) {
-                        stop.store(true, Ordering::Relaxed);
+                    if let Err(err) = work(loads, &progress) {
+                        loads.stop.store(true, Ordering::Relaxed);
                         failure.lock().expect("failure").get_or_insert(err);
                     }
                 })
                 .expect("starting a restore worker");
         }
     });
+    progress.finish();
+    let rejected = loads.rejected;
     match failure.into_inner().expect("failure") {
         Some(err) => Err(err),
         None => Ok(rejected.into_inner().expect("rejected")),
     }
 }
 
-/// One worker: imports from the queue until it is empty or another failed.
-fn work(
-    queue: &Mutex<VecDeque<ImportPlan>>,
-    stop: &AtomicBool,
-    rejected: &Mutex<Rejected>,
-) -> Result<()> {
+/// What the workers share: the imports still to run, the first failure's
+/// stop, the rows refused, and how many imports are done (the progress).
+struct Loads {
+    total: usize,
+    queue: Mutex<VecDeque<ImportPlan>>,
+    stop: AtomicBool,
+    rejected: Mutex<Rejected>,
+    done: AtomicUsize,
+    totals: Arc<[AtomicU64; 2]>,
+}
+
+/// One worker: imports from the queue until it is empty or another
+/// failed; the bar moves a table at a time.
+fn work(loads: &Loads, progress: &Progress) -> Result<()> {
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?;
-    while !stop.load(Ordering::Relaxed) {
-        let Some(import) = queue.lock().expect("queue").pop_front() else {
+    while !loads.stop.load(Ordering::Relaxed) {
+        let Some(import) = loads.queue.lock().expect("queue").pop_front() else {
             return Ok(());
         };
         let table = import.table.display();
         let imported = runtime
             .block_on(crate::cmd::import::import(import))
             .with_context(|| format!("restoring table {table}"))?;
-        *rejected.lock().expect("rejected").entry(table).or_default() += imported.rejected;
+        progress.share(&loads.totals).update(imported.rows, 0);
+        progress.tables_done(loads.done.fetch_add(1, Ordering::Relaxed) + 1, loads.total);
+        *loads
+            .rejected
+            .lock()
+            .expect("rejected")
+            .entry(table)
+            .or_default() += imported.rejected;
     }
     Ok(())
 }
