@@ -3,7 +3,7 @@
 //! server has binary logging off: this runs against the throwaway MariaDB
 //! that scripts/test.sh starts with it on (`DBCHUNK_TEST_TLS_MYSQL_URL`).
 
-use crate::util::db::mysql_exec_at;
+use crate::util::db::{mysql_exec_at, MysqlDropOnExitAt};
 use crate::util::{dbchunk, TempDir};
 
 fn binlog_url() -> String {
@@ -20,6 +20,10 @@ fn mysql_parts_warn_when_the_binlog_moved_since_the_plan() {
     let url = binlog_url();
     let dir = TempDir::new("dist-binlog");
     let name = "it_dist_binlog";
+    let _drop = MysqlDropOnExitAt {
+        url: url.clone(),
+        sql: format!("DROP TABLE IF EXISTS {name}"),
+    };
     mysql_exec_at(
         &url,
         &format!(
@@ -60,5 +64,4 @@ fn mysql_parts_warn_when_the_binlog_moved_since_the_plan() {
         moved.stderr
     );
     assert_eq!(moved.stdout_str(), "id,v\n3,c\n4,d\n5,e\n");
-    mysql_exec_at(&url, &format!("DROP TABLE {name}"));
 }

@@ -236,20 +236,41 @@ pub struct MysqlDropOnExit(pub String);
 
 impl Drop for MysqlDropOnExit {
     fn drop(&mut self) {
-        use mysql_async::prelude::Queryable;
-        // No panic here: this may run while a failing test unwinds.
-        let dropped: Result<(), String> = block_on(async {
-            let opts = mysql_async::Opts::from_url(&mysql_url()).map_err(|e| e.to_string())?;
-            let mut conn = mysql_async::Conn::new(opts)
-                .await
-                .map_err(|e| e.to_string())?;
-            conn.query_drop(&self.0).await.map_err(|e| e.to_string())?;
-            let _ = conn.disconnect().await;
-            Ok(())
-        });
-        if let Err(e) = dropped {
-            eprintln!("cleanup failed: {e}\n--- SQL ---\n{}", self.0);
-        }
+        cleanup(mysql_try_exec(&mysql_url(), &self.0), &self.0);
+    }
+}
+
+/// As [`MysqlDropOnExit`], on the MySQL server at `url` (the throwaway
+/// servers scripts/test.sh starts).
+pub struct MysqlDropOnExitAt {
+    pub url: String,
+    pub sql: String,
+}
+
+impl Drop for MysqlDropOnExitAt {
+    fn drop(&mut self) {
+        cleanup(mysql_try_exec(&self.url, &self.sql), &self.sql);
+    }
+}
+
+/// Runs `sql` on the MySQL server at `url`, saying what failed instead of
+/// panicking: a cleanup may run while a failing test unwinds.
+fn mysql_try_exec(url: &str, sql: &str) -> Result<(), String> {
+    use mysql_async::prelude::Queryable;
+    block_on(async {
+        let opts = mysql_async::Opts::from_url(url).map_err(|e| e.to_string())?;
+        let mut conn = mysql_async::Conn::new(opts)
+            .await
+            .map_err(|e| e.to_string())?;
+        conn.query_drop(sql).await.map_err(|e| e.to_string())?;
+        let _ = conn.disconnect().await;
+        Ok(())
+    })
+}
+
+fn cleanup(done: Result<(), String>, sql: &str) {
+    if let Err(e) = done {
+        eprintln!("cleanup failed: {e}\n--- SQL ---\n{sql}");
     }
 }
 
@@ -271,8 +292,6 @@ impl Drop for PgDropOnExit {
                 .await
                 .map_err(|e| pg_error(&e))
         });
-        if let Err(e) = dropped {
-            eprintln!("cleanup failed: {e}\n--- SQL ---\n{}", self.0);
-        }
+        cleanup(dropped, &self.0);
     }
 }
