@@ -8,7 +8,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::util::engine::{Db, Fill, Table, Ty};
+use crate::util::engine::{Db, DropOnExit, Fill, Table, Ty};
 use crate::util::{dbchunk, decompress_file, export, tool_output, Cmd, TempDir};
 
 /// `manifest.json` of a dump directory.
@@ -76,10 +76,14 @@ pub fn dump_to(db: &Db, prefix: &str, out: &Path) -> Cmd {
     .arg(out)
 }
 
-/// A parent (51 rows) and a child table with a foreign key, `rows` children.
-pub fn family(db: &Db, prefix: &str, rows: u64) -> [String; 2] {
+/// A parent (51 rows) and a child table with a foreign key, `rows`
+/// children, and the guards that drop them when the test ends.
+pub fn family(db: &Db, prefix: &str, rows: u64) -> ([String; 2], [DropOnExit; 2]) {
     let parent = format!("{prefix}_parent");
     let child = format!("{prefix}_child");
+    // The child goes first: it points at the parent. Made before the
+    // tables, so a failure while filling them drops them too.
+    let guards = [db.drop_on_exit(&child), db.drop_on_exit(&parent)];
     db.exec(&format!("DROP TABLE IF EXISTS {child}"));
     Table::id_v(&parent)
         .create(db)
@@ -102,7 +106,7 @@ pub fn family(db: &Db, prefix: &str, rows: u64) -> [String; 2] {
             1..=rows,
             &[Fill::Id, Fill::Modulo(50), note, Fill::Seconds],
         );
-    [parent, child]
+    ([parent, child], guards)
 }
 
 #[test]
@@ -110,8 +114,7 @@ fn dump_writes_every_table_a_checksum_and_the_manifest_last() {
     let dir = TempDir::new("dump-basic");
     for db in Db::all(&dir) {
         let prefix = format!("dumpbasic_{}", db.tag());
-        let [parent, child] = family(&db, &prefix, 2_000);
-        let _drop = [db.drop_on_exit(&child), db.drop_on_exit(&parent)];
+        let ([parent, child], _drop) = family(&db, &prefix, 2_000);
         let out = dir.join(&format!("out-{}", db.tag()));
         let run = dump_to(&db, &prefix, &out)
             .args(["--jobs", "2", "--stats"])

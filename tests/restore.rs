@@ -100,8 +100,7 @@ fn restore_into_the_same_engine_gives_the_same_exports() {
     let dir = TempDir::new("restore-same");
     for db in Db::all(&dir) {
         let prefix = format!("restsame_{}", db.tag());
-        let tables = family(&db, &prefix, 3_000);
-        let _drop = [db.drop_on_exit(&tables[1]), db.drop_on_exit(&tables[0])];
+        let (tables, _drop) = family(&db, &prefix, 3_000);
         let dump = dump(&db, &prefix, &dir, db.tag());
         let place = Elsewhere::new(&db, &dir, &format!("restsame_{}_to", db.tag()));
         place.restore(&dump, &["--create", "--jobs", "2"]).success();
@@ -165,8 +164,7 @@ fn restore_moves_tables_between_engines() {
     let lite = Db::lite(&dir);
     for (from, to) in [(Db::My, Db::Pg), (Db::Pg, lite.clone()), (lite, Db::My)] {
         let prefix = format!("restx_{}_{}", from.tag(), to.tag());
-        let tables = family(&from, &prefix, 1_000);
-        let _drop = [from.drop_on_exit(&tables[1]), from.drop_on_exit(&tables[0])];
+        let (tables, _drop) = family(&from, &prefix, 1_000);
         let dump = dump(
             &from,
             &prefix,
@@ -209,7 +207,7 @@ fn restore_moves_tables_between_engines() {
 fn restore_refuses_a_changed_file_and_a_count_that_differs() {
     let dir = TempDir::new("restore-refuses");
     let db = Db::lite(&dir);
-    let tables = family(&db, "refuse", 100);
+    let (tables, _drop) = family(&db, "refuse", 100);
     let dump = dump(&db, "refuse", &dir, "lite");
     let place = Elsewhere::new(&db, &dir, "refused");
     let file = dump.join(format!("{}.csv.zst", tables[0]));
@@ -283,8 +281,7 @@ fn a_killed_restore_resumes_without_losing_or_doubling_rows() {
     let dir = TempDir::new("restore-kill");
     let db = Db::Pg;
     let prefix = "restkill_pg";
-    let tables = family(&db, prefix, 300_000);
-    let _drop = [db.drop_on_exit(&tables[1]), db.drop_on_exit(&tables[0])];
+    let (tables, _drop) = family(&db, prefix, 300_000);
     let dump = dump(&db, prefix, &dir, "pg");
     let place = Elsewhere::new(&db, &dir, "restkill_pg_to");
     let restore = |extra: &[&str]| {
