@@ -8,6 +8,7 @@
 //! the encoder format them.
 
 use crate::coltype::ColType;
+use crate::key::Key;
 
 /// One value of one row, borrowed for the duration of a single push.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -67,39 +68,8 @@ pub trait RowSink {
     fn end_row(&mut self) -> anyhow::Result<bool>;
     /// Rows already encoded in the output format (PostgreSQL `COPY`).
     fn raw_rows(&mut self, bytes: &[u8], rows: u64) -> anyhow::Result<bool>;
-    /// A unit of work is done: a keyset or offset query, or a cursor fetch.
-    fn end_chunk(&mut self) -> anyhow::Result<()>;
-}
-
-/// Groups the rows of one streamed statement (`cursor`, `copy`) into chunks
-/// of `size` rows, so that streaming strategies flush output and tick the
-/// progress bar at the same pace as the chunked ones.
-pub struct ChunkCounter {
-    size: u64,
-    in_chunk: u64,
-}
-
-impl ChunkCounter {
-    pub fn new(size: u64) -> ChunkCounter {
-        ChunkCounter { size, in_chunk: 0 }
-    }
-
-    /// Counts one row that the sink has ended.
-    #[inline]
-    pub fn row(&mut self, sink: &mut impl RowSink) -> anyhow::Result<()> {
-        self.in_chunk += 1;
-        if self.in_chunk == self.size {
-            self.in_chunk = 0;
-            sink.end_chunk()?;
-        }
-        Ok(())
-    }
-
-    /// Ends the last, partial chunk.
-    pub fn finish(self, sink: &mut impl RowSink) -> anyhow::Result<()> {
-        if self.in_chunk > 0 {
-            sink.end_chunk()?;
-        }
-        Ok(())
-    }
+    /// A chunk of rows is done (see [`crate::db::Chunks`]): `last_key` is
+    /// the key of its last row when the rows come in key order, where a
+    /// read that stops here can go on.
+    fn end_chunk(&mut self, last_key: Option<&Key>) -> anyhow::Result<()>;
 }

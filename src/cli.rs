@@ -157,9 +157,9 @@ pub struct ExportArgs {
     #[arg(long, value_enum, default_value_t = Strategy::Auto)]
     pub strategy: Strategy,
 
-    /// Rows per query (keyset, offset) or per fetch (cursor). With
-    /// PostgreSQL's copy strategy (one streamed COPY), it only sets the
-    /// progress step.
+    /// Rows per query (keyset, offset) or per chunk of one streamed
+    /// statement (cursor, copy): each chunk ends at the key of its last
+    /// row, where a resumed or reconnected export goes on.
     #[arg(long, default_value_t = 5000, value_name = "N")]
     pub chunk: u64,
 
@@ -258,8 +258,9 @@ pub struct ExportArgs {
     #[arg(long, value_name = "ID", conflicts_with = "parallel")]
     pub snapshot: Option<String>,
 
-    /// Record where a keyset export stands after every chunk in this JSON
-    /// file (written atomically), so an interrupted export can --resume.
+    /// Record where the export stands after every chunk in this JSON file
+    /// (written atomically), so an interrupted export can --resume. Needs a
+    /// key; not with --strategy offset.
     #[arg(long, value_name = "FILE")]
     pub state: Option<String>,
 
@@ -279,8 +280,8 @@ pub struct ExportArgs {
     pub max_rate: Option<String>,
 
     /// When the connection drops mid-export, reconnect this many times
-    /// (with backoff) and go on from the last complete chunk; keyset and
-    /// offset only (a cursor or COPY cannot continue).
+    /// (with backoff) and go on from the last complete chunk; needs a key
+    /// (a cursor or COPY over rows with no key cannot continue).
     #[arg(long, default_value_t = 3, value_name = "N")]
     pub retries: u32,
 

@@ -24,6 +24,7 @@ pub mod error;
 pub mod format;
 pub mod ident;
 pub mod input;
+pub mod key;
 pub mod log;
 pub mod manifest;
 pub mod output;

@@ -32,6 +32,12 @@ pub struct Pipeline {
     shipped_in_chunk: bool,
     /// `--split-rows`/`--split-bytes`: where parts end, and the parts.
     split: Option<Splitter>,
+    /// Where the current chunk started, to go back to when it is read
+    /// again after a lost connection.
+    chunk_mark: ChunkStart,
+    /// The key of the last row of the last chunk ended (or of the
+    /// resumed export): where a read that goes on starts.
+    last_key: Option<Key>,
 }
 
 /// The state of a split export. A CSV, TSV or NDJSON part ends at a row
@@ -110,6 +116,11 @@ impl Pipeline {
         if header {
             encoder.header(columns);
         }
+        let chunk_mark = ChunkStart {
+            rows: 0,
+            encoder: encoder.mark(),
+            split: None,
+        };
         Ok(Pipeline {
             encoder,
             output,
@@ -122,6 +133,8 @@ impl Pipeline {
             whole_chunks: false,
             shipped_in_chunk: false,
             split: None,
+            chunk_mark,
+            last_key: None,
         })
     }
 
@@ -151,6 +164,7 @@ impl Pipeline {
             cuts: Vec::new(),
             bytes_done: 0,
         });
+        self.chunk_mark = self.chunk_start();
         self
     }
 
@@ -161,7 +175,7 @@ impl Pipeline {
         self
     }
 
-    pub fn chunk_start(&mut self) -> ChunkStart {
+    fn chunk_start(&mut self) -> ChunkStart {
         self.shipped_in_chunk = false;
         ChunkStart {
             rows: self.rows,
@@ -173,9 +187,11 @@ impl Pipeline {
         }
     }
 
-    /// Forgets the rows of the current chunk, to read it again; `false`
-    /// when some of them are already written.
-    pub fn rewind(&mut self, start: ChunkStart) -> bool {
+    /// Forgets the rows of the current chunk (those since the last chunk
+    /// ended), to read them again; `false` when some of them are already
+    /// written.
+    pub fn rewind_chunk(&mut self) -> bool {
+        let start = self.chunk_mark;
         if self.shipped_in_chunk || !self.encoder.rewind(start.encoder) {
             return false;
         }
@@ -197,6 +213,8 @@ impl Pipeline {
         if let Some(resumed) = resumed {
             self.rows = resumed.rows;
             self.chunks = resumed.chunks;
+            self.last_key = resumed.last_key.clone();
+            self.chunk_mark = self.chunk_start();
         }
         self.checkpoints = Some(checkpoints);
         self
@@ -213,17 +231,10 @@ impl Pipeline {
         self.output.last_saved()
     }
 
-    /// Ends a keyset chunk whose last row has key `last_key`: the chunk is
-    /// written, with a checkpoint after it when the export is resumable.
-    pub fn end_chunk_at(&mut self, last_key: Option<&Key>) -> Result<()> {
-        match (&self.checkpoints, last_key) {
-            (Some(_), Some(key)) => {
-                self.chunks += 1;
-                self.ship_checkpoint(Some(key.clone()))?;
-                self.stop_if_asked()
-            }
-            _ => self.end_chunk(),
-        }
+    /// The key of the last row of the last chunk ended: where a read
+    /// that goes on from here starts (`None` before the first).
+    pub fn last_key(&self) -> Option<&Key> {
+        self.last_key.as_ref()
     }
 
     /// Keeps the export under `--max-rate`, checked each time a buffer is
@@ -528,14 +539,25 @@ impl RowSink for Pipeline {
         Ok(self.remaining() > 0)
     }
 
-    /// A chunk is written out before a Ctrl-C or SIGTERM stops the export.
-    fn end_chunk(&mut self) -> Result<()> {
+    /// A chunk is written out (with a checkpoint after it when the
+    /// export is resumable and the chunk ended at a key) before a Ctrl-C
+    /// or SIGTERM stops the export.
+    fn end_chunk(&mut self, last_key: Option<&Key>) -> Result<()> {
         self.chunks += 1;
-        self.encoder.cut_if_full()?;
-        if self.split.is_some() {
-            self.end_parquet_part_if_big()?;
+        match (&self.checkpoints, last_key) {
+            (Some(_), Some(key)) => self.ship_checkpoint(Some(key.clone()))?,
+            _ => {
+                self.encoder.cut_if_full()?;
+                if self.split.is_some() {
+                    self.end_parquet_part_if_big()?;
+                }
+                self.ship()?;
+            }
         }
-        self.ship()?;
+        if let Some(key) = last_key {
+            self.last_key = Some(key.clone());
+        }
+        self.chunk_mark = self.chunk_start();
         self.stop_if_asked()
     }
 }
@@ -589,16 +611,14 @@ mod tests {
     fn a_chunk_read_again_forgets_the_part_ends_it_had_marked() {
         let dir = tempfile::tempdir().unwrap();
         let mut pipeline = split_csv(dir.path(), 3);
-        pipeline.chunk_start();
         push(&mut pipeline, 1, 4);
-        pipeline.end_chunk().unwrap();
+        pipeline.end_chunk(None).unwrap();
         // The second chunk is cut short by a lost connection after two
         // rows, one of which ended a part, and read again whole.
-        let start_again = pipeline.chunk_start();
         push(&mut pipeline, 5, 6);
-        assert!(pipeline.rewind(start_again));
+        assert!(pipeline.rewind_chunk());
         push(&mut pipeline, 5, 8);
-        pipeline.end_chunk().unwrap();
+        pipeline.end_chunk(None).unwrap();
         let (totals, parts) = pipeline.finish_parts().unwrap();
         assert_eq!(totals.rows, 8);
         let read = |n: u64| {

@@ -275,7 +275,7 @@ fn mysql_key_that_is_not_unique_is_refused_for_keyset() {
         .fails_saying(2, &["does not identify rows"]);
     // Without --key, the unique NOT NULL index is the key.
     let explain = export(&["--table", table, "--explain"]);
-    assert!(explain.contains("strategy: keyset, key: u"), "{explain}");
+    assert!(explain.contains("strategy: cursor, key: u"), "{explain}");
 }
 
 #[test]

@@ -1,5 +1,6 @@
-//! Resumable keyset exports: kill -9 at several points, resume, and the
-//! output equals a clean export byte for byte, on every engine.
+//! Resumable exports: kill -9 at several points, resume, and the output
+//! equals a clean export byte for byte, on every engine and with every
+//! strategy that reads by key (auto's at three points, the others at one).
 
 use std::time::Duration;
 
@@ -9,14 +10,21 @@ use crate::util::tables::lite_id_v;
 use crate::util::{dbchunk, TempDir};
 
 /// For a file output and for stdout: kill, resume, compare.
-fn assert_resumes(url: &str, table: &str, dir: &TempDir) {
+fn assert_resumes(url: &str, table: &str, strategy: &str, dir: &TempDir) {
     let clean = dbchunk([
         "export", "--url", url, "--table", table, "--strategy", "keyset", "--quiet",
     ])
     .success()
     .stdout;
-    let slow = ["--chunk", "300", "--max-rate", "20000/s", "--quiet"];
-    for (run, millis) in [150u64, 450, 800].into_iter().enumerate() {
+    let slow = [
+        "--chunk", "300", "--max-rate", "20000/s", "--quiet", "--strategy", strategy,
+    ];
+    let kills: &[u64] = match strategy {
+        "auto" => &[150, 450, 800],
+        _ => &[450],
+    };
+    for &millis in kills {
+        let run = format!("{strategy}-{millis}");
         let after = Duration::from_millis(millis);
         // To a file: the partial file is cut back and continued.
         let state = dir.join(&format!("file-{run}.json"));
@@ -34,7 +42,7 @@ fn assert_resumes(url: &str, table: &str, dir: &TempDir) {
         });
         assert!(
             std::fs::read(&output).unwrap() == clean,
-            "file resumed after {millis} ms differs"
+            "{strategy} file resumed after {millis} ms differs"
         );
 
         // To stdout: keep what the state file records, append the rest.
@@ -47,13 +55,13 @@ fn assert_resumes(url: &str, table: &str, dir: &TempDir) {
         let resumed = kill_and_resume(&args, &state, after, |_| {});
         assert!(
             resumed.joined("bytes") == clean,
-            "stdout resumed after {millis} ms differs"
+            "{strategy} stdout resumed after {millis} ms differs"
         );
     }
 }
 
 /// A composite key (one part repeating), and a time column.
-fn assert_resumes_on(db: Db, dir: &TempDir) {
+fn assert_resumes_on(db: Db, dir: &TempDir, strategies: &[&str]) {
     let table = Table::new("it_resume")
         .key("a", Ty::Int)
         .key("b", Ty::Varchar(20))
@@ -64,25 +72,27 @@ fn assert_resumes_on(db: Db, dir: &TempDir) {
         1..=20_000,
         &[Fill::Modulo(13), Fill::Prefixed("k"), Fill::Seconds],
     );
-    assert_resumes(&db.url(), &table.name, dir);
+    for strategy in strategies {
+        assert_resumes(&db.url(), &table.name, strategy, dir);
+    }
 }
 
 #[test]
 fn sqlite_export_resumes_after_kill() {
     let dir = TempDir::new("resume_sqlite");
-    assert_resumes_on(Db::lite(&dir), &dir);
+    assert_resumes_on(Db::lite(&dir), &dir, &["auto", "cursor"]);
 }
 
 #[test]
 fn postgres_export_resumes_after_kill() {
     let dir = TempDir::new("resume_pg");
-    assert_resumes_on(Db::Pg, &dir);
+    assert_resumes_on(Db::Pg, &dir, &["auto", "cursor", "keyset"]);
 }
 
 #[test]
 fn mysql_export_resumes_after_kill() {
     let dir = TempDir::new("resume_mysql");
-    assert_resumes_on(Db::My, &dir);
+    assert_resumes_on(Db::My, &dir, &["auto", "keyset"]);
 }
 
 /// A resume token from stderr continues an export to stdout that had no

@@ -52,26 +52,13 @@ pub async fn run(
             let Db::Postgres(pg) = &*db else {
                 unreachable!("config refuses copy on other engines")
             };
-            let copy = pg.copy_plan(relation, plan.limit, plan.format, &plan.null);
+            let copy = pg.copy_plan(&relation.select, plan.limit, plan.format, &plan.null);
             out.push_str(&format!("\n-- the one statement:\n{};\n", copy.statement));
-            let statement = Statement {
-                sql: copy.query,
-                params: Vec::new(),
-                limit: 0,
-            };
-            steps.push(("the query inside it", statement, None));
+            steps.push(("the query inside it", Statement::plain(copy.query), None));
         }
         Strategy::Cursor => {
-            let sql = relation.cursor_sql(plan.limit);
-            steps.push((
-                "the one query, streamed",
-                Statement {
-                    sql,
-                    params: Vec::new(),
-                    limit: 0,
-                },
-                None,
-            ));
+            let sql = relation.cursor_sql(None, plan.limit);
+            steps.push(("the one query, streamed", Statement::plain(sql), None));
         }
         Strategy::Auto => unreachable!("resolved before explaining"),
     }

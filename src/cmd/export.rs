@@ -21,7 +21,7 @@ use crate::throttle::Throttle;
 use super::prepare::{
     before_output, check_distinct_names, check_key_identifies_rows, nothing_written, peak_rss_kb,
 };
-use super::read::read;
+use super::read::{read, reads_by_key};
 use super::step::look_up;
 use crate::engine::Engine;
 
@@ -40,12 +40,13 @@ async fn export(plan: ExportPlan) -> Result<()> {
     }
     let relation = look_up(&label, nothing_written(&plan), db.describe(&plan.request)).await?;
     let resumable = plan.state_file.is_some() || plan.resume.is_some();
-    // A resumable export is a keyset export, whatever `auto` would pick.
-    let asked = match plan.strategy {
-        Strategy::Auto if resumable => Strategy::Keyset,
-        other => other,
-    };
-    let strategy = resolve(asked, db.engine(), &relation, &label, plan.parallel > 1)?;
+    let strategy = resolve(plan.strategy, db.engine(), &relation, &label)?;
+    if resumable && !reads_by_key(strategy, &relation) {
+        return Err(UsageError(format!(
+            "--state and --resume go on after the key of the last row written, and {label} has              no primary key or NOT NULL unique index: name one with --key col[,col...]"
+        ))
+        .into());
+    }
     if let Some(resume) = &plan.resume {
         check_resume(resume, &label, plan.format, plan.compress)?;
     }
@@ -58,7 +59,15 @@ async fn export(plan: ExportPlan) -> Result<()> {
             stop.left("while running --explain", "the plans are not all printed")
         })?;
     }
-    if uses_key(strategy) && relation.key_check == KeyCheck::Unproven {
+    // Keyset chunks, and a resumed read, go on after a key: a key that
+    // does not identify rows would skip the rows that share the last
+    // one's value. A one-statement read only orders by a key it is not
+    // sure of, and does not go on after it when the connection is lost.
+    let mut relation = relation;
+    if relation.key_check == KeyCheck::Unproven && !uses_key(strategy) && !resumable {
+        relation = relation.ordered_only();
+    }
+    if (uses_key(strategy) || resumable) && relation.key_check == KeyCheck::Unproven {
         let checking = format!("while checking that --key identifies the rows of {label}");
         before_output(
             &plan,
@@ -102,12 +111,12 @@ async fn export(plan: ExportPlan) -> Result<()> {
             }
         }
     }
-    // Every keyset export to stdout checkpoints too, so that when it stops
-    // it can say how to go on (a file needs --state: its partial file is
-    // kept only then).
+    // Every export to stdout that reads in key order checkpoints too, so
+    // that when it stops it can say how to go on (a file needs --state:
+    // its partial file is kept only then).
     // Parquet cannot be continued (its footer comes last).
     let resumable = resumable
-        || (strategy == Strategy::Keyset
+        || (reads_by_key(strategy, &relation)
             && plan.destination == crate::output::Destination::Stdout
             && plan.format.is_text());
     let mut parts = None;
@@ -140,7 +149,10 @@ async fn export(plan: ExportPlan) -> Result<()> {
             parts, plan.format, &relation.columns, &plan.null, plan.header, plan.parquet,
         );
     }
-    if uses_key(strategy) && plan.retries > 0 {
+    // A chunk read again after a lost connection must not be half written
+    // (a SQLite file has no connection to lose).
+    let retried = plan.retries > 0 && db.engine() != Engine::Sqlite;
+    if retried && (reads_by_key(strategy, &relation) || strategy == Strategy::Offset) {
         pipeline = pipeline.with_whole_chunks();
     }
     if resumable {
@@ -325,22 +337,18 @@ fn print_resume_hint(plan: &ExportPlan, token: Option<String>) {
 /// `auto` becomes a concrete strategy; a forced key-based strategy on a
 /// source without a key is refused with the way out.
 ///
-/// `--parallel` workers on MySQL stream their range with one query each
-/// (cursor): they never reconnect or resume, which is what keyset's many
-/// queries buy, and on MariaDB each query costs the server about 1 ms of
-/// start-up and clean-up (docs/profile.md).
-fn resolve(
-    asked: Strategy,
-    engine: Engine,
-    relation: &Relation,
-    label: &str,
-    parallel: bool,
-) -> Result<Strategy> {
+/// `auto` streams one statement where the server has a per-query cost
+/// worth saving: PostgreSQL's `COPY`, and elsewhere one streamed `SELECT`
+/// (cursor). Either still ends a chunk every `--chunk` rows at the key of
+/// its last row when there is a key, so it resumes and reconnects as
+/// keyset does (docs/strategies.md). SQLite keeps keyset: its queries
+/// cost nothing to start in-process, and short ones let writers in
+/// between chunks, where one long read would hold the database's lock.
+fn resolve(asked: Strategy, engine: Engine, relation: &Relation, label: &str) -> Result<Strategy> {
     let has_key = !relation.key_names.is_empty();
     let chosen = match asked {
         Strategy::Auto if engine == Engine::Postgres => Strategy::Copy,
-        Strategy::Auto if has_key && parallel && engine == Engine::Mysql => Strategy::Cursor,
-        Strategy::Auto if has_key => Strategy::Keyset,
+        Strategy::Auto if has_key && engine == Engine::Sqlite => Strategy::Keyset,
         Strategy::Auto => Strategy::Cursor,
         other => other,
     };

@@ -51,10 +51,17 @@ pub(super) async fn check_key_identifies_rows(
     if duplicates {
         return Err(UsageError(format!(
             "--key {} does not identify rows of {label}: some rows share a key value or have a NULL \
-             in it, and --strategy {} would skip or repeat them; use a unique NOT NULL key, or \
-             --strategy cursor (which only orders by --key)",
+             in it, and {} would skip or repeat them; use a unique NOT NULL key, or {}",
             crate::ident::display_list(&relation.key_names, ","),
-            strategy.name()
+            match strategy {
+                Strategy::Keyset | Strategy::Offset => format!("--strategy {}", strategy.name()),
+                _ => "going on after a key (--state, --resume)".to_string(),
+            },
+            match strategy {
+                Strategy::Keyset | Strategy::Offset =>
+                    "--strategy cursor (which only orders by --key)",
+                _ => "drop --state and --resume (the export then only orders by --key)",
+            }
         ))
         .into());
     }

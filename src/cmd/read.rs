@@ -1,17 +1,22 @@
 //! How an export's rows are read: the loop of each strategy, shared by a
-//! serial export and each `--parallel` worker. Keyset and offset read
-//! chunk by chunk and read a chunk again on a new connection when the old
-//! one is lost; cursor and copy run one statement, which cannot go on
-//! from its middle.
+//! serial export and each `--parallel` worker.
+//!
+//! Every strategy that reads in key order ends its chunks at a key: keyset
+//! with a query per chunk, and cursor and copy, when the source has a key,
+//! with one statement whose rows are ended every `--chunk` rows. A lost
+//! connection (`--retries`) or a resumed export (`--state`) goes on after
+//! the last chunk written, with `WHERE key > last`, so the output is the
+//! same bytes as a run that never stopped. Offset, and cursor or copy
+//! without a key, cannot go on from the middle.
 
 use anyhow::{Context, Result};
 
-use crate::cell::RowSink;
 use crate::config::ExportPlan;
-use crate::db::{is_connection_lost, ChunkRead, Db, Key, Relation};
+use crate::db::{is_connection_lost, ChunkRead, Db, Key, Read, Relation};
 use crate::pipeline::Pipeline;
 use crate::plan::{Statement, Strategy};
 use crate::retry::Retries;
+use crate::state::Checkpoint;
 
 /// Reads the relation's rows into `pipeline` with `strategy` (resolved,
 /// never auto), from where `plan.resume` says when resuming.
@@ -25,62 +30,67 @@ pub async fn read(
     if pipeline.remaining() == 0 {
         return Ok(()); // --limit 0: the header only
     }
-    let result = match strategy {
-        Strategy::Keyset => {
-            let start = plan.resume.as_ref().map(|r| r.last_key.clone());
-            return read_keyset(db, relation, plan, pipeline, start).await;
-        }
-        Strategy::Offset => return read_offset(db, relation, plan, pipeline).await,
-        Strategy::Cursor => {
-            let sql = relation.cursor_sql(plan.limit);
-            db.stream(relation, &sql, plan.chunk, pipeline).await
-        }
-        Strategy::Copy => match db {
-            Db::Postgres(pg) => {
-                let copy = pg.copy_plan(relation, plan.limit, plan.format, &plan.null);
-                pg.copy_out(relation, &copy, plan.chunk, pipeline).await
-            }
-            _ => unreachable!("config refuses copy on other engines"),
-        },
-        Strategy::Auto => unreachable!("resolved before reading"),
-    };
-    // One long statement cannot be picked up where the connection dropped.
-    let result = result.map_err(|err| match is_connection_lost(&err) {
-        true => err.context(format!(
-            "the connection was lost, and a {} export cannot go on from the middle of its one \
-             statement: rerun it, or use --strategy keyset, which reconnects and continues",
-            strategy.name()
-        )),
-        false => err,
-    });
-    result.with_context(|| chunk_context(pipeline.rows(), plan.chunk))
+    if let Some(Checkpoint { last_key: None, .. }) = &plan.resume {
+        return Ok(()); // the export had finished: only the output to close
+    }
+    if strategy == Strategy::Offset {
+        return read_offset(db, relation, plan, pipeline).await;
+    }
+    if reads_by_key(strategy, relation) {
+        return again_on_loss(db, plan, pipeline, async |db, pipeline| match strategy {
+            Strategy::Keyset => read_keyset(db, relation, plan, pipeline).await,
+            _ => stream(db, relation, strategy, plan, pipeline).await,
+        })
+        .await;
+    }
+    // One statement with no key cannot be picked up where the connection
+    // dropped.
+    stream(db, relation, strategy, plan, pipeline)
+        .await
+        .map_err(|err| match is_connection_lost(&err) {
+            true => err.context(format!(
+                "the connection was lost, and a {} export of rows with no key cannot go on from \
+                 the middle of its one statement: rerun it, or name a key with --key",
+                strategy.name()
+            )),
+            false => err,
+        })
 }
 
-/// Reads one chunk. When the connection is lost, the chunk's rows are
-/// dropped, and it is read again on a new connection, up to `--retries`
-/// times with a growing pause in between.
-async fn read_chunk_again_on_loss(
+/// Whether `strategy` reads `relation` in key order, ending each chunk at
+/// a key it can go on from: what `--state`, `--resume` and `--retries`
+/// need.
+pub fn reads_by_key(strategy: Strategy, relation: &Relation) -> bool {
+    !relation.key_positions.is_empty() && strategy != Strategy::Offset
+}
+
+/// Runs `step` and, when it fails because the connection was lost, drops
+/// the rows since the last chunk ended and runs it again on a new
+/// connection (it goes on from the pipeline's last key), up to
+/// `--retries` times for the same chunk, with a growing pause in between.
+async fn again_on_loss<T>(
     db: &mut Db,
-    relation: &Relation,
-    statement: &Statement,
-    after: Option<&Key>,
-    pipeline: &mut Pipeline,
     plan: &ExportPlan,
-) -> Result<ChunkRead> {
-    let start = pipeline.chunk_start();
-    let mut retries = 0;
+    pipeline: &mut Pipeline,
+    mut step: impl AsyncFnMut(&mut Db, &mut Pipeline) -> Result<T>,
+) -> Result<T> {
+    let policy = Retries {
+        max: plan.retries,
+        quiet: plan.quiet,
+    };
+    let (mut retries, mut lost_at) = (0, None);
     loop {
-        let err = match db.read_chunk(relation, statement, after, pipeline).await {
-            Ok(read) => return Ok(read),
+        let err = match step(db, pipeline).await {
+            Ok(done) => return Ok(done),
             Err(err) => err,
         };
-        if !is_connection_lost(&err) || retries == plan.retries || !pipeline.rewind(start) {
+        if !is_connection_lost(&err) || plan.retries == 0 || !pipeline.rewind_chunk() {
             return Err(err);
         }
-        let policy = Retries {
-            max: plan.retries,
-            quiet: plan.quiet,
-        };
+        // A chunk written since the last loss starts the count again.
+        if lost_at != Some(pipeline.rows()) {
+            (retries, lost_at) = (0, Some(pipeline.rows()));
+        }
         *db = policy
             .reconnect(err, &mut retries, || reconnect(plan))
             .await?;
@@ -96,7 +106,7 @@ async fn reconnect(plan: &ExportPlan) -> Result<Db> {
     Ok(db)
 }
 
-/// Which chunk a streaming export was in when it failed.
+/// Which chunk an export was in when it failed.
 fn chunk_context(rows: u64, chunk: u64) -> String {
     format!(
         "chunk {} (rows from {})",
@@ -105,55 +115,101 @@ fn chunk_context(rows: u64, chunk: u64) -> String {
     )
 }
 
-/// `start`: `Some` when resuming, with the key of the last row already
-/// written, or `None` inside when that export had finished.
+/// `cursor` or `copy`: the rest of the rows, after the pipeline's last key
+/// when there is one, in one statement.
+async fn stream(
+    db: &mut Db,
+    relation: &Relation,
+    strategy: Strategy,
+    plan: &ExportPlan,
+    pipeline: &mut Pipeline,
+) -> Result<()> {
+    let after = pipeline.last_key().cloned();
+    let limit = plan.limit.map(|_| pipeline.remaining());
+    let read = match (strategy, &mut *db) {
+        (Strategy::Copy, Db::Postgres(pg)) => {
+            let select = match &after {
+                Some(key) => relation.select.after(key),
+                None => relation.select.clone(),
+            };
+            let copy = pg.copy_plan(&select, limit, plan.format, &plan.null);
+            pg.copy_out(relation, &copy, plan.chunk, pipeline).await
+        }
+        (Strategy::Copy, _) => unreachable!("config refuses copy on other engines"),
+        _ => {
+            let statement = Statement::plain(relation.cursor_sql(after.as_ref(), limit));
+            let read = Read {
+                relation,
+                statement: &statement,
+                after: None,
+                chunk: plan.chunk,
+                streamed: true,
+            };
+            db.read(&read, pipeline).await
+        }
+    };
+    read.map(drop)
+        .with_context(|| chunk_context(pipeline.rows(), plan.chunk))
+}
+
+/// `keyset`: a query per chunk, each after the last key written.
 async fn read_keyset(
     db: &mut Db,
     relation: &Relation,
     plan: &ExportPlan,
     pipeline: &mut Pipeline,
-    start: Option<Option<Key>>,
 ) -> Result<()> {
-    let chunk = plan.chunk;
-    let mut after: Option<Key> = match start {
-        Some(None) => return Ok(()), // nothing left: only the output to close
-        Some(key) => key,
-        None => None,
-    };
-    for number in 1.. {
-        let limit = chunk.min(pipeline.remaining());
+    loop {
+        let limit = plan.chunk.min(pipeline.remaining());
         if limit == 0 {
-            break;
+            return Ok(());
         }
-        let read =
-            keyset_chunk(db, relation, plan, pipeline, number, limit, after.as_ref()).await?;
+        let after = pipeline.last_key().cloned();
+        let read = keyset_chunk(db, relation, plan, pipeline, limit, after.as_ref()).await?;
         if read.rows < limit {
-            break;
+            return Ok(());
         }
-        after = read.last_key;
     }
-    Ok(())
 }
 
-/// Chunk `number` of a keyset read: up to `limit` rows after `after`,
-/// read again on a new connection if the old one is lost, then ended in
-/// the pipeline at its last key. Shared with incremental runs.
-pub(super) async fn keyset_chunk(
+/// One keyset chunk: up to `limit` rows after `after`, ended in the
+/// pipeline at its last key.
+async fn keyset_chunk(
     db: &mut Db,
     relation: &Relation,
     plan: &ExportPlan,
     pipeline: &mut Pipeline,
-    number: u64,
     limit: u64,
     after: Option<&Key>,
 ) -> Result<ChunkRead> {
     let statement = relation.select.keyset_chunk(limit, after.is_some());
-    let first_row = pipeline.rows() + 1;
-    let read = read_chunk_again_on_loss(db, relation, &statement, after, pipeline, plan)
+    let first_row = pipeline.rows();
+    let read = Read {
+        relation,
+        statement: &statement,
+        after,
+        chunk: limit,
+        streamed: false,
+    };
+    db.read(&read, pipeline)
         .await
-        .with_context(|| format!("chunk {number} (rows from {first_row})"))?;
-    pipeline.end_chunk_at(read.last_key.as_ref())?;
-    Ok(read)
+        .with_context(|| chunk_context(first_row, plan.chunk))
+}
+
+/// A keyset chunk after `after`, which an incremental run keeps itself
+/// (it reads two ranges), read again on a new connection when the old
+/// one is lost.
+pub(super) async fn keyset_chunk_after(
+    db: &mut Db,
+    relation: &Relation,
+    plan: &ExportPlan,
+    pipeline: &mut Pipeline,
+    after: Option<&Key>,
+) -> Result<ChunkRead> {
+    again_on_loss(db, plan, pipeline, async |db, pipeline| {
+        keyset_chunk(db, relation, plan, pipeline, plan.chunk, after).await
+    })
+    .await
 }
 
 async fn read_offset(
@@ -163,20 +219,27 @@ async fn read_offset(
     pipeline: &mut Pipeline,
 ) -> Result<()> {
     let (chunk, mut offset) = (plan.chunk, 0);
-    for number in 1.. {
+    loop {
         let limit = chunk.min(pipeline.remaining());
         if limit == 0 {
-            break;
+            return Ok(());
         }
         let statement = relation.select.offset_chunk(limit, offset);
-        let read = read_chunk_again_on_loss(db, relation, &statement, None, pipeline, plan)
-            .await
-            .with_context(|| format!("chunk {number} (offset {offset})"))?;
-        pipeline.end_chunk()?;
+        let read = Read {
+            relation,
+            statement: &statement,
+            after: None,
+            chunk: limit,
+            streamed: false,
+        };
+        let read = again_on_loss(db, plan, pipeline, async |db, pipeline| {
+            db.read(&read, pipeline).await
+        })
+        .await
+        .with_context(|| format!("chunk {} (offset {offset})", offset / chunk + 1))?;
         if read.rows < limit {
-            break;
+            return Ok(());
         }
         offset += read.rows;
     }
-    Ok(())
 }

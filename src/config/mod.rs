@@ -211,11 +211,12 @@ impl ExportPlan {
                 "--state and --resume do not go with --parallel yet".into(),
             ));
         }
-        if resumable && !matches!(args.strategy, Strategy::Auto | Strategy::Keyset) {
-            return Err(UsageError(format!(
-                "only keyset exports can resume (each chunk ends at a key): drop --strategy {}",
-                args.strategy.name()
-            )));
+        if resumable && args.strategy == Strategy::Offset {
+            return Err(UsageError(
+                "an offset export cannot resume (its chunks do not end at a key): drop --strategy \
+                 offset"
+                    .into(),
+            ));
         }
         let names = |text: &str| split_list(text, url.engine);
         let key = args.select.key.as_deref().map(names).transpose()?;

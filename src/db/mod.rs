@@ -173,15 +173,10 @@ impl Db {
         on_engine!(self, db => db.describe(request))
     }
 
-    /// Runs one chunk statement, binding `after` to its parameters.
-    pub async fn read_chunk(
-        &mut self,
-        relation: &Relation,
-        statement: &Statement,
-        after: Option<&Key>,
-        sink: &mut impl RowSink,
-    ) -> Result<ChunkRead> {
-        on_engine!(self, db => db.read_chunk(relation, statement, after, sink))
+    /// Runs one statement, binding `read.after` to its parameters, and
+    /// ends its rows in chunks of `read.chunk`.
+    pub async fn read(&mut self, read: &Read<'_>, sink: &mut impl RowSink) -> Result<ChunkRead> {
+        on_engine!(self, db => db.read(read, sink))
     }
 
     /// The key of row `n` in key order, read with a one-row offset query
@@ -210,21 +205,14 @@ impl Db {
                 statement
             }
         };
-        let read = self
-            .read_chunk(relation, &statement, after, &mut Discard)
-            .await?;
-        Ok(read.last_key)
-    }
-
-    /// Runs one statement and streams all its rows, `fetch` at a time.
-    pub async fn stream(
-        &mut self,
-        relation: &Relation,
-        sql: &str,
-        fetch: u64,
-        sink: &mut impl RowSink,
-    ) -> Result<()> {
-        on_engine!(self, db => db.stream(relation, sql, fetch, sink))
+        let read = Read {
+            relation,
+            statement: &statement,
+            after,
+            chunk: 1,
+            streamed: false,
+        };
+        Ok(self.read(&read, &mut Discard).await?.last_key)
     }
 
     /// The engine's query plan for `statement`, as text.
@@ -307,7 +295,7 @@ impl RowSink for Discard {
     fn raw_rows(&mut self, _: &[u8], _: u64) -> Result<bool> {
         Ok(true)
     }
-    fn end_chunk(&mut self) -> Result<()> {
+    fn end_chunk(&mut self, _: Option<&Key>) -> Result<()> {
         Ok(())
     }
 }

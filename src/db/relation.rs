@@ -1,6 +1,7 @@
 //! The vocabulary between a command and an engine: what the user asked
 //! for (`Request`), what the engine found (`Relation`, its key, an
-//! import's `TargetTable`), and where a keyset read stands (`Key`).
+//! import's `TargetTable`), and how a read's rows end in chunks (`Read`,
+//! `Chunks`).
 
 use anyhow::Result;
 
@@ -8,7 +9,9 @@ use super::dialect::Dialect;
 use crate::cell::{Column, RowSink};
 use crate::format::Format;
 use crate::ident::QualifiedName;
-use crate::plan::Select;
+use crate::plan::{Select, Statement};
+
+pub use crate::key::Key;
 
 /// A column an import writes into.
 #[derive(Clone, Debug)]
@@ -156,80 +159,100 @@ impl Relation {
         }
     }
 
-    /// The statement a `cursor` export runs.
-    pub fn cursor_sql(&self, limit: Option<u64>) -> String {
-        match &self.plain_query {
-            Some(query) => query.clone(),
-            None => self.select.full(limit),
+    /// The same relation, still ordered by its key but never gone on
+    /// from after one: for a `--key` not known to identify rows, which a
+    /// one-statement read may order by, and which a read after the last
+    /// key would make it skip rows that share that key.
+    pub fn ordered_only(mut self) -> Relation {
+        self.key_positions.clear();
+        self
+    }
+
+    /// The statement a `cursor` export runs: after `after` when it goes
+    /// on from a key.
+    pub fn cursor_sql(&self, after: Option<&Key>, limit: Option<u64>) -> String {
+        match (&self.plain_query, after) {
+            (Some(query), _) => query.clone(),
+            (None, Some(key)) => self.select.after(key).full(limit),
+            (None, None) => self.select.full(limit),
         }
     }
 }
 
-/// The last key written, to continue after it. Each engine keeps the
-/// values in the form it binds back most faithfully.
-#[derive(Clone, Debug)]
-pub enum Key {
-    /// PostgreSQL: each key column's own text form, cast back on the server.
-    Text(Vec<Option<String>>),
-    Mysql(Vec<mysql_async::Value>),
-    Sqlite(Vec<rusqlite::types::Value>),
+/// One statement to run for an export, its rows ended in chunks.
+pub struct Read<'a> {
+    pub relation: &'a Relation,
+    pub statement: &'a Statement,
+    /// The key the statement's parameters take (the last row written).
+    pub after: Option<&'a Key>,
+    /// Rows per chunk: each full chunk ends at a row whose key (when the
+    /// relation has one) goes to the sink, for a checkpoint and for where
+    /// a read after a lost connection starts.
+    pub chunk: u64,
+    /// The statement reads the rest of the export, not one chunk:
+    /// PostgreSQL then fetches it through a portal `chunk` rows at a
+    /// time, so the server never sends more than a chunk ahead.
+    pub streamed: bool,
 }
 
-impl Key {
-    /// Each key value as an SQL literal, for messages and for the range
-    /// conditions of `--parallel` workers. PostgreSQL's values are its own
-    /// text forms, which an untyped literal turns back into the column's
-    /// type; MySQL's literals come escaped from the driver.
-    pub fn literals(&self) -> Vec<String> {
-        use rusqlite::types::Value as Lite;
-        let quoted = |text: &str| format!("'{}'", text.replace('\'', "''"));
-        match self {
-            Key::Text(values) => values
-                .iter()
-                .map(|v| v.as_deref().map_or("NULL".into(), quoted))
-                .collect(),
-            Key::Mysql(values) => values.iter().map(|v| v.as_sql(false)).collect(),
-            Key::Sqlite(values) => values
-                .iter()
-                .map(|v| match v {
-                    Lite::Null => "NULL".to_string(),
-                    Lite::Integer(i) => i.to_string(),
-                    Lite::Real(f) => format!("{f:e}"),
-                    Lite::Text(t) => quoted(t),
-                    Lite::Blob(b) => {
-                        let hex: String = b.iter().map(|b| format!("{b:02x}")).collect();
-                        format!("x'{hex}'")
-                    }
-                })
-                .collect(),
-        }
-    }
-}
-
-/// The outcome of one chunk query.
+/// What a read did.
 #[derive(Default)]
 pub struct ChunkRead {
     pub rows: u64,
+    /// The key of the last row of the last full chunk.
     pub last_key: Option<Key>,
 }
 
-impl ChunkRead {
-    /// Ends a row the engine has pushed into `sink`; on the chunk's
-    /// `limit`th row, the last of a full chunk, keeps its key, where the
-    /// next chunk starts (`key` is read only then). Every engine's chunk
-    /// loop ends its rows here.
-    pub fn end_row(
+/// Counts a read's rows into chunks of a set size and ends each at its
+/// last row, with that row's key when the rows come in key order. Every
+/// engine's read loop ends its rows here, so keyset chunks, cursor
+/// fetches and `COPY` rows all checkpoint the same way.
+pub struct Chunks {
+    size: u64,
+    in_chunk: u64,
+    keyed: bool,
+    read: ChunkRead,
+}
+
+impl Chunks {
+    pub fn new(size: u64, relation: &Relation) -> Chunks {
+        Chunks {
+            size: size.max(1),
+            in_chunk: 0,
+            keyed: !relation.key_positions.is_empty(),
+            read: ChunkRead::default(),
+        }
+    }
+
+    /// Counts a row the engine has pushed and ended in `sink`; on the
+    /// last row of a chunk, ends the chunk there (`key` is read only
+    /// then, once per chunk).
+    #[inline]
+    pub fn row(
         &mut self,
         sink: &mut impl RowSink,
-        limit: u64,
         key: impl FnOnce() -> Result<Key>,
     ) -> Result<()> {
-        self.rows += 1;
-        sink.end_row()?;
-        if self.rows == limit {
-            self.last_key = Some(key()?);
+        self.read.rows += 1;
+        self.in_chunk += 1;
+        if self.in_chunk == self.size {
+            self.in_chunk = 0;
+            let key = match self.keyed {
+                true => Some(key()?),
+                false => None,
+            };
+            sink.end_chunk(key.as_ref())?;
+            self.read.last_key = key;
         }
         Ok(())
+    }
+
+    /// Ends the last, partial chunk (with no key: the read is over).
+    pub fn finish(self, sink: &mut impl RowSink) -> Result<ChunkRead> {
+        if self.in_chunk > 0 {
+            sink.end_chunk(None)?;
+        }
+        Ok(self.read)
     }
 }
 

@@ -37,9 +37,14 @@ impl Comparison {
 
 /// `key` holds quoted column references, `params` the placeholder
 /// expression of each. The returned statement lists, for each placeholder
-/// in the SQL, the index of the key value it takes (its `limit` is unused).
+/// in the SQL, the index of the key value it takes.
 pub fn after(dialect: Dialect, key: &[String], params: &[String]) -> Statement {
     compare(dialect, key, params, Comparison::After)
+}
+
+/// The rows after the key values written as SQL literals.
+pub fn after_literals(dialect: Dialect, key: &[String], literals: &[String]) -> String {
+    compare(dialect, key, literals, Comparison::After).sql
 }
 
 /// Rows compared with the key value in `params` (placeholders or
@@ -56,14 +61,12 @@ pub fn compare(
         return Statement {
             sql: format!("{} {last} {}", key[0], params[0]),
             params: vec![0],
-            limit: 0,
         };
     }
     match dialect {
         Dialect::Postgres | Dialect::Sqlite => Statement {
             sql: format!("({}) {last} ({})", key.join(", "), params.join(", ")),
             params: (0..key.len()).collect(),
-            limit: 0,
         },
         Dialect::Mysql => expanded(key, params, comparison),
     }
@@ -93,11 +96,7 @@ fn expanded(key: &[String], params: &[String], comparison: Comparison) -> Statem
         order.push(i);
     }
     sql.push(')');
-    Statement {
-        sql,
-        params: order,
-        limit: 0,
-    }
+    Statement { sql, params: order }
 }
 
 #[cfg(test)]

@@ -10,6 +10,7 @@ pub mod insert;
 pub mod keyset;
 
 use crate::db::dialect::Dialect;
+use crate::key::Key;
 
 /// How rows are read. See `docs/strategies.md` for the trade-offs.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
@@ -62,9 +63,16 @@ pub struct Select {
 pub struct Statement {
     pub sql: String,
     pub params: Vec<usize>,
-    /// The statement's `LIMIT`: a reader keeps the key of row number
-    /// `limit` only, since a chunk with fewer rows is the last one.
-    pub limit: u64,
+}
+
+impl Statement {
+    /// A statement with no placeholders.
+    pub fn plain(sql: String) -> Statement {
+        Statement {
+            sql,
+            params: Vec::new(),
+        }
+    }
 }
 
 impl Select {
@@ -85,11 +93,7 @@ impl Select {
         if offset > 0 {
             sql.push_str(&format!(" OFFSET {offset}"));
         }
-        Statement {
-            sql,
-            params: Vec::new(),
-            limit,
-        }
+        Statement::plain(sql)
     }
 
     /// One `keyset` chunk: the first when `after_key` is false, else the one
@@ -111,7 +115,21 @@ impl Select {
             sql.push_str(&conditions.join(" AND "));
         }
         self.push_order_and_limit(&mut sql, Some(limit));
-        Statement { sql, params, limit }
+        Statement { sql, params }
+    }
+
+    /// The same select, keeping only the rows after `key`, written as
+    /// literals: where a one-statement read (`cursor`, `copy`) goes on
+    /// after a lost connection or a resume. `COPY` takes no parameters,
+    /// and a literal plans as a bound value does.
+    pub fn after(&self, key: &Key) -> Select {
+        let condition = keyset::after_literals(self.dialect, &self.key, &key.literals());
+        let mut select = self.clone();
+        select.filter = Some(match &self.filter {
+            Some(filter) => format!("({filter}) AND {condition}"),
+            None => condition,
+        });
+        select
     }
 
     fn head(&self) -> String {

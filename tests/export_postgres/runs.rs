@@ -290,7 +290,7 @@ fn pg_closed_stdout_is_success() {
 
 /// A `--key` that is neither unique nor NOT NULL: keyset would lose rows.
 #[test]
-fn pg_key_that_is_not_unique_is_refused_for_keyset() {
+fn pg_key_that_is_not_unique_is_refused_for_keyset_and_resume() {
     let table = "it_pg_key_not_unique";
     pg_exec(&format!(
         "DROP TABLE IF EXISTS {table};
@@ -302,6 +302,14 @@ fn pg_key_that_is_not_unique_is_refused_for_keyset() {
         .fails_saying(2, &["does not identify rows"]);
     let all = export_text(&["--table", table, "--key", "k", "--strategy", "cursor"]);
     assert_eq!(all.lines().count(), 7, "{all}");
+    // The default (copy) only orders by it too, unless asked to resume.
+    let all = export_text(&["--table", table, "--key", "k"]);
+    assert_eq!(all.lines().count(), 7, "{all}");
+    let dir = crate::util::TempDir::new("pg_key_not_unique");
+    let state = dir.join("state.json");
+    crate::util::export(&pg_url(), table)
+        .args(["--key", "k", "--state", state.to_str().unwrap()])
+        .fails_saying(2, &["does not identify rows", "drop --state and --resume"]);
 }
 
 /// `--parallel` gives the serial export's bytes, whatever the number of

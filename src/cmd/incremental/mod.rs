@@ -22,7 +22,7 @@ use anyhow::{anyhow, Context, Result};
 use super::prepare::{
     before_output, check_distinct_names, check_key_identifies_rows, nothing_written, peak_rss_kb,
 };
-use super::read::keyset_chunk;
+use super::read::keyset_chunk_after;
 use super::step::look_up;
 use crate::config::{ExportPlan, Incremental};
 use crate::db::{Db, Key, KeyCheck, Relation, Request};
@@ -271,17 +271,8 @@ async fn read_range(
     start: Option<Key>,
 ) -> Result<Option<Key>> {
     let mut after = start;
-    for number in 1.. {
-        let read = keyset_chunk(
-            db,
-            relation,
-            plan,
-            pipeline,
-            number,
-            plan.chunk,
-            after.as_ref(),
-        )
-        .await?;
+    loop {
+        let read = keyset_chunk_after(db, relation, plan, pipeline, after.as_ref()).await?;
         if read.rows == plan.chunk {
             after = read.last_key;
             continue;

@@ -17,12 +17,13 @@ use mysql_async::{
     Column as MyColumn, Conn, DriverError, Opts, OptsBuilder, Params, Row, SslOpts, Value,
 };
 
-use crate::cell::{Cell, ChunkCounter, Column, RowSink};
+use crate::cell::{Cell, Column, RowSink};
 use crate::coltype::ColType;
 use crate::db::dialect::Dialect;
 use crate::db::errors::no_answer;
 use crate::db::relation::{
-    check_names, choose_key, output_names, trim_query, ChunkRead, Key, Relation, Request, Source,
+    check_names, choose_key, output_names, trim_query, ChunkRead, Chunks, Key, Read, Relation,
+    Request, Source,
 };
 use crate::error::UsageError;
 use crate::format::write_padded;
@@ -249,51 +250,31 @@ impl Mysql {
         Ok(names)
     }
 
-    pub async fn read_chunk(
-        &mut self,
-        relation: &Relation,
-        statement: &Statement,
-        after: Option<&Key>,
-        sink: &mut impl RowSink,
-    ) -> Result<ChunkRead> {
-        let params = key_params(statement, after);
-        let mut result = self.conn.exec_iter(statement.sql.as_str(), params).await?;
+    /// Runs `read`'s statement, binding its key. The server streams the
+    /// rows as they are read (a keyset chunk or a whole cursor alike);
+    /// stopping early (`--limit`) leaves the rest unread, and the
+    /// connection is dropped.
+    pub async fn read(&mut self, read: &Read<'_>, sink: &mut impl RowSink) -> Result<ChunkRead> {
+        let params = key_params(read.statement, read.after);
+        let mut result = self
+            .conn
+            .exec_iter(read.statement.sql.as_str(), params)
+            .await?;
         let kinds = kinds(result.columns_ref(), &self.json_columns);
-        let width = relation.columns.len();
+        let width = read.relation.columns.len();
         let mut scratch = Vec::with_capacity(64);
-        let mut chunk = ChunkRead::default();
+        let mut chunks = Chunks::new(read.chunk, read.relation);
         while let Some(row) = result.next().await? {
             push_row(&row, &kinds[..width], &mut scratch, sink);
-            chunk.end_row(sink, statement.limit, || {
-                let values = relation
+            let more = sink.end_row()?;
+            chunks.row(sink, || {
+                let values = read
+                    .relation
                     .key_positions
                     .iter()
                     .map(|&p| row.as_ref(p).cloned().unwrap_or(Value::NULL));
                 Ok(Key::Mysql(values.collect()))
             })?;
-        }
-        Ok(chunk)
-    }
-
-    /// `cursor`: one statement whose rows the server streams as we read
-    /// them; `fetch` only sets how often the output is flushed. Stopping
-    /// early (`--limit`) leaves the rest unread: the connection is dropped.
-    pub async fn stream(
-        &mut self,
-        relation: &Relation,
-        sql: &str,
-        fetch: u64,
-        sink: &mut impl RowSink,
-    ) -> Result<()> {
-        let mut result = self.conn.exec_iter(sql, Params::Empty).await?;
-        let kinds = kinds(result.columns_ref(), &self.json_columns);
-        let width = relation.columns.len();
-        let mut scratch = Vec::with_capacity(64);
-        let mut chunks = ChunkCounter::new(fetch);
-        while let Some(row) = result.next().await? {
-            push_row(&row, &kinds[..width], &mut scratch, sink);
-            let more = sink.end_row()?;
-            chunks.row(sink)?;
             if !more {
                 break;
             }

@@ -80,6 +80,7 @@ impl Postgres {
             kinds: Vec::new(),
             row_fixups: Vec::new(),
             copy_list: Vec::new(),
+            copy_key_positions: Vec::new(),
             copy_fixups: Vec::new(),
         })
     }

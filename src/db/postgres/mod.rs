@@ -12,24 +12,27 @@ use std::time::Duration;
 use anyhow::{anyhow, bail, Context, Result};
 use futures_util::{pin_mut, TryStreamExt};
 use tokio_postgres::config::SslMode;
-use tokio_postgres::types::{FromSql, Kind as TypeKind, Type};
+use tokio_postgres::types::{FromSql, Kind as TypeKind, ToSql, Type};
 use tokio_postgres::{Client, Row};
 
 mod catalog;
 mod connect;
+mod copy;
 mod render;
 mod tls;
 mod write;
 
+pub use copy::Copy;
 use render::{copy_render, fix_timestamp, is_text_type, render};
 pub use write::value_expression;
 
-use crate::cell::{Cell, ChunkCounter, Column, RowSink};
+use crate::cell::{Cell, Column, RowSink};
 use crate::coltype::ColType;
 use crate::db::dialect::Dialect;
 use crate::db::errors::no_answer;
 use crate::db::relation::{
-    check_names, choose_key, output_names, trim_query, ChunkRead, Key, Relation, Request, Source,
+    check_names, choose_key, output_names, trim_query, ChunkRead, Chunks, Key, Read, Relation,
+    Request, Source,
 };
 use crate::format::Format;
 use crate::ident::QualifiedName;
@@ -47,8 +50,11 @@ pub struct Postgres {
     row_fixups: Vec<Fixup>,
     /// The select list `COPY` uses: like the row strategies' list, but
     /// numbers stay raw, since `COPY` writes them in the same text form
-    /// without the cost of a cast. Hidden key columns are left out.
+    /// without the cost of a cast. A key column whose text is not already
+    /// in the list comes last, read only to checkpoint.
     copy_list: Vec<String>,
+    /// Where each key column's own text stands in a `COPY` row.
+    copy_key_positions: Vec<usize>,
     /// How each column's raw `COPY` text becomes canonical on the client.
     copy_fixups: Vec<Fixup>,
 }
@@ -69,16 +75,6 @@ enum Fixup {
     Timestamp,
     /// As `Timestamp`, and `+00` → `+00:00`.
     TimestampTz,
-}
-
-/// A `COPY ... TO STDOUT` export.
-pub struct Copy {
-    pub statement: String,
-    /// The `SELECT` inside it, for `--explain`.
-    pub query: String,
-    /// NDJSON: each text-format row is decoded into cells; CSV and TSV
-    /// bytes pass straight through.
-    decode_rows: bool,
 }
 
 /// What the text of a column means, for NDJSON.
@@ -182,6 +178,20 @@ impl Postgres {
                 }
             }
             key_params.push(format!("${}::text::{}", i + 1, column.sql_type));
+        }
+        // A raw column's `COPY` text is its type's output, as `::text` is.
+        self.copy_key_positions.clear();
+        for name in &key {
+            let column = all.iter().find(|c| &c.name == name).expect("checked");
+            let raw = reference(column);
+            let at = output.iter().position(|c| &c.name == name);
+            match at.filter(|&p| self.copy_list[p] == raw) {
+                Some(p) => self.copy_key_positions.push(p),
+                None => {
+                    self.copy_key_positions.push(self.copy_list.len());
+                    self.copy_list.push(format!("{raw}::text"));
+                }
+            }
         }
         let columns = output
             .iter()
@@ -343,144 +353,39 @@ impl Postgres {
         Ok((columns, None, from))
     }
 
-    pub async fn read_chunk(
-        &mut self,
-        relation: &Relation,
-        statement: &Statement,
-        after: Option<&Key>,
-        sink: &mut impl RowSink,
-    ) -> Result<ChunkRead> {
-        let params = key_params(statement, after);
-        let prepared = self.prepare(&statement.sql).await?;
-        let stream = self.client.query_raw(&prepared, params.iter()).await?;
-        pin_mut!(stream);
-        let mut chunk = ChunkRead::default();
-        let mut fixed = Vec::new();
-        while let Some(row) = stream.try_next().await? {
-            self.push_row(&row, relation.columns.len(), sink, &mut fixed)?;
-            chunk.end_row(sink, statement.limit, || {
-                row_key(&row, &relation.key_positions)
-            })?;
+    /// Runs `read`'s statement, binding its key. A keyset chunk is sent
+    /// whole; a streamed read (`cursor`) goes through a portal in a
+    /// read-only transaction, fetched `read.chunk` rows at a time, so the
+    /// server never sends more than a chunk ahead of what is written.
+    pub async fn read(&mut self, read: &Read<'_>, sink: &mut impl RowSink) -> Result<ChunkRead> {
+        let params = key_params(read.statement, read.after);
+        let mut chunks = Chunks::new(read.chunk, read.relation);
+        if !read.streamed {
+            let prepared = self.prepare(&read.statement.sql).await?;
+            let stream = self.client.query_raw(&prepared, params.iter()).await?;
+            let render = (&self.kinds[..], &self.row_fixups[..]);
+            push_rows(stream, read, render, &mut chunks, sink).await?;
+            return chunks.finish(sink);
         }
-        Ok(chunk)
-    }
-
-    /// `cursor`: one statement in a read-only transaction, fetched through
-    /// a portal `fetch` rows at a time, so the server never sends more than
-    /// one chunk ahead of what is written.
-    pub async fn stream(
-        &mut self,
-        relation: &Relation,
-        sql: &str,
-        fetch: u64,
-        sink: &mut impl RowSink,
-    ) -> Result<()> {
         let transaction = self
             .client
             .build_transaction()
             .read_only(true)
             .start()
             .await?;
-        let statement = transaction.prepare(sql).await?;
-        let portal = transaction.bind(&statement, &[]).await?;
-        let fetch_rows = i32::try_from(fetch).unwrap_or(i32::MAX);
-        let width = relation.columns.len();
-        let mut fixed = Vec::new();
+        let statement = transaction.prepare(&read.statement.sql).await?;
+        let bound: Vec<&(dyn ToSql + Sync)> = params.iter().map(|p| p as _).collect();
+        let portal = transaction.bind(&statement, &bound).await?;
+        let fetch = i32::try_from(read.chunk).unwrap_or(i32::MAX);
+        let render = (&self.kinds[..], &self.row_fixups[..]);
         loop {
-            let stream = transaction.query_portal_raw(&portal, fetch_rows).await?;
-            pin_mut!(stream);
-            let mut count = 0;
-            let mut more = true;
-            while let Some(row) = stream.try_next().await? {
-                push_row(&self.kinds, &self.row_fixups, &row, width, sink, &mut fixed)?;
-                count += 1;
-                more = sink.end_row()?;
-                if !more {
-                    break;
-                }
-            }
-            sink.end_chunk()?;
-            if !more || count < fetch_rows as u64 {
-                break;
-            }
-        }
-        Ok(())
-    }
-
-    /// `copy`: `COPY (SELECT ...) TO STDOUT`. CSV and TSV bytes pass
-    /// straight through; for NDJSON each text-format row is decoded into
-    /// cells. PostgreSQL sends one message per row.
-    pub async fn copy_out(
-        &mut self,
-        relation: &Relation,
-        copy: &Copy,
-        fetch: u64,
-        sink: &mut impl RowSink,
-    ) -> Result<()> {
-        let stream = self.client.copy_out(&copy.statement).await?;
-        pin_mut!(stream);
-        let mut chunks = ChunkCounter::new(fetch);
-        let mut scratch = Vec::new();
-        let mut fields = Vec::new();
-        let mut fixed = Vec::new();
-        while let Some(bytes) = stream.try_next().await? {
-            let more = if copy.decode_rows {
-                decode_text_row(&bytes, &mut scratch, &mut fields);
-                for (i, field) in fields.iter().enumerate().take(relation.columns.len()) {
-                    let cell = match field {
-                        None => Cell::Null,
-                        Some((a, b)) => fixed_cell(
-                            self.kinds[i],
-                            self.copy_fixups[i],
-                            &scratch[*a..*b],
-                            &mut fixed,
-                        ),
-                    };
-                    sink.cell(cell);
-                }
-                sink.end_row()?
-            } else {
-                sink.raw_rows(&bytes, 1)?
-            };
-            chunks.row(sink)?;
-            if !more {
+            let stream = transaction.query_portal_raw(&portal, fetch).await?;
+            let (rows, more) = push_rows(stream, read, render, &mut chunks, sink).await?;
+            if !more || rows < fetch as u64 {
                 break;
             }
         }
         chunks.finish(sink)
-    }
-
-    /// The `COPY` statement of an export, and the query inside it.
-    pub fn copy_plan(
-        &self,
-        relation: &Relation,
-        limit: Option<u64>,
-        format: Format,
-        null: &str,
-    ) -> Copy {
-        let mut select = relation.select.clone();
-        select.list = self.copy_list.clone();
-        let query = select.full(limit);
-        let options = match format {
-            Format::Csv => format!("FORMAT csv, NULL {}", literal(null)),
-            Format::Tsv => format!("FORMAT text, NULL {}", literal(null)),
-            // Decoded into cells: the text format has the simplest escapes.
-            Format::Ndjson | Format::Parquet => "FORMAT text".to_string(),
-        };
-        // Raw columns that need finishing on the client: decode every row.
-        let decode_rows = !format.is_text()
-            || format == Format::Ndjson
-            || self.copy_fixups.iter().any(|f| *f != Fixup::None);
-        let options = if decode_rows {
-            "FORMAT text".to_string()
-        } else {
-            options
-        };
-        Copy {
-            statement: format!("COPY ({query}) TO STDOUT WITH ({options})"),
-            query,
-            decode_rows,
-        }
     }
 
     pub async fn explain(&mut self, statement: &Statement, after: Option<&Key>) -> Result<String> {
@@ -544,16 +449,6 @@ impl Postgres {
         let statement = self.client.prepare(sql).await?;
         self.prepared = Some((sql.to_string(), statement.clone()));
         Ok(statement)
-    }
-
-    fn push_row(
-        &self,
-        row: &Row,
-        width: usize,
-        sink: &mut impl RowSink,
-        fixed: &mut Vec<u8>,
-    ) -> Result<()> {
-        push_row(&self.kinds, &self.row_fixups, row, width, sink, fixed)
     }
 }
 
@@ -641,6 +536,31 @@ fn cell(kind: ValueKind, text: &[u8]) -> Cell<'_> {
     }
 }
 
+/// Pushes the rows of one result into `sink`, ending them through
+/// `chunks`; returns how many came and whether more are wanted.
+async fn push_rows(
+    stream: tokio_postgres::RowStream,
+    read: &Read<'_>,
+    (kinds, fixups): (&[ValueKind], &[Fixup]),
+    chunks: &mut Chunks,
+    sink: &mut impl RowSink,
+) -> Result<(u64, bool)> {
+    pin_mut!(stream);
+    let width = read.relation.columns.len();
+    let mut fixed = Vec::new();
+    let mut rows = 0;
+    while let Some(row) = stream.try_next().await? {
+        push_row(kinds, fixups, &row, width, sink, &mut fixed)?;
+        rows += 1;
+        let more = sink.end_row()?;
+        chunks.row(sink, || row_key(&row, &read.relation.key_positions))?;
+        if !more {
+            return Ok((rows, false));
+        }
+    }
+    Ok((rows, true))
+}
+
 fn row_key(row: &Row, positions: &[usize]) -> Result<Key> {
     let mut values = Vec::with_capacity(positions.len());
     for &p in positions {
@@ -666,75 +586,9 @@ fn literal(text: &str) -> String {
     format!("'{}'", text.replace('\'', "''"))
 }
 
-/// Splits one `COPY ... (FORMAT text)` row into fields, unescaping into
-/// `scratch`; `fields` gets each field's range there, `None` for `\N`.
-fn decode_text_row(line: &[u8], scratch: &mut Vec<u8>, fields: &mut Vec<Option<(usize, usize)>>) {
-    scratch.clear();
-    fields.clear();
-    let line = line.strip_suffix(b"\n").unwrap_or(line);
-    for raw in memchr::memchr_iter(b'\t', line)
-        .chain(std::iter::once(line.len()))
-        .scan(0, |start, end| {
-            let field = &line[*start..end];
-            *start = end + 1;
-            Some(field)
-        })
-    {
-        if raw == b"\\N" {
-            fields.push(None);
-            continue;
-        }
-        let start = scratch.len();
-        // Most fields hold no backslash: copied whole, not byte by byte.
-        let mut rest = raw;
-        while let Some(at) = memchr::memchr(b'\\', rest) {
-            scratch.extend_from_slice(&rest[..at]);
-            let unescaped = match rest.get(at + 1) {
-                Some(b'n') => b'\n',
-                Some(b't') => b'\t',
-                Some(b'r') => b'\r',
-                Some(b'b') => 0x08,
-                Some(b'f') => 0x0c,
-                Some(b'v') => 0x0b,
-                Some(&other) => other,
-                None => b'\\',
-            };
-            scratch.push(unescaped);
-            rest = rest.get(at + 2..).unwrap_or_default();
-        }
-        scratch.extend_from_slice(rest);
-        fields.push(Some((start, scratch.len())));
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn text_copy_rows_decode() {
-        let mut scratch = Vec::new();
-        let mut fields = Vec::new();
-        decode_text_row(b"a\\tb\t\\N\t\tx\\\\y\\nz\n", &mut scratch, &mut fields);
-        let got: Vec<Option<&[u8]>> = fields
-            .iter()
-            .map(|f| f.map(|(a, b)| &scratch[a..b]))
-            .collect();
-        assert_eq!(
-            got,
-            vec![Some(&b"a\tb"[..]), None, Some(b""), Some(b"x\\y\nz")]
-        );
-        // A field that ends in a lone backslash keeps it; an empty line is
-        // one empty field.
-        decode_text_row(b"plain\tend\\", &mut scratch, &mut fields);
-        let got: Vec<&[u8]> = fields
-            .iter()
-            .map(|f| f.map(|(a, b)| &scratch[a..b]).unwrap())
-            .collect();
-        assert_eq!(got, vec![&b"plain"[..], b"end\\"]);
-        decode_text_row(b"", &mut scratch, &mut fields);
-        assert_eq!(fields, vec![Some((0, 0))]);
-    }
 
     #[test]
     fn literals_double_quotes() {

@@ -9,12 +9,12 @@ use anyhow::{bail, Context, Result};
 use rusqlite::types::{Value, ValueRef};
 use rusqlite::{Connection, OpenFlags};
 
-use crate::cell::{Cell, ChunkCounter, Column, RowSink};
+use crate::cell::{Cell, Column, RowSink};
 use crate::coltype::ColType;
 use crate::db::dialect::Dialect;
 use crate::db::relation::{
-    check_names, choose_key, output_names, positions, trim_query, ChunkRead, Key, KeyCheck,
-    Relation, Request, Source,
+    check_names, choose_key, output_names, positions, trim_query, ChunkRead, Chunks, Key, KeyCheck,
+    Read, Relation, Request, Source,
 };
 use crate::plan::{Select, Statement};
 use crate::url::DbUrl;
@@ -235,54 +235,30 @@ impl Sqlite {
         Ok(found)
     }
 
-    pub fn read_chunk(
-        &mut self,
-        relation: &Relation,
-        statement: &Statement,
-        after: Option<&Key>,
-        sink: &mut impl RowSink,
-    ) -> Result<ChunkRead> {
-        let mut stmt = self.conn.prepare_cached(&statement.sql)?;
-        if let Some(Key::Sqlite(values)) = after {
-            for (i, &k) in statement.params.iter().enumerate() {
+    /// Runs `read`'s statement, binding its key, one row at a time.
+    pub fn read(&mut self, read: &Read<'_>, sink: &mut impl RowSink) -> Result<ChunkRead> {
+        let mut stmt = self.conn.prepare_cached(&read.statement.sql)?;
+        if let Some(Key::Sqlite(values)) = read.after {
+            for (i, &k) in read.statement.params.iter().enumerate() {
                 stmt.raw_bind_parameter(i + 1, &values[k])?;
             }
         }
-        let width = relation.columns.len();
+        let width = read.relation.columns.len();
         let mut rows = stmt.raw_query();
-        let mut chunk = ChunkRead::default();
-        while let Some(row) = rows.next()? {
-            for i in 0..width {
-                sink.cell(cell(row.get_ref(i)?));
-            }
-            chunk.end_row(sink, statement.limit, || {
-                let key = relation
-                    .key_positions
-                    .iter()
-                    .map(|&p| row.get_ref(p).map(Value::from));
-                Ok(Key::Sqlite(key.collect::<Result<_, _>>()?))
-            })?;
-        }
-        Ok(chunk)
-    }
-
-    pub fn stream(
-        &mut self,
-        relation: &Relation,
-        sql: &str,
-        fetch: u64,
-        sink: &mut impl RowSink,
-    ) -> Result<()> {
-        let mut stmt = self.conn.prepare(sql)?;
-        let width = relation.columns.len();
-        let mut rows = stmt.raw_query();
-        let mut chunks = ChunkCounter::new(fetch);
+        let mut chunks = Chunks::new(read.chunk, read.relation);
         while let Some(row) = rows.next()? {
             for i in 0..width {
                 sink.cell(cell(row.get_ref(i)?));
             }
             let more = sink.end_row()?;
-            chunks.row(sink)?;
+            chunks.row(sink, || {
+                let key = read
+                    .relation
+                    .key_positions
+                    .iter()
+                    .map(|&p| row.get_ref(p).map(Value::from));
+                Ok(Key::Sqlite(key.collect::<Result<_, _>>()?))
+            })?;
             if !more {
                 break;
             }
