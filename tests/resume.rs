@@ -95,6 +95,40 @@ fn mysql_export_resumes_after_kill() {
     assert_resumes_on(Db::My, &dir, &["auto", "keyset"]);
 }
 
+/// A state written by one strategy resumes with another: keyset chunks and
+/// those of one streamed statement end at the same kind of key.
+#[test]
+fn a_state_resumes_with_another_strategy() {
+    let dir = TempDir::new("resume_across");
+    let db = Db::Pg;
+    let table = Table::id_v("it_resume_across");
+    let _drop = db.drop_on_exit(&table.name);
+    table.create(&db).numbered(&db, 20_000);
+    let url = db.url();
+    let clean = crate::util::export(&url, &table.name).success().stdout;
+    for (first, then) in [("keyset", "auto"), ("copy", "cursor"), ("cursor", "keyset")] {
+        let state = dir.join(&format!("{first}.json"));
+        let output = dir.join(&format!("{first}.csv"));
+        let (state_arg, output_arg) = (state.to_str().unwrap(), output.to_str().unwrap());
+        let args = |strategy| {
+            vec![
+                "export", "--url", &url, "--table", &table.name, "--state", state_arg, "-o",
+                output_arg, "--chunk", "300", "--max-rate", "20000/s", "--quiet", "--strategy",
+                strategy,
+            ]
+        };
+        crate::util::kill_after(&args(first), Duration::from_millis(450));
+        assert!(state.exists(), "the {first} export left no state");
+        let mut again = args(then);
+        again.push("--resume");
+        dbchunk(again).success();
+        assert!(
+            std::fs::read(&output).unwrap() == clean,
+            "{first} resumed by {then} differs"
+        );
+    }
+}
+
 /// A resume token from stderr continues an export to stdout that had no
 /// --state; a token from another table is refused.
 #[test]
