@@ -204,3 +204,23 @@ fn a_state_file_in_a_missing_directory_says_to_create_it() {
         );
     assert!(!dir.join("out.csv").exists());
 }
+
+/// A resume goes on after a key: rows with none (a `--query` without
+/// `--key`) cannot resume, and an offset export cannot either.
+#[test]
+fn a_source_with_no_key_or_offset_cannot_resume() {
+    let dir = TempDir::new("resume_no_key");
+    let db = lite_id_v(&dir, "t", 10);
+    let state = dir.join("state.json");
+    let state = state.to_str().unwrap();
+    let url = db.url();
+    dbchunk(["export", "--url", &url, "--query", "SELECT v FROM t"])
+        .args(["--state", state])
+        .fails_saying(2, &["--state and --resume go on after the key", "--key"]);
+    dbchunk([
+        "export", "--url", &url, "--table", "t", "--strategy", "offset",
+    ])
+    .args(["--state", state])
+    .fails_saying(2, &["an offset export cannot resume"]);
+    assert!(!dir.join("state.json").exists());
+}

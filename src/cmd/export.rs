@@ -43,7 +43,8 @@ async fn export(plan: ExportPlan) -> Result<()> {
     let strategy = resolve(plan.strategy, db.engine(), &relation, &label)?;
     if resumable && !reads_by_key(strategy, &relation) {
         return Err(UsageError(format!(
-            "--state and --resume go on after the key of the last row written, and {label} has              no primary key or NOT NULL unique index: name one with --key col[,col...]"
+            "--state and --resume go on after the key of the last row written, and {label} has \
+             no primary key or NOT NULL unique index: name one with --key col[,col...]"
         ))
         .into());
     }
