@@ -7,9 +7,12 @@ Inputs (tab-separated, written by bench.sh):
   --cases    case, group, label, rows, command in the order they ran
   --results  case, run, status, wall s, peak RSS KiB, bytes, rows, CPU s (user+sys)
 
+  --server-cpu case, run, CPU s of the PostgreSQL backends (the split-read runs)
+
 With --section formats, only the section "Formats: Parquet and compression
 (issue 16)" is written: it replaces that section of --output (or goes before
 "Where the time goes", or at the end), and the rest of the file is kept.
+--section strategies does the same for "Resumable at cursor speed (issue 11)".
 """
 
 import argparse
@@ -33,6 +36,7 @@ class Case:
     def __init__(self, cid, group, label, rows, command):
         self.id, self.group, self.label, self.rows, self.command = cid, group, label, int(rows), command
         self.walls, self.rss, self.bytes, self.cpus, self.failures = [], [], [], [], []
+        self.server_cpus = []
 
     @property
     def ok(self):
@@ -45,6 +49,10 @@ class Case:
     @property
     def cpu(self):
         return statistics.median(self.cpus) if self.cpus else None
+
+    @property
+    def server_cpu(self):
+        return statistics.median(self.server_cpus) if self.server_cpus else None
 
     @property
     def peak_rss_mb(self):
@@ -73,6 +81,10 @@ def load(args):
                 c.cpus.append(float(cpu))
         else:
             c.failures.append(f"run {run}: {status}")
+    if args.server_cpu and os.path.exists(args.server_cpu):
+        for cid, _run, secs in read_tsv(args.server_cpu, 3):
+            if cid in cases:
+                cases[cid].server_cpus.append(float(secs))
     return meta, groups, cases
 
 
@@ -446,7 +458,7 @@ def formats_section(meta, groups, cases):
         f"Parquet; pgbench_accounts' first {int(m('subset_rows', '0')):,} rows), loaded with `--strategy copy` "
         "into a freshly truncated `(LIKE ... INCLUDING ALL)` copy after a `CHECKPOINT`; the row count is "
         "checked after each run. ConnectorX + pyarrow is "
-        "[scripts/bench/connectorx_parquet.py](../scripts/bench/connectorx_parquet.py): "
+        "[scripts/bench/connectorx_export.py](../scripts/bench/connectorx_export.py): "
         "`cx.read_sql(url, \"SELECT * FROM table\", return_type=\"arrow\")` (one connection, binary protocol, "
         "no TLS), then `pyarrow.parquet.write_table(t, path, compression=\"zstd\")`; dbchunk connects with TLS "
         "(sslmode=prefer, as everywhere in this file) and reads, for Parquet, PostgreSQL's COPY text in key order.",
@@ -471,13 +483,226 @@ def formats_section(meta, groups, cases):
     return out
 
 
-def splice_section(path, section_lines):
-    """`path` with its formats section replaced by `section_lines` (the rest kept)."""
+STRATEGIES_TITLE = "## Resumable at cursor speed (issue 11)"
+
+
+def strategies_targets(cases, meta):
+    """Issue 11's targets and the reference ratios that explain them: (what, measured, target, met)."""
+    t = Targets(cases)
+    for eng, name, base, base_label in (("pg", "PostgreSQL", "psql-copy", "psql COPY"),
+                                        ("my", "MariaDB", "mariadb-batch", "mariadb --quick --batch")):
+        for ds in ("accounts", "typed"):
+            g = f"strategies.export.{eng}.{ds}"
+            t.time_ratio(f"{name} {ds}: dbchunk auto CSV ÷ {base_label}", f"{g}.dbchunk-auto-csv", f"{g}.{base}", 1.0)
+            t.time_ratio(f"{name} {ds}: dbchunk auto --state FILE (resumable) ÷ {base_label}",
+                         f"{g}.dbchunk-auto-state-csv", f"{g}.{base}", 1.0)
+            t.time_ratio(f"{name} {ds}: dbchunk keyset ÷ dbchunk cursor", f"{g}.dbchunk-keyset-csv",
+                         f"{g}.dbchunk-cursor-csv", 1.15)
+    for eng, name in (("pg", "PostgreSQL"), ("my", "MariaDB")):
+        for ds in ("accounts", "typed"):
+            g = f"strategies.export.{eng}.{ds}"
+            ids = [cid for cid in cases if cid.startswith(g + ".dbchunk-")]
+            t.rss_max(f"{name} {ds}: highest dbchunk peak RSS (--chunk {meta.get('chunk', '5000')})", ids, 32)
+    t.time_ratio("PostgreSQL import: dbchunk import --strategy copy ÷ psql \\copy FROM",
+                 "strategies.import.pg.accounts.dbchunk-copy", "strategies.import.pg.accounts.psql-copy-from", 1.0)
+    t.time_ratio("MariaDB import: dbchunk import --strategy load-data ÷ LOAD DATA LOCAL INFILE",
+                 "strategies.import.my.accounts.dbchunk-load-data", "strategies.import.my.accounts.mariadb-load-data", 1.0)
+    # References: where the time of a missed target goes, and the peers.
+    for eng, name, base, base_label in (("pg", "PostgreSQL", "psql-copy", "psql COPY"),
+                                        ("my", "MariaDB", "mariadb-batch", "mariadb --quick --batch")):
+        for ds in ("accounts", "typed"):
+            g = f"strategies.export.{eng}.{ds}"
+            t.time_ratio(f"{name} {ds}: dbchunk auto --state ÷ dbchunk auto (the price of resumability)",
+                         f"{g}.dbchunk-auto-state-csv", f"{g}.dbchunk-auto-csv", None)
+            t.time_ratio(f"{name} {ds}: dbchunk cursor ÷ {base_label}", f"{g}.dbchunk-cursor-csv", f"{g}.{base}", None)
+            t.time_ratio(f"{name} {ds}: dbchunk auto ÷ sling", f"{g}.dbchunk-auto-csv", f"{g}.sling", None, faster=True)
+            t.time_ratio(f"{name} {ds}: dbchunk auto ÷ ConnectorX + pyarrow.csv", f"{g}.dbchunk-auto-csv",
+                         f"{g}.connectorx", None, faster=True)
+    t.time_ratio("PostgreSQL accounts: dbchunk --parallel 2 ÷ psql COPY (see the split below)",
+                 "strategies.export.pg.accounts.dbchunk-parallel2-csv", "strategies.export.pg.accounts.psql-copy", None)
+    t.time_ratio("psql alone: two COPYs over TID ranges ÷ one COPY", "strategies.split.psql-copy-ctid2",
+                 "strategies.split.psql-copy", None)
+    t.time_ratio("psql alone: two COPYs over aid ranges, ORDER BY aid ÷ one COPY ORDER BY aid",
+                 "strategies.split.psql-copy-key2", "strategies.split.psql-copy-ordered", None)
+    return t.rows
+
+
+def strategies_group_table(g, cases):
+    gid, title, baseline_id, note, load = g[:5]
+    members = members_of(cases, gid)
+    base = cases.get(baseline_id)
+    base_med = base.median if base is not None and base.ok else None
+    server = any(c.server_cpus for c in members)
+    mb_head = "input MB" if gid.startswith("strategies.import.") else "output MB"
+    head = ["command", "wall s, median (min–max)", "CPU s client (user+sys), median (min–max)"]
+    if server:
+        head.append("CPU s server backends, median (min–max)")
+    head += ["rows/s", mb_head, "peak RSS MB", f"wall ÷ {base.label if base else 'baseline'}"]
+    lines = [f"### {title}", "", "| " + " | ".join(head) + " |", "|---|" + "---:|" * (len(head) - 1)]
+    for c in members:
+        if not c.ok:
+            why = "; ".join(c.failures) if c.failures else "not run"
+            lines.append(f"| {c.label} | FAILED | {why.replace('|', '/')} |" + " |" * (len(head) - 3))
+            continue
+        label = f"**{c.label}** (baseline)" if c.id == baseline_id else c.label
+        cells = [label, spread(c.walls), spread(c.cpus)]
+        if server:
+            cells.append(spread(c.server_cpus))
+        cells += [thousands(c.rows / c.median if c.median else None), f"{c.mb:.1f}", f"{c.peak_rss_mb:.1f}",
+                  ratio_text(c.median / base_med) if base_med else "–"]
+        lines.append("| " + " | ".join(cells) + " |")
+    return lines + closing_note(note, load)
+
+
+def split_model(meta, cases):
+    """The split-read measurement read as a model: what a second COPY can gain on this machine and on more cores."""
+
+    def get(cid):
+        c = cases.get(cid)
+        return c if c is not None and c.ok and c.cpus and c.server_cpus else None
+
+    one, ctid2 = get("strategies.split.psql-copy"), get("strategies.split.psql-copy-ctid2")
+    ordered, key2 = get("strategies.split.psql-copy-ordered"), get("strategies.split.psql-copy-key2")
+    if one is None or ctid2 is None:
+        return []
+    cores = int(meta.get("nproc", "2"))
+    rows = one.rows
+    us = lambda secs: secs / rows * 1e6  # noqa: E731
+    s1, c1, w1 = one.server_cpu, one.cpu, one.median
+    s2, c2, w2 = ctid2.server_cpu, ctid2.cpu, ctid2.median
+    bound2 = (s2 + c2) / min(cores, 4)  # all the CPU work spread over the cores the two pairs can use
+    out = [
+        "### One COPY or two: splitting the read on PostgreSQL",
+        "",
+        "What a second connection can gain, measured with psql alone (no dbchunk): the rows above, one COPY "
+        f"against two at once over half the heap each (`WHERE ctid < '({meta.get('split_pages', '?')} pages / 2,0)'`, "
+        f"plan: `{meta.get('split_plan_ctid', '?')}`), and, in key order, one COPY `ORDER BY aid` "
+        f"(`{meta.get('split_plan_ordered', '?')}`) against two over half the keys each (`{meta.get('split_plan_key', '?')}`).",
+        "",
+        "| | wall s | server CPU s (µs/row) | client CPU s (µs/row) | server + client ÷ wall |",
+        "|---|---:|---:|---:|---:|",
+    ]
+    for c in (one, ctid2, ordered, key2):
+        if c is None:
+            continue
+        out.append(f"| {c.label} | {c.median:.2f} | {c.server_cpu:.2f} ({us(c.server_cpu):.2f}) | "
+                   f"{c.cpu:.2f} ({us(c.cpu):.2f}) | {(c.server_cpu + c.cpu) / c.median:.2f} cores |")
+    out += [
+        "",
+        f"The model: a COPY is a pipeline of two processes, the backend (scan, output functions, send: "
+        f"{us(s1):.2f} µs of CPU per row here) and the client (receive, write: {us(c1):.2f} µs per row for psql). "
+        f"One COPY takes about the time of its slower side, the backend: {w1:.2f} s for {s1:.2f} s of backend CPU. "
+        f"Two COPYs split the backend work in two, but the total does not shrink ({s2 + c2:.2f} s of CPU for the two "
+        f"pairs against {s1 + c1:.2f} s for one), so on {cores} cores they cannot finish before "
+        f"(server + client CPU) ÷ {min(cores, 4)} = {bound2:.2f} s: at best {w1 / bound2:.2f}× one COPY's speed, "
+        f"measured {w1 / w2:.2f}× ({w2:.2f} s), with the other work on the machine taking its share of the cores "
+        f"(load average {meta.get('load_start', '?')} at the start). "
+        f"With N ≥ 4 free cores, P COPYs take about max(server, client) ÷ P: the backend's "
+        f"{us(s1):.2f} µs per row ÷ P, until the single output stream (one writer, {us(c1):.2f} µs per row in psql) "
+        f"or memory bandwidth is the limit.",
+    ]
+    dbc = cases.get("strategies.export.pg.accounts.dbchunk-copy-csv")
+    par = cases.get("strategies.export.pg.accounts.dbchunk-parallel2-csv")
+    if dbc is not None and dbc.ok and dbc.cpu:
+        text = (f"dbchunk as the client costs more per row than psql: {us(dbc.cpu):.2f} µs per row (copy strategy, key "
+                f"order), so a dbchunk pair uses {us(s1) + us(dbc.cpu):.2f} µs of CPU per row")
+        if par is not None and par.ok and par.cpu:
+            text += (f"; `--parallel 2` ({us(par.cpu):.2f} µs per row on the client, its second half spooled to a file "
+                     f"and copied into the output) took {par.median:.2f} s")
+        if key2 is not None:
+            lower = (key2.server_cpu + (par.cpu if par is not None and par.ok and par.cpu else dbc.cpu)) / min(cores, 4)
+            text += (f". In key order, the two backends alone spend {key2.server_cpu:.2f} s, so on {cores} cores a "
+                     f"two-way dbchunk export cannot take less than about {lower:.2f} s, against {w1:.2f} s for one psql COPY")
+        out += ["", text + "."]
+    return out + [""]
+
+
+def strategies_section(meta, groups, cases):
+    m = meta.get
+    sgroups = [g for gid, g in groups.items() if gid.startswith("strategies.")]
+    if not sgroups:
+        return []
+    how = "`scripts/bench.sh --only strategies`" if m("only") == "strategies" else "`scripts/bench.sh`"
+    out = [
+        STRATEGIES_TITLE,
+        "",
+        f"<!-- Written by {how.strip('`')} (scripts/bench/report.py); rerun it rather than editing the numbers. -->",
+        "",
+        f"Measured on {m('date')} by {how}"
+        + (" **in --quick mode (small datasets, not representative)**" if m("mode") == "quick" else "")
+        + f" with {m('dbchunk')} (the worktree's target/release/dbchunk): every command run {m('runs')} times, the "
+        "commands of one comparison taking turns, each writing its CSV to tmpfs (stdout redirected to a file, or "
+        "the tool's own output file). Times are the median with the fastest and slowest run; client CPU is the "
+        "command's user + sys from GNU time (its threads and children), without the database server's; peak RSS is "
+        "the largest of the runs. Ratios are between medians of the same run.",
+        "",
+        "### Targets",
+        "",
+        "| target | measured | target | met |",
+        "|---|---|---|---|",
+    ]
+    for what, shown, limit, met in strategies_targets(cases, meta):
+        out.append(f"| {what} | {shown} | {limit} | {met} |")
+    if m("has_state") != "1":
+        out += ["", "This build of dbchunk has no `--state`, so the resumable rows are not measured."]
+    out.append("")
+    for g in sgroups:
+        out += strategies_group_table(g, cases)
+    out += split_model(meta, cases)
+    sling = m("sling") or ""
+    out += [
+        "### Setup",
+        "",
+        "| | |",
+        "|---|---|",
+        f"| machine | {m('nproc')} CPUs ({m('cpu')}), {m('memory')} memory, {m('os')}, {m('kernel')} |",
+        f"| load average (1, 5, 15 min) | at the start {m('load_start')}; at the end {m('load_end')} "
+        "(other work on the machine at the same time slows the runs it overlaps) |",
+        f"| dbchunk | {m('dbchunk')}, `cargo build --release`, {m('rustc')}; `--chunk {m('chunk')}` |",
+        f"| PostgreSQL | server {m('pg_server')}; {m('psql')}; {m('pg_settings')} |",
+        f"| MariaDB | server {m('my_server')}; client {m('mariadb_client')}; innodb_buffer_pool_size "
+        f"{int(m('buffer_pool', '0')) / 2**20:.0f} MiB during the run |",
+        f"| sling | {'sling-linux-amd64 ' + sling + ' (the PyPI wheel that carries the binary; the `sling` package downloads its binary from the internet on first use)' if sling else 'not measured: its wheel (sling-linux-amd64) is for x86-64 Linux only'} |",
+        f"| Python | {m('python')}: {m('arrow_libs')} (pinned in scripts/bench.sh) |",
+        f"| time | measurements {minutes(m('measure_seconds', '0'))}, {minutes(m('total_seconds', '0'))} in all |",
+        "",
+        f"Datasets: `pgbench_accounts` ({int(m('accounts_rows', '0')):,} rows) and `typed` "
+        f"({int(m('typed_rows', '0')):,} rows) in the databases `{m('db')}`, as in Method above. "
+        "`dbchunk auto --state FILE` is the resumable export (keyset, a checkpoint after every chunk); it writes "
+        "with `-o` to tmpfs, where the sync of each checkpoint costs next to nothing (on a disk it would not). "
+        "sling reads the table (`--src-stream schema.table`) and writes a CSV file with a header; ConnectorX + "
+        "pyarrow is [scripts/bench/connectorx_export.py](../scripts/bench/connectorx_export.py) (the whole table "
+        "read into Arrow, then `pyarrow.csv.write_csv`). The imports load pgbench_accounts' first "
+        f"{int(m('subset_rows', '0')):,} rows into a freshly truncated copy (PostgreSQL: after a `CHECKPOINT`), and "
+        "the row count is checked after each run. The split rows run "
+        "[scripts/bench/psql_copy.sh](../scripts/bench/psql_copy.sh), once or twice at once, which reads the "
+        "backend's CPU time from /proc before psql disconnects.",
+        "",
+        "Commands, exactly as run (`dbchunk` is target/release/dbchunk, `python` the venv's, `sling` the wheel's "
+        "binary, `$TMP` the scratch directory on tmpfs):",
+        "",
+    ]
+    out += command_blocks(sgroups, cases)
+    out += [
+        "Rerun this section alone (the rest of this file is kept); it measures the dbchunk built from the "
+        "worktree it runs in:",
+        "",
+        "```sh",
+        "scripts/bench.sh --only strategies          # RUNS=3",
+        "RUNS=5 scripts/bench.sh --only strategies   # 5 runs of every command",
+        "```",
+        "",
+    ]
+    return out
+
+
+def splice_section(path, title, section_lines):
+    """`path` with its section `title` replaced by `section_lines` (the rest kept)."""
     text = open(path, encoding="utf-8").read() if os.path.exists(path) else ""
     lines = text.split("\n") if text else []
     new = [ln for ln in section_lines]
-    if FORMATS_TITLE in lines:
-        start = lines.index(FORMATS_TITLE)
+    if title in lines:
+        start = lines.index(title)
         end = next((i for i in range(start + 1, len(lines)) if lines[i].startswith("## ")), len(lines))
         lines[start:end] = new
     elif "## Where the time goes" in lines:
@@ -612,6 +837,7 @@ def report(meta, groups, cases):
             if gid.startswith(prefix):
                 out += group_table(g, cases, prefix == "import.")
     out += formats_section(meta, groups, cases)
+    out += strategies_section(meta, groups, cases)
     out += [
         "## Where the time goes",
         "",
@@ -623,7 +849,7 @@ def report(meta, groups, cases):
         "directory). Each comparison's commands ran in turn, in this order, once per round.",
         "",
     ]
-    out += command_blocks([g for gid, g in groups.items() if not gid.startswith("formats.")], cases)
+    out += command_blocks([g for gid, g in groups.items() if not gid.startswith(("formats.", "strategies."))], cases)
     out += [
         "## Rerunning",
         "",
@@ -634,6 +860,7 @@ def report(meta, groups, cases):
         "scripts/bench.sh --quick      # small datasets (database bench_quick), 1 run, report to a temporary file",
         "scripts/bench.sh --only formats   # the issue-16 formats section alone (rewrites only that section)",
         "scripts/bench.sh --only dump      # the issue-12 dump, restore and migration section alone",
+        "scripts/bench.sh --only strategies   # the issue-11 section alone (strategies, peers, split reads)",
         "```",
         "",
         "The script needs the local PostgreSQL and MariaDB of `scripts/test.sh`, installs what else it needs "
@@ -650,11 +877,14 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     for name in ("meta", "groups", "cases", "results", "output"):
         ap.add_argument(f"--{name}", required=True)
-    ap.add_argument("--section", choices=["formats"], help="rewrite only this section of --output")
+    ap.add_argument("--server-cpu", help="the split-read runs' server CPU times (optional)")
+    ap.add_argument("--section", choices=["formats", "strategies"], help="rewrite only this section of --output")
     args = ap.parse_args()
     meta, groups, cases = load(args)
     if args.section == "formats":
-        text = splice_section(args.output, formats_section(meta, groups, cases))
+        text = splice_section(args.output, FORMATS_TITLE, formats_section(meta, groups, cases))
+    elif args.section == "strategies":
+        text = splice_section(args.output, STRATEGIES_TITLE, strategies_section(meta, groups, cases))
     else:
         text = report(meta, groups, cases)
     with open(args.output, "w", encoding="utf-8") as f:
