@@ -1098,8 +1098,9 @@ STATE_FILE="$SCRATCH/export.state"
 BACKEND_CPU="$SCRATCH/backend_cpu"
 PSQL_COPY="$REPO_ROOT/scripts/bench/psql_copy.sh"
 CX_MY_URL="mysql://$MY_USER@$MY_HOST:$MY_PORT/$DB"
-# sling's connections: the same servers, TLS as the server offers it.
-SLING_PG_URL="postgresql://$PG_USER@$PG_HOST:$PG_PORT/$DB?sslmode=prefer"
+# sling's connections: the same servers; on PostgreSQL with TLS, as psql's
+# and dbchunk's sslmode=prefer end up (sling's driver has no "prefer").
+SLING_PG_URL="postgresql://$PG_USER@$PG_HOST:$PG_PORT/$DB?sslmode=require"
 SLING_MY_URL="mysql://$MY_USER@$MY_HOST:$MY_PORT/$DB"
 
 strat_export() { # ENGINE DATASET TABLE ROWS
@@ -1227,6 +1228,7 @@ split_runs() {
 # The first line of each split query's plan, for the report.
 split_plans() {
     meta split_pages "$SPLIT_PAGES"
+    meta split_half_page "$SPLIT_HALF_PAGE"
     meta split_plan_ctid "$(pgdb -c "EXPLAIN $SPLIT_CTID_HI" | head -n 2 | sed 's/  */ /g' | paste -sd';' -)"
     meta split_plan_key "$(pgdb -c "EXPLAIN $SPLIT_KEY_HI" | head -n 2 | sed 's/  */ /g' | paste -sd';' -)"
     meta split_plan_ordered "$(pgdb -c "EXPLAIN SELECT * FROM pgbench_accounts ORDER BY aid" | head -n 1 | sed 's/  */ /g')"

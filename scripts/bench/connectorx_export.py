@@ -9,7 +9,10 @@ PostgreSQL's binary protocol, MySQL's text protocol), then written by pyarrow:
 Parquet with zstd inside the file, as dbchunk does by default, or CSV with a
 header line (pyarrow.csv.write_csv). The format follows the output's
 extension. Memory therefore grows with the table: that is how this route
-works, not a mistake of the script.
+works, not a mistake of the script. pyarrow's CSV writer refuses binary
+columns that are not UTF-8, so for CSV those are turned into hex strings
+first, in Python, as a user of this route has to (dbchunk writes bytes as
+hex too).
 
     python connectorx_export.py --url postgresql://postgres@127.0.0.1:5432/bench \
         --table pgbench_accounts --output accounts.parquet
@@ -20,8 +23,18 @@ works, not a mistake of the script.
 import argparse
 
 import connectorx as cx
+import pyarrow as pa
 import pyarrow.csv as pcsv
 import pyarrow.parquet as pq
+
+
+def binary_as_hex(table):
+    """`table` with every binary column replaced by its values in hex (pyarrow has no hex kernel)."""
+    for i, field in enumerate(table.schema):
+        if pa.types.is_binary(field.type) or pa.types.is_large_binary(field.type):
+            hexed = pa.array([None if v is None else v.hex() for v in table.column(i).to_pylist()], pa.string())
+            table = table.set_column(i, pa.field(field.name, pa.string()), hexed)
+    return table
 
 
 def main():
@@ -37,7 +50,7 @@ def main():
     if parquet:
         pq.write_table(table, args.output, compression="zstd")
     else:
-        pcsv.write_csv(table, args.output)
+        pcsv.write_csv(binary_as_hex(table), args.output)
 
 
 if __name__ == "__main__":

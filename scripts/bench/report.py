@@ -183,12 +183,13 @@ class Targets:
     def time_ratio(self, what, num, den, limit, faster=False):
         """A target; `limit` None marks a reference ratio that explains one."""
         a, b = self.med(num), self.med(den)
+        shown_limit = "–" if limit is None else f"≤ {limit:g}"
         if num not in self.cases and den in self.cases:
-            self.rows.append((what, "not measured", f"≤ {limit:g}", "not measured"))
+            self.rows.append((what, "not measured", shown_limit, "not measured"))
             return
         if a is None or b is None:
             if num in self.cases or den in self.cases:
-                self.rows.append((what, "failed run", f"≤ {limit:g}", "–"))
+                self.rows.append((what, "failed run", shown_limit, "–"))
             return
         r = a / b
         shown = f"{r:.2f} ({a:.2f} s ÷ {b:.2f} s)"
@@ -567,19 +568,29 @@ def split_model(meta, cases):
         return []
     cores = int(meta.get("nproc", "2"))
     rows = one.rows
-    us = lambda secs: secs / rows * 1e6  # noqa: E731
+
+    def us(secs):
+        return secs / rows * 1e6
+
+    def bound(server, client, pairs, ncores):
+        """The least wall time of `pairs` COPYs sharing server + client CPU seconds on `ncores` cores."""
+        return max((server + client) / ncores, max(server, client) / pairs)
+
     s1, c1, w1 = one.server_cpu, one.cpu, one.median
     s2, c2, w2 = ctid2.server_cpu, ctid2.cpu, ctid2.median
-    bound2 = (s2 + c2) / min(cores, 4)  # all the CPU work spread over the cores the two pairs can use
+    b2 = bound(s2, c2, 2, cores)
+    b8 = bound(s2, c2, 4, 8)
+    slower = "the backend" if s1 >= c1 else "the client"
     out = [
         "### One COPY or two: splitting the read on PostgreSQL",
         "",
-        "What a second connection can gain, measured with psql alone (no dbchunk): the rows above, one COPY "
-        f"against two at once over half the heap each (`WHERE ctid < '({meta.get('split_pages', '?')} pages / 2,0)'`, "
-        f"plan: `{meta.get('split_plan_ctid', '?')}`), and, in key order, one COPY `ORDER BY aid` "
-        f"(`{meta.get('split_plan_ordered', '?')}`) against two over half the keys each (`{meta.get('split_plan_key', '?')}`).",
+        "What a second connection can gain, measured with psql alone (no dbchunk): one COPY against two at once "
+        f"over half the heap each (`WHERE ctid < '({meta.get('split_half_page', '?')},0)'::tid` and `>=`, of "
+        f"{meta.get('split_pages', '?')} pages; plan: `{meta.get('split_plan_ctid', '?')}`), and, in key order, one "
+        f"COPY `ORDER BY aid` (`{meta.get('split_plan_ordered', '?')}`) against two over half the keys each "
+        f"(`{meta.get('split_plan_key', '?')}`). Server CPU is the backends' user + sys time, client CPU psql's.",
         "",
-        "| | wall s | server CPU s (µs/row) | client CPU s (µs/row) | server + client ÷ wall |",
+        "| | wall s | server CPU s (µs/row) | client CPU s (µs/row) | (server + client) ÷ wall |",
         "|---|---:|---:|---:|---:|",
     ]
     for c in (one, ctid2, ordered, key2):
@@ -589,31 +600,39 @@ def split_model(meta, cases):
                    f"{c.cpu:.2f} ({us(c.cpu):.2f}) | {(c.server_cpu + c.cpu) / c.median:.2f} cores |")
     out += [
         "",
-        f"The model: a COPY is a pipeline of two processes, the backend (scan, output functions, send: "
-        f"{us(s1):.2f} µs of CPU per row here) and the client (receive, write: {us(c1):.2f} µs per row for psql). "
-        f"One COPY takes about the time of its slower side, the backend: {w1:.2f} s for {s1:.2f} s of backend CPU. "
-        f"Two COPYs split the backend work in two, but the total does not shrink ({s2 + c2:.2f} s of CPU for the two "
-        f"pairs against {s1 + c1:.2f} s for one), so on {cores} cores they cannot finish before "
-        f"(server + client CPU) ÷ {min(cores, 4)} = {bound2:.2f} s: at best {w1 / bound2:.2f}× one COPY's speed, "
-        f"measured {w1 / w2:.2f}× ({w2:.2f} s), with the other work on the machine taking its share of the cores "
-        f"(load average {meta.get('load_start', '?')} at the start). "
-        f"With N ≥ 4 free cores, P COPYs take about max(server, client) ÷ P: the backend's "
-        f"{us(s1):.2f} µs per row ÷ P, until the single output stream (one writer, {us(c1):.2f} µs per row in psql) "
-        f"or memory bandwidth is the limit.",
+        "The model: a COPY is a pipeline of two processes, the backend (scan, output functions, send) and the "
+        "client (receive, write). P COPYs at once on K free cores, with S and C the server's and the clients' CPU "
+        "seconds in all, cannot take less than max((S + C) ÷ K, max(S, C) ÷ P): the cores must do all the work, "
+        "and each pipeline is as slow as its slower side.",
+        "",
+        f"- One COPY here: {us(s1):.2f} µs of backend CPU and {us(c1):.2f} µs of psql CPU per row; {slower} is the "
+        f"slower side, and the COPY took {w1:.2f} s for {max(s1, c1):.2f} s of its CPU.",
+        f"- Two COPYs split the work but do not shrink it: {s2 + c2:.2f} s of CPU for the two pairs against "
+        f"{s1 + c1:.2f} s for one. On these {cores} cores they cannot take less than {b2:.2f} s, at best "
+        f"{w1 / b2:.2f}× one COPY's speed; measured {w1 / w2:.2f}× ({w2:.2f} s), with the rest of the machine's work "
+        f"(load average {meta.get('load_start', '?')} at the start) taking its share of the cores.",
+        f"- With more cores the bound falls with P: four COPYs on 8 free cores, at the same CPU per row, could take "
+        f"{b8:.2f} s ({w1 / b8:.1f}× one COPY), until one output stream (a single writer) or memory bandwidth is the "
+        "limit.",
     ]
+    if ordered is not None and key2 is not None:
+        out.append(f"- In key order: {us(ordered.server_cpu):.2f} µs per row for "
+                   f"one COPY `ORDER BY aid` against {us(s1):.2f} in heap order, and the two halves "
+                   f"{us(key2.server_cpu):.2f} µs; two of them took {key2.median:.2f} s against "
+                   f"{ordered.median:.2f} s for one.")
     dbc = cases.get("strategies.export.pg.accounts.dbchunk-copy-csv")
     par = cases.get("strategies.export.pg.accounts.dbchunk-parallel2-csv")
     if dbc is not None and dbc.ok and dbc.cpu:
-        text = (f"dbchunk as the client costs more per row than psql: {us(dbc.cpu):.2f} µs per row (copy strategy, key "
-                f"order), so a dbchunk pair uses {us(s1) + us(dbc.cpu):.2f} µs of CPU per row")
+        text = (f"- dbchunk as the client: {us(dbc.cpu):.2f} µs of CPU per row with the copy strategy (psql: "
+                f"{us(c1):.2f})")
         if par is not None and par.ok and par.cpu:
-            text += (f"; `--parallel 2` ({us(par.cpu):.2f} µs per row on the client, its second half spooled to a file "
-                     f"and copied into the output) took {par.median:.2f} s")
-        if key2 is not None:
-            lower = (key2.server_cpu + (par.cpu if par is not None and par.ok and par.cpu else dbc.cpu)) / min(cores, 4)
-            text += (f". In key order, the two backends alone spend {key2.server_cpu:.2f} s, so on {cores} cores a "
-                     f"two-way dbchunk export cannot take less than about {lower:.2f} s, against {w1:.2f} s for one psql COPY")
-        out += ["", text + "."]
+            text += (f", {us(par.cpu):.2f} µs with `--parallel 2` (its second half spooled to a file and copied into "
+                     f"the output), which took {par.median:.2f} s")
+            if key2 is not None:
+                lower = bound(key2.server_cpu, par.cpu, 2, cores)
+                text += (f". Its bound on {cores} cores, with the key-order backends' {key2.server_cpu:.2f} s: "
+                         f"{lower:.2f} s, against {w1:.2f} s for one psql COPY")
+        out.append(text + ".")
     return out + [""]
 
 
