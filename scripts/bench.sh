@@ -33,12 +33,14 @@
 #   - datasets, the first time (or with --rebuild): about 1-2 minutes
 #     (pgbench -i -s 50, the MariaDB copy, the typed tables, SQLite);
 #   - measurements: about 27 minutes, growing linearly with RUNS (the
-#     SQLAlchemy baselines are half of it);
-#   - --quick: about 1 minute;
+#     SQLAlchemy baselines are half of it), plus the strategies comparison
+#     (--only strategies below);
+#   - --quick: about 3 minutes;
 #   - --only formats: about 5 minutes (plus about 2 minutes the first time,
 #     for pgbench -i, typed and the 10M-row table accounts_10m);
 #   - --only dump: about 25 minutes (pgloader's runs are most of it);
-#   - --only strategies: about 20 minutes (sling's runs are a third of it).
+#   - --only strategies: about 20 minutes at load average 8-10 on the
+#     reference machine, less on a quiet one (sling's runs are a third of it).
 #
 # Usage:
 #   scripts/bench.sh              full run, writes docs/benchmarks.md
