@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# scripts/bench.sh - dbchunk's side-by-side benchmark (issues 4 and 16).
+# scripts/bench.sh - dbchunk's side-by-side benchmark (issues 4, 11 and 16).
 #
 # Measures, in one run, dbchunk's export strategies and import strategies
 # against the tools users would pick instead (psql COPY, mariadb --batch,
@@ -9,23 +9,38 @@
 #
 # The formats comparison (issue 16, PostgreSQL only) puts dbchunk's Parquet
 # export next to its CSV export and to ConnectorX + pyarrow
-# (scripts/bench/connectorx_parquet.py; wall time, CPU time and peak RSS),
+# (scripts/bench/connectorx_export.py; wall time, CPU time and peak RSS),
 # zstd and gzip CSV next to plain CSV, Parquet export's peak RSS at 1M and
 # 10M rows (the table accounts_10m), and Parquet import next to CSV import
 # (files made by dbchunk). sling is not in it: its Parquet writer
 # (sling-linux-amd64 1.4.11 from PyPI) downloads the DuckDB CLI
 # at run time, which a machine without general internet access cannot do.
 #
+# The strategies comparison (issue 11, "Resumable at cursor speed") puts
+# dbchunk's export strategies (auto, keyset, cursor, copy, and auto with
+# --state, the resumable export) next to psql COPY and mariadb --quick
+# --batch and to the peers a user would try instead, sling (the
+# sling-linux-amd64 wheel, which carries its binary; sling's CSV output needs
+# no internet) and ConnectorX + pyarrow.csv, on pgbench_accounts and typed of
+# both engines; the pgbench_accounts imports (copy against psql \copy,
+# load-data against LOAD DATA LOCAL INFILE); --parallel 2 against one psql
+# COPY; and, with psql alone, one COPY against two at once over half the heap
+# each (TID range scans) or half the keys each (scripts/bench/psql_copy.sh,
+# which also records the server backends' CPU time).
+#
 # Expected duration on the reference machine (2 cores, 24 GiB, local
 # PostgreSQL 15 and MariaDB 10.11), RUNS=3:
 #   - datasets, the first time (or with --rebuild): about 1-2 minutes
 #     (pgbench -i -s 50, the MariaDB copy, the typed tables, SQLite);
 #   - measurements: about 27 minutes, growing linearly with RUNS (the
-#     SQLAlchemy baselines are half of it);
-#   - --quick: about 1 minute;
+#     SQLAlchemy baselines are half of it), plus the strategies comparison
+#     (--only strategies below);
+#   - --quick: about 3 minutes;
 #   - --only formats: about 5 minutes (plus about 2 minutes the first time,
 #     for pgbench -i, typed and the 10M-row table accounts_10m);
-#   - --only dump: about 25 minutes (pgloader's runs are most of it).
+#   - --only dump: about 25 minutes (pgloader's runs are most of it);
+#   - --only strategies: about 20 minutes at load average 8-10 on the
+#     reference machine, less on a quiet one (sling's runs are a third of it).
 #
 # Usage:
 #   scripts/bench.sh              full run, writes docs/benchmarks.md
@@ -49,6 +64,10 @@
 #                                 scripts/bench/dump.sh): rewrites only the
 #                                 section "Dump, restore and migration
 #                                 (issue 12)"
+#   scripts/bench.sh --only strategies  only the strategies comparison (issue
+#                                 11): rewrites only the section "Resumable
+#                                 at cursor speed (issue 11)"; measures the
+#                                 dbchunk built from this script's worktree
 #
 # Needs: the local PostgreSQL (postgres@127.0.0.1:5432, trust auth) and
 # MariaDB (root@127.0.0.1:3306, no password, local_infile=ON) that
@@ -58,11 +77,14 @@
 # pgbench (postgresql-contrib or postgresql-client-NN), the sqlite3 shell,
 # and (not for --only dump or incremental) a Python venv with
 # sqlalchemy>=2, psycopg2-binary, pymysql, connectorx and pyarrow (pinned:
-# CX_VERSION, PYARROW_VERSION below) in target/bench-venv.
+# CX_VERSION, PYARROW_VERSION below) in target/bench-venv, and there (full
+# run and --only strategies) sling-linux-amd64 (pinned: SLING_VERSION).
 #
 # It only creates, fills and drops objects in the databases named "bench"
 # (--quick: "bench_quick") and files under target/bench; the dump section
-# also creates and drops the databases bench_dump_* it restores into. Server-wide, it
+# also creates and drops the databases bench_dump_* it restores into. The split
+# reads need the PostgreSQL server on this machine (its backends' CPU time is
+# read from /proc). Server-wide, it
 # raises MariaDB's innodb_buffer_pool_size for the run (put back at the end),
 # turns on local_infile if it is off, and runs CHECKPOINT on PostgreSQL
 # before each import run.
@@ -91,7 +113,7 @@ QUICK=0
 REBUILD=0
 DATASETS_ONLY=0
 # ONLY: "" (everything), or one section alone: "formats" (issue 16),
-# "incremental" (issue 14) or "dump" (issue 12).
+# "incremental" (issue 14), "dump" (issue 12) or "strategies" (issue 11).
 ONLY=""
 while [ "$#" -gt 0 ]; do
     case "$1" in
@@ -110,9 +132,9 @@ while [ "$#" -gt 0 ]; do
             ONLY=${1#--only=}
         fi
         case "$ONLY" in
-        formats | incremental | dump) ;;
+        formats | incremental | dump | strategies) ;;
         *)
-            printf 'bench.sh: --only takes "formats", "incremental" or "dump", not "%s"\n' "$ONLY" >&2
+            printf 'bench.sh: --only takes "formats", "incremental", "dump" or "strategies", not "%s"\n' "$ONLY" >&2
             exit 2
             ;;
         esac
@@ -186,11 +208,17 @@ VENV="$REPO_ROOT/target/bench-venv"
 PY="$VENV/bin/python"
 SA_EXPORT="$REPO_ROOT/scripts/bench/sqlalchemy_export.py"
 SA_IMPORT="$REPO_ROOT/scripts/bench/sqlalchemy_import.py"
-CX_PARQUET="$REPO_ROOT/scripts/bench/connectorx_parquet.py"
+CX_EXPORT="$REPO_ROOT/scripts/bench/connectorx_export.py"
 CX_PG_URL="postgresql://$PG_USER@$PG_HOST:$PG_PORT/$DB"
 # The Arrow peers of the formats comparison, pinned so that reruns compare
 # the same thing.
 CX_VERSION=0.4.6
+# The strategies comparison's sling (issue 11): the sling-linux-amd64 wheel,
+# whose package carries the binary. The package named `sling` downloads its
+# binary from the internet on first use instead, which a machine without
+# general internet access cannot do.
+SLING_VERSION=1.4.11
+SLING=""
 PYARROW_VERSION=26.0.1
 
 mkdir -p "$WORK"
@@ -202,6 +230,8 @@ else
     SCRATCH=$(mktemp -d "$WORK/scratch.XXXXXX")
 fi
 RESULTS="$WORK/results.tsv"
+# The split-read runs' server-side CPU time (case, run, seconds).
+SERVER_CPU="$WORK/server_cpu.tsv"
 CASES="$WORK/cases.tsv"
 GROUPS_FILE="$WORK/groups.tsv"
 META="$WORK/meta.tsv"
@@ -209,6 +239,7 @@ META="$WORK/meta.tsv"
 : >"$CASES"
 : >"$GROUPS_FILE"
 : >"$META"
+: >"$SERVER_CPU"
 
 # ---------------------------------------------------------------------------
 # privileges, packages
@@ -242,7 +273,7 @@ apt_install() {
 
 # The Python venv: the SQLAlchemy and Arrow baselines and the report
 # (report.py); the incremental and dump sections write their own Markdown.
-needs_venv() { [ -z "$ONLY" ] || [ "$ONLY" = formats ]; }
+needs_venv() { [ -z "$ONLY" ] || [ "$ONLY" = formats ] || [ "$ONLY" = strategies ]; }
 
 install_tools() {
     local pkgs=()
@@ -280,6 +311,23 @@ sys.exit(connectorx.__version__ != '$CX_VERSION' or pyarrow.__version__ != '$PYA
         "$VENV/bin/pip" install -q --disable-pip-version-check "connectorx==$CX_VERSION" "pyarrow==$PYARROW_VERSION" \
             >>"$SETUP_LOG" 2>&1 || die "pip install connectorx pyarrow into $VENV failed (see $SETUP_LOG)"
     fi
+    install_sling
+}
+
+# sling's wheel is for x86-64 Linux only: elsewhere its rows are left out.
+install_sling() {
+    [ -z "$ONLY" ] || [ "$ONLY" = strategies ] || return 0
+    if [ "$(uname -sm)" != "Linux x86_64" ]; then
+        log "sling-linux-amd64 does not run on $(uname -sm): the comparison leaves sling out"
+        return 0
+    fi
+    if [ "$("$PY" -c 'import sling_linux_amd64 as s; print(s.SLING_VERSION)' 2>/dev/null)" != "$SLING_VERSION" ]; then
+        log "installing sling-linux-amd64==$SLING_VERSION into $VENV"
+        "$VENV/bin/pip" install -q --disable-pip-version-check "sling-linux-amd64==$SLING_VERSION" \
+            >>"$SETUP_LOG" 2>&1 || die "pip install sling-linux-amd64 into $VENV failed (see $SETUP_LOG)"
+    fi
+    SLING=$("$PY" -c 'import sling_linux_amd64 as s; print(s.SLING_BIN)')
+    [ -x "$SLING" ] || die "the sling-linux-amd64 package has no binary at $SLING"
 }
 
 find_cargo() {
@@ -595,8 +643,8 @@ datasets() {
             >/dev/null || die "creating MariaDB typed failed"
     fi
 
-    if [ "$ONLY" = dump ]; then
-        log "datasets ready ($(($(date +%s) - t0)) s; --only dump: PostgreSQL's and MariaDB's)"
+    if [ "$ONLY" = dump ] || [ "$ONLY" = strategies ]; then
+        log "datasets ready ($(($(date +%s) - t0)) s; --only $ONLY: PostgreSQL's and MariaDB's)"
         return 0
     fi
 
@@ -648,6 +696,7 @@ pretty() {
     local s=$1
     s=${s//"$DBCHUNK"/dbchunk}
     s=${s//"$PY"/python}
+    [ -z "$SLING" ] || s=${s//"$SLING"/sling}
     s=${s//"$REPO_ROOT/"/}
     s=${s//"$SCRATCH"/\$TMP}
     printf '%s' "$s"
@@ -965,7 +1014,7 @@ formats_export() { # DATASET TABLE ROWS
     B_FILE="$SCRATCH/$ds.parquet" bench "$g" "$g.dbchunk-parquet" "dbchunk parquet (zstd)" "$rows" -- \
         "$DBCHUNK" export --url "$PG_URL" --table "$table" --chunk "$CHUNK" --format parquet -o "$SCRATCH/$ds.parquet"
     B_FILE="$SCRATCH/$ds.cx.parquet" bench "$g" "$g.connectorx" "ConnectorX + pyarrow (zstd)" "$rows" -- \
-        "$PY" "$CX_PARQUET" --url "$CX_PG_URL" --table "$table" --output "$SCRATCH/$ds.cx.parquet"
+        "$PY" "$CX_EXPORT" --url "$CX_PG_URL" --table "$table" --output "$SCRATCH/$ds.cx.parquet"
     B_FILE="$SCRATCH/$ds.csv.zst" bench "$g" "$g.dbchunk-csv-zstd" "dbchunk csv.zst (zstd level 1)" "$rows" -- \
         "$DBCHUNK" export --url "$PG_URL" --table "$table" --chunk "$CHUNK" -o "$SCRATCH/$ds.csv.zst"
     B_FILE="$SCRATCH/$ds.csv.gz" bench "$g" "$g.dbchunk-csv-gzip" "dbchunk csv.gz (gzip level 6)" "$rows" -- \
@@ -1038,6 +1087,190 @@ run_formats() {
     pgdb -c "DROP TABLE IF EXISTS fmt_accounts_import, fmt_typed_import" || true
 }
 
+# --- resumable at cursor speed (issue 11) -------------------------------------
+
+# One run compares, on PostgreSQL and MariaDB, what each of dbchunk's
+# strategies costs against the engine's own client and against the peers a
+# user would try instead: sling (the sling-linux-amd64 wheel, which carries
+# the binary; the `sling` package downloads its binary from the internet on
+# first use, which a machine without general internet access cannot do) and
+# ConnectorX + pyarrow writing CSV. Every command writes its CSV to tmpfs.
+STRAT_DIR="$WORK/strategies"
+STATE_FILE="$SCRATCH/export.state"
+BACKEND_CPU="$SCRATCH/backend_cpu"
+PSQL_COPY="$REPO_ROOT/scripts/bench/psql_copy.sh"
+CX_MY_URL="mysql://$MY_USER@$MY_HOST:$MY_PORT/$DB"
+# sling's connections: the same servers; on PostgreSQL with TLS, as psql's
+# and dbchunk's sslmode=prefer end up (sling's driver has no "prefer").
+SLING_PG_URL="postgresql://$PG_USER@$PG_HOST:$PG_PORT/$DB?sslmode=require"
+SLING_MY_URL="mysql://$MY_USER@$MY_HOST:$MY_PORT/$DB"
+
+strat_export() { # ENGINE DATASET TABLE ROWS
+    local eng=$1 ds=$2 table=$3 rows=$4 g="strategies.export.$1.$2" url s strategies
+    if [ "$eng" = pg ]; then
+        url=$PG_URL
+        strategies="auto keyset cursor copy"
+    else
+        url=$MY_URL
+        strategies="auto keyset cursor"
+    fi
+    for s in $strategies; do
+        bench "$g" "$g.dbchunk-$s-csv" "dbchunk $s" "$rows" -- \
+            "$DBCHUNK" export --url "$url" --table "$table" --strategy "$s" --format csv --chunk "$CHUNK"
+    done
+    # The resumable default: auto with a state file (checkpointed after every
+    # chunk), into a file, as a user who wants to resume writes it.
+    if [ "$HAS_STATE" -eq 1 ]; then
+        B_PRE="rm -f $STATE_FILE $STATE_FILE.lock" B_FILE="$SCRATCH/state.csv" \
+            bench "$g" "$g.dbchunk-auto-state-csv" "dbchunk auto --state FILE -o FILE" "$rows" -- \
+            "$DBCHUNK" export --url "$url" --table "$table" --format csv --chunk "$CHUNK" --state "$STATE_FILE" \
+            -o "$SCRATCH/state.csv"
+    fi
+    if [ "$eng" = pg ] && [ "$ds" = accounts ] && [ "$HAS_PARALLEL" -eq 1 ]; then
+        bench "$g" "$g.dbchunk-parallel2-csv" "dbchunk auto --parallel 2" "$rows" -- \
+            "$DBCHUNK" export --url "$url" --table "$table" --parallel 2 --format csv --chunk "$CHUNK"
+    fi
+    if [ "$eng" = pg ]; then
+        bench "$g" "$g.psql-copy" "psql COPY CSV HEADER" "$rows" -- \
+            psql -X -w -h "$PG_HOST" -p "$PG_PORT" -U "$PG_USER" -d "$DB" -c "COPY (SELECT * FROM $table) TO STDOUT CSV HEADER"
+    else
+        bench "$g" "$g.mariadb-batch" "mariadb --quick --batch" "$rows" -- \
+            mariadb -h "$MY_HOST" -P "$MY_PORT" -u "$MY_USER" --default-character-set=utf8mb4 --quick --batch "$DB" \
+            -e "SELECT * FROM $table"
+    fi
+    if [ -n "$SLING" ]; then
+        local src=$SLING_PG_URL stream="public.$table"
+        [ "$eng" = my ] && src=$SLING_MY_URL stream="$DB.$table"
+        B_FILE="$SCRATCH/sling.csv" bench "$g" "$g.sling" "sling run (CSV file)" "$rows" -- \
+            env SLING_DISABLE_TELEMETRY=true "$SLING" run --src-conn "$src" --src-stream "$stream" \
+            --tgt-object "file://$SCRATCH/sling.csv"
+    fi
+    local cx=$CX_PG_URL
+    [ "$eng" = my ] && cx=$CX_MY_URL
+    B_FILE="$SCRATCH/cx.csv" bench "$g" "$g.connectorx" "ConnectorX + pyarrow.csv" "$rows" -- \
+        "$PY" "$CX_EXPORT" --url "$cx" --table "$table" --output "$SCRATCH/cx.csv"
+}
+
+# The pgbench_accounts import inputs (as the full run's: psql's COPY CSV for
+# PostgreSQL, dbchunk's CSV for MariaDB) and empty copies to load into.
+strat_import_inputs() {
+    mkdir -p "$STRAT_DIR"
+    log "exporting the strategies import inputs to $STRAT_DIR"
+    pgdb -c "COPY (SELECT * FROM pgbench_accounts WHERE aid <= $SUBSET_ROWS ORDER BY aid) TO STDOUT CSV HEADER" \
+        >"$STRAT_DIR/pg_accounts.csv"
+    "$DBCHUNK" export --url "$MY_URL" --table pgbench_accounts --limit "$SUBSET_ROWS" --quiet \
+        -o "$STRAT_DIR/my_accounts.csv" || die "exporting $STRAT_DIR/my_accounts.csv failed"
+    pgdb -c "DROP TABLE IF EXISTS strat_accounts_import;
+        CREATE TABLE strat_accounts_import (LIKE pgbench_accounts INCLUDING ALL);"
+    mydb -e "DROP TABLE IF EXISTS strat_accounts_import; CREATE TABLE strat_accounts_import LIKE pgbench_accounts;"
+}
+
+strat_import() { # each run into a freshly truncated copy, then the row count checked
+    local rows=$SUBSET_ROWS t=strat_accounts_import input="$STRAT_DIR/pg_accounts.csv" g=strategies.import.pg.accounts
+    B_INPUT="$input" B_PRE="pg_truncate $t" B_POST="pg_check $t $rows" \
+        bench "$g" "$g.dbchunk-copy" "dbchunk import --strategy copy" "$rows" -- \
+        "$DBCHUNK" import --url "$PG_URL" --table "$t" --input "$input" --strategy copy --batch "$CHUNK"
+    B_INPUT="$input" B_PRE="pg_truncate $t" B_POST="pg_check $t $rows" \
+        bench "$g" "$g.psql-copy-from" "psql \\copy FROM CSV" "$rows" -- \
+        psql -X -w -h "$PG_HOST" -p "$PG_PORT" -U "$PG_USER" -d "$DB" -c "\\copy $t FROM '$input' CSV HEADER"
+    input="$STRAT_DIR/my_accounts.csv" g=strategies.import.my.accounts
+    local load=${MY_LOAD_ACCOUNTS//@FILE@/$input}
+    load=${load//accounts_import/$t}
+    B_INPUT="$input" B_PRE="my_truncate $t" B_POST="my_check $t $rows" \
+        bench "$g" "$g.dbchunk-load-data" "dbchunk import --strategy load-data" "$rows" -- \
+        "$DBCHUNK" import --url "$MY_URL" --table "$t" --input "$input" --strategy load-data --batch "$CHUNK"
+    B_INPUT="$input" B_PRE="my_truncate $t" B_POST="my_check $t $rows" \
+        bench "$g" "$g.mariadb-load-data" "mariadb LOAD DATA LOCAL INFILE" "$rows" -- \
+        mariadb -h "$MY_HOST" -P "$MY_PORT" -u "$MY_USER" --default-character-set=utf8mb4 --local-infile=1 "$DB" \
+        -e "$load"
+}
+
+# --- one COPY against two, split by heap position (ctid) or by key ---------
+#
+# psql alone, no dbchunk: can two connections, each copying half of the
+# table, beat one COPY on this machine? Halves of the heap are TID range
+# scans (PostgreSQL 14+), in heap order; halves of the key are index range
+# scans, in key order (what dbchunk --parallel reads). Each COPY writes its
+# own file on tmpfs; the backends' CPU time is recorded by psql_copy.sh.
+SPLIT_PAGES=0
+split_setup() {
+    SPLIT_PAGES=$(pgdb -c "select pg_relation_size('pgbench_accounts') / current_setting('block_size')::int")
+    SPLIT_HALF_PAGE=$(((SPLIT_PAGES + 1) / 2))
+    SPLIT_HALF_KEY=$((ACCOUNTS_ROWS / 2))
+    SPLIT_CTID_LO="SELECT * FROM pgbench_accounts WHERE ctid < '($SPLIT_HALF_PAGE,0)'::tid"
+    SPLIT_CTID_HI="SELECT * FROM pgbench_accounts WHERE ctid >= '($SPLIT_HALF_PAGE,0)'::tid"
+    SPLIT_KEY_LO="SELECT * FROM pgbench_accounts WHERE aid <= $SPLIT_HALF_KEY ORDER BY aid"
+    SPLIT_KEY_HI="SELECT * FROM pgbench_accounts WHERE aid > $SPLIT_HALF_KEY ORDER BY aid"
+}
+# After each split run: the backends' CPU seconds, summed, for report.py.
+record_backend_cpu() { # CASE_ID
+    [ -s "$BACKEND_CPU" ] || {
+        echo "no backend CPU time recorded in $BACKEND_CPU"
+        return 1
+    }
+    printf '%s\t%s\t%s\n' "$1" "$RUN" "$(awk '{ s += $1 } END { printf "%.2f", s }' "$BACKEND_CPU")" >>"$SERVER_CPU"
+}
+split_case() { # CASE LABEL QUERY [QUERY]: one COPY per query, all at once
+    local id="strategies.split.$1" label=$2 q
+    shift 2
+    local cmd="" i=0
+    for q in "$@"; do
+        i=$((i + 1))
+        cmd+="$(shq "$PSQL_COPY" "$CX_PG_URL" "$q" "$SCRATCH/split/$i.csv" "$BACKEND_CPU") & "
+    done
+    B_DIR="$SCRATCH/split" B_PRE="rm -f $BACKEND_CPU" B_POST="record_backend_cpu $id" \
+        bench strategies.split "$id" "$label" "$ACCOUNTS_ROWS" -- bash -c "${cmd}wait"
+}
+split_runs() {
+    split_case psql-copy "one COPY, heap order" "SELECT * FROM pgbench_accounts"
+    split_case psql-copy-ctid2 "two COPYs at once, TID ranges (half the heap each)" "$SPLIT_CTID_LO" "$SPLIT_CTID_HI"
+    split_case psql-copy-ordered "one COPY, ORDER BY aid" "SELECT * FROM pgbench_accounts ORDER BY aid"
+    split_case psql-copy-key2 "two COPYs at once, aid ranges ORDER BY aid" "$SPLIT_KEY_LO" "$SPLIT_KEY_HI"
+}
+# The first line of each split query's plan, for the report.
+split_plans() {
+    meta split_pages "$SPLIT_PAGES"
+    meta split_half_page "$SPLIT_HALF_PAGE"
+    meta split_plan_ctid "$(pgdb -c "EXPLAIN $SPLIT_CTID_HI" | head -n 2 | sed 's/  */ /g' | paste -sd';' -)"
+    meta split_plan_key "$(pgdb -c "EXPLAIN $SPLIT_KEY_HI" | head -n 2 | sed 's/  */ /g' | paste -sd';' -)"
+    meta split_plan_ordered "$(pgdb -c "EXPLAIN SELECT * FROM pgbench_accounts ORDER BY aid" | head -n 1 | sed 's/  */ /g')"
+}
+
+run_strategies() {
+    local eng ds table rows name
+    for eng in pg my; do
+        name=PostgreSQL
+        [ "$eng" = my ] && name=MariaDB
+        for ds in accounts typed; do
+            table=$ds rows=$TYPED_ROWS
+            [ "$ds" = accounts ] && table=pgbench_accounts rows=$ACCOUNTS_ROWS
+            log "strategies: $name $table ($rows rows)"
+            group "strategies.export.$eng.$ds" "$name export to CSV, $table ($rows rows)" \
+                "strategies.export.$eng.$ds.$([ "$eng" = pg ] && echo psql-copy || echo mariadb-batch)" ""
+            if [ "$eng" = pg ]; then warm_pg "$table"; else warm_my "$table"; fi
+            rounds strat_export "$eng" "$ds" "$table" "$rows"
+        done
+    done
+
+    strat_import_inputs
+    log "strategies: imports of pgbench_accounts' first $SUBSET_ROWS rows"
+    group strategies.import.pg.accounts "PostgreSQL import, pgbench_accounts ($SUBSET_ROWS rows, psql COPY CSV input)" \
+        strategies.import.pg.accounts.psql-copy-from ""
+    group strategies.import.my.accounts "MariaDB import, pgbench_accounts ($SUBSET_ROWS rows, dbchunk CSV input)" \
+        strategies.import.my.accounts.mariadb-load-data ""
+    rounds strat_import
+    pgdb -c "DROP TABLE IF EXISTS strat_accounts_import" || true
+    mydb -e "DROP TABLE IF EXISTS strat_accounts_import" || true
+
+    split_setup
+    split_plans
+    log "strategies: one COPY against two, split by ctid or by key (psql only)"
+    group strategies.split "PostgreSQL, psql alone: one COPY against two at once, pgbench_accounts ($ACCOUNTS_ROWS rows)" \
+        strategies.split.psql-copy ""
+    warm_pg pgbench_accounts
+    rounds split_runs
+}
+
 # ---------------------------------------------------------------------------
 # facts about the run
 
@@ -1072,6 +1305,8 @@ print(f"SQLAlchemy {sqlalchemy.__version__}, psycopg2 {psycopg2.__version__.spli
     meta buffer_pool "$(my -N -e 'select @@innodb_buffer_pool_size')"
     meta innodb_flush_method "$(my -N -e 'select @@innodb_flush_method')"
     meta has_parallel "$HAS_PARALLEL"
+    meta has_state "$HAS_STATE"
+    meta sling "$(if [ -n "$SLING" ]; then "$SLING" --version 2>&1 | sed 's/^Version: //' | head -n1; fi)"
     meta accounts_rows "$ACCOUNTS_ROWS"
     meta typed_rows "$TYPED_ROWS"
     meta subset_rows "$SUBSET_ROWS"
@@ -1097,6 +1332,8 @@ ensure_servers
 [ "$ONLY" = formats ] || set_buffer_pool
 HAS_PARALLEL=0
 if "$DBCHUNK" export --help | grep -q -- '--parallel'; then HAS_PARALLEL=1; fi
+HAS_STATE=0
+if "$DBCHUNK" export --help | grep -q -- '--state'; then HAS_STATE=1; fi
 datasets
 if [ "$DATASETS_ONLY" -eq 1 ]; then
     log "datasets ready in $(($(date +%s) - BENCH_START)) s (--datasets-only: nothing measured)"
@@ -1107,7 +1344,7 @@ MEASURE_START=$(date +%s)
 
 write_report() { # extra arguments for report.py
     "$PY" "$REPO_ROOT/scripts/bench/report.py" --meta "$META" --groups "$GROUPS_FILE" --cases "$CASES" \
-        --results "$RESULTS" --output "$OUT_MD" "$@" || die "writing the report failed"
+        --results "$RESULTS" --server-cpu "$SERVER_CPU" --output "$OUT_MD" "$@" || die "writing the report failed"
     log "done in $(($(date +%s) - BENCH_START)) s; report: $OUT_MD"
     if grep -q $'\tfail' "$RESULTS"; then
         log "some commands failed (marked FAILED in the report):"
@@ -1163,12 +1400,12 @@ if [ "$ONLY" = incremental ] || [ "$ONLY" = dump ]; then
 fi
 record_meta
 
-if [ "$ONLY" = formats ]; then
-    run_formats
+if [ "$ONLY" = formats ] || [ "$ONLY" = strategies ]; then
+    if [ "$ONLY" = formats ]; then run_formats; else run_strategies; fi
     meta load_end "$(cut -d' ' -f1-3 /proc/loadavg)"
     meta measure_seconds "$(($(date +%s) - MEASURE_START))"
     meta total_seconds "$(($(date +%s) - BENCH_START))"
-    write_report --section formats
+    write_report --section "$ONLY"
     exit 0
 fi
 
@@ -1234,6 +1471,7 @@ mydb -e "DROP TABLE IF EXISTS accounts_import, typed_import" || true
 rm -f "$SQLITE_IMPORT_DB"
 
 run_formats
+run_strategies
 
 meta load_end "$(cut -d' ' -f1-3 /proc/loadavg)"
 meta measure_seconds "$(($(date +%s) - MEASURE_START))"

@@ -7,9 +7,12 @@ Inputs (tab-separated, written by bench.sh):
   --cases    case, group, label, rows, command in the order they ran
   --results  case, run, status, wall s, peak RSS KiB, bytes, rows, CPU s (user+sys)
 
+  --server-cpu case, run, CPU s of the PostgreSQL backends (the split-read runs)
+
 With --section formats, only the section "Formats: Parquet and compression
 (issue 16)" is written: it replaces that section of --output (or goes before
 "Where the time goes", or at the end), and the rest of the file is kept.
+--section strategies does the same for "Resumable at cursor speed (issue 11)".
 """
 
 import argparse
@@ -33,6 +36,7 @@ class Case:
     def __init__(self, cid, group, label, rows, command):
         self.id, self.group, self.label, self.rows, self.command = cid, group, label, int(rows), command
         self.walls, self.rss, self.bytes, self.cpus, self.failures = [], [], [], [], []
+        self.server_cpus = []
 
     @property
     def ok(self):
@@ -45,6 +49,10 @@ class Case:
     @property
     def cpu(self):
         return statistics.median(self.cpus) if self.cpus else None
+
+    @property
+    def server_cpu(self):
+        return statistics.median(self.server_cpus) if self.server_cpus else None
 
     @property
     def peak_rss_mb(self):
@@ -73,6 +81,10 @@ def load(args):
                 c.cpus.append(float(cpu))
         else:
             c.failures.append(f"run {run}: {status}")
+    if args.server_cpu and os.path.exists(args.server_cpu):
+        for cid, _run, secs in read_tsv(args.server_cpu, 3):
+            if cid in cases:
+                cases[cid].server_cpus.append(float(secs))
     return meta, groups, cases
 
 
@@ -171,17 +183,18 @@ class Targets:
     def time_ratio(self, what, num, den, limit, faster=False):
         """A target; `limit` None marks a reference ratio that explains one."""
         a, b = self.med(num), self.med(den)
+        shown_limit = "–" if limit is None else f"≤ {limit:g}"
         if num not in self.cases and den in self.cases:
-            self.rows.append((what, "not measured", f"≤ {limit:g}", "not measured"))
+            self.rows.append((what, "not measured", shown_limit, "not measured"))
             return
         if a is None or b is None:
             if num in self.cases or den in self.cases:
-                self.rows.append((what, "failed run", f"≤ {limit:g}", "–"))
+                self.rows.append((what, "failed run", shown_limit, "–"))
             return
         r = a / b
         shown = f"{r:.2f} ({a:.2f} s ÷ {b:.2f} s)"
         if faster:
-            shown += f", {b / a:.1f}× faster"
+            shown += f", {b / a:.1f}× faster" if a <= b else f", {a / b:.1f}× slower"
         if limit is None:
             self.rows.append((what, shown, "–", "(reference)"))
             return
@@ -446,7 +459,7 @@ def formats_section(meta, groups, cases):
         f"Parquet; pgbench_accounts' first {int(m('subset_rows', '0')):,} rows), loaded with `--strategy copy` "
         "into a freshly truncated `(LIKE ... INCLUDING ALL)` copy after a `CHECKPOINT`; the row count is "
         "checked after each run. ConnectorX + pyarrow is "
-        "[scripts/bench/connectorx_parquet.py](../scripts/bench/connectorx_parquet.py): "
+        "[scripts/bench/connectorx_export.py](../scripts/bench/connectorx_export.py): "
         "`cx.read_sql(url, \"SELECT * FROM table\", return_type=\"arrow\")` (one connection, binary protocol, "
         "no TLS), then `pyarrow.parquet.write_table(t, path, compression=\"zstd\")`; dbchunk connects with TLS "
         "(sslmode=prefer, as everywhere in this file) and reads, for Parquet, PostgreSQL's COPY text in key order.",
@@ -471,13 +484,251 @@ def formats_section(meta, groups, cases):
     return out
 
 
-def splice_section(path, section_lines):
-    """`path` with its formats section replaced by `section_lines` (the rest kept)."""
+STRATEGIES_TITLE = "## Resumable at cursor speed (issue 11)"
+
+
+def strategies_targets(cases, meta):
+    """Issue 11's targets and the reference ratios that explain them: (what, measured, target, met)."""
+    t = Targets(cases)
+    for eng, name, base, base_label in (("pg", "PostgreSQL", "psql-copy", "psql COPY"),
+                                        ("my", "MariaDB", "mariadb-batch", "mariadb --quick --batch")):
+        for ds in ("accounts", "typed"):
+            g = f"strategies.export.{eng}.{ds}"
+            t.time_ratio(f"{name} {ds}: dbchunk auto CSV ÷ {base_label}", f"{g}.dbchunk-auto-csv", f"{g}.{base}", 1.0)
+            t.time_ratio(f"{name} {ds}: dbchunk auto --state FILE (resumable) ÷ {base_label}",
+                         f"{g}.dbchunk-auto-state-csv", f"{g}.{base}", 1.0)
+            t.time_ratio(f"{name} {ds}: dbchunk keyset ÷ dbchunk cursor", f"{g}.dbchunk-keyset-csv",
+                         f"{g}.dbchunk-cursor-csv", 1.15)
+    for eng, name in (("pg", "PostgreSQL"), ("my", "MariaDB")):
+        for ds in ("accounts", "typed"):
+            g = f"strategies.export.{eng}.{ds}"
+            ids = [cid for cid in cases if cid.startswith(g + ".dbchunk-")]
+            t.rss_max(f"{name} {ds}: highest dbchunk peak RSS (--chunk {meta.get('chunk', '5000')})", ids, 32)
+    t.time_ratio("PostgreSQL import: dbchunk import --strategy copy ÷ psql \\copy FROM",
+                 "strategies.import.pg.accounts.dbchunk-copy", "strategies.import.pg.accounts.psql-copy-from", 1.0)
+    t.time_ratio("MariaDB import: dbchunk import --strategy load-data ÷ LOAD DATA LOCAL INFILE",
+                 "strategies.import.my.accounts.dbchunk-load-data", "strategies.import.my.accounts.mariadb-load-data", 1.0)
+    # References: where the time of a missed target goes, and the peers.
+    for eng, name, base, base_label in (("pg", "PostgreSQL", "psql-copy", "psql COPY"),
+                                        ("my", "MariaDB", "mariadb-batch", "mariadb --quick --batch")):
+        for ds in ("accounts", "typed"):
+            g = f"strategies.export.{eng}.{ds}"
+            t.time_ratio(f"{name} {ds}: dbchunk auto --state ÷ dbchunk auto (the price of resumability)",
+                         f"{g}.dbchunk-auto-state-csv", f"{g}.dbchunk-auto-csv", None)
+            t.time_ratio(f"{name} {ds}: dbchunk cursor ÷ {base_label}", f"{g}.dbchunk-cursor-csv", f"{g}.{base}", None)
+            t.time_ratio(f"{name} {ds}: dbchunk auto ÷ sling", f"{g}.dbchunk-auto-csv", f"{g}.sling", None, faster=True)
+            t.time_ratio(f"{name} {ds}: dbchunk auto ÷ ConnectorX + pyarrow.csv", f"{g}.dbchunk-auto-csv",
+                         f"{g}.connectorx", None, faster=True)
+    t.time_ratio("PostgreSQL accounts: dbchunk --parallel 2 ÷ psql COPY (see the split below)",
+                 "strategies.export.pg.accounts.dbchunk-parallel2-csv", "strategies.export.pg.accounts.psql-copy", None)
+    t.time_ratio("psql alone: two COPYs over TID ranges ÷ one COPY", "strategies.split.psql-copy-ctid2",
+                 "strategies.split.psql-copy", None)
+    t.time_ratio("psql alone: two COPYs over aid ranges, ORDER BY aid ÷ one COPY ORDER BY aid",
+                 "strategies.split.psql-copy-key2", "strategies.split.psql-copy-ordered", None)
+    return t.rows
+
+
+def strategies_group_table(g, cases):
+    gid, title, baseline_id, note, load = g[:5]
+    members = members_of(cases, gid)
+    base = cases.get(baseline_id)
+    base_med = base.median if base is not None and base.ok else None
+    server = any(c.server_cpus for c in members)
+    mb_head = "input MB" if gid.startswith("strategies.import.") else "output MB"
+    head = ["command", "wall s, median (min–max)", "CPU s client (user+sys), median (min–max)"]
+    if server:
+        head.append("CPU s server backends, median (min–max)")
+    head += ["rows/s", mb_head, "peak RSS MB", f"wall ÷ {base.label if base else 'baseline'}"]
+    lines = [f"### {title}", "", "| " + " | ".join(head) + " |", "|---|" + "---:|" * (len(head) - 1)]
+    for c in members:
+        if not c.ok:
+            why = "; ".join(c.failures) if c.failures else "not run"
+            lines.append(f"| {c.label} | FAILED | {why.replace('|', '/')} |" + " |" * (len(head) - 3))
+            continue
+        label = f"**{c.label}** (baseline)" if c.id == baseline_id else c.label
+        cells = [label, spread(c.walls), spread(c.cpus)]
+        if server:
+            cells.append(spread(c.server_cpus))
+        cells += [thousands(c.rows / c.median if c.median else None), f"{c.mb:.1f}", f"{c.peak_rss_mb:.1f}",
+                  ratio_text(c.median / base_med) if base_med else "–"]
+        lines.append("| " + " | ".join(cells) + " |")
+    return lines + closing_note(note, load)
+
+
+def split_model(meta, cases):
+    """The split-read measurement read as a model: what a second COPY can gain on this machine and on more cores."""
+
+    def get(cid):
+        c = cases.get(cid)
+        return c if c is not None and c.ok and c.cpus and c.server_cpus else None
+
+    one, ctid2 = get("strategies.split.psql-copy"), get("strategies.split.psql-copy-ctid2")
+    ordered, key2 = get("strategies.split.psql-copy-ordered"), get("strategies.split.psql-copy-key2")
+    if one is None or ctid2 is None:
+        return []
+    cores = int(meta.get("nproc", "2"))
+    rows = one.rows
+
+    def us(secs):
+        return secs / rows * 1e6
+
+    def bound(server, client, pairs, ncores):
+        """The least wall time of `pairs` COPYs sharing server + client CPU seconds on `ncores` cores."""
+        return max((server + client) / ncores, max(server, client) / pairs)
+
+    s1, c1, w1 = one.server_cpu, one.cpu, one.median
+    s2, c2, w2 = ctid2.server_cpu, ctid2.cpu, ctid2.median
+    ideal1 = bound(s1, c1, 1, cores)
+    b2 = bound(s2, c2, 2, cores)
+    b8 = bound(s2, c2, 4, 8)
+    slower = "the backend" if s1 >= c1 else "the client"
+    out = [
+        "### One COPY or two: splitting the read on PostgreSQL",
+        "",
+        "What a second connection can gain, measured with psql alone (no dbchunk): one COPY against two at once "
+        f"over half the heap each (`WHERE ctid < '({meta.get('split_half_page', '?')},0)'::tid` and `>=`, of "
+        f"{meta.get('split_pages', '?')} pages; plan: `{meta.get('split_plan_ctid', '?')}`), and, in key order, one "
+        f"COPY `ORDER BY aid` (`{meta.get('split_plan_ordered', '?')}`) against two over half the keys each "
+        f"(`{meta.get('split_plan_key', '?')}`). Server CPU is the backends' user + sys time, client CPU psql's.",
+        "",
+        "| | wall s | server CPU s (µs/row) | client CPU s (µs/row) | (server + client) ÷ wall | least wall on "
+        f"{cores} free cores |",
+        "|---|---:|---:|---:|---:|---:|",
+    ]
+    for c, pairs in ((one, 1), (ctid2, 2), (ordered, 1), (key2, 2)):
+        if c is None:
+            continue
+        out.append(f"| {c.label} | {c.median:.2f} | {c.server_cpu:.2f} ({us(c.server_cpu):.2f}) | "
+                   f"{c.cpu:.2f} ({us(c.cpu):.2f}) | {(c.server_cpu + c.cpu) / c.median:.2f} cores | "
+                   f"{bound(c.server_cpu, c.cpu, pairs, cores):.2f} |")
+    out += [
+        "",
+        "The model: a COPY is a pipeline of two processes, the backend (scan, output functions, send) and the "
+        "client (receive, write). P COPYs at once on K free cores, with S and C the server's and the clients' CPU "
+        "seconds in all, cannot take less than max((S + C) ÷ K, max(S, C) ÷ P): the cores must do all the work, "
+        "and each pipeline is as slow as its slower side (the last column). On a busy machine the wall times are "
+        "longer than that, and a command with more processes gets a larger share of the contended cores, so the "
+        "measured gain of two COPYs there overstates what free cores give; the CPU seconds hold either way.",
+        "",
+        f"- One COPY: {us(s1):.2f} µs of backend CPU and {us(c1):.2f} µs of psql CPU per row; {slower} is the slower "
+        f"side, so on free cores it takes about {ideal1:.2f} s (measured {w1:.2f} s, load average "
+        f"{meta.get('load_start', '?')} at the start).",
+        f"- Two COPYs over TID ranges split the work without adding to it: {s2 + c2:.2f} s of CPU in all, against "
+        f"{s1 + c1:.2f} s for one. On {cores} free cores they take at least {b2:.2f} s: at best "
+        f"{ideal1 / b2:.2f}× one COPY's speed (measured on this machine {w1 / w2:.2f}×).",
+        f"- With more cores the bound falls with P: four COPYs on 8 free cores, at the same CPU per row, at least "
+        f"{b8:.2f} s ({ideal1 / b8:.1f}× one COPY), until one output stream (a single writer) or memory bandwidth is "
+        "the limit.",
+    ]
+    if ordered is not None and key2 is not None:
+        out.append(f"- In key order: {us(ordered.server_cpu):.2f} µs of backend CPU per row for one COPY `ORDER BY aid` "
+                   f"(index scan) against {us(s1):.2f} in heap order, and {us(key2.server_cpu):.2f} µs for the two "
+                   f"halves; on free cores two of them take at least {bound(key2.server_cpu, key2.cpu, 2, cores):.2f} s "
+                   f"against {ideal1:.2f} s for one COPY in heap order.")
+    dbc = cases.get("strategies.export.pg.accounts.dbchunk-copy-csv")
+    par = cases.get("strategies.export.pg.accounts.dbchunk-parallel2-csv")
+    if dbc is not None and dbc.ok and dbc.cpu:
+        text = (f"- dbchunk as the client: {us(dbc.cpu):.2f} µs of CPU per row with the copy strategy (psql: "
+                f"{us(c1):.2f})")
+        if par is not None and par.ok and par.cpu:
+            text += (f", {us(par.cpu):.2f} µs with `--parallel 2` (its second half spooled to a file and copied into "
+                     f"the output), which took {par.median:.2f} s here")
+            if key2 is not None:
+                key_bound = bound(key2.server_cpu, par.cpu, 2, cores)
+                heap_bound = bound(s2, par.cpu, 2, cores)
+                text += (f". On {cores} free cores, `--parallel 2` in key order takes at least {key_bound:.2f} s, "
+                         f"{key_bound / ideal1:.2f}× one psql COPY; split by TID ranges instead (heap order, the "
+                         f"same client work), at least {heap_bound:.2f} s, {heap_bound / ideal1:.2f}×")
+        out.append(text + ".")
+    return out + [""]
+
+
+def strategies_section(meta, groups, cases):
+    m = meta.get
+    sgroups = [g for gid, g in groups.items() if gid.startswith("strategies.")]
+    if not sgroups:
+        return []
+    how = "`scripts/bench.sh --only strategies`" if m("only") == "strategies" else "`scripts/bench.sh`"
+    out = [
+        STRATEGIES_TITLE,
+        "",
+        f"<!-- Written by {how.strip('`')} (scripts/bench/report.py); rerun it rather than editing the numbers. -->",
+        "",
+        f"Measured on {m('date')} by {how}"
+        + (" **in --quick mode (small datasets, not representative)**" if m("mode") == "quick" else "")
+        + f" with {m('dbchunk')} (the worktree's target/release/dbchunk): every command run {m('runs')} times, the "
+        "commands of one comparison taking turns, each writing its CSV to tmpfs (stdout redirected to a file, or "
+        "the tool's own output file). Times are the median with the fastest and slowest run; client CPU is the "
+        "command's user + sys from GNU time (its threads and children), without the database server's; peak RSS is "
+        "the largest of the runs. Ratios are between medians of the same run.",
+        "",
+        "### Targets",
+        "",
+        "| target | measured | target | met |",
+        "|---|---|---|---|",
+    ]
+    for what, shown, limit, met in strategies_targets(cases, meta):
+        out.append(f"| {what} | {shown} | {limit} | {met} |")
+    if m("has_state") != "1":
+        out += ["", "This build of dbchunk has no `--state`, so the resumable rows are not measured."]
+    out.append("")
+    for g in sgroups:
+        out += strategies_group_table(g, cases)
+    out += split_model(meta, cases)
+    sling = m("sling") or ""
+    out += [
+        "### Setup",
+        "",
+        "| | |",
+        "|---|---|",
+        f"| machine | {m('nproc')} CPUs ({m('cpu')}), {m('memory')} memory, {m('os')}, {m('kernel')} |",
+        f"| load average (1, 5, 15 min) | at the start {m('load_start')}; at the end {m('load_end')} "
+        "(other work on the machine at the same time slows the runs it overlaps) |",
+        f"| dbchunk | {m('dbchunk')}, `cargo build --release`, {m('rustc')}; `--chunk {m('chunk')}` |",
+        f"| PostgreSQL | server {m('pg_server')}; {m('psql')}; {m('pg_settings')} |",
+        f"| MariaDB | server {m('my_server')}; client {m('mariadb_client')}; innodb_buffer_pool_size "
+        f"{int(m('buffer_pool', '0')) / 2**20:.0f} MiB during the run |",
+        f"| sling | {'sling-linux-amd64 ' + sling + ' (the PyPI wheel that carries the binary; the `sling` package downloads its binary from the internet on first use)' if sling else 'not measured: its wheel (sling-linux-amd64) is for x86-64 Linux only'} |",
+        f"| Python | {m('python')}: {m('arrow_libs')} (pinned in scripts/bench.sh) |",
+        f"| time | measurements {minutes(m('measure_seconds', '0'))}, {minutes(m('total_seconds', '0'))} in all |",
+        "",
+        f"Datasets: `pgbench_accounts` ({int(m('accounts_rows', '0')):,} rows) and `typed` "
+        f"({int(m('typed_rows', '0')):,} rows) in the databases `{m('db')}`, as in Method above. "
+        "`dbchunk auto --state FILE` is the resumable export (keyset, a checkpoint after every chunk); it writes "
+        "with `-o` to tmpfs, where the sync of each checkpoint costs next to nothing (on a disk it would not). "
+        "sling reads the table (`--src-stream schema.table`) and writes a CSV file with a header; ConnectorX + "
+        "pyarrow is [scripts/bench/connectorx_export.py](../scripts/bench/connectorx_export.py) (the whole table "
+        "read into Arrow, then `pyarrow.csv.write_csv`). The imports load pgbench_accounts' first "
+        f"{int(m('subset_rows', '0')):,} rows into a freshly truncated copy (PostgreSQL: after a `CHECKPOINT`), and "
+        "the row count is checked after each run. The split rows run "
+        "[scripts/bench/psql_copy.sh](../scripts/bench/psql_copy.sh), once or twice at once, which reads the "
+        "backend's CPU time from /proc before psql disconnects.",
+        "",
+        "Commands, exactly as run (`dbchunk` is target/release/dbchunk, `python` the venv's, `sling` the wheel's "
+        "binary, `$TMP` the scratch directory on tmpfs):",
+        "",
+    ]
+    out += command_blocks(sgroups, cases)
+    out += [
+        "Rerun this section alone (the rest of this file is kept); it measures the dbchunk built from the "
+        "worktree it runs in:",
+        "",
+        "```sh",
+        "scripts/bench.sh --only strategies          # RUNS=3",
+        "RUNS=5 scripts/bench.sh --only strategies   # 5 runs of every command",
+        "```",
+        "",
+    ]
+    return out
+
+
+def splice_section(path, title, section_lines):
+    """`path` with its section `title` replaced by `section_lines` (the rest kept)."""
     text = open(path, encoding="utf-8").read() if os.path.exists(path) else ""
     lines = text.split("\n") if text else []
     new = [ln for ln in section_lines]
-    if FORMATS_TITLE in lines:
-        start = lines.index(FORMATS_TITLE)
+    if title in lines:
+        start = lines.index(title)
         end = next((i for i in range(start + 1, len(lines)) if lines[i].startswith("## ")), len(lines))
         lines[start:end] = new
     elif "## Where the time goes" in lines:
@@ -612,6 +863,7 @@ def report(meta, groups, cases):
             if gid.startswith(prefix):
                 out += group_table(g, cases, prefix == "import.")
     out += formats_section(meta, groups, cases)
+    out += strategies_section(meta, groups, cases)
     out += [
         "## Where the time goes",
         "",
@@ -623,7 +875,7 @@ def report(meta, groups, cases):
         "directory). Each comparison's commands ran in turn, in this order, once per round.",
         "",
     ]
-    out += command_blocks([g for gid, g in groups.items() if not gid.startswith("formats.")], cases)
+    out += command_blocks([g for gid, g in groups.items() if not gid.startswith(("formats.", "strategies."))], cases)
     out += [
         "## Rerunning",
         "",
@@ -634,6 +886,7 @@ def report(meta, groups, cases):
         "scripts/bench.sh --quick      # small datasets (database bench_quick), 1 run, report to a temporary file",
         "scripts/bench.sh --only formats   # the issue-16 formats section alone (rewrites only that section)",
         "scripts/bench.sh --only dump      # the issue-12 dump, restore and migration section alone",
+        "scripts/bench.sh --only strategies   # the issue-11 section alone (strategies, peers, split reads)",
         "```",
         "",
         "The script needs the local PostgreSQL and MariaDB of `scripts/test.sh`, installs what else it needs "
@@ -650,11 +903,14 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     for name in ("meta", "groups", "cases", "results", "output"):
         ap.add_argument(f"--{name}", required=True)
-    ap.add_argument("--section", choices=["formats"], help="rewrite only this section of --output")
+    ap.add_argument("--server-cpu", help="the split-read runs' server CPU times (optional)")
+    ap.add_argument("--section", choices=["formats", "strategies"], help="rewrite only this section of --output")
     args = ap.parse_args()
     meta, groups, cases = load(args)
     if args.section == "formats":
-        text = splice_section(args.output, formats_section(meta, groups, cases))
+        text = splice_section(args.output, FORMATS_TITLE, formats_section(meta, groups, cases))
+    elif args.section == "strategies":
+        text = splice_section(args.output, STRATEGIES_TITLE, strategies_section(meta, groups, cases))
     else:
         text = report(meta, groups, cases)
     with open(args.output, "w", encoding="utf-8") as f:
