@@ -405,35 +405,23 @@ def formats_group_table(g, cases):
     return lines + closing_note(note, load)
 
 
-def formats_section(meta, groups, cases):
-    m = meta.get
-    fgroups = [g for gid, g in groups.items() if gid.startswith("formats.")]
-    if not fgroups:
-        return []
-    how = "`scripts/bench.sh --only formats`" if m("only") == "formats" else "`scripts/bench.sh`"
-    out = [
-        FORMATS_TITLE,
-        "",
-        f"<!-- Written by {how.strip('`')} (scripts/bench/report.py); rerun it rather than editing the numbers. -->",
-        "",
-        f"Measured on {m('date')} by {how}"
-        + (" **in --quick mode (small datasets, not representative)**" if m("mode") == "quick" else "")
-        + f": every command run {m('runs')} times, the commands of one comparison taking turns, each writing a "
-        "file on tmpfs. Times are the median with the fastest and slowest run; CPU time is the client "
-        "process's user + sys (its threads included) from GNU time, without the PostgreSQL server's; peak RSS "
-        "is the largest of the runs. Ratios are between medians of the same run.",
-        "",
-        "### Targets",
-        "",
-        "| target | measured | target | met |",
-        "|---|---|---|---|",
-    ]
-    for what, shown, limit, met in formats_targets(cases, meta):
-        out.append(f"| {what} | {shown} | {limit} | {met} |")
-    out.append("")
-    for g in fgroups:
-        out += formats_group_table(g, cases)
-    out += [
+FORMATS_METHOD = (
+    ": every command run {runs} times, the commands of one comparison taking turns, each writing a "
+    "file on tmpfs. Times are the median with the fastest and slowest run; CPU time is the client "
+    "process's user + sys (its threads included) from GNU time, without the PostgreSQL server's; peak RSS "
+    "is the largest of the runs. Ratios are between medians of the same run.")
+
+STRATEGIES_METHOD = (
+    " with {dbchunk} (the worktree's target/release/dbchunk): every command run {runs} times, the "
+    "commands of one comparison taking turns, each writing its CSV to tmpfs (stdout redirected to a file, or "
+    "the tool's own output file). Times are the median with the fastest and slowest run; client CPU is the "
+    "command's user + sys from GNU time (its threads and children), without the database server's; peak RSS is "
+    "the largest of the runs. Ratios are between medians of the same run.")
+
+
+def setup_head(m):
+    """The first rows of a section's setup table: the machine and its load."""
+    return [
         "### Setup",
         "",
         "| | |",
@@ -441,6 +429,32 @@ def formats_section(meta, groups, cases):
         f"| machine | {m('nproc')} CPUs ({m('cpu')}), {m('memory')} memory, {m('os')}, {m('kernel')} |",
         f"| load average (1, 5, 15 min) | at the start {m('load_start')}; at the end {m('load_end')} "
         "(other work on the machine at the same time slows the runs it overlaps) |",
+    ]
+
+
+def section_start(meta, title, only, method, targets):
+    """The opening of a section: its title, the note not to edit its
+    numbers, how it was measured (`method` follows the command) and its
+    targets table."""
+    how = f"`scripts/bench.sh --only {only}`" if meta.get("only") == only else "`scripts/bench.sh`"
+    note = f"<!-- Written by {how.strip('`')} (scripts/bench/report.py); rerun it rather than editing the numbers. -->"
+    quick = " **in --quick mode (small datasets, not representative)**" if meta.get("mode") == "quick" else ""
+    out = [title, "", note, "", f"Measured on {meta.get('date')} by {how}{quick}{method}", "",
+           "### Targets", "", "| target | measured | target | met |", "|---|---|---|---|"]
+    return out + [f"| {what} | {shown} | {limit} | {met} |" for what, shown, limit, met in targets]
+
+
+def formats_section(meta, groups, cases):
+    m = meta.get
+    fgroups = [g for gid, g in groups.items() if gid.startswith("formats.")]
+    if not fgroups:
+        return []
+    out = section_start(meta, FORMATS_TITLE, "formats", FORMATS_METHOD.format(runs=m("runs")),
+                        formats_targets(cases, meta))
+    out.append("")
+    for g in fgroups:
+        out += formats_group_table(g, cases)
+    out += setup_head(m) + [
         f"| dbchunk | {m('dbchunk')}, `cargo build --release`, {m('rustc')}; defaults: `--chunk {m('chunk')}`, "
         "Parquet zstd level 1 inside the file, `--row-group-size 32MiB`; `.csv.zst` zstd level 1 (the default), `.csv.gz` "
         "gzip level 6; strategy auto |",
@@ -648,27 +662,8 @@ def strategies_section(meta, groups, cases):
     sgroups = [g for gid, g in groups.items() if gid.startswith("strategies.")]
     if not sgroups:
         return []
-    how = "`scripts/bench.sh --only strategies`" if m("only") == "strategies" else "`scripts/bench.sh`"
-    out = [
-        STRATEGIES_TITLE,
-        "",
-        f"<!-- Written by {how.strip('`')} (scripts/bench/report.py); rerun it rather than editing the numbers. -->",
-        "",
-        f"Measured on {m('date')} by {how}"
-        + (" **in --quick mode (small datasets, not representative)**" if m("mode") == "quick" else "")
-        + f" with {m('dbchunk')} (the worktree's target/release/dbchunk): every command run {m('runs')} times, the "
-        "commands of one comparison taking turns, each writing its CSV to tmpfs (stdout redirected to a file, or "
-        "the tool's own output file). Times are the median with the fastest and slowest run; client CPU is the "
-        "command's user + sys from GNU time (its threads and children), without the database server's; peak RSS is "
-        "the largest of the runs. Ratios are between medians of the same run.",
-        "",
-        "### Targets",
-        "",
-        "| target | measured | target | met |",
-        "|---|---|---|---|",
-    ]
-    for what, shown, limit, met in strategies_targets(cases, meta):
-        out.append(f"| {what} | {shown} | {limit} | {met} |")
+    method = STRATEGIES_METHOD.format(runs=m("runs"), dbchunk=m("dbchunk"))
+    out = section_start(meta, STRATEGIES_TITLE, "strategies", method, strategies_targets(cases, meta))
     if m("has_state") != "1":
         out += ["", "This build of dbchunk has no `--state`, so the resumable rows are not measured."]
     out.append("")
@@ -676,14 +671,7 @@ def strategies_section(meta, groups, cases):
         out += strategies_group_table(g, cases)
     out += split_model(meta, cases)
     sling = m("sling") or ""
-    out += [
-        "### Setup",
-        "",
-        "| | |",
-        "|---|---|",
-        f"| machine | {m('nproc')} CPUs ({m('cpu')}), {m('memory')} memory, {m('os')}, {m('kernel')} |",
-        f"| load average (1, 5, 15 min) | at the start {m('load_start')}; at the end {m('load_end')} "
-        "(other work on the machine at the same time slows the runs it overlaps) |",
+    out += setup_head(m) + [
         f"| dbchunk | {m('dbchunk')}, `cargo build --release`, {m('rustc')}; `--chunk {m('chunk')}` |",
         f"| PostgreSQL | server {m('pg_server')}; {m('psql')}; {m('pg_settings')} |",
         f"| MariaDB | server {m('my_server')}; client {m('mariadb_client')}; innodb_buffer_pool_size "
@@ -694,7 +682,8 @@ def strategies_section(meta, groups, cases):
         "",
         f"Datasets: `pgbench_accounts` ({int(m('accounts_rows', '0')):,} rows) and `typed` "
         f"({int(m('typed_rows', '0')):,} rows) in the databases `{m('db')}`, as in Method above. "
-        "`dbchunk auto --state FILE` is the resumable export (keyset, a checkpoint after every chunk); it writes "
+        "`dbchunk auto --state FILE` is the resumable export (auto's one streamed statement, a checkpoint after "
+        "every chunk at its last row's key; a build older than that took keyset); it writes "
         "with `-o` to tmpfs, where the sync of each checkpoint costs next to nothing (on a disk it would not). "
         "sling reads the table (`--src-stream schema.table`) and writes a CSV file with a header; ConnectorX + "
         "pyarrow is [scripts/bench/connectorx_export.py](../scripts/bench/connectorx_export.py) (the whole table "
