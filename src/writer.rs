@@ -493,9 +493,10 @@ impl<'a> BatchWriter<'a> {
                     commit_on(other, options.journal.as_mut(), &staged.commit).await
                 }
                 (Some(_), None) => unreachable!("a staged batch has its connection"),
+                (None, Some(_)) => Ok(()),
                 // The first batch: open the second connection meanwhile. If
                 // it cannot be opened, the import goes on without it.
-                (None, _) => {
+                (None, None) => {
                     overlap.other = Db::connect_for_import(&overlap.url).await.ok();
                     Ok(())
                 }
@@ -505,12 +506,11 @@ impl<'a> BatchWriter<'a> {
         let have_other = overlap.other.is_some();
         if let Some(staged) = previous {
             if let Err(err) = committed {
-                // This batch's transaction goes (a failed ROLLBACK means
-                // a lost connection, which writing it again finds out);
-                // it is written again after the previous one.
-                if written.is_ok() {
-                    let _ = self.db.execute("ROLLBACK").await;
-                }
+                // This batch's transaction goes, written or failed (a
+                // failed ROLLBACK means a lost connection, which writing
+                // again finds out); it is written again after the
+                // previous one.
+                let _ = self.db.execute("ROLLBACK").await;
                 self.recover(staged, err, rejects.as_deref_mut()).await?;
                 return self.write_now(&batch, false, rejects).await;
             }
