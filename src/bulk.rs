@@ -29,25 +29,29 @@ impl BulkFormat {
         }
     }
 
-    /// Appends one row, tab-separated and newline-terminated.
-    pub fn encode_row(self, out: &mut Vec<u8>, row: &[Value]) {
-        for (i, value) in row.iter().enumerate() {
-            if i > 0 {
-                out.push(b'\t');
-            }
-            match self {
-                BulkFormat::PostgresCopy => copy_value(out, value),
-                BulkFormat::MysqlLoadData => load_data_value(out, value),
-            }
+    /// Appends one field's value; the caller separates fields with a tab
+    /// and ends the row with a newline ([`crate::writer::Batch::push_bulk`]).
+    pub fn encode_value(self, out: &mut Vec<u8>, value: &Value) {
+        match self {
+            BulkFormat::PostgresCopy => copy_value(out, value),
+            BulkFormat::MysqlLoadData => load_data_value(out, value),
         }
-        out.push(b'\n');
+    }
+
+    /// Appends a text field (UTF-8, already checked) as
+    /// `encode_value(&Value::Text(..))` would, without building the value.
+    pub fn encode_text(self, out: &mut Vec<u8>, text: &[u8]) {
+        match self {
+            BulkFormat::PostgresCopy => escape(out, text, b'\r', b"\\r"),
+            BulkFormat::MysqlLoadData => escape(out, text, 0, b"\\0"),
+        }
     }
 }
 
 fn copy_value(out: &mut Vec<u8>, value: &Value) {
     match value {
         Value::Null => out.extend_from_slice(b"\\N"),
-        Value::Text(text) => escape(out, text.as_bytes(), b'\r', b"\\r"),
+        Value::Text(text) => BulkFormat::PostgresCopy.encode_text(out, text.as_bytes()),
         Value::Bytes(_) => {
             // `\\x` is the escaped backslash of bytea's `\x`; hex digits
             // need no escaping.
@@ -70,7 +74,7 @@ fn load_data_value(out: &mut Vec<u8>, value: &Value) {
             let _ = write!(out, "{bits}");
         }
         Value::Bytes(bytes) => escape(out, bytes, 0, b"\\0"),
-        Value::Text(text) => escape(out, text.as_bytes(), 0, b"\\0"),
+        Value::Text(text) => BulkFormat::MysqlLoadData.encode_text(out, text.as_bytes()),
         other => {
             let _ = other.write_text(out);
         }
@@ -78,21 +82,34 @@ fn load_data_value(out: &mut Vec<u8>, value: &Value) {
 }
 
 /// Copies `text`, escaping backslash, tab, newline and one more byte
-/// (`extra`, written as `extra_escape`). Runs of plain bytes are copied
-/// whole.
+/// (`extra`, written as `extra_escape`). The bytes to escape are found
+/// with `memchr` (most values have none), and the runs between them are
+/// copied whole.
 fn escape(out: &mut Vec<u8>, text: &[u8], extra: u8, extra_escape: &[u8]) {
     let mut plain = 0;
-    for (i, &b) in text.iter().enumerate() {
-        let escaped: &[u8] = match b {
+    // Where the next `extra` byte is, found once and kept until passed.
+    let mut next_extra = memchr::memchr(extra, text);
+    loop {
+        let next = memchr::memchr3(b'\\', b'\t', b'\n', &text[plain..]).map(|i| plain + i);
+        let at = match (next, next_extra) {
+            (Some(a), Some(b)) => a.min(b),
+            (a, b) => match a.or(b) {
+                Some(at) => at,
+                None => break,
+            },
+        };
+        let escaped: &[u8] = match text[at] {
             b'\\' => b"\\\\",
             b'\t' => b"\\t",
             b'\n' => b"\\n",
-            _ if b == extra => extra_escape,
-            _ => continue,
+            _ => extra_escape,
         };
-        out.extend_from_slice(&text[plain..i]);
+        out.extend_from_slice(&text[plain..at]);
         out.extend_from_slice(escaped);
-        plain = i + 1;
+        plain = at + 1;
+        if next_extra == Some(at) {
+            next_extra = memchr::memchr(extra, &text[plain..]).map(|i| plain + i);
+        }
     }
     out.extend_from_slice(&text[plain..]);
 }
@@ -103,7 +120,13 @@ mod tests {
 
     fn encoded(format: BulkFormat, row: &[Value]) -> Vec<u8> {
         let mut out = Vec::new();
-        format.encode_row(&mut out, row);
+        for (i, value) in row.iter().enumerate() {
+            if i > 0 {
+                out.push(b'\t');
+            }
+            format.encode_value(&mut out, value);
+        }
+        out.push(b'\n');
         out
     }
 
@@ -120,6 +143,19 @@ mod tests {
             encoded(BulkFormat::PostgresCopy, &row),
             b"a\\\\b\\tc\\nd\\re\t\\N\t\\\\x00ff\ttrue\t-7\n"
         );
+    }
+
+    #[test]
+    fn escapes_at_either_end_and_in_a_row() {
+        let mut out = Vec::new();
+        escape(&mut out, b"\r\\\t\n\rx\r", b'\r', b"\\r");
+        assert_eq!(out, b"\\r\\\\\\t\\n\\rx\\r");
+        out.clear();
+        escape(&mut out, b"plain", 0, b"\\0");
+        assert_eq!(out, b"plain");
+        out.clear();
+        escape(&mut out, b"", 0, b"\\0");
+        assert!(out.is_empty());
     }
 
     #[test]

@@ -103,7 +103,7 @@ impl Db {
     /// Writes `rows` the fastest way `strategy` names. Only PostgreSQL has
     /// `copy` and only MySQL `load-data`; the plan checks that first.
     /// `bulk` is the rows already in that strategy's text, encoded by the
-    /// input thread ([`crate::writer::Batch::push`]).
+    /// input thread ([`crate::writer::Batch::push_bulk`]).
     pub async fn write_fast(
         &mut self,
         strategy: crate::plan::insert::ImportStrategy,

@@ -138,9 +138,7 @@ impl Value {
         match self {
             Value::Null => return None,
             Value::Bool(b) => out.extend_from_slice(if *b { b"true" } else { b"false" }),
-            Value::Int(i) => {
-                let _ = write!(out, "{i}");
-            }
+            Value::Int(i) => out.extend_from_slice(itoa::Buffer::new().format(*i).as_bytes()),
             Value::Float(f) => crate::format::float::write_f64(out, *f),
             Value::Text(t) => out.extend_from_slice(t.as_bytes()),
             Value::Bytes(b) => crate::format::write_hex(out, b),

@@ -157,6 +157,9 @@ pub async fn import(plan: ImportPlan) -> Result<Imported> {
         },
     };
     let reconnect = (plan.retries > 0 && db.engine() != Engine::Sqlite).then_some(reconnect);
+    // Each batch's COMMIT overlaps with writing the next one, on a second
+    // connection; --atomic has one transaction, SQLite one writer.
+    let overlap = (!plan.atomic && db.engine() != Engine::Sqlite).then(|| plan.url.clone());
     let starting = format!("while starting to import into {label}");
     let options = WriteOptions {
         insert,
@@ -164,6 +167,7 @@ pub async fn import(plan: ImportPlan) -> Result<Imported> {
         atomic: plan.atomic,
         journal,
         reconnect,
+        overlap,
     };
     let start = BatchWriter::start(&mut db, options);
     let mut writer = before_rows(&plan, &starting, start).await?;
@@ -381,37 +385,68 @@ async fn copy_rows(
         let message = match parsed.recv_timeout(std::time::Duration::from_millis(100)) {
             Ok(message) => message,
             Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {
+                // The input pauses: the batch waiting to commit with the
+                // next one commits now.
+                settle(plan, header_bytes, writer, rejects.as_deref_mut()).await?;
                 crate::signals::check()
                     .map_err(|stop| committed(stop.into(), writer, plan, header_bytes))?;
                 continue;
             }
-            Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => break,
+            Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => {
+                // The input is done: the last batch commits now, so that
+                // the counts reported from here on are final.
+                settle(plan, header_bytes, writer, rejects.as_deref_mut()).await?;
+                break;
+            }
         };
         match message {
             Parsed::Batch(batch) => {
-                crate::signals::until_stopped(writer.write(&batch, rejects.as_deref_mut()))
+                let end = batch.end;
+                crate::signals::until_stopped(writer.write(batch, rejects.as_deref_mut()))
                     .await
                     .map_err(|stop| committed(stop.into(), writer, plan, header_bytes))?
                     .map_err(|e| committed(e, writer, plan, header_bytes))?;
-                progress.update(writer.written, shown_bytes(batch.end));
+                progress.update(writer.written, shown_bytes(end));
                 // A Ctrl-C or SIGTERM stops between batches, after a commit.
-                crate::signals::check()
-                    .map_err(|stop| committed(stop.into(), writer, plan, header_bytes))?;
+                if let Err(stop) = crate::signals::check() {
+                    settle(plan, header_bytes, writer, rejects.as_deref_mut()).await?;
+                    return Err(committed(stop.into(), writer, plan, header_bytes));
+                }
             }
             Parsed::Bad {
                 line,
                 raw,
                 reason,
                 fatal,
-            } => match rejects.as_deref_mut() {
-                Some(r) if !fatal => r
-                    .reject(line, &raw, &reason)
-                    .map_err(|e| committed(e, writer, plan, header_bytes))?,
-                _ => return Err(committed(anyhow!(reason), writer, plan, header_bytes)),
-            },
+            } => {
+                // The reject file and the error must stand where the
+                // committed input ends: the batch before this record
+                // commits first.
+                settle(plan, header_bytes, writer, rejects.as_deref_mut()).await?;
+                match rejects.as_deref_mut() {
+                    Some(r) if !fatal => r
+                        .reject(line, &raw, &reason)
+                        .map_err(|e| committed(e, writer, plan, header_bytes))?,
+                    _ => return Err(committed(anyhow!(reason), writer, plan, header_bytes)),
+                }
+            }
         }
     }
     Ok(())
+}
+
+/// Commits the batch the writer holds back for the next one
+/// ([`BatchWriter::settle`]); a failure says how much is committed.
+async fn settle(
+    plan: &ImportPlan,
+    header_bytes: u64,
+    writer: &mut BatchWriter<'_>,
+    rejects: Option<&mut Rejects>,
+) -> Result<()> {
+    crate::signals::until_stopped(writer.settle(rejects))
+        .await
+        .map_err(|stop| committed(stop.into(), writer, plan, header_bytes))?
+        .map_err(|e| committed(e, writer, plan, header_bytes))
 }
 
 /// Runs a step before any row is written: a signal stops it with nothing

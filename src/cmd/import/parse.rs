@@ -10,8 +10,8 @@ use std::io::BufRead;
 
 use crate::db::TargetColumn;
 use crate::input::{Reader, Record};
-use crate::values::{self, TargetType};
-use crate::writer::Batch;
+use crate::values;
+use crate::writer::{bad_field, field_count, json_string, Batch};
 
 /// Where a resumed import's input thread starts sending rows.
 #[derive(Clone, Copy, Debug, Default)]
@@ -56,10 +56,8 @@ pub(super) fn parse_input<R: BufRead>(
     skip: Skip,
     out: &std::sync::mpsc::SyncSender<Parsed>,
 ) -> u64 {
-    let mut batch = Batch {
-        careful: skip.careful_until.is_some(),
-        ..Batch::default()
-    };
+    let mut batch = Batch::default();
+    batch.careful = skip.careful_until.is_some();
     let mut record = Record::new();
     let unit = match reader {
         Reader::Parquet(_) => "row",
@@ -104,9 +102,8 @@ pub(super) fn parse_input<R: BufRead>(
         }
         match read {
             Ok(false) => break,
-            Ok(true) => match parse_record(&record, columns) {
-                Ok(values) => {
-                    batch.push(&record, batching.keep_raw, batching.bulk, values);
+            Ok(true) => match add(&mut batch, &record, columns, &batching) {
+                Ok(()) => {
                     if batch.len() as u64 >= batching.rows {
                         messages[0] = Some(Parsed::Batch(std::mem::take(&mut batch)));
                         batch.careful = skip.careful_until > Some(record.end_offset());
@@ -181,35 +178,37 @@ fn resumed_position(record: &Record, skip: Skip) -> Position {
     }
 }
 
+/// Checks a record and adds it to the batch: in the fast path's text, or
+/// as values for `insert`. The error is the reason it does not fit, with
+/// its line and column.
+fn add(
+    batch: &mut Batch,
+    record: &Record,
+    columns: &[TargetColumn],
+    batching: &Batching,
+) -> Result<(), String> {
+    match batching.bulk {
+        Some(format) => batch.push_bulk(record, batching.keep_raw, format, columns),
+        None => {
+            let values = parse_record(record, columns)?;
+            batch.push(record, batching.keep_raw, values);
+            Ok(())
+        }
+    }
+}
+
 /// Each field checked against its column's type, or the reason it does
 /// not fit, with its line and column.
 fn parse_record(record: &Record, columns: &[TargetColumn]) -> Result<Vec<values::Value>, String> {
     if record.len() != columns.len() {
-        return Err(format!(
-            "{}: expected {} fields, found {}",
-            record.place(),
-            columns.len(),
-            record.len()
-        ));
+        return Err(field_count(record, columns.len()));
     }
     let mut values = Vec::with_capacity(columns.len());
     for (i, (field, column)) in record.iter().zip(columns).enumerate() {
-        // An NDJSON string going into a JSON column is a JSON string.
-        let quoted = match field {
-            Some(text) if column.target == TargetType::Json && record.is_json_string(i) => {
-                Some(serde_json::to_string(&String::from_utf8_lossy(text)).expect("a string"))
-            }
-            _ => None,
-        };
+        let quoted = json_string(record, i, field, column.target);
         let field = quoted.as_deref().map(str::as_bytes).or(field);
-        let value = values::parse(field, column.target).map_err(|reason| {
-            format!(
-                "{}, column {} ({}): {reason}",
-                record.place(),
-                i + 1,
-                column.name
-            )
-        })?;
+        let value = values::parse(field, column.target)
+            .map_err(|reason| bad_field(record, i, column, &reason))?;
         values.push(value);
     }
     Ok(values)

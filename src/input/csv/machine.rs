@@ -95,10 +95,10 @@ impl Machine {
                 },
                 State::Unquoted => {
                     let rest = &chunk[i..];
-                    let len = rest
-                        .iter()
-                        .position(|&b| matches!(b, b',' | b'"' | b'\r' | b'\n'))
-                        .unwrap_or(rest.len());
+                    // memchr finds the end of the field; a CR (rare) is
+                    // looked for only before it.
+                    let end = memchr::memchr3(b',', b'"', b'\n', rest).unwrap_or(rest.len());
+                    let len = memchr::memchr(b'\r', &rest[..end]).unwrap_or(end);
                     record.buf.extend_from_slice(&rest[..len]);
                     i += len;
                     let Some(&b) = chunk.get(i) else { break };
@@ -119,10 +119,7 @@ impl Machine {
                 }
                 State::Quoted => {
                     let rest = &chunk[i..];
-                    let len = rest
-                        .iter()
-                        .position(|&b| b == b'"' || b == b'\n')
-                        .unwrap_or(rest.len());
+                    let len = memchr::memchr2(b'"', b'\n', rest).unwrap_or(rest.len());
                     record.buf.extend_from_slice(&rest[..len]);
                     i += len;
                     let Some(&b) = chunk.get(i) else { break };
