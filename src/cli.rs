@@ -548,6 +548,13 @@ pub struct DumpArgs {
           value_parser = clap::value_parser!(u32).range(1..=256))]
     pub jobs: u32,
 
+    /// Cut a table of more than 1.5 N rows (the planner's estimate) into
+    /// parts of about N rows, read by several jobs, each part a file of its
+    /// own; 0: never [default: with --jobs 2 or more, 1,000,000, or the
+    /// dump's rows over --jobs when fewer, at least 100,000].
+    #[arg(long, value_name = "N")]
+    pub part_rows: Option<u64>,
+
     /// Go on with an unfinished dump in DIR: tables whose files are
     /// complete (checked against their checksums) are kept, the rest are
     /// dumped again, in a new snapshot.
