@@ -51,7 +51,7 @@ pub async fn run(plan: DumpPlan) -> Result<()> {
         .filter(|entry| schemas.iter().any(|s| s.name == entry.schema.name))
         .map(|entry| (entry.schema.name.display(), entry))
         .collect();
-    let point = point_of(&mut leader, &snapshot, point_taken, &plan, kept.len()).await;
+    let mut point = point_of(&mut leader, &snapshot, point_taken, &plan, kept.len()).await;
     let mut journal_lines: Vec<files::Line> =
         kept.values().cloned().map(files::Line::Table).collect();
     let mut todo: Vec<jobs::Job> = Vec::new();
@@ -109,11 +109,18 @@ pub async fn run(plan: DumpPlan) -> Result<()> {
             },
         );
     }
+    // Parts kept were read in an earlier snapshot too.
+    point.consistent &= parts_kept == 0;
     if !plan.quiet && (!kept.is_empty() || parts_kept > 0) {
+        let (complete, to_dump) = match parts_kept {
+            0 => (format!("{} tables", kept.len()), "to dump"),
+            n => (
+                format!("{} tables and {n} parts of tables", kept.len()),
+                "tables or parts to dump",
+            ),
+        };
         crate::log::info(&format!(
-            "resuming: {} tables and {parts_kept} parts of tables already complete, {} tables \
-             or parts to dump",
-            kept.len(),
+            "resuming: {complete} already complete, {} {to_dump}",
             todo.len()
         ));
     }
