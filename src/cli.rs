@@ -634,10 +634,17 @@ pub struct RestoreArgs {
     #[arg(long)]
     pub resume: bool,
 
-    /// Tables loaded at once, each on its own connection.
+    /// Files loaded at once (tables, and the parts of a table dumped in
+    /// parts), each on its own connection.
     #[arg(long, short = 'j', value_name = "N", default_value_t = 2,
           value_parser = clap::value_parser!(u32).range(1..=256))]
     pub jobs: u32,
+
+    /// Load every file through the checked import (each value parsed
+    /// against its column's type, in batches), also where a PostgreSQL
+    /// dump's file would stream into PostgreSQL's COPY unparsed.
+    #[arg(long)]
+    pub check: bool,
 
     /// Rows per batch: one round trip and one commit.
     #[arg(long, value_name = "N", default_value_t = 10_000,

@@ -219,13 +219,7 @@ async fn prepare_loads<'a>(
         };
         let before = truncate && (table.files.len() > 1 || passthrough.is_some());
         if before {
-            let sql = format!(
-                "DELETE FROM {}",
-                Dialect::of(db.engine()).quote_qualified(&name)
-            );
-            db.execute(&sql)
-                .await
-                .with_context(|| format!("emptying table {} to load it", name.display()))?;
+            empty(db, &name).await?;
         }
         loads.push(load::TableLoad {
             table,
@@ -234,6 +228,25 @@ async fn prepare_loads<'a>(
         });
     }
     Ok(loads)
+}
+
+/// Empties a table before its files load. On PostgreSQL under a lock
+/// that waits for any transaction still writing into it: a resumed
+/// restore must not empty the table while the `COPY` of the run that was
+/// killed is still being committed by its server process, whose rows
+/// would then arrive after the `DELETE` (InnoDB's `DELETE` waits on such
+/// rows' locks by itself; SQLite has one writer).
+async fn empty(db: &mut Db, name: &QualifiedName) -> Result<()> {
+    let quoted = Dialect::of(db.engine()).quote_qualified(name);
+    let sql = match db.engine() {
+        Engine::Postgres => {
+            format!("BEGIN; LOCK TABLE {quoted} IN SHARE MODE; DELETE FROM {quoted}; COMMIT")
+        }
+        _ => format!("DELETE FROM {quoted}"),
+    };
+    db.execute(&sql)
+        .await
+        .with_context(|| format!("emptying table {} to load it", name.display()))
 }
 
 /// A table this restore created (or, resumed, an earlier run of it did),

@@ -49,9 +49,10 @@ pub struct Passthrough {
 
 /// The restore as a whole can pass files through: same engine
 /// (PostgreSQL), the dump's CSV with its own NULL, the default strategy
-/// and no `--on-conflict` (which `COPY` cannot do).
+/// and no `--on-conflict` (which `COPY` cannot do); not with `--check`.
 pub fn possible(plan: &RestorePlan, manifest: &Manifest, target: Engine) -> bool {
-    target == Engine::Postgres
+    !plan.check
+        && target == Engine::Postgres
         && manifest.engine == Engine::Postgres.key()
         && manifest.format == "csv"
         && manifest.null.is_empty()
