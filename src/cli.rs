@@ -549,6 +549,13 @@ pub struct DumpArgs {
           value_parser = clap::value_parser!(u32).range(1..=256))]
     pub jobs: u32,
 
+    /// Cut a table of more than 1.5 N rows (the planner's estimate) into
+    /// parts of about N rows, read by several jobs, each part a file of its
+    /// own; 0: never [default: with --jobs 2 or more, 1,000,000, or the
+    /// dump's rows over --jobs when fewer, at least 100,000].
+    #[arg(long, value_name = "N")]
+    pub part_rows: Option<u64>,
+
     /// Go on with an unfinished dump in DIR: tables whose files are
     /// complete (checked against their checksums) are kept, the rest are
     /// dumped again, in a new snapshot.
@@ -628,10 +635,17 @@ pub struct RestoreArgs {
     #[arg(long)]
     pub resume: bool,
 
-    /// Tables loaded at once, each on its own connection.
+    /// Files loaded at once (tables, and the parts of a table dumped in
+    /// parts), each on its own connection.
     #[arg(long, short = 'j', value_name = "N", default_value_t = 2,
           value_parser = clap::value_parser!(u32).range(1..=256))]
     pub jobs: u32,
+
+    /// Load every file through the checked import (each value parsed
+    /// against its column's type, in batches), also where a PostgreSQL
+    /// dump's file would stream into PostgreSQL's COPY unparsed.
+    #[arg(long)]
+    pub check: bool,
 
     /// Rows per batch: one round trip and one commit.
     #[arg(long, value_name = "N", default_value_t = 10_000,

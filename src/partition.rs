@@ -130,12 +130,27 @@ pub fn conditions(dialect: Dialect, key: &[String], range: &Range) -> Vec<String
     if range.empty {
         return vec!["1 = 0".to_string()];
     }
+    let after = range.after.as_ref().map(Key::literals);
+    let through = range.through.as_ref().map(Key::literals);
+    literal_conditions(dialect, key, after.as_deref(), through.as_deref())
+}
+
+/// The conditions of a range given by its bounds' SQL literals
+/// ([`Key::literals`]), the form in which a dump's journal keeps the
+/// ranges of a table cut into parts, so that `--resume` reads the same
+/// ranges again.
+pub fn literal_conditions(
+    dialect: Dialect,
+    key: &[String],
+    after: Option<&[String]>,
+    through: Option<&[String]>,
+) -> Vec<String> {
     let mut conditions = Vec::new();
-    if let Some(after) = &range.after {
-        conditions.push(compare(dialect, key, &after.literals(), Comparison::After).sql);
+    if let Some(after) = after {
+        conditions.push(compare(dialect, key, after, Comparison::After).sql);
     }
-    if let Some(through) = &range.through {
-        conditions.push(compare(dialect, key, &through.literals(), Comparison::AtOrBefore).sql);
+    if let Some(through) = through {
+        conditions.push(compare(dialect, key, through, Comparison::AtOrBefore).sql);
     }
     conditions
 }

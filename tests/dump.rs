@@ -37,27 +37,43 @@ fn sha256sum(path: &Path) -> String {
         .to_string()
 }
 
-/// Checks every table of the manifest against its file and the database:
-/// the bytes and checksum recorded are the file's, the rows are the
-/// table's, and the file decompressed is what `export` writes.
+/// Checks every table of the manifest against its files and the
+/// database: the bytes and checksum recorded are each file's, the rows
+/// are the table's (and the files' rows add up to them), and the files
+/// decompressed, in order, the header of each part after the first left
+/// out, are what `export` writes.
 #[track_caller]
 fn assert_dump_matches(db: &Db, dir: &Path, tables: &[&str]) {
     let manifest = manifest(dir);
     for &table in tables {
         let entry = entry(&manifest, table);
-        let file = &entry["files"][0];
-        let path = dir.join(file["path"].as_str().expect("a path"));
-        assert_eq!(
-            file["bytes"],
-            std::fs::metadata(&path).unwrap().len(),
-            "{table}"
-        );
-        assert_eq!(file["sha256"], sha256sum(&path), "{table}: checksum");
+        let mut dumped = Vec::new();
+        let mut rows = 0;
+        for (i, file) in entry["files"].as_array().expect("files").iter().enumerate() {
+            let path = dir.join(file["path"].as_str().expect("a path"));
+            assert_eq!(
+                file["bytes"],
+                std::fs::metadata(&path).unwrap().len(),
+                "{table}"
+            );
+            assert_eq!(file["sha256"], sha256sum(&path), "{table}: checksum");
+            rows += file["rows"].as_u64().expect("the file's rows");
+            let bytes = decompress_file("zstd", &path);
+            let body = match i {
+                0 => &bytes[..],
+                _ => {
+                    let header = bytes.iter().position(|&b| b == b'\n').expect("a header");
+                    &bytes[header + 1..]
+                }
+            };
+            dumped.extend_from_slice(body);
+        }
         assert_eq!(entry["rows"], db.count(table), "{table}: rows");
+        assert_eq!(entry["rows"], rows, "{table}: the files' rows");
         let exported = export(&db.url(), table).success().stdout;
         assert!(
-            decompress_file("zstd", &path) == exported,
-            "{} {table}: the dumped file is not the export's bytes",
+            dumped == exported,
+            "{} {table}: the dumped files are not the export's bytes",
             db.name()
         );
     }
@@ -344,4 +360,137 @@ fn a_killed_dump_resumes_keeping_the_finished_tables() {
         false,
         "resumed across two snapshots"
     );
+}
+
+/// The paths of a table's files, in the manifest's order.
+fn file_paths(manifest: &serde_json::Value, table: &str) -> Vec<String> {
+    entry(manifest, table)["files"]
+        .as_array()
+        .expect("files")
+        .iter()
+        .map(|f| f["path"].as_str().expect("a path").to_string())
+        .collect()
+}
+
+/// With `--part-rows`, a table of more rows is cut into key ranges, each
+/// a file (`NAME.00001.csv.zst`, ...) read by a job of its own, listed in
+/// key order in the manifest; their rows in order are the export's. A
+/// table of fewer rows stays one file.
+#[test]
+fn dump_cuts_a_big_table_into_parts_on_every_engine() {
+    let dir = TempDir::new("dump-parts");
+    for db in Db::all(&dir) {
+        let prefix = format!("dumpparts_{}", db.tag());
+        let ([parent, child], _drop) = family(&db, &prefix, 5_000);
+        analyze(&db, &child);
+        let out = dir.join(&format!("out-{}", db.tag()));
+        dump_to(&db, &prefix, &out)
+            .args(["--jobs", "2", "--part-rows", "1000"])
+            .success();
+        let manifest = manifest(&out);
+        let schema = if let Db::Pg = db { "public." } else { "" };
+        let parts = file_paths(&manifest, &child);
+        assert!(
+            (3..=8).contains(&parts.len()),
+            "{}: about 5 parts of 1,000 rows: {parts:?}",
+            db.name()
+        );
+        for (i, path) in parts.iter().enumerate() {
+            assert_eq!(path, &format!("{schema}{child}.{:05}.csv.zst", i + 1));
+        }
+        assert_eq!(
+            file_paths(&manifest, &parent),
+            [format!("{schema}{parent}.csv.zst")]
+        );
+        assert_dump_matches(&db, &out, &[&parent, &child]);
+        assert_eq!(manifest["point"]["consistent"], true);
+    }
+}
+
+/// A dump of a table in parts killed with SIGKILL: `--resume` keeps the
+/// parts whose files check out (one changed since is dumped again), reads
+/// the same key ranges for the others, and ends with the files a fresh
+/// dump writes.
+#[test]
+fn a_killed_dump_resumes_keeping_the_finished_parts() {
+    let db = Db::My;
+    let prefix = "dumpkillparts_my";
+    let big = format!("{prefix}_big");
+    let _guard = db.drop_on_exit(&big);
+    Table::id_v(&big).create(&db).numbered(&db, 400_000);
+    analyze(&db, &big);
+    let dir = TempDir::new("dump-kill-parts");
+    let out = dir.join("dump");
+    let args = |extra: &[&str]| {
+        dump_to(&db, prefix, &out)
+            .args(["--jobs", "1", "--part-rows", "40000"])
+            .args(extra.to_vec())
+    };
+    let mut child = args(&[]).spawn();
+    let journal = out.join("dump.journal");
+    let parts_done = || -> Vec<serde_json::Value> {
+        std::fs::read_to_string(&journal)
+            .unwrap_or_default()
+            .lines()
+            .filter_map(|line| serde_json::from_str::<serde_json::Value>(line).ok())
+            .filter(|line| line.get("part_of").is_some())
+            .collect()
+    };
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    while parts_done().len() < 2 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the dump never got going"
+        );
+        assert!(
+            child.try_wait().unwrap().is_none(),
+            "the dump ended before the kill"
+        );
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
+    assert!(!out.join("manifest.json").exists());
+    let cuts: Vec<String> = std::fs::read_to_string(&journal)
+        .unwrap()
+        .lines()
+        .filter(|line| line.contains("\"cuts_of\""))
+        .map(str::to_string)
+        .collect();
+    assert_eq!(
+        cuts.len(),
+        1,
+        "the cuts are in the journal before the parts"
+    );
+    let kept = parts_done();
+    let changed = kept[1]["file"]["path"].as_str().unwrap();
+    std::fs::write(out.join(changed), b"changed").unwrap();
+    let run = args(&["--resume"]).success();
+    let said = run.stderr_lines().join("\n");
+    assert!(
+        said.contains(&format!(
+            "0 tables and {} parts of tables already complete",
+            kept.len() - 1
+        )),
+        "{said}"
+    );
+    assert_dump_matches(&db, &out, &[&big]);
+    let manifest = manifest(&out);
+    let parts = file_paths(&manifest, &big);
+    assert!(parts.len() >= 5, "{parts:?}");
+    for line in &kept {
+        let number = line["part"].as_u64().unwrap() as usize;
+        assert_eq!(parts[number], line["file"]["path"].as_str().unwrap());
+    }
+    assert!(!journal.exists());
+    assert_eq!(manifest["point"]["consistent"], false);
+}
+
+/// Fresh statistics, so the planner's estimate (which sets the parts) is
+/// the table's rows.
+pub fn analyze(db: &Db, table: &str) {
+    match db {
+        Db::My => db.exec(&format!("ANALYZE TABLE {table}")),
+        _ => db.exec(&format!("ANALYZE {table}")),
+    }
 }

@@ -129,8 +129,8 @@ fn check(db: &Db, relation: &Relation, strategy: Strategy) -> Result<()> {
 /// ranges: on a big table from a sample ([`partition::sampled_cuts`]),
 /// else the keys at rows `total·i/N` ([`partition::cuts`]) from the
 /// planner's estimate of the total. Fewer rows than workers give fewer
-/// ranges.
-async fn split(
+/// ranges. Also how `dump` cuts a big table into parts.
+pub(crate) async fn split(
     db: &mut Db,
     relation: &Relation,
     table: bool,

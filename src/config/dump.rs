@@ -20,6 +20,9 @@ pub struct DumpPlan {
     pub format: Format,
     pub compression: Option<Compression>,
     pub jobs: usize,
+    /// `--part-rows`: `None` chooses from the rows and `--jobs`; 0 never
+    /// cuts a table.
+    pub part_rows: Option<u64>,
     pub resume: bool,
     pub no_lock: bool,
     pub chunk: u64,
@@ -54,6 +57,7 @@ impl DumpPlan {
             schema: args.schema,
             format: args.format,
             compression,
+            part_rows: args.part_rows,
             resume: args.resume,
             no_lock: args.no_lock,
             chunk: args.chunk,

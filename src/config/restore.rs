@@ -30,6 +30,8 @@ pub struct RestorePlan {
     /// Resolved from the engine and `--on-conflict`: never `auto`.
     pub strategy: ImportStrategy,
     pub jobs: usize,
+    /// `--check`: no file passes through unparsed.
+    pub check: bool,
     pub batch: u64,
     pub progress: ProgressMode,
     pub quiet: bool,
@@ -69,6 +71,7 @@ impl RestorePlan {
             foreign_keys: !args.no_foreign_keys,
             truncate: args.truncate,
             resume: args.resume,
+            check: args.check,
             reject_dir: args.reject_dir,
             on_conflict: args.on_conflict,
             batch: args.batch,

@@ -2,24 +2,40 @@
 //! table's file, the journal of finished tables, the checksums and the
 //! manifest written last.
 
+use std::collections::{BTreeMap, HashMap};
 use std::fs::{self, File, OpenOptions};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
+use serde_json::{json, Value};
 
+use super::parts::Cuts;
 use super::JOURNAL;
 use crate::compress::Compression;
 use crate::error::UsageError;
 use crate::format::Format;
 use crate::ident::QualifiedName;
-use crate::manifest::{self, Manifest, TableEntry, MANIFEST_NAME};
+use crate::manifest::{self, FileEntry, Manifest, TableEntry, MANIFEST_NAME};
 
-/// Makes sure `dir` can take this dump, and returns the tables an
-/// unfinished dump there already completed (with `--resume`; checked
-/// against their checksums, the others dropped). A complete dump is never
-/// written over, and an unfinished one is only continued when asked.
-pub fn prepare_dir(dir: &Path, resume: bool) -> Result<Vec<TableEntry>> {
+/// What an unfinished dump in the directory already holds, for
+/// `--resume`: the complete tables, and of each table cut into parts, its
+/// cuts and the parts complete (each checked against its size and
+/// checksum; the others are dumped again).
+#[derive(Default)]
+pub struct Resumed {
+    pub tables: Vec<TableEntry>,
+    /// By the table's name as shown ([`QualifiedName::display`]).
+    pub cuts: HashMap<String, Cuts>,
+    /// By the table's name as shown, then the part's number (from 0).
+    pub parts: HashMap<String, BTreeMap<usize, FileEntry>>,
+}
+
+/// Makes sure `dir` can take this dump, and returns what an unfinished
+/// dump there already completed (with `--resume`; checked against their
+/// checksums, the others dropped). A complete dump is never written over,
+/// and an unfinished one is only continued when asked.
+pub fn prepare_dir(dir: &Path, resume: bool) -> Result<Resumed> {
     let shown = dir.display();
     if dir.join(MANIFEST_NAME).exists() {
         return Err(UsageError(format!(
@@ -32,7 +48,7 @@ pub fn prepare_dir(dir: &Path, resume: bool) -> Result<Vec<TableEntry>> {
     match fs::read_dir(dir) {
         Err(err) if err.kind() == std::io::ErrorKind::NotFound => {
             fs::create_dir_all(dir).with_context(|| format!("creating {shown}"))?;
-            return Ok(Vec::new());
+            return Ok(Resumed::default());
         }
         Err(err) => return Err(err).with_context(|| format!("reading {shown}")),
         Ok(mut entries) => {
@@ -55,20 +71,43 @@ pub fn prepare_dir(dir: &Path, resume: bool) -> Result<Vec<TableEntry>> {
     remove_partials(dir)?;
     let text = match fs::read_to_string(&journal) {
         Ok(text) => text,
-        Err(err) if err.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(err) if err.kind() == std::io::ErrorKind::NotFound => return Ok(Resumed::default()),
         Err(err) => return Err(err).with_context(|| format!("reading {}", journal.display())),
     };
-    let mut kept = Vec::new();
-    for entry in manifest::read_journal(&text) {
-        if entry
-            .files
-            .iter()
-            .all(|f| f.is_intact(dir).unwrap_or(false))
-        {
-            kept.push(entry);
+    let intact = |f: &FileEntry| f.is_intact(dir).unwrap_or(false);
+    let mut resumed = Resumed::default();
+    for line in read_journal(&text) {
+        match line {
+            Line::Table(entry) => {
+                if entry.files.iter().all(intact) {
+                    resumed.tables.push(entry);
+                }
+            }
+            Line::Cuts { table, cuts } => {
+                resumed.cuts.insert(table, cuts);
+            }
+            Line::Part {
+                table,
+                number,
+                file,
+            } => {
+                if intact(&file) {
+                    resumed.parts.entry(table).or_default().insert(number, file);
+                }
+            }
         }
     }
-    Ok(kept)
+    // A table complete needs no parts; parts without their cuts (a
+    // journal damaged by hand) cannot be placed.
+    for entry in &resumed.tables {
+        let name = entry.schema.name.display();
+        resumed.cuts.remove(&name);
+        resumed.parts.remove(&name);
+    }
+    resumed
+        .parts
+        .retain(|table, _| resumed.cuts.contains_key(table));
+    Ok(resumed)
 }
 
 /// A killed dump leaves its table files' temporary names behind
@@ -119,17 +158,76 @@ fn escape(part: &str) -> String {
     out
 }
 
-/// The journal of finished tables: a line each, synced before the next
-/// table can count on it.
+/// One line of the journal: a table complete (its manifest entry); the
+/// cuts of a table about to be dumped in parts, written before any of its
+/// parts is read; or one part complete.
+#[derive(Clone, Debug)]
+pub enum Line {
+    Table(TableEntry),
+    Cuts {
+        table: String,
+        cuts: Cuts,
+    },
+    Part {
+        table: String,
+        /// From 0, in key order.
+        number: usize,
+        file: FileEntry,
+    },
+}
+
+impl Line {
+    fn to_text(&self) -> String {
+        let value = match self {
+            Line::Table(entry) => return manifest::entry_line(entry),
+            Line::Cuts { table, cuts } => json!({"cuts_of": table, "cuts": cuts}),
+            Line::Part {
+                table,
+                number,
+                file,
+            } => json!({"part_of": table, "part": number, "file": file.to_json()}),
+        };
+        let mut line = value.to_string();
+        line.push('\n');
+        line
+    }
+
+    fn from_text(text: &str) -> Option<Line> {
+        let value: Value = serde_json::from_str(text).ok()?;
+        if let Some(table) = value["cuts_of"].as_str() {
+            let cuts = serde_json::from_value(value["cuts"].clone()).ok()?;
+            return Some(Line::Cuts {
+                table: table.to_string(),
+                cuts,
+            });
+        }
+        if let Some(table) = value["part_of"].as_str() {
+            return Some(Line::Part {
+                table: table.to_string(),
+                number: value["part"].as_u64()? as usize,
+                file: FileEntry::from_json(&value["file"]).ok()?,
+            });
+        }
+        TableEntry::from_json(&value).ok().map(Line::Table)
+    }
+}
+
+/// The lines of a journal; a last line cut short by a crash is left out.
+fn read_journal(text: &str) -> Vec<Line> {
+    text.lines().filter_map(Line::from_text).collect()
+}
+
+/// The journal of finished tables and parts: a line each, synced before
+/// the next one can count on it.
 pub struct Journal {
     file: File,
     path: PathBuf,
 }
 
 impl Journal {
-    /// Starts the journal afresh with the tables kept from an earlier run.
-    pub fn open<'a>(path: &Path, kept: impl Iterator<Item = &'a TableEntry>) -> Result<Journal> {
-        let text: String = kept.map(manifest::entry_line).collect();
+    /// Starts the journal afresh with what is kept from an earlier run.
+    pub fn open<'a>(path: &Path, kept: impl Iterator<Item = &'a Line>) -> Result<Journal> {
+        let text: String = kept.map(Line::to_text).collect();
         crate::place::write_atomically(path, text.as_bytes())
             .with_context(|| format!("writing {}", path.display()))?;
         let file = OpenOptions::new()
@@ -142,9 +240,9 @@ impl Journal {
         })
     }
 
-    pub fn record(&mut self, entry: &TableEntry) -> Result<()> {
+    pub fn record(&mut self, line: &Line) -> Result<()> {
         self.file
-            .write_all(manifest::entry_line(entry).as_bytes())
+            .write_all(line.to_text().as_bytes())
             .and_then(|()| self.file.sync_data())
             .with_context(|| format!("writing {}", self.path.display()))
     }
@@ -187,5 +285,29 @@ mod tests {
             table_file(&name(None, "é"), Format::Csv, None),
             "%C3%A9.csv"
         );
+    }
+
+    #[test]
+    fn a_journal_cut_short_keeps_its_whole_lines() {
+        let cuts = Line::Cuts {
+            table: "public.t".into(),
+            cuts: vec![vec!["'10'".into()], vec!["'20'".into(), "NULL".into()]],
+        };
+        let part = Line::Part {
+            table: "public.t".into(),
+            number: 1,
+            file: FileEntry {
+                path: "public.t.00002.csv".into(),
+                bytes: 7,
+                sha256: "ab".repeat(32),
+                rows: Some(3),
+            },
+        };
+        let text = format!("{}{}", cuts.to_text(), part.to_text());
+        let cut_short = &text[..text.len() - 5];
+        let shown =
+            |text: &str| -> Vec<String> { read_journal(text).iter().map(Line::to_text).collect() };
+        assert_eq!(shown(&text), [cuts.to_text(), part.to_text()]);
+        assert_eq!(shown(cut_short), [cuts.to_text()]);
     }
 }

@@ -9,7 +9,7 @@ use std::sync::{mpsc, Arc, Mutex};
 
 use anyhow::{anyhow, Context, Result};
 
-use super::files::Journal;
+use super::files::{Journal, Line};
 use crate::cmd::consistent::{join, Snapshot};
 use crate::cmd::read::read;
 use crate::config::dump::DumpPlan;
@@ -24,30 +24,58 @@ use crate::pipeline::Pipeline;
 use crate::plan::Strategy;
 use crate::progress::Progress;
 
-/// One table to dump.
+/// One table, or one part of a table, to dump.
 pub struct Job {
     pub schema: TableSchema,
     /// Relative to the dump directory.
     pub file: String,
     /// The planner's row estimate: the order of the queue and the ETA.
     pub estimate: u64,
+    /// A part of a table cut into parts: its number (from 0, in key
+    /// order) and the key range it reads.
+    pub part: Option<(usize, String)>,
 }
 
-/// The planner's estimate of a table's rows (0 when it has none).
-pub async fn estimate(db: &mut Db, schema: &TableSchema, format: Format) -> u64 {
-    let Ok(relation) = db.describe(&request(schema, format)).await else {
-        return 0;
-    };
-    db.estimate(&relation.select)
-        .await
-        .ok()
-        .flatten()
-        .unwrap_or(0)
+/// What a worker finished: a whole table, or one part of one.
+enum Finished {
+    Table(TableEntry),
+    Part {
+        table: String,
+        number: usize,
+        file: FileEntry,
+    },
+}
+
+/// What the jobs are to do: the tables and parts to dump, and the tables
+/// cut into parts, to put together as their parts finish.
+pub struct Work {
+    pub todo: Vec<Job>,
+    /// By the table's name as shown.
+    pub parted: HashMap<String, Parted>,
+}
+
+/// A table dumped in parts, its files filled in as its parts finish.
+pub struct Parted {
+    pub schema: TableSchema,
+    /// One a part, in key order; `None` until the part is complete.
+    pub files: Vec<Option<FileEntry>>,
+}
+
+impl Parted {
+    /// The table's entry, once every part is complete.
+    fn complete(&self) -> Option<TableEntry> {
+        let files: Vec<FileEntry> = self.files.iter().cloned().collect::<Option<_>>()?;
+        Some(TableEntry {
+            schema: self.schema.clone(),
+            rows: files.iter().map(|f| f.rows.unwrap_or(0)).sum(),
+            files,
+        })
+    }
 }
 
 /// The table's stored columns, in order: a generated column is left out,
 /// as the manifest leaves it out, so a restore can load every field.
-fn request(schema: &TableSchema, format: Format) -> Request {
+pub fn request(schema: &TableSchema, format: Format) -> Request {
     Request {
         source: Source::Table(schema.name.clone()),
         columns: Some(schema.columns.iter().map(|c| c.name.clone()).collect()),
@@ -66,11 +94,23 @@ pub async fn run(
     plan: &DumpPlan,
     leader: &mut Db,
     snapshot: Snapshot,
-    mut todo: Vec<Job>,
+    Work {
+        mut todo,
+        mut parted,
+    }: Work,
     progress: &Progress,
     mut journal: Journal,
     (kept, tables): (usize, usize),
 ) -> Result<HashMap<String, TableEntry>> {
+    let mut done = HashMap::new();
+    // Every part kept from an earlier run: the table may be complete.
+    for (name, table) in &parted {
+        if let Some(entry) = table.complete() {
+            journal.record(&Line::Table(entry.clone()))?;
+            done.insert(name.clone(), entry);
+        }
+    }
+    parted.retain(|name, _| !done.contains_key(name));
     todo.sort_by_key(|job| std::cmp::Reverse(job.estimate));
     let workers = plan.jobs.min(todo.len());
     let queue = Arc::new(Mutex::new(VecDeque::from(todo)));
@@ -111,13 +151,38 @@ pub async fn run(
         }
     }
     let released = snapshot.release(leader).await;
-    let mut done = HashMap::new();
+    progress.tables_done(kept + done.len(), tables);
     for result in results {
-        match result.and_then(|entry: TableEntry| journal.record(&entry).map(|()| entry)) {
-            Ok(entry) => {
+        let entry = result.and_then(|finished| match finished {
+            Finished::Table(entry) => journal
+                .record(&Line::Table(entry.clone()))
+                .map(|()| Some(entry)),
+            Finished::Part {
+                table,
+                number,
+                file,
+            } => {
+                let line = Line::Part {
+                    table: table.clone(),
+                    number,
+                    file: file.clone(),
+                };
+                journal.record(&line)?;
+                let parts = parted.get_mut(&table).expect("a part of a parted table");
+                parts.files[number] = Some(file);
+                let entry = parts.complete();
+                if let Some(entry) = &entry {
+                    journal.record(&Line::Table(entry.clone()))?;
+                }
+                Ok(entry)
+            }
+        });
+        match entry {
+            Ok(Some(entry)) => {
                 done.insert(entry.schema.name.display(), entry);
                 progress.tables_done(kept + done.len(), tables);
             }
+            Ok(None) => {}
             Err(err) => {
                 stop.store(true, Ordering::Relaxed);
                 failure.get_or_insert(err);
@@ -184,7 +249,7 @@ struct Worker {
 }
 
 impl Worker {
-    fn run(self, ready: &mpsc::Sender<Result<()>>, finished: &mpsc::Sender<Result<TableEntry>>) {
+    fn run(self, ready: &mpsc::Sender<Result<()>>, finished: &mpsc::Sender<Result<Finished>>) {
         let runtime = match tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()
@@ -216,12 +281,19 @@ impl Worker {
                 let Some(job) = self.queue.lock().expect("queue").pop_front() else {
                     break;
                 };
-                let table = job.schema.name.display();
+                let what = match &job.part {
+                    Some((number, _)) => format!(
+                        "dumping part {} of table {}",
+                        number + 1,
+                        job.schema.name.display()
+                    ),
+                    None => format!("dumping table {}", job.schema.name.display()),
+                };
                 let result = crate::signals::until_stopped(self.dump(&mut db, job))
                     .await
                     .map_err(anyhow::Error::from)
                     .and_then(|result| result)
-                    .with_context(|| format!("dumping table {table}"));
+                    .context(what);
                 let failed = result.is_err();
                 let _ = finished.send(result);
                 if failed {
@@ -231,10 +303,12 @@ impl Worker {
         });
     }
 
-    /// One table into its file, then its entry: rows, bytes, checksum.
-    async fn dump(&self, db: &mut Db, job: Job) -> Result<TableEntry> {
+    /// One table (or part) into its file, then its entry: rows, bytes,
+    /// checksum.
+    async fn dump(&self, db: &mut Db, job: Job) -> Result<Finished> {
         let mut plan = self.base.clone();
         plan.request = request(&job.schema, plan.format);
+        plan.request.filter = job.part.as_ref().map(|(_, range)| range.clone());
         let path = self.dir.join(&job.file);
         plan.destination = Destination::File(path.clone());
         let relation = db.describe(&plan.request).await?;
@@ -259,14 +333,23 @@ impl Worker {
         let (totals, output, _) = pipeline.drain()?;
         output.finish()?;
         let (sha256, bytes) = checksum(&path)?;
-        Ok(TableEntry {
-            schema: job.schema,
-            rows: totals.rows,
-            files: vec![FileEntry {
-                path: job.file,
-                bytes,
-                sha256,
-            }],
+        let file = FileEntry {
+            path: job.file,
+            bytes,
+            sha256,
+            rows: Some(totals.rows),
+        };
+        Ok(match job.part {
+            Some((number, _)) => Finished::Part {
+                table: job.schema.name.display(),
+                number,
+                file,
+            },
+            None => Finished::Table(TableEntry {
+                schema: job.schema,
+                rows: totals.rows,
+                files: vec![file],
+            }),
         })
     }
 }

@@ -18,6 +18,7 @@
 
 mod files;
 mod jobs;
+mod parts;
 
 use std::collections::HashMap;
 use std::time::Instant;
@@ -37,45 +38,101 @@ const JOURNAL: &str = "dump.journal";
 
 pub async fn run(plan: DumpPlan) -> Result<()> {
     let started = Instant::now();
-    let kept = files::prepare_dir(&plan.dir, plan.resume)?;
+    let resumed = files::prepare_dir(&plan.dir, plan.resume)?;
     let mut leader = super::step::connect(&plan.url, false, "nothing was written").await?;
     // Asked now: the leader sits idle while the jobs dump, and a server or
     // proxy may close an idle connection before the manifest is written.
     let server = leader.server_version().await?;
-    let (snapshot, point_taken, (schemas, estimates)) =
-        snapshot_and_tables(&mut leader, &plan).await?;
-    let kept: HashMap<String, TableEntry> = kept
+    let (snapshot, point_taken, found) = snapshot_and_tables(&mut leader, &plan, &resumed).await?;
+    let schemas: Vec<TableSchema> = found.iter().map(|t| t.schema.clone()).collect();
+    let kept: HashMap<String, TableEntry> = resumed
+        .tables
         .into_iter()
         .filter(|entry| schemas.iter().any(|s| s.name == entry.schema.name))
         .map(|entry| (entry.schema.name.display(), entry))
         .collect();
-    let point = point_of(&mut leader, &snapshot, point_taken, &plan, kept.len()).await;
-    let todo: Vec<jobs::Job> = schemas
-        .iter()
-        .zip(&estimates)
-        .filter(|(schema, _)| !kept.contains_key(&schema.name.display()))
-        .map(|(schema, estimate)| jobs::Job {
-            file: files::table_file(&schema.name, plan.format, plan.compression),
-            schema: schema.clone(),
-            estimate: *estimate,
-        })
-        .collect();
-    if !plan.quiet && !kept.is_empty() {
+    let mut point = point_of(&mut leader, &snapshot, point_taken, &plan, kept.len()).await;
+    let mut journal_lines: Vec<files::Line> =
+        kept.values().cloned().map(files::Line::Table).collect();
+    let mut todo: Vec<jobs::Job> = Vec::new();
+    let mut parted = HashMap::new();
+    let mut parts_kept = 0;
+    for table in found {
+        let name = table.schema.name.display();
+        if kept.contains_key(&name) {
+            continue;
+        }
+        let file = files::table_file(&table.schema.name, plan.format, plan.compression);
+        let Some((cuts, ranges)) = table.parts else {
+            todo.push(jobs::Job {
+                file,
+                schema: table.schema,
+                estimate: table.estimate,
+                part: None,
+            });
+            continue;
+        };
+        let mut done = resumed.parts.get(&name).cloned().unwrap_or_default();
+        done.retain(|&number, _| number < ranges.len());
+        journal_lines.push(files::Line::Cuts {
+            table: name.clone(),
+            cuts,
+        });
+        for (&number, file) in &done {
+            journal_lines.push(files::Line::Part {
+                table: name.clone(),
+                number,
+                file: file.clone(),
+            });
+        }
+        parts_kept += done.len();
+        let count = ranges.len();
+        let each = table.estimate / count as u64;
+        for (number, range) in ranges.into_iter().enumerate() {
+            if !done.contains_key(&number) {
+                todo.push(jobs::Job {
+                    file: parts::file_name(&file, number + 1),
+                    schema: table.schema.clone(),
+                    estimate: each,
+                    part: Some((number, range)),
+                });
+            }
+        }
+        let files = (0..count)
+            .map(|number| done.get(&number).cloned())
+            .collect();
+        parted.insert(
+            name,
+            jobs::Parted {
+                schema: table.schema,
+                files,
+            },
+        );
+    }
+    // Parts kept were read in an earlier snapshot too.
+    point.consistent &= parts_kept == 0;
+    if !plan.quiet && (!kept.is_empty() || parts_kept > 0) {
+        let (complete, to_dump) = match parts_kept {
+            0 => (format!("{} tables", kept.len()), "to dump"),
+            n => (
+                format!("{} tables and {n} parts of tables", kept.len()),
+                "tables or parts to dump",
+            ),
+        };
         crate::log::info(&format!(
-            "resuming: {} tables already complete, {} to dump",
-            kept.len(),
+            "resuming: {complete} already complete, {} {to_dump}",
             todo.len()
         ));
     }
     let total: u64 = todo.iter().map(|job| job.estimate).sum();
     let progress = Progress::for_tables(plan.progress, plan.quiet, total, schemas.len());
     progress.tables_done(kept.len(), schemas.len());
-    let journal = files::Journal::open(&plan.dir.join(JOURNAL), kept.values())?;
+    let journal = files::Journal::open(&plan.dir.join(JOURNAL), journal_lines.iter())?;
     let done = jobs::run(
         &plan,
         &mut leader,
         snapshot,
-        todo,
+        jobs::Work { todo, parted },
         &progress,
         journal,
         (kept.len(), schemas.len()),
@@ -116,13 +173,14 @@ pub async fn run(plan: DumpPlan) -> Result<()> {
 async fn snapshot_and_tables(
     leader: &mut Db,
     plan: &DumpPlan,
-) -> Result<(Snapshot, String, (Vec<TableSchema>, Vec<u64>))> {
+    resumed: &files::Resumed,
+) -> Result<(Snapshot, String, Vec<Table>)> {
     let stage = "while looking up the tables";
     let outcome = "the dump directory holds no manifest (an unfinished dump: --resume goes on)";
     let catalog_in_snapshot = !matches!(leader, Db::Mysql(_));
     let mut found = None;
     if !catalog_in_snapshot {
-        let looked_up = until_stopped(look_up(leader, plan)).await;
+        let looked_up = until_stopped(look_up(leader, plan, resumed)).await;
         found = Some(looked_up.map_err(|stop| stop.left(stage, outcome))??);
     }
     let taken = crate::log::now_utc();
@@ -132,7 +190,7 @@ async fn snapshot_and_tables(
     if let Some(found) = found {
         return Ok((snapshot, taken, found));
     }
-    let looked_up = until_stopped(look_up(leader, plan))
+    let looked_up = until_stopped(look_up(leader, plan, resumed))
         .await
         .map_err(|stop| anyhow::Error::from(stop.left(stage, outcome)))
         .and_then(|result| result);
@@ -155,9 +213,22 @@ fn unfinished(dir: &std::path::Path) -> String {
     )
 }
 
-/// The tables to dump, in name order, with their definitions and the
-/// planner's row estimates (for the progress bar's ETA).
-async fn look_up(db: &mut Db, plan: &DumpPlan) -> Result<(Vec<TableSchema>, Vec<u64>)> {
+/// A table to dump, as looked up.
+struct Table {
+    schema: TableSchema,
+    /// The planner's row estimate (for the queue's order, the progress
+    /// bar's ETA and the parts).
+    estimate: u64,
+    /// A table cut into parts: the cuts (for the journal) and each part's
+    /// key range as a filter, in key order.
+    parts: Option<(parts::Cuts, Vec<String>)>,
+}
+
+/// The tables to dump, in name order, with their definitions, the
+/// planner's row estimates, and the parts of those cut into parts (the
+/// cuts an unfinished dump recorded, or new ones; none for a table an
+/// unfinished dump completed).
+async fn look_up(db: &mut Db, plan: &DumpPlan, resumed: &files::Resumed) -> Result<Vec<Table>> {
     let listed = db
         .list_tables(plan.schema.as_deref())
         .await
@@ -167,18 +238,68 @@ async fn look_up(db: &mut Db, plan: &DumpPlan) -> Result<(Vec<TableSchema>, Vec<
         None => "the database".to_string(),
     };
     let chosen = plan.choice.pick(&listed, |t| t, &place)?;
-    let mut schemas = Vec::with_capacity(chosen.len());
-    let mut estimates = Vec::with_capacity(chosen.len());
+    let mut tables = Vec::with_capacity(chosen.len());
+    let mut relations = Vec::with_capacity(chosen.len());
     for table in chosen {
         let schema = db
             .table_schema(table)
             .await
             .with_context(|| format!("looking up table {}", table.display()))?;
-        let estimate = jobs::estimate(db, &schema, plan.format).await;
-        schemas.push(schema);
-        estimates.push(estimate);
+        let relation = db
+            .describe(&jobs::request(&schema, plan.format))
+            .await
+            .with_context(|| format!("looking up table {}", table.display()));
+        let estimate = match &relation {
+            Ok(relation) => db
+                .estimate(&relation.select)
+                .await
+                .ok()
+                .flatten()
+                .unwrap_or(0),
+            Err(_) => 0,
+        };
+        relations.push(relation);
+        tables.push(Table {
+            schema,
+            estimate,
+            parts: None,
+        });
     }
-    Ok((schemas, estimates))
+    let total = tables.iter().map(|t| t.estimate).sum();
+    let rows_per_part = parts::rows_per_part(plan.part_rows, plan.jobs, total);
+    let complete: Vec<String> = resumed
+        .tables
+        .iter()
+        .map(|t| t.schema.name.display())
+        .collect();
+    for (table, relation) in tables.iter_mut().zip(relations) {
+        let name = table.schema.name.display();
+        if complete.contains(&name) {
+            continue;
+        }
+        let cuts = match (resumed.cuts.get(&name), rows_per_part) {
+            (Some(cuts), _) => Some(cuts.clone()),
+            (None, None) => None,
+            (None, Some(rows)) => {
+                let count = parts::count(table.estimate, rows);
+                match (count, &relation) {
+                    (1, _) => None,
+                    (_, Ok(relation)) => parts::cut(db, relation, count)
+                        .await
+                        .with_context(|| format!("cutting table {name} into parts"))?,
+                    (_, Err(_)) => None,
+                }
+            }
+        };
+        if let Some(cuts) = cuts {
+            // A table cut before has a key: describe found it then.
+            let relation = relation?;
+            let select = &relation.select;
+            let ranges = parts::filters(select.dialect, &select.key, &cuts);
+            table.parts = Some((cuts, ranges));
+        }
+    }
+    Ok(tables)
 }
 
 /// Where the snapshot stands in the database's history, read while it is

@@ -1,6 +1,8 @@
-//! Loading the dump's files: `--jobs` threads, each taking the next table
-//! (largest first) and running an ordinary import of its file, with the
-//! import's checks, batches and fast paths.
+//! Loading the dump's files: `--jobs` threads, each taking the next file
+//! (largest first; the parts of a table are files of their own, loaded
+//! side by side) and streaming it through unparsed where it can
+//! ([`super::passthrough`]), else running an ordinary import of it, with
+//! the import's checks, batches and fast paths.
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
@@ -8,6 +10,8 @@ use std::sync::{Arc, Mutex};
 
 use anyhow::{anyhow, Context, Result};
 
+use super::passthrough::Passthrough;
+use crate::cmd::import::Imported;
 use crate::config::restore::RestorePlan;
 use crate::config::ImportPlan;
 use crate::format::Format;
@@ -19,22 +23,63 @@ use crate::progress::Progress;
 /// restored), for the count check.
 pub type Rejected = HashMap<String, u64>;
 
-/// Loads every table's files; the first failure stops the queue and is
-/// returned once the running loads end.
+/// What the loads did.
+#[derive(Default)]
+pub struct Loaded {
+    pub rejected: Rejected,
+    /// Files streamed through unparsed ([`super::passthrough`]), and files
+    /// loaded by the ordinary, checked import.
+    pub passed_through: usize,
+    pub checked: usize,
+}
+
+/// One table to load: its entry, whether it is emptied first by its
+/// import (a table in parts is emptied before, once), and its
+/// pass-through when its files can take one.
+pub struct TableLoad<'a> {
+    pub table: &'a TableEntry,
+    pub truncate: bool,
+    pub passthrough: Option<Passthrough>,
+}
+
+/// One file to load.
+struct FileLoad {
+    /// The table's name as restored, shown.
+    table: String,
+    import: ImportPlan,
+    passthrough: Option<Passthrough>,
+}
+
+/// Loads every table's files (a table in parts by several workers at
+/// once); the first failure stops the queue and is returned once the
+/// running loads end.
 pub fn run(
     plan: &RestorePlan,
     manifest: &Manifest,
-    tables: &[(&TableEntry, bool)],
+    tables: &[TableLoad],
     target: &dyn Fn(&QualifiedName) -> QualifiedName,
-) -> Result<Rejected> {
+) -> Result<Loaded> {
     let format = <Format as clap::ValueEnum>::from_str(&manifest.format, false)
         .map_err(|_| anyhow!("the manifest names an unknown format {:?}", manifest.format))?;
-    let mut imports: Vec<(u64, ImportPlan)> = Vec::new();
-    for &(table, truncate) in tables {
+    let mut imports: Vec<(u64, FileLoad)> = Vec::new();
+    let mut parts_left = HashMap::new();
+    for load in tables {
+        let table = load.table;
+        let files = table.files.len() as u64;
         for file in &table.files {
             let mut import = import_plan(plan, format, &manifest.null, table, file, target);
-            import.truncate = truncate;
-            imports.push((table.rows, import));
+            import.truncate = load.truncate;
+            let rows = file.rows.unwrap_or(table.rows / files.max(1));
+            let name = import.table.display();
+            *parts_left.entry(name.clone()).or_insert(0) += 1;
+            imports.push((
+                rows,
+                FileLoad {
+                    table: name,
+                    import,
+                    passthrough: load.passthrough.clone(),
+                },
+            ));
         }
     }
     imports.sort_by_key(|(rows, _)| std::cmp::Reverse(*rows));
@@ -44,13 +89,14 @@ pub fn run(
     if plan.url.engine == crate::engine::Engine::Sqlite {
         imports = parents_first(imports, tables);
     }
-    let rows = tables.iter().map(|(t, _)| t.rows).sum();
-    let progress = Progress::for_tables(plan.progress, plan.quiet, rows, imports.len());
+    let rows = tables.iter().map(|t| t.table.rows).sum();
+    let progress = Progress::for_tables(plan.progress, plan.quiet, rows, tables.len());
     let loads = Loads {
-        total: imports.len(),
+        total: tables.len(),
         queue: Mutex::new(imports.into_iter().map(|(_, p)| p).collect()),
         stop: AtomicBool::new(false),
-        rejected: Mutex::new(Rejected::new()),
+        loaded: Mutex::new(Loaded::default()),
+        parts_left: Mutex::new(parts_left),
         done: AtomicUsize::new(0),
         totals: Arc::new([AtomicU64::new(0), AtomicU64::new(0)]),
     };
@@ -71,46 +117,71 @@ pub fn run(
         }
     });
     progress.finish();
-    let rejected = loads.rejected;
+    let loaded = loads.loaded;
     match failure.into_inner().expect("failure") {
         Some(err) => Err(err),
-        None => Ok(rejected.into_inner().expect("rejected")),
+        None => Ok(loaded.into_inner().expect("loaded")),
     }
 }
 
-/// What the workers share: the imports still to run, the first failure's
-/// stop, the rows refused, and how many imports are done (the progress).
+/// What the workers share: the files still to load, the first failure's
+/// stop, what was loaded and refused, the parts of each table not loaded
+/// yet and the tables done (the progress).
 struct Loads {
     total: usize,
-    queue: Mutex<VecDeque<ImportPlan>>,
+    queue: Mutex<VecDeque<FileLoad>>,
     stop: AtomicBool,
-    rejected: Mutex<Rejected>,
+    loaded: Mutex<Loaded>,
+    parts_left: Mutex<HashMap<String, usize>>,
     done: AtomicUsize,
     totals: Arc<[AtomicU64; 2]>,
 }
 
-/// One worker: imports from the queue until it is empty or another
-/// failed; the bar moves a table at a time.
+/// One worker: loads files from the queue until it is empty or another
+/// failed; the bar moves a table at a time (when its last file is in).
 fn work(loads: &Loads, progress: &Progress) -> Result<()> {
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?;
     while !loads.stop.load(Ordering::Relaxed) {
-        let Some(import) = loads.queue.lock().expect("queue").pop_front() else {
+        let Some(load) = loads.queue.lock().expect("queue").pop_front() else {
             return Ok(());
         };
-        let table = import.table.display();
-        let imported = runtime
-            .block_on(crate::cmd::import::import(import))
-            .with_context(|| format!("restoring table {table}"))?;
+        let table = load.table;
+        let path = load.import.input.clone().expect("a restore reads files");
+        let url = load.import.url.clone();
+        let passed = match &load.passthrough {
+            Some(how) => runtime
+                .block_on(crate::signals::until_stopped(super::passthrough::load(
+                    &url, how, &path,
+                )))
+                .map_err(anyhow::Error::from)?
+                .ok(),
+            None => None,
+        };
+        let imported = match passed {
+            Some(rows) => Imported { rows, rejected: 0 },
+            // Checked, value by value: also a file whose pass-through
+            // failed, which left nothing in the table.
+            None => runtime
+                .block_on(crate::cmd::import::import(load.import))
+                .with_context(|| format!("restoring table {table}"))?,
+        };
         progress.share(&loads.totals).update(imported.rows, 0);
-        progress.tables_done(loads.done.fetch_add(1, Ordering::Relaxed) + 1, loads.total);
-        *loads
-            .rejected
-            .lock()
-            .expect("rejected")
-            .entry(table)
-            .or_default() += imported.rejected;
+        {
+            let mut loaded = loads.loaded.lock().expect("loaded");
+            match passed {
+                Some(_) => loaded.passed_through += 1,
+                None => loaded.checked += 1,
+            }
+            *loaded.rejected.entry(table.clone()).or_default() += imported.rejected;
+        }
+        let mut parts_left = loads.parts_left.lock().expect("parts");
+        let left = parts_left.get_mut(&table).expect("a table being loaded");
+        *left -= 1;
+        if *left == 0 {
+            progress.tables_done(loads.done.fetch_add(1, Ordering::Relaxed) + 1, loads.total);
+        }
     }
     Ok(())
 }
@@ -161,27 +232,24 @@ fn import_plan(
 /// The imports reordered so that a table comes after every table its
 /// foreign keys reference (within the dump); a cycle keeps the rest in
 /// their order.
-fn parents_first(
-    imports: Vec<(u64, ImportPlan)>,
-    tables: &[(&TableEntry, bool)],
-) -> Vec<(u64, ImportPlan)> {
-    let parents = |plan: &ImportPlan| -> Vec<String> {
+fn parents_first(imports: Vec<(u64, FileLoad)>, tables: &[TableLoad]) -> Vec<(u64, FileLoad)> {
+    let parents = |load: &FileLoad| -> Vec<String> {
+        let plan = &load.import;
         tables
             .iter()
-            .filter(|(t, _)| t.schema.name.name == plan.table.name)
-            .map(|(t, _)| t)
-            .flat_map(|t| &t.schema.foreign_keys)
+            .filter(|t| t.table.schema.name.name == plan.table.name)
+            .flat_map(|t| &t.table.schema.foreign_keys)
             .map(|fk| fk.references.name.clone())
             .filter(|parent| *parent != plan.table.name)
             .collect()
     };
     let mut waiting = imports;
-    let mut ordered: Vec<(u64, ImportPlan)> = Vec::new();
+    let mut ordered: Vec<(u64, FileLoad)> = Vec::new();
     while !waiting.is_empty() {
-        let ready = waiting.iter().position(|(_, plan)| {
-            parents(plan)
+        let ready = waiting.iter().position(|(_, load)| {
+            parents(load)
                 .iter()
-                .all(|p| !waiting.iter().any(|(_, w)| w.table.name == *p))
+                .all(|p| !waiting.iter().any(|(_, w)| w.import.table.name == *p))
         });
         ordered.push(waiting.remove(ready.unwrap_or(0)));
     }

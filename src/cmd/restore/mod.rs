@@ -14,6 +14,7 @@
 //! 5. Last, every table's row count is checked against the manifest.
 
 mod load;
+mod passthrough;
 
 use std::time::Instant;
 
@@ -53,10 +54,12 @@ pub async fn run(plan: RestorePlan) -> Result<ExitCode> {
         false => Vec::new(),
     };
     let loads = what_to_load(&mut db, &plan, &tables, &created, &target).await?;
+    let loads = prepare_loads(&mut db, &plan, &manifest, loads, &target).await?;
     if let Some(dir) = &plan.reject_dir {
         std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
     }
-    let rejected = load::run(&plan, &manifest, &loads, &target)?;
+    let loaded = load::run(&plan, &manifest, &loads, &target)?;
+    let rejected = loaded.rejected;
     finish_created(&mut db, &plan, &created).await?;
     let rows = check_counts(
         &mut db,
@@ -78,6 +81,8 @@ pub async fn run(plan: RestorePlan) -> Result<ExitCode> {
             "seconds": (seconds * 1000.0).round() / 1000.0,
             "rows_per_sec": if seconds > 0.0 { (rows as f64 / seconds).round() } else { 0.0 },
             "rejected": refused,
+            "files_passed_through": loaded.passed_through,
+            "files_checked": loaded.checked,
         }));
     }
     if refused > 0 {
@@ -183,6 +188,65 @@ async fn what_to_load<'a>(
         ));
     }
     Ok(loads)
+}
+
+/// Each table to load with how: a table in parts that is to be emptied
+/// is emptied here, once, before its parts load side by side (each
+/// single-file table is emptied by its import, in the transaction of its
+/// first batch); and the tables whose files can pass through unparsed
+/// ([`passthrough`]) get theirs, emptied here too, since a `COPY` is one
+/// statement.
+async fn prepare_loads<'a>(
+    db: &mut Db,
+    plan: &RestorePlan,
+    manifest: &Manifest,
+    tables: Vec<(&'a TableEntry, bool)>,
+    target: &dyn Fn(&QualifiedName) -> QualifiedName,
+) -> Result<Vec<load::TableLoad<'a>>> {
+    let possible = passthrough::possible(plan, manifest, db.engine());
+    let mut loads = Vec::with_capacity(tables.len());
+    for (table, truncate) in tables {
+        let name = target(&table.schema.name);
+        let passthrough = match possible {
+            true => {
+                let there = db
+                    .describe_target(&name)
+                    .await
+                    .with_context(|| format!("looking up table {}", name.display()))?;
+                passthrough::eligible(table, &there)
+            }
+            false => None,
+        };
+        let before = truncate && (table.files.len() > 1 || passthrough.is_some());
+        if before {
+            empty(db, &name).await?;
+        }
+        loads.push(load::TableLoad {
+            table,
+            truncate: truncate && !before,
+            passthrough,
+        });
+    }
+    Ok(loads)
+}
+
+/// Empties a table before its files load. On PostgreSQL under a lock
+/// that waits for any transaction still writing into it: a resumed
+/// restore must not empty the table while the `COPY` of the run that was
+/// killed is still being committed by its server process, whose rows
+/// would then arrive after the `DELETE` (InnoDB's `DELETE` waits on such
+/// rows' locks by itself; SQLite has one writer).
+async fn empty(db: &mut Db, name: &QualifiedName) -> Result<()> {
+    let quoted = Dialect::of(db.engine()).quote_qualified(name);
+    let sql = match db.engine() {
+        Engine::Postgres => {
+            format!("BEGIN; LOCK TABLE {quoted} IN SHARE MODE; DELETE FROM {quoted}; COMMIT")
+        }
+        _ => format!("DELETE FROM {quoted}"),
+    };
+    db.execute(&sql)
+        .await
+        .with_context(|| format!("emptying table {} to load it", name.display()))
 }
 
 /// A table this restore created (or, resumed, an earlier run of it did),
