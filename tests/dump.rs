@@ -9,6 +9,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use crate::util::engine::{Db, DropOnExit, Fill, Table, Ty};
+use crate::util::procs::kill_when;
 use crate::util::{dbchunk, decompress_file, export, tool_output, Cmd, TempDir};
 
 /// `manifest.json` of a dump directory.
@@ -311,22 +312,10 @@ fn a_killed_dump_resumes_keeping_the_finished_tables() {
             .args(extra.to_vec())
     };
     // The small tables go last (largest first): kill once one is done.
-    let mut child = args(&[]).spawn();
     let journal = out.join("dump.journal");
-    let deadline = std::time::Instant::now() + Duration::from_secs(60);
-    while std::fs::read_to_string(&journal).map_or(true, |j| j.lines().count() < 2) {
-        assert!(
-            std::time::Instant::now() < deadline,
-            "the dump never got going"
-        );
-        assert!(
-            child.try_wait().unwrap().is_none(),
-            "the dump ended before the kill"
-        );
-        std::thread::sleep(Duration::from_millis(5));
-    }
-    child.kill().unwrap();
-    child.wait().unwrap();
+    kill_when(args(&[]).spawn(), "the dump", || {
+        std::fs::read_to_string(&journal).is_ok_and(|j| j.lines().count() >= 2)
+    });
     assert!(
         !out.join("manifest.json").exists(),
         "a killed dump must not look complete"
@@ -426,7 +415,7 @@ fn a_killed_dump_resumes_keeping_the_finished_parts() {
             .args(["--jobs", "1", "--part-rows", "40000"])
             .args(extra.to_vec())
     };
-    let mut child = args(&[]).spawn();
+    let child = args(&[]).spawn();
     let journal = out.join("dump.journal");
     let parts_done = || -> Vec<serde_json::Value> {
         std::fs::read_to_string(&journal)
@@ -436,20 +425,7 @@ fn a_killed_dump_resumes_keeping_the_finished_parts() {
             .filter(|line| line.get("part_of").is_some())
             .collect()
     };
-    let deadline = std::time::Instant::now() + Duration::from_secs(60);
-    while parts_done().len() < 2 {
-        assert!(
-            std::time::Instant::now() < deadline,
-            "the dump never got going"
-        );
-        assert!(
-            child.try_wait().unwrap().is_none(),
-            "the dump ended before the kill"
-        );
-        std::thread::sleep(Duration::from_millis(5));
-    }
-    child.kill().unwrap();
-    child.wait().unwrap();
+    kill_when(child, "the dump", || parts_done().len() >= 2);
     assert!(!out.join("manifest.json").exists());
     let cuts: Vec<String> = std::fs::read_to_string(&journal)
         .unwrap()

@@ -6,7 +6,8 @@ use std::path::{Path, PathBuf};
 use crate::dump::{dump_to, family};
 use crate::util::db::{MysqlDropOnExit, PgDropOnExit};
 use crate::util::engine::{Db, DropOnExit};
-use crate::util::{dbchunk, export, sqlite_url, TempDir};
+use crate::util::procs::kill_when;
+use crate::util::{dbchunk, export, sqlite_url, Cmd, TempDir};
 
 /// A place to restore into, apart from the source tables: a schema of its
 /// own (PostgreSQL), a database of its own (MariaDB) or another file
@@ -272,6 +273,38 @@ fn a_type_without_counterpart_is_named_or_made_text() {
     );
 }
 
+/// Kills a restore (`restore(extra)`) as soon as the family's big table
+/// has rows (fewer than all), resumes it, and checks that every table
+/// exports the source's bytes and the foreign key came back.
+fn kill_then_resume(
+    place: &Elsewhere,
+    db: &Db,
+    tables: &[String],
+    restore: impl Fn(&[&str]) -> Cmd,
+) {
+    let big = place.name(&tables[1]);
+    kill_when(restore(&[]).spawn(), "the restore", || {
+        let exists = place.db.text(&format!(
+            "SELECT CAST(to_regclass('{big}') IS NOT NULL AS TEXT)"
+        ));
+        exists.as_deref() == Some("true") && place.db.count(&big) > 0
+    });
+    let partial = place.db.count(&big);
+    assert!(
+        partial < 300_000,
+        "the kill came after the load: {partial} rows"
+    );
+    restore(&["--resume", "--stats"]).success();
+    for table in tables {
+        assert!(
+            export(&place.url, &place.name(table)).success().stdout
+                == export(&db.url(), table).success().stdout,
+            "{table}: the resumed restore lost or doubled rows"
+        );
+    }
+    assert_eq!(place.foreign_keys(&tables[1]), "1");
+}
+
 /// A restore killed with SIGKILL while it loads, then `--resume`: the
 /// tables it finished are kept, the one it was loading is emptied and
 /// loaded again, the indexes and foreign keys are added once, and every
@@ -290,43 +323,7 @@ fn a_killed_restore_resumes_without_losing_or_doubling_rows() {
         args.extend_from_slice(extra);
         place.restore(&dump, &args)
     };
-    let mut child = restore(&[]).spawn();
-    let big = place.name(&tables[1]);
-    let started = std::time::Instant::now();
-    loop {
-        assert!(
-            child.try_wait().unwrap().is_none(),
-            "the restore ended before the kill"
-        );
-        assert!(
-            started.elapsed() < std::time::Duration::from_secs(60),
-            "no rows came"
-        );
-        let exists = place.db.text(&format!(
-            "SELECT CAST(to_regclass('{big}') IS NOT NULL AS TEXT)"
-        ));
-        if exists.as_deref() == Some("true") && place.db.count(&big) > 0 {
-            break;
-        }
-        std::thread::sleep(std::time::Duration::from_millis(5));
-    }
-    child.kill().unwrap();
-    child.wait().unwrap();
-    let partial = place.db.count(&big);
-    assert!(
-        partial < 300_000,
-        "the kill came after the load: {partial} rows"
-    );
-    let run = restore(&["--resume", "--stats"]).success();
-    run.assert_code(0);
-    for table in &tables {
-        assert!(
-            export(&place.url, &place.name(table)).success().stdout
-                == export(&db.url(), table).success().stdout,
-            "{table}: the resumed restore lost or doubled rows"
-        );
-    }
-    assert_eq!(place.foreign_keys(&tables[1]), "1");
+    kill_then_resume(&place, &db, &tables, restore);
 }
 
 /// A name that needs quoting everywhere: blanks, a double quote, a dot.
@@ -608,40 +605,5 @@ fn a_killed_restore_of_parts_resumes_without_doubling_rows() {
         args.extend_from_slice(extra);
         place.restore(&out, &args)
     };
-    let mut child = restore(&[]).spawn();
-    let big = place.name(&tables[1]);
-    let started = std::time::Instant::now();
-    loop {
-        assert!(
-            child.try_wait().unwrap().is_none(),
-            "the restore ended before the kill"
-        );
-        assert!(
-            started.elapsed() < std::time::Duration::from_secs(60),
-            "no rows came"
-        );
-        let exists = place.db.text(&format!(
-            "SELECT CAST(to_regclass('{big}') IS NOT NULL AS TEXT)"
-        ));
-        if exists.as_deref() == Some("true") && place.db.count(&big) > 0 {
-            break;
-        }
-        std::thread::sleep(std::time::Duration::from_millis(5));
-    }
-    child.kill().unwrap();
-    child.wait().unwrap();
-    let partial = place.db.count(&big);
-    assert!(
-        partial < 300_000,
-        "the kill came after the load: {partial} rows"
-    );
-    restore(&["--resume"]).success();
-    for table in &tables {
-        assert!(
-            export(&place.url, &place.name(table)).success().stdout
-                == export(&db.url(), table).success().stdout,
-            "{table}: the resumed restore lost or doubled rows"
-        );
-    }
-    assert_eq!(place.foreign_keys(&tables[1]), "1");
+    kill_then_resume(&place, &db, &tables, restore);
 }

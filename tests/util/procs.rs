@@ -102,6 +102,26 @@ pub fn wait_until(limit: Duration, what: &str, mut ready: impl FnMut() -> bool) 
     }
 }
 
+/// Kills `child` with -9 once `ready` holds (polled every 5 ms); fails if
+/// the child ends first, or `ready` takes over a minute.
+#[track_caller]
+pub fn kill_when(mut child: std::process::Child, what: &str, mut ready: impl FnMut() -> bool) {
+    let started = Instant::now();
+    while !ready() {
+        assert!(
+            child.try_wait().unwrap().is_none(),
+            "{what} ended before the kill"
+        );
+        assert!(
+            started.elapsed() < Duration::from_secs(60),
+            "{what} never got going"
+        );
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
+}
+
 /// A JSON file (a state, a plan) parsed.
 #[track_caller]
 pub fn read_json(path: &Path) -> serde_json::Value {
