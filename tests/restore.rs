@@ -54,6 +54,19 @@ impl Elsewhere {
     }
 
     /// `restore` into this place, with `extra` flags.
+    /// Every table of `tables` here exports the bytes of its source in `db`.
+    #[track_caller]
+    fn assert_exports_as(&self, db: &Db, tables: &[String], what: &str) {
+        for table in tables {
+            assert!(
+                export(&self.url, &self.name(table)).success().stdout
+                    == export(&db.url(), table).success().stdout,
+                "{} {table}: {what}",
+                db.name()
+            );
+        }
+    }
+
     fn restore(&self, dump: &Path, extra: &[&str]) -> crate::util::Cmd {
         let mut cmd = dbchunk(["restore", "--url", &self.url])
             .arg(dump)
@@ -105,14 +118,7 @@ fn restore_into_the_same_engine_gives_the_same_exports() {
         let dump = dump(&db, &prefix, &dir, db.tag());
         let place = Elsewhere::new(&db, &dir, &format!("restsame_{}_to", db.tag()));
         place.restore(&dump, &["--create", "--jobs", "2"]).success();
-        for table in &tables {
-            assert!(
-                export(&place.url, &place.name(table)).success().stdout
-                    == export(&db.url(), table).success().stdout,
-                "{} {table}: the restored table exports other bytes",
-                db.name()
-            );
-        }
+        place.assert_exports_as(&db, &tables, "the restored table exports other bytes");
         assert_eq!(place.foreign_keys(&tables[1]), "1", "{}", db.name());
     }
 }
@@ -295,13 +301,7 @@ fn kill_then_resume(
         "the kill came after the load: {partial} rows"
     );
     restore(&["--resume", "--stats"]).success();
-    for table in tables {
-        assert!(
-            export(&place.url, &place.name(table)).success().stdout
-                == export(&db.url(), table).success().stdout,
-            "{table}: the resumed restore lost or doubled rows"
-        );
-    }
+    place.assert_exports_as(db, tables, "the resumed restore lost or doubled rows");
     assert_eq!(place.foreign_keys(&tables[1]), "1");
 }
 
@@ -506,14 +506,11 @@ fn a_dump_in_parts_restores_on_every_engine() {
         // stays: the child's foreign key points at it).
         let again = ["--truncate", "--jobs", "2", "--tables", &tables[1]];
         place.restore(&out, &again).success();
-        for table in &tables {
-            assert!(
-                export(&place.url, &place.name(table)).success().stdout
-                    == export(&db.url(), table).success().stdout,
-                "{} {table}: the table restored from parts exports other bytes",
-                db.name()
-            );
-        }
+        place.assert_exports_as(
+            &db,
+            &tables,
+            "the table restored from parts exports other bytes",
+        );
         if let Db::Pg = db {
             pg_dump = Some((out, tables, _drop));
         }

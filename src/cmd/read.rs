@@ -36,16 +36,46 @@ pub async fn read(
     if strategy == Strategy::Offset {
         return read_offset(db, relation, plan, pipeline).await;
     }
+    // `cursor` or `copy`: the rest of the rows, after the pipeline's last
+    // key when there is one, in one statement.
+    let stream = async |db: &mut Db, pipeline: &mut Pipeline| {
+        let after = pipeline.last_key().cloned();
+        let limit = plan.limit.map(|_| pipeline.remaining());
+        let read = match (strategy, &mut *db) {
+            (Strategy::Copy, Db::Postgres(pg)) => {
+                let select = match &after {
+                    Some(key) => relation.select.after(key),
+                    None => relation.select.clone(),
+                };
+                let copy = pg.copy_plan(&select, limit, plan.format, &plan.null);
+                pg.copy_out(relation, &copy, plan.chunk, pipeline).await
+            }
+            (Strategy::Copy, _) => unreachable!("config refuses copy on other engines"),
+            _ => {
+                let statement = Statement::plain(relation.cursor_sql(after.as_ref(), limit));
+                let read = Read {
+                    relation,
+                    statement: &statement,
+                    after: None,
+                    chunk: plan.chunk,
+                    streamed: true,
+                };
+                db.read(&read, pipeline).await
+            }
+        };
+        read.map(drop)
+            .with_context(|| chunk_context(pipeline.rows(), plan.chunk))
+    };
     if reads_by_key(strategy, relation) {
         return again_on_loss(db, plan, pipeline, async |db, pipeline| match strategy {
             Strategy::Keyset => read_keyset(db, relation, plan, pipeline).await,
-            _ => stream(db, relation, strategy, plan, pipeline).await,
+            _ => stream(db, pipeline).await,
         })
         .await;
     }
     // One statement with no key cannot be picked up where the connection
     // dropped.
-    stream(db, relation, strategy, plan, pipeline)
+    stream(db, pipeline)
         .await
         .map_err(|err| match is_connection_lost(&err) {
             true => err.context(format!(
@@ -113,43 +143,6 @@ fn chunk_context(rows: u64, chunk: u64) -> String {
         rows / chunk + 1,
         rows - rows % chunk + 1
     )
-}
-
-/// `cursor` or `copy`: the rest of the rows, after the pipeline's last key
-/// when there is one, in one statement.
-async fn stream(
-    db: &mut Db,
-    relation: &Relation,
-    strategy: Strategy,
-    plan: &ExportPlan,
-    pipeline: &mut Pipeline,
-) -> Result<()> {
-    let after = pipeline.last_key().cloned();
-    let limit = plan.limit.map(|_| pipeline.remaining());
-    let read = match (strategy, &mut *db) {
-        (Strategy::Copy, Db::Postgres(pg)) => {
-            let select = match &after {
-                Some(key) => relation.select.after(key),
-                None => relation.select.clone(),
-            };
-            let copy = pg.copy_plan(&select, limit, plan.format, &plan.null);
-            pg.copy_out(relation, &copy, plan.chunk, pipeline).await
-        }
-        (Strategy::Copy, _) => unreachable!("config refuses copy on other engines"),
-        _ => {
-            let statement = Statement::plain(relation.cursor_sql(after.as_ref(), limit));
-            let read = Read {
-                relation,
-                statement: &statement,
-                after: None,
-                chunk: plan.chunk,
-                streamed: true,
-            };
-            db.read(&read, pipeline).await
-        }
-    };
-    read.map(drop)
-        .with_context(|| chunk_context(pipeline.rows(), plan.chunk))
 }
 
 /// `keyset`: a query per chunk, each after the last key written.
