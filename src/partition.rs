@@ -155,13 +155,6 @@ pub fn literal_conditions(
     conditions
 }
 
-/// The user's `--where` and a range's conditions, as one filter.
-pub fn with_range(filter: Option<&str>, range_conditions: Vec<String>) -> Option<String> {
-    let mut all: Vec<String> = filter.iter().map(|f| format!("({f})")).collect();
-    all.extend(range_conditions);
-    (!all.is_empty()).then(|| all.join(" AND "))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -192,14 +185,5 @@ mod tests {
         let none = ranges(&[None, None]);
         let texts: Vec<String> = none.iter().map(shown).collect();
         assert_eq!(texts, ["1 = 0", "1 = 0", ""]);
-    }
-
-    #[test]
-    fn the_users_filter_comes_first() {
-        assert_eq!(
-            with_range(Some("a = 1 OR b = 2"), vec!["id > 3".into()]).as_deref(),
-            Some("(a = 1 OR b = 2) AND id > 3")
-        );
-        assert_eq!(with_range(None, vec![]), None);
     }
 }

@@ -173,7 +173,7 @@ fn worker_plan(
     let select = &relation.select;
     let conditions = partition::conditions(select.dialect, &select.key, range);
     let mut worker = plan.clone();
-    worker.request.filter = partition::with_range(plan.request.filter.as_deref(), conditions);
+    worker.request.filter = crate::plan::and_filter(plan.request.filter.as_deref(), conditions);
     // A new connection would not see the shared snapshot: a worker that
     // loses its connection fails the export instead.
     worker.retries = 0;

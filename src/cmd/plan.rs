@@ -185,7 +185,7 @@ async fn counted_cuts(
                     through: None,
                     empty: false,
                 };
-                past.filter = partition::with_range(
+                past.filter = crate::plan::and_filter(
                     past.filter.as_deref(),
                     partition::conditions(past.dialect, &past.key, &after),
                 );
@@ -364,7 +364,7 @@ pub fn export_plan(mut args: ExportArgs) -> Result<(ExportPlan, Option<Expect>)>
     let range = &file.parts[k - 1].range;
     plan.request.columns = file.columns.clone();
     plan.request.key = Some(file.key.clone());
-    plan.request.filter = partition::with_range(
+    plan.request.filter = crate::plan::and_filter(
         file.filter.as_deref(),
         partition::conditions(dialect, &key, range),
     );

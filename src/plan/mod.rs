@@ -57,6 +57,14 @@ pub struct Select {
     pub key_params: Vec<String>,
 }
 
+/// The user's `--where` and more conditions (a key range, the rows after
+/// a key), as one filter.
+pub fn and_filter(filter: Option<&str>, conditions: Vec<String>) -> Option<String> {
+    let mut all: Vec<String> = filter.iter().map(|f| format!("({f})")).collect();
+    all.extend(conditions);
+    (!all.is_empty()).then(|| all.join(" AND "))
+}
+
 /// A statement and, for each of its placeholders in order, which key column
 /// value it takes.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -125,10 +133,7 @@ impl Select {
     pub fn after(&self, key: &Key) -> Select {
         let condition = keyset::after_literals(self.dialect, &self.key, &key.literals());
         let mut select = self.clone();
-        select.filter = Some(match &self.filter {
-            Some(filter) => format!("({filter}) AND {condition}"),
-            None => condition,
-        });
+        select.filter = and_filter(self.filter.as_deref(), vec![condition]);
         select
     }
 
@@ -164,6 +169,15 @@ mod tests {
             key: key.iter().map(|k| k.to_string()).collect(),
             key_params: (0..key.len()).map(param).collect(),
         }
+    }
+
+    #[test]
+    fn the_users_filter_comes_first() {
+        assert_eq!(
+            and_filter(Some("a = 1 OR b = 2"), vec!["id > 3".into()]).as_deref(),
+            Some("(a = 1 OR b = 2) AND id > 3")
+        );
+        assert_eq!(and_filter(None, vec![]), None);
     }
 
     #[test]

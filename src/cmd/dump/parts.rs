@@ -81,7 +81,7 @@ pub fn filters(dialect: Dialect, key: &[String], cuts: &Cuts) -> Vec<String> {
             let after = i.checked_sub(1).map(|j| cuts[j].as_slice());
             let through = cuts.get(i).map(Vec::as_slice);
             let conditions = partition::literal_conditions(dialect, key, after, through);
-            partition::with_range(None, conditions).unwrap_or_else(|| "1 = 1".to_string())
+            crate::plan::and_filter(None, conditions).unwrap_or_else(|| "1 = 1".to_string())
         })
         .collect()
 }

@@ -146,9 +146,7 @@ impl Postgres {
         sink.send(data).await?;
         Ok(sink.as_mut().finish().await?)
     }
-}
 
-impl Postgres {
     /// `COPY table (columns) FROM STDIN (FORMAT csv, HEADER true)`, fed
     /// the bytes of a CSV file as they arrive, unparsed: restore's
     /// pass-through of a dump's own files ([`crate::cmd::restore`]). One
