@@ -157,9 +157,11 @@ pub struct ExportArgs {
     #[arg(long, value_enum, default_value_t = Strategy::Auto)]
     pub strategy: Strategy,
 
-    /// Rows per query (keyset, offset) or per chunk of one streamed
-    /// statement (cursor, copy): each chunk ends at the key of its last
-    /// row, where a resumed or reconnected export goes on.
+    /// Rows per chunk: each chunk ends at the key of its last row, where
+    /// a resumed or reconnected export goes on. Offset runs a query per
+    /// chunk; keyset starts with one and reads more chunks a query while
+    /// its queries take under 125 ms; cursor and copy stream one
+    /// statement.
     #[arg(long, default_value_t = 5000, value_name = "N")]
     pub chunk: u64,
 

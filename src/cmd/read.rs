@@ -9,10 +9,13 @@
 //! same bytes as a run that never stopped. Offset, and cursor or copy
 //! without a key, cannot go on from the middle.
 
+use std::time::{Duration, Instant};
+
 use anyhow::{Context, Result};
 
 use crate::config::ExportPlan;
 use crate::db::{is_connection_lost, ChunkRead, Db, Key, Read, Relation};
+use crate::engine::Engine;
 use crate::pipeline::Pipeline;
 use crate::plan::{Statement, Strategy};
 use crate::retry::Retries;
@@ -145,28 +148,72 @@ fn chunk_context(rows: u64, chunk: u64) -> String {
     )
 }
 
-/// `keyset`: a query per chunk, each after the last key written.
+/// `keyset`: short queries, each after the last key written, each
+/// ending its chunks every `--chunk` rows. On a server a query reads as
+/// many chunks as fit in [`QuerySpan`]'s time, so its fixed cost (about
+/// a millisecond of both sides' time on MariaDB) is not paid per chunk.
 async fn read_keyset(
     db: &mut Db,
     relation: &Relation,
     plan: &ExportPlan,
     pipeline: &mut Pipeline,
 ) -> Result<()> {
+    let mut span = QuerySpan::new(db.engine());
     loop {
-        let limit = plan.chunk.min(pipeline.remaining());
+        let limit = (span.chunks * plan.chunk).min(pipeline.remaining());
         if limit == 0 {
             return Ok(());
         }
         let after = pipeline.last_key().cloned();
+        let started = Instant::now();
         let read = keyset_chunk(db, relation, plan, pipeline, limit, after.as_ref()).await?;
         if read.rows < limit {
             return Ok(());
         }
+        span.took(started.elapsed());
     }
 }
 
-/// One keyset chunk: up to `limit` rows after `after`, ended in the
-/// pipeline at its last key.
+/// How many chunks a keyset query reads. Keyset is picked so that no
+/// statement stays open long (a statement holds its snapshot, which
+/// keeps vacuum and purge from cleaning up), and short is a matter of
+/// time, not rows: so a query that took under half of [`Self::TARGET`]
+/// is followed by one of twice as many chunks, and one that took longer
+/// than the target by one of half as many, as pt-table-checksum sizes
+/// its chunks. A slow reader of the output (a pipe, `--throttle`) makes
+/// the queries slow, so they stay at one chunk. SQLite's queries stay at
+/// one chunk: one costs nothing to start, and a shorter read transaction
+/// lets writers in sooner.
+struct QuerySpan {
+    chunks: u64,
+    grows: bool,
+}
+
+impl QuerySpan {
+    const TARGET: Duration = Duration::from_millis(250);
+    const MAX_CHUNKS: u64 = 1024;
+
+    fn new(engine: Engine) -> QuerySpan {
+        QuerySpan {
+            chunks: 1,
+            grows: engine != Engine::Sqlite,
+        }
+    }
+
+    fn took(&mut self, elapsed: Duration) {
+        if !self.grows {
+            return;
+        }
+        if elapsed < Self::TARGET / 2 {
+            self.chunks = (self.chunks * 2).min(Self::MAX_CHUNKS);
+        } else if elapsed > Self::TARGET {
+            self.chunks = (self.chunks / 2).max(1);
+        }
+    }
+}
+
+/// One keyset query: up to `limit` rows after `after`, each `--chunk`
+/// rows ended in the pipeline at the key of the chunk's last row.
 async fn keyset_chunk(
     db: &mut Db,
     relation: &Relation,
@@ -181,7 +228,7 @@ async fn keyset_chunk(
         relation,
         statement: &statement,
         after,
-        chunk: limit,
+        chunk: plan.chunk,
         streamed: false,
     };
     db.read(&read, pipeline)
@@ -234,5 +281,42 @@ async fn read_offset(
             return Ok(());
         }
         offset += read.rows;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keyset_queries_grow_while_short_and_shrink_when_long() {
+        let mut span = QuerySpan::new(Engine::Mysql);
+        let quick = Duration::from_millis(5);
+        for expected in [2, 4, 8] {
+            span.took(quick);
+            assert_eq!(span.chunks, expected);
+        }
+        span.took(QuerySpan::TARGET * 3 / 4);
+        assert_eq!(
+            span.chunks, 8,
+            "between half the target and the target: kept"
+        );
+        span.took(QuerySpan::TARGET * 2);
+        assert_eq!(span.chunks, 4);
+        for _ in 0..20 {
+            span.took(QuerySpan::TARGET * 2);
+        }
+        assert_eq!(span.chunks, 1, "never below one chunk");
+        for _ in 0..20 {
+            span.took(quick);
+        }
+        assert_eq!(span.chunks, QuerySpan::MAX_CHUNKS);
+    }
+
+    #[test]
+    fn sqlite_keyset_reads_a_chunk_a_query() {
+        let mut span = QuerySpan::new(Engine::Sqlite);
+        span.took(Duration::ZERO);
+        assert_eq!(span.chunks, 1);
     }
 }
