@@ -523,6 +523,34 @@ fn a_dump_in_parts_restores_on_every_engine() {
     }
 }
 
+/// A parent and a child table restored again into themselves with
+/// `--truncate`, their foreign key in place: the child is emptied before
+/// the parent, and the parent loaded before the child (one job or two), so
+/// no row of the child ever lacks its parent, and both hold the dump's
+/// rows.
+#[test]
+fn tables_joined_by_a_foreign_key_restore_again_parents_first() {
+    let dir = TempDir::new("restore-again-fk");
+    for db in Db::all(&dir) {
+        let prefix = format!("restagainfk_{}", db.tag());
+        let (tables, _drop) = family(&db, &prefix, 3_000);
+        let out = dir.join(&format!("dump-{}", db.tag()));
+        dump_to(&db, &prefix, &out).success();
+        let place = Elsewhere::new(&db, &dir, &format!("restagainfk_{}_to", db.tag()));
+        place.restore(&out, &["--create"]).success();
+        for jobs in ["1", "2"] {
+            place
+                .restore(&out, &["--truncate", "--jobs", jobs])
+                .success();
+            place.assert_exports_as(
+                &db,
+                &tables,
+                &format!("restored again with --truncate --jobs {jobs}"),
+            );
+        }
+    }
+}
+
 /// A file whose pass-through `COPY` fails (here a CHECK constraint of the
 /// table already there refuses a row) leaves nothing of it, and is loaded
 /// by the checked import instead: with --reject-dir the refused row goes

@@ -1,12 +1,13 @@
 //! Loading the dump's files: `--jobs` threads, each taking the next file
 //! (largest first; the parts of a table are files of their own, loaded
-//! side by side) and streaming it through unparsed where it can
-//! ([`super::passthrough`]), else running an ordinary import of it, with
-//! the import's checks, batches and fast paths.
+//! side by side) whose table's foreign keys find their rows, and
+//! streaming it through unparsed where it can ([`super::passthrough`]),
+//! else running an ordinary import of it, with the import's checks,
+//! batches and fast paths.
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Condvar, Mutex};
 
 use anyhow::{anyhow, Context, Result};
 
@@ -34,12 +35,14 @@ pub struct Loaded {
 }
 
 /// One table to load: its entry, whether it is emptied first by its
-/// import (a table in parts is emptied before, once), and its
-/// pass-through when its files can take one.
+/// import (a table in parts is emptied before, once), its pass-through
+/// when its files can take one, and the tables of this restore its
+/// foreign keys point at here (shown names), which load before it.
 pub struct TableLoad<'a> {
     pub table: &'a TableEntry,
     pub truncate: bool,
     pub passthrough: Option<Passthrough>,
+    pub parents: Vec<String>,
 }
 
 /// One file to load.
@@ -48,6 +51,7 @@ struct FileLoad {
     table: String,
     import: ImportPlan,
     passthrough: Option<Passthrough>,
+    parents: Vec<String>,
 }
 
 /// Loads every table's files (a table in parts by several workers at
@@ -62,7 +66,7 @@ pub fn run(
     let format = <Format as clap::ValueEnum>::from_str(&manifest.format, false)
         .map_err(|_| anyhow!("the manifest names an unknown format {:?}", manifest.format))?;
     let mut imports: Vec<(u64, FileLoad)> = Vec::new();
-    let mut parts_left = HashMap::new();
+    let mut left = HashMap::new();
     for load in tables {
         let table = load.table;
         let files = table.files.len() as u64;
@@ -71,32 +75,31 @@ pub fn run(
             import.truncate = load.truncate;
             let rows = file.rows.unwrap_or(table.rows / files.max(1));
             let name = import.table.display();
-            *parts_left.entry(name.clone()).or_insert(0) += 1;
+            *left.entry(name.clone()).or_insert(0) += 1;
             imports.push((
                 rows,
                 FileLoad {
                     table: name,
                     import,
                     passthrough: load.passthrough.clone(),
+                    parents: load.parents.clone(),
                 },
             ));
         }
     }
     imports.sort_by_key(|(rows, _)| std::cmp::Reverse(*rows));
-    // SQLite checks foreign keys as rows arrive (they are part of its
-    // tables): a referenced table is loaded before the tables that point
-    // at it. One job loads a SQLite file, in this order.
-    if plan.url.engine == crate::engine::Engine::Sqlite {
-        imports = parents_first(imports, tables);
-    }
     let rows = tables.iter().map(|t| t.table.rows).sum();
     let progress = Progress::for_tables(plan.progress, plan.quiet, rows, tables.len());
     let loads = Loads {
         total: tables.len(),
-        queue: Mutex::new(imports.into_iter().map(|(_, p)| p).collect()),
+        queue: Mutex::new(Queue {
+            files: imports.into_iter().map(|(_, p)| p).collect(),
+            left,
+            running: 0,
+        }),
+        wake: Condvar::new(),
         stop: AtomicBool::new(false),
         loaded: Mutex::new(Loaded::default()),
-        parts_left: Mutex::new(parts_left),
         done: AtomicUsize::new(0),
         totals: Arc::new([AtomicU64::new(0), AtomicU64::new(0)]),
     };
@@ -124,17 +127,77 @@ pub fn run(
     }
 }
 
-/// What the workers share: the files still to load, the first failure's
-/// stop, what was loaded and refused, the parts of each table not loaded
-/// yet and the tables done (the progress).
+/// What the workers share: the files still to load (woken when one is
+/// loaded or a load failed), the first failure's stop, what was loaded
+/// and refused, and the tables done (the progress).
 struct Loads {
     total: usize,
-    queue: Mutex<VecDeque<FileLoad>>,
+    queue: Mutex<Queue>,
+    wake: Condvar,
     stop: AtomicBool,
     loaded: Mutex<Loaded>,
-    parts_left: Mutex<HashMap<String, usize>>,
     done: AtomicUsize,
     totals: Arc<[AtomicU64; 2]>,
+}
+
+/// The files not taken yet, largest first; the files of each table not
+/// loaded yet (queued or loading); the loads running.
+struct Queue {
+    files: VecDeque<FileLoad>,
+    left: HashMap<String, usize>,
+    running: usize,
+}
+
+impl Loads {
+    /// The next file whose table's parents are loaded, waiting while the
+    /// only files left are of tables whose parents are still loading.
+    /// A foreign key checks its rows as they arrive, so a child table
+    /// loaded before its parent would be refused, and one loaded beside
+    /// it could find its parent's rows not committed yet. With tables
+    /// that point at each other (a cycle), the first one goes anyway:
+    /// its rows may be refused, naming the key.
+    fn next(&self) -> Option<FileLoad> {
+        let mut queue = self.queue.lock().expect("queue");
+        loop {
+            if self.stop.load(Ordering::Relaxed) || queue.files.is_empty() {
+                return None;
+            }
+            let loaded = |table: &String| queue.left.get(table).is_none_or(|&n| n == 0);
+            let ready = queue
+                .files
+                .iter()
+                .position(|file| file.parents.iter().all(loaded));
+            let take = match ready {
+                Some(at) => at,
+                None if queue.running == 0 => 0,
+                None => {
+                    queue = self.wake.wait(queue).expect("queue");
+                    continue;
+                }
+            };
+            queue.running += 1;
+            return queue.files.remove(take);
+        }
+    }
+
+    /// A file's load ended (or failed: `stop` is set first): wakes the
+    /// workers waiting for its table. Whether that was the table's last
+    /// file.
+    fn ended(&self, table: &str) -> bool {
+        let mut queue = self.queue.lock().expect("queue");
+        queue.running -= 1;
+        let left = queue.left.get_mut(table).expect("a table being loaded");
+        *left -= 1;
+        let last = *left == 0;
+        self.wake.notify_all();
+        last
+    }
+
+    fn fail(&self) {
+        self.stop.store(true, Ordering::Relaxed);
+        let _queue = self.queue.lock().expect("queue");
+        self.wake.notify_all();
+    }
 }
 
 /// One worker: loads files from the queue until it is empty or another
@@ -143,46 +206,55 @@ fn work(loads: &Loads, progress: &Progress) -> Result<()> {
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?;
-    while !loads.stop.load(Ordering::Relaxed) {
-        let Some(load) = loads.queue.lock().expect("queue").pop_front() else {
-            return Ok(());
-        };
-        let table = load.table;
-        let path = load.import.input.clone().expect("a restore reads files");
-        let url = load.import.url.clone();
-        let passed = match &load.passthrough {
-            Some(how) => runtime
-                .block_on(crate::signals::until_stopped(super::passthrough::load(
-                    &url, how, &path,
-                )))
-                .map_err(anyhow::Error::from)?
-                .ok(),
-            None => None,
-        };
-        let imported = match passed {
-            Some(rows) => Imported { rows, rejected: 0 },
-            // Checked, value by value: also a file whose pass-through
-            // failed, which left nothing in the table.
-            None => runtime
-                .block_on(crate::cmd::import::import(load.import))
-                .with_context(|| format!("restoring table {table}"))?,
-        };
-        progress.share(&loads.totals).update(imported.rows, 0);
-        {
-            let mut loaded = loads.loaded.lock().expect("loaded");
-            match passed {
-                Some(_) => loaded.passed_through += 1,
-                None => loaded.checked += 1,
-            }
-            *loaded.rejected.entry(table.clone()).or_default() += imported.rejected;
+    while let Some(load) = loads.next() {
+        let table = load.table.clone();
+        let loaded = load_file(&runtime, load, loads, progress);
+        if loaded.is_err() {
+            loads.fail();
         }
-        let mut parts_left = loads.parts_left.lock().expect("parts");
-        let left = parts_left.get_mut(&table).expect("a table being loaded");
-        *left -= 1;
-        if *left == 0 {
+        let last = loads.ended(&table);
+        loaded?;
+        if last {
             progress.tables_done(loads.done.fetch_add(1, Ordering::Relaxed) + 1, loads.total);
         }
     }
+    Ok(())
+}
+
+/// Loads one file: through unparsed when it can, else checked.
+fn load_file(
+    runtime: &tokio::runtime::Runtime,
+    load: FileLoad,
+    loads: &Loads,
+    progress: &Progress,
+) -> Result<()> {
+    let table = load.table;
+    let path = load.import.input.clone().expect("a restore reads files");
+    let url = load.import.url.clone();
+    let passed = match &load.passthrough {
+        Some(how) => runtime
+            .block_on(crate::signals::until_stopped(super::passthrough::load(
+                &url, how, &path,
+            )))
+            .map_err(anyhow::Error::from)?
+            .ok(),
+        None => None,
+    };
+    let imported = match passed {
+        Some(rows) => Imported { rows, rejected: 0 },
+        // Checked, value by value: also a file whose pass-through
+        // failed, which left nothing in the table.
+        None => runtime
+            .block_on(crate::cmd::import::import(load.import))
+            .with_context(|| format!("restoring table {table}"))?,
+    };
+    progress.share(&loads.totals).update(imported.rows, 0);
+    let mut loaded = loads.loaded.lock().expect("loaded");
+    match passed {
+        Some(_) => loaded.passed_through += 1,
+        None => loaded.checked += 1,
+    }
+    *loaded.rejected.entry(table).or_default() += imported.rejected;
     Ok(())
 }
 
@@ -227,33 +299,6 @@ fn import_plan(
             table.schema.name.display()
         )),
     }
-}
-
-/// The imports reordered so that a table comes after every table its
-/// foreign keys reference (within the dump); a cycle keeps the rest in
-/// their order.
-fn parents_first(imports: Vec<(u64, FileLoad)>, tables: &[TableLoad]) -> Vec<(u64, FileLoad)> {
-    let parents = |load: &FileLoad| -> Vec<String> {
-        let plan = &load.import;
-        tables
-            .iter()
-            .filter(|t| t.table.schema.name.name == plan.table.name)
-            .flat_map(|t| &t.table.schema.foreign_keys)
-            .map(|fk| fk.references.name.clone())
-            .filter(|parent| *parent != plan.table.name)
-            .collect()
-    };
-    let mut waiting = imports;
-    let mut ordered: Vec<(u64, FileLoad)> = Vec::new();
-    while !waiting.is_empty() {
-        let ready = waiting.iter().position(|(_, load)| {
-            parents(load)
-                .iter()
-                .all(|p| !waiting.iter().any(|(_, w)| w.import.table.name == *p))
-        });
-        ordered.push(waiting.remove(ready.unwrap_or(0)));
-    }
-    ordered
 }
 
 /// `public.t.csv.zst` → `public.t.rejects.csv`: a table's reject file,

@@ -54,7 +54,7 @@ pub async fn run(plan: RestorePlan) -> Result<ExitCode> {
         false => Vec::new(),
     };
     let loads = what_to_load(&mut db, &plan, &tables, &created, &target).await?;
-    let loads = prepare_loads(&mut db, &plan, &manifest, loads, &target).await?;
+    let loads = prepare_loads(&mut db, &plan, &manifest, loads, &created, &target).await?;
     if let Some(dir) = &plan.reject_dir {
         std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
     }
@@ -190,44 +190,108 @@ async fn what_to_load<'a>(
     Ok(loads)
 }
 
-/// Each table to load with how: a table in parts that is to be emptied
-/// is emptied here, once, before its parts load side by side (each
-/// single-file table is emptied by its import, in the transaction of its
-/// first batch); and the tables whose files can pass through unparsed
-/// ([`passthrough`]) get theirs, emptied here too, since a `COPY` is one
-/// statement.
+/// Each table to load with how: the tables whose files can pass through
+/// unparsed ([`passthrough`]) get theirs; each table learns which of the
+/// others its foreign keys point at here, to load after them. A table to
+/// be emptied is emptied here, before any loads, when its parts load
+/// side by side, when a `COPY` passes its file through (one statement),
+/// or when a foreign key joins it to another table of the restore: then
+/// the tables that point at it are emptied first. Any other table is
+/// emptied by its import, in the transaction of its first batch.
 async fn prepare_loads<'a>(
     db: &mut Db,
     plan: &RestorePlan,
     manifest: &Manifest,
     tables: Vec<(&'a TableEntry, bool)>,
+    created: &[Created],
     target: &dyn Fn(&QualifiedName) -> QualifiedName,
 ) -> Result<Vec<load::TableLoad<'a>>> {
     let possible = passthrough::possible(plan, manifest, db.engine());
+    let names: Vec<QualifiedName> = tables
+        .iter()
+        .map(|(table, _)| target(&table.schema.name))
+        .collect();
     let mut loads = Vec::with_capacity(tables.len());
-    for (table, truncate) in tables {
-        let name = target(&table.schema.name);
+    for ((table, truncate), name) in tables.into_iter().zip(&names) {
         let passthrough = match possible {
             true => {
                 let there = db
-                    .describe_target(&name)
+                    .describe_target(name)
                     .await
                     .with_context(|| format!("looking up table {}", name.display()))?;
                 passthrough::eligible(table, &there)
             }
             false => None,
         };
-        let before = truncate && (table.files.len() > 1 || passthrough.is_some());
-        if before {
-            empty(db, &name).await?;
-        }
         loads.push(load::TableLoad {
             table,
-            truncate: truncate && !before,
+            truncate,
             passthrough,
+            parents: parents_here(db, name, &names, created).await?,
         });
     }
+    let shown: Vec<String> = names.iter().map(QualifiedName::display).collect();
+    for at in children_first(&loads, &shown) {
+        let joined = !loads[at].parents.is_empty()
+            || (0..shown.len()).any(|other| loads[other].parents.contains(&shown[at]));
+        let load = &mut loads[at];
+        if load.truncate && (load.table.files.len() > 1 || load.passthrough.is_some() || joined) {
+            empty(db, &names[at]).await?;
+            load.truncate = false;
+        }
+    }
     Ok(loads)
+}
+
+/// The tables of `names` (shown) that the foreign keys of table `name`
+/// point at here, itself left out. A table this restore created has no
+/// foreign keys yet (they come after the rows), except on SQLite, where
+/// they are part of the table.
+async fn parents_here(
+    db: &mut Db,
+    name: &QualifiedName,
+    names: &[QualifiedName],
+    created: &[Created],
+) -> Result<Vec<String>> {
+    let new = created.iter().any(|c| c.name == *name && !c.existed);
+    if new && db.engine() != Engine::Sqlite {
+        return Ok(Vec::new());
+    }
+    let schema = db
+        .table_schema(name)
+        .await
+        .with_context(|| format!("looking up the foreign keys of table {}", name.display()))?;
+    let same = |a: &QualifiedName, b: &QualifiedName| {
+        a.name == b.name && (a.schema.is_none() || b.schema.is_none() || a.schema == b.schema)
+    };
+    let mut parents: Vec<String> = Vec::new();
+    for key in &schema.foreign_keys {
+        let parent = names.iter().find(|n| same(n, &key.references));
+        if let Some(parent) = parent.filter(|p| !same(p, name)) {
+            if !parents.contains(&parent.display()) {
+                parents.push(parent.display());
+            }
+        }
+    }
+    Ok(parents)
+}
+
+/// The positions of `loads` in an order where every table comes before
+/// the tables its foreign keys point at: the order to empty them in. A
+/// cycle keeps the rest in their order.
+fn children_first(loads: &[load::TableLoad], shown: &[String]) -> Vec<usize> {
+    let mut waiting: Vec<usize> = (0..loads.len()).collect();
+    let mut order = Vec::with_capacity(loads.len());
+    while !waiting.is_empty() {
+        let pointed_at = |at: usize| {
+            waiting
+                .iter()
+                .any(|&other| other != at && loads[other].parents.contains(&shown[at]))
+        };
+        let ready = waiting.iter().position(|&at| !pointed_at(at));
+        order.push(waiting.remove(ready.unwrap_or(0)));
+    }
+    order
 }
 
 /// Empties a table before its files load. On PostgreSQL under a lock
