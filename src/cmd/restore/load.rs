@@ -15,6 +15,7 @@ use super::passthrough::Passthrough;
 use crate::cmd::import::Imported;
 use crate::config::restore::RestorePlan;
 use crate::config::ImportPlan;
+use crate::db::Db;
 use crate::format::Format;
 use crate::ident::QualifiedName;
 use crate::manifest::{Manifest, TableEntry};
@@ -36,13 +37,25 @@ pub struct Loaded {
 
 /// One table to load: its entry, whether it is emptied first by its
 /// import (a table in parts is emptied before, once), its pass-through
-/// when its files can take one, and the tables of this restore its
-/// foreign keys point at here (shown names), which load before it.
+/// when its files can take one, the tables of this restore its foreign
+/// keys point at here (shown names), which load before it, and what is
+/// added to it once its rows are in.
 pub struct TableLoad<'a> {
     pub table: &'a TableEntry,
     pub truncate: bool,
     pub passthrough: Option<Passthrough>,
     pub parents: Vec<String>,
+    pub after_rows: Vec<AfterRows>,
+}
+
+/// A statement run on a table once all its rows are in: its primary key
+/// (PostgreSQL) or an index. The job that loaded the table's last file
+/// runs it, while the other jobs go on loading, as pg_restore does.
+#[derive(Clone, Debug)]
+pub struct AfterRows {
+    /// What it adds, for messages: "the primary key", "an index".
+    pub what: &'static str,
+    pub sql: String,
 }
 
 /// One file to load.
@@ -67,8 +80,13 @@ pub fn run(
         .map_err(|_| anyhow!("the manifest names an unknown format {:?}", manifest.format))?;
     let mut imports: Vec<(u64, FileLoad)> = Vec::new();
     let mut left = HashMap::new();
+    let mut after_rows = HashMap::new();
     for load in tables {
         let table = load.table;
+        after_rows.insert(
+            target(&table.schema.name).display(),
+            load.after_rows.clone(),
+        );
         let files = table.files.len() as u64;
         for file in &table.files {
             let mut import = import_plan(plan, format, &manifest.null, table, file, target);
@@ -95,6 +113,7 @@ pub fn run(
         queue: Mutex::new(Queue {
             files: imports.into_iter().map(|(_, p)| p).collect(),
             left,
+            after_rows,
             running: 0,
         }),
         wake: Condvar::new(),
@@ -112,7 +131,7 @@ pub fn run(
                 .name(format!("dbchunk-restore-{number}"))
                 .spawn_scoped(scope, move || {
                     if let Err(err) = work(loads, &progress) {
-                        loads.stop.store(true, Ordering::Relaxed);
+                        loads.fail();
                         failure.lock().expect("failure").get_or_insert(err);
                     }
                 })
@@ -141,10 +160,12 @@ struct Loads {
 }
 
 /// The files not taken yet, largest first; the files of each table not
-/// loaded yet (queued or loading); the loads running.
+/// loaded yet (queued or loading); what each table gets once its rows
+/// are in; the loads running.
 struct Queue {
     files: VecDeque<FileLoad>,
     left: HashMap<String, usize>,
+    after_rows: HashMap<String, Vec<AfterRows>>,
     running: usize,
 }
 
@@ -181,16 +202,16 @@ impl Loads {
     }
 
     /// A file's load ended (or failed: `stop` is set first): wakes the
-    /// workers waiting for its table. Whether that was the table's last
-    /// file.
-    fn ended(&self, table: &str) -> bool {
+    /// workers waiting for its table. When that was the table's last
+    /// file, what the table gets now that its rows are in.
+    fn ended(&self, table: &str) -> Option<Vec<AfterRows>> {
         let mut queue = self.queue.lock().expect("queue");
         queue.running -= 1;
         let left = queue.left.get_mut(table).expect("a table being loaded");
         *left -= 1;
         let last = *left == 0;
         self.wake.notify_all();
-        last
+        last.then(|| queue.after_rows.remove(table).unwrap_or_default())
     }
 
     fn fail(&self) {
@@ -208,15 +229,37 @@ fn work(loads: &Loads, progress: &Progress) -> Result<()> {
         .build()?;
     while let Some(load) = loads.next() {
         let table = load.table.clone();
+        let url = load.import.url.clone();
         let loaded = load_file(&runtime, load, loads, progress);
         if loaded.is_err() {
             loads.fail();
         }
-        let last = loads.ended(&table);
+        let after_rows = loads.ended(&table);
         loaded?;
-        if last {
+        if let Some(after_rows) = after_rows {
+            if !after_rows.is_empty() {
+                runtime.block_on(add_after_rows(&url, &table, &after_rows))?;
+            }
             progress.tables_done(loads.done.fetch_add(1, Ordering::Relaxed) + 1, loads.total);
         }
+    }
+    Ok(())
+}
+
+/// Adds a loaded table's primary key and indexes, on a connection of
+/// their own.
+async fn add_after_rows(
+    url: &crate::url::DbUrl,
+    table: &str,
+    after_rows: &[AfterRows],
+) -> Result<()> {
+    let mut db = Db::connect(url)
+        .await
+        .with_context(|| format!("connecting to {} to index table {table}", url.shown))?;
+    for step in after_rows {
+        db.execute(&step.sql).await.with_context(|| {
+            format!("adding {} to table {table} with:\n{}", step.what, step.sql)
+        })?;
     }
     Ok(())
 }

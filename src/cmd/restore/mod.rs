@@ -5,12 +5,15 @@
 //!    checksum before anything is written.
 //! 2. With `--create`, each missing table is created from the manifest,
 //!    translated to this engine ([`crate::plan::ddl`]), with its primary
-//!    key only.
+//!    key only (on PostgreSQL, not even that: see step 3).
 //! 3. The tables are loaded by `--jobs` workers ([`load`]), each running
 //!    an ordinary import of one file (COPY, LOAD DATA, batched INSERT).
-//! 4. Then the secondary indexes and the foreign keys of the tables it
-//!    created, and PostgreSQL's identity counters set past the loaded
-//!    maximum.
+//!    The worker that loads a created table's last file adds its
+//!    secondary indexes (and PostgreSQL's primary key) while the others
+//!    go on loading.
+//! 4. Then the foreign keys of the tables it created (and whatever a
+//!    resumed restore's tables still lack), and PostgreSQL's identity
+//!    counters set past the loaded maximum.
 //! 5. Last, every table's row count is checked against the manifest.
 
 mod load;
@@ -28,6 +31,7 @@ use crate::error::{ExitCode, UsageError};
 use crate::ident::QualifiedName;
 use crate::manifest::{self, Manifest, TableEntry};
 use crate::plan::ddl::{table_ddl, Named, TableDdl, Translation};
+use crate::plan::insert::OnConflict;
 
 pub async fn run(plan: RestorePlan) -> Result<ExitCode> {
     let started = Instant::now();
@@ -228,6 +232,7 @@ async fn prepare_loads<'a>(
             truncate,
             passthrough,
             parents: parents_here(db, name, &names, created).await?,
+            after_rows: after_rows(plan, created, name),
         });
     }
     let shown: Vec<String> = names.iter().map(QualifiedName::display).collect();
@@ -241,6 +246,38 @@ async fn prepare_loads<'a>(
         }
     }
     Ok(loads)
+}
+
+/// What the worker that loads a table this restore created adds to it
+/// once its rows are in: PostgreSQL's primary key (unless `--on-conflict`
+/// needed it from the start), then the secondary indexes.
+fn after_rows(
+    plan: &RestorePlan,
+    created: &[Created],
+    name: &QualifiedName,
+) -> Vec<load::AfterRows> {
+    let Some(table) = created.iter().find(|c| c.name == *name && !c.existed) else {
+        return Vec::new();
+    };
+    let key = table
+        .ddl
+        .primary_key
+        .iter()
+        .filter(|_| plan.on_conflict == OnConflict::Error)
+        .map(|sql| load::AfterRows {
+            what: "the primary key",
+            sql: sql.clone(),
+        });
+    let indexes = table
+        .ddl
+        .indexes
+        .iter()
+        .filter(|_| plan.indexes)
+        .map(|index| load::AfterRows {
+            what: "an index",
+            sql: index.sql.clone(),
+        });
+    key.chain(indexes).collect()
 }
 
 /// The tables of `names` (shown) that the foreign keys of table `name`
@@ -376,6 +413,19 @@ async fn create(
             db.execute(&ddl.create).await.with_context(|| {
                 format!("creating table {} with:\n{}", name.display(), ddl.create)
             })?;
+            // --on-conflict finds the rows already there by the key.
+            if let Some(key) = ddl
+                .primary_key
+                .as_ref()
+                .filter(|_| plan.on_conflict != OnConflict::Error)
+            {
+                db.execute(key).await.with_context(|| {
+                    format!(
+                        "adding the primary key to table {} with:\n{key}",
+                        name.display()
+                    )
+                })?;
+            }
         }
         created.push(Created {
             name,
@@ -387,44 +437,44 @@ async fn create(
     Ok(created)
 }
 
-/// After the rows: the created tables' indexes, then their foreign keys
-/// (every table is loaded by then), then PostgreSQL's identity counters.
+/// After the rows: whatever a created table still lacks of its primary
+/// key and indexes (the loads added them to the tables they loaded; a
+/// resumed restore's kept tables, or its earlier run, may lack some),
+/// then the foreign keys (every table is loaded and indexed by then),
+/// then PostgreSQL's identity counters.
 async fn finish_created(db: &mut Db, plan: &RestorePlan, created: &[Created]) -> Result<()> {
-    let mut statements: Vec<(&str, &Created, &Named)> = Vec::new();
+    let mut statements: Vec<(&str, &Created, String)> = Vec::new();
     // Foreign keys after every index: a key may need the other table's.
     let mut later = Vec::new();
     for table in created {
-        // What an earlier, interrupted run of a resumed restore added.
-        let there = match table.existed {
-            true => Some(db.table_schema(&table.name).await?),
-            false => None,
-        };
-        let has_index = |n: &Named| {
-            there
-                .as_ref()
-                .is_some_and(|t| t.indexes.iter().any(|i| i.name == n.name))
-        };
-        let has_key = |n: &Named| {
-            there
-                .as_ref()
-                .is_some_and(|t| t.foreign_keys.iter().any(|k| k.name == n.name))
-        };
+        let there = db.table_schema(&table.name).await.with_context(|| {
+            format!(
+                "looking up what table {} has after its rows",
+                table.name.display()
+            )
+        })?;
+        if let Some(key) = table.ddl.primary_key.as_ref() {
+            if there.primary_key.is_empty() {
+                statements.push(("the primary key", table, key.clone()));
+            }
+        }
+        let has_index = |n: &Named| there.indexes.iter().any(|i| i.name == n.name);
+        let has_key = |n: &Named| there.foreign_keys.iter().any(|k| k.name == n.name);
         if plan.indexes {
             let indexes = table.ddl.indexes.iter().filter(|n| !has_index(n));
-            statements.extend(indexes.map(|n| ("an index", table, n)));
+            statements.extend(indexes.map(|n| ("an index", table, n.sql.clone())));
         }
         if plan.foreign_keys {
             let keys = table.ddl.foreign_keys.iter().filter(|n| !has_key(n));
-            later.extend(keys.map(|n| ("a foreign key", table, n)));
+            later.extend(keys.map(|n| ("a foreign key", table, n.sql.clone())));
         }
     }
     statements.append(&mut later);
-    for (what, table, named) in statements {
-        db.execute(&named.sql).await.with_context(|| {
+    for (what, table, sql) in statements {
+        db.execute(&sql).await.with_context(|| {
             format!(
-                "adding {what} to table {} with:\n{}",
-                table.name.display(),
-                named.sql
+                "adding {what} to table {} with:\n{sql}",
+                table.name.display()
             )
         })?;
     }
