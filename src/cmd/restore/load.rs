@@ -33,6 +33,9 @@ pub struct Loaded {
     /// loaded by the ordinary, checked import.
     pub passed_through: usize,
     pub checked: usize,
+    /// Each loaded table's row count, taken by the job that loaded it
+    /// once its rows were in (by the table's name as restored).
+    pub counts: HashMap<String, u64>,
 }
 
 /// One table to load: its entry, whether it is emptied first by its
@@ -229,7 +232,7 @@ fn work(loads: &Loads, progress: &Progress) -> Result<()> {
         .build()?;
     while let Some(load) = loads.next() {
         let table = load.table.clone();
-        let url = load.import.url.clone();
+        let (url, name) = (load.import.url.clone(), load.import.table.clone());
         let loaded = load_file(&runtime, load, loads, progress);
         if loaded.is_err() {
             loads.fail();
@@ -237,31 +240,39 @@ fn work(loads: &Loads, progress: &Progress) -> Result<()> {
         let after_rows = loads.ended(&table);
         loaded?;
         if let Some(after_rows) = after_rows {
-            if !after_rows.is_empty() {
-                runtime.block_on(add_after_rows(&url, &table, &after_rows))?;
-            }
+            let count = runtime.block_on(finish_table(&url, &name, &after_rows))?;
+            loads
+                .loaded
+                .lock()
+                .expect("loaded")
+                .counts
+                .insert(table, count);
             progress.tables_done(loads.done.fetch_add(1, Ordering::Relaxed) + 1, loads.total);
         }
     }
     Ok(())
 }
 
-/// Adds a loaded table's primary key and indexes, on a connection of
-/// their own.
-async fn add_after_rows(
+/// Once a table's rows are in: adds its primary key and indexes, and
+/// counts its rows for the check against the manifest, while the other
+/// jobs go on loading.
+async fn finish_table(
     url: &crate::url::DbUrl,
-    table: &str,
+    name: &QualifiedName,
     after_rows: &[AfterRows],
-) -> Result<()> {
+) -> Result<u64> {
+    let table = name.display();
     let mut db = Db::connect(url)
         .await
-        .with_context(|| format!("connecting to {} to index table {table}", url.shown))?;
+        .with_context(|| format!("connecting to {} to finish table {table}", url.shown))?;
     for step in after_rows {
         db.execute(&step.sql).await.with_context(|| {
             format!("adding {} to table {table} with:\n{}", step.what, step.sql)
         })?;
     }
-    Ok(())
+    db.count_table(name)
+        .await
+        .with_context(|| format!("counting the rows of table {table}"))
 }
 
 /// Loads one file: through unparsed when it can, else checked.

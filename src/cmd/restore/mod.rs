@@ -63,18 +63,17 @@ pub async fn run(plan: RestorePlan) -> Result<ExitCode> {
         std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
     }
     let loaded = load::run(&plan, &manifest, &loads, &target)?;
-    let rejected = loaded.rejected;
     finish_created(&mut db, &plan, &created).await?;
     let rows = check_counts(
         &mut db,
         &plan,
         &tables,
-        &rejected,
+        &loaded,
         !created.is_empty(),
         &target,
     )
     .await?;
-    let refused: u64 = rejected.values().sum();
+    let refused: u64 = loaded.rejected.values().sum();
     if plan.stats {
         let seconds = started.elapsed().as_secs_f64();
         crate::log::stats(&serde_json::json!({
@@ -124,18 +123,23 @@ async fn check_counts(
     db: &mut Db,
     plan: &RestorePlan,
     tables: &[&TableEntry],
-    rejected: &load::Rejected,
+    loaded: &load::Loaded,
     created_any: bool,
     target: &dyn Fn(&QualifiedName) -> QualifiedName,
 ) -> Result<u64> {
     let mut rows = 0;
     for table in tables {
         let name = target(&table.schema.name);
-        let count = db
-            .count_table(&name)
-            .await
-            .with_context(|| format!("counting the rows of table {}", name.display()))?;
-        let refused = rejected.get(&name.display()).copied().unwrap_or(0);
+        // Counted by the job that loaded it, else (a table a resumed
+        // restore kept) now.
+        let count = match loaded.counts.get(&name.display()) {
+            Some(&count) => count,
+            None => db
+                .count_table(&name)
+                .await
+                .with_context(|| format!("counting the rows of table {}", name.display()))?,
+        };
+        let refused = loaded.rejected.get(&name.display()).copied().unwrap_or(0);
         if count + refused != table.rows {
             bail!(
                 "table {} holds {count} rows after the restore{}, and the dump has {}: {}",
