@@ -8,6 +8,21 @@
 use crate::plan::insert::ImportStrategy;
 use crate::values::Value;
 
+/// The most a driver is handed at once. Each driver copies what it is
+/// given into its own buffers (mysql_async into a pooled buffer and its
+/// packet codec, tokio-postgres into its codec), and keeps their capacity
+/// per connection: a whole batch at once would cost several batch-sized
+/// buffers that live as long as the connections.
+const PIECE: usize = 128 << 10;
+
+/// A batch's text in pieces of at most [`PIECE`] bytes, each sharing
+/// `text`'s memory.
+pub fn pieces(text: bytes::Bytes) -> impl Iterator<Item = bytes::Bytes> {
+    (0..text.len())
+        .step_by(PIECE)
+        .map(move |start| text.slice(start..text.len().min(start + PIECE)))
+}
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum BulkFormat {
     /// `COPY` text: `\N` for NULL, backslash escapes for backslash, tab,

@@ -366,6 +366,7 @@ pub struct ImportArgs {
     pub null: Option<String>,
 
     /// Rows per batch: one round trip and, without --atomic, one commit.
+    /// A batch of wide rows ends sooner, once it holds about 4 MiB.
     #[arg(long, default_value_t = 5000, value_name = "N")]
     pub batch: u64,
 
@@ -649,7 +650,8 @@ pub struct RestoreArgs {
     #[arg(long)]
     pub check: bool,
 
-    /// Rows per batch: one round trip and one commit.
+    /// Rows per batch: one round trip and one commit (fewer once a batch
+    /// holds about 4 MiB).
     #[arg(long, value_name = "N", default_value_t = 10_000,
           value_parser = clap::value_parser!(u64).range(1..))]
     pub batch: u64,

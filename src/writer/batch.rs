@@ -7,6 +7,16 @@ use anyhow::{anyhow, Result};
 use crate::bulk::BulkFormat;
 use crate::values::{TargetType, Value};
 
+/// About the most memory a batch holds: the input thread sends a batch
+/// once it holds this much, even with fewer than `--batch` rows. Up to
+/// four batches are alive at once (one being read, one queued, one being
+/// written, one committing), so this bounds the import's memory whatever
+/// the width of the rows.
+pub const MAX_BYTES: usize = 4 << 20;
+
+/// The end of a NULL field in [`Batch::ends`].
+const NULL: usize = usize::MAX;
+
 /// Input rows on their way in, with where each came from.
 #[derive(Default, Debug)]
 pub struct Batch {
@@ -30,12 +40,15 @@ pub struct Batch {
     /// The rows in the fast path's text ([`crate::bulk`]), encoded on the
     /// input thread; empty for `insert`.
     pub bulk: Vec<u8>,
-    /// Fast paths: every field's checked text, back to back, and each
-    /// field's span in it (`None`: NULL), row after row. Parsed into
-    /// values again only when the batch is replayed or written carefully,
-    /// so the common case allocates nothing per value.
+    /// Fast paths: every field's checked text, back to back, and where
+    /// each field ends in it ([`NULL`] for NULL; a field starts where the
+    /// last non-NULL one ended), row after row. Parsed into values again
+    /// only when the batch is replayed or written carefully, so the common
+    /// case allocates nothing per value.
     fields: Vec<u8>,
-    spans: Vec<Option<(usize, usize)>>,
+    ends: Vec<usize>,
+    /// About the memory the rows hold ([`MAX_BYTES`]).
+    bytes: usize,
 }
 
 impl Batch {
@@ -47,8 +60,35 @@ impl Batch {
         self.lines.is_empty()
     }
 
+    /// About the memory the rows hold: their text (bulk, checked fields,
+    /// raw records) or values, where each field ends, and their positions.
+    pub fn bytes(&self) -> usize {
+        self.bytes
+    }
+
+    /// An empty batch with room for as much as `self` holds (and an
+    /// eighth more), so that filling it does not grow its buffers step by
+    /// step to twice what they need.
+    pub fn with_room_of(&self) -> Batch {
+        fn room<T>(v: &[T]) -> Vec<T> {
+            Vec::with_capacity(v.len() + v.len() / 8)
+        }
+        Batch {
+            values: room(&self.values),
+            lines: room(&self.lines),
+            starts: room(&self.starts),
+            raws: room(&self.raws),
+            bulk: room(&self.bulk),
+            fields: room(&self.fields),
+            ends: room(&self.ends),
+            ..Batch::default()
+        }
+    }
+
     /// Adds a checked `insert` row.
     pub fn push(&mut self, record: &crate::input::Record, keep_raw: bool, values: Vec<Value>) {
+        let text: usize = record.iter().flatten().map(<[u8]>::len).sum();
+        self.bytes += text + values.len() * std::mem::size_of::<Value>();
         self.values.push(values);
         self.note(record, keep_raw);
     }
@@ -66,8 +106,8 @@ impl Batch {
         if record.len() != columns.len() {
             return Err(field_count(record, columns.len()));
         }
-        let (bulk_mark, fields_mark, spans_mark) =
-            (self.bulk.len(), self.fields.len(), self.spans.len());
+        let (bulk_mark, fields_mark, ends_mark) =
+            (self.bulk.len(), self.fields.len(), self.ends.len());
         for (i, (field, column)) in record.iter().zip(columns).enumerate() {
             let quoted = json_string(record, i, field, column.target);
             let field = quoted.as_deref().map(str::as_bytes).or(field);
@@ -85,15 +125,18 @@ impl Batch {
             if let Err(reason) = encoded {
                 self.bulk.truncate(bulk_mark);
                 self.fields.truncate(fields_mark);
-                self.spans.truncate(spans_mark);
+                self.ends.truncate(ends_mark);
                 return Err(bad_field(record, i, column, &reason));
             }
-            self.spans.push(field.map(|text| {
+            self.ends.push(field.map_or(NULL, |text| {
                 self.fields.extend_from_slice(text);
-                (self.fields.len() - text.len(), self.fields.len())
+                self.fields.len()
             }));
         }
         self.bulk.push(b'\n');
+        self.bytes += (self.bulk.len() - bulk_mark)
+            + (self.fields.len() - fields_mark)
+            + record.len() * std::mem::size_of::<usize>();
         self.note(record, keep_raw);
         Ok(())
     }
@@ -103,8 +146,10 @@ impl Batch {
         self.starts.push(record.start_offset());
         self.end = record.end_offset();
         self.end_line = record.next_line();
+        self.bytes += 2 * std::mem::size_of::<u64>();
         if keep_raw {
             self.raws.push(record.raw().to_vec());
+            self.bytes += record.raw().len();
         }
     }
 
@@ -112,18 +157,23 @@ impl Batch {
     /// fields parsed again (they were checked once, so this only fails on
     /// a bug).
     pub fn rows(&self, types: &[TargetType]) -> Result<std::borrow::Cow<'_, [Vec<Value>]>> {
-        if self.spans.is_empty() {
+        if self.ends.is_empty() {
             return Ok(std::borrow::Cow::Borrowed(&self.values));
         }
         let width = types.len().max(1);
+        let mut start = 0;
         let rows = self
-            .spans
+            .ends
             .chunks(width)
             .map(|row| {
                 row.iter()
                     .zip(types)
-                    .map(|(span, target)| {
-                        let field = span.map(|(start, end)| &self.fields[start..end]);
+                    .map(|(&end, target)| {
+                        let field = (end != NULL).then(|| {
+                            let text = &self.fields[start..end];
+                            start = end;
+                            text
+                        });
                         crate::values::parse(field, *target).map_err(|e| anyhow!(e))
                     })
                     .collect::<Result<Vec<Value>>>()

@@ -26,7 +26,7 @@ use crate::state::{ImportState, PendingBatch};
 mod batch;
 mod rejects;
 
-pub use batch::{bad_field, field_count, json_string, Batch};
+pub use batch::{bad_field, field_count, json_string, Batch, MAX_BYTES};
 pub use rejects::Rejects;
 
 /// How the writer gets a new connection after losing one.

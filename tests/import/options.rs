@@ -322,6 +322,30 @@ fn stats_summary_and_quiet() {
     }
 }
 
+/// Rows of 60,000 bytes: a batch ends once it holds about 4 MiB, long
+/// before `--batch` rows, and its text reaches the server in pieces cut
+/// anywhere (inside a row, inside an escape) that add up to the same rows.
+#[test]
+fn wide_rows_end_a_batch_before_batch_rows() {
+    let dir = TempDir::new("imp-wide");
+    let mut input = String::from("id,t\n");
+    for id in 1..=200 {
+        let text = format!("{id}\\\t").repeat(20_000);
+        input.push_str(&format!("{id},{}\n", &text[..60_000]));
+    }
+    for (db, table, _drop) in Db::all_tables(&dir, "it_imp_wide") {
+        db.create(&table, "id INTEGER PRIMARY KEY, t TEXT");
+        let run = import_ok(&db, &table, &["--batch", "1000", "--stats"], input.clone());
+        let batches = stats_line(&run)["batches"].as_u64().unwrap();
+        assert!((3..200).contains(&batches), "{db:?}: {}", run.stderr);
+        assert_same_bytes(
+            &format!("{db:?}"),
+            input.as_bytes(),
+            &export(&db, &table, "csv"),
+        );
+    }
+}
+
 // ---------------------------------------------------------------------------
 // 5. Progress
 

@@ -178,7 +178,9 @@ pub async fn import(plan: ImportPlan) -> Result<Imported> {
         before_rows(&plan, &starting, writer.truncate()).await?;
     }
     // Reading and checking the next batch overlaps with writing this one.
-    let (parsed, receiver) = std::sync::mpsc::sync_channel(2);
+    // One more waits, ready: with the batch being read, the one being
+    // written and the one committing, four at most (writer::MAX_BYTES).
+    let (parsed, receiver) = std::sync::mpsc::sync_channel(1);
     let batching = Batching {
         rows: plan.batch,
         keep_raw: rejects.is_some(),

@@ -11,7 +11,7 @@ use std::io::BufRead;
 use crate::db::TargetColumn;
 use crate::input::{Reader, Record};
 use crate::values;
-use crate::writer::{bad_field, field_count, json_string, Batch};
+use crate::writer::{bad_field, field_count, json_string, Batch, MAX_BYTES};
 
 /// Where a resumed import's input thread starts sending rows.
 #[derive(Clone, Copy, Debug, Default)]
@@ -104,8 +104,9 @@ pub(super) fn parse_input<R: BufRead>(
             Ok(false) => break,
             Ok(true) => match add(&mut batch, &record, columns, &batching) {
                 Ok(()) => {
-                    if batch.len() as u64 >= batching.rows {
-                        messages[0] = Some(Parsed::Batch(std::mem::take(&mut batch)));
+                    if batch.len() as u64 >= batching.rows || batch.bytes() >= MAX_BYTES {
+                        let next = batch.with_room_of();
+                        messages[0] = Some(Parsed::Batch(std::mem::replace(&mut batch, next)));
                         batch.careful = skip.careful_until > Some(record.end_offset());
                     }
                 }

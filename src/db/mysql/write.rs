@@ -200,8 +200,9 @@ impl Mysql {
     /// the batch back and replays it with `INSERT`s to find the line.
     pub async fn load_data(&mut self, insert: &Insert, data: bytes::Bytes) -> Result<u64> {
         use futures_util::StreamExt;
+        let pieces = crate::bulk::pieces(data).map(Ok);
         self.conn
-            .set_infile_handler(async move { Ok(futures_util::stream::iter([Ok(data)]).boxed()) });
+            .set_infile_handler(async move { Ok(futures_util::stream::iter(pieces).boxed()) });
         // Fields load straight into their columns, which spares the server
         // an assignment per value; only BIT goes through a variable, since
         // it is sent in decimal.

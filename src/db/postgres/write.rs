@@ -143,7 +143,9 @@ impl Postgres {
         let sql = format!("COPY {} ({}) FROM STDIN", insert.table, columns.join(", "));
         let sink = self.client.copy_in::<_, bytes::Bytes>(&sql).await?;
         futures_util::pin_mut!(sink);
-        sink.send(data).await?;
+        for piece in crate::bulk::pieces(data) {
+            sink.feed(piece).await?;
+        }
         Ok(sink.as_mut().finish().await?)
     }
 
