@@ -149,13 +149,13 @@ impl Postgres {
         Ok(sink.as_mut().finish().await?)
     }
 
-    /// `COPY table (columns) FROM STDIN (FORMAT csv, HEADER true)`, fed
-    /// the bytes of a CSV file as they arrive, unparsed: restore's
-    /// pass-through of a dump's own files ([`crate::cmd::restore`]). One
+    /// `COPY table (columns) FROM STDIN` (text format), fed bytes as
+    /// they arrive, unparsed: restore's pass-through of a dump's own
+    /// files, rewritten from CSV ([`crate::cmd::restore`]). One
     /// statement, so all of it is in the table or none. An error from
     /// `chunks` aborts the `COPY` (the sink is dropped unfinished, which
     /// sends `CopyFail`).
-    pub async fn copy_csv_in(
+    pub async fn copy_text_in(
         &mut self,
         table: &str,
         columns: &[String],
@@ -166,10 +166,7 @@ impl Postgres {
             .iter()
             .map(|c| crate::db::Dialect::Postgres.quote(c))
             .collect();
-        let sql = format!(
-            "COPY {table} ({}) FROM STDIN (FORMAT csv, HEADER true)",
-            columns.join(", ")
-        );
+        let sql = format!("COPY {table} ({}) FROM STDIN", columns.join(", "));
         let sink = self.client.copy_in::<_, bytes::Bytes>(&sql).await?;
         futures_util::pin_mut!(sink);
         while let Some(chunk) = chunks.recv().await {
