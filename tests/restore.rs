@@ -90,14 +90,15 @@ impl Elsewhere {
         self.constraints("FOREIGN KEY", table, "pragma_foreign_key_list('{table}')")
     }
 
-    /// How many columns the primary key of `table` has here (0: none;
-    /// the tests' keys are of one column, so a constraint counts once).
-    fn primary_key(&self, table: &str) -> String {
-        self.constraints(
-            "PRIMARY KEY",
-            table,
-            "pragma_table_info('{table}') WHERE pk > 0",
-        )
+    /// Every table of `tables` has its primary key here (the tests' keys
+    /// are of one column, so a key counts once on SQLite too).
+    #[track_caller]
+    fn assert_primary_keys(&self, tables: &[String], what: &str) {
+        for table in tables {
+            let pragma = "pragma_table_info('{table}') WHERE pk > 0";
+            let key = self.constraints("PRIMARY KEY", table, pragma);
+            assert_eq!(key, "1", "{table}: the primary key, {what}");
+        }
     }
 
     /// How many constraints of `kind` `table` has here, or on SQLite the
@@ -136,9 +137,7 @@ fn restore_into_the_same_engine_gives_the_same_exports() {
         place.restore(&dump, &["--create", "--jobs", "2"]).success();
         place.assert_exports_as(&db, &tables, "the restored table exports other bytes");
         assert_eq!(place.foreign_keys(&tables[1]), "1", "{}", db.name());
-        for table in &tables {
-            assert_eq!(place.primary_key(table), "1", "{} {table}", db.name());
-        }
+        place.assert_primary_keys(&tables, db.name());
     }
 }
 
@@ -322,9 +321,7 @@ fn kill_then_resume(
     restore(&["--resume", "--stats"]).success();
     place.assert_exports_as(db, tables, "the resumed restore lost or doubled rows");
     assert_eq!(place.foreign_keys(&tables[1]), "1");
-    for table in tables {
-        assert_eq!(place.primary_key(table), "1", "{table}: the primary key");
-    }
+    place.assert_primary_keys(tables, "after the resumed restore");
 }
 
 /// A restore killed with SIGKILL while it loads, then `--resume`: the
@@ -563,9 +560,7 @@ fn a_restore_on_conflict_has_its_key_from_the_start() {
         place.restore(&out, &update).success();
         place.restore(&out, &update).success();
         place.assert_exports_as(&db, &tables, "restored twice with --on-conflict update");
-        for table in &tables {
-            assert_eq!(place.primary_key(table), "1", "{} {table}", db.name());
-        }
+        place.assert_primary_keys(&tables, db.name());
     }
 }
 
