@@ -599,7 +599,8 @@ pub struct RestoreArgs {
 
     /// Create the tables that do not exist, from the manifest, translated
     /// to this engine (docs/types.md); indexes and foreign keys are added
-    /// after the rows.
+    /// after the rows, and on PostgreSQL the primary key too (unless
+    /// --on-conflict needs it).
     #[arg(long)]
     pub create: bool,
 
