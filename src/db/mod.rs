@@ -72,6 +72,16 @@ impl Db {
         on_engine!(self, db => db.execute(sql))
     }
 
+    /// Starts a transaction; with `with_id`, returns its id where the
+    /// engine can later tell whether it committed (PostgreSQL), read in
+    /// the same round trip.
+    pub async fn begin(&mut self, with_id: bool) -> Result<Option<String>> {
+        match self {
+            Db::Postgres(db) if with_id => db.begin_with_id().await.map(Some),
+            db => db.execute("BEGIN").await.map(|()| None),
+        }
+    }
+
     /// The open transaction's id, where the engine can later tell whether
     /// it committed (PostgreSQL).
     pub async fn transaction_id(&mut self) -> Result<Option<String>> {

@@ -584,13 +584,10 @@ async fn stage(
     batch: &Batch,
     want_xid: bool,
 ) -> Result<Option<String>> {
-    db.execute("BEGIN").await?;
+    let xid = db.begin(want_xid).await?;
     db.write_fast(strategy, insert, &batch.values, &batch.bulk)
         .await?;
-    match want_xid {
-        true => db.transaction_id().await,
-        false => Ok(None),
-    }
+    Ok(xid)
 }
 
 /// Sends a batch's COMMIT, with a state file recording it as pending

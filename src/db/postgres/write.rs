@@ -49,11 +49,28 @@ impl Postgres {
     /// The id of the open transaction, recorded before COMMIT so that a
     /// resumed import can ask whether that commit happened.
     pub async fn transaction_id(&mut self) -> Result<String> {
-        let row = self
-            .client
-            .query_one("SELECT txid_current()::text", &[])
-            .await?;
-        Ok(row.try_get(0)?)
+        self.first_value("SELECT txid_current()::text").await
+    }
+
+    /// `BEGIN`, and the new transaction's id, in one round trip: each
+    /// batch of an import starts so.
+    pub async fn begin_with_id(&mut self) -> Result<String> {
+        self.first_value("BEGIN; SELECT txid_current()::text").await
+    }
+
+    /// The first value `sql` returns, through the simple protocol: one
+    /// round trip, where a statement through the extended protocol takes
+    /// two (prepare, then run).
+    async fn first_value(&mut self, sql: &str) -> Result<String> {
+        use tokio_postgres::SimpleQueryMessage;
+        for message in self.client.simple_query(sql).await? {
+            if let SimpleQueryMessage::Row(row) = message {
+                if let Some(value) = row.get(0) {
+                    return Ok(value.to_string());
+                }
+            }
+        }
+        anyhow::bail!("{sql} returned no value")
     }
 
     /// Whether transaction `xid` committed: `None` when the server no
@@ -132,7 +149,8 @@ fn target_type(type_name: &str, is_array: bool, is_enum: bool) -> TargetType {
 impl Postgres {
     /// `copy`: the batch as one `COPY ... FROM STDIN` in PostgreSQL's text
     /// format ([`crate::bulk`]); the server parses each value with the
-    /// column's own input function, as the casts of `insert` do.
+    /// column's own input function, as the casts of `insert` do. The
+    /// statement is prepared once per connection, not once per batch.
     pub async fn copy_in(&mut self, insert: &Insert, data: bytes::Bytes) -> Result<u64> {
         use futures_util::SinkExt;
         let columns: Vec<String> = insert
@@ -141,7 +159,8 @@ impl Postgres {
             .map(|c| insert.dialect.quote(c))
             .collect();
         let sql = format!("COPY {} ({}) FROM STDIN", insert.table, columns.join(", "));
-        let sink = self.client.copy_in::<_, bytes::Bytes>(&sql).await?;
+        let statement = self.prepare(&sql).await?;
+        let sink = self.client.copy_in::<_, bytes::Bytes>(&statement).await?;
         futures_util::pin_mut!(sink);
         for piece in crate::bulk::pieces(data) {
             sink.feed(piece).await?;
