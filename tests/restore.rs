@@ -126,14 +126,39 @@ fn dump(db: &Db, prefix: &str, dir: &TempDir, name: &str) -> PathBuf {
     out
 }
 
+/// A parent and a child table of `rows` rows (`family`) named after
+/// `test` and `db`, dumped, and a place of their own to restore into.
+/// Bind `_drop` (not `..`) so the tables live to the test's end.
+struct Dumped {
+    tables: [String; 2],
+    _drop: [DropOnExit; 2],
+    dump: PathBuf,
+    place: Elsewhere,
+}
+
+fn family_dumped(db: &Db, dir: &TempDir, test: &str, rows: u64) -> Dumped {
+    let prefix = format!("{test}_{}", db.tag());
+    let (tables, _drop) = family(db, &prefix, rows);
+    let dump = dump(db, &prefix, dir, db.tag());
+    let place = Elsewhere::new(db, dir, &format!("{prefix}_to"));
+    Dumped {
+        tables,
+        _drop,
+        dump,
+        place,
+    }
+}
+
 #[test]
 fn restore_into_the_same_engine_gives_the_same_exports() {
     let dir = TempDir::new("restore-same");
     for db in Db::all(&dir) {
-        let prefix = format!("restsame_{}", db.tag());
-        let (tables, _drop) = family(&db, &prefix, 3_000);
-        let dump = dump(&db, &prefix, &dir, db.tag());
-        let place = Elsewhere::new(&db, &dir, &format!("restsame_{}_to", db.tag()));
+        let Dumped {
+            tables,
+            dump,
+            place,
+            _drop,
+        } = family_dumped(&db, &dir, "restsame", 3_000);
         place.restore(&dump, &["--create", "--jobs", "2"]).success();
         place.assert_exports_as(&db, &tables, "the restored table exports other bytes");
         assert_eq!(place.foreign_keys(&tables[1]), "1", "{}", db.name());
@@ -551,11 +576,12 @@ fn a_dump_in_parts_restores_on_every_engine() {
 fn a_restore_on_conflict_has_its_key_from_the_start() {
     let dir = TempDir::new("restore-conflict");
     for db in [Db::Pg, Db::My] {
-        let prefix = format!("restconflict_{}", db.tag());
-        let (tables, _drop) = family(&db, &prefix, 2_000);
-        let out = dir.join(&format!("dump-{}", db.tag()));
-        dump_to(&db, &prefix, &out).success();
-        let place = Elsewhere::new(&db, &dir, &format!("restconflict_{}_to", db.tag()));
+        let Dumped {
+            tables,
+            dump: out,
+            place,
+            _drop,
+        } = family_dumped(&db, &dir, "restconflict", 2_000);
         let update = ["--create", "--on-conflict", "update", "--jobs", "2"];
         place.restore(&out, &update).success();
         place.restore(&out, &update).success();
@@ -573,11 +599,12 @@ fn a_restore_on_conflict_has_its_key_from_the_start() {
 fn tables_joined_by_a_foreign_key_restore_again_parents_first() {
     let dir = TempDir::new("restore-again-fk");
     for db in Db::all(&dir) {
-        let prefix = format!("restagainfk_{}", db.tag());
-        let (tables, _drop) = family(&db, &prefix, 3_000);
-        let out = dir.join(&format!("dump-{}", db.tag()));
-        dump_to(&db, &prefix, &out).success();
-        let place = Elsewhere::new(&db, &dir, &format!("restagainfk_{}_to", db.tag()));
+        let Dumped {
+            tables,
+            dump: out,
+            place,
+            _drop,
+        } = family_dumped(&db, &dir, "restagainfk", 3_000);
         place.restore(&out, &["--create"]).success();
         for jobs in ["1", "2"] {
             place
