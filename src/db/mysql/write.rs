@@ -174,6 +174,10 @@ fn target_type(data_type: &str, column_type: &str) -> TargetType {
         "binary" | "varbinary" | "tinyblob" | "blob" | "mediumblob" | "longblob" => {
             TargetType::Bytes
         }
+        // A spatial value goes in as the bytes MySQL stores (its SRID,
+        // then the WKB), which is what an export writes in hex.
+        "geometry" | "point" | "linestring" | "polygon" | "multipoint" | "multilinestring"
+        | "multipolygon" | "geometrycollection" | "geomcollection" => TargetType::Bytes,
         "char" | "varchar" | "tinytext" | "text" | "mediumtext" | "longtext" | "enum" | "set" => {
             TargetType::Text
         }
@@ -272,5 +276,6 @@ mod tests {
             }
         );
         assert_eq!(target_type("bit", "bit(10)"), TargetType::Bit { width: 10 });
+        assert_eq!(target_type("point", "point"), TargetType::Bytes);
     }
 }
