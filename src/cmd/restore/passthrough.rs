@@ -135,8 +135,10 @@ fn decompress(
     };
     let file = std::fs::File::open(path)?;
     let (mut input, _) = buffered(Box::new(file), codec, &name, CHUNK)?;
+    // The file's bytes land here, then go rewritten into a new buffer,
+    // which is what is sent.
+    let mut chunk = vec![0; CHUNK];
     loop {
-        let mut chunk = vec![0; CHUNK];
         let mut filled = 0;
         while filled < CHUNK {
             match input.read(&mut chunk[filled..])? {
