@@ -58,19 +58,15 @@ impl Postgres {
         self.first_value("BEGIN; SELECT txid_current()::text").await
     }
 
-    /// The first value `sql` returns, through the simple protocol: one
-    /// round trip, where a statement through the extended protocol takes
-    /// two (prepare, then run).
+    /// The first value `sql` returns, through the simple protocol
+    /// ([`Postgres::first_row`]): one round trip, where a statement
+    /// through the extended protocol takes two (prepare, then run).
     async fn first_value(&mut self, sql: &str) -> Result<String> {
-        use tokio_postgres::SimpleQueryMessage;
-        for message in self.client.simple_query(sql).await? {
-            if let SimpleQueryMessage::Row(row) = message {
-                if let Some(value) = row.get(0) {
-                    return Ok(value.to_string());
-                }
-            }
+        match self.first_row(sql).await? {
+            Some(crate::key::Key::Text(values)) => values.into_iter().next().flatten(),
+            _ => None,
         }
-        anyhow::bail!("{sql} returned no value")
+        .ok_or_else(|| anyhow::anyhow!("{sql} returned no value"))
     }
 
     /// Whether transaction `xid` committed: `None` when the server no
