@@ -441,41 +441,47 @@ async fn create(
     Ok(created)
 }
 
-/// After the rows: whatever a created table still lacks of its primary
-/// key and indexes (the loads added them to the tables they loaded; a
-/// resumed restore's kept tables, or its earlier run, may lack some),
-/// then the foreign keys (every table is loaded and indexed by then),
-/// then PostgreSQL's identity counters.
+/// After the rows: the foreign keys of the created tables (every table
+/// is loaded and indexed by then), then PostgreSQL's identity counters.
+/// A table this run created got its key and indexes from the job that
+/// loaded it ([`load::AfterRows`]); one that an earlier, interrupted run
+/// of a resumed restore created is looked up, and gets whatever it still
+/// lacks.
 async fn finish_created(db: &mut Db, plan: &RestorePlan, created: &[Created]) -> Result<()> {
-    let mut statements: Vec<(&str, &Created, String)> = Vec::new();
+    let mut statements: Vec<(&str, &Created, &str)> = Vec::new();
     // Foreign keys after every index: a key may need the other table's.
     let mut later = Vec::new();
     for table in created {
-        let there = db.table_schema(&table.name).await.with_context(|| {
-            format!(
-                "looking up what table {} has after its rows",
-                table.name.display()
-            )
-        })?;
-        if let Some(key) = table.ddl.primary_key.as_ref() {
-            if there.primary_key.is_empty() {
-                statements.push(("the primary key", table, key.clone()));
+        let there = match table.existed {
+            true => Some(db.table_schema(&table.name).await.with_context(|| {
+                format!("looking up what table {} has already", table.name.display())
+            })?),
+            false => None,
+        };
+        if let Some(there) = &there {
+            let key = table.ddl.primary_key.as_deref();
+            if let Some(key) = key.filter(|_| there.primary_key.is_empty()) {
+                statements.push(("the primary key", table, key));
+            }
+            if plan.indexes {
+                let has_index = |n: &Named| there.indexes.iter().any(|i| i.name == n.name);
+                let indexes = table.ddl.indexes.iter().filter(|n| !has_index(n));
+                statements.extend(indexes.map(|n| ("an index", table, n.sql.as_str())));
             }
         }
-        let has_index = |n: &Named| there.indexes.iter().any(|i| i.name == n.name);
-        let has_key = |n: &Named| there.foreign_keys.iter().any(|k| k.name == n.name);
-        if plan.indexes {
-            let indexes = table.ddl.indexes.iter().filter(|n| !has_index(n));
-            statements.extend(indexes.map(|n| ("an index", table, n.sql.clone())));
-        }
         if plan.foreign_keys {
+            let has_key = |n: &Named| {
+                there
+                    .as_ref()
+                    .is_some_and(|t| t.foreign_keys.iter().any(|k| k.name == n.name))
+            };
             let keys = table.ddl.foreign_keys.iter().filter(|n| !has_key(n));
-            later.extend(keys.map(|n| ("a foreign key", table, n.sql.clone())));
+            later.extend(keys.map(|n| ("a foreign key", table, n.sql.as_str())));
         }
     }
     statements.append(&mut later);
     for (what, table, sql) in statements {
-        db.execute(&sql).await.with_context(|| {
+        db.execute(sql).await.with_context(|| {
             format!(
                 "adding {what} to table {} with:\n{sql}",
                 table.name.display()
