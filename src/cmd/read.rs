@@ -46,10 +46,7 @@ pub async fn read(
         let limit = plan.limit.map(|_| pipeline.remaining());
         let read = match (strategy, &mut *db) {
             (Strategy::Copy, Db::Postgres(pg)) => {
-                let select = match &after {
-                    Some(key) => relation.select.after(key),
-                    None => relation.select.clone(),
-                };
+                let select = relation.select_after(after.as_ref());
                 let copy = pg.copy_plan(&select, limit, plan.format, &plan.null);
                 pg.copy_out(relation, &copy, plan.chunk, pipeline).await
             }

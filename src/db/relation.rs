@@ -168,13 +168,21 @@ impl Relation {
         self
     }
 
+    /// The select, keeping only the rows after `after` when a one-statement
+    /// read (`cursor`, `copy`) goes on from a key.
+    pub fn select_after(&self, after: Option<&Key>) -> Select {
+        match after {
+            Some(key) => self.select.after(key),
+            None => self.select.clone(),
+        }
+    }
+
     /// The statement a `cursor` export runs: after `after` when it goes
     /// on from a key.
     pub fn cursor_sql(&self, after: Option<&Key>, limit: Option<u64>) -> String {
-        match (&self.plain_query, after) {
-            (Some(query), _) => query.clone(),
-            (None, Some(key)) => self.select.after(key).full(limit),
-            (None, None) => self.select.full(limit),
+        match &self.plain_query {
+            Some(query) => query.clone(),
+            None => self.select_after(after).full(limit),
         }
     }
 }
