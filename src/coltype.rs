@@ -225,6 +225,24 @@ impl ColType {
 
 /// `(p,s)` from `numeric(10,2)` or `(p,0)` from `numeric(10)`; `None` for
 /// a bare `numeric`, whose values can have any precision.
+/// Whether a MySQL `DATA_TYPE` is spatial. Such a value is the bytes
+/// MySQL stores (the SRID's 4 bytes, little-endian, then the WKB); its
+/// portable type is `other`, and another engine keeps it as its WKB.
+pub fn is_mysql_spatial(data_type: &str) -> bool {
+    matches!(
+        data_type.to_ascii_lowercase().as_str(),
+        "geometry"
+            | "point"
+            | "linestring"
+            | "polygon"
+            | "multipoint"
+            | "multilinestring"
+            | "multipolygon"
+            | "geometrycollection"
+            | "geomcollection"
+    )
+}
+
 fn precision_scale(formatted: &str) -> Option<(u32, u32)> {
     let inner = formatted.split_once('(')?.1.strip_suffix(')')?;
     let mut parts = inner.split(',').map(|p| p.trim().parse::<u32>());

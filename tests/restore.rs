@@ -590,11 +590,13 @@ fn a_restore_on_conflict_has_its_key_from_the_start() {
     }
 }
 
-/// MySQL's spatial columns restore into MySQL: an export writes the
-/// stored bytes (the SRID, then the WKB) in hex, and they load back as
-/// bytes (they used to go in as text, which MySQL refused).
+/// MySQL's spatial columns restore into MySQL as they were: an export
+/// writes the stored bytes (the SRID, then the WKB) in hex, and they load
+/// back as bytes (they used to go in as text, which MySQL refused). Into
+/// PostgreSQL and SQLite they become a binary column holding the WKB, as
+/// MariaDB's own `ST_AsWKB` writes it.
 #[test]
-fn spatial_columns_restore_into_mysql() {
+fn spatial_columns_restore_into_mysql_and_as_wkb_elsewhere() {
     let dir = TempDir::new("restore-spatial");
     let db = Db::My;
     let table = "restspatial_my_g";
@@ -603,7 +605,7 @@ fn spatial_columns_restore_into_mysql() {
     db.exec(&format!(
         "INSERT INTO {table} VALUES \
          (1, ST_GeomFromText('POINT(1 2)'), ST_GeomFromText('LINESTRING(0 0,1 1)')), \
-         (2, NULL, ST_GeomFromText('POLYGON((0 0,1 0,1 1,0 0))'))"
+         (2, NULL, ST_GeomFromText('POLYGON((0 0,1 0,1 1,0 0))', 4326))"
     ));
     let out = dir.join("dump");
     dump_to(&db, "restspatial_my", &out).success();
@@ -615,6 +617,25 @@ fn spatial_columns_restore_into_mysql() {
         place.name(table)
     ));
     assert_eq!(shape.as_deref(), Some("POLYGON((0 0,1 0,1 1,0 0))"));
+
+    let wkb = |column: &str| db.rows(table, &["id", &format!("LOWER(HEX(ST_AsWKB({column})))")]);
+    for (there, hex) in [
+        (Db::Pg, "encode({}, 'hex')"),
+        (Db::lite(&dir), "NULLIF(LOWER(HEX({})), '')"),
+    ] {
+        let place = Elsewhere::new(&there, &dir, "restspatial_my_wkb");
+        place.restore(&out, &["--create"]).success();
+        let name = place.name(table);
+        for column in ["p", "g"] {
+            let bytes = hex.replace("{}", column);
+            assert_eq!(
+                place.db.rows(&name, &["id", &bytes]),
+                wkb(column),
+                "{}: column {column} holds the WKB",
+                there.name()
+            );
+        }
+    }
 }
 
 /// A parent and a child table restored again into themselves with

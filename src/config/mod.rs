@@ -107,6 +107,10 @@ pub struct ImportPlan {
     /// (restore), whose own command line the import's continuation would
     /// get wrong; `None`: the import's own advice.
     pub advice: Option<String>,
+    /// Columns whose input is MySQL's stored geometry (a MySQL dump
+    /// restored into another engine): a binary column takes their WKB,
+    /// without the SRID MySQL keeps in front of it.
+    pub mysql_geometry: Vec<String>,
 }
 
 pub struct CountPlan {
@@ -386,6 +390,7 @@ impl ImportPlan {
             stats: args.stats,
             wait_lock: wait_lock(args.wait_lock.as_deref())?,
             advice: None,
+            mysql_geometry: Vec::new(),
         })
     }
 }

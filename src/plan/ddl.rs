@@ -10,7 +10,7 @@
 //! A type with no faithful counterpart is an error naming the table and
 //! the column, unless `--unmapped-as-text` asks for a text column.
 
-use crate::coltype::ColType;
+use crate::coltype::{is_mysql_spatial, ColType};
 use crate::db::catalog::{ColumnSchema, TableSchema};
 use crate::db::Dialect;
 use crate::engine::Engine;
@@ -239,6 +239,14 @@ pub fn column_type(
     let engine_type = column.engine_type.to_ascii_lowercase();
     if let Some(ty) = bits_and_sets(&engine_type, how) {
         return Ok(ty);
+    }
+    // MySQL geometry: its WKB, in the target's binary type (the restore
+    // drops the SRID MySQL stores in front of it).
+    if how.source == Engine::Mysql && is_mysql_spatial(&engine_type) {
+        return Ok(match how.target {
+            Engine::Postgres => "bytea".into(),
+            _ => "BLOB".into(),
+        });
     }
     let length = declared_length(&engine_type);
     // `char(n)` / `character(n)`, blank-padded; not `character varying`.
@@ -491,13 +499,15 @@ mod tests {
     }
 
     #[test]
-    fn bit_strings_and_sets_cross_as_what_they_are() {
+    fn bit_strings_sets_and_mysql_geometry_cross_as_what_they_are() {
         let other = |t: &str| column("c", t, ColType::Other);
         for (declared, from, to, want) in [
             ("bit(10)", Engine::Mysql, Engine::Postgres, "bit(10)"),
             ("bit varying(7)", Engine::Postgres, Engine::Mysql, "bit(7)"),
             ("set('x','y')", Engine::Mysql, Engine::Postgres, "text"),
             ("bit(3)", Engine::Postgres, Engine::Sqlite, "TEXT"),
+            ("point", Engine::Mysql, Engine::Postgres, "bytea"),
+            ("geometry", Engine::Mysql, Engine::Sqlite, "BLOB"),
         ] {
             let ty = column_type(&other(declared), false, how(from, to)).unwrap();
             assert_eq!(ty, want, "{declared} from {from:?} to {to:?}");
@@ -508,6 +518,9 @@ mod tests {
             how(Engine::Postgres, Engine::Mysql),
         );
         assert!(too_wide.is_err());
+        // PostgreSQL's own geometric types are no WKB.
+        let pg_point = column_type(&other("point"), false, how(Engine::Postgres, Engine::Mysql));
+        assert!(pg_point.is_err());
     }
 
     #[test]

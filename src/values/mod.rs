@@ -16,7 +16,9 @@ mod text;
 mod time;
 
 use number::{parse_bool, parse_decimal, parse_float, parse_int};
-use text::{json_array_to_postgres, parse_bits, parse_hex, parse_json, parse_uuid};
+use text::{
+    json_array_to_postgres, parse_bits, parse_hex, parse_json, parse_mysql_geometry, parse_uuid,
+};
 pub(crate) use time::civil_from_days;
 use time::{is_special_date, parse_date, parse_duration, parse_timestamp};
 pub use time::{Clock, Date, Duration};
@@ -44,6 +46,11 @@ pub enum TargetType {
     Text,
     /// Binary, written as hex by export.
     Bytes,
+    /// A binary column taking a MySQL spatial value as the other engines
+    /// keep one: its WKB. The input is MySQL's stored form in hex (the
+    /// SRID's 4 bytes, little-endian, then the WKB), as an export of a
+    /// MySQL geometry column writes it; the SRID is dropped.
+    MysqlGeometryAsWkb,
     Date,
     /// A time of day (PostgreSQL) or a duration up to ±838 hours (MySQL).
     Time,
@@ -106,6 +113,7 @@ pub fn parse(field: Option<&[u8]>, target: TargetType) -> Result<Value, String> 
         TargetType::Decimal { special } => parse_decimal(text, special).map(Value::Text),
         TargetType::Float => parse_float(text).map(Value::Float),
         TargetType::Bytes => parse_hex(text).map(Value::Bytes),
+        TargetType::MysqlGeometryAsWkb => parse_mysql_geometry(text).map(Value::Bytes),
         TargetType::Date | TargetType::Timestamp { .. } if is_special_date(text) => {
             Ok(Value::Text(text.to_string()))
         }

@@ -31,6 +31,22 @@ pub(super) fn parse_hex(text: &str) -> Result<Vec<u8>, String> {
         .collect()
 }
 
+/// MySQL's stored geometry in hex (the SRID's 4 bytes, then the WKB) as
+/// its WKB: what PostGIS, GDAL and every WKB reader take, where the SRID
+/// in front would make the bytes unreadable. A WKB starts with its byte
+/// order (0 or 1) and a 4-byte geometry type.
+pub(super) fn parse_mysql_geometry(text: &str) -> Result<Vec<u8>, String> {
+    let mut bytes = parse_hex(text)?;
+    if bytes.len() < 9 || bytes[4] > 1 {
+        return Err(format!(
+            "{} is not MySQL geometry (a 4-byte SRID, then WKB)",
+            quoted(text)
+        ));
+    }
+    bytes.drain(..4);
+    Ok(bytes)
+}
+
 pub(super) fn parse_json(text: &str) -> Result<String, String> {
     serde_json::from_str::<serde_json::Value>(text)
         .map(|_| text.to_string())
@@ -109,6 +125,22 @@ mod tests {
         assert_eq!(parse_hex(""), Ok(vec![]));
         assert!(parse_hex("abc").unwrap_err().contains("odd"));
         assert!(parse_hex("zz").unwrap_err().contains("not hex"));
+    }
+
+    #[test]
+    fn mysql_geometry_loses_its_srid() {
+        // SRID 4326, then POINT(1 2) as little-endian WKB.
+        let point = "E6100000\
+                     0101000000000000000000F03F0000000000000040";
+        let wkb = parse_mysql_geometry(point).unwrap();
+        assert_eq!(wkb.len(), 21);
+        assert_eq!(&wkb[..5], &[1, 1, 0, 0, 0]);
+        assert!(parse_mysql_geometry("E6100000")
+            .unwrap_err()
+            .contains("not MySQL geometry"));
+        assert!(parse_mysql_geometry("0000000005000000000000")
+            .unwrap_err()
+            .contains("not MySQL geometry"));
     }
 
     #[test]

@@ -114,7 +114,12 @@ pub async fn import(plan: ImportPlan) -> Result<Imported> {
         (None, Some(names)) => names,
         (None, None) => Vec::new(), // empty input
     };
-    let columns = map_columns(&names, &table, &label)?;
+    let mut columns = map_columns(&names, &table, &label)?;
+    for column in &mut columns {
+        if column.target == TargetType::Bytes && plan.mysql_geometry.contains(&column.name) {
+            column.target = TargetType::MysqlGeometryAsWkb;
+        }
+    }
     if let Reader::Parquet(r) = &mut reader {
         let targets: Vec<(String, TargetType)> =
             columns.iter().map(|c| (c.name.clone(), c.target)).collect();

@@ -13,9 +13,11 @@ use anyhow::{anyhow, Context, Result};
 
 use super::passthrough::Passthrough;
 use crate::cmd::import::Imported;
+use crate::coltype::is_mysql_spatial;
 use crate::config::restore::RestorePlan;
 use crate::config::ImportPlan;
 use crate::db::Db;
+use crate::engine::Engine;
 use crate::format::Format;
 use crate::ident::QualifiedName;
 use crate::manifest::{Manifest, TableEntry};
@@ -92,7 +94,7 @@ pub fn run(
         );
         let files = table.files.len() as u64;
         for file in &table.files {
-            let mut import = import_plan(plan, format, &manifest.null, table, file, target);
+            let mut import = import_plan(plan, format, manifest, table, file, target);
             import.truncate = load.truncate;
             let rows = file.rows.unwrap_or(table.rows / files.max(1));
             let name = import.table.display();
@@ -315,7 +317,7 @@ fn load_file(
 fn import_plan(
     plan: &RestorePlan,
     format: Format,
-    null: &str,
+    manifest: &Manifest,
     table: &TableEntry,
     file: &crate::manifest::FileEntry,
     target: &dyn Fn(&QualifiedName) -> QualifiedName,
@@ -327,7 +329,7 @@ fn import_plan(
         format,
         columns: None,
         header: format != Format::Ndjson && format != Format::Parquet,
-        null: null.to_string(),
+        null: manifest.null.clone(),
         batch: plan.batch,
         strategy: plan.strategy,
         on_conflict: plan.on_conflict,
@@ -352,6 +354,20 @@ fn import_plan(
              --tables {}",
             table.schema.name.display()
         )),
+        // A MySQL dump's geometry, restored elsewhere, loses its SRID.
+        mysql_geometry: if manifest.engine == Engine::Mysql.key()
+            && plan.url.engine != Engine::Mysql
+        {
+            table
+                .schema
+                .columns
+                .iter()
+                .filter(|c| is_mysql_spatial(&c.engine_type))
+                .map(|c| c.name.clone())
+                .collect()
+        } else {
+            Vec::new()
+        },
     }
 }
 

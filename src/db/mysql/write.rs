@@ -9,6 +9,7 @@ use mysql_async::prelude::Queryable;
 use mysql_async::{Params, Value as MyValue};
 
 use super::Mysql;
+use crate::coltype::is_mysql_spatial;
 use crate::db::relation::{TargetColumn, TargetTable};
 use crate::ident::QualifiedName;
 use crate::plan::insert::Insert;
@@ -176,8 +177,7 @@ fn target_type(data_type: &str, column_type: &str) -> TargetType {
         }
         // A spatial value goes in as the bytes MySQL stores (its SRID,
         // then the WKB), which is what an export writes in hex.
-        "geometry" | "point" | "linestring" | "polygon" | "multipoint" | "multilinestring"
-        | "multipolygon" | "geometrycollection" | "geomcollection" => TargetType::Bytes,
+        spatial if is_mysql_spatial(spatial) => TargetType::Bytes,
         "char" | "varchar" | "tinytext" | "text" | "mediumtext" | "longtext" | "enum" | "set" => {
             TargetType::Text
         }

@@ -110,7 +110,7 @@ impl Postgres {
 /// and cast to the column's type; binary arrives as hex.
 pub fn value_expression(column: &TargetColumn) -> String {
     match column.target {
-        TargetType::Bytes => "decode({}::text, 'hex')".to_string(),
+        TargetType::Bytes | TargetType::MysqlGeometryAsWkb => "decode({}::text, 'hex')".to_string(),
         _ => format!("{{}}::text::{}", column.cast_type),
     }
 }
