@@ -1236,6 +1236,23 @@ split_plans() {
     meta split_plan_ordered "$(pgdb -c "EXPLAIN SELECT * FROM pgbench_accounts ORDER BY aid" | head -n 1 | sed 's/  */ /g')"
 }
 
+# --- a table without a key: --parallel 2 over page ranges -----------------
+#
+# pgbench_accounts copied without its primary key (the same rows in the
+# same heap order): dbchunk cuts such a table by its pages (TID range
+# scans), one COPY per worker, the output in storage order.
+NOKEY_TABLE=strat_accounts_nokey
+nokey_runs() {
+    local g=strategies.nokey
+    bench "$g" "$g.dbchunk-auto-csv" "dbchunk auto (one COPY)" "$ACCOUNTS_ROWS" -- \
+        "$DBCHUNK" export --url "$PG_URL" --table "$NOKEY_TABLE" --format csv --chunk "$CHUNK"
+    bench "$g" "$g.dbchunk-parallel2-csv" "dbchunk auto --parallel 2 (page ranges)" "$ACCOUNTS_ROWS" -- \
+        "$DBCHUNK" export --url "$PG_URL" --table "$NOKEY_TABLE" --parallel 2 --format csv --chunk "$CHUNK"
+    bench "$g" "$g.psql-copy" "psql COPY CSV HEADER" "$ACCOUNTS_ROWS" -- \
+        psql -X -w -h "$PG_HOST" -p "$PG_PORT" -U "$PG_USER" -d "$DB" \
+        -c "COPY (SELECT * FROM $NOKEY_TABLE) TO STDOUT CSV HEADER"
+}
+
 run_strategies() {
     local eng ds table rows name
     for eng in pg my; do
@@ -1269,6 +1286,15 @@ run_strategies() {
         strategies.split.psql-copy ""
     warm_pg pgbench_accounts
     rounds split_runs
+
+    log "strategies: pgbench_accounts without its key, --parallel 2 over page ranges"
+    pgdb -c "DROP TABLE IF EXISTS $NOKEY_TABLE" -c "CREATE TABLE $NOKEY_TABLE AS SELECT * FROM pgbench_accounts" \
+        -c "VACUUM ANALYZE $NOKEY_TABLE"
+    group strategies.nokey "PostgreSQL export to CSV, pgbench_accounts without its key ($ACCOUNTS_ROWS rows)" \
+        strategies.nokey.psql-copy ""
+    warm_pg "$NOKEY_TABLE"
+    rounds nokey_runs
+    pgdb -c "DROP TABLE IF EXISTS $NOKEY_TABLE" || true
 }
 
 # ---------------------------------------------------------------------------

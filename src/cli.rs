@@ -231,7 +231,8 @@ pub struct ExportArgs {
 
     /// Export with N connections over one consistent snapshot, each
     /// reading one range of the key (split by the real key distribution);
-    /// the output stays in key order.
+    /// the output stays in key order. A PostgreSQL table without a key is
+    /// split by its pages, in storage order.
     #[arg(long, default_value_t = 1, value_name = "N",
           value_parser = clap::value_parser!(u16).range(1..=64))]
     pub parallel: u16,

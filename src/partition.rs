@@ -1,6 +1,7 @@
 //! Cutting a key space into ranges of about equal rows, shared by
 //! `export --parallel` (threads of one process) and `dbchunk plan` (the
-//! ranges written down for workers on other machines).
+//! ranges written down for workers on other machines). A PostgreSQL
+//! table without a key is cut by its pages instead ([`pages`]).
 //!
 //! A range is a pair of key *values*: the rows after one key (exclusive)
 //! up to and with another (inclusive). Values, not row numbers, so that
@@ -13,6 +14,7 @@
 //! the real distribution of the keys, however skewed, and the walks add
 //! up to one pass over the index.
 
+pub mod pages;
 mod sample;
 
 pub use sample::{cuts as sampled_cuts, Sampled};

@@ -535,6 +535,8 @@ def strategies_targets(cases, meta):
                          f"{g}.connectorx", None, faster=True)
     t.time_ratio("PostgreSQL accounts: dbchunk --parallel 2 ÷ psql COPY (see the split below)",
                  "strategies.export.pg.accounts.dbchunk-parallel2-csv", "strategies.export.pg.accounts.psql-copy", None)
+    t.time_ratio("PostgreSQL accounts without a key: dbchunk --parallel 2 (page ranges) ÷ psql COPY",
+                 "strategies.nokey.dbchunk-parallel2-csv", "strategies.nokey.psql-copy", None)
     t.time_ratio("psql alone: two COPYs over TID ranges ÷ one COPY", "strategies.split.psql-copy-ctid2",
                  "strategies.split.psql-copy", None)
     t.time_ratio("psql alone: two COPYs over aid ranges, ORDER BY aid ÷ one COPY ORDER BY aid",

@@ -3,10 +3,12 @@
 //!
 //! The key space is split at the keys of rows `total·i/N`
 //! ([`crate::partition`], which `dbchunk plan` shares: the ranges follow
-//! the real distribution of keys, however skewed). Every worker runs the chosen
-//! strategy on its own connection and thread, restricted to its range by a
-//! key condition. All workers read the same snapshot
-//! ([`super::consistent`]).
+//! the real distribution of keys, however skewed). A PostgreSQL table
+//! without a key is split by its pages instead, and comes out in storage
+//! order, as a serial `COPY` of it does ([`crate::partition::pages`]).
+//! Every worker runs the chosen strategy on its own connection and
+//! thread, restricted to its range by a condition. All workers read the
+//! same snapshot ([`super::consistent`]).
 //!
 //! The first range streams straight to the output; later ranges are
 //! spooled to files beside it and appended in order, so the output is the
@@ -38,9 +40,19 @@ pub async fn run(
     strategy: Strategy,
     progress: Progress,
 ) -> Result<Totals> {
-    check(leader, relation, strategy)?;
     let table = matches!(plan.request.source, crate::db::Source::Table(_));
-    let ranges = split(leader, relation, table, plan.parallel).await?;
+    check(leader, relation, strategy, table)?;
+    let ranges = match relation.key_names.is_empty() {
+        true => partition::pages::ranges(leader, relation, plan.parallel, plan.quiet).await?,
+        false => {
+            let select = &relation.select;
+            let ranges = split(leader, relation, table, plan.parallel).await?;
+            ranges
+                .iter()
+                .map(|range| partition::conditions(select.dialect, &select.key, range))
+                .collect()
+        }
+    };
     let snapshot = Snapshot::open(leader, plan.no_lock).await?;
     let totals = std::sync::Arc::new([
         std::sync::atomic::AtomicU64::new(0),
@@ -48,10 +60,11 @@ pub async fn run(
     ]);
     let (ready, joined) = mpsc::channel();
     let spool_dir = spool_dir(&plan.destination);
-    let mut workers = Vec::new();
+    let workers = ranges.len();
+    let mut handles = Vec::new();
     let mut spools = Vec::new();
-    for (i, range) in ranges.iter().enumerate() {
-        let worker_plan = worker_plan(plan, relation, range, ranges.len());
+    for (i, range) in ranges.into_iter().enumerate() {
+        let worker_plan = worker_plan(plan, range, workers);
         let destination = if i == 0 {
             plan.destination.clone()
         } else {
@@ -74,27 +87,32 @@ pub async fn run(
             .name(format!("dbchunk-worker-{}", i + 1))
             .spawn(move || worker.run(&ready))
             .context("starting a worker thread")?;
-        workers.push(handle);
+        handles.push(handle);
     }
     drop(ready);
     // Every worker is in the snapshot (or has failed) before the leader
     // lets go of it.
-    for _ in 0..workers.len() {
+    for _ in 0..workers {
         joined
             .recv()
             .map_err(|_| anyhow!("a worker stopped before joining the snapshot"))??;
     }
     snapshot.release(leader).await?;
-    let result = gather(workers, &spools);
+    let result = gather(handles, &spools);
     progress.finish();
     result
 }
 
-/// What `--parallel` needs, checked before anything starts.
-fn check(db: &Db, relation: &Relation, strategy: Strategy) -> Result<()> {
-    if relation.key_names.is_empty() {
+/// What `--parallel` needs, checked before anything starts: a key to
+/// cut, except for a PostgreSQL table read by `COPY`, which is cut by its
+/// pages ([`partition::pages`]).
+fn check(db: &Db, relation: &Relation, strategy: Strategy, table: bool) -> Result<()> {
+    let pages = matches!(db, Db::Postgres(_)) && table && strategy == Strategy::Copy;
+    if relation.key_names.is_empty() && !pages {
         return Err(UsageError(
-            "--parallel splits the rows by key, and there is none: name one with --key".into(),
+            "--parallel splits the rows by key, and there is none: name one with --key (on \
+             PostgreSQL, a table without a key is split by its pages with --strategy copy)"
+                .into(),
         )
         .into());
     }
@@ -163,17 +181,10 @@ pub(crate) async fn split(
     Ok(partition::ranges(&cuts))
 }
 
-/// The plan a worker runs: the user's filter and its key range.
-fn worker_plan(
-    plan: &ExportPlan,
-    relation: &Relation,
-    range: &Range,
-    workers: usize,
-) -> ExportPlan {
-    let select = &relation.select;
-    let conditions = partition::conditions(select.dialect, &select.key, range);
+/// The plan a worker runs: the user's filter and its range's conditions.
+fn worker_plan(plan: &ExportPlan, range: Vec<String>, workers: usize) -> ExportPlan {
     let mut worker = plan.clone();
-    worker.request.filter = crate::plan::and_filter(plan.request.filter.as_deref(), conditions);
+    worker.request.filter = crate::plan::and_filter(plan.request.filter.as_deref(), range);
     // A new connection would not see the shared snapshot: a worker that
     // loses its connection fails the export instead.
     worker.retries = 0;

@@ -56,15 +56,7 @@ pub async fn cuts(
 /// quantiles are the cuts.
 async fn postgres(db: &mut Db, relation: &Relation, parts: usize) -> Result<Option<Sampled>> {
     let select = &relation.select;
-    let pages_sql = format!(
-        "SELECT pg_relation_size(c.oid) / current_setting('block_size')::bigint FROM pg_class c \
-         WHERE c.oid = to_regclass({}) AND c.relkind IN ('r', 'm')",
-        literal(&select.from)
-    );
-    let pages = match db.first_row(&pages_sql).await? {
-        Some(Key::Text(values)) => values[0].as_deref().and_then(|p| p.parse::<u64>().ok()),
-        _ => None,
-    };
+    let pages = super::pages::heap_pages(db, &select.from).await?;
     let sample = PAGES_PER_PART * parts as u64;
     let Some(pages) = pages.filter(|&p| p >= sample * TABLE_PER_SAMPLE) else {
         return Ok(None);
@@ -145,10 +137,6 @@ fn seed() -> u32 {
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap_or_default();
     now.subsec_nanos() ^ (now.as_secs() as u32) ^ std::process::id()
-}
-
-fn literal(text: &str) -> String {
-    format!("'{}'", text.replace('\'', "''"))
 }
 
 /// MySQL/MariaDB have no `TABLESAMPLE`. What InnoDB offers cheaply is an
