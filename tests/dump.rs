@@ -462,6 +462,52 @@ fn a_killed_dump_resumes_keeping_the_finished_parts() {
     assert_eq!(manifest["point"]["consistent"], false);
 }
 
+/// A PostgreSQL table without a key is cut by its pages: each part a
+/// range of them, the parts' rows in order the export's (storage order,
+/// after an update has moved rows). Killed half-way, `--resume` keeps
+/// none of its parts (a row may have moved between pages since) and
+/// dumps them all again: every row once.
+#[test]
+fn dump_cuts_a_table_without_a_key_by_its_pages() {
+    let db = Db::Pg;
+    let prefix = "dumppages_pg";
+    let table = format!("{prefix}_log");
+    let _drop = db.drop_on_exit(&table);
+    db.exec(&format!(
+        "CREATE TABLE {table} (at int, what text); \
+         INSERT INTO {table} SELECT g, repeat('z', g % 40) FROM generate_series(1, 300000) g; \
+         UPDATE {table} SET what = 'moved' WHERE at % 9 = 0"
+    ));
+    analyze(&db, &table);
+    let dir = TempDir::new("dump-pages");
+    let whole = dir.join("whole");
+    dump_to(&db, prefix, &whole)
+        .args(["--jobs", "2", "--part-rows", "60000"])
+        .success();
+    let parts = file_paths(&manifest(&whole), &table);
+    assert!((4..=6).contains(&parts.len()), "about 5 parts: {parts:?}");
+    assert_dump_matches(&db, &whole, &[&table]);
+
+    let out = dir.join("killed");
+    let args = |extra: &[&str]| {
+        dump_to(&db, prefix, &out)
+            .args(["--jobs", "1", "--part-rows", "20000"])
+            .args(extra.to_vec())
+    };
+    let journal = out.join("dump.journal");
+    let parts_done = || {
+        std::fs::read_to_string(&journal)
+            .unwrap_or_default()
+            .matches("\"part_of\"")
+            .count()
+    };
+    kill_when(args(&[]).spawn(), "the dump", || parts_done() >= 1);
+    assert!(!out.join("manifest.json").exists());
+    let said = args(&["--resume"]).success().stderr_lines().join("\n");
+    assert!(!said.contains("already complete"), "{said}");
+    assert_dump_matches(&db, &out, &[&table]);
+}
+
 /// Fresh statistics, so the planner's estimate (which sets the parts) is
 /// the table's rows.
 pub fn analyze(db: &Db, table: &str) {

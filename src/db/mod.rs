@@ -82,16 +82,7 @@ impl Db {
         }
     }
 
-    /// The open transaction's id, where the engine can later tell whether
-    /// it committed (PostgreSQL).
-    pub async fn transaction_id(&mut self) -> Result<Option<String>> {
-        match self {
-            Db::Postgres(db) => db.transaction_id().await.map(Some),
-            Db::Mysql(_) | Db::Sqlite(_) => Ok(None),
-        }
-    }
-
-    /// Whether the transaction `xid` (from [`Db::transaction_id`])
+    /// Whether the transaction `xid` (from [`Db::begin`])
     /// committed; `None` when that cannot be known any more.
     pub async fn transaction_committed(&mut self, xid: &str) -> Result<Option<bool>> {
         match self {

@@ -418,7 +418,7 @@ impl<'a> BatchWriter<'a> {
             ),
             false => (self.options.insert.clone(), self.options.strategy),
         };
-        self.open().await?;
+        let xid = self.open().await?;
         let rows = match strategy {
             ImportStrategy::Insert => batch.rows(&insert.types)?,
             _ => std::borrow::Cow::Borrowed(&batch.values[..]),
@@ -431,7 +431,7 @@ impl<'a> BatchWriter<'a> {
             Ok(_) => {
                 let rows = self.written + batch.len() as u64;
                 let end = (batch.end, batch.end_line);
-                self.close(end, rows, rejects.as_deref_mut()).await?;
+                self.close(xid, end, rows, rejects.as_deref_mut()).await?;
                 self.written = rows;
                 Ok(())
             }
@@ -451,7 +451,7 @@ impl<'a> BatchWriter<'a> {
         mut rejects: Option<&mut Rejects>,
     ) -> Result<()> {
         let rows = batch.rows(&insert.types)?;
-        self.open().await?;
+        let xid = self.open().await?;
         for (i, values) in rows.iter().enumerate() {
             let line = batch.lines[i];
             let unit = self.input_unit;
@@ -482,14 +482,15 @@ impl<'a> BatchWriter<'a> {
                             (false, _) => (batch.starts[i], line),
                         };
                         let rows = self.written;
-                        self.close(end, rows, rejects).await?;
+                        self.close(xid, end, rows, rejects).await?;
                         return Err(stop);
                     }
                 }
             }
         }
         let rows = self.written;
-        self.close((batch.end, batch.end_line), rows, rejects).await
+        self.close(xid, (batch.end, batch.end_line), rows, rejects)
+            .await
     }
 
     /// Commits the `--atomic` transaction, and records in the state that
@@ -511,29 +512,25 @@ impl<'a> BatchWriter<'a> {
         Ok(())
     }
 
-    async fn open(&mut self) -> Result<()> {
-        self.batch_statement("SAVEPOINT dbchunk_batch", "BEGIN")
-            .await
+    /// Opens a batch's transaction (or, under `--atomic`, its savepoint);
+    /// returns the transaction's id when a lost COMMIT will need it.
+    async fn open(&mut self) -> Result<Option<String>> {
+        if self.options.atomic {
+            self.db.execute("SAVEPOINT dbchunk_batch").await?;
+            return Ok(None);
+        }
+        let want_xid = self.options.journal.is_some() || self.options.reconnect.is_some();
+        self.db.begin(want_xid).await
     }
 
-    /// Runs a batch's `on_savepoint` inside the one `--atomic`
-    /// transaction, else its own transaction's `alone`.
-    async fn batch_statement(&mut self, on_savepoint: &str, alone: &str) -> Result<()> {
-        let sql = if self.options.atomic {
-            on_savepoint
-        } else {
-            alone
-        };
-        self.db.execute(sql).await
-    }
-
-    /// Ends the batch's transaction (or savepoint): after it, `rows` rows
-    /// are in, and the input up to `end` (offset, line) is done. With a
-    /// state file, the batch is recorded as pending just before COMMIT and
-    /// as done just after, so a crash in between leaves a state that says
-    /// what to check.
+    /// Ends the batch's transaction `xid` (or savepoint): after it, `rows`
+    /// rows are in, and the input up to `end` (offset, line) is done. With
+    /// a state file, the batch is recorded as pending just before COMMIT
+    /// and as done just after, so a crash in between leaves a state that
+    /// says what to check.
     async fn close(
         &mut self,
+        xid: Option<String>,
         (end, line): (u64, u64),
         rows: u64,
         rejects: Option<&mut Rejects>,
@@ -545,10 +542,6 @@ impl<'a> BatchWriter<'a> {
                 .await
                 .context("committing the batch");
         }
-        let xid = match self.options.journal.is_some() || self.options.reconnect.is_some() {
-            true => self.db.transaction_id().await?,
-            false => None,
-        };
         let commit = InFlight {
             end,
             line,
@@ -569,8 +562,11 @@ impl<'a> BatchWriter<'a> {
     }
 
     async fn abandon(&mut self) -> Result<()> {
-        self.batch_statement("ROLLBACK TO SAVEPOINT dbchunk_batch", "ROLLBACK")
-            .await
+        let sql = match self.options.atomic {
+            true => "ROLLBACK TO SAVEPOINT dbchunk_batch",
+            false => "ROLLBACK",
+        };
+        self.db.execute(sql).await
     }
 }
 

@@ -63,7 +63,11 @@ pub async fn run(plan: DumpPlan) -> Result<()> {
             continue;
         }
         let file = files::table_file(&table.schema.name, plan.format, plan.compression);
-        let Some((cuts, ranges)) = table.parts else {
+        let Some(parts::Parts {
+            cuts,
+            filters: ranges,
+        }) = table.parts
+        else {
             todo.push(jobs::Job {
                 file,
                 schema: table.schema,
@@ -74,10 +78,14 @@ pub async fn run(plan: DumpPlan) -> Result<()> {
         };
         let mut done = resumed.parts.get(&name).cloned().unwrap_or_default();
         done.retain(|&number, _| number < ranges.len());
-        journal_lines.push(files::Line::Cuts {
-            table: name.clone(),
-            cuts,
-        });
+        // Parts cut by pages have no cuts to keep: none is kept.
+        match cuts {
+            Some(cuts) => journal_lines.push(files::Line::Cuts {
+                table: name.clone(),
+                cuts,
+            }),
+            None => done.clear(),
+        }
         for (&number, file) in &done {
             journal_lines.push(files::Line::Part {
                 table: name.clone(),
@@ -219,9 +227,8 @@ struct Table {
     /// The planner's row estimate (for the queue's order, the progress
     /// bar's ETA and the parts).
     estimate: u64,
-    /// A table cut into parts: the cuts (for the journal) and each part's
-    /// key range as a filter, in key order.
-    parts: Option<(parts::Cuts, Vec<String>)>,
+    /// A table cut into parts.
+    parts: Option<parts::Parts>,
 }
 
 /// The tables to dump, in name order, with their definitions, the
@@ -277,27 +284,34 @@ async fn look_up(db: &mut Db, plan: &DumpPlan, resumed: &files::Resumed) -> Resu
         if complete.contains(&name) {
             continue;
         }
-        let cuts = match (resumed.cuts.get(&name), rows_per_part) {
+        let count = rows_per_part.map_or(1, |rows| parts::count(table.estimate, rows));
+        let cuts = match (resumed.cuts.get(&name), &relation) {
             (Some(cuts), _) => Some(cuts.clone()),
-            (None, None) => None,
-            (None, Some(rows)) => {
-                let count = parts::count(table.estimate, rows);
-                match (count, &relation) {
-                    (1, _) => None,
-                    (_, Ok(relation)) => parts::cut(db, relation, count)
-                        .await
-                        .with_context(|| format!("cutting table {name} into parts"))?,
-                    (_, Err(_)) => None,
-                }
-            }
+            (None, _) if count == 1 => None,
+            (None, Ok(relation)) => parts::cut(db, relation, count)
+                .await
+                .with_context(|| format!("cutting table {name} into parts"))?,
+            (None, Err(_)) => None,
         };
-        if let Some(cuts) = cuts {
+        table.parts = match (cuts, relation) {
             // A table cut before has a key: describe found it then.
-            let relation = relation?;
-            let select = &relation.select;
-            let ranges = parts::filters(select.dialect, &select.key, &cuts);
-            table.parts = Some((cuts, ranges));
-        }
+            (Some(cuts), relation) => {
+                let relation = relation?;
+                let select = &relation.select;
+                Some(parts::Parts {
+                    filters: parts::filters(select.dialect, &select.key, &cuts),
+                    cuts: Some(cuts),
+                })
+            }
+            (None, Ok(relation)) => parts::by_pages(db, &relation, count)
+                .await
+                .with_context(|| format!("cutting table {name} into parts"))?
+                .map(|filters| parts::Parts {
+                    cuts: None,
+                    filters,
+                }),
+            (None, Err(_)) => None,
+        };
     }
     Ok(tables)
 }

@@ -13,10 +13,15 @@
 //! The cuts are kept as their keys' SQL literals ([`crate::db::Key::literals`]),
 //! in the journal before any part is read, so that `--resume` reads the
 //! same ranges again and keeps the parts already complete.
+//!
+//! A PostgreSQL table without a key is cut by its pages instead, as
+//! `export --parallel` cuts it ([`by_pages`]): its parts are in storage
+//! order, and a resumed dump reads them all again.
 
 use anyhow::{Context, Result};
 
 use crate::db::{Dialect, Relation};
+use crate::engine::Engine;
 use crate::partition;
 
 /// Rows per part by default, with `--jobs` 2 or more: parts of 1M rows
@@ -53,6 +58,17 @@ pub fn count(estimate: u64, rows_per_part: u64) -> usize {
 /// part's last row, all but the last part's (which runs to the end).
 pub type Cuts = Vec<Vec<String>>;
 
+/// A table cut into parts: each part's filter, in order, and the cuts
+/// that place them, for the journal. `cuts` is `None` for a PostgreSQL
+/// table without a key, cut by its pages ([`by_pages`]): `--resume` keeps
+/// none of its parts, since an update moves a row to another page, and a
+/// part read in an earlier snapshot could hold a row that one read now
+/// holds too.
+pub struct Parts {
+    pub cuts: Option<Cuts>,
+    pub filters: Vec<String>,
+}
+
 /// Cuts the relation's key space into about `parts` ranges; `None` when
 /// the table has no key to cut by, or its rows leave one range.
 pub async fn cut(
@@ -72,6 +88,28 @@ pub async fn cut(
         .map(crate::db::Key::literals)
         .collect();
     Ok((!cuts.is_empty()).then_some(cuts))
+}
+
+/// A PostgreSQL table without a key cut into about `parts` ranges of
+/// its pages ([`partition::pages`]), as `export --parallel` cuts it; `None`
+/// where it stays whole (another engine, a small table, a server before
+/// PostgreSQL 14).
+pub async fn by_pages(
+    db: &mut crate::db::Db,
+    relation: &Relation,
+    parts: usize,
+) -> Result<Option<Vec<String>>> {
+    if parts < 2 || !relation.key_names.is_empty() || db.engine() != Engine::Postgres {
+        return Ok(None);
+    }
+    let ranges = partition::pages::ranges(db, relation, parts, true)
+        .await
+        .context("cutting the table into parts by its pages")?;
+    let filters: Vec<String> = ranges
+        .into_iter()
+        .map(|range| crate::plan::and_filter(None, range).unwrap_or_else(|| "1 = 1".into()))
+        .collect();
+    Ok((filters.len() > 1).then_some(filters))
 }
 
 /// Each part's filter, in key order: `cuts.len() + 1` of them.

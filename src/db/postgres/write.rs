@@ -46,14 +46,10 @@ impl Postgres {
         Ok(self.client.batch_execute(sql).await?)
     }
 
-    /// The id of the open transaction, recorded before COMMIT so that a
-    /// resumed import can ask whether that commit happened.
-    pub async fn transaction_id(&mut self) -> Result<String> {
-        self.first_value("SELECT txid_current()::text").await
-    }
-
     /// `BEGIN`, and the new transaction's id, in one round trip: each
-    /// batch of an import starts so.
+    /// batch of an import starts so, and the id is recorded before its
+    /// COMMIT so that a resumed import can ask whether that commit
+    /// happened.
     pub async fn begin_with_id(&mut self) -> Result<String> {
         self.first_value("BEGIN; SELECT txid_current()::text").await
     }
