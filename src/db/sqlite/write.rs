@@ -26,7 +26,6 @@ impl Sqlite {
                 table.dot_hint()
             );
         }
-        let keys = self.unique_keys(&table.name, &schema, &info)?;
         let columns = info
             .iter()
             .map(|c| TargetColumn {
@@ -36,14 +35,25 @@ impl Sqlite {
                 target: target_type(&c.decl),
             })
             .collect();
-        Ok(TargetTable {
-            quoted: crate::db::dialect::Dialect::Sqlite.quote_qualified(table),
-            columns,
-            // The rowid is not a conflict target: only declared keys are.
-            key: keys
+        // The conflict target of --on-conflict: the declared primary key,
+        // even on columns SQLite lets hold NULL (`id INT PRIMARY KEY`
+        // without NOT NULL): a row whose key is NULL conflicts with none
+        // and goes in as a new row. Else a unique NOT NULL key; the rowid
+        // is none (only declared keys are conflict targets).
+        let mut declared: Vec<&super::TableColumn> = info.iter().filter(|c| c.pk > 0).collect();
+        declared.sort_by_key(|c| c.pk);
+        let key = match declared.is_empty() {
+            false => declared.iter().map(|c| c.name.clone()).collect(),
+            true => self
+                .unique_keys(&table.name, &schema, &info)?
                 .into_iter()
                 .find(|k| !k.iter().any(|c| super::ROWID_ALIASES.contains(&c.as_str())))
                 .unwrap_or_default(),
+        };
+        Ok(TargetTable {
+            quoted: crate::db::dialect::Dialect::Sqlite.quote_qualified(table),
+            columns,
+            key,
         })
     }
 
