@@ -39,6 +39,9 @@
 #       Read by the tests. If you set one, this script assumes you manage
 #       that server yourself and does not install, start, configure or clean
 #       it (the tests then run in the database your URL names).
+#   DBCHUNK_TEST_PG_GIS_URL default: a second run database, with PostGIS
+#       (this script installs the package); set it with DBCHUNK_TEST_PG_URL
+#       to a database of yours where CREATE EXTENSION postgis has run.
 #   DBCHUNK_TEST_TLS_PG_URL, DBCHUNK_TEST_TLS_MYSQL_URL, DBCHUNK_TEST_TLS_CA
 #       Read by the TLS tests: servers with TLS on, and the CA that signed
 #       their certificates. Set all three to use servers you manage; by
@@ -289,6 +292,17 @@ ensure_postgres() {
             die "could not create PostgreSQL database test"
     fi
     pg_tcp -d test -c 'select 1' >/dev/null || die "cannot connect to $PG_DEFAULT_URL"
+
+    # PostGIS, for the restore of MySQL geometry into a spatial column
+    # (tests/restore.rs): the package for this server's major version.
+    if [ "$(pg_tcp -d postgres -c "select 1 from pg_available_extensions where name = 'postgis'")" != "1" ]; then
+        local major
+        major=$(pg_tcp -d postgres -c "select current_setting('server_version_num')::int / 10000") ||
+            die "cannot read PostgreSQL's version"
+        apt_install "postgresql-$major-postgis-3" "postgresql-$major-postgis-3-scripts"
+        [ "$(pg_tcp -d postgres -c "select 1 from pg_available_extensions where name = 'postgis'")" = "1" ] ||
+            die "PostGIS is not available to PostgreSQL $major after apt-get install postgresql-$major-postgis-3"
+    fi
     log "PostgreSQL ok: $PG_DEFAULT_URL"
 }
 
@@ -570,6 +584,13 @@ create_run_databases() {
             die "could not create the run database $RUN_DB in PostgreSQL"
         PG_RUN_DB_MADE=1
         export DBCHUNK_TEST_PG_URL="postgres://postgres@${PG_HOST}:${PG_PORT}/$RUN_DB"
+        # A second one with PostGIS (which adds a table, spatial_ref_sys,
+        # that the run database's tests would otherwise meet).
+        pg_tcp -d postgres -c "create database ${RUN_DB}_gis template template0 encoding 'UTF8' lc_collate 'C.UTF-8' lc_ctype 'C.UTF-8'" ||
+            die "could not create the PostGIS run database ${RUN_DB}_gis in PostgreSQL"
+        pg_tcp -d "${RUN_DB}_gis" -c "create extension postgis" ||
+            die "could not create the extension postgis in ${RUN_DB}_gis"
+        export DBCHUNK_TEST_PG_GIS_URL="postgres://postgres@${PG_HOST}:${PG_PORT}/${RUN_DB}_gis"
     fi
     if [ "$MY_OURS" -eq 1 ]; then
         my_objects >"$RUN_DIR/my-before" || die "cannot list MariaDB's databases and users"
@@ -586,6 +607,8 @@ drop_run_databases() {
         PG_RUN_DB_MADE=0
         pg_tcp -d postgres -c "drop database if exists $RUN_DB with (force)" ||
             log "could not drop the PostgreSQL run database $RUN_DB"
+        pg_tcp -d postgres -c "drop database if exists ${RUN_DB}_gis with (force)" ||
+            log "could not drop the PostgreSQL run database ${RUN_DB}_gis"
     fi
     if [ "$MY_RUN_DB_MADE" -eq 1 ]; then
         MY_RUN_DB_MADE=0
@@ -601,6 +624,7 @@ not_other_live_runs() {
         case "$line" in
         "database dbchunk_run_"*)
             pid=${line#database dbchunk_run_}
+            pid=${pid%_gis}
             if [ "$pid" != "$$" ] && [ -n "$pid" ] && [ -z "${pid//[0-9]/}" ] && kill -0 "$pid" 2>/dev/null; then
                 continue
             fi

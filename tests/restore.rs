@@ -4,7 +4,7 @@
 use std::path::{Path, PathBuf};
 
 use crate::dump::{dump_to, family};
-use crate::util::db::{MysqlDropOnExit, PgDropOnExit};
+use crate::util::db::{pg_exec_at, pg_gis_url, pg_query_text_at, MysqlDropOnExit, PgDropOnExit};
 use crate::util::engine::{Db, DropOnExit};
 use crate::util::procs::kill_when;
 use crate::util::{dbchunk, export, sqlite_url, Cmd, TempDir};
@@ -594,7 +594,8 @@ fn a_restore_on_conflict_has_its_key_from_the_start() {
 /// writes the stored bytes (the SRID, then the WKB) in hex, and they load
 /// back as bytes (they used to go in as text, which MySQL refused). Into
 /// PostgreSQL and SQLite they become a binary column holding the WKB, as
-/// MariaDB's own `ST_AsWKB` writes it.
+/// MariaDB's own `ST_AsWKB` writes it; into PostgreSQL with PostGIS, a
+/// geometry column with the same shapes and SRIDs.
 #[test]
 fn spatial_columns_restore_into_mysql_and_as_wkb_elsewhere() {
     let dir = TempDir::new("restore-spatial");
@@ -636,6 +637,46 @@ fn spatial_columns_restore_into_mysql_and_as_wkb_elsewhere() {
             );
         }
     }
+
+    // Into PostgreSQL with PostGIS: geometry columns, the SRID kept.
+    let gis = pg_gis_url();
+    let schema = "restspatial_gis";
+    pg_exec_at(
+        &gis,
+        &format!("DROP SCHEMA IF EXISTS {schema} CASCADE; CREATE SCHEMA {schema}"),
+    );
+    dbchunk(["restore", "--url", &gis, "--create", "--schema", schema])
+        .arg(&out)
+        .success();
+    let there = |sql: &str| pg_query_text_at(&gis, &format!("{sql} FROM {schema}.{table}"));
+    let here = |sql: &str| db.text(&format!("{sql} FROM {table}"));
+    for column in ["p", "g"] {
+        let shapes = format!(
+            "SELECT GROUP_CONCAT(CONCAT_WS(' ', id, ST_SRID({column}), ST_AsText({column})) \
+             ORDER BY id SEPARATOR ';')"
+        );
+        assert_eq!(
+            there(&format!(
+                "SELECT string_agg(concat_ws(' ', id, ST_SRID({column}), ST_AsText({column})), \
+                 ';' ORDER BY id)"
+            )),
+            here(&shapes),
+            "PostGIS: column {column}"
+        );
+        let ty = pg_query_text_at(
+            &gis,
+            &format!(
+                "SELECT format_type(atttypid, atttypmod) FROM pg_attribute WHERE attrelid = \
+                 '{schema}.{table}'::regclass AND attname = '{column}'"
+            ),
+        );
+        assert_eq!(
+            ty.as_deref(),
+            Some("geometry"),
+            "PostGIS: column {column}'s type"
+        );
+    }
+    pg_exec_at(&gis, &format!("DROP SCHEMA {schema} CASCADE"));
 }
 
 /// A parent and a child table restored again into themselves with

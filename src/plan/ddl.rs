@@ -58,6 +58,9 @@ pub struct Translation {
     /// The dump's files are CSV or TSV: a PostgreSQL array is written in
     /// its own text form there, which no other engine reads as an array.
     pub text_files: bool,
+    /// The target is PostgreSQL with PostGIS: MySQL geometry keeps a
+    /// spatial type there.
+    pub postgis: bool,
 }
 
 /// A column with no faithful type on the target.
@@ -240,10 +243,12 @@ pub fn column_type(
     if let Some(ty) = bits_and_sets(&engine_type, how) {
         return Ok(ty);
     }
-    // MySQL geometry: its WKB, in the target's binary type (the restore
-    // drops the SRID MySQL stores in front of it).
+    // MySQL geometry: PostGIS's geometry (the SRID kept), else its WKB
+    // in the target's binary type (the restore drops the SRID MySQL
+    // stores in front of it).
     if how.source == Engine::Mysql && is_mysql_spatial(&engine_type) {
         return Ok(match how.target {
+            Engine::Postgres if how.postgis => "geometry".into(),
             Engine::Postgres => "bytea".into(),
             _ => "BLOB".into(),
         });
@@ -464,6 +469,7 @@ mod tests {
             target,
             unmapped_as_text: false,
             text_files: true,
+            postgis: false,
         }
     }
 
@@ -521,6 +527,10 @@ mod tests {
         // PostgreSQL's own geometric types are no WKB.
         let pg_point = column_type(&other("point"), false, how(Engine::Postgres, Engine::Mysql));
         assert!(pg_point.is_err());
+        let mut postgis = how(Engine::Mysql, Engine::Postgres);
+        postgis.postgis = true;
+        let point = column_type(&other("point"), false, postgis);
+        assert_eq!(point.unwrap(), "geometry");
     }
 
     #[test]

@@ -17,7 +17,8 @@ mod time;
 
 use number::{parse_bool, parse_decimal, parse_float, parse_int};
 use text::{
-    json_array_to_postgres, parse_bits, parse_hex, parse_json, parse_mysql_geometry, parse_uuid,
+    json_array_to_postgres, mysql_geometry_as_ewkb, parse_bits, parse_hex, parse_json,
+    parse_mysql_geometry, parse_uuid,
 };
 pub(crate) use time::civil_from_days;
 use time::{is_special_date, parse_date, parse_duration, parse_timestamp};
@@ -46,11 +47,18 @@ pub enum TargetType {
     Text,
     /// Binary, written as hex by export.
     Bytes,
+    /// PostGIS's `geometry`: its own text (hex EWKB, or WKT), passed to
+    /// the server's parser.
+    Geometry,
     /// A binary column taking a MySQL spatial value as the other engines
     /// keep one: its WKB. The input is MySQL's stored form in hex (the
     /// SRID's 4 bytes, little-endian, then the WKB), as an export of a
     /// MySQL geometry column writes it; the SRID is dropped.
     MysqlGeometryAsWkb,
+    /// A PostGIS `geometry` column taking a MySQL spatial value (as
+    /// [`TargetType::MysqlGeometryAsWkb`] reads it), its SRID kept: the
+    /// EWKB PostGIS reads.
+    MysqlGeometryAsEwkb,
     Date,
     /// A time of day (PostgreSQL) or a duration up to ±838 hours (MySQL).
     Time,
@@ -101,7 +109,9 @@ pub fn parse(field: Option<&[u8]>, target: TargetType) -> Result<Value, String> 
     let text =
         std::str::from_utf8(bytes).map_err(|_| "the value is not valid UTF-8".to_string())?;
     match target {
-        TargetType::Text | TargetType::Other => Ok(Value::Text(text.to_string())),
+        TargetType::Text | TargetType::Other | TargetType::Geometry => {
+            Ok(Value::Text(text.to_string()))
+        }
         TargetType::Bool => parse_bool(text).map(Value::Bool),
         TargetType::Int { min, max } => parse_int(text, min, max).map(Value::Int),
         TargetType::IntOrBool { min, max } => match parse_bool(text) {
@@ -114,6 +124,7 @@ pub fn parse(field: Option<&[u8]>, target: TargetType) -> Result<Value, String> 
         TargetType::Float => parse_float(text).map(Value::Float),
         TargetType::Bytes => parse_hex(text).map(Value::Bytes),
         TargetType::MysqlGeometryAsWkb => parse_mysql_geometry(text).map(Value::Bytes),
+        TargetType::MysqlGeometryAsEwkb => mysql_geometry_as_ewkb(text).map(Value::Bytes),
         TargetType::Date | TargetType::Timestamp { .. } if is_special_date(text) => {
             Ok(Value::Text(text.to_string()))
         }

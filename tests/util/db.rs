@@ -10,6 +10,18 @@ pub fn pg_url() -> String {
         .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into())
 }
 
+/// A PostgreSQL database with PostGIS: `DBCHUNK_TEST_PG_GIS_URL`, which
+/// scripts/test.sh sets (a second run database, the extension created).
+pub fn pg_gis_url() -> String {
+    std::env::var("DBCHUNK_TEST_PG_GIS_URL").unwrap_or_else(|_| {
+        panic!(
+            "DBCHUNK_TEST_PG_GIS_URL is not set: run scripts/test.sh, which installs PostGIS and \
+             makes a database with it for these tests (or set it to a database of yours where \
+             CREATE EXTENSION postgis has run)"
+        )
+    })
+}
+
 /// MySQL/MariaDB for the tests: `DBCHUNK_TEST_MYSQL_URL`, default
 /// `mysql://root@127.0.0.1:3306/test`.
 pub fn mysql_url() -> String {
@@ -40,10 +52,6 @@ fn pg_error(e: &tokio_postgres::Error) -> String {
             text
         }
     }
-}
-
-async fn pg_connect() -> tokio_postgres::Client {
-    pg_connect_to(&pg_url()).await
 }
 
 async fn pg_connect_to(url: &str) -> tokio_postgres::Client {
@@ -89,9 +97,15 @@ pub fn pg_exec_at(url: &str, sql: &str) {
 /// itself (`SELECT x::text ...`).
 #[track_caller]
 pub fn pg_query_text(sql: &str) -> Option<String> {
+    pg_query_text_at(&pg_url(), sql)
+}
+
+/// As [`pg_query_text`], on the PostgreSQL database at `url`.
+#[track_caller]
+pub fn pg_query_text_at(url: &str, sql: &str) -> Option<String> {
     let caller = std::panic::Location::caller();
     block_on(async {
-        let client = pg_connect().await;
+        let client = pg_connect_to(url).await;
         match client.query_one(sql, &[]).await {
             Ok(row) => row.get(0),
             Err(e) => panic!(

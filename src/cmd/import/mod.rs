@@ -115,9 +115,13 @@ pub async fn import(plan: ImportPlan) -> Result<Imported> {
         (None, None) => Vec::new(), // empty input
     };
     let mut columns = map_columns(&names, &table, &label)?;
-    for column in &mut columns {
-        if column.target == TargetType::Bytes && plan.mysql_geometry.contains(&column.name) {
-            column.target = TargetType::MysqlGeometryAsWkb;
+    for column in columns.iter_mut() {
+        if plan.mysql_geometry.contains(&column.name) {
+            column.target = match column.target {
+                TargetType::Bytes => TargetType::MysqlGeometryAsWkb,
+                TargetType::Geometry => TargetType::MysqlGeometryAsEwkb,
+                other => other,
+            };
         }
     }
     if let Reader::Parquet(r) = &mut reader {

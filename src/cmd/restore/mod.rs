@@ -365,6 +365,21 @@ struct Created {
     existed: bool,
 }
 
+/// Whether PostGIS's `geometry` type is there, where the restore creates
+/// its tables (MySQL geometry keeps a spatial type then).
+async fn has_postgis(db: &mut Db) -> Result<bool> {
+    if db.engine() != Engine::Postgres {
+        return Ok(false);
+    }
+    let found = db
+        .first_row("SELECT to_regtype('geometry')::text")
+        .await
+        .context("looking for PostGIS")?;
+    Ok(
+        matches!(found, Some(crate::db::Key::Text(values)) if values.first().is_some_and(Option::is_some)),
+    )
+}
+
 /// Creates the tables that are not there yet.
 async fn create(
     db: &mut Db,
@@ -380,6 +395,7 @@ async fn create(
         target: engine,
         unmapped_as_text: plan.unmapped_as_text,
         text_files: manifest.format != "parquet" && manifest.format != "ndjson",
+        postgis: has_postgis(db).await?,
     };
     let existing = db
         .list_tables(plan.schema.as_deref())

@@ -128,6 +128,8 @@ fn target_type(type_name: &str, is_array: bool, is_enum: bool) -> TargetType {
         "numeric" => TargetType::Decimal { special: true },
         "float4" | "float8" => TargetType::Float,
         "bytea" => TargetType::Bytes,
+        // PostGIS's, where the extension is installed.
+        "geometry" => TargetType::Geometry,
         "date" => TargetType::Date,
         "timestamp" => TargetType::Timestamp { zoned: false },
         "timestamptz" => TargetType::Timestamp { zoned: true },
