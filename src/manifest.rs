@@ -12,7 +12,7 @@ use serde_json::{json, Value};
 use sha2::Digest;
 
 use crate::coltype::ColType;
-use crate::db::catalog::{ColumnSchema, ForeignKey, IndexSchema, TableSchema};
+use crate::db::catalog::{ColumnSchema, ForeignKey, IndexKind, IndexSchema, TableSchema};
 use crate::ident::QualifiedName;
 
 /// Bumped when a field changes meaning; a reader refuses a newer one.
@@ -156,6 +156,7 @@ impl TableEntry {
                 "columns": i.columns,
                 "unique": i.unique,
                 "definition": i.definition,
+                "kind": i.kind.word(),
             })).collect::<Vec<_>>(),
             "foreign_keys": table.foreign_keys.iter().map(|f| json!({
                 "name": f.name,
@@ -205,6 +206,7 @@ fn index(value: &Value) -> Result<IndexSchema> {
         columns: names(value, "columns")?,
         unique: value["unique"].as_bool().unwrap_or(false),
         definition: optional_text(value, "definition"),
+        kind: optional_text(value, "kind").map_or(IndexKind::Plain, |k| IndexKind::from_word(&k)),
     })
 }
 
@@ -361,6 +363,7 @@ mod tests {
                     columns: vec![],
                     unique: false,
                     definition: Some("CREATE INDEX by_lower ON t (lower(x))".into()),
+                    kind: IndexKind::Fulltext,
                 }],
                 foreign_keys: vec![ForeignKey {
                     name: "fk".into(),

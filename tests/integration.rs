@@ -30,5 +30,6 @@ mod restore;
 mod resume;
 mod retry;
 mod secrets;
+mod spatial;
 mod split;
 mod tls;

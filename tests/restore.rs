@@ -4,7 +4,7 @@
 use std::path::{Path, PathBuf};
 
 use crate::dump::{dump_to, family};
-use crate::util::db::{pg_exec_at, pg_gis_url, pg_query_text_at, MysqlDropOnExit, PgDropOnExit};
+use crate::util::db::{MysqlDropOnExit, PgDropOnExit};
 use crate::util::engine::{Db, DropOnExit};
 use crate::util::procs::kill_when;
 use crate::util::{dbchunk, export, sqlite_url, Cmd, TempDir};
@@ -12,15 +12,15 @@ use crate::util::{dbchunk, export, sqlite_url, Cmd, TempDir};
 /// A place to restore into, apart from the source tables: a schema of its
 /// own (PostgreSQL), a database of its own (MariaDB) or another file
 /// (SQLite), dropped when the test ends.
-struct Elsewhere {
-    db: Db,
+pub(crate) struct Elsewhere {
+    pub(crate) db: Db,
     url: String,
-    schema: Option<String>,
+    pub(crate) schema: Option<String>,
     _drop: DropOnExit,
 }
 
 impl Elsewhere {
-    fn new(db: &Db, dir: &TempDir, name: &str) -> Elsewhere {
+    pub(crate) fn new(db: &Db, dir: &TempDir, name: &str) -> Elsewhere {
         if let Db::Lite(_) = db {
             let path: PathBuf = dir.join(&format!("{name}.db"));
             let target = Db::Lite(path.clone());
@@ -56,7 +56,7 @@ impl Elsewhere {
     /// `restore` into this place, with `extra` flags.
     /// Every table of `tables` here exports the bytes of its source in `db`.
     #[track_caller]
-    fn assert_exports_as(&self, db: &Db, tables: &[String], what: &str) {
+    pub(crate) fn assert_exports_as(&self, db: &Db, tables: &[String], what: &str) {
         for table in tables {
             assert!(
                 export(&self.url, &self.name(table)).success().stdout
@@ -67,7 +67,7 @@ impl Elsewhere {
         }
     }
 
-    fn restore(&self, dump: &Path, extra: &[&str]) -> crate::util::Cmd {
+    pub(crate) fn restore(&self, dump: &Path, extra: &[&str]) -> crate::util::Cmd {
         let mut cmd = dbchunk(["restore", "--url", &self.url])
             .arg(dump)
             .args(extra.to_vec());
@@ -78,7 +78,7 @@ impl Elsewhere {
     }
 
     /// `table` as named here, for the tests' own SQL and for `export -t`.
-    fn name(&self, table: &str) -> String {
+    pub(crate) fn name(&self, table: &str) -> String {
         match &self.schema {
             Some(schema) => format!("{schema}.{table}"),
             None => table.to_string(),
@@ -588,95 +588,6 @@ fn a_restore_on_conflict_has_its_key_from_the_start() {
         place.assert_exports_as(&db, &tables, "restored twice with --on-conflict update");
         place.assert_primary_keys(&tables, db.name());
     }
-}
-
-/// MySQL's spatial columns restore into MySQL as they were: an export
-/// writes the stored bytes (the SRID, then the WKB) in hex, and they load
-/// back as bytes (they used to go in as text, which MySQL refused). Into
-/// PostgreSQL and SQLite they become a binary column holding the WKB, as
-/// MariaDB's own `ST_AsWKB` writes it; into PostgreSQL with PostGIS, a
-/// geometry column with the same shapes and SRIDs.
-#[test]
-fn spatial_columns_restore_into_mysql_and_as_wkb_elsewhere() {
-    let dir = TempDir::new("restore-spatial");
-    let db = Db::My;
-    let table = "restspatial_my_g";
-    let _drop = db.drop_on_exit(table);
-    db.create(table, "id INT PRIMARY KEY, p POINT, g GEOMETRY");
-    db.exec(&format!(
-        "INSERT INTO {table} VALUES \
-         (1, ST_GeomFromText('POINT(1 2)'), ST_GeomFromText('LINESTRING(0 0,1 1)')), \
-         (2, NULL, ST_GeomFromText('POLYGON((0 0,1 0,1 1,0 0))', 4326))"
-    ));
-    let out = dir.join("dump");
-    dump_to(&db, "restspatial_my", &out).success();
-    let place = Elsewhere::new(&db, &dir, "restspatial_my_to");
-    place.restore(&out, &["--create"]).success();
-    place.assert_exports_as(&db, &[table.to_string()], "a spatial table");
-    let shape = place.db.text(&format!(
-        "SELECT ST_AsText(g) FROM {} WHERE id = 2",
-        place.name(table)
-    ));
-    assert_eq!(shape.as_deref(), Some("POLYGON((0 0,1 0,1 1,0 0))"));
-
-    let wkb = |column: &str| db.rows(table, &["id", &format!("LOWER(HEX(ST_AsWKB({column})))")]);
-    for (there, hex) in [
-        (Db::Pg, "encode({}, 'hex')"),
-        (Db::lite(&dir), "NULLIF(LOWER(HEX({})), '')"),
-    ] {
-        let place = Elsewhere::new(&there, &dir, "restspatial_my_wkb");
-        place.restore(&out, &["--create"]).success();
-        let name = place.name(table);
-        for column in ["p", "g"] {
-            let bytes = hex.replace("{}", column);
-            assert_eq!(
-                place.db.rows(&name, &["id", &bytes]),
-                wkb(column),
-                "{}: column {column} holds the WKB",
-                there.name()
-            );
-        }
-    }
-
-    // Into PostgreSQL with PostGIS: geometry columns, the SRID kept.
-    let gis = pg_gis_url();
-    let schema = "restspatial_gis";
-    pg_exec_at(
-        &gis,
-        &format!("DROP SCHEMA IF EXISTS {schema} CASCADE; CREATE SCHEMA {schema}"),
-    );
-    dbchunk(["restore", "--url", &gis, "--create", "--schema", schema])
-        .arg(&out)
-        .success();
-    let there = |sql: &str| pg_query_text_at(&gis, &format!("{sql} FROM {schema}.{table}"));
-    let here = |sql: &str| db.text(&format!("{sql} FROM {table}"));
-    for column in ["p", "g"] {
-        let shapes = format!(
-            "SELECT GROUP_CONCAT(CONCAT_WS(' ', id, ST_SRID({column}), ST_AsText({column})) \
-             ORDER BY id SEPARATOR ';')"
-        );
-        assert_eq!(
-            there(&format!(
-                "SELECT string_agg(concat_ws(' ', id, ST_SRID({column}), ST_AsText({column})), \
-                 ';' ORDER BY id)"
-            )),
-            here(&shapes),
-            "PostGIS: column {column}"
-        );
-        let ty = pg_query_text_at(
-            &gis,
-            &format!(
-                "SELECT format_type(atttypid, atttypmod) FROM pg_attribute WHERE attrelid = \
-                 '{schema}.{table}'::regclass AND attname = '{column}'"
-            ),
-        );
-        assert_eq!(
-            ty.as_deref(),
-            Some("geometry"),
-            "PostGIS: column {column}'s type"
-        );
-    }
-    pg_exec_at(&gis, &format!("DROP SCHEMA {schema} CASCADE"));
 }
 
 /// A parent and a child table restored again into themselves with

@@ -61,6 +61,40 @@ pub struct IndexSchema {
     /// `` (`doc`(10)) ``. A restore into the same engine puts them after
     /// its own `CREATE INDEX ... ON target`; another engine cannot read them.
     pub definition: Option<String>,
+    /// MySQL's full-text and spatial indexes, which are not B-trees.
+    pub kind: IndexKind,
+}
+
+/// What an index is for, where the engine says it in words of its own:
+/// MySQL's `CREATE FULLTEXT INDEX` and `CREATE SPATIAL INDEX`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum IndexKind {
+    #[default]
+    Plain,
+    /// For `MATCH ... AGAINST`; no other engine has one to match.
+    Fulltext,
+    /// An R-tree over a geometry column; PostGIS's GiST does its work.
+    Spatial,
+}
+
+impl IndexKind {
+    /// The word a manifest keeps (`None` for a plain index).
+    pub fn word(self) -> Option<&'static str> {
+        match self {
+            IndexKind::Plain => None,
+            IndexKind::Fulltext => Some("fulltext"),
+            IndexKind::Spatial => Some("spatial"),
+        }
+    }
+
+    /// The kind a [`IndexKind::word`] names; MySQL's `INDEX_TYPE` too.
+    pub fn from_word(word: &str) -> IndexKind {
+        match word.to_ascii_lowercase().as_str() {
+            "fulltext" => IndexKind::Fulltext,
+            "spatial" => IndexKind::Spatial,
+            _ => IndexKind::Plain,
+        }
+    }
 }
 
 #[derive(Clone, Debug)]

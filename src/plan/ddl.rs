@@ -11,7 +11,7 @@
 //! the column, unless `--unmapped-as-text` asks for a text column.
 
 use crate::coltype::{is_mysql_spatial, ColType};
-use crate::db::catalog::{ColumnSchema, TableSchema};
+use crate::db::catalog::{ColumnSchema, IndexKind, TableSchema};
 use crate::db::Dialect;
 use crate::engine::Engine;
 use crate::ident::QualifiedName;
@@ -162,7 +162,6 @@ pub fn table_ddl(
         lines.join(",\n  ")
     );
     for index in &table.indexes {
-        let unique = if index.unique { "UNIQUE " } else { "" };
         // PostgreSQL's index names are the schema's: keep them apart.
         let name = match how.target {
             Engine::Postgres | Engine::Sqlite if how.source != how.target => {
@@ -170,9 +169,33 @@ pub fn table_ddl(
             }
             _ => index.name.clone(),
         };
-        let keys = match (&index.definition, index.columns.is_empty()) {
-            (None, false) => format!("({})", quoted_list(dialect, &index.columns)),
-            (Some(words), _) if how.source == how.target => words.clone(),
+        let columns = format!("({})", quoted_list(dialect, &index.columns));
+        let (unique, keys) = match (index.kind, how.target) {
+            (IndexKind::Plain, _) if index.unique => ("UNIQUE ", None),
+            (IndexKind::Plain, _) => ("", None),
+            (IndexKind::Fulltext, Engine::Mysql) => ("FULLTEXT ", Some(columns.clone())),
+            (IndexKind::Spatial, Engine::Mysql) => ("SPATIAL ", Some(columns.clone())),
+            (IndexKind::Spatial, Engine::Postgres) if how.postgis => {
+                ("", Some(format!("USING gist {columns}")))
+            }
+            (kind, engine) => {
+                ddl.left_out.push(format!(
+                    "{} index {} (no counterpart on {}{})",
+                    kind.word().unwrap_or_default(),
+                    index.name,
+                    engine.name(),
+                    match (kind, engine) {
+                        (IndexKind::Spatial, Engine::Postgres) => " without PostGIS",
+                        _ => "",
+                    }
+                ));
+                continue;
+            }
+        };
+        let keys = match (keys, &index.definition, index.columns.is_empty()) {
+            (Some(keys), ..) => keys,
+            (None, None, false) => columns,
+            (None, Some(words), _) if how.source == how.target => words.clone(),
             _ => {
                 ddl.left_out.push(format!(
                     "index {} ({}, written in {}'s own words)",
@@ -583,6 +606,7 @@ mod tests {
                 columns: vec![],
                 unique: false,
                 definition: Some("USING btree (lower((x)::text))".into()),
+                kind: IndexKind::Plain,
             }],
             foreign_keys: vec![],
         };

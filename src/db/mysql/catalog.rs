@@ -7,7 +7,7 @@ use mysql_async::prelude::Queryable;
 use super::Mysql;
 use crate::coltype::ColType;
 use crate::db::catalog::{
-    add_key_column, named_in, ColumnSchema, ForeignKey, IndexSchema, TableParts,
+    add_key_column, named_in, ColumnSchema, ForeignKey, IndexKind, IndexSchema, TableParts,
 };
 use crate::ident::QualifiedName;
 
@@ -75,11 +75,11 @@ impl Mysql {
                 }
             })
             .collect();
-        type IndexRow = (String, u64, Option<String>, Option<u64>);
+        type IndexRow = (String, u64, Option<String>, Option<u64>, String);
         let rows: Vec<IndexRow> = self
             .conn
             .exec(
-                "SELECT INDEX_NAME, NON_UNIQUE, COLUMN_NAME, SUB_PART \
+                "SELECT INDEX_NAME, NON_UNIQUE, COLUMN_NAME, SUB_PART, INDEX_TYPE \
                  FROM information_schema.STATISTICS WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ? \
                  ORDER BY INDEX_NAME, SEQ_IN_INDEX",
                 at,
@@ -87,22 +87,27 @@ impl Mysql {
             .await?;
         let mut primary_key = Vec::new();
         let mut indexes: Vec<IndexSchema> = Vec::new();
-        for (index, non_unique, column, prefix) in rows {
+        for (index, non_unique, column, prefix, index_type) in rows {
             if index == "PRIMARY" {
                 primary_key.extend(column);
                 continue;
             }
+            let kind = IndexKind::from_word(&index_type);
             if indexes.last().is_none_or(|last| last.name != index) {
                 indexes.push(IndexSchema {
                     name: index,
                     columns: Vec::new(),
                     unique: non_unique == 0,
                     definition: None,
+                    kind,
                 });
             }
             let last = indexes.last_mut().expect("pushed above");
             match (column, prefix) {
                 (Some(column), None) => last.columns.push(column),
+                // A spatial index's columns are whole (MariaDB shows a
+                // prefix of 32 for them).
+                (Some(column), Some(_)) if kind == IndexKind::Spatial => last.columns.push(column),
                 // A prefix or an expression: only MySQL's own words say it.
                 _ => last.definition = Some(String::new()),
             }

@@ -5,7 +5,9 @@ use anyhow::{bail, Result};
 
 use super::Postgres;
 use crate::coltype::ColType;
-use crate::db::catalog::{referential_action, ColumnSchema, ForeignKey, IndexSchema, TableParts};
+use crate::db::catalog::{
+    referential_action, ColumnSchema, ForeignKey, IndexKind, IndexSchema, TableParts,
+};
 use crate::db::dialect::Dialect;
 use crate::ident::QualifiedName;
 
@@ -103,6 +105,7 @@ impl Postgres {
                 columns: if plain { columns } else { Vec::new() },
                 unique: r.get(1),
                 definition: (!plain).then(|| after_table(r.get(5))),
+                kind: IndexKind::Plain,
             });
         }
         let foreign_keys = self

@@ -5,7 +5,7 @@ use anyhow::{bail, Result};
 use super::Sqlite;
 use crate::coltype::ColType;
 use crate::db::catalog::{
-    add_key_column, named_in, ColumnSchema, ForeignKey, IndexSchema, TableParts,
+    add_key_column, named_in, ColumnSchema, ForeignKey, IndexKind, IndexSchema, TableParts,
 };
 use crate::ident::QualifiedName;
 
@@ -82,6 +82,7 @@ impl Sqlite {
                 columns,
                 unique,
                 definition,
+                kind: IndexKind::Plain,
             });
         }
         type ForeignRow = (i64, String, String, Option<String>, String, String);

@@ -1,0 +1,148 @@
+//! MySQL's spatial columns, and its spatial and full-text indexes, through
+//! a dump and a restore into every engine (and PostgreSQL with PostGIS).
+
+use crate::dump::dump_to;
+use crate::restore::Elsewhere;
+use crate::util::db::{pg_exec_at, pg_gis_url, pg_query_text_at};
+use crate::util::engine::Db;
+use crate::util::{dbchunk, TempDir};
+
+/// The dump (of the tables `PREFIX_*`) of `table`, made here: a MariaDB
+/// table with spatial columns, a spatial index and a full-text one.
+fn spatial_dump(dir: &TempDir, db: &Db, prefix: &str, table: &str) -> std::path::PathBuf {
+    db.create(
+        table,
+        "id INT PRIMARY KEY, p POINT, g GEOMETRY NOT NULL, note VARCHAR(100), \
+         SPATIAL KEY sp (g), FULLTEXT KEY ft (note)",
+    );
+    db.exec(&format!(
+        "INSERT INTO {table} VALUES \
+         (1, ST_GeomFromText('POINT(1 2)'), ST_GeomFromText('LINESTRING(0 0,1 1)'), 'one'), \
+         (2, NULL, ST_GeomFromText('POLYGON((0 0,1 0,1 1,0 0))', 4326), NULL)"
+    ));
+    let out = dir.join("dump");
+    dump_to(db, prefix, &out).success();
+    out
+}
+
+/// MySQL's spatial columns restore into MySQL as they were: an export
+/// writes the stored bytes (the SRID, then the WKB) in hex, and they load
+/// back as bytes (they used to go in as text, which MySQL refused), with
+/// their spatial and full-text indexes (they were made plain indexes,
+/// which failed). Into PostgreSQL and SQLite they become a binary column
+/// holding the WKB, as MariaDB's own `ST_AsWKB` writes it, and the two
+/// indexes are left out with a warning.
+#[test]
+fn spatial_columns_restore_into_mysql_and_as_wkb_elsewhere() {
+    let dir = TempDir::new("restore-spatial");
+    let db = Db::My;
+    let table = "restspatial_my_g";
+    let _drop = db.drop_on_exit(table);
+    let out = spatial_dump(&dir, &db, "restspatial_my", table);
+    let place = Elsewhere::new(&db, &dir, "restspatial_my_to");
+    place.restore(&out, &["--create"]).success();
+    place.assert_exports_as(&db, &[table.to_string()], "a spatial table");
+    let shape = place.db.text(&format!(
+        "SELECT ST_AsText(g) FROM {} WHERE id = 2",
+        place.name(table)
+    ));
+    assert_eq!(shape.as_deref(), Some("POLYGON((0 0,1 0,1 1,0 0))"));
+    let kinds = |database: &str| {
+        db.text(&format!(
+            "SELECT GROUP_CONCAT(CONCAT(INDEX_NAME, ' ', INDEX_TYPE) ORDER BY INDEX_NAME) FROM \
+             information_schema.STATISTICS WHERE TABLE_SCHEMA = {database} AND TABLE_NAME = \
+             '{table}'"
+        ))
+    };
+    let there = format!("'{}'", place.schema.as_deref().unwrap());
+    assert_eq!(kinds(&there), kinds("DATABASE()"), "the indexes' kinds");
+    assert_eq!(
+        kinds(&there).as_deref(),
+        Some("ft FULLTEXT,PRIMARY BTREE,sp SPATIAL")
+    );
+
+    let wkb = |column: &str| db.rows(table, &["id", &format!("LOWER(HEX(ST_AsWKB({column})))")]);
+    for (there, hex) in [
+        (Db::Pg, "encode({}, 'hex')"),
+        (Db::lite(&dir), "NULLIF(LOWER(HEX({})), '')"),
+    ] {
+        let place = Elsewhere::new(&there, &dir, "restspatial_my_wkb");
+        let run = place.restore(&out, &["--create"]).success();
+        let said = run.stderr_lines().join("\n");
+        for index in ["spatial index sp", "fulltext index ft"] {
+            assert!(said.contains(index), "{}: {said}", there.name());
+        }
+        let name = place.name(table);
+        for column in ["p", "g"] {
+            let bytes = hex.replace("{}", column);
+            assert_eq!(
+                place.db.rows(&name, &["id", &bytes]),
+                wkb(column),
+                "{}: column {column} holds the WKB",
+                there.name()
+            );
+        }
+    }
+}
+
+/// Into PostgreSQL with PostGIS: geometry columns with MySQL's shapes and
+/// SRIDs, and the spatial index as a GiST one.
+#[test]
+fn spatial_columns_restore_into_postgis_with_their_srids() {
+    let dir = TempDir::new("restore-postgis");
+    let db = Db::My;
+    let table = "restgis_my_g";
+    let _drop = db.drop_on_exit(table);
+    let out = spatial_dump(&dir, &db, "restgis_my", table);
+    let gis = pg_gis_url();
+    let schema = "restspatial_gis";
+    pg_exec_at(
+        &gis,
+        &format!("DROP SCHEMA IF EXISTS {schema} CASCADE; CREATE SCHEMA {schema}"),
+    );
+    dbchunk(["restore", "--url", &gis, "--create", "--schema", schema])
+        .arg(&out)
+        .success();
+    let there = |sql: &str| pg_query_text_at(&gis, &format!("{sql} FROM {schema}.{table}"));
+    let here = |sql: &str| db.text(&format!("{sql} FROM {table}"));
+    for column in ["p", "g"] {
+        let shapes = format!(
+            "SELECT GROUP_CONCAT(CONCAT_WS(' ', id, ST_SRID({column}), ST_AsText({column})) \
+             ORDER BY id SEPARATOR ';')"
+        );
+        assert_eq!(
+            there(&format!(
+                "SELECT string_agg(concat_ws(' ', id, ST_SRID({column}), ST_AsText({column})), \
+                 ';' ORDER BY id)"
+            )),
+            here(&shapes),
+            "PostGIS: column {column}"
+        );
+        let ty = pg_query_text_at(
+            &gis,
+            &format!(
+                "SELECT format_type(atttypid, atttypmod) FROM pg_attribute WHERE attrelid = \
+                 '{schema}.{table}'::regclass AND attname = '{column}'"
+            ),
+        );
+        assert_eq!(
+            ty.as_deref(),
+            Some("geometry"),
+            "PostGIS: column {column}'s type"
+        );
+    }
+    let index = pg_query_text_at(
+        &gis,
+        &format!(
+            "SELECT string_agg(indexdef, ';') FROM pg_indexes WHERE schemaname = '{schema}' \
+             AND indexdef LIKE '%USING gist%'"
+        ),
+    );
+    assert!(
+        index
+            .as_deref()
+            .is_some_and(|i| i.ends_with("USING gist (g)")),
+        "{index:?}"
+    );
+    pg_exec_at(&gis, &format!("DROP SCHEMA {schema} CASCADE"));
+}
