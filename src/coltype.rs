@@ -243,6 +243,12 @@ pub fn is_mysql_spatial(data_type: &str) -> bool {
     )
 }
 
+/// Whether a PostgreSQL column type (as `format_type` writes it) is
+/// PostGIS's `geometry`, whose text is hex EWKB.
+pub fn is_postgis_geometry(formatted: &str) -> bool {
+    formatted == "geometry" || formatted.starts_with("geometry(")
+}
+
 fn precision_scale(formatted: &str) -> Option<(u32, u32)> {
     let inner = formatted.split_once('(')?.1.strip_suffix(')')?;
     let mut parts = inner.split(',').map(|p| p.trim().parse::<u32>());

@@ -146,3 +146,60 @@ fn spatial_columns_restore_into_postgis_with_their_srids() {
     );
     pg_exec_at(&gis, &format!("DROP SCHEMA {schema} CASCADE"));
 }
+
+/// PostGIS's geometry columns restore into MySQL as geometry, with the
+/// same shapes and SRIDs, and into SQLite as the WKB, as PostGIS's own
+/// `ST_AsBinary` writes it.
+#[test]
+fn postgis_columns_restore_into_mysql_and_as_wkb_into_sqlite() {
+    let dir = TempDir::new("restore-from-postgis");
+    let gis = pg_gis_url();
+    let (schema, table) = ("restfromgis", "shapes");
+    pg_exec_at(
+        &gis,
+        &format!(
+            "DROP SCHEMA IF EXISTS {schema} CASCADE; CREATE SCHEMA {schema}; \
+             CREATE TABLE {schema}.{table} (id int PRIMARY KEY, p geometry(Point, 4326), \
+             g geometry); \
+             INSERT INTO {schema}.{table} VALUES \
+             (1, 'SRID=4326;POINT(1 2)', 'LINESTRING(0 0,1 1)'), \
+             (2, NULL, 'SRID=3857;POLYGON((0 0,1 0,1 1,0 0))'); \
+             CREATE INDEX ON {schema}.{table} USING gist (g)"
+        ),
+    );
+    let out = dir.join("dump");
+    dbchunk(["dump", "--url", &gis, "--schema", schema, "-o"])
+        .arg(&out)
+        .success();
+    let in_postgis = |sql: &str| pg_query_text_at(&gis, &format!("{sql} FROM {schema}.{table}"));
+
+    let my = Elsewhere::new(&Db::My, &dir, "restfromgis_my");
+    my.restore(&out, &["--create"]).success();
+    let lite = Elsewhere::new(&Db::lite(&dir), &dir, "restfromgis_lite");
+    lite.restore(&out, &["--create"]).success();
+    for column in ["p", "g"] {
+        let shapes = format!(
+            "SELECT GROUP_CONCAT(CONCAT_WS(' ', id, ST_SRID({column}), ST_AsText({column})) \
+             ORDER BY id SEPARATOR ';') FROM {}",
+            my.name(table)
+        );
+        assert_eq!(
+            my.db.text(&shapes),
+            in_postgis(&format!(
+                "SELECT string_agg(concat_ws(' ', id, ST_SRID({column}), ST_AsText({column})), \
+                 ';' ORDER BY id)"
+            )),
+            "MariaDB: column {column}"
+        );
+        let wkb = format!("NULLIF(LOWER(HEX({column})), '')");
+        assert_eq!(
+            Some(lite.db.rows(table, &["id", &wkb])),
+            in_postgis(&format!(
+                "SELECT string_agg(concat_ws('|', id, coalesce(encode(ST_AsBinary({column}), \
+                 'hex'), '<NULL>')), ';' ORDER BY id)"
+            )),
+            "SQLite: column {column}"
+        );
+    }
+    pg_exec_at(&gis, &format!("DROP SCHEMA {schema} CASCADE"));
+}

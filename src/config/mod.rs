@@ -107,10 +107,10 @@ pub struct ImportPlan {
     /// (restore), whose own command line the import's continuation would
     /// get wrong; `None`: the import's own advice.
     pub advice: Option<String>,
-    /// Columns whose input is MySQL's stored geometry (a MySQL dump
-    /// restored into another engine): a binary column takes their WKB,
-    /// without the SRID MySQL keeps in front of it.
-    pub mysql_geometry: Vec<String>,
+    /// Columns whose input is another engine's spatial values (a dump
+    /// restored across engines), and the form of that input: a binary or
+    /// spatial column takes them laid out as its own engine keeps them.
+    pub geometry: Option<(crate::values::SpatialForm, Vec<String>)>,
 }
 
 pub struct CountPlan {
@@ -390,7 +390,7 @@ impl ImportPlan {
             stats: args.stats,
             wait_lock: wait_lock(args.wait_lock.as_deref())?,
             advice: None,
-            mysql_geometry: Vec::new(),
+            geometry: None,
         })
     }
 }

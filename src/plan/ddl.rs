@@ -10,7 +10,7 @@
 //! A type with no faithful counterpart is an error naming the table and
 //! the column, unless `--unmapped-as-text` asks for a text column.
 
-use crate::coltype::{is_mysql_spatial, ColType};
+use crate::coltype::{is_mysql_spatial, is_postgis_geometry, ColType};
 use crate::db::catalog::{ColumnSchema, IndexKind, TableSchema};
 use crate::db::Dialect;
 use crate::engine::Engine;
@@ -276,6 +276,13 @@ pub fn column_type(
             _ => "BLOB".into(),
         });
     }
+    // PostGIS's geometry: MySQL's (the SRID kept), else its WKB.
+    if how.source == Engine::Postgres && is_postgis_geometry(&engine_type) {
+        return Ok(match how.target {
+            Engine::Mysql => "geometry".into(),
+            _ => "BLOB".into(),
+        });
+    }
     let length = declared_length(&engine_type);
     // `char(n)` / `character(n)`, blank-padded; not `character varying`.
     let fixed = matches!(
@@ -537,6 +544,13 @@ mod tests {
             ("bit(3)", Engine::Postgres, Engine::Sqlite, "TEXT"),
             ("point", Engine::Mysql, Engine::Postgres, "bytea"),
             ("geometry", Engine::Mysql, Engine::Sqlite, "BLOB"),
+            (
+                "geometry(Point,4326)",
+                Engine::Postgres,
+                Engine::Mysql,
+                "geometry",
+            ),
+            ("geometry", Engine::Postgres, Engine::Sqlite, "BLOB"),
         ] {
             let ty = column_type(&other(declared), false, how(from, to)).unwrap();
             assert_eq!(ty, want, "{declared} from {from:?} to {to:?}");

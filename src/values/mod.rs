@@ -12,14 +12,13 @@
 //! server; the parsers stand by family: [`number`], [`time`], [`text`].
 
 mod number;
+pub mod spatial;
 mod text;
 mod time;
 
 use number::{parse_bool, parse_decimal, parse_float, parse_int};
-use text::{
-    json_array_to_postgres, mysql_geometry_as_ewkb, parse_bits, parse_hex, parse_json,
-    parse_mysql_geometry, parse_uuid,
-};
+pub use spatial::SpatialForm;
+use text::{json_array_to_postgres, parse_bits, parse_hex, parse_json, parse_uuid};
 pub(crate) use time::civil_from_days;
 use time::{is_special_date, parse_date, parse_duration, parse_timestamp};
 pub use time::{Clock, Date, Duration};
@@ -50,15 +49,14 @@ pub enum TargetType {
     /// PostGIS's `geometry`: its own text (hex EWKB, or WKT), passed to
     /// the server's parser.
     Geometry,
-    /// A binary column taking a MySQL spatial value as the other engines
-    /// keep one: its WKB. The input is MySQL's stored form in hex (the
-    /// SRID's 4 bytes, little-endian, then the WKB), as an export of a
-    /// MySQL geometry column writes it; the SRID is dropped.
-    MysqlGeometryAsWkb,
-    /// A PostGIS `geometry` column taking a MySQL spatial value (as
-    /// [`TargetType::MysqlGeometryAsWkb`] reads it), its SRID kept: the
-    /// EWKB PostGIS reads.
-    MysqlGeometryAsEwkb,
+    /// A binary or spatial column taking another engine's spatial value
+    /// (a dump restored across engines): the input, hex of the form
+    /// `from`, goes in laid out as the column's engine keeps it, `to`
+    /// ([`spatial`]).
+    Spatial {
+        from: SpatialForm,
+        to: SpatialForm,
+    },
     Date,
     /// A time of day (PostgreSQL) or a duration up to ±838 hours (MySQL).
     Time,
@@ -123,8 +121,9 @@ pub fn parse(field: Option<&[u8]>, target: TargetType) -> Result<Value, String> 
         TargetType::Decimal { special } => parse_decimal(text, special).map(Value::Text),
         TargetType::Float => parse_float(text).map(Value::Float),
         TargetType::Bytes => parse_hex(text).map(Value::Bytes),
-        TargetType::MysqlGeometryAsWkb => parse_mysql_geometry(text).map(Value::Bytes),
-        TargetType::MysqlGeometryAsEwkb => mysql_geometry_as_ewkb(text).map(Value::Bytes),
+        TargetType::Spatial { from, to } => {
+            spatial::convert(&parse_hex(text)?, from, to).map(Value::Bytes)
+        }
         TargetType::Date | TargetType::Timestamp { .. } if is_special_date(text) => {
             Ok(Value::Text(text.to_string()))
         }

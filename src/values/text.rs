@@ -31,55 +31,6 @@ pub(super) fn parse_hex(text: &str) -> Result<Vec<u8>, String> {
         .collect()
 }
 
-/// MySQL's stored geometry in hex (the SRID's 4 bytes, then the WKB) as
-/// its WKB: what PostGIS, GDAL and every WKB reader take, where the SRID
-/// in front would make the bytes unreadable. A WKB starts with its byte
-/// order (0 or 1) and a 4-byte geometry type.
-pub(super) fn parse_mysql_geometry(text: &str) -> Result<Vec<u8>, String> {
-    let mut bytes = parse_hex(text)?;
-    if bytes.len() < 9 || bytes[4] > 1 {
-        return Err(format!(
-            "{} is not MySQL geometry (a 4-byte SRID, then WKB)",
-            quoted(text)
-        ));
-    }
-    bytes.drain(..4);
-    Ok(bytes)
-}
-
-/// MySQL's stored geometry in hex as PostGIS's EWKB: the WKB with its
-/// SRID moved in after the geometry type, which says so with the flag
-/// `0x20000000` (in the WKB's own byte order). SRID 0 (none) is plain WKB.
-pub(super) fn mysql_geometry_as_ewkb(text: &str) -> Result<Vec<u8>, String> {
-    let srid = parse_hex(text)?
-        .get(..4)
-        .map(|b| u32::from_le_bytes([b[0], b[1], b[2], b[3]]))
-        .unwrap_or(0);
-    let wkb = parse_mysql_geometry(text)?;
-    if srid == 0 {
-        return Ok(wkb);
-    }
-    const HAS_SRID: u32 = 0x2000_0000;
-    let little = wkb[0] == 1;
-    let kind = [wkb[1], wkb[2], wkb[3], wkb[4]];
-    let (kind, srid) = match little {
-        true => (
-            (u32::from_le_bytes(kind) | HAS_SRID).to_le_bytes(),
-            srid.to_le_bytes(),
-        ),
-        false => (
-            (u32::from_be_bytes(kind) | HAS_SRID).to_be_bytes(),
-            srid.to_be_bytes(),
-        ),
-    };
-    let mut ewkb = Vec::with_capacity(wkb.len() + 4);
-    ewkb.push(wkb[0]);
-    ewkb.extend_from_slice(&kind);
-    ewkb.extend_from_slice(&srid);
-    ewkb.extend_from_slice(&wkb[5..]);
-    Ok(ewkb)
-}
-
 pub(super) fn parse_json(text: &str) -> Result<String, String> {
     serde_json::from_str::<serde_json::Value>(text)
         .map(|_| text.to_string())
@@ -158,35 +109,6 @@ mod tests {
         assert_eq!(parse_hex(""), Ok(vec![]));
         assert!(parse_hex("abc").unwrap_err().contains("odd"));
         assert!(parse_hex("zz").unwrap_err().contains("not hex"));
-    }
-
-    #[test]
-    fn mysql_geometry_loses_its_srid() {
-        // SRID 4326, then POINT(1 2) as little-endian WKB.
-        let point = "E6100000\
-                     0101000000000000000000F03F0000000000000040";
-        let wkb = parse_mysql_geometry(point).unwrap();
-        assert_eq!(wkb.len(), 21);
-        assert_eq!(&wkb[..5], &[1, 1, 0, 0, 0]);
-        assert!(parse_mysql_geometry("E6100000")
-            .unwrap_err()
-            .contains("not MySQL geometry"));
-        assert!(parse_mysql_geometry("0000000005000000000000")
-            .unwrap_err()
-            .contains("not MySQL geometry"));
-    }
-
-    #[test]
-    fn mysql_geometry_keeps_its_srid_in_ewkb() {
-        // SRID 4326, POINT(1 2): PostGIS writes SRID=4326;POINT(1 2) as
-        // 0101000020E6100000 then the coordinates.
-        let point = "E61000000101000000000000000000F03F0000000000000040";
-        let ewkb = mysql_geometry_as_ewkb(point).unwrap();
-        let hex: String = ewkb.iter().map(|b| format!("{b:02X}")).collect();
-        assert_eq!(hex, "0101000020E6100000000000000000F03F0000000000000040");
-        // No SRID: plain WKB.
-        let plain = mysql_geometry_as_ewkb("000000000101000000000000000000F03F0000000000000040");
-        assert_eq!(plain.unwrap()[..5], [1, 1, 0, 0, 0]);
     }
 
     #[test]

@@ -35,7 +35,7 @@ use crate::input::Reader;
 use crate::plan::insert::{Insert, OnConflict};
 use crate::progress::Progress;
 use crate::state::ImportState;
-use crate::values::TargetType;
+use crate::values::{SpatialForm, TargetType};
 use crate::writer::{BatchWriter, Journal, Reconnect, Rejects, WriteOptions};
 
 /// What an import did, for a command that runs imports of its own
@@ -115,14 +115,8 @@ pub async fn import(plan: ImportPlan) -> Result<Imported> {
         (None, None) => Vec::new(), // empty input
     };
     let mut columns = map_columns(&names, &table, &label)?;
-    for column in columns.iter_mut() {
-        if plan.mysql_geometry.contains(&column.name) {
-            column.target = match column.target {
-                TargetType::Bytes => TargetType::MysqlGeometryAsWkb,
-                TargetType::Geometry => TargetType::MysqlGeometryAsEwkb,
-                other => other,
-            };
-        }
+    if let Some((from, names)) = &plan.geometry {
+        spatial_columns(&mut columns, *from, names, db.engine());
     }
     if let Reader::Parquet(r) = &mut reader {
         let targets: Vec<(String, TargetType)> =
@@ -500,6 +494,26 @@ fn map_columns(names: &[String], table: &TargetTable, label: &str) -> Result<Vec
         columns.push(column.clone());
     }
     Ok(columns)
+}
+
+/// The columns `names` hold spatial values of the form `from`: each
+/// goes in laid out as its column keeps it (PostGIS's geometry: EWKB;
+/// MySQL's spatial types: MySQL's; a binary column elsewhere: the WKB).
+fn spatial_columns(
+    columns: &mut [TargetColumn],
+    from: SpatialForm,
+    names: &[String],
+    engine: Engine,
+) {
+    for column in columns.iter_mut().filter(|c| names.contains(&c.name)) {
+        let to = match (column.target, engine) {
+            (TargetType::Geometry, _) => SpatialForm::Ewkb,
+            (TargetType::Bytes, Engine::Mysql) => SpatialForm::Mysql,
+            (TargetType::Bytes, _) => SpatialForm::Wkb,
+            _ => continue,
+        };
+        column.target = TargetType::Spatial { from, to };
+    }
 }
 
 fn insert_statement(

@@ -13,7 +13,7 @@ use anyhow::{anyhow, Context, Result};
 
 use super::passthrough::Passthrough;
 use crate::cmd::import::Imported;
-use crate::coltype::is_mysql_spatial;
+use crate::coltype::{is_mysql_spatial, is_postgis_geometry};
 use crate::config::restore::RestorePlan;
 use crate::config::ImportPlan;
 use crate::db::Db;
@@ -22,6 +22,7 @@ use crate::format::Format;
 use crate::ident::QualifiedName;
 use crate::manifest::{Manifest, TableEntry};
 use crate::progress::Progress;
+use crate::values::SpatialForm;
 
 /// The rows each table put in its reject file (by the table's name as
 /// restored), for the count check.
@@ -354,21 +355,32 @@ fn import_plan(
              --tables {}",
             table.schema.name.display()
         )),
-        // A MySQL dump's geometry, restored elsewhere, loses its SRID.
-        mysql_geometry: if manifest.engine == Engine::Mysql.key()
-            && plan.url.engine != Engine::Mysql
-        {
-            table
-                .schema
-                .columns
-                .iter()
-                .filter(|c| is_mysql_spatial(&c.engine_type))
-                .map(|c| c.name.clone())
-                .collect()
-        } else {
-            Vec::new()
-        },
+        geometry: spatial_columns(manifest, table, plan.url.engine),
     }
+}
+
+/// The spatial columns of a table restored into another engine, and the
+/// form of their values in the dump: MySQL's stored form, or PostGIS's
+/// EWKB. Into the same engine they load as they are.
+fn spatial_columns(
+    manifest: &Manifest,
+    table: &TableEntry,
+    target: Engine,
+) -> Option<(SpatialForm, Vec<String>)> {
+    let source = Engine::from_key(&manifest.engine).filter(|&source| source != target)?;
+    let (form, spatial): (_, fn(&str) -> bool) = match source {
+        Engine::Mysql => (SpatialForm::Mysql, is_mysql_spatial),
+        Engine::Postgres => (SpatialForm::Ewkb, is_postgis_geometry),
+        Engine::Sqlite => return None,
+    };
+    let names: Vec<String> = table
+        .schema
+        .columns
+        .iter()
+        .filter(|c| spatial(&c.engine_type))
+        .map(|c| c.name.clone())
+        .collect();
+    (!names.is_empty()).then_some((form, names))
 }
 
 /// `public.t.csv.zst` → `public.t.rejects.csv`: a table's reject file,

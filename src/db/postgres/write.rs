@@ -9,7 +9,7 @@ use super::Postgres;
 use crate::db::relation::{TargetColumn, TargetTable};
 use crate::ident::QualifiedName;
 use crate::plan::insert::Insert;
-use crate::values::{TargetType, Value};
+use crate::values::{SpatialForm, TargetType, Value};
 
 impl Postgres {
     pub async fn describe_target(&mut self, table: &QualifiedName) -> Result<TargetTable> {
@@ -106,7 +106,11 @@ impl Postgres {
 /// and cast to the column's type; binary arrives as hex.
 pub fn value_expression(column: &TargetColumn) -> String {
     match column.target {
-        TargetType::Bytes | TargetType::MysqlGeometryAsWkb => "decode({}::text, 'hex')".to_string(),
+        TargetType::Bytes
+        | TargetType::Spatial {
+            to: SpatialForm::Wkb,
+            ..
+        } => "decode({}::text, 'hex')".to_string(),
         _ => format!("{{}}::text::{}", column.cast_type),
     }
 }
