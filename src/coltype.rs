@@ -227,7 +227,8 @@ impl ColType {
 /// a bare `numeric`, whose values can have any precision.
 /// Whether a MySQL `DATA_TYPE` is spatial. Such a value is the bytes
 /// MySQL stores (the SRID's 4 bytes, little-endian, then the WKB); its
-/// portable type is `other`, and another engine keeps it as its WKB.
+/// portable type is `other`, and a restore into another engine rewrites
+/// it as that engine keeps shapes (`values::spatial`).
 pub fn is_mysql_spatial(data_type: &str) -> bool {
     matches!(
         data_type.to_ascii_lowercase().as_str(),

@@ -375,9 +375,8 @@ async fn has_postgis(db: &mut Db) -> Result<bool> {
         .first_row("SELECT to_regtype('geometry')::text")
         .await
         .context("looking for PostGIS")?;
-    Ok(
-        matches!(found, Some(crate::db::Key::Text(values)) if values.first().is_some_and(Option::is_some)),
-    )
+    let named = |values: &[Option<String>]| values.first().is_some_and(Option::is_some);
+    Ok(matches!(found, Some(crate::db::Key::Text(values)) if named(&values)))
 }
 
 /// Creates the tables that are not there yet.
