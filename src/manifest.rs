@@ -12,7 +12,7 @@ use serde_json::{json, Value};
 use sha2::Digest;
 
 use crate::coltype::ColType;
-use crate::db::catalog::{ColumnSchema, ForeignKey, IndexKind, IndexSchema, TableSchema};
+use crate::db::catalog::{Check, ColumnSchema, ForeignKey, IndexKind, IndexSchema, TableSchema};
 use crate::ident::QualifiedName;
 
 /// Bumped when a field changes meaning; a reader refuses a newer one.
@@ -158,6 +158,10 @@ impl TableEntry {
                 "definition": i.definition,
                 "kind": i.kind.word(),
             })).collect::<Vec<_>>(),
+            "checks": table.checks.iter().map(|c| json!({
+                "name": c.name,
+                "definition": c.definition,
+            })).collect::<Vec<_>>(),
             "foreign_keys": table.foreign_keys.iter().map(|f| json!({
                 "name": f.name,
                 "columns": f.columns,
@@ -180,6 +184,11 @@ impl TableEntry {
         let columns = list(value, "columns", column).map_err(inside)?;
         let indexes = list(value, "indexes", index).map_err(inside)?;
         let foreign_keys = list(value, "foreign_keys", foreign_key).map_err(inside)?;
+        // Manifests written before checks were kept have none.
+        let checks = match value.get("checks") {
+            None => Vec::new(),
+            Some(_) => list(value, "checks", check).map_err(inside)?,
+        };
         let files = list(value, "files", FileEntry::from_json).map_err(inside)?;
         Ok(TableEntry {
             rows: number(value, "rows").map_err(inside)?,
@@ -189,6 +198,7 @@ impl TableEntry {
                 columns,
                 indexes,
                 foreign_keys,
+                checks,
             },
             files,
         })
@@ -198,6 +208,13 @@ impl TableEntry {
 /// Each element of the list `field`, read by `read`.
 fn list<T>(value: &Value, field: &str, read: fn(&Value) -> Result<T>) -> Result<Vec<T>> {
     array(value, field)?.iter().map(read).collect()
+}
+
+fn check(value: &Value) -> Result<Check> {
+    Ok(Check {
+        name: text(value, "name")?,
+        definition: text(value, "definition")?,
+    })
 }
 
 fn index(value: &Value) -> Result<IndexSchema> {
@@ -375,6 +392,10 @@ mod tests {
                     referenced_columns: vec!["pid".into()],
                     on_delete: "CASCADE".into(),
                     on_update: "NO ACTION".into(),
+                }],
+                checks: vec![Check {
+                    name: "positive".into(),
+                    definition: "CHECK ((id > 0))".into(),
                 }],
             },
             rows: 42,

@@ -6,6 +6,7 @@ mod util;
 mod cli;
 mod completions;
 mod compress;
+mod constraints;
 mod counts;
 mod distributed;
 mod distributed_binlog;

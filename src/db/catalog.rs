@@ -21,16 +21,28 @@ pub struct TableSchema {
     /// Secondary indexes, unique or not (the primary key's is not here).
     pub indexes: Vec<IndexSchema>,
     pub foreign_keys: Vec<ForeignKey>,
+    /// CHECK constraints (PostgreSQL, MySQL; SQLite's are not read).
+    pub checks: Vec<Check>,
 }
 
 /// What an engine's catalog says of a table, which [`TableSchema`] names:
-/// its columns, primary key, secondary indexes and foreign keys.
+/// its columns, primary key, secondary indexes, foreign keys and checks.
 pub type TableParts = (
     Vec<ColumnSchema>,
     Vec<String>,
     Vec<IndexSchema>,
     Vec<ForeignKey>,
+    Vec<Check>,
 );
+
+/// A CHECK constraint in the engine's own words (`CHECK ((n > 0))`),
+/// which only the same engine can read: a restore into it makes it again
+/// in `CREATE TABLE`, one into another engine leaves it out and says so.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Check {
+    pub name: String,
+    pub definition: String,
+}
 
 #[derive(Clone, Debug)]
 pub struct ColumnSchema {

@@ -133,9 +133,9 @@ impl Db {
         on_engine!(self, db => db.list_tables(schema))
     }
 
-    /// A table's columns, keys, indexes and foreign keys.
+    /// A table's columns, keys, indexes, foreign keys and checks.
     pub async fn table_schema(&mut self, table: &QualifiedName) -> Result<catalog::TableSchema> {
-        let (columns, primary_key, indexes, foreign_keys) =
+        let (columns, primary_key, indexes, foreign_keys, checks) =
             on_engine!(self, db => db.table_parts(table))?;
         Ok(catalog::TableSchema {
             name: table.clone(),
@@ -143,6 +143,7 @@ impl Db {
             primary_key,
             indexes,
             foreign_keys,
+            checks,
         })
     }
 

@@ -7,7 +7,7 @@ use mysql_async::prelude::Queryable;
 use super::Mysql;
 use crate::coltype::ColType;
 use crate::db::catalog::{
-    add_key_column, named_in, ColumnSchema, ForeignKey, IndexKind, IndexSchema, TableParts,
+    add_key_column, named_in, Check, ColumnSchema, ForeignKey, IndexKind, IndexSchema, TableParts,
 };
 use crate::ident::QualifiedName;
 
@@ -156,7 +156,8 @@ impl Mysql {
             };
             add_key_column(&mut foreign_keys, key, column, Some(referenced_column));
         }
-        Ok((columns, primary_key, indexes, foreign_keys))
+        let checks = self.checks(&database, &table.name, &json).await?;
+        Ok((columns, primary_key, indexes, foreign_keys, checks))
     }
 
     async fn database_or(&mut self, schema: Option<&str>) -> Result<String> {
@@ -172,6 +173,52 @@ impl Mysql {
 
     /// The key part list of one index's `KEY ...` line in `SHOW CREATE
     /// TABLE`: `` (`doc`(10), `b`) ``.
+    /// The table's CHECK constraints, but MariaDB's `json_valid` checks
+    /// of its JSON columns (`json` makes them again). MariaDB names the
+    /// table of each; MySQL only names the constraint, unique in its
+    /// database, which `TABLE_CONSTRAINTS` ties to its table.
+    async fn checks(&mut self, database: &str, table: &str, json: &[String]) -> Result<Vec<Check>> {
+        let mariadb = self
+            .conn
+            .exec(
+                "SELECT CONSTRAINT_NAME, CHECK_CLAUSE FROM information_schema.CHECK_CONSTRAINTS \
+                 WHERE CONSTRAINT_SCHEMA = ? AND TABLE_NAME = ? ORDER BY CONSTRAINT_NAME",
+                (database, table),
+            )
+            .await;
+        let rows: Vec<(String, String)> = match mariadb {
+            Ok(rows) => rows,
+            Err(_) => {
+                self.conn
+                    .exec(
+                        "SELECT c.CONSTRAINT_NAME, c.CHECK_CLAUSE \
+                         FROM information_schema.CHECK_CONSTRAINTS c \
+                         JOIN information_schema.TABLE_CONSTRAINTS t \
+                           ON t.CONSTRAINT_SCHEMA = c.CONSTRAINT_SCHEMA \
+                          AND t.CONSTRAINT_NAME = c.CONSTRAINT_NAME \
+                         WHERE t.TABLE_SCHEMA = ? AND t.TABLE_NAME = ? \
+                           AND t.CONSTRAINT_TYPE = 'CHECK' ORDER BY c.CONSTRAINT_NAME",
+                        (database, table),
+                    )
+                    .await?
+            }
+        };
+        let json_valid = |clause: &str| {
+            json.iter().any(|column| {
+                let quoted = crate::db::dialect::Dialect::Mysql.quote(column);
+                clause == format!("json_valid({quoted})")
+            })
+        };
+        Ok(rows
+            .into_iter()
+            .filter(|(_, clause)| !json_valid(clause))
+            .map(|(name, clause)| Check {
+                name,
+                definition: format!("CHECK ({clause})"),
+            })
+            .collect())
+    }
+
     async fn index_definition(
         &mut self,
         database: &str,

@@ -6,7 +6,7 @@ use anyhow::{bail, Result};
 use super::Postgres;
 use crate::coltype::ColType;
 use crate::db::catalog::{
-    referential_action, ColumnSchema, ForeignKey, IndexKind, IndexSchema, TableParts,
+    referential_action, Check, ColumnSchema, ForeignKey, IndexKind, IndexSchema, TableParts,
 };
 use crate::db::dialect::Dialect;
 use crate::ident::QualifiedName;
@@ -139,7 +139,21 @@ impl Postgres {
                 on_update: referential_action(r.get(6)),
             })
             .collect();
-        Ok((columns, primary_key, indexes, foreign_keys))
+        let checks = self
+            .client
+            .query(
+                "SELECT conname::text, pg_get_constraintdef(oid) FROM pg_constraint \
+                 WHERE conrelid = $1 AND contype = 'c' ORDER BY conname",
+                &[&oid],
+            )
+            .await?
+            .iter()
+            .map(|r| Check {
+                name: r.get(0),
+                definition: r.get(1),
+            })
+            .collect();
+        Ok((columns, primary_key, indexes, foreign_keys, checks))
     }
 
     /// The server's version, for a dump's manifest: `PostgreSQL 15.19`.

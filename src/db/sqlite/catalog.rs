@@ -107,7 +107,7 @@ impl Sqlite {
             };
             add_key_column(&mut foreign_keys, key, from, to);
         }
-        Ok((columns, primary_key, indexes, foreign_keys))
+        Ok((columns, primary_key, indexes, foreign_keys, Vec::new()))
     }
 
     /// `SQLite 3.50.2`, for a dump's manifest.
