@@ -4,14 +4,17 @@
 use crate::dump::dump_to;
 use crate::restore::Elsewhere;
 use crate::util::db::{pg_exec_at, pg_gis_url, pg_query_text_at};
-use crate::util::engine::Db;
+use crate::util::engine::{Db, DropOnExit};
 use crate::util::{dbchunk, TempDir};
 
-/// The dump (of the tables `PREFIX_*`) of `table`, made here: a MariaDB
-/// table with spatial columns, a spatial index and a full-text one.
-fn spatial_dump(dir: &TempDir, db: &Db, prefix: &str, table: &str) -> std::path::PathBuf {
+/// A MariaDB table `PREFIX_g` with spatial columns, a spatial index and
+/// a full-text one, dumped into a directory of the test's own: the
+/// directory, the dump, and the guard that drops the table.
+fn spatial_dump(prefix: &str) -> (TempDir, std::path::PathBuf, DropOnExit) {
+    let (dir, db, table) = (TempDir::new(prefix), Db::My, format!("{prefix}_g"));
+    let drop = db.drop_on_exit(&table);
     db.create(
-        table,
+        &table,
         "id INT PRIMARY KEY, p POINT, g GEOMETRY NOT NULL, note VARCHAR(100), \
          SPATIAL KEY sp (g), FULLTEXT KEY ft (note)",
     );
@@ -21,8 +24,8 @@ fn spatial_dump(dir: &TempDir, db: &Db, prefix: &str, table: &str) -> std::path:
          (2, NULL, ST_GeomFromText('POLYGON((0 0,1 0,1 1,0 0))', 4326), NULL)"
     ));
     let out = dir.join("dump");
-    dump_to(db, prefix, &out).success();
-    out
+    dump_to(&db, prefix, &out).success();
+    (dir, out, drop)
 }
 
 /// MySQL's spatial columns restore into MySQL as they were: an export
@@ -34,11 +37,8 @@ fn spatial_dump(dir: &TempDir, db: &Db, prefix: &str, table: &str) -> std::path:
 /// indexes are left out with a warning.
 #[test]
 fn spatial_columns_restore_into_mysql_and_as_wkb_elsewhere() {
-    let dir = TempDir::new("restore-spatial");
-    let db = Db::My;
-    let table = "restspatial_my_g";
-    let _drop = db.drop_on_exit(table);
-    let out = spatial_dump(&dir, &db, "restspatial_my", table);
+    let (db, table) = (Db::My, "restspatial_my_g");
+    let (dir, out, _drop) = spatial_dump("restspatial_my");
     let place = Elsewhere::new(&db, &dir, "restspatial_my_to");
     place.restore(&out, &["--create"]).success();
     place.assert_exports_as(&db, &[table.to_string()], "a spatial table");
@@ -75,12 +75,8 @@ fn spatial_columns_restore_into_mysql_and_as_wkb_elsewhere() {
         let name = place.name(table);
         for column in ["p", "g"] {
             let bytes = hex.replace("{}", column);
-            assert_eq!(
-                place.db.rows(&name, &["id", &bytes]),
-                wkb(column),
-                "{}: column {column} holds the WKB",
-                there.name()
-            );
+            let what = format!("{}: column {column} holds the WKB", there.name());
+            assert_eq!(place.db.rows(&name, &["id", &bytes]), wkb(column), "{what}");
         }
     }
 }
@@ -89,11 +85,8 @@ fn spatial_columns_restore_into_mysql_and_as_wkb_elsewhere() {
 /// SRIDs, and the spatial index as a GiST one.
 #[test]
 fn spatial_columns_restore_into_postgis_with_their_srids() {
-    let dir = TempDir::new("restore-postgis");
-    let db = Db::My;
-    let table = "restgis_my_g";
-    let _drop = db.drop_on_exit(table);
-    let out = spatial_dump(&dir, &db, "restgis_my", table);
+    let (db, table) = (Db::My, "restgis_my_g");
+    let (_dir, out, _drop) = spatial_dump("restgis_my");
     let gis = pg_gis_url();
     let schema = "restspatial_gis";
     pg_exec_at(

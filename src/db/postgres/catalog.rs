@@ -139,20 +139,14 @@ impl Postgres {
                 on_update: referential_action(r.get(6)),
             })
             .collect();
-        let checks = self
-            .client
-            .query(
-                "SELECT conname::text, pg_get_constraintdef(oid) FROM pg_constraint \
-                 WHERE conrelid = $1 AND contype = 'c' ORDER BY conname",
-                &[&oid],
-            )
-            .await?
-            .iter()
-            .map(|r| Check {
-                name: r.get(0),
-                definition: r.get(1),
-            })
-            .collect();
+        let sql = "SELECT conname::text, pg_get_constraintdef(oid) FROM pg_constraint \
+                   WHERE conrelid = $1 AND contype = 'c' ORDER BY conname";
+        let rows = self.client.query(sql, &[&oid]).await?;
+        let check = |r: &tokio_postgres::Row| Check {
+            name: r.get(0),
+            definition: r.get(1),
+        };
+        let checks = rows.iter().map(check).collect();
         Ok((columns, primary_key, indexes, foreign_keys, checks))
     }
 
