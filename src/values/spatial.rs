@@ -53,11 +53,8 @@ fn split(bytes: &[u8], from: SpatialForm) -> Result<(u32, Vec<u8>), String> {
         SpatialForm::Ewkb => {
             let (little, kind) = header(bytes).ok_or_else(|| not("PostGIS EWKB"))?;
             if kind & (HAS_Z | HAS_M) != 0 {
-                return Err(
-                    "the shape has Z or M coordinates, which MySQL geometry and plain \
-                            WKB here do not hold"
-                        .into(),
-                );
+                let why = "the shape has Z or M coordinates: MySQL and plain WKB keep X and Y only";
+                return Err(why.into());
             }
             let mut wkb = Vec::with_capacity(bytes.len());
             wkb.push(bytes[0]);
