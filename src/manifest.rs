@@ -12,7 +12,9 @@ use serde_json::{json, Value};
 use sha2::Digest;
 
 use crate::coltype::ColType;
-use crate::db::catalog::{Check, ColumnSchema, ForeignKey, IndexKind, IndexSchema, TableSchema};
+use crate::db::catalog::{
+    Check, ColumnSchema, ForeignKey, IndexKind, IndexSchema, Sequence, TableSchema,
+};
 use crate::ident::QualifiedName;
 
 /// Bumped when a field changes meaning; a reader refuses a newer one.
@@ -33,6 +35,8 @@ pub struct Manifest {
     /// The text a NULL is written as in CSV/TSV.
     pub null: String,
     pub tables: Vec<TableEntry>,
+    /// PostgreSQL's sequences of their own, where they stood.
+    pub sequences: Vec<Sequence>,
 }
 
 /// Where in the database's history the tables were read.
@@ -104,6 +108,17 @@ impl Manifest {
             "compression": self.compression,
             "null": self.null,
             "tables": self.tables.iter().map(TableEntry::to_json).collect::<Vec<_>>(),
+            "sequences": self.sequences.iter().map(|q| json!({
+                "schema": q.name.schema,
+                "name": q.name.name,
+                "type": q.data_type,
+                "start": q.start,
+                "increment": q.increment,
+                "min": q.min,
+                "max": q.max,
+                "cycle": q.cycle,
+                "last_value": q.last_value,
+            })).collect::<Vec<_>>(),
         })
     }
 
@@ -132,6 +147,11 @@ impl Manifest {
             compression: optional_text(value, "compression"),
             null: text(value, "null")?,
             tables: list(value, "tables", TableEntry::from_json)?,
+            // Manifests written before sequences were kept have none.
+            sequences: match value.get("sequences") {
+                None => Vec::new(),
+                Some(_) => list(value, "sequences", sequence)?,
+            },
         })
     }
 }
@@ -208,6 +228,27 @@ impl TableEntry {
 /// Each element of the list `field`, read by `read`.
 fn list<T>(value: &Value, field: &str, read: fn(&Value) -> Result<T>) -> Result<Vec<T>> {
     array(value, field)?.iter().map(read).collect()
+}
+
+fn sequence(value: &Value) -> Result<Sequence> {
+    let whole = |field: &str| {
+        value[field]
+            .as_i64()
+            .ok_or_else(|| anyhow!("field {field:?} is missing or not a whole number"))
+    };
+    Ok(Sequence {
+        name: QualifiedName {
+            schema: optional_text(value, "schema"),
+            name: text(value, "name")?,
+        },
+        data_type: text(value, "type")?,
+        start: whole("start")?,
+        increment: whole("increment")?,
+        min: whole("min")?,
+        max: whole("max")?,
+        cycle: value["cycle"].as_bool().unwrap_or(false),
+        last_value: value["last_value"].as_i64(),
+    })
 }
 
 fn check(value: &Value) -> Result<Check> {
@@ -424,6 +465,19 @@ mod tests {
             compression: Some("zstd".into()),
             null: String::new(),
             tables: vec![entry()],
+            sequences: vec![Sequence {
+                name: QualifiedName {
+                    schema: Some("sales".into()),
+                    name: "invoice_no".into(),
+                },
+                data_type: "bigint".into(),
+                start: 1000,
+                increment: 1,
+                min: 1,
+                max: i64::MAX,
+                cycle: false,
+                last_value: Some(1041),
+            }],
         };
         let back = Manifest::from_json(&manifest.to_json()).unwrap();
         assert_eq!(back.to_json(), manifest.to_json());

@@ -710,3 +710,53 @@ fn a_killed_restore_of_parts_resumes_without_doubling_rows() {
     };
     kill_then_resume(&place, &db, &tables, restore);
 }
+
+/// A PostgreSQL sequence of its own (an invoice number the application
+/// draws with nextval) comes back where the dump saw it: after a restore
+/// the next number follows the last one handed out, and a second restore
+/// does not move it back. A serial's own sequence is its table's counter,
+/// not listed. Into SQLite the sequence is named in a warning.
+#[test]
+fn sequences_of_their_own_restore_where_they_stood() {
+    let dir = TempDir::new("restore-sequences");
+    let (db, prefix) = (Db::Pg, "restseq_pg");
+    let (table, sequence) = (format!("{prefix}_t"), format!("{prefix}_invoice_no"));
+    let _drop = db.drop_on_exit(&table);
+    let _sequence = PgDropOnExit(format!("DROP SEQUENCE IF EXISTS {sequence}"));
+    db.exec(&format!(
+        "CREATE TABLE {table} (id serial PRIMARY KEY, v text); \
+         INSERT INTO {table} (v) VALUES ('a'), ('b'); \
+         CREATE SEQUENCE {sequence} START 1000; \
+         SELECT nextval('{sequence}') FROM generate_series(1, 42)"
+    ));
+    let out = dir.join("dump");
+    dump_to(&db, prefix, &out).success();
+    let listed = &crate::dump::manifest(&out)["sequences"];
+    assert_eq!(listed.as_array().map(Vec::len), Some(1), "{listed}");
+    assert_eq!(listed[0]["name"], sequence.as_str());
+    assert_eq!(listed[0]["last_value"], 1041);
+
+    let place = Elsewhere::new(&db, &dir, "restseq_pg_to");
+    let next = || {
+        db.text(&format!(
+            "SELECT nextval('{}')::text",
+            place.name(&sequence)
+        ))
+    };
+    place.restore(&out, &["--create"]).success();
+    assert_eq!(next().as_deref(), Some("1042"));
+    place.restore(&out, &["--truncate"]).success();
+    assert_eq!(
+        next().as_deref(),
+        Some("1043"),
+        "a second restore moved it back"
+    );
+
+    let lite = Elsewhere::new(&Db::lite(&dir), &dir, "restseq_lite");
+    let run = lite.restore(&out, &["--create"]).success();
+    let said = run.stderr_lines().join("\n");
+    assert!(
+        said.contains(&format!("{sequence} (at 1041) was left out")),
+        "{said}"
+    );
+}

@@ -107,6 +107,12 @@ impl TableChoice {
         })
     }
 
+    /// Whether `--tables` (all without it) and `--exclude` choose `name`.
+    pub fn chooses(&self, name: &QualifiedName) -> bool {
+        let hit = |pattern: &String| matches(pattern, name.schema.as_deref(), &name.name);
+        self.tables.as_ref().is_none_or(|w| w.iter().any(hit)) && !self.exclude.iter().any(hit)
+    }
+
     /// The tables of `from` chosen, in order. A name in `--tables` without
     /// a `*` that is none of them is a mistake worth stopping for, and so
     /// is a choice of nothing; `place` names where the tables were looked
@@ -136,15 +142,7 @@ impl TableChoice {
                 )));
             }
         }
-        let picked: Vec<&T> = from
-            .iter()
-            .filter(|t| {
-                self.tables
-                    .as_ref()
-                    .is_none_or(|w| w.iter().any(|p| hit(p, t)))
-            })
-            .filter(|t| !self.exclude.iter().any(|p| hit(p, t)))
-            .collect();
+        let picked: Vec<&T> = from.iter().filter(|t| self.chooses(name(t))).collect();
         match (picked.is_empty(), from.is_empty()) {
             (false, _) => Ok(picked),
             (true, true) => Err(UsageError(format!("{place} holds no tables"))),

@@ -35,6 +35,23 @@ pub type TableParts = (
     Vec<Check>,
 );
 
+/// A PostgreSQL sequence of its own (not a column's counter, which a
+/// restore sets again from the rows): its definition and where it stood
+/// when the dump listed it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Sequence {
+    pub name: QualifiedName,
+    /// `smallint`, `integer` or `bigint`.
+    pub data_type: String,
+    pub start: i64,
+    pub increment: i64,
+    pub min: i64,
+    pub max: i64,
+    pub cycle: bool,
+    /// The last value handed out; `None` before the first `nextval`.
+    pub last_value: Option<i64>,
+}
+
 /// A CHECK constraint in the engine's own words (`CHECK ((n > 0))`),
 /// which only the same engine can read: a restore into it makes it again
 /// in `CREATE TABLE`, one into another engine leaves it out and says so.

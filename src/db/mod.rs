@@ -133,6 +133,15 @@ impl Db {
         on_engine!(self, db => db.list_tables(schema))
     }
 
+    /// The sequences no column owns (PostgreSQL; the other engines have
+    /// none dbchunk reads).
+    pub async fn list_sequences(&mut self, schema: Option<&str>) -> Result<Vec<catalog::Sequence>> {
+        match self {
+            Db::Postgres(db) => db.list_sequences(schema).await,
+            Db::Mysql(_) | Db::Sqlite(_) => Ok(Vec::new()),
+        }
+    }
+
     /// A table's columns, keys, indexes, foreign keys and checks.
     pub async fn table_schema(&mut self, table: &QualifiedName) -> Result<catalog::TableSchema> {
         let (columns, primary_key, indexes, foreign_keys, checks) =

@@ -44,6 +44,15 @@ pub async fn run(plan: DumpPlan) -> Result<()> {
     // proxy may close an idle connection before the manifest is written.
     let server = leader.server_version().await?;
     let (snapshot, point_taken, found) = snapshot_and_tables(&mut leader, &plan, &resumed).await?;
+    // Read now, in the snapshot: a sequence is not in it (nextval is not
+    // undone), so what it shows is at least every value the rows hold.
+    let sequences = leader
+        .list_sequences(plan.schema.as_deref())
+        .await
+        .context("listing the sequences")?
+        .into_iter()
+        .filter(|sequence| plan.choice.chooses(&sequence.name))
+        .collect();
     let schemas: Vec<TableSchema> = found.iter().map(|t| t.schema.clone()).collect();
     let kept: HashMap<String, TableEntry> = resumed
         .tables
@@ -167,6 +176,7 @@ pub async fn run(plan: DumpPlan) -> Result<()> {
         compression: plan.compression.map(|c| c.codec.name().to_string()),
         null: plan.format.default_null().to_string(),
         tables,
+        sequences,
     };
     files::write_manifest(&plan.dir, &manifest)?;
     let _ = std::fs::remove_file(plan.dir.join(JOURNAL));

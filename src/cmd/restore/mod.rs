@@ -64,6 +64,7 @@ pub async fn run(plan: RestorePlan) -> Result<ExitCode> {
     }
     let loaded = load::run(&plan, &manifest, &loads, &target)?;
     finish_created(&mut db, &plan, &created).await?;
+    restore_sequences(&mut db, &plan, &manifest, source).await?;
     let rows = check_counts(
         &mut db,
         &plan,
@@ -522,6 +523,70 @@ async fn finish_created(db: &mut Db, plan: &RestorePlan, created: &[Created]) ->
                     )
                 })?;
             }
+        }
+    }
+    Ok(())
+}
+
+/// PostgreSQL's sequences of their own (the manifest's), made where
+/// they are missing and moved up to where the dump saw them: a sequence
+/// already further on (its own numbers handed out since) stays there, so
+/// no number is handed out twice. Into another engine each is named in a
+/// warning: MySQL and SQLite have no such thing.
+async fn restore_sequences(
+    db: &mut Db,
+    plan: &RestorePlan,
+    manifest: &Manifest,
+    source: Engine,
+) -> Result<()> {
+    let chosen = manifest
+        .sequences
+        .iter()
+        .filter(|sequence| plan.choice.chooses(&sequence.name));
+    for sequence in chosen {
+        let shown = sequence.name.display();
+        if source != db.engine() {
+            if !plan.quiet {
+                crate::error::warn(&format!(
+                    "sequence {shown} (at {}) was left out: {} has no sequences; numbers it \
+                     hands out must come from elsewhere there",
+                    sequence.last_value.unwrap_or(sequence.start),
+                    db.engine().name()
+                ));
+            }
+            continue;
+        }
+        // Where the tables go: `--schema`, else the search path.
+        let quoted = Dialect::Postgres.quote_qualified(&QualifiedName {
+            schema: plan.schema.clone(),
+            name: sequence.name.name.clone(),
+        });
+        let create = format!(
+            "CREATE SEQUENCE IF NOT EXISTS {quoted} AS {} INCREMENT BY {} MINVALUE {} MAXVALUE {} \
+             START WITH {} {}CYCLE",
+            sequence.data_type,
+            sequence.increment,
+            sequence.min,
+            sequence.max,
+            sequence.start,
+            if sequence.cycle { "" } else { "NO " }
+        );
+        db.execute(&create)
+            .await
+            .with_context(|| format!("making sequence {shown} with:\n{create}"))?;
+        if let Some(last) = sequence.last_value {
+            let further = if sequence.increment > 0 {
+                "greatest"
+            } else {
+                "least"
+            };
+            let set = format!(
+                "SELECT setval({}, {further}({last}, last_value)) FROM {quoted}",
+                literal(&quoted)
+            );
+            db.execute(&set)
+                .await
+                .with_context(|| format!("setting sequence {shown} with:\n{set}"))?;
         }
     }
     Ok(())

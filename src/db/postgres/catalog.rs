@@ -6,7 +6,8 @@ use anyhow::{bail, Result};
 use super::Postgres;
 use crate::coltype::ColType;
 use crate::db::catalog::{
-    referential_action, Check, ColumnSchema, ForeignKey, IndexKind, IndexSchema, TableParts,
+    referential_action, Check, ColumnSchema, ForeignKey, IndexKind, IndexSchema, Sequence,
+    TableParts,
 };
 use crate::db::dialect::Dialect;
 use crate::ident::QualifiedName;
@@ -35,6 +36,43 @@ impl Postgres {
                 name: r.get(1),
             })
             .collect())
+    }
+
+    /// The sequences of `schema` (else of the search path's schemas) that
+    /// no column owns: a serial's or identity's counter is the table's,
+    /// set again from its rows by a restore.
+    pub async fn list_sequences(&mut self, schema: Option<&str>) -> Result<Vec<Sequence>> {
+        let rows = self
+            .client
+            .query(
+                "SELECT s.schemaname::text, s.sequencename::text, s.data_type::text, \
+                        s.start_value, s.increment_by, s.min_value, s.max_value, s.cycle, \
+                        s.last_value \
+                 FROM pg_sequences s \
+                 JOIN pg_namespace n ON n.nspname = s.schemaname \
+                 JOIN pg_class c ON c.relnamespace = n.oid AND c.relname = s.sequencename \
+                 WHERE CASE WHEN $1::text IS NULL THEN s.schemaname = ANY (current_schemas(false)) \
+                            ELSE s.schemaname = $1::text END \
+                   AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = 'pg_class'::regclass \
+                                   AND d.objid = c.oid AND d.deptype IN ('a', 'i')) \
+                 ORDER BY 1, 2",
+                &[&schema],
+            )
+            .await?;
+        let sequence = |r: &tokio_postgres::Row| Sequence {
+            name: QualifiedName {
+                schema: Some(r.get(0)),
+                name: r.get(1),
+            },
+            data_type: r.get(2),
+            start: r.get(3),
+            increment: r.get(4),
+            min: r.get(5),
+            max: r.get(6),
+            cycle: r.get(7),
+            last_value: r.get(8),
+        };
+        Ok(rows.iter().map(sequence).collect())
     }
 
     pub async fn table_parts(&mut self, table: &QualifiedName) -> Result<TableParts> {
