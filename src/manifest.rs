@@ -248,6 +248,7 @@ fn sequence(value: &Value) -> Result<Sequence> {
         max: whole("max")?,
         cycle: value["cycle"].as_bool().unwrap_or(false),
         last_value: value["last_value"].as_i64(),
+        readable: true,
     })
 }
 
@@ -477,6 +478,7 @@ mod tests {
                 max: i64::MAX,
                 cycle: false,
                 last_value: Some(1041),
+                readable: true,
             }],
         };
         let back = Manifest::from_json(&manifest.to_json()).unwrap();

@@ -50,6 +50,9 @@ pub struct Sequence {
     pub cycle: bool,
     /// The last value handed out; `None` before the first `nextval`.
     pub last_value: Option<i64>,
+    /// Whether the user may read where it stands (`last_value` is `None`
+    /// without the SELECT privilege too).
+    pub readable: bool,
 }
 
 /// A CHECK constraint in the engine's own words (`CHECK ((n > 0))`),

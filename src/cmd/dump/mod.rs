@@ -52,6 +52,18 @@ pub async fn run(plan: DumpPlan) -> Result<()> {
         .context("listing the sequences")?
         .into_iter()
         .filter(|sequence| plan.choice.chooses(&sequence.name))
+        .filter(|sequence| {
+            // Where it stands cannot be told: restored from its start, it
+            // would hand out numbers again.
+            if !sequence.readable && !plan.quiet {
+                crate::error::warn(&format!(
+                    "sequence {} is not dumped: this user may not read it (GRANT SELECT ON \
+                     SEQUENCE to dump it)",
+                    sequence.name.display()
+                ));
+            }
+            sequence.readable
+        })
         .collect();
     let schemas: Vec<TableSchema> = found.iter().map(|t| t.schema.clone()).collect();
     let kept: HashMap<String, TableEntry> = resumed

@@ -47,7 +47,7 @@ impl Postgres {
             .query(
                 "SELECT s.schemaname::text, s.sequencename::text, s.data_type::text, \
                         s.start_value, s.increment_by, s.min_value, s.max_value, s.cycle, \
-                        s.last_value \
+                        s.last_value, has_sequence_privilege(c.oid, 'SELECT') \
                  FROM pg_sequences s \
                  JOIN pg_namespace n ON n.nspname = s.schemaname \
                  JOIN pg_class c ON c.relnamespace = n.oid AND c.relname = s.sequencename \
@@ -71,6 +71,7 @@ impl Postgres {
             max: r.get(6),
             cycle: r.get(7),
             last_value: r.get(8),
+            readable: r.get(9),
         };
         Ok(rows.iter().map(sequence).collect())
     }
