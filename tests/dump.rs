@@ -470,8 +470,7 @@ fn a_killed_dump_resumes_keeping_the_finished_parts() {
 /// dumps them all again: every row once.
 #[test]
 fn dump_cuts_a_table_without_a_key_by_its_pages() {
-    let db = Db::Pg;
-    let prefix = "dumppages_pg";
+    let (db, prefix) = (Db::Pg, "dumppages_pg");
     let table = format!("{prefix}_log");
     let _drop = db.drop_on_exit(&table);
     db.exec(&format!(
