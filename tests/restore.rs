@@ -751,6 +751,16 @@ fn sequences_of_their_own_restore_where_they_stood() {
         Some("1043"),
         "a second restore moved it back"
     );
+    // Without --create a missing sequence is named, not made.
+    let bare = Elsewhere::new(&db, &dir, "restseq_pg_bare");
+    let excluded = ["--create", "--exclude", sequence.as_str()];
+    bare.restore(&out, &excluded).success();
+    let run = bare.restore(&out, &["--truncate"]).success();
+    let said = run.stderr_lines().join("\n");
+    assert!(
+        said.contains("is not here: restore with --create"),
+        "{said}"
+    );
 
     let lite = Elsewhere::new(&Db::lite(&dir), &dir, "restseq_lite");
     let run = lite.restore(&out, &["--create"]).success();

@@ -372,12 +372,16 @@ async fn has_postgis(db: &mut Db) -> Result<bool> {
     if db.engine() != Engine::Postgres {
         return Ok(false);
     }
-    let found = db
-        .first_row("SELECT to_regtype('geometry')::text")
+    finds(db, "SELECT to_regtype('geometry')::text")
         .await
-        .context("looking for PostGIS")?;
-    let named = |values: &[Option<String>]| values.first().is_some_and(Option::is_some);
-    Ok(matches!(found, Some(crate::db::Key::Text(values)) if named(&values)))
+        .context("looking for PostGIS")
+}
+
+/// Whether `sql`, which returns one text value, finds something: a value
+/// that is not NULL.
+async fn finds(db: &mut Db, sql: &str) -> Result<bool> {
+    let found = db.first_row(sql).await?;
+    Ok(matches!(found, Some(crate::db::Key::Text(v)) if v.first().is_some_and(Option::is_some)))
 }
 
 /// Creates the tables that are not there yet.
@@ -529,7 +533,8 @@ async fn finish_created(db: &mut Db, plan: &RestorePlan, created: &[Created]) ->
 }
 
 /// PostgreSQL's sequences of their own (the manifest's), made where
-/// they are missing and moved up to where the dump saw them: a sequence
+/// they are missing (with `--create`; else named in a warning) and moved
+/// up to where the dump saw them: a sequence
 /// already further on (its own numbers handed out since) stays there, so
 /// no number is handed out twice. Into another engine each is named in a
 /// warning: MySQL and SQLite have no such thing.
@@ -571,9 +576,25 @@ async fn restore_sequences(
             sequence.start,
             if sequence.cycle { "" } else { "NO " }
         );
-        db.execute(&create)
-            .await
-            .with_context(|| format!("making sequence {shown} with:\n{create}"))?;
+        if plan.create {
+            db.execute(&create)
+                .await
+                .with_context(|| format!("making sequence {shown} with:\n{create}"))?;
+        } else if !finds(
+            db,
+            &format!("SELECT to_regclass({})::text", literal(&quoted)),
+        )
+        .await?
+        {
+            if !plan.quiet {
+                crate::error::warn(&format!(
+                    "sequence {shown} (at {}) is not here: restore with --create to make it, \
+                     or make it yourself with:\n{create}",
+                    sequence.last_value.unwrap_or(sequence.start)
+                ));
+            }
+            continue;
+        }
         if let Some(last) = sequence.last_value {
             let further = if sequence.increment > 0 {
                 "greatest"
