@@ -580,12 +580,9 @@ async fn restore_sequences(
             db.execute(&create)
                 .await
                 .with_context(|| format!("making sequence {shown} with:\n{create}"))?;
-        } else if !finds(
-            db,
-            &format!("SELECT to_regclass({})::text", literal(&quoted)),
-        )
-        .await?
-        {
+        }
+        let lookup = format!("SELECT to_regclass({})::text", literal(&quoted));
+        if !plan.create && !finds(db, &lookup).await? {
             if !plan.quiet {
                 crate::error::warn(&format!(
                     "sequence {shown} (at {}) is not here: restore with --create to make it, \
