@@ -15,6 +15,15 @@ pub enum Key {
 }
 
 impl Key {
+    /// A PostgreSQL row's first value, where it is not NULL: the answer
+    /// of a query for one value ([`crate::db::Db::first_row`]).
+    pub fn first_text(self) -> Option<String> {
+        match self {
+            Key::Text(values) => values.into_iter().next().flatten(),
+            Key::Mysql(_) | Key::Sqlite(_) => None,
+        }
+    }
+
     /// Each key value as an SQL literal, for messages and for the range
     /// conditions of `--parallel` workers. PostgreSQL's values are its own
     /// text forms, which an untyped literal turns back into the column's

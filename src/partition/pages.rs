@@ -54,17 +54,14 @@ pub async fn ranges(
 pub async fn heap_pages(db: &mut Db, from: &str) -> Result<Option<u64>> {
     let sql = format!(
         "SELECT pg_relation_size(c.oid) / current_setting('block_size')::bigint FROM pg_class c \
-         WHERE c.oid = to_regclass('{}') AND c.relkind IN ('r', 'm')",
-        from.replace('\'', "''")
+         WHERE c.oid = to_regclass({}) AND c.relkind IN ('r', 'm')",
+        crate::db::postgres::literal(from)
     );
     Ok(text_number(db.first_row(&sql).await?))
 }
 
 fn text_number(row: Option<Key>) -> Option<u64> {
-    match row {
-        Some(Key::Text(values)) => values.first()?.as_deref()?.parse().ok(),
-        _ => None,
-    }
+    row.and_then(Key::first_text)?.parse().ok()
 }
 
 /// The `ctid` conditions of `parts` ranges of about equal pages out of

@@ -25,6 +25,7 @@ use anyhow::{anyhow, bail, Context, Result};
 
 use crate::config::restore::RestorePlan;
 use crate::db::catalog::TableSchema;
+use crate::db::postgres::literal;
 use crate::db::{Db, Dialect};
 use crate::engine::Engine;
 use crate::error::{ExitCode, UsageError};
@@ -380,8 +381,8 @@ async fn has_postgis(db: &mut Db) -> Result<bool> {
 /// Whether `sql`, which returns one text value, finds something: a value
 /// that is not NULL.
 async fn finds(db: &mut Db, sql: &str) -> Result<bool> {
-    let found = db.first_row(sql).await?;
-    Ok(matches!(found, Some(crate::db::Key::Text(v)) if v.first().is_some_and(Option::is_some)))
+    let row = db.first_row(sql).await?;
+    Ok(row.and_then(crate::db::Key::first_text).is_some())
 }
 
 /// Creates the tables that are not there yet.
@@ -608,8 +609,4 @@ async fn restore_sequences(
         }
     }
     Ok(())
-}
-
-fn literal(text: &str) -> String {
-    format!("'{}'", text.replace('\'', "''"))
 }

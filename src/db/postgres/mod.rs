@@ -582,7 +582,7 @@ fn key_params<'a>(statement: &Statement, after: Option<&'a Key>) -> Vec<Option<&
 }
 
 /// A SQL string literal (standard_conforming_strings is on).
-fn literal(text: &str) -> String {
+pub fn literal(text: &str) -> String {
     format!("'{}'", text.replace('\'', "''"))
 }
 

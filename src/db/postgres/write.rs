@@ -58,11 +58,9 @@ impl Postgres {
     /// ([`Postgres::first_row`]): one round trip, where a statement
     /// through the extended protocol takes two (prepare, then run).
     async fn first_value(&mut self, sql: &str) -> Result<String> {
-        match self.first_row(sql).await? {
-            Some(crate::key::Key::Text(values)) => values.into_iter().next().flatten(),
-            _ => None,
-        }
-        .ok_or_else(|| anyhow::anyhow!("{sql} returned no value"))
+        let row = self.first_row(sql).await?;
+        row.and_then(crate::key::Key::first_text)
+            .ok_or_else(|| anyhow::anyhow!("{sql} returned no value"))
     }
 
     /// Whether transaction `xid` committed: `None` when the server no
