@@ -81,6 +81,15 @@ pub struct WriteOptions {
     pub overlap: Option<crate::url::DbUrl>,
 }
 
+impl WriteOptions {
+    /// Whether each batch's transaction id is kept: a COMMIT whose answer
+    /// is lost is asked after by it, on resuming from the state file or
+    /// on a new connection.
+    fn wants_xid(&self) -> bool {
+        self.journal.is_some() || self.reconnect.is_some()
+    }
+}
+
 /// The second connection, and the batch written on it whose COMMIT is
 /// still to come.
 struct Overlap {
@@ -191,7 +200,6 @@ impl<'a> BatchWriter<'a> {
         // settles first), so this is where the reject file stands when
         // this batch commits.
         let rejects_at = reject_position(rejects.as_deref_mut())?;
-        let want_xid = self.options.journal.is_some() || self.options.reconnect.is_some();
         let BatchWriter {
             db,
             options,
@@ -200,6 +208,7 @@ impl<'a> BatchWriter<'a> {
         } = self;
         let overlap = overlap.as_mut().expect("checked above");
         let previous = overlap.staged.take();
+        let want_xid = options.wants_xid();
         let write = stage(db, &options.insert, options.strategy, &batch, want_xid);
         let commit_previous = async {
             match (&previous, overlap.other.as_mut()) {
@@ -519,8 +528,7 @@ impl<'a> BatchWriter<'a> {
             self.db.execute("SAVEPOINT dbchunk_batch").await?;
             return Ok(None);
         }
-        let want_xid = self.options.journal.is_some() || self.options.reconnect.is_some();
-        self.db.begin(want_xid).await
+        self.db.begin(self.options.wants_xid()).await
     }
 
     /// Ends the batch's transaction `xid` (or savepoint): after it, `rows`
