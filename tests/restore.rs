@@ -126,44 +126,42 @@ fn dump(db: &Db, prefix: &str, dir: &TempDir, name: &str) -> PathBuf {
     out
 }
 
-/// A parent and a child table of `rows` rows (`family`) named after
-/// `test` and `db`, dumped, and a place of their own to restore into.
-/// Bind `_drop` (not `..`) so the tables live to the test's end.
+/// A parent and a child table (`family`), dumped, and a place of their
+/// own to restore into.
 struct Dumped {
     tables: [String; 2],
-    _drop: [DropOnExit; 2],
     dump: PathBuf,
     place: Elsewhere,
 }
 
-fn family_dumped(db: &Db, dir: &TempDir, test: &str, rows: u64) -> Dumped {
-    let prefix = format!("{test}_{}", db.tag());
-    let (tables, _drop) = family(db, &prefix, rows);
-    let dump = dump(db, &prefix, dir, db.tag());
-    let place = Elsewhere::new(db, dir, &format!("{prefix}_to"));
-    Dumped {
-        tables,
-        _drop,
-        dump,
-        place,
+/// On every engine: a parent and a child table of `rows` rows named
+/// after `test`, dumped, and a place to restore them into, on which
+/// `check` runs; the tables are dropped after it (also when it fails).
+fn for_each_family_dumped(test: &str, rows: u64, check: impl Fn(&Db, &Dumped)) {
+    let dir = TempDir::new(test);
+    for db in Db::all(&dir) {
+        let prefix = format!("{test}_{}", db.tag());
+        let (tables, _drop) = family(&db, &prefix, rows);
+        let dumped = Dumped {
+            tables,
+            dump: dump(&db, &prefix, &dir, db.tag()),
+            place: Elsewhere::new(&db, &dir, &format!("{prefix}_to")),
+        };
+        check(&db, &dumped);
     }
 }
 
 #[test]
 fn restore_into_the_same_engine_gives_the_same_exports() {
-    let dir = TempDir::new("restore-same");
-    for db in Db::all(&dir) {
-        let Dumped {
-            tables,
-            dump,
-            place,
-            _drop,
-        } = family_dumped(&db, &dir, "restsame", 3_000);
-        place.restore(&dump, &["--create", "--jobs", "2"]).success();
-        place.assert_exports_as(&db, &tables, "the restored table exports other bytes");
+    for_each_family_dumped("restsame", 3_000, |db, dumped| {
+        let (place, tables) = (&dumped.place, &dumped.tables);
+        place
+            .restore(&dumped.dump, &["--create", "--jobs", "2"])
+            .success();
+        place.assert_exports_as(db, tables, "the restored table exports other bytes");
         assert_eq!(place.foreign_keys(&tables[1]), "1", "{}", db.name());
-        place.assert_primary_keys(&tables, db.name());
-    }
+        place.assert_primary_keys(tables, db.name());
+    });
 }
 
 /// A table whose key the engine numbers: after the restore, a new row
@@ -584,20 +582,15 @@ fn a_dump_in_parts_restores_on_every_engine() {
 /// KEY` may hold NULL and is still the conflict target.
 #[test]
 fn a_restore_on_conflict_has_its_key_from_the_start() {
-    let dir = TempDir::new("restore-conflict");
-    for db in Db::all(&dir) {
-        let Dumped {
-            tables,
-            dump: out,
-            place,
-            _drop,
-        } = family_dumped(&db, &dir, "restconflict", 2_000);
+    for_each_family_dumped("restconflict", 2_000, |db, dumped| {
         let update = ["--create", "--on-conflict", "update", "--jobs", "2"];
-        place.restore(&out, &update).success();
-        place.restore(&out, &update).success();
-        place.assert_exports_as(&db, &tables, "restored twice with --on-conflict update");
-        place.assert_primary_keys(&tables, db.name());
-    }
+        let place = &dumped.place;
+        place.restore(&dumped.dump, &update).success();
+        place.restore(&dumped.dump, &update).success();
+        let what = "restored twice with --on-conflict update";
+        place.assert_exports_as(db, &dumped.tables, what);
+        place.assert_primary_keys(&dumped.tables, db.name());
+    });
 }
 
 /// A parent and a child table restored again into themselves with
@@ -607,26 +600,17 @@ fn a_restore_on_conflict_has_its_key_from_the_start() {
 /// rows.
 #[test]
 fn tables_joined_by_a_foreign_key_restore_again_parents_first() {
-    let dir = TempDir::new("restore-again-fk");
-    for db in Db::all(&dir) {
-        let Dumped {
-            tables,
-            dump: out,
-            place,
-            _drop,
-        } = family_dumped(&db, &dir, "restagainfk", 3_000);
-        place.restore(&out, &["--create"]).success();
+    for_each_family_dumped("restagainfk", 3_000, |db, dumped| {
+        let place = &dumped.place;
+        place.restore(&dumped.dump, &["--create"]).success();
         for jobs in ["1", "2"] {
             place
-                .restore(&out, &["--truncate", "--jobs", jobs])
+                .restore(&dumped.dump, &["--truncate", "--jobs", jobs])
                 .success();
-            place.assert_exports_as(
-                &db,
-                &tables,
-                &format!("restored again with --truncate --jobs {jobs}"),
-            );
+            let what = format!("restored again with --truncate --jobs {jobs}");
+            place.assert_exports_as(db, &dumped.tables, &what);
         }
-    }
+    });
 }
 
 /// A file whose pass-through `COPY` fails (here a CHECK constraint of the
