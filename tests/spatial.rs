@@ -3,7 +3,7 @@
 
 use crate::dump::dump_to;
 use crate::restore::Elsewhere;
-use crate::util::db::{pg_exec_at, pg_gis_url, pg_query_text_at};
+use crate::util::db::{pg_exec_at, pg_gis_url, pg_query_text_at, PgDropOnExitAt};
 use crate::util::engine::{Db, DropOnExit};
 use crate::util::{dbchunk, TempDir};
 
@@ -26,6 +26,15 @@ fn spatial_dump(prefix: &str) -> (TempDir, std::path::PathBuf, DropOnExit) {
     let out = dir.join("dump");
     dump_to(&db, prefix, &out).success();
     (dir, out, drop)
+}
+
+/// Drops `schema` of the PostGIS database at `url` when the test ends,
+/// also when it fails.
+fn dropped_at_exit(url: &str, schema: &str) -> PgDropOnExitAt {
+    PgDropOnExitAt {
+        url: url.to_string(),
+        sql: format!("DROP SCHEMA IF EXISTS {schema} CASCADE"),
+    }
 }
 
 /// MySQL's spatial columns restore into MySQL as they were: an export
@@ -89,6 +98,7 @@ fn spatial_columns_restore_into_postgis_with_their_srids() {
     let (_dir, out, _drop) = spatial_dump("restgis_my");
     let gis = pg_gis_url();
     let schema = "restspatial_gis";
+    let _schema = dropped_at_exit(&gis, schema);
     pg_exec_at(
         &gis,
         &format!("DROP SCHEMA IF EXISTS {schema} CASCADE; CREATE SCHEMA {schema}"),
@@ -137,7 +147,6 @@ fn spatial_columns_restore_into_postgis_with_their_srids() {
             .is_some_and(|i| i.ends_with("USING gist (g)")),
         "{index:?}"
     );
-    pg_exec_at(&gis, &format!("DROP SCHEMA {schema} CASCADE"));
 }
 
 /// PostGIS's geometry columns restore into MySQL as geometry, with the
@@ -148,6 +157,7 @@ fn postgis_columns_restore_into_mysql_and_as_wkb_into_sqlite() {
     let dir = TempDir::new("restore-from-postgis");
     let gis = pg_gis_url();
     let (schema, table) = ("restfromgis", "shapes");
+    let _schema = dropped_at_exit(&gis, schema);
     pg_exec_at(
         &gis,
         &format!(
@@ -194,5 +204,4 @@ fn postgis_columns_restore_into_mysql_and_as_wkb_into_sqlite() {
             "SQLite: column {column}"
         );
     }
-    pg_exec_at(&gis, &format!("DROP SCHEMA {schema} CASCADE"));
 }

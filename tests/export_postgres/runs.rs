@@ -396,10 +396,12 @@ fn pg_parallel_splits_a_table_without_a_key_by_its_pages() {
     }
     let some = ["--table", table, "--where", "a > 15000"];
     assert!(export(&[&some[..], &["--parallel", "3"]].concat()) == export(&some));
-    let mut paced = dbchunk(["export", "--url", &pg_url(), "--table", table])
+    // Killed when the test ends, also when it fails while this runs.
+    let paced = dbchunk(["export", "--url", &pg_url(), "--table", table])
         .args(["--parallel", "2", "--max-rate", "4000/s", "-o"])
         .arg(dir.join("paced.csv"))
         .spawn();
+    let paced = crate::util::procs::KillOnDrop(paced);
     let ranges = "SELECT count(*)::text FROM pg_stat_activity WHERE query LIKE 'COPY%ctid%::tid%' \
                   AND pid <> pg_backend_pid()";
     let started = std::time::Instant::now();
@@ -408,7 +410,6 @@ fn pg_parallel_splits_a_table_without_a_key_by_its_pages() {
         seen = Db::Pg.text(ranges).unwrap().trim().parse().unwrap();
         std::thread::sleep(std::time::Duration::from_millis(20));
     }
-    let _ = paced.kill();
-    let _ = paced.wait();
+    drop(paced);
     assert_eq!(seen, 2, "two COPYs over page ranges at once");
 }

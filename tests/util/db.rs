@@ -295,17 +295,31 @@ pub struct PgDropOnExit(pub String);
 
 impl Drop for PgDropOnExit {
     fn drop(&mut self) {
-        // No panic here: this may run while a failing test unwinds.
-        let dropped: Result<(), String> = block_on(async {
-            let (client, connection) = tokio_postgres::connect(&pg_url(), tokio_postgres::NoTls)
-                .await
-                .map_err(|e| pg_error(&e))?;
-            tokio::spawn(connection);
-            client
-                .batch_execute(&self.0)
-                .await
-                .map_err(|e| pg_error(&e))
-        });
-        cleanup(dropped, &self.0);
+        cleanup(pg_try_exec(&pg_url(), &self.0), &self.0);
     }
+}
+
+/// As [`PgDropOnExit`], on the PostgreSQL database at `url` (the PostGIS
+/// run database).
+pub struct PgDropOnExitAt {
+    pub url: String,
+    pub sql: String,
+}
+
+impl Drop for PgDropOnExitAt {
+    fn drop(&mut self) {
+        cleanup(pg_try_exec(&self.url, &self.sql), &self.sql);
+    }
+}
+
+/// Runs `sql` on the PostgreSQL database at `url`, saying what failed
+/// instead of panicking: a cleanup may run while a failing test unwinds.
+fn pg_try_exec(url: &str, sql: &str) -> Result<(), String> {
+    block_on(async {
+        let (client, connection) = tokio_postgres::connect(url, tokio_postgres::NoTls)
+            .await
+            .map_err(|e| pg_error(&e))?;
+        tokio::spawn(connection);
+        client.batch_execute(sql).await.map_err(|e| pg_error(&e))
+    })
 }

@@ -102,6 +102,17 @@ pub fn wait_until(limit: Duration, what: &str, mut ready: impl FnMut() -> bool) 
     }
 }
 
+/// A child process killed (and waited for) when dropped: a test that
+/// fails while it runs leaves no process writing behind it.
+pub struct KillOnDrop(pub std::process::Child);
+
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
 /// Kills `child` with -9 once `ready` holds (polled every 5 ms); fails if
 /// the child ends first, or `ready` takes over a minute.
 #[track_caller]
