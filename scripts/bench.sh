@@ -961,11 +961,11 @@ import_pg() { # DATASET TARGET_TABLE INPUT ROWS
     local -x B_INPUT="$input" B_PRE="pg_truncate $table" B_POST="pg_check $table $rows"
     for s in copy insert; do
         bench "$g" "$g.dbchunk-$s" "dbchunk import $s" "$rows" -- \
-            "$DBCHUNK" import --url "$PG_URL" --table "$table" --input "$input" --strategy "$s" --batch "$CHUNK"
+            "$DBCHUNK" import --url "$PG_URL" --table "$table" --input "$input" --strategy "$s"
     done
     # One transaction, as psql's \copy is.
     bench "$g" "$g.dbchunk-copy-atomic" "dbchunk import copy --atomic" "$rows" -- \
-        "$DBCHUNK" import --url "$PG_URL" --table "$table" --input "$input" --strategy copy --batch "$CHUNK" --atomic
+        "$DBCHUNK" import --url "$PG_URL" --table "$table" --input "$input" --strategy copy --atomic
     bench "$g" "$g.psql-copy-from" "psql \\copy FROM CSV" "$rows" -- \
         psql -X -w -h "$PG_HOST" -p "$PG_PORT" -U "$PG_USER" -d "$DB" -c "\\copy $table FROM '$input' CSV HEADER"
     bench "$g" "$g.sqlalchemy" "SQLAlchemy executemany" "$rows" -- \
@@ -977,12 +977,11 @@ import_my() { # DATASET TARGET_TABLE INPUT ROWS LOAD_STATEMENT
     local -x B_INPUT="$input" B_PRE="my_truncate $table" B_POST="my_check $table $rows"
     for s in load-data insert; do
         bench "$g" "$g.dbchunk-$s" "dbchunk import $s" "$rows" -- \
-            "$DBCHUNK" import --url "$MY_URL" --table "$table" --input "$input" --strategy "$s" --batch "$CHUNK"
+            "$DBCHUNK" import --url "$MY_URL" --table "$table" --input "$input" --strategy "$s"
     done
     # One transaction, as a single LOAD DATA statement is.
     bench "$g" "$g.dbchunk-load-data-atomic" "dbchunk import load-data --atomic" "$rows" -- \
-        "$DBCHUNK" import --url "$MY_URL" --table "$table" --input "$input" --strategy load-data --batch "$CHUNK" \
-        --atomic
+        "$DBCHUNK" import --url "$MY_URL" --table "$table" --input "$input" --strategy load-data --atomic
     bench "$g" "$g.mariadb-load-data" "mariadb LOAD DATA LOCAL" "$rows" -- \
         mariadb -h "$MY_HOST" -P "$MY_PORT" -u "$MY_USER" --default-character-set=utf8mb4 --local-infile=1 "$DB" \
         -e "$load"
@@ -994,8 +993,7 @@ import_sqlite() { # ROWS
     local rows=$1 g="import.sqlite.typed" input="$IMPORT_DIR/sqlite_typed.csv"
     local -x B_INPUT="$input" B_PRE="sqlite_fresh" B_POST="sqlite_check $rows"
     bench "$g" "$g.dbchunk-insert" "dbchunk import insert" "$rows" -- \
-        "$DBCHUNK" import --url "sqlite://$SQLITE_IMPORT_DB" --table typed_import --input "$input" --strategy insert \
-        --batch "$CHUNK"
+        "$DBCHUNK" import --url "sqlite://$SQLITE_IMPORT_DB" --table typed_import --input "$input" --strategy insert
     bench "$g" "$g.sqlalchemy" "SQLAlchemy executemany" "$rows" -- \
         "$PY" "$SA_IMPORT" --url "$SA_SQLITE_IMPORT_URL" --table typed_import --input "$input" --batch "$CHUNK"
 }
@@ -1053,8 +1051,7 @@ formats_import() { # DATASET TARGET_TABLE ROWS
     local -x B_PRE="pg_truncate $table" B_POST="pg_check $table $rows"
     for ext in csv parquet csv.zst; do
         B_INPUT="$FORMATS_DIR/$ds.$ext" bench "$g" "$g.dbchunk-copy-${ext/./-}" "dbchunk import copy, $ext" "$rows" -- \
-            "$DBCHUNK" import --url "$PG_URL" --table "$table" --input "$FORMATS_DIR/$ds.$ext" --strategy copy \
-            --batch "$CHUNK"
+            "$DBCHUNK" import --url "$PG_URL" --table "$table" --input "$FORMATS_DIR/$ds.$ext" --strategy copy
     done
 }
 
@@ -1169,7 +1166,7 @@ strat_import() { # each run into a freshly truncated copy, then the row count ch
     local rows=$SUBSET_ROWS t=strat_accounts_import input="$STRAT_DIR/pg_accounts.csv" g=strategies.import.pg.accounts
     B_INPUT="$input" B_PRE="pg_truncate $t" B_POST="pg_check $t $rows" \
         bench "$g" "$g.dbchunk-copy" "dbchunk import --strategy copy" "$rows" -- \
-        "$DBCHUNK" import --url "$PG_URL" --table "$t" --input "$input" --strategy copy --batch "$CHUNK"
+        "$DBCHUNK" import --url "$PG_URL" --table "$t" --input "$input" --strategy copy
     B_INPUT="$input" B_PRE="pg_truncate $t" B_POST="pg_check $t $rows" \
         bench "$g" "$g.psql-copy-from" "psql \\copy FROM CSV" "$rows" -- \
         psql -X -w -h "$PG_HOST" -p "$PG_PORT" -U "$PG_USER" -d "$DB" -c "\\copy $t FROM '$input' CSV HEADER"
@@ -1178,7 +1175,7 @@ strat_import() { # each run into a freshly truncated copy, then the row count ch
     load=${load//accounts_import/$t}
     B_INPUT="$input" B_PRE="my_truncate $t" B_POST="my_check $t $rows" \
         bench "$g" "$g.dbchunk-load-data" "dbchunk import --strategy load-data" "$rows" -- \
-        "$DBCHUNK" import --url "$MY_URL" --table "$t" --input "$input" --strategy load-data --batch "$CHUNK"
+        "$DBCHUNK" import --url "$MY_URL" --table "$t" --input "$input" --strategy load-data
     B_INPUT="$input" B_PRE="my_truncate $t" B_POST="my_check $t $rows" \
         bench "$g" "$g.mariadb-load-data" "mariadb LOAD DATA LOCAL INFILE" "$rows" -- \
         mariadb -h "$MY_HOST" -P "$MY_PORT" -u "$MY_USER" --default-character-set=utf8mb4 --local-infile=1 "$DB" \

@@ -833,7 +833,8 @@ def report(meta, groups, cases):
         "the ordered query dbchunk's `copy` runs (key order is part of dbchunk's output, psql's plain COPY reads "
         "in heap order). `mariadb --quick --batch, keyset queries` runs the keyset queries dbchunk sends, one per "
         "chunk. `dbchunk import ... --atomic` loads in one transaction, as `\\copy` and a single `LOAD DATA` do; "
-        "without it dbchunk commits every batch.",
+        "without it dbchunk commits every batch. The imports run with dbchunk's default batch (copy and load-data: "
+        "as many rows as fit in 4 MiB; insert: 5000 rows).",
         "- Both servers have TLS on (scripts/test.sh turns it on). psql, the mariadb client and dbchunk on "
         "PostgreSQL use it (sslmode=prefer); dbchunk on MySQL does not on a loopback address (ssl-mode "
         "PREFERRED there asks for none).",

@@ -326,7 +326,9 @@ fn incremental_plan(args: &ExportArgs, engine: Engine) -> Result<Option<Incremen
 impl ImportPlan {
     pub fn from_args(args: ImportArgs) -> Result<ImportPlan, UsageError> {
         let url = parse_url(&args.connect)?;
-        at_least_one("--batch", args.batch)?;
+        if let Some(batch) = args.batch {
+            at_least_one("--batch", batch)?;
+        }
         let input = args.input.filter(|i| i != "-");
         let format = match (args.format, input.as_deref()) {
             (Some(format), _) => format,
@@ -374,7 +376,7 @@ impl ImportPlan {
             null: args
                 .null
                 .unwrap_or_else(|| format.default_null().to_string()),
-            batch: args.batch,
+            batch: batch_rows(args.batch, strategy, 5000),
             on_conflict: args.on_conflict,
             atomic: args.atomic,
             truncate: args.truncate,
@@ -409,6 +411,20 @@ impl CountPlan {
             estimate: args.estimate,
             url,
         })
+    }
+}
+
+/// The rows of an import's batch: `--batch`, or by default as many as fit
+/// in a batch's bytes ([`crate::writer::MAX_BYTES`]) for `COPY` and `LOAD
+/// DATA`, whose batch is one statement and one commit whatever its rows:
+/// committing every few thousand narrow rows was most of what they took
+/// over `psql \copy` and a single `LOAD DATA`. `insert` keeps `rows`: its
+/// statement and its bound values grow with its rows.
+pub(crate) fn batch_rows(asked: Option<u64>, strategy: ImportStrategy, rows: u64) -> u64 {
+    match (asked, strategy) {
+        (Some(asked), _) => asked,
+        (None, ImportStrategy::Copy | ImportStrategy::LoadData) => u64::MAX,
+        (None, ImportStrategy::Auto | ImportStrategy::Insert) => rows,
     }
 }
 

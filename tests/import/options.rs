@@ -346,6 +346,67 @@ fn wide_rows_end_a_batch_before_batch_rows() {
     }
 }
 
+#[test]
+fn copy_and_load_data_batches_fill_their_bytes_by_default() {
+    let dir = TempDir::new("imp-default-batch");
+    let mut input = String::from("id,t\n");
+    for id in 1..=20_000 {
+        input.push_str(&format!("{id},row {id}\n"));
+    }
+    for (db, table, _drop) in Db::all_tables(&dir, "it_imp_default_batch") {
+        db.create(&table, "id INTEGER PRIMARY KEY, t TEXT");
+        let batches = |args: &[&str]| {
+            db.exec(&format!("DELETE FROM {table}"));
+            let run = import_ok(&db, &table, &[args, &["--stats"]].concat(), input.clone());
+            assert_eq!(db.count(&table), 20_000, "{db:?} {args:?}");
+            stats_line(&run)["batches"].as_u64().unwrap()
+        };
+        // 20,000 narrow rows are about 300 KB: one batch of COPY or LOAD
+        // DATA; insert (SQLite's auto) keeps 5000 rows a batch.
+        let auto = if matches!(db, Db::Lite(_)) { 4 } else { 1 };
+        assert_eq!(batches(&[]), auto, "{db:?} auto");
+        assert_eq!(batches(&["--strategy", "insert"]), 4, "{db:?} insert");
+        assert_eq!(batches(&["--batch", "3000"]), 7, "{db:?} --batch 3000");
+    }
+}
+
+#[test]
+fn rows_that_trickle_in_are_committed_within_seconds() {
+    use std::io::Write;
+    let (url, table) = (Db::Pg.url(), "it_imp_trickle");
+    let _drop = Db::Pg.drop_on_exit(table);
+    Db::Pg.create(table, "id INTEGER PRIMARY KEY");
+    let child = dbchunk(["import", "--url", &url, "--table", table])
+        .command()
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("start dbchunk");
+    let mut child = crate::util::procs::KillOnDrop(child);
+    let mut stdin = child.0.stdin.take().unwrap();
+    writeln!(stdin, "id").unwrap();
+    // A row every 50 ms for two seconds, the input left open after them:
+    // the rows are in the table long before a batch of 5000 rows, or of
+    // 4 MiB, would fill.
+    for id in 1..=40 {
+        writeln!(stdin, "{id}").unwrap();
+        stdin.flush().unwrap();
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    let waited = std::time::Instant::now();
+    while Db::Pg.count(table) < 20 {
+        assert!(
+            waited.elapsed().as_secs() < 10,
+            "the rows read so far were not committed while the input stayed open"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    drop(stdin);
+    assert!(child.0.wait().unwrap().success());
+    assert_eq!(Db::Pg.count(table), 40);
+}
+
 // ---------------------------------------------------------------------------
 // 5. Progress
 

@@ -7,6 +7,7 @@
 //! not end where the state says.
 
 use std::io::BufRead;
+use std::time::{Duration, Instant};
 
 use crate::db::TargetColumn;
 use crate::input::{Reader, Record};
@@ -37,6 +38,16 @@ pub(super) enum Parsed {
     },
 }
 
+/// How old a batch may grow before it is sent, however few its rows: rows
+/// that trickle in (a slow pipe, `tail -f`) are committed within about a
+/// second, not once a batch of a few MiB has filled.
+const MAX_AGE: Duration = Duration::from_secs(1);
+
+/// The clock is read for each of a batch's first records, then once every
+/// this many: a batch of rows that trickle in is seen to be old, and a
+/// batch filled from a fast input reads it a few dozen times in all.
+const AGE_EVERY: usize = 64;
+
 /// How the input thread fills its batches.
 pub(super) struct Batching {
     pub(super) rows: u64,
@@ -59,6 +70,7 @@ pub(super) fn parse_input<R: BufRead>(
     let mut batch = Batch::default();
     batch.careful = skip.careful_until.is_some();
     let mut record = Record::new();
+    let (mut started, mut since_look) = (Instant::now(), 0);
     let unit = match reader {
         Reader::Parquet(_) => "row",
         _ => "byte",
@@ -104,7 +116,15 @@ pub(super) fn parse_input<R: BufRead>(
             Ok(false) => break,
             Ok(true) => match add(&mut batch, &record, columns, &batching) {
                 Ok(()) => {
-                    if batch.len() as u64 >= batching.rows || batch.bytes() >= MAX_BYTES {
+                    since_look += 1;
+                    if batch.len() == 1 {
+                        started = Instant::now();
+                    }
+                    let old = (batch.len() <= AGE_EVERY || since_look >= AGE_EVERY) && {
+                        since_look = 0;
+                        started.elapsed() >= MAX_AGE
+                    };
+                    if batch.len() as u64 >= batching.rows || batch.bytes() >= MAX_BYTES || old {
                         let next = batch.with_room_of();
                         messages[0] = Some(Parsed::Batch(std::mem::replace(&mut batch, next)));
                         batch.careful = skip.careful_until > Some(record.end_offset());
