@@ -77,6 +77,15 @@ impl Elsewhere {
         cmd
     }
 
+    /// The next value of `sequence` here (drawing it).
+    fn next_value(&self, sequence: &str) -> Option<String> {
+        let name = self.name(sequence);
+        self.db.text(&match self.db {
+            Db::Pg => format!("SELECT nextval('{name}')::text"),
+            _ => format!("SELECT NEXTVAL({name})"),
+        })
+    }
+
     /// `table` as named here, for the tests' own SQL and for `export -t`.
     pub(crate) fn name(&self, table: &str) -> String {
         match &self.schema {
@@ -721,12 +730,7 @@ fn sequences_of_their_own_restore_where_they_stood() {
     assert_eq!(listed[0]["last_value"], 1041);
 
     let place = Elsewhere::new(&db, &dir, "restseq_pg_to");
-    let next = || {
-        db.text(&format!(
-            "SELECT nextval('{}')::text",
-            place.name(&sequence)
-        ))
-    };
+    let next = || place.next_value(&sequence);
     place.restore(&out, &["--create"]).success();
     assert_eq!(next().as_deref(), Some("1042"));
     place.restore(&out, &["--truncate"]).success();
@@ -746,6 +750,11 @@ fn sequences_of_their_own_restore_where_they_stood() {
         "{said}"
     );
 
+    // Into MariaDB it is made in MariaDB's words.
+    let mariadb = Elsewhere::new(&Db::My, &dir, "restseq_pg_my");
+    mariadb.restore(&out, &["--create"]).success();
+    assert_eq!(mariadb.next_value(&sequence).as_deref(), Some("1042"));
+
     let lite = Elsewhere::new(&Db::lite(&dir), &dir, "restseq_lite");
     let run = lite.restore(&out, &["--create"]).success();
     let said = run.stderr_lines().join("\n");
@@ -753,4 +762,59 @@ fn sequences_of_their_own_restore_where_they_stood() {
         said.contains(&format!("{sequence} (at 1041) was left out")),
         "{said}"
     );
+}
+
+/// MariaDB's sequences (`CREATE SEQUENCE`) come back where the dump saw
+/// them, into MariaDB and into PostgreSQL, and a second restore does not
+/// move them back. MariaDB keeps no last value: the dump takes the one
+/// before the first value no session has cached (with the default cache,
+/// the numbers a session had cached are skipped, never handed out twice).
+#[test]
+fn mariadb_sequences_restore_where_they_stood_in_either_engine() {
+    let dir = TempDir::new("restore-sequences-my");
+    let (db, prefix) = (Db::My, "restseq_my");
+    let (table, exact, cached) = (
+        format!("{prefix}_t"),
+        format!("{prefix}_invoice_no"),
+        format!("{prefix}_ticket_no"),
+    );
+    let _drop = db.drop_on_exit(&table);
+    let _sequences = MysqlDropOnExit(format!("DROP SEQUENCE IF EXISTS {exact}, {cached}"));
+    db.exec(&format!(
+        "CREATE TABLE {table} (id INT AUTO_INCREMENT PRIMARY KEY, v TEXT); \
+         INSERT INTO {table} (v) VALUES ('a'), ('b'); \
+         CREATE SEQUENCE {exact} START WITH 1000 NOCACHE; \
+         CREATE SEQUENCE {cached} START WITH 1 INCREMENT BY 5; \
+         SELECT NEXTVAL({exact}), NEXTVAL({cached}) FROM seq_1_to_42"
+    ));
+    let out = dir.join("dump");
+    dump_to(&db, prefix, &out).success();
+    let listed = &crate::dump::manifest(&out)["sequences"];
+    assert_eq!(listed.as_array().map(Vec::len), Some(2), "{listed}");
+    assert_eq!(listed[0]["name"], exact.as_str());
+    assert_eq!(listed[0]["last_value"], 1041);
+    assert_eq!(listed[1]["name"], cached.as_str());
+    // 42 values of 5 handed out from 1 (the last 206), 1000 cached at once.
+    assert_eq!(listed[1]["last_value"], 1 + 5 * 999, "{listed}");
+
+    for target in [Db::My, Db::Pg] {
+        let place = Elsewhere::new(&target, &dir, &format!("restseq_my_to_{}", target.tag()));
+        place.restore(&out, &["--create"]).success();
+        assert_eq!(
+            place.next_value(&exact).as_deref(),
+            Some("1042"),
+            "{target:?}"
+        );
+        assert_eq!(
+            place.next_value(&cached).as_deref(),
+            Some("5001"),
+            "{target:?}"
+        );
+        place.restore(&out, &["--truncate"]).success();
+        assert_eq!(
+            place.next_value(&exact).as_deref(),
+            Some("1043"),
+            "{target:?}: a second restore moved it back"
+        );
+    }
 }

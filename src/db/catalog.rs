@@ -35,13 +35,13 @@ pub type TableParts = (
     Vec<Check>,
 );
 
-/// A PostgreSQL sequence of its own (not a column's counter, which a
-/// restore sets again from the rows): its definition and where it stood
-/// when the dump listed it.
+/// A sequence of its own, PostgreSQL's or MariaDB's (not a column's
+/// counter, which a restore sets again from the rows): its definition and
+/// where it stood when the dump listed it.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Sequence {
     pub name: QualifiedName,
-    /// `smallint`, `integer` or `bigint`.
+    /// `smallint`, `integer` or `bigint` (MariaDB's are `bigint`).
     pub data_type: String,
     pub start: i64,
     pub increment: i64,

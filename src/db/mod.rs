@@ -133,12 +133,13 @@ impl Db {
         on_engine!(self, db => db.list_tables(schema))
     }
 
-    /// The sequences no column owns (PostgreSQL; the other engines have
-    /// none dbchunk reads).
+    /// The sequences no column owns: PostgreSQL's, and MariaDB's (MySQL
+    /// and SQLite have none).
     pub async fn list_sequences(&mut self, schema: Option<&str>) -> Result<Vec<catalog::Sequence>> {
         match self {
             Db::Postgres(db) => db.list_sequences(schema).await,
-            Db::Mysql(_) | Db::Sqlite(_) => Ok(Vec::new()),
+            Db::Mysql(db) => db.list_sequences(schema).await,
+            Db::Sqlite(_) => Ok(Vec::new()),
         }
     }
 

@@ -8,6 +8,7 @@
 pub mod ddl;
 pub mod insert;
 pub mod keyset;
+pub mod sequence;
 
 use crate::db::dialect::Dialect;
 use crate::key::Key;

@@ -57,8 +57,8 @@ pub async fn run(plan: DumpPlan) -> Result<()> {
             // would hand out numbers again.
             if !sequence.readable && !plan.quiet {
                 crate::error::warn(&format!(
-                    "sequence {} is not dumped: this user may not read it (GRANT SELECT ON \
-                     SEQUENCE to dump it)",
+                    "sequence {} is not dumped: this user may not read it (grant SELECT on it \
+                     to dump it)",
                     sequence.name.display()
                 ));
             }

@@ -33,6 +33,7 @@ use crate::ident::QualifiedName;
 use crate::manifest::{self, Manifest, TableEntry};
 use crate::plan::ddl::{table_ddl, Named, TableDdl, Translation};
 use crate::plan::insert::OnConflict;
+use crate::plan::sequence::SequenceSql;
 
 pub async fn run(plan: RestorePlan) -> Result<ExitCode> {
     let started = Instant::now();
@@ -65,7 +66,7 @@ pub async fn run(plan: RestorePlan) -> Result<ExitCode> {
     }
     let loaded = load::run(&plan, &manifest, &loads, &target)?;
     finish_created(&mut db, &plan, &created).await?;
-    restore_sequences(&mut db, &plan, &manifest, source).await?;
+    restore_sequences(&mut db, &plan, &manifest).await?;
     let rows = check_counts(
         &mut db,
         &plan,
@@ -533,79 +534,80 @@ async fn finish_created(db: &mut Db, plan: &RestorePlan, created: &[Created]) ->
     Ok(())
 }
 
-/// PostgreSQL's sequences of their own (the manifest's), made where
-/// they are missing (with `--create`; else named in a warning) and moved
-/// up to where the dump saw them: a sequence
+/// The dump's sequences of their own (PostgreSQL's and MariaDB's), made
+/// where they are missing (with `--create`; else named in a warning) and
+/// moved on to where the dump saw them, in either engine: a sequence
 /// already further on (its own numbers handed out since) stays there, so
-/// no number is handed out twice. Into another engine each is named in a
-/// warning: MySQL and SQLite have no such thing.
-async fn restore_sequences(
-    db: &mut Db,
-    plan: &RestorePlan,
-    manifest: &Manifest,
-    source: Engine,
-) -> Result<()> {
-    let chosen = manifest
+/// no number is handed out twice. Into MySQL and SQLite, which have no
+/// sequences, each is named in a warning.
+async fn restore_sequences(db: &mut Db, plan: &RestorePlan, manifest: &Manifest) -> Result<()> {
+    let chosen: Vec<_> = manifest
         .sequences
         .iter()
-        .filter(|sequence| plan.choice.chooses(&sequence.name));
+        .filter(|sequence| plan.choice.chooses(&sequence.name))
+        .collect();
+    if chosen.is_empty() {
+        return Ok(());
+    }
+    let sql = match db.engine() {
+        Engine::Postgres => Some(SequenceSql::Postgres),
+        Engine::Mysql if db.server_version().await?.starts_with("MariaDB") => {
+            Some(SequenceSql::Mariadb)
+        }
+        Engine::Mysql | Engine::Sqlite => None,
+    };
+    let here: Vec<QualifiedName> = match (sql, plan.create) {
+        (Some(_), false) => db
+            .list_sequences(plan.schema.as_deref())
+            .await
+            .context("listing the sequences already there")?
+            .into_iter()
+            .map(|sequence| sequence.name)
+            .collect(),
+        _ => Vec::new(),
+    };
     for sequence in chosen {
         let shown = sequence.name.display();
-        if source != db.engine() {
+        let at = sequence.last_value.unwrap_or(sequence.start);
+        let Some(sql) = sql else {
             if !plan.quiet {
                 crate::error::warn(&format!(
-                    "sequence {shown} (at {}) was left out: {} has no sequences; numbers it \
+                    "sequence {shown} (at {at}) was left out: {} has no sequences; numbers it \
                      hands out must come from elsewhere there",
-                    sequence.last_value.unwrap_or(sequence.start),
-                    db.engine().name()
+                    if db.engine() == Engine::Mysql {
+                        "MySQL"
+                    } else {
+                        "SQLite"
+                    }
                 ));
             }
             continue;
-        }
-        // Where the tables go: `--schema`, else the search path.
-        let quoted = Dialect::Postgres.quote_qualified(&QualifiedName {
+        };
+        // Where the tables go: `--schema`, else the search path or the
+        // URL's database.
+        let quoted = Dialect::of(db.engine()).quote_qualified(&QualifiedName {
             schema: plan.schema.clone(),
             name: sequence.name.name.clone(),
         });
-        let create = format!(
-            "CREATE SEQUENCE IF NOT EXISTS {quoted} AS {} INCREMENT BY {} MINVALUE {} MAXVALUE {} \
-             START WITH {} {}CYCLE",
-            sequence.data_type,
-            sequence.increment,
-            sequence.min,
-            sequence.max,
-            sequence.start,
-            if sequence.cycle { "" } else { "NO " }
-        );
+        let create = sql.create(&quoted, sequence);
         if plan.create {
             db.execute(&create)
                 .await
                 .with_context(|| format!("making sequence {shown} with:\n{create}"))?;
-        }
-        let lookup = format!("SELECT to_regclass({})::text", literal(&quoted));
-        if !plan.create && !finds(db, &lookup).await? {
+        } else if !here.iter().any(|name| name.name == sequence.name.name) {
             if !plan.quiet {
                 crate::error::warn(&format!(
-                    "sequence {shown} (at {}) is not here: restore with --create to make it, \
-                     or make it yourself with:\n{create}",
-                    sequence.last_value.unwrap_or(sequence.start)
+                    "sequence {shown} (at {at}) is not here: restore with --create to make it, \
+                     or make it yourself with:\n{create}"
                 ));
             }
             continue;
         }
         if let Some(last) = sequence.last_value {
-            let further = if sequence.increment > 0 {
-                "greatest"
-            } else {
-                "least"
-            };
-            let set = format!(
-                "SELECT setval({}, {further}({last}, last_value)) FROM {quoted}",
-                literal(&quoted)
-            );
-            db.execute(&set)
+            let move_on = sql.move_on(&quoted, sequence, last);
+            db.execute(&move_on)
                 .await
-                .with_context(|| format!("setting sequence {shown} with:\n{set}"))?;
+                .with_context(|| format!("setting sequence {shown} with:\n{move_on}"))?;
         }
     }
     Ok(())

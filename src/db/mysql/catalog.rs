@@ -7,8 +7,10 @@ use mysql_async::prelude::Queryable;
 use super::Mysql;
 use crate::coltype::ColType;
 use crate::db::catalog::{
-    add_key_column, named_in, Check, ColumnSchema, ForeignKey, IndexKind, IndexSchema, TableParts,
+    add_key_column, named_in, Check, ColumnSchema, ForeignKey, IndexKind, IndexSchema, Sequence,
+    TableParts,
 };
+use crate::db::dialect::Dialect;
 use crate::ident::QualifiedName;
 
 impl Mysql {
@@ -34,6 +36,55 @@ impl Mysql {
             )
             .await?;
         Ok(named_in(schema, names))
+    }
+
+    /// MariaDB's sequences (`CREATE SEQUENCE`, 10.3+) in `schema` (a
+    /// database), or in the URL's database; MySQL has none, and lists none.
+    /// MariaDB keeps no last value: `next_not_cached_value` is the first
+    /// one no session holds in its cache, so every value before it may
+    /// have been handed out, and the one before it counts as the last.
+    pub async fn list_sequences(&mut self, schema: Option<&str>) -> Result<Vec<Sequence>> {
+        let database = self.database_or(schema).await?;
+        let names: Vec<String> = self
+            .conn
+            .exec(
+                "SELECT TABLE_NAME FROM information_schema.TABLES \
+                 WHERE TABLE_SCHEMA = ? AND TABLE_TYPE = 'SEQUENCE' ORDER BY TABLE_NAME",
+                (&database,),
+            )
+            .await?;
+        let mut sequences = Vec::with_capacity(names.len());
+        for name in named_in(schema, names) {
+            let quoted = Dialect::Mysql.quote_qualified(&QualifiedName {
+                schema: Some(database.clone()),
+                name: name.name.clone(),
+            });
+            let state: Option<(i64, i64, i64, i64, i64, bool, i64)> = self
+                .conn
+                .query_first(format!(
+                    "SELECT next_not_cached_value, minimum_value, maximum_value, start_value, \
+                     increment, cycle_option <> 0, cycle_count FROM {quoted}"
+                ))
+                .await
+                .ok()
+                .flatten();
+            // Without the SELECT privilege, where it stands cannot be told.
+            let readable = state.is_some();
+            let (next, min, max, start, increment, cycle, cycles) =
+                state.unwrap_or((1, 1, i64::MAX - 1, 1, 1, false, 0));
+            sequences.push(Sequence {
+                name,
+                data_type: "bigint".into(),
+                start,
+                increment,
+                min,
+                max,
+                cycle,
+                last_value: (readable && (next != start || cycles > 0)).then(|| next - increment),
+                readable,
+            });
+        }
+        Ok(sequences)
     }
 
     pub async fn table_parts(&mut self, table: &QualifiedName) -> Result<TableParts> {

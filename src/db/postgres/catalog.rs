@@ -45,35 +45,50 @@ impl Postgres {
         let rows = self
             .client
             .query(
-                "SELECT s.schemaname::text, s.sequencename::text, s.data_type::text, \
-                        s.start_value, s.increment_by, s.min_value, s.max_value, s.cycle, \
-                        s.last_value, has_sequence_privilege(c.oid, 'SELECT') \
-                 FROM pg_sequences s \
-                 JOIN pg_namespace n ON n.nspname = s.schemaname \
-                 JOIN pg_class c ON c.relnamespace = n.oid AND c.relname = s.sequencename \
-                 WHERE CASE WHEN $1::text IS NULL THEN s.schemaname = ANY (current_schemas(false)) \
-                            ELSE s.schemaname = $1::text END \
-                   AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = 'pg_class'::regclass \
-                                   AND d.objid = c.oid AND d.deptype IN ('a', 'i')) \
+                // pg_sequences would read every sequence of the database
+                // where it stands, and fail on one another session drops
+                // meanwhile: the OFFSET 0 fence keeps the reading to the
+                // sequences chosen.
+                "SELECT schema, name, data_type, seqstart, seqincrement, seqmin, seqmax, seqcycle, \
+                        CASE WHEN has_sequence_privilege(oid, 'SELECT') \
+                             THEN pg_sequence_last_value(oid) END, \
+                        has_sequence_privilege(oid, 'SELECT') \
+                 FROM (SELECT c.oid, n.nspname::text AS schema, c.relname::text AS name, \
+                              format_type(s.seqtypid, NULL) AS data_type, s.seqstart, \
+                              s.seqincrement, s.seqmin, s.seqmax, s.seqcycle \
+                       FROM pg_sequence s \
+                       JOIN pg_class c ON c.oid = s.seqrelid \
+                       JOIN pg_namespace n ON n.oid = c.relnamespace \
+                       WHERE CASE WHEN $1::text IS NULL \
+                                  THEN n.nspname = ANY (current_schemas(false)) \
+                                  ELSE n.nspname = $1::text END \
+                         AND NOT EXISTS (SELECT 1 FROM pg_depend d \
+                                         WHERE d.classid = 'pg_class'::regclass \
+                                           AND d.objid = c.oid AND d.deptype IN ('a', 'i')) \
+                       OFFSET 0) chosen \
                  ORDER BY 1, 2",
                 &[&schema],
             )
             .await?;
-        let sequence = |r: &tokio_postgres::Row| Sequence {
-            name: QualifiedName {
-                schema: Some(r.get(0)),
-                name: r.get(1),
-            },
-            data_type: r.get(2),
-            start: r.get(3),
-            increment: r.get(4),
-            min: r.get(5),
-            max: r.get(6),
-            cycle: r.get(7),
-            last_value: r.get(8),
-            readable: r.get(9),
+        // The privilege of a sequence dropped while the list was read is
+        // NULL: it is gone, and left out.
+        let sequence = |r: &tokio_postgres::Row| {
+            Some(Sequence {
+                name: QualifiedName {
+                    schema: Some(r.get(0)),
+                    name: r.get(1),
+                },
+                data_type: r.get(2),
+                start: r.get(3),
+                increment: r.get(4),
+                min: r.get(5),
+                max: r.get(6),
+                cycle: r.get(7),
+                last_value: r.get(8),
+                readable: r.get::<_, Option<bool>>(9)?,
+            })
         };
-        Ok(rows.iter().map(sequence).collect())
+        Ok(rows.iter().filter_map(sequence).collect())
     }
 
     pub async fn table_parts(&mut self, table: &QualifiedName) -> Result<TableParts> {
