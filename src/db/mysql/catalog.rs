@@ -26,16 +26,26 @@ impl Mysql {
 
     /// The base tables of `schema` (a database), or of the URL's database.
     pub async fn list_tables(&mut self, schema: Option<&str>) -> Result<Vec<QualifiedName>> {
+        Ok(self.list_of_type(schema, "BASE TABLE").await?.1)
+    }
+
+    /// The database `schema` names (else the URL's), and its relations of
+    /// one `TABLE_TYPE`, by name.
+    async fn list_of_type(
+        &mut self,
+        schema: Option<&str>,
+        kind: &str,
+    ) -> Result<(String, Vec<QualifiedName>)> {
         let database = self.database_or(schema).await?;
         let names: Vec<String> = self
             .conn
             .exec(
                 "SELECT TABLE_NAME FROM information_schema.TABLES \
-                 WHERE TABLE_SCHEMA = ? AND TABLE_TYPE = 'BASE TABLE' ORDER BY TABLE_NAME",
-                (&database,),
+                 WHERE TABLE_SCHEMA = ? AND TABLE_TYPE = ? ORDER BY TABLE_NAME",
+                (&database, kind),
             )
             .await?;
-        Ok(named_in(schema, names))
+        Ok((database, named_in(schema, names)))
     }
 
     /// MariaDB's sequences (`CREATE SEQUENCE`, 10.3+) in `schema` (a
@@ -44,17 +54,9 @@ impl Mysql {
     /// one no session holds in its cache, so every value before it may
     /// have been handed out, and the one before it counts as the last.
     pub async fn list_sequences(&mut self, schema: Option<&str>) -> Result<Vec<Sequence>> {
-        let database = self.database_or(schema).await?;
-        let names: Vec<String> = self
-            .conn
-            .exec(
-                "SELECT TABLE_NAME FROM information_schema.TABLES \
-                 WHERE TABLE_SCHEMA = ? AND TABLE_TYPE = 'SEQUENCE' ORDER BY TABLE_NAME",
-                (&database,),
-            )
-            .await?;
+        let (database, names) = self.list_of_type(schema, "SEQUENCE").await?;
         let mut sequences = Vec::with_capacity(names.len());
-        for name in named_in(schema, names) {
+        for name in names {
             let quoted = Dialect::Mysql.quote_qualified(&QualifiedName {
                 schema: Some(database.clone()),
                 name: name.name.clone(),
