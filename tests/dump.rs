@@ -8,7 +8,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::util::db::PgDropOnExit;
+use crate::util::db::{MysqlDropOnExit, PgDropOnExit};
 use crate::util::engine::{Db, DropOnExit, Fill, Table, Ty};
 use crate::util::procs::kill_when;
 use crate::util::{dbchunk, decompress_file, export, tool_output, Cmd, TempDir};
@@ -557,4 +557,55 @@ fn a_sequence_the_user_may_not_read_is_named_not_dumped() {
         .map(|s| s["name"].as_str().unwrap_or_default().to_string())
         .collect();
     assert_eq!(names, [shown]);
+}
+
+/// A view is not dumped, and the dump says so, naming it (a materialized
+/// view too, on PostgreSQL), unless `--exclude` leaves it out.
+#[test]
+fn views_are_named_not_dumped() {
+    let dir = TempDir::new("dump-views");
+    for (db, table, _drop) in Db::all_tables(&dir, "dumpview") {
+        let view = format!("{table}_v");
+        db.exec(&format!(
+            "DROP TABLE IF EXISTS {table}; CREATE TABLE {table} (id INT PRIMARY KEY); \
+             INSERT INTO {table} VALUES (1), (2); \
+             CREATE VIEW {view} AS SELECT id FROM {table} WHERE id > 1"
+        ));
+        let mut views = vec![view.clone()];
+        if let Db::Pg = db {
+            db.exec(&format!(
+                "CREATE MATERIALIZED VIEW {table}_mv AS SELECT id FROM {table}"
+            ));
+            views.push(format!("{table}_mv"));
+        }
+        // Dropped before the table, which they read.
+        let drop = match db {
+            Db::Pg => format!("DROP MATERIALIZED VIEW {table}_mv; DROP VIEW {view}"),
+            _ => format!("DROP VIEW {view}"),
+        };
+        let _views = match db {
+            Db::Pg => DropOnExit::Pg(PgDropOnExit(drop)),
+            Db::My => DropOnExit::My(MysqlDropOnExit(drop)),
+            Db::Lite(_) => DropOnExit::Nothing,
+        };
+        let out = dir.join(&format!("{}-all", db.tag()));
+        let run = dump_to(&db, "dumpview", &out).success();
+        let said = run.stderr_lines().join("\n");
+        for view in &views {
+            assert!(
+                said.contains(view.as_str()),
+                "{db:?}: {view} not named: {said}"
+            );
+        }
+        assert!(said.contains("views are not dumped"), "{db:?}: {said}");
+        let listed = manifest(&out)["tables"].as_array().unwrap().len();
+        assert_eq!(listed, 1, "{db:?}: only the table is dumped");
+
+        let out = dir.join(&format!("{}-excluded", db.tag()));
+        let run = dump_to(&db, "dumpview", &out)
+            .args(["--exclude", &format!("{table}_*")])
+            .success();
+        let said = run.stderr_lines().join("\n");
+        assert!(!said.contains("views are not dumped"), "{db:?}: {said}");
+    }
 }

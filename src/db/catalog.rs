@@ -35,6 +35,15 @@ pub type TableParts = (
     Vec<Check>,
 );
 
+/// Which relations of a schema a listing returns: the base tables a dump
+/// reads, or the views it leaves out (and names in a warning).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Listed {
+    Tables,
+    /// Views, and PostgreSQL's materialized views.
+    Views,
+}
+
 /// A sequence of its own, PostgreSQL's or MariaDB's (not a column's
 /// counter, which a restore sets again from the rows): its definition and
 /// where it stood when the dump listed it.

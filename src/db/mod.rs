@@ -130,7 +130,13 @@ impl Db {
     /// The base tables of `schema` (PostgreSQL: else the search path's
     /// schemas; MySQL: else the URL's database; SQLite: else `main`).
     pub async fn list_tables(&mut self, schema: Option<&str>) -> Result<Vec<QualifiedName>> {
-        on_engine!(self, db => db.list_tables(schema))
+        on_engine!(self, db => db.list_relations(schema, catalog::Listed::Tables))
+    }
+
+    /// The views of `schema` (PostgreSQL's materialized ones too), which a
+    /// dump leaves out.
+    pub async fn list_views(&mut self, schema: Option<&str>) -> Result<Vec<QualifiedName>> {
+        on_engine!(self, db => db.list_relations(schema, catalog::Listed::Views))
     }
 
     /// The sequences no column owns: PostgreSQL's, and MariaDB's (MySQL

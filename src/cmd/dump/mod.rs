@@ -65,6 +65,7 @@ pub async fn run(plan: DumpPlan) -> Result<()> {
             sequence.readable
         })
         .collect();
+    warn_views(&mut leader, &plan).await?;
     let schemas: Vec<TableSchema> = found.iter().map(|t| t.schema.clone()).collect();
     let kept: HashMap<String, TableEntry> = resumed
         .tables
@@ -193,6 +194,28 @@ pub async fn run(plan: DumpPlan) -> Result<()> {
     files::write_manifest(&plan.dir, &manifest)?;
     let _ = std::fs::remove_file(plan.dir.join(JOURNAL));
     report(&plan, &manifest, started);
+    Ok(())
+}
+
+/// Names the views `--tables`/`--exclude` would choose: a dump holds
+/// tables and sequences, and a view's definition names the tables of this
+/// database, which a restore elsewhere would have to rewrite. Said at
+/// every dump, so that none is missed after a restore without a word.
+async fn warn_views(leader: &mut Db, plan: &DumpPlan) -> Result<()> {
+    let views: Vec<String> = leader
+        .list_views(plan.schema.as_deref())
+        .await
+        .context("listing the views")?
+        .into_iter()
+        .filter(|view| plan.choice.chooses(view))
+        .map(|view| view.display())
+        .collect();
+    if !views.is_empty() && !plan.quiet {
+        crate::error::warn(&format!(
+            "views are not dumped: {} (make them again after a restore)",
+            views.join(", ")
+        ));
+    }
     Ok(())
 }
 

@@ -7,8 +7,8 @@ use mysql_async::prelude::Queryable;
 use super::Mysql;
 use crate::coltype::ColType;
 use crate::db::catalog::{
-    add_key_column, named_in, Check, ColumnSchema, ForeignKey, IndexKind, IndexSchema, Sequence,
-    TableParts,
+    add_key_column, named_in, Check, ColumnSchema, ForeignKey, IndexKind, IndexSchema, Listed,
+    Sequence, TableParts,
 };
 use crate::db::dialect::Dialect;
 use crate::ident::QualifiedName;
@@ -24,9 +24,18 @@ impl Mysql {
         })
     }
 
-    /// The base tables of `schema` (a database), or of the URL's database.
-    pub async fn list_tables(&mut self, schema: Option<&str>) -> Result<Vec<QualifiedName>> {
-        Ok(self.list_of_type(schema, "BASE TABLE").await?.1)
+    /// The base tables (or the views) of `schema` (a database), or of the
+    /// URL's database.
+    pub async fn list_relations(
+        &mut self,
+        schema: Option<&str>,
+        listed: Listed,
+    ) -> Result<Vec<QualifiedName>> {
+        let kind = match listed {
+            Listed::Tables => "BASE TABLE",
+            Listed::Views => "VIEW",
+        };
+        Ok(self.list_of_type(schema, kind).await?.1)
     }
 
     /// The database `schema` names (else the URL's), and its relations of

@@ -6,7 +6,7 @@ use anyhow::{bail, Result};
 use super::Postgres;
 use crate::coltype::ColType;
 use crate::db::catalog::{
-    referential_action, Check, ColumnSchema, ForeignKey, IndexKind, IndexSchema, Sequence,
+    referential_action, Check, ColumnSchema, ForeignKey, IndexKind, IndexSchema, Listed, Sequence,
     TableParts,
 };
 use crate::db::dialect::Dialect;
@@ -15,18 +15,27 @@ use crate::ident::QualifiedName;
 impl Postgres {
     /// The base tables of `schema`, or of the schemas in the search path:
     /// plain and partitioned tables, not their partitions (a partitioned
-    /// table's rows are read through it), views or foreign tables.
-    pub async fn list_tables(&mut self, schema: Option<&str>) -> Result<Vec<QualifiedName>> {
+    /// table's rows are read through it), views or foreign tables. Or its
+    /// views and materialized views.
+    pub async fn list_relations(
+        &mut self,
+        schema: Option<&str>,
+        listed: Listed,
+    ) -> Result<Vec<QualifiedName>> {
+        let kinds = match listed {
+            Listed::Tables => ["r", "p"],
+            Listed::Views => ["v", "m"],
+        };
         let rows = self
             .client
             .query(
                 "SELECT n.nspname::text, c.relname::text FROM pg_class c \
                  JOIN pg_namespace n ON n.oid = c.relnamespace \
-                 WHERE c.relkind IN ('r', 'p') AND NOT c.relispartition \
+                 WHERE c.relkind::text = ANY ($2::text[]) AND NOT c.relispartition \
                    AND CASE WHEN $1::text IS NULL THEN n.nspname = ANY (current_schemas(false)) \
                             ELSE n.nspname = $1::text END \
                  ORDER BY 1, 2",
-                &[&schema],
+                &[&schema, &&kinds[..]],
             )
             .await?;
         Ok(rows

@@ -5,20 +5,31 @@ use anyhow::{bail, Result};
 use super::Sqlite;
 use crate::coltype::ColType;
 use crate::db::catalog::{
-    add_key_column, named_in, ColumnSchema, ForeignKey, IndexKind, IndexSchema, TableParts,
+    add_key_column, named_in, ColumnSchema, ForeignKey, IndexKind, IndexSchema, Listed, TableParts,
 };
 use crate::ident::QualifiedName;
 
 impl Sqlite {
     /// The tables of the main database (or the attached `schema`), without
     /// SQLite's own (`sqlite_sequence`, `sqlite_stat1`, ...).
-    pub fn list_tables(&self, schema: Option<&str>) -> Result<Vec<QualifiedName>> {
+    /// Or its views.
+    pub fn list_relations(
+        &self,
+        schema: Option<&str>,
+        listed: Listed,
+    ) -> Result<Vec<QualifiedName>> {
+        let kind = match listed {
+            Listed::Tables => "table",
+            Listed::Views => "view",
+        };
         let mut stmt = self.conn.prepare(
-            "SELECT name FROM pragma_table_list WHERE schema = ?1 AND type = 'table' \
+            "SELECT name FROM pragma_table_list WHERE schema = ?1 AND type = ?2 \
              AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\' ORDER BY name",
         )?;
         let names = stmt
-            .query_map([schema.unwrap_or("main")], |row| row.get::<_, String>(0))?
+            .query_map([schema.unwrap_or("main"), kind], |row| {
+                row.get::<_, String>(0)
+            })?
             .collect::<Result<Vec<_>, _>>()?;
         Ok(named_in(schema, names))
     }
