@@ -44,6 +44,33 @@ pub enum Listed {
     Views,
 }
 
+/// What each engine's catalog calls them.
+impl Listed {
+    /// PostgreSQL's `relkind`s.
+    pub fn postgres_kinds(self) -> [&'static str; 2] {
+        match self {
+            Listed::Tables => ["r", "p"],
+            Listed::Views => ["v", "m"],
+        }
+    }
+
+    /// MySQL's `TABLE_TYPE`.
+    pub fn mysql_type(self) -> &'static str {
+        match self {
+            Listed::Tables => "BASE TABLE",
+            Listed::Views => "VIEW",
+        }
+    }
+
+    /// The `type` of SQLite's `pragma_table_list`.
+    pub fn sqlite_type(self) -> &'static str {
+        match self {
+            Listed::Tables => "table",
+            Listed::Views => "view",
+        }
+    }
+}
+
 /// A sequence of its own, PostgreSQL's or MariaDB's (not a column's
 /// counter, which a restore sets again from the rows): its definition and
 /// where it stood when the dump listed it.

@@ -31,11 +31,7 @@ impl Mysql {
         schema: Option<&str>,
         listed: Listed,
     ) -> Result<Vec<QualifiedName>> {
-        let kind = match listed {
-            Listed::Tables => "BASE TABLE",
-            Listed::Views => "VIEW",
-        };
-        Ok(self.list_of_type(schema, kind).await?.1)
+        Ok(self.list_of_type(schema, listed.mysql_type()).await?.1)
     }
 
     /// The database `schema` names (else the URL's), and its relations of

@@ -22,10 +22,7 @@ impl Postgres {
         schema: Option<&str>,
         listed: Listed,
     ) -> Result<Vec<QualifiedName>> {
-        let kinds = match listed {
-            Listed::Tables => ["r", "p"],
-            Listed::Views => ["v", "m"],
-        };
+        let kinds = listed.postgres_kinds();
         let rows = self
             .client
             .query(

@@ -11,23 +11,18 @@ use crate::ident::QualifiedName;
 
 impl Sqlite {
     /// The tables of the main database (or the attached `schema`), without
-    /// SQLite's own (`sqlite_sequence`, `sqlite_stat1`, ...).
-    /// Or its views.
+    /// SQLite's own (`sqlite_sequence`, `sqlite_stat1`, ...); or its views.
     pub fn list_relations(
         &self,
         schema: Option<&str>,
         listed: Listed,
     ) -> Result<Vec<QualifiedName>> {
-        let kind = match listed {
-            Listed::Tables => "table",
-            Listed::Views => "view",
-        };
         let mut stmt = self.conn.prepare(
             "SELECT name FROM pragma_table_list WHERE schema = ?1 AND type = ?2 \
              AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\' ORDER BY name",
         )?;
         let names = stmt
-            .query_map([schema.unwrap_or("main"), kind], |row| {
+            .query_map([schema.unwrap_or("main"), listed.sqlite_type()], |row| {
                 row.get::<_, String>(0)
             })?
             .collect::<Result<Vec<_>, _>>()?;
