@@ -79,3 +79,50 @@ fn checks_restore_into_the_same_engine_and_are_named_elsewhere() {
         assert!(said.contains("check constraint m_small"), "{said}");
     }
 }
+
+/// SQLite keeps its checks only in the `CREATE TABLE` text: a column's
+/// check, a named table check and one whose expression holds a `)` in a
+/// string (beside a comment that mentions CHECK) are made again into
+/// another SQLite file, where a row that breaks each is refused, and are
+/// named in a warning going into PostgreSQL.
+#[test]
+fn sqlite_checks_restore_into_sqlite_from_the_create_table_text() {
+    let dir = TempDir::new("restore-checks-lite");
+    let db = Db::lite(&dir);
+    let table = "restchecks_lite_t";
+    db.exec(&format!(
+        "CREATE TABLE {table} (id INTEGER PRIMARY KEY, n INT CHECK (n > 0), \
+         s TEXT CHECK (s <> ')') /* not CHECK (s = 'x') */, m INT, \
+         CONSTRAINT \"m small\" CHECK (m < 100)); \
+         INSERT INTO {table} VALUES (1, 5, 'a', 7)"
+    ));
+    let out = dir.join("dump");
+    dump_to(&db, "restchecks_lite", &out).success();
+    let place = Elsewhere::new(&db, &dir, "restchecks_lite_to");
+    place.restore(&out, &["--create"]).success();
+    let made = place
+        .db
+        .text(&format!(
+            "SELECT sql FROM sqlite_schema WHERE name = '{table}'"
+        ))
+        .unwrap_or_default();
+    for check in [
+        "CHECK (n > 0)", "CHECK (s <> ')')", "\"m small\" CHECK (m < 100)",
+    ] {
+        assert!(made.contains(check), "{check} is not in {made}");
+    }
+    assert!(!made.contains("s = 'x'"), "{made}");
+    for bad in ["2,-1,a,7", "3,5,),7", "4,5,a,500"] {
+        import(&place.url, table)
+            .stdin(format!("id,n,s,m\n{bad}\n"))
+            .fails(1);
+    }
+    import(&place.url, table)
+        .stdin("id,n,s,m\n5,5,b,7\n")
+        .success();
+
+    let pg = Elsewhere::new(&Db::Pg, &dir, "restchecks_lite_pg");
+    let run = pg.restore(&out, &["--create"]).success();
+    let said = run.stderr_lines().join("\n");
+    assert!(said.contains("check constraint m small"), "{said}");
+}

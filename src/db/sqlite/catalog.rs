@@ -1,12 +1,14 @@
 //! The tables of a SQLite file and their definitions, from its pragmas.
 
 use anyhow::{bail, Result};
+use rusqlite::OptionalExtension;
 
 use super::Sqlite;
 use crate::coltype::ColType;
 use crate::db::catalog::{
     add_key_column, named_in, ColumnSchema, ForeignKey, IndexKind, IndexSchema, Listed, TableParts,
 };
+use crate::db::dialect::Dialect;
 use crate::ident::QualifiedName;
 
 impl Sqlite {
@@ -113,7 +115,23 @@ impl Sqlite {
             };
             add_key_column(&mut foreign_keys, key, from, to);
         }
-        Ok((columns, primary_key, indexes, foreign_keys, Vec::new()))
+        let create: Option<String> = self
+            .conn
+            .query_row(
+                &format!(
+                    "SELECT sql FROM {}.sqlite_schema WHERE type = 'table' AND name = ?1",
+                    Dialect::Sqlite.quote(schema)
+                ),
+                [name],
+                |row| row.get(0),
+            )
+            .optional()?
+            .flatten();
+        let checks = create
+            .as_deref()
+            .map(|sql| super::checks::checks(name, sql))
+            .unwrap_or_default();
+        Ok((columns, primary_key, indexes, foreign_keys, checks))
     }
 
     /// `SQLite 3.50.2`, for a dump's manifest.

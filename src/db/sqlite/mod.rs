@@ -20,6 +20,7 @@ use crate::plan::{Select, Statement};
 use crate::url::DbUrl;
 
 mod catalog;
+mod checks;
 mod write;
 
 pub struct Sqlite {
