@@ -653,11 +653,11 @@ pub struct RestoreArgs {
     #[arg(long)]
     pub check: bool,
 
-    /// Rows per batch: one round trip and one commit. A batch also ends
-    /// once it holds about 4 MiB. Default: 10000 for insert; COPY and LOAD
-    /// DATA fill the 4 MiB.
-    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
-    pub batch: Option<u64>,
+    /// Rows per batch: one round trip and one commit (fewer once a batch
+    /// holds about 4 MiB).
+    #[arg(long, value_name = "N", default_value_t = 10_000,
+          value_parser = clap::value_parser!(u64).range(1..))]
+    pub batch: u64,
 
     #[command(flatten)]
     pub report: ReportOpts,

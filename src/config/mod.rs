@@ -376,7 +376,7 @@ impl ImportPlan {
             null: args
                 .null
                 .unwrap_or_else(|| format.default_null().to_string()),
-            batch: batch_rows(args.batch, strategy, 5000),
+            batch: batch_rows(args.batch, strategy),
             on_conflict: args.on_conflict,
             atomic: args.atomic,
             truncate: args.truncate,
@@ -418,13 +418,15 @@ impl CountPlan {
 /// in a batch's bytes ([`crate::writer::MAX_BYTES`]) for `COPY` and `LOAD
 /// DATA`, whose batch is one statement and one commit whatever its rows:
 /// committing every few thousand narrow rows was most of what they took
-/// over `psql \copy` and a single `LOAD DATA`. `insert` keeps `rows`: its
-/// statement and its bound values grow with its rows.
-pub(crate) fn batch_rows(asked: Option<u64>, strategy: ImportStrategy, rows: u64) -> u64 {
+/// over `psql \copy` and a single `LOAD DATA`. `insert` keeps 5000 rows:
+/// its statement and its bound values grow with its rows. (`restore` keeps
+/// 10000 rows for all: its `--jobs` imports at once add up their batches,
+/// and bigger ones measured no faster there.)
+fn batch_rows(asked: Option<u64>, strategy: ImportStrategy) -> u64 {
     match (asked, strategy) {
         (Some(asked), _) => asked,
         (None, ImportStrategy::Copy | ImportStrategy::LoadData) => u64::MAX,
-        (None, ImportStrategy::Auto | ImportStrategy::Insert) => rows,
+        (None, ImportStrategy::Auto | ImportStrategy::Insert) => 5000,
     }
 }
 

@@ -54,9 +54,8 @@ impl RestorePlan {
                 "{flag} says how --create makes tables: add --create"
             )));
         }
-        let strategy = super::import_strategy(ImportStrategy::Auto, url.engine, args.on_conflict)?;
         Ok(RestorePlan {
-            strategy,
+            strategy: super::import_strategy(ImportStrategy::Auto, url.engine, args.on_conflict)?,
             // A SQLite file takes one writer at a time.
             jobs: match url.engine {
                 crate::engine::Engine::Sqlite => 1,
@@ -75,7 +74,7 @@ impl RestorePlan {
             check: args.check,
             reject_dir: args.reject_dir,
             on_conflict: args.on_conflict,
-            batch: super::batch_rows(args.batch, strategy, 10_000),
+            batch: args.batch,
             progress: args.report.progress,
             quiet: args.report.quiet,
             stats: args.report.stats,
