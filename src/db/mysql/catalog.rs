@@ -66,16 +66,22 @@ impl Mysql {
                 schema: Some(database.clone()),
                 name: name.name.clone(),
             });
-            let state: Option<(i64, i64, i64, i64, i64, bool, i64)> = self
+            /// next_not_cached_value, minimum_value, maximum_value,
+            /// start_value, increment, cycle_option, cycle_count.
+            type State = (i64, i64, i64, i64, i64, bool, i64);
+            let read: Result<Option<State>, _> = self
                 .conn
                 .query_first(format!(
                     "SELECT next_not_cached_value, minimum_value, maximum_value, start_value, \
                      increment, cycle_option <> 0, cycle_count FROM {quoted}"
                 ))
-                .await
-                .ok()
-                .flatten();
-            // Without the SELECT privilege, where it stands cannot be told.
+                .await;
+            // Without the SELECT privilege (1142), where it stands cannot
+            // be told; any other failure is the dump's.
+            let state = match read {
+                Err(mysql_async::Error::Server(e)) if e.code == 1142 => None,
+                read => read?,
+            };
             let readable = state.is_some();
             let (next, min, max, start, increment, cycle, cycles) =
                 state.unwrap_or((1, 1, i64::MAX - 1, 1, 1, false, 0));
