@@ -17,6 +17,16 @@ const MARIADB_MIN: i64 = i64::MIN + 1;
 const MARIADB_MAX: i64 = i64::MAX - 1;
 
 impl SequenceSql {
+    /// The engine's SQL for a MySQL-family server, from its version as
+    /// [`crate::db::Db::server_version`] names it (`MariaDB 10.11.19`):
+    /// MariaDB has sequences since 10.3; MySQL has none.
+    pub fn for_mysql(version: &str) -> Option<SequenceSql> {
+        let number = version.strip_prefix("MariaDB ")?;
+        let mut parts = number.split('.').map(|p| p.parse::<u32>().unwrap_or(0));
+        let (major, minor) = (parts.next()?, parts.next().unwrap_or(0));
+        ((major, minor) >= (10, 3)).then_some(SequenceSql::Mariadb)
+    }
+
     /// `CREATE SEQUENCE IF NOT EXISTS` with the sequence's type (where the
     /// engine has one), step, bounds, start and cycling.
     pub fn create(self, quoted: &str, sequence: &Sequence) -> String {
@@ -86,6 +96,24 @@ mod tests {
             last_value: None,
             readable: true,
         }
+    }
+
+    #[test]
+    fn mariadb_has_sequences_since_10_3_and_mysql_none() {
+        assert_eq!(
+            SequenceSql::for_mysql("MariaDB 10.11.19"),
+            Some(SequenceSql::Mariadb)
+        );
+        assert_eq!(
+            SequenceSql::for_mysql("MariaDB 11.4.2"),
+            Some(SequenceSql::Mariadb)
+        );
+        assert_eq!(
+            SequenceSql::for_mysql("MariaDB 10.3.0"),
+            Some(SequenceSql::Mariadb)
+        );
+        assert_eq!(SequenceSql::for_mysql("MariaDB 10.2.44"), None);
+        assert_eq!(SequenceSql::for_mysql("MySQL 8.4.0"), None);
     }
 
     #[test]

@@ -551,10 +551,8 @@ async fn restore_sequences(db: &mut Db, plan: &RestorePlan, manifest: &Manifest)
     }
     let sql = match db.engine() {
         Engine::Postgres => Some(SequenceSql::Postgres),
-        Engine::Mysql if db.server_version().await?.starts_with("MariaDB") => {
-            Some(SequenceSql::Mariadb)
-        }
-        Engine::Mysql | Engine::Sqlite => None,
+        Engine::Mysql => SequenceSql::for_mysql(&db.server_version().await?),
+        Engine::Sqlite => None,
     };
     let here: Vec<QualifiedName> = match (sql, plan.create) {
         (Some(_), false) => db
@@ -575,7 +573,7 @@ async fn restore_sequences(db: &mut Db, plan: &RestorePlan, manifest: &Manifest)
                     "sequence {shown} (at {at}) was left out: {} has no sequences; numbers it \
                      hands out must come from elsewhere there",
                     if db.engine() == Engine::Mysql {
-                        "MySQL"
+                        "this server (MySQL, or MariaDB before 10.3)"
                     } else {
                         "SQLite"
                     }
