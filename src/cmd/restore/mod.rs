@@ -374,15 +374,10 @@ async fn has_postgis(db: &mut Db) -> Result<bool> {
     if db.engine() != Engine::Postgres {
         return Ok(false);
     }
-    finds(db, "SELECT to_regtype('geometry')::text")
+    let row = db
+        .first_row("SELECT to_regtype('geometry')::text")
         .await
-        .context("looking for PostGIS")
-}
-
-/// Whether `sql`, which returns one text value, finds something: a value
-/// that is not NULL.
-async fn finds(db: &mut Db, sql: &str) -> Result<bool> {
-    let row = db.first_row(sql).await?;
+        .context("looking for PostGIS")?;
     Ok(row.and_then(crate::db::Key::first_text).is_some())
 }
 
