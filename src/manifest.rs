@@ -35,7 +35,8 @@ pub struct Manifest {
     /// The text a NULL is written as in CSV/TSV.
     pub null: String,
     pub tables: Vec<TableEntry>,
-    /// PostgreSQL's sequences of their own, where they stood.
+    /// The sequences of their own (PostgreSQL's, MariaDB's), where they
+    /// stood.
     pub sequences: Vec<Sequence>,
 }
 

@@ -21,7 +21,7 @@ pub struct TableSchema {
     /// Secondary indexes, unique or not (the primary key's is not here).
     pub indexes: Vec<IndexSchema>,
     pub foreign_keys: Vec<ForeignKey>,
-    /// CHECK constraints (PostgreSQL, MySQL; SQLite's are not read).
+    /// CHECK constraints (SQLite's read out of its `CREATE TABLE` text).
     pub checks: Vec<Check>,
 }
 

@@ -235,8 +235,6 @@ impl Mysql {
         }
     }
 
-    /// The key part list of one index's `KEY ...` line in `SHOW CREATE
-    /// TABLE`: `` (`doc`(10), `b`) ``.
     /// The table's CHECK constraints, but MariaDB's `json_valid` checks
     /// of its JSON columns (`json` makes them again). MariaDB names the
     /// table of each; MySQL only names the constraint, unique in its
@@ -271,7 +269,7 @@ impl Mysql {
         };
         let json_valid = |clause: &str| {
             json.iter().any(|column| {
-                let quoted = crate::db::dialect::Dialect::Mysql.quote(column);
+                let quoted = Dialect::Mysql.quote(column);
                 clause == format!("json_valid({quoted})")
             })
         };
@@ -285,6 +283,8 @@ impl Mysql {
             .collect())
     }
 
+    /// The key part list of one index's `KEY ...` line in `SHOW CREATE
+    /// TABLE`: `` (`doc`(10), `b`) ``.
     async fn index_definition(
         &mut self,
         database: &str,
