@@ -3,7 +3,7 @@
 //! server has binary logging off: this runs against the throwaway MariaDB
 //! that scripts/test.sh starts with it on (`DBCHUNK_TEST_TLS_MYSQL_URL`).
 
-use crate::util::db::{mysql_exec_at, MysqlDropOnExitAt};
+use crate::util::db::{mysql_exec_at, DropOnExitAt};
 use crate::util::{dbchunk, TempDir};
 
 fn binlog_url() -> String {
@@ -20,7 +20,7 @@ fn mysql_parts_warn_when_the_binlog_moved_since_the_plan() {
     let url = binlog_url();
     let dir = TempDir::new("dist-binlog");
     let name = "it_dist_binlog";
-    let _drop = MysqlDropOnExitAt {
+    let _drop = DropOnExitAt {
         url: url.clone(),
         sql: format!("DROP TABLE IF EXISTS {name}"),
     };

@@ -3,7 +3,7 @@
 
 use crate::dump::dump_to;
 use crate::restore::Elsewhere;
-use crate::util::db::{pg_exec_at, pg_gis_url, pg_query_text_at, PgDropOnExitAt};
+use crate::util::db::{pg_exec_at, pg_gis_url, pg_query_text_at, DropOnExitAt};
 use crate::util::engine::{Db, DropOnExit};
 use crate::util::{dbchunk, TempDir};
 
@@ -30,8 +30,8 @@ fn spatial_dump(prefix: &str) -> (TempDir, std::path::PathBuf, DropOnExit) {
 
 /// Drops `schema` of the PostGIS database at `url` when the test ends,
 /// also when it fails.
-fn dropped_at_exit(url: &str, schema: &str) -> PgDropOnExitAt {
-    PgDropOnExitAt {
+fn dropped_at_exit(url: &str, schema: &str) -> DropOnExitAt {
+    DropOnExitAt {
         url: url.to_string(),
         sql: format!("DROP SCHEMA IF EXISTS {schema} CASCADE"),
     }

@@ -254,16 +254,21 @@ impl Drop for MysqlDropOnExit {
     }
 }
 
-/// As [`MysqlDropOnExit`], on the MySQL server at `url` (the throwaway
-/// servers scripts/test.sh starts).
-pub struct MysqlDropOnExitAt {
+/// As [`MysqlDropOnExit`] and [`PgDropOnExit`], on the server at `url`,
+/// MySQL or PostgreSQL by its scheme: the throwaway servers
+/// scripts/test.sh starts, or the PostGIS run database.
+pub struct DropOnExitAt {
     pub url: String,
     pub sql: String,
 }
 
-impl Drop for MysqlDropOnExitAt {
+impl Drop for DropOnExitAt {
     fn drop(&mut self) {
-        cleanup(mysql_try_exec(&self.url, &self.sql), &self.sql);
+        let done = match self.url.starts_with("mysql:") {
+            true => mysql_try_exec(&self.url, &self.sql),
+            false => pg_try_exec(&self.url, &self.sql),
+        };
+        cleanup(done, &self.sql);
     }
 }
 
@@ -296,19 +301,6 @@ pub struct PgDropOnExit(pub String);
 impl Drop for PgDropOnExit {
     fn drop(&mut self) {
         cleanup(pg_try_exec(&pg_url(), &self.0), &self.0);
-    }
-}
-
-/// As [`PgDropOnExit`], on the PostgreSQL database at `url` (the PostGIS
-/// run database).
-pub struct PgDropOnExitAt {
-    pub url: String,
-    pub sql: String,
-}
-
-impl Drop for PgDropOnExitAt {
-    fn drop(&mut self) {
-        cleanup(pg_try_exec(&self.url, &self.sql), &self.sql);
     }
 }
 
