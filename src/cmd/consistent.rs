@@ -73,12 +73,7 @@ pub async fn join(url: &DbUrl, snapshot: &Snapshot) -> Result<Db> {
     let mut db = Db::connect(url).await?;
     match (snapshot, &mut db) {
         (Snapshot::Postgres(id), Db::Postgres(pg)) => pg.join_snapshot(id).await?,
-        (Snapshot::Mysql { .. }, _) => {
-            db.execute("SET SESSION TRANSACTION ISOLATION LEVEL REPEATABLE READ")
-                .await?;
-            db.execute("START TRANSACTION WITH CONSISTENT SNAPSHOT, READ ONLY")
-                .await?;
-        }
+        (Snapshot::Mysql { .. }, Db::Mysql(my)) => my.begin_snapshot().await?,
         _ => db.execute("BEGIN").await?,
     }
     Ok(db)

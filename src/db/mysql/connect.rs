@@ -36,16 +36,9 @@ impl Mysql {
         // mysql_async's own require_ssl=true, when ssl-mode is not given, stays as it is.
         let own_ssl = opts.ssl_opts().is_some() && !tls.explicit;
         let keepalive = opts.tcp_keepalive().unwrap_or(KEEPALIVE_IDLE);
-        // NO_AUTO_VALUE_ON_ZERO: a 0 written into an AUTO_INCREMENT column
-        // is stored as 0 (as mysqldump's files ask too), not replaced by the
-        // next number, which would change the data and break its references.
+        let reader = reader(url, &opts, &resolved, to_socket, own_ssl, keepalive)?;
         let mut builder = OptsBuilder::from_opts(opts)
-            .init(vec![
-                "SET NAMES utf8mb4",
-                "SET time_zone = '+00:00'",
-                "SET SESSION sql_mode = CONCAT_WS(',', NULLIF(@@SESSION.sql_mode, ''), \
-                 'NO_AUTO_VALUE_ON_ZERO')",
-            ])
+            .init(SESSION_SETTINGS.to_vec())
             .tcp_keepalive(Some(keepalive));
         if let Some(password) = url.password() {
             builder = builder.pass(Some(password));
@@ -100,10 +93,70 @@ impl Mysql {
         };
         Ok(Mysql {
             conn,
+            reader,
+            in_snapshot: false,
             json_columns: HashSet::new(),
             table: None,
         })
     }
+}
+
+/// Run first on every connection. NO_AUTO_VALUE_ON_ZERO: a 0 written
+/// into an AUTO_INCREMENT column is stored as 0 (as mysqldump's files ask
+/// too), not replaced by the next number, which would change the data and
+/// break its references.
+const SESSION_SETTINGS: [&str; 3] = [
+    "SET NAMES utf8mb4",
+    "SET time_zone = '+00:00'",
+    "SET SESSION sql_mode = CONCAT_WS(',', NULLIF(@@SESSION.sql_mode, ''), \
+     'NO_AUTO_VALUE_ON_ZERO')",
+];
+
+/// Where dbchunk's own reading session logs in: the driver connection's
+/// host or socket, user, database and TLS. `None` when the URL asks for
+/// what only mysql_async does (compression, its own `require_ssl`).
+fn reader(
+    url: &DbUrl,
+    opts: &Opts,
+    resolved: &Resolved,
+    to_socket: bool,
+    own_ssl: bool,
+    keepalive: Duration,
+) -> Result<Option<Reader>> {
+    if opts.compression().is_some() || own_ssl {
+        return Ok(None);
+    }
+    let host = opts.ip_or_hostname().to_string();
+    let address = match opts.socket() {
+        Some(path) => wire::Address::Socket(path.to_string()),
+        None => wire::Address::Tcp(host.clone(), opts.tcp_port()),
+    };
+    let tls = match resolved.mode {
+        TlsMode::Disable => wire::Tls::Off,
+        TlsMode::Prefer if to_socket => wire::Tls::Off,
+        mode => wire::Tls::On {
+            config: crate::tls::client_config(resolved)?,
+            name: rustls::pki_types::ServerName::try_from(host.trim_matches(['[', ']']))
+                .map_err(|e| anyhow!("{host} is not a host name TLS can check: {e}"))?
+                .to_owned(),
+            required: mode != TlsMode::Prefer,
+        },
+    };
+    let password = url.password().map(str::to_string);
+    let target = wire::Target {
+        address,
+        user: opts.user().unwrap_or("").to_string(),
+        password: password.or_else(|| opts.pass().map(str::to_string)),
+        database: opts.db_name().map(str::to_string),
+        tls,
+        keepalive,
+        init: SESSION_SETTINGS.iter().map(|s| s.to_string()).collect(),
+    };
+    Ok(Some(Reader {
+        target,
+        find_socket: to_socket && opts.socket().is_none(),
+        session: None,
+    }))
 }
 
 fn is_loopback(host: &str) -> bool {

@@ -1,6 +1,7 @@
-//! MySQL and MariaDB through mysql_async.
+//! MySQL and MariaDB: the catalog and writes through mysql_async, the
+//! rows of an export through a session of dbchunk's own ([`wire`]).
 //!
-//! Every statement goes through the binary protocol (prepared statements),
+//! Every read goes through the binary protocol (prepared statements),
 //! so integers and floats arrive as numbers, never as text the server has
 //! already shortened, and dates arrive as fields we format ourselves. Rows
 //! are read one at a time off the socket (the server streams, TCP pushes
@@ -34,18 +35,38 @@ use crate::url::DbUrl;
 
 mod catalog;
 mod connect;
+mod wire;
 mod write;
+
+use wire::row::{self as binary_row, Field};
 
 /// The character set number MySQL reports for binary strings.
 const BINARY_CHARSET: u16 = 63;
 
 pub struct Mysql {
     conn: Conn,
+    /// The session rows are read on; `None` reads them through `conn`
+    /// (when the URL asks for what only mysql_async does: compression,
+    /// its own `require_ssl`).
+    reader: Option<Reader>,
+    /// A consistent-snapshot transaction is open on the reading session,
+    /// which must then outlive a read stopped early.
+    in_snapshot: bool,
     /// Columns MariaDB declares as JSON (`LONGTEXT CHECK (json_valid(..))`),
     /// which its protocol reports as plain text.
     json_columns: HashSet<String>,
     /// `(database, table)` of a table export, for catalog estimates.
     table: Option<(String, String)>,
+}
+
+/// dbchunk's own reading session: where it logs in, and the session
+/// once open.
+struct Reader {
+    target: wire::Target,
+    /// Look for the server's Unix socket before the first login (a
+    /// loopback address, as mysql_async does).
+    find_socket: bool,
+    session: Option<wire::Session>,
 }
 
 /// How a column's values are written.
@@ -253,9 +274,43 @@ impl Mysql {
     /// Runs `read`'s statement, binding its key. The server streams the
     /// rows as they are read (a keyset chunk or a whole cursor alike);
     /// stopping early (`--limit`) leaves the rest unread, and the
-    /// connection is dropped.
+    /// connection is dropped (outside a snapshot).
     pub async fn read(&mut self, read: &Read<'_>, sink: &mut impl RowSink) -> Result<ChunkRead> {
-        let params = key_params(read.statement, read.after);
+        let Some(session) = session(&mut self.conn, &mut self.reader).await? else {
+            return self.read_through_driver(read, sink).await;
+        };
+        let (result, unread) = read_rows(session, read, &self.json_columns, sink).await;
+        if unread && !self.in_snapshot {
+            if let Some(reader) = &mut self.reader {
+                reader.session = None;
+            }
+        }
+        result
+    }
+
+    /// Starts the transaction a `--parallel` or `dump` worker reads in:
+    /// a consistent snapshot, on the session the rows are read on.
+    pub async fn begin_snapshot(&mut self) -> Result<()> {
+        for sql in [
+            "SET SESSION TRANSACTION ISOLATION LEVEL REPEATABLE READ",
+            "START TRANSACTION WITH CONSISTENT SNAPSHOT, READ ONLY",
+        ] {
+            match session(&mut self.conn, &mut self.reader).await? {
+                Some(session) => session.execute(sql).await?,
+                None => self.conn.query_drop(sql).await?,
+            }
+        }
+        self.in_snapshot = true;
+        Ok(())
+    }
+
+    /// [`Mysql::read`] through mysql_async's rows.
+    async fn read_through_driver(
+        &mut self,
+        read: &Read<'_>,
+        sink: &mut impl RowSink,
+    ) -> Result<ChunkRead> {
+        let params = driver_params(key_params(read.statement, read.after));
         let mut result = self
             .conn
             .exec_iter(read.statement.sql.as_str(), params)
@@ -265,7 +320,10 @@ impl Mysql {
         let mut scratch = Vec::with_capacity(64);
         let mut chunks = Chunks::new(read.chunk, read.relation);
         while let Some(row) = result.next().await? {
-            push_row(&row, &kinds[..width], &mut scratch, sink);
+            for (i, &kind) in kinds[..width].iter().enumerate() {
+                let field = row.as_ref(i).map_or(Field::Null, Field::of);
+                push_field(field, kind, &mut scratch, sink);
+            }
             let more = sink.end_row()?;
             chunks.row(sink, || {
                 let values = read
@@ -283,7 +341,7 @@ impl Mysql {
     }
 
     pub async fn explain(&mut self, statement: &Statement, after: Option<&Key>) -> Result<String> {
-        let params = key_params(statement, after);
+        let params = driver_params(key_params(statement, after));
         let mut result = self
             .conn
             .exec_iter(format!("EXPLAIN {}", statement.sql), params)
@@ -538,41 +596,125 @@ fn kinds(columns: &[MyColumn], json_columns: &HashSet<String>) -> Vec<ValueKind>
         .collect()
 }
 
-#[inline]
-fn push_row(row: &Row, kinds: &[ValueKind], scratch: &mut Vec<u8>, sink: &mut impl RowSink) {
-    for (i, &kind) in kinds.iter().enumerate() {
-        match row.as_ref(i).unwrap_or(&Value::NULL) {
-            Value::NULL => sink.cell(Cell::Null),
-            Value::Int(v) => sink.cell(Cell::Int(*v)),
-            Value::UInt(v) => sink.cell(Cell::UInt(*v)),
-            Value::Float(v) => sink.cell(Cell::F32(*v)),
-            Value::Double(v) => sink.cell(Cell::F64(*v)),
-            Value::Bytes(bytes) => match kind {
-                ValueKind::Binary => sink.cell(Cell::Bytes(bytes)),
-                ValueKind::Json => sink.cell(Cell::Json(bytes)),
-                ValueKind::Decimal | ValueKind::Plain => sink.cell(Cell::Number(bytes)),
-                ValueKind::Bit(width) => {
-                    push_formatted(sink, scratch, |s| write_bits(s, bytes, width))
-                }
-                _ => sink.cell(Cell::Text(bytes)),
-            },
-            Value::Date(y, mo, d, h, mi, s, us) => push_formatted(sink, scratch, |out| {
-                write_date(out, *y, *mo, *d);
-                if kind != ValueKind::Date {
-                    out.push(b'T');
-                    write_clock(out, u32::from(*h), *mi, *s, *us);
-                }
-                if kind == ValueKind::Timestamp {
-                    out.extend_from_slice(b"+00:00");
-                }
-            }),
-            Value::Time(negative, days, h, mi, s, us) => push_formatted(sink, scratch, |out| {
-                if *negative {
-                    out.push(b'-');
-                }
-                write_clock(out, days * 24 + u32::from(*h), *mi, *s, *us);
-            }),
+/// The reading session, opened on first use; `None` when rows are read
+/// through mysql_async (`conn`).
+async fn session<'a>(
+    conn: &mut Conn,
+    reader: &'a mut Option<Reader>,
+) -> Result<Option<&'a mut wire::Session>> {
+    let Some(reader) = reader else {
+        return Ok(None);
+    };
+    if reader.session.is_none() {
+        if std::mem::take(&mut reader.find_socket) {
+            // As mysql_async does on a loopback address: the server's
+            // Unix socket, when there is one.
+            let socket: Option<String> = conn.query_first("SELECT @@socket").await.ok().flatten();
+            if let Some(path) = socket.filter(|p| std::path::Path::new(p).exists()) {
+                reader.target.address = wire::Address::Socket(path);
+            }
         }
+        let session = wire::Session::connect(&reader.target)
+            .await
+            .context("opening the connection that reads the rows")?;
+        reader.session = Some(session);
+    }
+    Ok(reader.session.as_mut())
+}
+
+/// Reads the rows of `read` on dbchunk's own session into `sink`; also
+/// says whether rows were left unread (the sink wanted no more).
+async fn read_rows(
+    session: &mut wire::Session,
+    read: &Read<'_>,
+    json_columns: &HashSet<String>,
+    sink: &mut impl RowSink,
+) -> (Result<ChunkRead>, bool) {
+    let params = key_params(read.statement, read.after);
+    if let Err(err) = session.run(&read.statement.sql, &params).await {
+        return (Err(err.into()), false);
+    }
+    let kinds = kinds(session.columns(), json_columns);
+    let layouts = binary_row::layouts(session.columns());
+    let width = read.relation.columns.len();
+    let mut scratch = Vec::with_capacity(64);
+    let mut chunks = Chunks::new(read.chunk, read.relation);
+    let mut unread = false;
+    let result = async {
+        while let Some(row) = session.next_row().await? {
+            binary_row::walk(row, &layouts, |i, field| {
+                if i < width {
+                    push_field(field, kinds[i], &mut scratch, sink);
+                }
+            })
+            .ok_or_else(|| malformed_row(&layouts))?;
+            let more = sink.end_row()?;
+            chunks.row(sink, || {
+                let mut key = vec![Value::NULL; read.relation.key_positions.len()];
+                binary_row::walk(row, &layouts, |i, field| {
+                    for (slot, _) in read
+                        .relation
+                        .key_positions
+                        .iter()
+                        .enumerate()
+                        .filter(|(_, &p)| p == i)
+                    {
+                        key[slot] = field.to_value();
+                    }
+                });
+                Ok(Key::Mysql(key))
+            })?;
+            if !more {
+                unread = true;
+                break;
+            }
+        }
+        chunks.finish(sink)
+    }
+    .await;
+    (result, unread)
+}
+
+fn malformed_row(layouts: &[binary_row::Layout]) -> anyhow::Error {
+    anyhow!(
+        "the server sent a row that does not fit the {} columns it announced; this is a bug in \
+         dbchunk or the server: please report it, with the server's version",
+        layouts.len()
+    )
+}
+
+/// Pushes one field to `sink` in the form its column's kind asks for.
+#[inline]
+fn push_field(field: Field<'_>, kind: ValueKind, scratch: &mut Vec<u8>, sink: &mut impl RowSink) {
+    match field {
+        Field::Null => sink.cell(Cell::Null),
+        Field::Int(v) => sink.cell(Cell::Int(v)),
+        Field::UInt(v) => sink.cell(Cell::UInt(v)),
+        Field::Float(v) => sink.cell(Cell::F32(v)),
+        Field::Double(v) => sink.cell(Cell::F64(v)),
+        Field::Bytes(bytes) => match kind {
+            ValueKind::Binary => sink.cell(Cell::Bytes(bytes)),
+            ValueKind::Json => sink.cell(Cell::Json(bytes)),
+            ValueKind::Decimal | ValueKind::Plain => sink.cell(Cell::Number(bytes)),
+            ValueKind::Bit(width) => push_formatted(sink, scratch, |s| write_bits(s, bytes, width)),
+            _ => sink.cell(Cell::Text(bytes)),
+        },
+        Field::Date(y, mo, d, h, mi, s, us) => push_formatted(sink, scratch, |out| {
+            write_date(out, y, mo, d);
+            if kind != ValueKind::Date {
+                out.push(b'T');
+                write_clock(out, u32::from(h), mi, s, us);
+            }
+            if kind == ValueKind::Timestamp {
+                out.extend_from_slice(b"+00:00");
+            }
+        }),
+        Field::Time(negative, days, h, mi, s, us) => push_formatted(sink, scratch, |out| {
+            if negative {
+                out.push(b'-');
+            }
+            write_clock(out, days * 24 + u32::from(h), mi, s, us);
+        }),
     }
 }
 
@@ -628,16 +770,22 @@ fn write_bits(out: &mut Vec<u8>, bytes: &[u8], width: u32) {
     }
 }
 
-fn key_params(statement: &Statement, after: Option<&Key>) -> Params {
+fn driver_params(values: Vec<Value>) -> Params {
+    match values.is_empty() {
+        true => Params::Empty,
+        false => Params::Positional(values),
+    }
+}
+
+/// The values a statement's parameters take: the key it goes on after.
+fn key_params(statement: &Statement, after: Option<&Key>) -> Vec<Value> {
     match after {
-        Some(Key::Mysql(values)) => Params::Positional(
-            statement
-                .params
-                .iter()
-                .map(|&k| values[k].clone())
-                .collect(),
-        ),
-        _ => Params::Empty,
+        Some(Key::Mysql(values)) => statement
+            .params
+            .iter()
+            .map(|&k| values[k].clone())
+            .collect(),
+        _ => Vec::new(),
     }
 }
 
