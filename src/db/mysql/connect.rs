@@ -153,8 +153,10 @@ fn reader(
         init: SESSION_SETTINGS.iter().map(|s| s.to_string()).collect(),
     };
     Ok(Some(Reader {
+        // TLS stays on TCP, as the driver's connection does.
+        find_socket: to_socket && opts.socket().is_none() && matches!(target.tls, wire::Tls::Off),
         target,
-        find_socket: to_socket && opts.socket().is_none(),
+        connect_timeout: url.connect_timeout(None),
         session: None,
     }))
 }

@@ -66,6 +66,8 @@ struct Reader {
     /// Look for the server's Unix socket before the first login (a
     /// loopback address, as mysql_async does).
     find_socket: bool,
+    /// `--connect-timeout`, over the login and the session settings.
+    connect_timeout: Duration,
     session: Option<wire::Session>,
 }
 
@@ -614,9 +616,18 @@ async fn session<'a>(
                 reader.target.address = wire::Address::Socket(path);
             }
         }
-        let session = wire::Session::connect(&reader.target)
-            .await
-            .context("opening the connection that reads the rows")?;
+        let login = wire::Session::connect(&reader.target);
+        let session = match tokio::time::timeout(reader.connect_timeout, login).await {
+            Ok(session) => session.context("opening the connection that reads the rows")?,
+            Err(_) => {
+                let at = reader.target.address.to_string();
+                return Err(no_answer(
+                    crate::engine::Engine::Mysql,
+                    &at,
+                    reader.connect_timeout,
+                ));
+            }
+        };
         reader.session = Some(session);
     }
     Ok(reader.session.as_mut())

@@ -54,6 +54,15 @@ pub enum Address {
     Socket(String),
 }
 
+impl std::fmt::Display for Address {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Address::Tcp(host, port) => write!(f, "{host}:{port}"),
+            Address::Socket(path) => write!(f, "the socket {path}"),
+        }
+    }
+}
+
 #[derive(Clone)]
 pub enum Tls {
     Off,
