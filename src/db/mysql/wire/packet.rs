@@ -132,3 +132,54 @@ impl Packets {
         self.io.flush().await
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Sends `payload` through a pipe and reads it back.
+    fn round_trip(payload: Vec<u8>) -> Vec<u8> {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .expect("runtime");
+        runtime.block_on(async {
+            let (ours, theirs) = tokio::io::duplex(1 << 20);
+            let mut sender = Packets::new(Box::new(ours));
+            let mut receiver = Packets::new(Box::new(theirs));
+            let send = async {
+                sender.command(&payload).await.expect("send");
+                sender.command(b"next").await.expect("send");
+            };
+            let receive = async {
+                let first = receiver.next().await.expect("read").to_vec();
+                let second = receiver.next().await.expect("read").to_vec();
+                assert_eq!(second, b"next", "the packet after it is read on its own");
+                first
+            };
+            let ((), first) = tokio::join!(send, receive);
+            first
+        })
+    }
+
+    #[test]
+    fn payloads_of_any_length_come_back_whole() {
+        for len in [0, 1, 4095, 70_000] {
+            let payload: Vec<u8> = (0..len).map(|i| i as u8).collect();
+            assert_eq!(round_trip(payload.clone()), payload, "{len} bytes");
+        }
+    }
+
+    #[test]
+    fn payloads_over_one_packet_are_joined() {
+        // One byte short of, exactly, and past the largest packet: the
+        // second and third go out as two packets (the exact one with an
+        // empty second).
+        for len in [MAX_PAYLOAD - 1, MAX_PAYLOAD, MAX_PAYLOAD + 10] {
+            let payload: Vec<u8> = (0..len).map(|i| (i % 251) as u8).collect();
+            assert!(
+                round_trip(payload.clone()) == payload,
+                "{len} bytes came back different"
+            );
+        }
+    }
+}
