@@ -661,15 +661,10 @@ async fn read_rows(
             .ok_or_else(|| malformed_row(&layouts))?;
             let more = sink.end_row()?;
             chunks.row(sink, || {
-                let mut key = vec![Value::NULL; read.relation.key_positions.len()];
+                let positions = &read.relation.key_positions;
+                let mut key = vec![Value::NULL; positions.len()];
                 binary_row::walk(row, &layouts, |i, field| {
-                    for (slot, _) in read
-                        .relation
-                        .key_positions
-                        .iter()
-                        .enumerate()
-                        .filter(|(_, &p)| p == i)
-                    {
+                    if let Some(slot) = positions.iter().position(|&p| p == i) {
                         key[slot] = field.to_value();
                     }
                 });

@@ -97,8 +97,10 @@ pub struct Session {
 /// `SERVER_MORE_RESULTS_EXISTS` in an OK or EOF packet's status.
 const MORE_RESULTS: u16 = 0x0008;
 
-/// The largest packet this client takes or sends (mysql_async's default).
-const MAX_PACKET: u32 = 16 * 1024 * 1024 * 4;
+/// The largest packet the client says it takes: the protocol's own
+/// limit, so that any row the server will send (its `max_allowed_packet`
+/// decides) is read; the buffer grows to the longest row.
+const MAX_PACKET: u32 = 1 << 30;
 
 impl Session {
     pub async fn connect(target: &Target) -> Result<Session> {
