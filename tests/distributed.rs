@@ -8,6 +8,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Stdio};
 use std::time::{Duration, Instant};
 
+use crate::util::db::with_params;
 use crate::util::engine::{Db, Fill, Table, Ty};
 use crate::util::procs::{finish, read_json, signal};
 use crate::util::tables::{lite_id_v, numbered_test_table, test_table};
@@ -233,7 +234,7 @@ fn pg_snapshot_holder_ends_on_sigterm_and_fails_when_its_connection_dies() {
     wait_ok(holder, "the snapshot holder after SIGTERM");
 
     let app = "it_dist_holder";
-    let url = with_param(&Db::Pg.url(), &format!("application_name={app}"));
+    let url = with_params(&Db::Pg.url(), &format!("application_name={app}"));
     let (mut holder, id) = hold_snapshot(&url);
     let stdin2 = holder.stdin.take();
     Db::Pg.exec(&format!(
@@ -246,11 +247,6 @@ fn pg_snapshot_holder_ends_on_sigterm_and_fails_when_its_connection_dies() {
     drop((stdin, stdin2));
     ended.assert_code(1);
     ended.error_says(&[&id, "lost"]);
-}
-
-fn with_param(url: &str, param: &str) -> String {
-    let separator = if url.contains('?') { '&' } else { '?' };
-    format!("{url}{separator}{param}")
 }
 
 /// A worker killed with -9 leaves no part that looks complete; run again

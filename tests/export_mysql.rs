@@ -1,7 +1,7 @@
 //! `dbchunk export` and `count` against the test MySQL/MariaDB. Every test
 //! creates (and first drops) its own tables, named after the test.
 
-use crate::util::db::{mysql_exec, mysql_url};
+use crate::util::db::{mysql_exec, mysql_url, with_params};
 use crate::util::engine::{assert_strategies_agree_at, Db, Fill, Table, Ty, PARALLEL_PACED};
 use crate::util::fixtures::AWKWARD_DOUBLES;
 use crate::util::{dbchunk, Csv};
@@ -337,10 +337,7 @@ fn mysql_rows_read_through_the_driver_are_the_same_bytes() {
     let _drop = Db::My.drop_on_exit(table);
     create_types_table(table);
     let url = mysql_url();
-    let through_driver = format!(
-        "{url}{}compression=fast",
-        if url.contains('?') { '&' } else { '?' }
-    );
+    let through_driver = with_params(&url, "compression=fast");
     for strategy in ["keyset", "cursor"] {
         for format in ["csv", "ndjson"] {
             let args = [

@@ -11,7 +11,7 @@ use std::net::TcpListener;
 use std::path::Path;
 use std::process::Command;
 
-use crate::util::db::{mysql_exec_at, pg_exec_at};
+use crate::util::db::{mysql_exec_at, pg_exec_at, with_params};
 use crate::util::{dbchunk, export, import, tool_output, Cmd, TempDir};
 
 const PG_SSL: &str = "SELECT ssl::text AS ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()";
@@ -57,11 +57,6 @@ fn test_ca() -> String {
         "no test CA at {path} (DBCHUNK_TEST_TLS_CA): run scripts/test.sh, which makes one"
     );
     path
-}
-
-fn with_params(url: &str, params: &str) -> String {
-    let sep = if url.contains('?') { '&' } else { '?' };
-    format!("{url}{sep}{params}")
 }
 
 /// The URL, and the same with `127.0.0.1` and `localhost` swapped when it
